@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { METRIC_NAME, namespacePrefix, normalizeMetricKey, sanitizeLabelName, snakeCase, yaceSnakeCase } from '../naming';
+
+const Statistic = z
+  .string()
+  .regex(/^(Sum|SampleCount|Average|Minimum|Maximum|p\d{1,2}(\.\d+)?|tm\d{1,2}|IQM)$/, 'must be a CloudWatch statistic such as Sum, Average, Maximum, p99');
+
+const MetricName = z.string().regex(METRIC_NAME, 'must be a valid Prometheus metric name');
+
+export const CatalogMetricSchema = z
+  .object({
+    metric: z.string().min(1),
+    aliases: z.array(z.string().min(1)).default([]),
+    type: z.enum(['counter', 'gauge', 'summary']),
+    name: MetricName,
+    /** gauges only. @default Average */
+    statistic: Statistic.optional(),
+    /** @default 1 */
+    scale: z.number().positive().default(1),
+    /** summaries only. @default [0.5, 0.9, 0.99] */
+    quantiles: z.array(z.number().gt(0).lt(1)).optional(),
+    constLabels: z.record(z.string(), z.string()).default({}),
+  })
+  .strict()
+  .superRefine((metric, ctx) => {
+    if (metric.type === 'counter' && !metric.name.endsWith('_total')) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `counter "${metric.name}" must end in _total` });
+    }
+    if (metric.type !== 'gauge' && metric.statistic !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['statistic'], message: 'only gauges take a statistic (counters read Sum, summaries read Sum, SampleCount and percentiles)' });
+    }
+    if (metric.type !== 'summary' && metric.quantiles !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['quantiles'], message: 'only summaries take quantiles' });
+    }
+  });
+
+export const CatalogNamespaceSchema = z
+  .object({
+    namespace: z.string().min(1),
+    role: z.literal('neuron').optional(),
+    prefix: z.string().regex(/^[a-z0-9_]+$/).optional(),
+    defaultStatistics: z.array(Statistic).min(1).optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    metrics: z.array(CatalogMetricSchema).default([]),
+  })
+  .strict();
+
+export type CatalogNamespace = z.output<typeof CatalogNamespaceSchema>;
+export type CatalogMetric = z.output<typeof CatalogMetricSchema>;
+
+const CatalogFileSchema = z.object({ namespaces: z.array(CatalogNamespaceSchema) }).strict();
+
+/** What one GetMetricData statistic of a metric becomes. */
+export interface SeriesTemplate {
+  readonly stat: string;
+  readonly name: string;
+  readonly kind: 'counter' | 'gauge';
+  readonly scale: number;
+  readonly constLabels: Readonly<Record<string, string>>;
+}
+
+export interface MetricMapping {
+  readonly series: readonly SeriesTemplate[];
+  /** The label a CloudWatch dimension becomes. */
+  labelFor(dimension: string): string;
+}
+
+export type NamingProfile = 'inferwatch' | 'yace';
+
+function quantileStat(quantile: number): string {
+  return `p${Number((quantile * 100).toFixed(4))}`;
+}
+
+function templatesFor(metric: CatalogMetric): SeriesTemplate[] {
+  const base = { scale: metric.scale, constLabels: metric.constLabels };
+  switch (metric.type) {
+    case 'counter':
+      return [{ ...base, stat: 'Sum', name: metric.name, kind: 'counter' }];
+    case 'gauge':
+      return [{ ...base, stat: metric.statistic ?? 'Average', name: metric.name, kind: 'gauge' }];
+    case 'summary':
+      return [
+        { ...base, stat: 'Sum', name: `${metric.name}_sum`, kind: 'counter' },
+        { ...base, scale: 1, stat: 'SampleCount', name: `${metric.name}_count`, kind: 'counter' },
+        ...(metric.quantiles ?? [0.5, 0.9, 0.99]).map((q): SeriesTemplate => ({
+          ...base,
+          stat: quantileStat(q),
+          name: metric.name,
+          kind: 'gauge',
+          constLabels: { ...metric.constLabels, quantile: String(q) },
+        })),
+      ];
+  }
+}
+
+const DEFAULT_CATALOG_PATH = join(__dirname, 'default-catalog.yaml');
+
+export function loadDefaultCatalog(): CatalogNamespace[] {
+  const parsed = CatalogFileSchema.safeParse(parseYaml(readFileSync(DEFAULT_CATALOG_PATH, 'utf8')));
+  if (!parsed.success) throw new Error(`built-in catalog ${DEFAULT_CATALOG_PATH} is invalid: ${parsed.error.message}`);
+  return parsed.data.namespaces;
+}
+
+interface ResolvedNamespace {
+  readonly prefix: string;
+  readonly defaultStatistics: readonly string[];
+  readonly labels: ReadonlyMap<string, string>;
+  readonly metrics: ReadonlyMap<string, CatalogMetric>;
+}
+
+/**
+ * The metric catalog: data that maps CloudWatch (namespace, metric, statistic) to Prometheus series.
+ * User entries are merged over the built-in ones: same namespace extends it, same metric replaces it.
+ */
+export class Catalog {
+  private readonly namespaces = new Map<string, ResolvedNamespace>();
+
+  constructor(
+    entries: readonly CatalogNamespace[],
+    private readonly profile: NamingProfile = 'inferwatch',
+    neuronNamespace = 'neuron_monitor',
+  ) {
+    for (const entry of entries) {
+      const namespace = entry.role === 'neuron' ? neuronNamespace : entry.namespace;
+      const existing = this.namespaces.get(namespace);
+      const labels = new Map(existing?.labels);
+      for (const [dimension, label] of Object.entries(entry.labels)) labels.set(normalizeMetricKey(dimension), sanitizeLabelName(label));
+      const metrics = new Map(existing?.metrics);
+      for (const metric of entry.metrics) {
+        for (const key of [metric.metric, ...metric.aliases]) metrics.set(normalizeMetricKey(key), metric);
+      }
+      this.namespaces.set(namespace, {
+        prefix: entry.prefix ?? existing?.prefix ?? namespacePrefix(namespace),
+        defaultStatistics: entry.defaultStatistics ?? existing?.defaultStatistics ?? ['Average'],
+        labels,
+        metrics,
+      });
+    }
+  }
+
+  static withDefaults(userEntries: readonly CatalogNamespace[], profile: NamingProfile, neuronNamespace: string): Catalog {
+    return new Catalog([...loadDefaultCatalog(), ...userEntries], profile, neuronNamespace);
+  }
+
+  /** How a CloudWatch metric maps; metrics the catalog does not list get generic gauge names. */
+  resolve(namespace: string, metricName: string): MetricMapping {
+    const ns = this.namespaces.get(namespace);
+    const known = ns?.metrics.get(normalizeMetricKey(metricName));
+    const labels = ns?.labels ?? new Map<string, string>();
+    if (this.profile === 'yace') return this.yaceMapping(namespace, metricName, known, ns);
+
+    const series = known
+      ? templatesFor(known)
+      : (ns?.defaultStatistics ?? ['Average']).map(
+          (stat): SeriesTemplate => ({
+            stat,
+            name: `aws_${ns?.prefix ?? namespacePrefix(namespace)}_${snakeCase(metricName)}_${snakeCase(stat)}`,
+            kind: 'gauge',
+            scale: 1,
+            constLabels: {},
+          }),
+        );
+    return {
+      series,
+      labelFor: (dimension) => labels.get(normalizeMetricKey(dimension)) ?? sanitizeLabelName(snakeCase(dimension)),
+    };
+  }
+
+  /** yet-another-cloudwatch-exporter names: aws_<namespace>_<metric>_<statistic>, raw values, `dimension_<Name>` labels. */
+  private yaceMapping(namespace: string, metricName: string, known: CatalogMetric | undefined, ns: ResolvedNamespace | undefined): MetricMapping {
+    const stats = known ? templatesFor(known).map((t) => t.stat) : [...(ns?.defaultStatistics ?? ['Average'])];
+    const prefix = `aws_${yaceSnakeCase(namespace.replace(/^\/?aws\//i, ''))}_${yaceSnakeCase(metricName)}`;
+    return {
+      series: stats.map((stat) => ({ stat, name: `${prefix}_${yaceSnakeCase(stat)}`, kind: 'gauge', scale: 1, constLabels: {} })),
+      labelFor: (dimension) => `dimension_${sanitizeLabelName(dimension)}`,
+    };
+  }
+}

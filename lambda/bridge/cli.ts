@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfigFile, resolveConfig, type BridgeConfig } from './config';
+import { runCycle, type CycleReport } from './cycle';
+import { consoleLogger, type BridgeLogger } from './logger';
+import { createCycleDeps, createWarmCaches, type WarmCaches } from './runtime';
+
+interface BridgeOptions {
+  once?: boolean;
+  dryRun?: boolean;
+  config?: string;
+  remoteWriteUrl?: string;
+  stateDir?: string;
+  now?: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** A whole CLI run may retry remote writes for this long. */
+const CLI_WRITE_BUDGET_MS = 5 * 60 * 1000;
+
+function parseInstant(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected an ISO 8601 time or epoch milliseconds');
+  return ms;
+}
+
+function loadConfig(options: BridgeOptions, env: NodeJS.ProcessEnv): BridgeConfig {
+  const overrides: NodeJS.ProcessEnv = { ...env };
+  if (options.remoteWriteUrl) overrides.INFERWATCH_REMOTE_WRITE_URL = options.remoteWriteUrl;
+  if (options.stateDir) overrides.INFERWATCH_STATE_DIR = options.stateDir;
+  const file = options.config ?? env.INFERWATCH_CONFIG_FILE;
+  const config = file ? loadConfigFile(file, overrides) : resolveConfig({}, overrides);
+  // Flags beat the file: a one-off preview or a different receiver without editing it.
+  return {
+    ...config,
+    remoteWrite: { ...config.remoteWrite, url: options.remoteWriteUrl ?? config.remoteWrite.url },
+    state: options.stateDir ? { type: 'file', directory: options.stateDir } : config.state,
+  };
+}
+
+function summary(report: CycleReport, dryRun: boolean): string {
+  if (!report.window) return 'nothing to do: no new settled period since the last cycle';
+  const window = `${new Date(report.window.start).toISOString()} .. ${new Date(report.window.end).toISOString()}`;
+  const rejected = Object.entries(report.rejected).map(([reason, n]) => `${n} ${reason}`);
+  return [
+    `${dryRun ? 'would write' : 'wrote'} ${report.samples} samples in ${report.series} series (${report.batches} request${report.batches === 1 ? '' : 's'})`,
+    `for ${window}`,
+    `from ${report.metricsDiscovered} CloudWatch metrics, ${report.queries} queries in ${report.getMetricDataCalls} GetMetricData call${report.getMetricDataCalls === 1 ? '' : 's'}`,
+    ...(report.replayedBatches > 0 ? [`after replaying ${report.replayedBatches} journaled request(s)`] : []),
+    ...(rejected.length > 0 ? [`rejected: ${rejected.join(', ')}`] : []),
+  ].join('; ');
+}
+
+async function cycleOnce(config: BridgeConfig, options: BridgeOptions, caches: WarmCaches, logger: BridgeLogger): Promise<CycleReport> {
+  const startedAt = Date.now();
+  const offset = options.now === undefined ? 0 : options.now - startedAt;
+  const { deps, catalog } = createCycleDeps(
+    config,
+    { logger, env: process.env, caches, deadline: () => startedAt + CLI_WRITE_BUDGET_MS, now: () => Date.now() + offset },
+    !options.dryRun,
+  );
+  const report = await runCycle(config, catalog, deps, { dryRun: options.dryRun });
+  if (options.dryRun) process.stdout.write(report.exposition);
+  process.stderr.write(`inferwatch: ${summary(report, Boolean(options.dryRun))}\n`);
+  return report;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('inferwatch').description('SageMaker and Neuron metrics from CloudWatch into Prometheus remote write');
+  program
+    .command('bridge')
+    .description('run the CloudWatch -> Prometheus bridge: one cycle with --once, else one cycle per period until interrupted')
+    .option('--once', 'run a single cycle and exit')
+    .option('--dry-run', 'print the Prometheus text exposition of what would be written; write and commit nothing')
+    .option('-c, --config <file>', 'YAML or JSON config file (default: $INFERWATCH_CONFIG_FILE, else built-in defaults)')
+    .option('--remote-write-url <url>', 'remote-write URL (overrides remoteWrite.url)')
+    .option('--state-dir <dir>', 'keep state in this local directory (overrides state)')
+    .option('--now <time>', 'evaluate windows as if it were this time (ISO 8601 or epoch ms); for replays and tests', parseInstant)
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (options: BridgeOptions) => {
+      const logger = consoleLogger(options.logLevel);
+      const config = loadConfig(options, process.env);
+      const caches = createWarmCaches();
+      if (options.once || options.dryRun) {
+        await cycleOnce(config, options, caches, logger);
+        return;
+      }
+      logger.info('running one cycle per period; Ctrl-C to stop', { period: config.period });
+      let stopping = false;
+      process.once('SIGINT', () => (stopping = true));
+      process.once('SIGTERM', () => (stopping = true));
+      while (!stopping) {
+        try {
+          await cycleOnce(config, options, caches, logger);
+        } catch (error) {
+          if (error instanceof ConfigError) throw error;
+          logger.error('cycle failed; the next cycle retries the same window', { error: (error as Error).message });
+        }
+        const waitUntil = Date.now() + config.period * 1000;
+        while (!stopping && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    });
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((error: Error) => {
+      process.stderr.write(`inferwatch: ${error instanceof ConfigError ? 'invalid configuration: ' : ''}${error.message}\n`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    });
+}

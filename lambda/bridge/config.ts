@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { CatalogNamespaceSchema } from './catalog/catalog';
+
+/** Thrown for any configuration problem; the message names the offending key. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Durations are whole seconds, or Prometheus-style strings such as `90s`, `2m`, `1h`. */
+const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number of seconds (got ${value})` });
+      return z.NEVER;
+    }
+    return value;
+  }
+  const match = /^(-?\d+)([smhd])$/.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `must be seconds or a duration like "90s", "2m", "1h" (got "${value}")` });
+    return z.NEVER;
+  }
+  return Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+});
+
+const NonNegativeDuration = Duration.refine((s) => s >= 0, { message: 'must not be negative' });
+const PositiveDuration = Duration.refine((s) => s > 0, { message: 'must be greater than zero' });
+
+/** CloudWatch accepts 1, 5, 10, 30 (high resolution) or any multiple of 60 seconds. */
+const isValidPeriod = (s: number) => [1, 5, 10, 30].includes(s) || (s > 0 && s % 60 === 0);
+const Period = Duration.refine(isValidPeriod, {
+  message: 'must be 1, 5, 10, 30 or a multiple of 60 seconds (CloudWatch periods)',
+});
+
+const HttpUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an absolute http(s) URL' },
+);
+
+const AuthSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z
+    .object({
+      type: z.literal('sigv4'),
+      /** @default the region in the AMP URL, else `region` */
+      region: z.string().min(1).optional(),
+      /** @default "aps" */
+      service: z.string().min(1).default('aps'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('basic'),
+      username: z.string().min(1),
+      password: z.string().optional(),
+      passwordEnv: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('bearer'),
+      token: z.string().min(1).optional(),
+      tokenEnv: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
+const StateSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('file'), directory: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('s3'), bucket: z.string().min(3), key: z.string().min(1).default('inferwatch/bridge-state.json') }).strict(),
+]);
+
+export const BridgeConfigSchema = z
+  .object({
+    /** AWS region read from. @default AWS_REGION, else us-east-1 */
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional(),
+    /** The account label on every series. @default the Lambda's account, else no label */
+    accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+    /** CloudWatch period, seconds. @default 60 */
+    period: Period.default(60),
+    /** Wait this long after a period ends before forwarding it. @default 120 */
+    settle: NonNegativeDuration.default(120),
+    /** How far back the first cycle starts. @default 900 */
+    initialLookback: PositiveDuration.default(900),
+    /** Periods re-read behind the high-water mark each cycle to catch CloudWatch revisions. @default 600 */
+    revisionWindow: NonNegativeDuration.default(600),
+    /** Largest span one cycle forwards; older periods wait for the next cycle. @default 3600 */
+    maxCycleSpan: PositiveDuration.default(3600),
+    /** CloudWatch namespaces read. @default the three inference namespaces */
+    namespaces: z.array(z.string().min(1)).min(1).optional(),
+    /** The namespace neuron-monitor-cloudwatch.py publishes to (its --namespace). @default "neuron_monitor" */
+    neuronNamespace: z.string().min(1).default('neuron_monitor'),
+    /** Extra or overriding catalog entries, merged over the built-in catalog. @default [] */
+    catalog: z.array(CatalogNamespaceSchema).default([]),
+    /** `inferwatch` (Prometheus conventions) or `yace` (yet-another-cloudwatch-exporter names). @default "inferwatch" */
+    namingProfile: z.enum(['inferwatch', 'yace']).default('inferwatch'),
+    /** Emit endpoint metadata series from the SageMaker API. @default true */
+    sagemakerMetadata: z.boolean().default(true),
+    /** How long ListMetrics results are reused by warm invocations. @default 600 */
+    discoveryInterval: NonNegativeDuration.default(600),
+    /** Label values longer than this are cut (with a hash suffix, so they stay distinct). @default 1024 */
+    maxLabelValueLength: z.number().int().min(16).default(1024),
+    remoteWrite: z
+      .object({
+        /** Remote-write URL: an AMP workspace's `.../api/v1/remote_write`, or any receiver. */
+        url: HttpUrl.optional(),
+        /** @default sigv4 for AMP URLs, none otherwise */
+        auth: AuthSchema.optional(),
+        /** @default 2000 */
+        maxSamplesPerRequest: z.number().int().min(1).max(100000).default(2000),
+        /** Per-request timeout, seconds. @default 10 */
+        timeout: PositiveDuration.default(10),
+        /** @default 6 */
+        maxAttempts: z.number().int().min(1).max(20).default(6),
+      })
+      .strict()
+      .default({ maxSamplesPerRequest: 2000, timeout: 10, maxAttempts: 6 }),
+    /** @default a local directory `.inferwatch/state` */
+    state: StateSchema.default({ type: 'file', directory: '.inferwatch/state' }),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (!isValidPeriod(config.period)) return;
+    if (config.revisionWindow % config.period !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['revisionWindow'], message: `must be a multiple of period (${config.period}s)` });
+    }
+    if (config.initialLookback % config.period !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['initialLookback'], message: `must be a multiple of period (${config.period}s)` });
+    }
+    if (config.maxCycleSpan < config.period) {
+      ctx.addIssue({ code: 'custom', path: ['maxCycleSpan'], message: `must be at least one period (${config.period}s)` });
+    }
+    const auth = config.remoteWrite.auth;
+    if (auth?.type === 'basic' && (auth.password === undefined) === (auth.passwordEnv === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['remoteWrite', 'auth'], message: 'basic auth needs exactly one of password or passwordEnv' });
+    }
+    if (auth?.type === 'bearer' && (auth.token === undefined) === (auth.tokenEnv === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['remoteWrite', 'auth'], message: 'bearer auth needs exactly one of token or tokenEnv' });
+    }
+  });
+
+export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
+type ParsedConfig = z.output<typeof BridgeConfigSchema>;
+
+/** The validated configuration with everything resolved: defaults, region, namespaces. */
+export interface BridgeConfig extends Omit<ParsedConfig, 'region' | 'namespaces'> {
+  readonly region: string;
+  readonly namespaces: string[];
+}
+
+export const DEFAULT_NAMESPACES = ['AWS/SageMaker', '/aws/sagemaker/Endpoints'];
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => (issue.path.length > 0 ? `${key}.${k}` : k));
+        return `unknown config key ${keys.map((k) => `"${k}"`).join(', ')}`;
+      }
+      return `config key "${key}": ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Validates raw configuration (from a file, JSON or code) and resolves defaults.
+ * Environment: AWS_REGION, INFERWATCH_REMOTE_WRITE_URL, INFERWATCH_STATE_BUCKET / INFERWATCH_STATE_KEY,
+ * INFERWATCH_STATE_DIR fill in what the config leaves out.
+ */
+export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+  const input = { ...(raw as Record<string, unknown> | undefined) };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    if (raw !== undefined && raw !== null) throw new ConfigError('config must be a mapping of keys to values');
+  }
+  const remoteWrite = { ...(input.remoteWrite as Record<string, unknown> | undefined) };
+  if (remoteWrite.url === undefined && env.INFERWATCH_REMOTE_WRITE_URL) remoteWrite.url = env.INFERWATCH_REMOTE_WRITE_URL;
+  if (Object.keys(remoteWrite).length > 0) input.remoteWrite = remoteWrite;
+  if (input.state === undefined && env.INFERWATCH_STATE_BUCKET) {
+    input.state = { type: 's3', bucket: env.INFERWATCH_STATE_BUCKET, ...(env.INFERWATCH_STATE_KEY ? { key: env.INFERWATCH_STATE_KEY } : {}) };
+  } else if (input.state === undefined && env.INFERWATCH_STATE_DIR) {
+    input.state = { type: 'file', directory: env.INFERWATCH_STATE_DIR };
+  }
+
+  const parsed = BridgeConfigSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  const config = parsed.data;
+  const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const namespaces = config.namespaces ?? [...DEFAULT_NAMESPACES, config.neuronNamespace];
+  return { ...config, region, namespaces };
+}
+
+/** Reads a YAML or JSON config file and validates it. */
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(error as Error).message}`);
+  }
+  return resolveConfig(raw ?? {}, env);
+}

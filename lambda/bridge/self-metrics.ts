@@ -1,0 +1,75 @@
+import { buildLabels, seriesKey, type TimeSeries } from './series';
+
+/** Counts API calls (what CloudWatch bills: GetMetricData per metric requested) and SDK retries. */
+export class ApiCallCounter {
+  readonly calls = new Map<string, number>();
+  readonly retries = new Map<string, number>();
+  metricsRequested = 0;
+
+  /** `attempts` is the SDK's count for the call; every attempt past the first was a retry (throttling, 5xx). */
+  record(service: 'cloudwatch' | 'sagemaker', api: string, attempts = 1): void {
+    const key = `${service}:${api}`;
+    this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+    if (attempts > 1) this.retries.set(service, (this.retries.get(service) ?? 0) + attempts - 1);
+  }
+
+  recordMetricsRequested(count: number): void {
+    this.metricsRequested += count;
+  }
+
+  count(service: string, api: string): number {
+    return this.calls.get(`${service}:${api}`) ?? 0;
+  }
+}
+
+export interface SelfMetricInput {
+  readonly timestamp: number;
+  readonly baseLabels: Readonly<Record<string, string>>;
+  readonly collectSeconds: number;
+  readonly lastWriteSeconds: number | undefined;
+  readonly lagSeconds: number;
+  readonly seriesActive: number;
+  readonly queries: number;
+  /** Increments for this cycle, by metric name and extra labels. */
+  readonly increments: ReadonlyArray<{ name: string; labels?: Record<string, string>; by: number }>;
+}
+
+/**
+ * The bridge's own metrics, written with the data. Counters are cumulative in the state, so
+ * `increase(inferwatch_bridge_cloudwatch_metrics_requested_total[30d])` is what GetMetricData was billed for.
+ */
+export function buildSelfMetrics(input: SelfMetricInput, counters: Record<string, number>): { series: TimeSeries[]; counters: Record<string, number> } {
+  const next = addToCounters(counters, input.baseLabels, input.increments);
+  const series: TimeSeries[] = [];
+  const sample = (value: number) => [{ timestamp: input.timestamp, value }];
+  // Every known counter is written each cycle, so none goes stale between increments.
+  for (const [key, value] of Object.entries(next)) {
+    series.push({ labels: parseKey(key), samples: sample(value), kind: 'counter' });
+  }
+  const gauge = (name: string, value: number, labels: Record<string, string> = {}) =>
+    series.push({ labels: buildLabels(name, { ...labels, ...input.baseLabels }), samples: sample(value), kind: 'gauge' });
+  gauge('inferwatch_bridge_cycle_duration_seconds', input.collectSeconds, { phase: 'collect' });
+  if (input.lastWriteSeconds !== undefined) gauge('inferwatch_bridge_cycle_duration_seconds', input.lastWriteSeconds, { phase: 'write' });
+  gauge('inferwatch_bridge_lag_seconds', input.lagSeconds);
+  gauge('inferwatch_bridge_series_active', input.seriesActive);
+  gauge('inferwatch_bridge_queries', input.queries);
+  return { series, counters: next };
+}
+
+/** Adds increments to the state's self counters without writing anything (results known only after the write). */
+export function addToCounters(counters: Record<string, number>, baseLabels: Readonly<Record<string, string>>, increments: SelfMetricInput['increments']): Record<string, number> {
+  const next = { ...counters };
+  for (const { name, labels, by } of increments) {
+    if (by === 0) continue;
+    const key = seriesKey(buildLabels(name, { ...labels, ...baseLabels }));
+    next[key] = (next[key] ?? 0) + by;
+  }
+  return next;
+}
+
+function parseKey(key: string): TimeSeries['labels'] {
+  const labels: Array<{ name: string; value: string }> = [];
+  const pattern = /([a-zA-Z_][a-zA-Z0-9_]*)=("(?:[^"\\]|\\.)*")/g;
+  for (const match of key.matchAll(pattern)) labels.push({ name: match[1] as string, value: JSON.parse(match[2] as string) as string });
+  return labels;
+}

@@ -1,0 +1,37 @@
+/** The span of periods one cycle forwards, and the span it reads from CloudWatch. All times are epoch milliseconds. */
+export interface CycleWindow {
+  /** First period forwarded (inclusive); equals the previous high-water mark. */
+  readonly start: number;
+  /** End of the last period forwarded (exclusive); the next high-water mark. */
+  readonly end: number;
+  /** GetMetricData StartTime: `start` less the revision window, once something has been forwarded. */
+  readonly readStart: number;
+}
+
+export interface WindowSettings {
+  readonly period: number;
+  readonly settle: number;
+  readonly initialLookback: number;
+  readonly revisionWindow: number;
+  readonly maxCycleSpan: number;
+}
+
+/** `floor(x / step) * step`, for whole multiples. */
+export function alignDown(value: number, step: number): number {
+  return Math.floor(value / step) * step;
+}
+
+/**
+ * Forward every period that ended at least `settle` ago and has not been forwarded yet:
+ * `[highWaterMark, floor((now - settle) / period) * period)`, at most `maxCycleSpan` of it per cycle.
+ * Returns undefined when no whole period is ready.
+ */
+export function planWindow(nowMs: number, settings: WindowSettings, highWaterMark: number | undefined): CycleWindow | undefined {
+  const period = settings.period * 1000;
+  const ready = alignDown(nowMs - settings.settle * 1000, period);
+  const start = highWaterMark ?? ready - settings.initialLookback * 1000;
+  const end = Math.min(ready, start + alignDown(settings.maxCycleSpan * 1000, period));
+  if (end <= start) return undefined;
+  const readStart = highWaterMark === undefined ? start : start - settings.revisionWindow * 1000;
+  return { start, end, readStart };
+}
