@@ -172,7 +172,9 @@ export class Catalog {
   /** yet-another-cloudwatch-exporter names: aws_<namespace>_<metric>_<statistic>, raw values, `dimension_<Name>` labels. */
   private yaceMapping(namespace: string, metricName: string, known: CatalogMetric | undefined, ns: ResolvedNamespace | undefined): MetricMapping {
     const stats = known ? templatesFor(known).map((t) => t.stat) : [...(ns?.defaultStatistics ?? ['Average'])];
-    const prefix = `aws_${yaceSnakeCase(namespace.replace(/^\/?aws\//i, ''))}_${yaceSnakeCase(metricName)}`;
+    // YACE lower-cases the namespace as a whole (AWS/SageMaker -> sagemaker) and splits only metric names.
+    const service = namespace.replace(/^\/?aws\//i, '').toLowerCase().replace(/[^a-z0-9]+/g, '_');
+    const prefix = `aws_${service}_${yaceSnakeCase(metricName)}`;
     return {
       series: stats.map((stat) => ({ stat, name: `${prefix}_${yaceSnakeCase(stat)}`, kind: 'gauge', scale: 1, constLabels: {} })),
       labelFor: (dimension) => `dimension_${sanitizeLabelName(dimension)}`,

@@ -1,0 +1,267 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AwsStandIn, defaultFleet, ODD_INSTANCE_NAME, type Dimension } from '../support/aws-stand-in';
+import { LocalPrometheus } from '../support/prometheus';
+import { KillAfterWriteProxy, runBridge, spawnBridge } from '../support/run-bridge';
+
+const MINUTE = 60_000;
+const SM = 'AWS/SageMaker';
+const ACCOUNT = '123456789012';
+
+/** 24 extra endpoints push the plan past 500 queries, so a cycle needs two GetMetricData calls. */
+const fleet = defaultFleet('neuron_monitor', 24);
+const variants = fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name })));
+const dims = (endpoint: string, variant: string): Dimension[] => [
+  { Name: 'EndpointName', Value: endpoint },
+  { Name: 'VariantName', Value: variant },
+];
+const BLUE = dims('churn-predictor', 'blue');
+const GREEN = dims('churn-predictor', 'green');
+
+describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () => {
+  const standIn = new AwsStandIn(fleet);
+  const prometheus = new LocalPrometheus();
+  const work = mkdtempSync(join(tmpdir(), 'inferwatch-e2e-'));
+  const stateDir = join(work, 'state');
+  const configFile = join(work, 'inferwatch.yaml');
+  // Two hours back, so every cycle's "now" is in the past and Prometheus accepts every timestamp.
+  const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 120 * MINUTE;
+  const start1 = t0 - 17 * MINUTE;
+  const end1 = t0 - 2 * MINUTE;
+  let env: Record<string, string>;
+
+  /** What the counter should read after the period starting at `upToMs`: CloudWatch's Sum of every period since `start1`. */
+  const expectedTotal = (metric: string, d: Dimension[], upToMs: number) => {
+    let total = 0;
+    for (let t = start1; t <= upToMs; t += MINUTE) total += standIn.valueAt(SM, metric, d, 'Sum', t) ?? 0;
+    return total;
+  };
+  const bridge = (now: number, extra: string[] = []) => runBridge(['--once', '--config', configFile, '--state-dir', stateDir, '--now', String(now), ...extra], env);
+  const selector = (endpoint: string, variant: string) => `{endpoint_name="${endpoint}",variant_name="${variant}"}`;
+
+  beforeAll(async () => {
+    await standIn.start();
+    await prometheus.start();
+    env = standIn.env();
+    writeFileSync(configFile, `accountId: "${ACCOUNT}"\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n  maxSamplesPerRequest: 5000\n`);
+    standIn.datapointsPerPage = 4000;
+    standIn.listMetricsPageSize = 100;
+  });
+
+  afterAll(async () => {
+    await prometheus.stop();
+    await standIn.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('an invalid config is rejected before any API call, naming the key', async () => {
+    const bad = join(work, 'bad.yaml');
+    writeFileSync(bad, 'period: 45\nsettle: -10\nremoteWrite:\n  url: not a url\ncolour: blue\n');
+    const run = await runBridge(['--once', '--config', bad, '--state-dir', stateDir], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('config key "period"');
+    expect(run.stderr).toContain('config key "settle": must not be negative');
+    expect(run.stderr).toContain('config key "remoteWrite.url": must be an absolute http(s) URL');
+    expect(run.stderr).toContain('unknown config key "colour"');
+    expect(standIn.calls).toHaveLength(0);
+  });
+
+  test('--dry-run prints the exposition and writes nothing', async () => {
+    const run = await runBridge(['--dry-run', '--config', configFile, '--state-dir', join(work, 'dry'), '--now', String(t0)], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('# TYPE aws_sagemaker_invocations_total counter');
+    expect(run.stdout).toMatch(new RegExp(`^aws_sagemaker_invocations_total\\{account_id="${ACCOUNT}",endpoint_name="churn-predictor",region="us-east-2",variant_name="blue"\\} 0 ${end1 - 16 * MINUTE}$`, 'm'));
+    expect(run.stderr).toContain('would write');
+    expect(existsSync(join(work, 'dry'))).toBe(false);
+    expect(await prometheus.seriesNames()).toEqual([]);
+
+    const yace = join(work, 'yace.yaml');
+    writeFileSync(yace, 'namingProfile: yace\n');
+    const yaceRun = await runBridge(['--dry-run', '--config', yace, '--now', String(t0)], env);
+    expect(yaceRun.stdout).toMatch(/^aws_sagemaker_invocations_sum\{dimension_EndpointName="churn-predictor",dimension_VariantName="blue",region="us-east-2"\} \d+ \d+$/m);
+    expect(yaceRun.stdout).toContain('aws_sagemaker_endpoints_cpuutilization_average{');
+    standIn.calls.length = 0;
+  });
+
+  test('first cycle: every series with exact labels, every settled period once, exact values, fewest calls', async () => {
+    // A datapoint CloudWatch has not published yet when the first cycle reads: it arrives late, before cycle 2.
+    standIn.setValue(SM, 'Invocations', GREEN, 'Sum', end1 - MINUTE, undefined);
+    standIn.calls.length = 0;
+    const run = await bridge(t0);
+    expect(run.stderr).toContain('wrote');
+    expect(run.code).toBe(0);
+
+    expect(await prometheus.seriesNames()).toEqual(
+      expect.arrayContaining([
+        'aws_sagemaker_invocations_total',
+        'aws_sagemaker_invocation_4xx_errors_total',
+        'aws_sagemaker_invocation_5xx_errors_total',
+        'aws_sagemaker_invocation_model_errors_total',
+        'aws_sagemaker_invocations_per_instance_total',
+        'aws_sagemaker_model_latency_seconds',
+        'aws_sagemaker_model_latency_seconds_sum',
+        'aws_sagemaker_model_latency_seconds_count',
+        'aws_sagemaker_overhead_latency_seconds',
+        'aws_sagemaker_endpoint_cpu_utilization_ratio',
+        'aws_sagemaker_endpoint_memory_utilization_ratio',
+        'aws_sagemaker_endpoint_disk_utilization_ratio',
+        'aws_sagemaker_endpoint_loaded_models',
+        'aws_sagemaker_model_setup_time_average',
+        'aws_sagemaker_endpoint_info',
+        'aws_sagemaker_variant_instances',
+        'aws_sagemaker_variant_weight',
+        'neuroncore_utilization_ratio',
+        'execution_errors_total',
+        'execution_latency_seconds',
+        'system_memory_used_bytes',
+        'inferwatch_bridge_cloudwatch_metrics_requested_total',
+        'inferwatch_bridge_lag_seconds',
+      ]),
+    );
+
+    const blue = await prometheus.query(`aws_sagemaker_invocations_total${selector('churn-predictor', 'blue')}`, end1);
+    expect(blue.map((s) => s.metric)).toEqual([
+      { __name__: 'aws_sagemaker_invocations_total', account_id: ACCOUNT, endpoint_name: 'churn-predictor', variant_name: 'blue', region: 'us-east-2' },
+    ]);
+    const cores = await prometheus.query('neuroncore_utilization_ratio', end1);
+    expect(cores.map((s) => s.metric.neuroncore).sort()).toEqual(['0', '1', '2', '3']);
+    expect(cores[0]?.metric).toMatchObject({ instance_id: 'i-0823d657f57057590', instance_name: ODD_INSTANCE_NAME, account_id: ACCOUNT });
+    const memory = await prometheus.query('system_memory_used_bytes', end1);
+    const modelPath = memory[0]?.metric.model_path ?? '';
+    expect(Buffer.byteLength(modelPath)).toBeLessThanOrEqual(1024);
+    expect(modelPath).toMatch(/^\/opt\/models\/x+…[0-9a-f]{12}$/);
+    const info = await prometheus.query('aws_sagemaker_endpoint_info{endpoint_name="churn-predictor"}', end1);
+    expect(info.map((s) => [s.metric.variant_name, s.metric.instance_type, s.metric.endpoint_status]).sort()).toEqual([
+      ['blue', 'ml.inf1.xlarge', 'InService'],
+      ['green', 'ml.inf1.2xlarge', 'InService'],
+    ]);
+    expect(await prometheus.query('aws_sagemaker_variant_instances{variant_name="blue"}', end1)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ value: 2, metric: expect.objectContaining({ state: 'desired' }) })]),
+    );
+
+    // Every counter of every variant: a 0 baseline, then one sample per period at its start, exact cumulative values.
+    for (const { endpoint, variant } of variants) {
+      if (endpoint === 'churn-predictor' && variant === 'green') continue; // its last period is withheld for now
+      const [series] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector(endpoint, variant)}[20m]`, end1);
+      const expected: Array<[number, number]> = [[start1 - MINUTE, 0]];
+      for (let t = start1; t < end1; t += MINUTE) expected.push([t, expectedTotal('Invocations', dims(endpoint, variant), t)]);
+      expect(series?.values).toEqual(expected);
+    }
+    // Gauges: the ratio of CloudWatch's percent, one sample per period.
+    const [cpu] = await prometheus.rawSamples(`aws_sagemaker_endpoint_cpu_utilization_ratio${selector('churn-predictor', 'blue')}[20m]`, end1);
+    expect(cpu?.values.map(([t]) => t)).toEqual(Array.from({ length: 15 }, (_, i) => start1 + i * MINUTE));
+    for (const [t, v] of cpu?.values ?? []) expect(v).toBeCloseTo((180 + ((t / MINUTE) % 4)) / 100, 12);
+    // Summaries: µs -> seconds; quantiles as labels.
+    const [p99] = await prometheus.rawSamples(`aws_sagemaker_model_latency_seconds{endpoint_name="image-classifier",quantile="0.99"}[20m]`, end1);
+    expect(p99?.values[0]?.[1]).toBeCloseTo(((standIn.valueAt(SM, 'ModelLatency', dims('image-classifier', 'AllTraffic'), 'p99', start1) ?? 0) as number) / 1e6, 12);
+    // The NaN period is dropped, not written.
+    const [latency] = await prometheus.rawSamples('execution_latency_seconds[20m]', end1);
+    const nanPeriods = Array.from({ length: 15 }, (_, i) => start1 + i * MINUTE).filter((t) => (t / MINUTE) % 11 === 0);
+    expect(latency?.values.length).toBe(15 - nanPeriods.length);
+    // Sparse counters: no CloudWatch datapoint means no change, and still exact.
+    const [errors] = await prometheus.rawSamples(`aws_sagemaker_invocation_5xx_errors_total${selector('image-classifier', 'AllTraffic')}[20m]`, end1);
+    expect(errors?.values.at(-1)?.[1]).toBe(expectedTotal('Invocation5XXErrors', dims('image-classifier', 'AllTraffic'), end1 - MINUTE));
+
+    // The fewest CloudWatch calls: ceil(queries/500) calls, plus one per extra page; one window for all.
+    const [queries] = await prometheus.query('inferwatch_bridge_queries', t0 + MINUTE);
+    const calls = standIn.callsTo('GetMetricData');
+    const firstPages = calls.filter((c) => c.body.NextToken === undefined);
+    expect(queries?.value).toBeGreaterThan(500);
+    expect(firstPages).toHaveLength(Math.ceil((queries?.value ?? 0) / 500));
+    for (const call of calls) {
+      expect(call.body).toMatchObject({ StartTime: start1 / 1000, EndTime: end1 / 1000, ScanBy: 'TimestampAscending' });
+      expect((call.body.MetricDataQueries as unknown[]).length).toBeLessThanOrEqual(500);
+    }
+    expect(calls.length).toBeGreaterThan(firstPages.length); // small pages forced NextToken
+    const [requested] = await prometheus.query('inferwatch_bridge_cloudwatch_metrics_requested_total', t0 + MINUTE);
+    expect(requested?.value).toBe(queries?.value);
+  });
+
+  test('second cycle: only new periods, late data and revisions carried into the counters exactly', async () => {
+    standIn.calls.length = 0;
+    standIn.clearValue(SM, 'Invocations', GREEN, 'Sum', end1 - MINUTE); // the late datapoint arrives
+    const revised = end1 - 3 * MINUTE;
+    standIn.setValue(SM, 'Invocations', BLUE, 'Sum', revised, (standIn.valueAt(SM, 'Invocations', BLUE, 'Sum', revised) ?? 0) + 17);
+    standIn.setValue('/aws/sagemaker/Endpoints', 'CPUUtilization', BLUE, 'Average', end1 - 2 * MINUTE, 399);
+    standIn.throttleNext(1);
+
+    const t1 = t0 + 5 * MINUTE;
+    const end2 = end1 + 5 * MINUTE;
+    const run = await bridge(t1);
+    expect(run.code).toBe(0);
+
+    for (const call of standIn.callsTo('GetMetricData').filter((c) => c.body.NextToken === undefined)) {
+      expect(call.body).toMatchObject({ StartTime: (end1 - 10 * MINUTE) / 1000, EndTime: end2 / 1000 });
+    }
+    for (const [d, name] of [
+      [BLUE, 'blue'],
+      [GREEN, 'green'],
+    ] as const) {
+      const [series] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector('churn-predictor', name)}[40m]`, end2);
+      const timestamps = series?.values.map(([t]) => t) ?? [];
+      expect(new Set(timestamps).size).toBe(timestamps.length);
+      expect(timestamps.filter((t) => t >= end1)).toEqual([0, 1, 2, 3, 4].map((i) => end1 + i * MINUTE));
+      const total = expectedTotal('Invocations', d, end2 - MINUTE);
+      expect(series?.values.at(-1)?.[1]).toBe(total);
+      const [increase] = await prometheus.query(`increase(aws_sagemaker_invocations_total${selector('churn-predictor', name)}[40m])`, end2 - MINUTE);
+      expect(increase?.value).toBeCloseTo(total, 9);
+    }
+    const revisions = await prometheus.query('inferwatch_bridge_revisions_total', t1 + MINUTE);
+    const byKind = Object.fromEntries(revisions.map((s) => [s.metric.kind, s.value]));
+    expect(byKind).toMatchObject({ counter: 2, gauge: 1 });
+    const [retries] = await prometheus.query('inferwatch_bridge_retries_total{target="cloudwatch"}', t1 + MINUTE);
+    expect(retries?.value).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a cycle killed after its remote write and before its commit: no gap, no duplicate', async () => {
+    const proxy = await new KillAfterWriteProxy(prometheus.remoteWriteUrl).start();
+    const t2 = t0 + 10 * MINUTE;
+    const end3 = end1 + 10 * MINUTE;
+    const config = join(work, 'via-proxy.yaml');
+    writeFileSync(config, `accountId: "${ACCOUNT}"\nremoteWrite:\n  url: ${proxy.url}\n  maxSamplesPerRequest: 2000\n  maxAttempts: 1\n`);
+    const { child, done } = spawnBridge(['--once', '--config', config, '--state-dir', stateDir, '--now', String(t2)], env);
+    proxy.victim = child;
+    const killed = await done;
+    await proxy.stop();
+    expect(killed.signal).toBe('SIGKILL');
+    expect(proxy.writesForwarded).toBe(1);
+    const stored = JSON.parse(readFileSync(join(stateDir, 'bridge-state.json'), 'utf8')) as { document: { pending?: unknown } };
+    expect(stored.document.pending).toBeDefined();
+
+    // CloudWatch revises a period the killed cycle already wrote: re-reading naively would now write a different value there.
+    const revised = end3 - MINUTE;
+    standIn.setValue(SM, 'Invocations', BLUE, 'Sum', revised, (standIn.valueAt(SM, 'Invocations', BLUE, 'Sum', revised) ?? 0) + 9);
+
+    const t3 = t0 + 15 * MINUTE;
+    const end4 = end1 + 15 * MINUTE;
+    const run = await bridge(t3);
+    expect(run.code).toBe(0);
+    // The kill came after the first of the journal's two requests: the replay sends both, alone.
+    expect(run.stderr).toContain('after replaying 2 journaled request(s)');
+
+    for (const { endpoint, variant } of variants) {
+      const [series] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector(endpoint, variant)}[60m]`, end4);
+      const timestamps = series?.values.map(([t]) => t) ?? [];
+      // One sample per period from the baseline to the last settled period: nothing missing, nothing twice.
+      // (green's withheld period has no sample of its own: its late value went into the next one.)
+      const expected = Array.from({ length: (end4 - start1) / MINUTE + 1 }, (_, i) => start1 - MINUTE + i * MINUTE);
+      const withheld = endpoint === 'churn-predictor' && variant === 'green' ? [end1 - MINUTE] : [];
+      expect(timestamps).toEqual(expected.filter((t) => !withheld.includes(t)));
+      expect(series?.values.at(-1)?.[1]).toBe(expectedTotal('Invocations', dims(endpoint, variant), end4 - MINUTE));
+    }
+    const [replays] = await prometheus.query('inferwatch_bridge_journal_replays_total', t3 + MINUTE);
+    expect(replays?.value).toBe(1);
+    const after = JSON.parse(readFileSync(join(stateDir, 'bridge-state.json'), 'utf8')) as { document: { pending?: unknown; committed: { highWaterMark: number } } };
+    expect(after.document.pending).toBeUndefined();
+    expect(after.document.committed.highWaterMark).toBe(end4);
+  });
+
+  test('a cycle with no new settled period does nothing', async () => {
+    standIn.calls.length = 0;
+    const run = await bridge(t0 + 15 * MINUTE + 30_000);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('nothing to do');
+    expect(standIn.calls).toHaveLength(0);
+  });
+});
