@@ -138,9 +138,6 @@ export const BridgeConfigSchema = z
     if (config.revisionWindow % config.period !== 0) {
       ctx.addIssue({ code: 'custom', path: ['revisionWindow'], message: `must be a multiple of period (${config.period}s)` });
     }
-    if (config.initialLookback % config.period !== 0) {
-      ctx.addIssue({ code: 'custom', path: ['initialLookback'], message: `must be a multiple of period (${config.period}s)` });
-    }
     if (config.maxCycleSpan < config.period) {
       ctx.addIssue({ code: 'custom', path: ['maxCycleSpan'], message: `must be at least one period (${config.period}s)` });
     }

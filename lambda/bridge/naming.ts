@@ -6,7 +6,8 @@ export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** `CPUUtilization` -> `cpu_utilization`, `Invocation4XXErrors` -> `invocation_4xx_errors`. */
 export function snakeCase(name: string): string {
   return name
-    .replace(/([a-z])([A-Z0-9])/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .replace(/([a-z])([0-9]+[A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .replace(/([0-9])([A-Z][a-z])/g, '$1_$2')
     .toLowerCase()

@@ -29,7 +29,7 @@ export function alignDown(value: number, step: number): number {
 export function planWindow(nowMs: number, settings: WindowSettings, highWaterMark: number | undefined): CycleWindow | undefined {
   const period = settings.period * 1000;
   const ready = alignDown(nowMs - settings.settle * 1000, period);
-  const start = highWaterMark ?? ready - settings.initialLookback * 1000;
+  const start = highWaterMark ?? alignDown(ready - settings.initialLookback * 1000, period);
   const end = Math.min(ready, start + alignDown(settings.maxCycleSpan * 1000, period));
   if (end <= start) return undefined;
   const readStart = highWaterMark === undefined ? start : start - settings.revisionWindow * 1000;

@@ -38,7 +38,7 @@ export async function discoverMetrics(
       let nextToken: string | undefined;
       do {
         const page = await cloudwatch.send(new ListMetricsCommand({ Namespace: namespace, RecentlyActive: 'PT3H', NextToken: nextToken }));
-        calls.record('cloudwatch', 'ListMetrics', page.$metadata.attempts);
+        calls.record('cloudwatch', 'ListMetrics', page.$metadata?.attempts);
         for (const metric of page.Metrics ?? []) {
           if (metric.MetricName) metrics.push({ namespace, metricName: metric.MetricName, dimensions: metric.Dimensions ?? [] });
         }

@@ -66,7 +66,7 @@ export async function fetchMetricData(
           NextToken: nextToken,
         }),
       );
-      calls.record('cloudwatch', 'GetMetricData', page.$metadata.attempts);
+      calls.record('cloudwatch', 'GetMetricData', page.$metadata?.attempts);
       if (nextToken === undefined) calls.recordMetricsRequested(metricDataQueries.length);
       for (const message of page.Messages ?? []) logger.warn('GetMetricData message', { code: message.Code, message: message.Value });
       for (const result of page.MetricDataResults ?? []) {

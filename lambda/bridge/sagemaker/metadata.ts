@@ -42,7 +42,7 @@ export async function endpointMetadata(
   let nextToken: string | undefined;
   do {
     const page = await sagemaker.send(new ListEndpointsCommand({ MaxResults: 100, NextToken: nextToken }));
-    calls.record('sagemaker', 'ListEndpoints', page.$metadata.attempts);
+    calls.record('sagemaker', 'ListEndpoints', page.$metadata?.attempts);
     for (const endpoint of page.Endpoints ?? []) if (endpoint.EndpointName) names.push(endpoint.EndpointName);
     nextToken = page.NextToken;
   } while (nextToken);
@@ -52,7 +52,7 @@ export async function endpointMetadata(
     let endpoint;
     try {
       endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
-      calls.record('sagemaker', 'DescribeEndpoint', endpoint.$metadata.attempts);
+      calls.record('sagemaker', 'DescribeEndpoint', endpoint.$metadata?.attempts);
     } catch (error) {
       // Deleted between List and Describe: it simply has no metadata this cycle.
       logger.warn('DescribeEndpoint failed; no metadata for this endpoint this cycle', { endpointName, error: (error as Error).message });
@@ -63,7 +63,7 @@ export async function endpointMetadata(
     if (configName && !configVariants) {
       try {
         const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
-        calls.record('sagemaker', 'DescribeEndpointConfig', config.$metadata.attempts);
+        calls.record('sagemaker', 'DescribeEndpointConfig', config.$metadata?.attempts);
         configVariants = new Map((config.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', { instanceType: v.InstanceType, modelName: v.ModelName }]));
         cache.variants.set(configName, configVariants);
       } catch (error) {

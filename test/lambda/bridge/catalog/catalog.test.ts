@@ -1,0 +1,75 @@
+import { Catalog, CatalogNamespaceSchema, loadDefaultCatalog } from '../../../../lambda/bridge/catalog/catalog';
+
+const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
+
+describe('Catalog', () => {
+  test('SageMaker invocation counters read Sum and end in _total', () => {
+    const m = catalog.resolve('AWS/SageMaker', 'Invocation5XXErrors');
+    expect(m.series).toEqual([{ stat: 'Sum', name: 'aws_sagemaker_invocation_5xx_errors_total', kind: 'counter', scale: 1, constLabels: {} }]);
+    expect(m.labelFor('EndpointName')).toBe('endpoint_name');
+    expect(m.labelFor('InferenceComponentName')).toBe('inference_component_name');
+  });
+
+  test('latencies are summaries in seconds: _sum and _count counters, quantile gauges', () => {
+    const m = catalog.resolve('AWS/SageMaker', 'ModelLatency');
+    expect(m.series.map((s) => [s.stat, s.name, s.kind, s.scale, s.constLabels.quantile])).toEqual([
+      ['Sum', 'aws_sagemaker_model_latency_seconds_sum', 'counter', 1e-6, undefined],
+      ['SampleCount', 'aws_sagemaker_model_latency_seconds_count', 'counter', 1, undefined],
+      ['p50', 'aws_sagemaker_model_latency_seconds', 'gauge', 1e-6, '0.5'],
+      ['p90', 'aws_sagemaker_model_latency_seconds', 'gauge', 1e-6, '0.9'],
+      ['p99', 'aws_sagemaker_model_latency_seconds', 'gauge', 1e-6, '0.99'],
+    ]);
+  });
+
+  test('utilisation percentages become ratios', () => {
+    expect(catalog.resolve('/aws/sagemaker/Endpoints', 'CPUUtilization').series[0]).toMatchObject({ name: 'aws_sagemaker_endpoint_cpu_utilization_ratio', scale: 0.01, stat: 'Average' });
+  });
+
+  test('the Neuron namespace follows the configured name and matches names loosely', () => {
+    const custom = Catalog.withDefaults([], 'inferwatch', 'MyNeuron');
+    expect(custom.resolve('MyNeuron', 'NeuronCore Utilization').series[0]?.name).toBe('neuroncore_utilization_ratio');
+    expect(custom.resolve('MyNeuron', 'neuroncore_utilization').labelFor('NeuronCore')).toBe('neuroncore');
+    expect(custom.resolve('MyNeuron', 'execution_errors').series[0]?.name).toBe('execution_errors_total');
+    expect(custom.resolve('neuron_monitor', 'NeuronCoreUtilization').series[0]?.name).toBe('aws_neuron_monitor_neuron_core_utilization_average');
+  });
+
+  test('unknown metrics get aws_<namespace>_<metric>_<stat> gauges; unknown dimensions snake_case', () => {
+    const m = catalog.resolve('AWS/SageMaker', 'ModelSetupTime');
+    expect(m.series).toEqual([{ stat: 'Average', name: 'aws_sagemaker_model_setup_time_average', kind: 'gauge', scale: 1, constLabels: {} }]);
+    expect(m.labelFor('TargetModel')).toBe('target_model');
+    expect(catalog.resolve('Custom/Thing', 'QueueDepth').series[0]?.name).toBe('aws_custom_thing_queue_depth_average');
+  });
+
+  test('user entries extend and override the built-in catalog', () => {
+    const user = CatalogNamespaceSchema.parse({
+      namespace: 'AWS/SageMaker',
+      defaultStatistics: ['Maximum', 'p99'],
+      metrics: [{ metric: 'ModelSetupTime', type: 'gauge', statistic: 'Maximum', name: 'aws_sagemaker_model_setup_seconds', scale: 0.001 }],
+    });
+    const merged = Catalog.withDefaults([user], 'inferwatch', 'neuron_monitor');
+    expect(merged.resolve('AWS/SageMaker', 'ModelSetupTime').series[0]).toMatchObject({ name: 'aws_sagemaker_model_setup_seconds', stat: 'Maximum', scale: 0.001 });
+    expect(merged.resolve('AWS/SageMaker', 'Invocations').series[0]?.name).toBe('aws_sagemaker_invocations_total');
+    expect(merged.resolve('AWS/SageMaker', 'Other').series.map((s) => s.name)).toEqual(['aws_sagemaker_other_maximum', 'aws_sagemaker_other_p99']);
+  });
+
+  test('yace profile: YACE names, raw values and dimension_ labels', () => {
+    const yace = Catalog.withDefaults([], 'yace', 'neuron_monitor');
+    const m = yace.resolve('AWS/SageMaker', 'ModelLatency');
+    expect(m.series.map((s) => s.name)).toEqual([
+      'aws_sagemaker_model_latency_sum',
+      'aws_sagemaker_model_latency_sample_count',
+      'aws_sagemaker_model_latency_p50',
+      'aws_sagemaker_model_latency_p90',
+      'aws_sagemaker_model_latency_p99',
+    ]);
+    expect(m.series.every((s) => s.kind === 'gauge' && s.scale === 1)).toBe(true);
+    expect(m.labelFor('EndpointName')).toBe('dimension_EndpointName');
+    expect(yace.resolve('/aws/sagemaker/Endpoints', 'CPUUtilization').series[0]?.name).toBe('aws_sagemaker_endpoints_cpuutilization_average');
+  });
+
+  test('catalog entries are validated: counters end in _total, statistics are CloudWatch statistics', () => {
+    expect(() => CatalogNamespaceSchema.parse({ namespace: 'X', metrics: [{ metric: 'A', type: 'counter', name: 'a_count' }] })).toThrow('must end in _total');
+    expect(() => CatalogNamespaceSchema.parse({ namespace: 'X', metrics: [{ metric: 'A', type: 'gauge', name: 'a', statistic: 'Median' }] })).toThrow('CloudWatch statistic');
+    expect(loadDefaultCatalog().length).toBe(3);
+  });
+});

@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile, resolveConfig } from '../../../lambda/bridge/config';
+
+describe('config', () => {
+  test('defaults: the three inference namespaces, 60 s periods, 120 s settle, 15 min lookback, 10 min revision window', () => {
+    const config = resolveConfig({}, { AWS_REGION: 'eu-west-1' });
+    expect(config).toMatchObject({
+      region: 'eu-west-1',
+      period: 60,
+      settle: 120,
+      initialLookback: 900,
+      revisionWindow: 600,
+      namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', 'neuron_monitor'],
+      namingProfile: 'inferwatch',
+      state: { type: 'file', directory: '.inferwatch/state' },
+      remoteWrite: { maxSamplesPerRequest: 2000, timeout: 10, maxAttempts: 6 },
+    });
+  });
+
+  test('durations take seconds or Prometheus-style strings', () => {
+    expect(resolveConfig({ period: '5m', settle: '90s', initialLookback: '1h', revisionWindow: '15m' }, {})).toMatchObject({ period: 300, settle: 90, initialLookback: 3600, revisionWindow: 900 });
+  });
+
+  test('environment fills what the file leaves out', () => {
+    const config = resolveConfig({}, { INFERWATCH_REMOTE_WRITE_URL: 'https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write', INFERWATCH_STATE_BUCKET: 'bridge-state' });
+    expect(config.remoteWrite.url).toContain('aps-workspaces');
+    expect(config.state).toEqual({ type: 's3', bucket: 'bridge-state', key: 'inferwatch/bridge-state.json' });
+  });
+
+  test.each([
+    [{ period: 45 }, 'config key "period": must be 1, 5, 10, 30 or a multiple of 60 seconds'],
+    [{ settle: -1 }, 'config key "settle": must not be negative'],
+    [{ settle: '2 minutes' }, 'config key "settle": must be seconds or a duration'],
+    [{ revisionWindow: 90 }, 'config key "revisionWindow": must be a multiple of period (60s)'],
+    [{ remoteWrite: { url: 'localhost:9090/api/v1/write' } }, 'config key "remoteWrite.url": must be an absolute http(s) URL'],
+    [{ remoteWrite: { url: 'http://x', batch: 5 } }, 'unknown config key "remoteWrite.batch"'],
+    [{ periodSeconds: 60 }, 'unknown config key "periodSeconds"'],
+    [{ region: 'Europe' }, 'config key "region": must be an AWS region'],
+    [{ accountId: '12345' }, 'config key "accountId": must be a 12-digit AWS account id'],
+    [{ namingProfile: 'cloudwatch_exporter' }, 'config key "namingProfile"'],
+    [{ remoteWrite: { url: 'http://x', auth: { type: 'basic', username: 'u' } } }, 'config key "remoteWrite.auth": basic auth needs exactly one of password or passwordEnv'],
+    [{ state: { type: 's3' } }, 'config key "state.bucket"'],
+    [{ catalog: [{ namespace: 'X', metrics: [{ metric: 'A', type: 'counter', name: 'a' }] }] }, 'config key "catalog.0.metrics.0.name": counter "a" must end in _total'],
+  ])('rejects %j naming the key', (raw, message) => {
+    expect(() => resolveConfig(raw, {})).toThrow(ConfigError);
+    expect(() => resolveConfig(raw, {})).toThrow(message);
+  });
+
+  test('reads YAML files and names the file when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iw-config-'));
+    writeFileSync(join(dir, 'ok.yaml'), 'period: 2m\nrevisionWindow: 10m\nneuronNamespace: Neuron\n');
+    expect(loadConfigFile(join(dir, 'ok.yaml'), {})).toMatchObject({ period: 120, namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', 'Neuron'] });
+    writeFileSync(join(dir, 'bad.yaml'), 'period: [1\n');
+    expect(() => loadConfigFile(join(dir, 'bad.yaml'), {})).toThrow(/bad\.yaml is not valid YAML/);
+    expect(() => loadConfigFile(join(dir, 'missing.yaml'), {})).toThrow(/cannot read config file .*missing\.yaml/);
+  });
+});
