@@ -29,7 +29,10 @@ class ScriptedReceiver {
       for await (const c of req) chunks.push(c as Buffer);
       this.requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
       const reply = this.replies.shift() ?? { status: 204 };
-      if (reply === 'hang-up') return req.socket.destroy();
+      if (reply === 'hang-up') {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body ?? '');
     });
