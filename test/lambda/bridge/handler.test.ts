@@ -1,0 +1,77 @@
+import type { GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
+
+type CloudWatchModule = typeof import('@aws-sdk/client-cloudwatch');
+type S3Module = typeof import('@aws-sdk/client-s3');
+type SageMakerModule = typeof import('@aws-sdk/client-sagemaker');
+type HandlerModule = typeof import('../../../lambda/bridge/handler');
+
+describe('Lambda handler', () => {
+  test('config from INFERWATCH_CONFIG, account from the function ARN, state in S3, samples to the receiver', async () => {
+    const bodies: Buffer[] = [];
+    const receiver = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      bodies.push(Buffer.concat(chunks));
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    // Lambda provides credentials in the environment; the mocked clients still resolve them.
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDLAMBDA';
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+    process.env.INFERWATCH_CONFIG = JSON.stringify({
+      region: 'eu-west-1',
+      remoteWrite: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v1/write` },
+      state: { type: 's3', bucket: 'inferwatch-state' },
+    });
+
+    /* eslint-disable @typescript-eslint/no-require-imports -- jest.isolateModules loads modules with require */
+    // The handler reads its config at module load, so it gets a fresh module registry; the mocks must patch that registry's SDK classes.
+    let handler: HandlerModule['handler'] | undefined;
+    let s3: ReturnType<typeof mockClient> | undefined;
+    let S3: S3Module | undefined;
+    jest.isolateModules(() => {
+      const CW = require('@aws-sdk/client-cloudwatch') as CloudWatchModule;
+      const SM = require('@aws-sdk/client-sagemaker') as SageMakerModule;
+      S3 = require('@aws-sdk/client-s3') as S3Module;
+      const cw = mockClient(CW.CloudWatchClient);
+      cw.on(CW.ListMetricsCommand).resolves({ Metrics: [{ MetricName: 'Invocations', Dimensions: [{ Name: 'EndpointName', Value: 'e' }] }] });
+      cw.on(CW.GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
+        MetricDataResults: input.MetricDataQueries?.map((q) => ({ Id: q.Id, Timestamps: [new Date((input.EndTime as Date).getTime() - 60_000)], Values: [3], StatusCode: 'Complete' })),
+      }));
+      mockClient(SM.SageMakerClient).on(SM.ListEndpointsCommand).resolves({ Endpoints: [] });
+      s3 = mockClient(S3.S3Client);
+      s3.on(S3.GetObjectCommand).rejects(new S3.NoSuchKey({ message: 'none', $metadata: {} }));
+      s3.on(S3.PutObjectCommand).resolves({ ETag: '"1"' });
+      handler = (require('../../../lambda/bridge/handler') as HandlerModule).handler;
+    });
+    /* eslint-enable @typescript-eslint/no-require-imports */
+
+    const context = { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:210987654321:function:bridge', getRemainingTimeInMillis: () => 60_000 } as Context;
+    let result;
+    try {
+      result = await handler?.({}, context);
+    } finally {
+      receiver.close();
+      delete process.env.INFERWATCH_CONFIG;
+    }
+
+    expect(result?.samples).toBeGreaterThan(0);
+    const invocations = bodies.flatMap((b) => decodeWriteRequest(b)).find((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total');
+    expect(invocations?.labels).toEqual([
+      { name: '__name__', value: 'aws_sagemaker_invocations_total' },
+      { name: 'account_id', value: '210987654321' },
+      { name: 'endpoint_name', value: 'e' },
+      { name: 'region', value: 'eu-west-1' },
+    ]);
+    const puts = s3?.commandCalls((S3 as S3Module).PutObjectCommand).map((c) => c.args[0].input as { Bucket: string; Key: string; IfNoneMatch?: string; IfMatch?: string });
+    expect(puts?.map((p) => [p.Bucket, p.Key, p.IfNoneMatch ?? p.IfMatch])).toEqual([
+      ['inferwatch-state', 'inferwatch/bridge-state.json', '*'],
+      ['inferwatch-state', 'inferwatch/bridge-state.json', '"1"'],
+    ]);
+  });
+});
