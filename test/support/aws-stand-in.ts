@@ -181,6 +181,7 @@ export interface RecordedCall {
 export class AwsStandIn {
   readonly calls: RecordedCall[] = [];
   private readonly metrics: MetricDef[];
+  private readonly byIdentity: Map<string, MetricDef>;
   private readonly overrides = new Map<string, Map<number, number | undefined>>();
   private server: Server | undefined;
   private throttleRemaining = 0;
@@ -190,6 +191,7 @@ export class AwsStandIn {
 
   constructor(readonly fleet: FleetOptions) {
     this.metrics = buildMetrics(fleet);
+    this.byIdentity = new Map(this.metrics.map((m) => [identity(m.namespace, m.metricName, m.dimensions), m]));
   }
 
   get url(): string {
@@ -233,7 +235,7 @@ export class AwsStandIn {
   /** The value CloudWatch currently holds (what the bridge should end up with). */
   valueAt(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): number | undefined {
     const id = identity(namespace, metricName, dimensions);
-    const metric = this.metrics.find((m) => identity(m.namespace, m.metricName, m.dimensions) === id);
+    const metric = this.byIdentity.get(id);
     if (!metric) return undefined;
     const override = this.overrides.get(`${id}|${stat}`);
     const t = periodStartMs / 1000;
