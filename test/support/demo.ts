@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsStandIn, defaultFleet } from './aws-stand-in';
-import { freePort, LocalPrometheus } from './prometheus';
+import { ensurePrometheus, freePort, LocalPrometheus } from './prometheus';
 import { spawnBridge } from './run-bridge';
 
 const QUERIES: Array<[string, string]> = [
@@ -42,6 +42,7 @@ function formatSample(metric: Record<string, string>, value: number): string {
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
+  ensurePrometheus((line) => process.stdout.write(`${line}\n`));
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-demo-'));
   const standIn = await new AwsStandIn(defaultFleet('neuron_monitor', 3)).start();
   const prometheus = new LocalPrometheus();

@@ -1,8 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Debian's `prometheus` on PATH, installing it with apt when missing and allowed (root); else a clear error. */
+export function ensurePrometheus(log: (line: string) => void): void {
+  if (spawnSync('prometheus', ['--version']).status === 0) return;
+  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) {
+    throw new Error('Prometheus is not installed: run `sudo apt-get update && sudo apt-get install -y prometheus` (Debian/Ubuntu), or put a prometheus binary on PATH');
+  }
+  log('installing Debian\'s prometheus package (apt-get) ...');
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'prometheus']]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed with exit code ${result.status}`);
+  }
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
