@@ -60,6 +60,10 @@ const AuthSchema = z.discriminatedUnion('type', [
       region: z.string().min(1).optional(),
       /** @default "aps" */
       service: z.string().min(1).default('aps'),
+      /** A writer role in the monitoring account, assumed for the remote write. @default the bridge's own credentials */
+      roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+      /** @default none */
+      externalId: z.string().min(2).optional(),
     })
     .strict(),
   z
@@ -131,6 +135,12 @@ export const BridgeConfigSchema = z
       .default({ maxSamplesPerRequest: 2000, timeout: 10, maxAttempts: 6 }),
     /** @default a local directory `.inferwatch/state` */
     state: StateSchema.default({ type: 'file', directory: '.inferwatch/state' }),
+    /** This bridge's slice of a large fleet: endpoints by a stable hash of their name. @default one shard */
+    shard: z
+      .object({ index: z.number().int().min(0), count: z.number().int().min(1).max(1000) })
+      .strict()
+      .refine((shard) => shard.index < shard.count, { message: 'index must be below count', path: ['index'] })
+      .default({ index: 0, count: 1 }),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -216,4 +226,21 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(error as Error).message}`);
   }
   return resolveConfig(raw ?? {}, env);
+}
+
+/**
+ * The configuration of one shard: its index, and a state object (or directory) of its own, so shards never
+ * share a high-water mark.
+ */
+export function forShard(config: BridgeConfig, index: number, count: number): BridgeConfig {
+  if (!Number.isInteger(index) || !Number.isInteger(count) || count < 1 || index < 0 || index >= count) {
+    throw new ConfigError(`shard ${index} of ${count} is not a valid shard (index must be a whole number below count)`);
+  }
+  if (count === 1) return { ...config, shard: { index: 0, count: 1 } };
+  const suffix = `shard-${index}-of-${count}`;
+  const state =
+    config.state.type === 's3'
+      ? { ...config.state, key: config.state.key.replace(/(\.json)?$/, `-${suffix}.json`) }
+      : { ...config.state, directory: `${config.state.directory}/${suffix}` };
+  return { ...config, shard: { index, count }, state };
 }

@@ -11,6 +11,7 @@ import { toExposition } from './remote-write/exposition';
 import type { RejectReason, SendResult } from './remote-write/client';
 import { endpointMetadata, type EndpointConfigCache } from './sagemaker/metadata';
 import { addToCounters, ApiCallCounter, buildSelfMetrics } from './self-metrics';
+import { metricInShard, shardOf } from './shard';
 import type { TimeSeries } from './series';
 import { emptyState, type BridgeState, type StateDocument, type StateStore } from './state/state';
 import { translate } from './translate';
@@ -39,6 +40,8 @@ export interface CycleOptions {
 
 export interface CycleReport {
   readonly window: CycleWindow | undefined;
+  /** Epoch ms: everything before it has been forwarded (after this cycle). */
+  readonly highWaterMark: number | undefined;
   readonly replayedBatches: number;
   readonly metricsDiscovered: number;
   readonly queries: number;
@@ -77,14 +80,16 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   const previous: BridgeState = loaded.document?.committed ?? emptyState();
   if (!loaded.document) logger.info('no bridge state found: starting from the initial lookback', { state: deps.store.location, initialLookback: config.initialLookback });
   const window = planWindow(deps.now(), config, previous.highWaterMark);
-  const empty = { replayedBatches, metricsDiscovered: 0, queries: 0, getMetricDataCalls: 0, series: 0, samples: 0, batches: 0, rejected: {}, exposition: '' };
+  const empty = { highWaterMark: previous.highWaterMark, replayedBatches, metricsDiscovered: 0, queries: 0, getMetricDataCalls: 0, series: 0, samples: 0, batches: 0, rejected: {}, exposition: '' };
   if (!window) {
     logger.info('no new settled period yet', { highWaterMark: iso(previous.highWaterMark) });
     return { window, ...empty };
   }
 
   const calls = new ApiCallCounter();
-  const metrics = await discoverMetrics(deps.cloudwatch, config.namespaces, deps.discoveryCache, startedAt, config.discoveryInterval * 1000, calls);
+  const metrics = (await discoverMetrics(deps.cloudwatch, config.namespaces, deps.discoveryCache, startedAt, config.discoveryInterval * 1000, calls)).filter((metric) =>
+    metricInShard(metric, config.shard),
+  );
   const plan = planQueries(metrics, catalog, deps.baseLabels, config.maxLabelValueLength);
   for (const collision of plan.collisions) logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
   const fetched = await fetchMetricData(deps.cloudwatch, plan.queries, window, config.period, calls, logger);
@@ -105,7 +110,9 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   if (translated.stats.nonFinite > 0) logger.warn('dropped NaN/Inf datapoints from CloudWatch', { count: translated.stats.nonFinite });
 
   const metadata = deps.sagemaker
-    ? await endpointMetadata(deps.sagemaker, deps.endpointConfigCache, window.end - config.period * 1000, deps.baseLabels, config.maxLabelValueLength, calls, logger)
+    ? await endpointMetadata(deps.sagemaker, deps.endpointConfigCache, window.end - config.period * 1000, deps.baseLabels, config.maxLabelValueLength, calls, logger, (name) =>
+        shardOf(name, config.shard.count) === config.shard.index,
+      )
     : [];
 
   const { revisions } = translated.stats;
@@ -139,6 +146,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   const next: BridgeState = { ...translated.state, selfCounters: self.counters };
   const base = {
     window,
+    highWaterMark: window.end,
     replayedBatches,
     metricsDiscovered: metrics.length,
     queries: plan.queries.length,

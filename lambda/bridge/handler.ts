@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { resolveConfig } from './config';
+import { forShard, resolveConfig } from './config';
 import { runCycle } from './cycle';
 import type { BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches } from './runtime';
@@ -12,6 +13,8 @@ const logger: BridgeLogger = {
   warn: (message, extra) => powertools.warn(message, extra ?? {}),
   error: (message, extra) => powertools.error(message, extra ?? {}),
 };
+/** EMF metrics for the CloudWatch alarms that watch the bridge itself (the Prometheus self-metrics need the bridge to work). */
+const metrics = new Metrics({ namespace: 'inferwatch', serviceName: 'inferwatch-bridge' });
 // Parsed once per container: a bad config fails the first invocation loudly, before any API call.
 const config = resolveConfig(process.env.INFERWATCH_CONFIG ? JSON.parse(process.env.INFERWATCH_CONFIG) : {});
 const caches = createWarmCaches();
@@ -19,21 +22,24 @@ const caches = createWarmCaches();
 /** Stop starting remote-write retries this long before Lambda's timeout, so the cycle can still journal and report. */
 const SAFETY_MARGIN_MS = 5_000;
 
+/** What EventBridge Scheduler sends: the shard this invocation serves. */
+export interface BridgeEvent {
+  readonly shard?: number;
+  readonly shards?: number;
+}
+
 /** Scheduled by EventBridge Scheduler: one bridge cycle per invocation. */
-export async function handler(_event: unknown, context: Context): Promise<{ samples: number; highWaterMark?: string }> {
+export async function handler(event: BridgeEvent | undefined, context: Context): Promise<{ samples: number; highWaterMark?: string }> {
   const accountId = context.invokedFunctionArn.split(':')[4];
   const deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
-  const { deps, catalog } = createCycleDeps(
-    config,
-    {
-      logger,
-      env: process.env,
-      caches,
-      accountId,
-      deadline: () => deadline,
-    },
-    true,
-  );
-  const report = await runCycle(config, catalog, deps);
-  return { samples: report.samples, highWaterMark: report.window ? new Date(report.window.end).toISOString() : undefined };
+  const shardConfig = forShard(config, event?.shard ?? config.shard.index, event?.shards ?? config.shard.count);
+  const { deps, catalog } = createCycleDeps(shardConfig, { logger, env: process.env, caches, accountId, deadline: () => deadline }, true);
+  try {
+    const report = await runCycle(shardConfig, catalog, deps);
+    if (report.highWaterMark !== undefined) metrics.addMetric('BridgeLagSeconds', MetricUnit.Seconds, (Date.now() - report.highWaterMark) / 1000);
+    metrics.addMetric('SamplesWritten', MetricUnit.Count, report.samples);
+    return { samples: report.samples, highWaterMark: report.highWaterMark === undefined ? undefined : new Date(report.highWaterMark).toISOString() };
+  } finally {
+    metrics.publishStoredMetrics();
+  }
 }

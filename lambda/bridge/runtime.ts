@@ -2,6 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { Catalog } from './catalog/catalog';
 import { DiscoveryCache } from './cloudwatch/discovery';
 import { ConfigError, type BridgeConfig } from './config';
@@ -22,8 +23,16 @@ export function resolveAuthorizer(config: BridgeConfig, env: NodeJS.ProcessEnv):
   switch (auth.type) {
     case 'none':
       return noAuth();
-    case 'sigv4':
-      return sigv4Auth(auth.region ?? ampRegion(url) ?? config.region, defaultProvider(), auth.service);
+    case 'sigv4': {
+      const region = auth.region ?? ampRegion(url) ?? config.region;
+      const credentials = auth.roleArn
+        ? fromTemporaryCredentials({
+            params: { RoleArn: auth.roleArn, RoleSessionName: 'inferwatch-bridge', ...(auth.externalId ? { ExternalId: auth.externalId } : {}) },
+            clientConfig: { region },
+          })
+        : defaultProvider();
+      return sigv4Auth(region, credentials, auth.service);
+    }
     case 'basic': {
       const password = auth.password ?? env[auth.passwordEnv as string];
       if (password === undefined) throw new ConfigError(`config key "remoteWrite.auth.passwordEnv": environment variable ${auth.passwordEnv} is not set`);

@@ -37,13 +37,14 @@ export async function endpointMetadata(
   maxLabelValueLength: number,
   calls: ApiCallCounter,
   logger: BridgeLogger,
+  inShard: (endpointName: string) => boolean = () => true,
 ): Promise<TimeSeries[]> {
   const names: string[] = [];
   let nextToken: string | undefined;
   do {
     const page = await sagemaker.send(new ListEndpointsCommand({ MaxResults: 100, NextToken: nextToken }));
     calls.record('sagemaker', 'ListEndpoints', page.$metadata?.attempts);
-    for (const endpoint of page.Endpoints ?? []) if (endpoint.EndpointName) names.push(endpoint.EndpointName);
+    for (const endpoint of page.Endpoints ?? []) if (endpoint.EndpointName && inShard(endpoint.EndpointName)) names.push(endpoint.EndpointName);
     nextToken = page.NextToken;
   } while (nextToken);
 
