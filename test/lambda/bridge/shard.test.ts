@@ -5,7 +5,7 @@ describe('shards', () => {
   test('an endpoint always lands on the same shard, and a fleet spreads across all of them', () => {
     expect(shardOf('churn-predictor', 4)).toBe(shardOf('churn-predictor', 4));
     const counts = [0, 0, 0, 0];
-    for (let i = 0; i < 2000; i++) counts[shardOf(`endpoint-${i}`, 4)] += 1;
+    for (let i = 0; i < 2000; i++) { const shard = shardOf(`endpoint-${i}`, 4); counts[shard] = (counts[shard] ?? 0) + 1; }
     for (const n of counts) expect(n).toBeGreaterThan(400);
     expect(shardOf('anything', 1)).toBe(0);
   });

@@ -1,0 +1,298 @@
+import { join } from 'node:path';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
+
+const REPO_ROOT = join(__dirname, '..');
+const STATE_PREFIX = 'inferwatch/';
+
+export interface CloudWatchBridgeProps {
+  /** The remote-write URL of the AMP workspace. */
+  readonly remoteWriteUrl: string;
+  /**
+   * The workspace ARN: the function may `aps:RemoteWrite` to it and nothing else.
+   * Leave out when writing through `writerRoleArn`.
+   * @default none
+   */
+  readonly workspaceArn?: string;
+  /**
+   * A role in the monitoring account that may `aps:RemoteWrite`, assumed for every write (cross-account).
+   * @default none: the function's own role writes
+   */
+  readonly writerRoleArn?: string;
+  /**
+   * Minutes between runs. GetMetricData bills per metric per run, so wider runs cost less at the same resolution.
+   * @default 5
+   */
+  readonly scheduleMinutes?: number;
+  /**
+   * Split the fleet across this many schedules by a stable hash of the endpoint name; each shard keeps its own state.
+   * @default 1
+   */
+  readonly shards?: number;
+  /**
+   * Bridge settings (period, settle, namespaces, neuronNamespace, catalog, namingProfile, ...), validated at synth.
+   * `remoteWrite.url` and `state` are set by this construct.
+   * @default the bridge's defaults
+   */
+  readonly bridgeConfig?: Record<string, unknown>;
+  /** @default 512 */
+  readonly memoryMiB?: number;
+  /**
+   * Must be below the schedule interval so runs never overlap.
+   * @default 4 minutes
+   */
+  readonly timeout?: Duration;
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Key for the state bucket, the dead-letter queue and the log group.
+   * @default AWS-managed encryption (S3-managed, SQS-managed)
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Where the alarms notify.
+   * @default no alarm actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Alarm when the data is older than this.
+   * @default three schedule intervals plus the settle delay
+   */
+  readonly maxLag?: Duration;
+}
+
+/**
+ * The bridge: a scheduled Lambda that forwards SageMaker and Neuron metrics from CloudWatch to AMP, with
+ * durable state in S3 (conditional writes), a dead-letter queue, and alarms on errors, throttles and lag.
+ */
+export class CloudWatchBridge extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+  public readonly stateBucket: s3.Bucket;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly schedules: scheduler.Schedule[] = [];
+  public readonly schedulerRole: iam.Role;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: CloudWatchBridgeProps) {
+    super(scope, id);
+    const scheduleMinutes = props.scheduleMinutes ?? 5;
+    const shards = props.shards ?? 1;
+    const timeout = props.timeout ?? Duration.minutes(4);
+    if ((props.workspaceArn === undefined) === (props.writerRoleArn === undefined)) {
+      throw new Error('CloudWatchBridge: give exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
+    }
+    if (!Number.isInteger(scheduleMinutes) || scheduleMinutes < 1) throw new Error(`CloudWatchBridge: scheduleMinutes must be a whole number of minutes (got ${scheduleMinutes})`);
+    if (!Number.isInteger(shards) || shards < 1) throw new Error(`CloudWatchBridge: shards must be a whole number from 1 (got ${shards})`);
+    if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
+
+    const userConfig = props.bridgeConfig ?? {};
+    for (const key of ['remoteWrite', 'state', 'shard'] as const) {
+      if (key in userConfig) throw new ConfigError(`config key "bridge.config.${key}" is set by the CloudWatchBridge construct; leave it out`);
+    }
+    const settle = resolveConfig(userConfig as BridgeConfigInput, {}).settle;
+
+    this.stateBucket = new s3.Bucket(this, 'State', {
+      encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: props.encryptionKey !== undefined,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(7) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      encryption: props.encryptionKey ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // An explicit role: no AWS-managed policy, every statement scoped as far as the API allows.
+    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'inferwatch bridge: CloudWatch/SageMaker read, AMP write' });
+    this.logGroup.grantWrite(this.role);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadCloudWatchMetrics',
+        actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'],
+        resources: ['*'],
+      }),
+    );
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ListSageMakerEndpoints', actions: ['sagemaker:ListEndpoints'], resources: ['*'] }));
+    const stack = Stack.of(this);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeSageMakerEndpoints',
+        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
+        resources: [
+          stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+        ],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'BridgeState',
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [this.stateBucket.arnForObjects(`${STATE_PREFIX}*`)],
+      }),
+    );
+    props.encryptionKey?.grantEncryptDecrypt(this.role);
+    if (props.workspaceArn) {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:RemoteWrite'], resources: [props.workspaceArn] }));
+    } else {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeWriterRole', actions: ['sts:AssumeRole'], resources: [props.writerRoleArn as string] }));
+    }
+
+    const runtimeConfig = {
+      ...userConfig,
+      remoteWrite: {
+        ...(userConfig.remoteWrite as object | undefined),
+        url: props.remoteWriteUrl,
+        auth: props.writerRoleArn ? { type: 'sigv4', roleArn: props.writerRoleArn } : { type: 'sigv4' },
+      },
+      state: { type: 's3', bucket: this.stateBucket.bucketName, key: `${STATE_PREFIX}bridge-state.json` },
+    };
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: 'inferwatch bridge: CloudWatch SageMaker/Neuron metrics -> AMP remote write',
+      entry: join(REPO_ROOT, 'lambda', 'bridge', 'handler.ts'),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memoryMiB ?? 512,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      // The next scheduled run re-reads the same window, so Lambda's own retries would only do the work twice.
+      retryAttempts: 0,
+      deadLetterQueue: this.deadLetterQueue,
+      environment: {
+        INFERWATCH_CONFIG: stack.toJsonString(runtimeConfig),
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'inferwatch-bridge',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The catalog is data read at start-up; it ships beside the bundle.
+          afterBundling: (inputDir, outputDir) => [`cp "${inputDir}/lambda/bridge/catalog/default-catalog.yaml" "${outputDir}/default-catalog.yaml"`],
+        },
+      },
+    });
+
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
+      description: 'EventBridge Scheduler: invoke the inferwatch bridge',
+    });
+    for (let shard = 0; shard < shards; shard++) {
+      this.schedules.push(
+        new scheduler.Schedule(this, shards === 1 ? 'Schedule' : `Schedule${shard}`, {
+          description: `inferwatch bridge, shard ${shard + 1} of ${shards}`,
+          schedule: scheduler.ScheduleExpression.rate(Duration.minutes(scheduleMinutes)),
+          target: new targets.LambdaInvoke(this.function, {
+            input: scheduler.ScheduleTargetInput.fromObject({ shard, shards }),
+            deadLetterQueue: this.deadLetterQueue,
+            retryAttempts: 0,
+            role: this.schedulerRole,
+          }),
+        }),
+      );
+    }
+
+    const period = Duration.minutes(scheduleMinutes);
+    const maxLag = props.maxLag ?? Duration.seconds(3 * scheduleMinutes * 60 + settle);
+    const alarm = (name: string, metric: cloudwatch.Metric, threshold: number, description: string, missing = cloudwatch.TreatMissingData.NOT_BREACHING) => {
+      const created = metric.createAlarm(this, `${name}Alarm`, {
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: missing,
+        alarmDescription: description,
+      });
+      if (props.alarmTopic) created.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+      this.alarms.push(created);
+    };
+    alarm('Errors', this.function.metricErrors({ period, statistic: 'Sum' }), 1, 'The inferwatch bridge failed a run: nothing was committed, the next run retries the window. See its log group.');
+    alarm('Throttles', this.function.metricThrottles({ period, statistic: 'Sum' }), 1, 'The inferwatch bridge was throttled: raise the account concurrency or reserve some for it.');
+    alarm(
+      'Lag',
+      new cloudwatch.Metric({ namespace: 'inferwatch', metricName: 'BridgeLagSeconds', dimensionsMap: { service: 'inferwatch-bridge' }, statistic: 'Maximum', period }),
+      maxLag.toSeconds(),
+      `inferwatch data is more than ${maxLag.toSeconds()} s behind, or the bridge stopped reporting.`,
+      cloudwatch.TreatMissingData.BREACHING,
+    );
+    this.acknowledgeNagFindings(stack);
+    alarm('DeadLetters', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 1, 'Bridge invocations failed or could not be delivered; they are in the dead-letter queue.');
+  }
+
+  /** Each acknowledgement names the one finding it covers and why it is right here. */
+  private acknowledgeNagFindings(stack: Stack): void {
+    Validations.of(this.stateBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'The bucket holds one small state object per shard, read and written only by the bridge role; access logs would need a second bucket for no insight. CloudTrail data events can audit it where required.',
+    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.deadLetterQueue).acknowledge({ id, reason: 'This queue is the dead-letter queue (of the function and of the schedules); it has no consumer to redrive from.' });
+    }
+    const policy = this.role.node.findChild('DefaultPolicy');
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:GetMetricData, cloudwatch:ListMetrics, sagemaker:ListEndpoints and the X-Ray trace writes support no resource-level permissions.',
+    });
+    for (const resource of ['endpoint', 'endpoint-config']) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${stack.region}:<AWS::AccountId>:${resource}/*]`,
+        reason: 'The bridge reports metadata of every SageMaker endpoint in its account and region; their names are not known at deploy time.',
+      });
+    }
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.stateBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${STATE_PREFIX}*]`,
+      reason: 'One state object per shard, all under this prefix.',
+    });
+    Validations.of(this.schedulerRole.node.findChild('DefaultPolicy')).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason: 'grantInvoke covers the function and its versions; the schedules invoke only this one function.',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaAsyncFailureDestination',
+      reason: "Failed asynchronous invocations go to the function's dead-letter queue (DeadLetterConfig); a failure destination on the same queue would deliver each failure twice.",
+    });
+  }
+}
+
+/** The ARN of the writer role the monitoring stack creates, as a workload account computes it. */
+export function writerRoleArn(monitoringAccount: string, partition = 'aws'): string {
+  return Arn.format({ partition, service: 'iam', region: '', account: monitoringAccount, resource: 'role', resourceName: WRITER_ROLE_NAME });
+}
+
+export const WRITER_ROLE_NAME = 'inferwatch-remote-writer';

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** A synth-time configuration error; the message names the key. */
+export class InferwatchConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InferwatchConfigError';
+  }
+}
+
+const Account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1');
+const Minutes = z.number().int().min(1).max(1440);
+
+const BridgeSettings = z
+  .object({
+    /** Minutes between bridge runs. Cost is per metric per run: see the README's measurements. @default 5 */
+    scheduleMinutes: Minutes.default(5),
+    /** Split the fleet across this many schedules by a stable hash of the endpoint name. @default 1 */
+    shards: z.number().int().min(1).max(100).default(1),
+    /** Lambda memory, MiB. @default 512 */
+    memoryMiB: z.number().int().min(128).max(10240).default(512),
+    /** Lambda timeout, seconds; below the schedule interval. @default 240 */
+    timeoutSeconds: z.number().int().min(30).max(900).default(240),
+    /** Passed to the bridge as is (period, settle, namespaces, neuronNamespace, catalog, namingProfile, ...). @default {} */
+    config: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+const Workload = z
+  .object({
+    /** @default the monitoring account */
+    account: Account.optional(),
+    /** @default the monitoring region */
+    region: Region.optional(),
+    bridge: BridgeSettings.default(BridgeSettings.parse({})),
+  })
+  .strict();
+
+export const InferwatchConfigSchema = z
+  .object({
+    /** Name prefix of every stack. @default "Inferwatch" */
+    stackPrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).default('Inferwatch'),
+    /** Log retention of every log group, days. @default 30 */
+    logRetentionDays: z.number().int().min(1).default(30),
+    monitoring: z
+      .object({
+        /** @default the CLI's account (CDK_DEFAULT_ACCOUNT) */
+        account: Account.optional(),
+        /** @default the CLI's region (CDK_DEFAULT_REGION) */
+        region: Region.optional(),
+        /** AMP workspace alias. @default "inferwatch" */
+        workspaceAlias: z.string().min(1).max(100).default('inferwatch'),
+        /** Encrypt the workspace, its alert topic and its queues with a customer-managed KMS key. @default true */
+        customerManagedKey: z.boolean().default(true),
+        /** An existing workspace id, needed by workload accounts other than the monitoring account. @default none */
+        workspaceId: z.string().regex(/^ws-[0-9a-f-]+$/i, 'must be an AMP workspace id such as ws-12345678-abcd-...').optional(),
+        /** Addresses subscribed to the alert topic. @default [] */
+        alertEmails: z.array(z.string().email()).default([]),
+      })
+      .strict()
+      .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [] }),
+    /** Where bridges run. @default one, in the monitoring account and region */
+    workloads: z.array(Workload).min(1).default([{ bridge: BridgeSettings.parse({}) }]),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    config.workloads.forEach((workload, i) => {
+      if (workload.bridge.timeoutSeconds >= workload.bridge.scheduleMinutes * 60) {
+        ctx.addIssue({ code: 'custom', path: ['workloads', i, 'bridge', 'timeoutSeconds'], message: `must be below the schedule interval (${workload.bridge.scheduleMinutes * 60}s) so runs never overlap` });
+      }
+    });
+    const seen = new Set<string>();
+    config.workloads.forEach((workload, i) => {
+      const key = `${workload.account ?? 'monitoring'}/${workload.region ?? 'monitoring'}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['workloads', i], message: `duplicates another workload in ${key}` });
+      seen.add(key);
+    });
+  });
+
+export type InferwatchConfig = z.output<typeof InferwatchConfigSchema>;
+export type WorkloadConfig = InferwatchConfig['workloads'][number];
+
+function format(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      if (issue.code === 'unrecognized_keys') return `unknown config key ${issue.keys.map((k) => `"${key ? `${key}.` : ''}${k}"`).join(', ')}`;
+      return `config key "${key || '(top level)'}": ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Validates the rollout configuration; every error names its key. */
+export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
+  const parsed = InferwatchConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new InferwatchConfigError(format(parsed.error));
+  const config = parsed.data;
+  const monitoringAccount = config.monitoring.account;
+  config.workloads.forEach((workload, i) => {
+    const crossAccount = workload.account !== undefined && workload.account !== monitoringAccount;
+    if (crossAccount && monitoringAccount === undefined) {
+      throw new InferwatchConfigError(`config key "monitoring.account" is required when workloads[${i}] names another account (${workload.account})`);
+    }
+    if (crossAccount && config.monitoring.workspaceId === undefined) {
+      throw new InferwatchConfigError(
+        `config key "monitoring.workspaceId" is required for workloads[${i}] in account ${workload.account}: deploy the monitoring stack first, then set it from its WorkspaceId output`,
+      );
+    }
+  });
+  return config;
+}
+
+/** Reads the config from a YAML/JSON file path, or takes an object (cdk.json context). */
+export function loadInferwatchConfig(source: string | object | undefined): InferwatchConfig {
+  if (typeof source !== 'string') return parseInferwatchConfig(source);
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (error) {
+    throw new InferwatchConfigError(`cannot read config file ${source}: ${(error as Error).message}`);
+  }
+  return parseInferwatchConfig(parseYaml(text));
+}

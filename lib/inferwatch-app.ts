@@ -1,0 +1,79 @@
+import { Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { writerRoleArn } from './cloudwatch-bridge';
+import type { InferwatchConfig } from './config/inferwatch-config';
+import { MonitoringStack } from './monitoring-stack';
+import { WorkloadStack } from './workload-stack';
+
+export interface InferwatchStacks {
+  readonly monitoring: MonitoringStack;
+  readonly workloads: WorkloadStack[];
+}
+
+function retention(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
+  const match = allowed.sort((a, b) => a - b).find((v) => v >= days);
+  if (match === undefined) throw new Error(`config key "logRetentionDays": ${days} is longer than CloudWatch Logs allows`);
+  return match as logs.RetentionDays;
+}
+
+/**
+ * One monitoring stack (AMP, alerts, the writer role) and one workload stack per account and region (the
+ * bridge). A workload in the monitoring account and region references the workspace directly; any other
+ * writes to `monitoring.workspaceId`, through the writer role when the account differs.
+ */
+export function buildInferwatch(app: App, config: InferwatchConfig, defaults: Environment = {}): InferwatchStacks {
+  const monitoringEnv: Environment = { account: config.monitoring.account ?? defaults.account, region: config.monitoring.region ?? defaults.region };
+  const logRetention = retention(config.logRetentionDays);
+  const crossAccount = [...new Set(config.workloads.map((w) => w.account).filter((a): a is string => a !== undefined && a !== monitoringEnv.account))];
+
+  const monitoring = new MonitoringStack(app, `${config.stackPrefix}-Monitoring`, {
+    env: monitoringEnv,
+    description: 'inferwatch: AMP workspace, rules and alerting',
+    workspaceAlias: config.monitoring.workspaceAlias,
+    customerManagedKey: config.monitoring.customerManagedKey,
+    alertEmails: config.monitoring.alertEmails,
+    logRetention,
+    writerAccounts: crossAccount,
+  });
+
+  const workloads = config.workloads.map((workload) => {
+    const env: Environment = { account: workload.account ?? monitoringEnv.account, region: workload.region ?? monitoringEnv.region };
+    const sameAccount = env.account === monitoringEnv.account;
+    const sameEnv = sameAccount && env.region === monitoringEnv.region;
+    const workspaceId = config.monitoring.workspaceId;
+    let target: { remoteWriteUrl: string; workspaceArn?: string; writerRoleArn?: string };
+    if (sameEnv && workspaceId === undefined) {
+      target = { remoteWriteUrl: monitoring.prometheus.remoteWriteUrl, workspaceArn: monitoring.prometheus.workspaceArn };
+    } else {
+      if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
+        throw new Error(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
+      }
+      const remoteWriteUrl = `https://aps-workspaces.${monitoringEnv.region}.amazonaws.com/workspaces/${workspaceId}/api/v1/remote_write`;
+      target = sameAccount
+        ? { remoteWriteUrl, workspaceArn: `arn:aws:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
+        : { remoteWriteUrl, writerRoleArn: writerRoleArn(monitoringEnv.account) };
+    }
+    const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
+    const stack = new WorkloadStack(app, name, {
+      env,
+      description: 'inferwatch: the CloudWatch -> AMP bridge',
+      alertEmails: config.monitoring.alertEmails,
+      logRetention,
+      bridge: {
+        ...target,
+        scheduleMinutes: workload.bridge.scheduleMinutes,
+        shards: workload.bridge.shards,
+        memoryMiB: workload.bridge.memoryMiB,
+        timeout: Duration.seconds(workload.bridge.timeoutSeconds),
+        bridgeConfig: workload.bridge.config,
+      },
+    });
+    if (sameEnv && workspaceId === undefined) stack.addStackDependency(monitoring);
+    return stack;
+  });
+
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
+  return { monitoring, workloads };
+}

@@ -1,0 +1,66 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { WRITER_ROLE_NAME } from './cloudwatch-bridge';
+import { PrometheusWorkspace } from './prometheus-workspace';
+
+export interface MonitoringStackProps extends StackProps {
+  /** @default "inferwatch" */
+  readonly workspaceAlias?: string;
+  /**
+   * Encrypt the workspace, logs and alert topic with a customer-managed key (rotated yearly).
+   * @default true
+   */
+  readonly customerManagedKey?: boolean;
+  /** @default none */
+  readonly alertEmails?: readonly string[];
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Workload accounts whose bridges may assume the writer role to remote-write into the workspace.
+   * @default none: no writer role
+   */
+  readonly writerAccounts?: readonly string[];
+}
+
+/** The monitoring account's half: the AMP workspace with rules and alerting, and the role other accounts write through. */
+export class MonitoringStack extends Stack {
+  public readonly prometheus: PrometheusWorkspace;
+  public readonly encryptionKey: kms.Key | undefined;
+  public readonly writerRole: iam.Role | undefined;
+
+  constructor(scope: Construct, id: string, props: MonitoringStackProps = {}) {
+    super(scope, id, props);
+    this.encryptionKey =
+      props.customerManagedKey === false
+        ? undefined
+        : new kms.Key(this, 'Key', { alias: `${props.workspaceAlias ?? 'inferwatch'}-monitoring`, enableKeyRotation: true, description: 'inferwatch: AMP workspace, logs, alerts' });
+    this.encryptionKey?.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogs',
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:*` } },
+      }),
+    );
+    this.prometheus = new PrometheusWorkspace(this, 'Prometheus', {
+      alias: props.workspaceAlias,
+      encryptionKey: this.encryptionKey,
+      alertEmails: props.alertEmails,
+      logRetention: props.logRetention,
+    });
+    const accounts = props.writerAccounts ?? [];
+    if (accounts.length > 0) {
+      this.writerRole = new iam.Role(this, 'RemoteWriter', {
+        roleName: WRITER_ROLE_NAME,
+        description: 'Assumed by inferwatch bridges in workload accounts to remote-write into the AMP workspace',
+        assumedBy: new iam.CompositePrincipal(...accounts.map((account) => new iam.AccountPrincipal(account))),
+        maxSessionDuration: Duration.hours(1),
+      });
+      this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Aws, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as aps from 'aws-cdk-lib/aws-aps';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
+const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
+
+export interface PrometheusWorkspaceProps {
+  /**
+   * The workspace alias.
+   * @default "inferwatch"
+   */
+  readonly alias?: string;
+  /**
+   * Customer-managed key for the workspace and the alert topic.
+   * @default AWS-owned keys for the workspace, the AWS-managed SNS key for the topic
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Retention of the workspace's log group.
+   * @default one month
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Prometheus rule files (YAML) loaded into the rule groups namespace.
+   * @default the project's rules: lib/prometheus-workspace/inferwatch.rules.yaml
+   */
+  readonly ruleFiles?: readonly string[];
+  /**
+   * Email addresses subscribed to the alert topic.
+   * @default none
+   */
+  readonly alertEmails?: readonly string[];
+}
+
+/**
+ * An Amazon Managed Service for Prometheus workspace with logging, the project's rules, and an alert
+ * manager that routes to an encrypted SNS topic.
+ */
+export class PrometheusWorkspace extends Construct {
+  public readonly workspace: aps.CfnWorkspace;
+  public readonly logGroup: logs.LogGroup;
+  public readonly ruleGroupsNamespace: aps.CfnRuleGroupsNamespace;
+  public readonly alertTopic: sns.Topic;
+  /** `https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write` */
+  public readonly remoteWriteUrl: string;
+  /** `https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/query` */
+  public readonly queryUrl: string;
+  public readonly workspaceArn: string;
+  public readonly workspaceId: string;
+
+  constructor(scope: Construct, id: string, props: PrometheusWorkspaceProps = {}) {
+    super(scope, id);
+    const ruleFiles = props.ruleFiles ?? DEFAULT_RULE_FILES;
+    if (ruleFiles.length === 0) throw new Error('PrometheusWorkspace: ruleFiles is empty; leave it out to use the project rules');
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.alertTopic = new sns.Topic(this, 'Alerts', {
+      displayName: 'inferwatch alerts',
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    if (!props.encryptionKey) {
+      // Without a customer key the topic still needs server-side encryption: the AWS-managed SNS key.
+      (this.alertTopic.node.defaultChild as sns.CfnTopic).kmsMasterKeyId = 'alias/aws/sns';
+    }
+    this.alertTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAmpAlertManager',
+        principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
+        actions: ['sns:Publish', 'sns:GetTopicAttributes'],
+        resources: [this.alertTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    props.encryptionKey?.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAmpAlertManagerToEncryptAlerts',
+        principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    for (const email of props.alertEmails ?? []) this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
+
+    const alertmanagerConfig = readFileSync(ALERTMANAGER_TEMPLATE, 'utf8');
+    this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
+      alias: props.alias ?? 'inferwatch',
+      kmsKeyArn: props.encryptionKey?.keyArn,
+      loggingConfiguration: { logGroupArn: this.logGroup.logGroupArn },
+      alertManagerDefinition: Fn.sub(`alertmanager_config: |\n${indent(alertmanagerConfig, 2)}`, {
+        ALERT_TOPIC_ARN: this.alertTopic.topicArn,
+        REGION: Stack.of(this).region,
+      }),
+    });
+    this.workspaceArn = this.workspace.attrArn;
+    this.workspaceId = this.workspace.attrWorkspaceId;
+    this.remoteWriteUrl = `${this.workspace.attrPrometheusEndpoint}api/v1/remote_write`;
+    this.queryUrl = `${this.workspace.attrPrometheusEndpoint}api/v1/query`;
+
+    this.ruleGroupsNamespace = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
+      workspace: this.workspace.attrArn,
+      name: 'inferwatch',
+      data: mergeRuleFiles(ruleFiles),
+    });
+
+    new CfnOutput(this, 'WorkspaceId', { value: this.workspaceId, description: 'AMP workspace id (monitoring.workspaceId for workload accounts)' });
+    new CfnOutput(this, 'RemoteWriteUrl', { value: this.remoteWriteUrl, description: 'Prometheus remote-write URL (SigV4, service aps)' });
+    new CfnOutput(this, 'QueryUrl', { value: this.queryUrl, description: 'Prometheus query URL (SigV4, service aps)' });
+  }
+}
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .split('\n')
+    .map((line) => (line.length > 0 ? pad + line : line))
+    .join('\n');
+}
+
+/** One namespace holds every group: the files' `groups` lists, concatenated. Group names must be unique. */
+export function mergeRuleFiles(files: readonly string[]): string {
+  const blocks = files.map((file) => {
+    const text = readFileSync(file, 'utf8');
+    const body = text.replace(/^(\s*#.*\n)*/, '');
+    if (!/^groups:\s*\n/m.test(body)) throw new Error(`rule file ${file} does not start with a top-level "groups:" list`);
+    return body.replace(/^groups:\s*\n/m, '');
+  });
+  return `groups:\n${blocks.join('\n')}`;
+}

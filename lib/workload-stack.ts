@@ -1,0 +1,29 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { CloudWatchBridge, type CloudWatchBridgeProps } from './cloudwatch-bridge';
+
+export interface WorkloadStackProps extends StackProps {
+  /** How the bridge reaches the workspace and what it runs with. */
+  readonly bridge: Omit<CloudWatchBridgeProps, 'alarmTopic' | 'logRetention'>;
+  /** Addresses told when the bridge's own alarms fire. @default none */
+  readonly alertEmails?: readonly string[];
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** A workload account and region's half: the bridge, and a topic for its own alarms. */
+export class WorkloadStack extends Stack {
+  public readonly bridge: CloudWatchBridge;
+  public readonly alarmTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: WorkloadStackProps) {
+    super(scope, id, props);
+    this.alarmTopic = new sns.Topic(this, 'BridgeAlarms', { displayName: 'inferwatch bridge alarms', enforceSSL: true });
+    (this.alarmTopic.node.defaultChild as sns.CfnTopic).kmsMasterKeyId = 'alias/aws/sns';
+    for (const email of props.alertEmails ?? []) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    this.bridge = new CloudWatchBridge(this, 'Bridge', { ...props.bridge, alarmTopic: this.alarmTopic, logRetention: props.logRetention });
+  }
+}
