@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +17,7 @@ import { ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/br
 
 const REPO_ROOT = join(__dirname, '..');
 const STATE_PREFIX = 'inferwatch/';
+const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
 
 export interface CloudWatchBridgeProps {
   /** The remote-write URL of the AMP workspace. */
@@ -146,10 +147,8 @@ export class CloudWatchBridge extends Construct {
       new iam.PolicyStatement({
         sid: 'DescribeSageMakerEndpoints',
         actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
-        resources: [
-          stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
-          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
-        ],
+        // Pseudo-parameters rather than the stack's env, so the ARN (and its cdk-nag acknowledgement) is the same in every environment.
+        resources: SAGEMAKER_DESCRIBE_RESOURCES.map((resource) => `arn:${Aws.PARTITION}:sagemaker:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/*`),
       }),
     );
     this.role.addToPolicy(
@@ -201,6 +200,8 @@ export class CloudWatchBridge extends Construct {
         minify: true,
         sourceMap: true,
         target: 'node24',
+        // Bundle the SDK: the bridge relies on recent behaviour (S3 If-Match, CloudWatch's JSON protocol), not on whichever SDK the runtime ships.
+        externalModules: [],
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
@@ -269,9 +270,9 @@ export class CloudWatchBridge extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'cloudwatch:GetMetricData, cloudwatch:ListMetrics, sagemaker:ListEndpoints and the X-Ray trace writes support no resource-level permissions.',
     });
-    for (const resource of ['endpoint', 'endpoint-config']) {
+    for (const resource of SAGEMAKER_DESCRIBE_RESOURCES) {
       Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${stack.region}:<AWS::AccountId>:${resource}/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${resource}/*]`,
         reason: 'The bridge reports metadata of every SageMaker endpoint in its account and region; their names are not known at deploy time.',
       });
     }

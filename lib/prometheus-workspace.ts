@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { AlertTopic } from './alert-topic';
 
 export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
 const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
@@ -67,22 +67,14 @@ export class PrometheusWorkspace extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.alertTopic = new sns.Topic(this, 'Alerts', {
-      displayName: 'inferwatch alerts',
-      masterKey: props.encryptionKey,
-      enforceSSL: true,
-    });
-    if (!props.encryptionKey) {
-      // Without a customer key the topic still needs server-side encryption: the AWS-managed SNS key.
-      (this.alertTopic.node.defaultChild as sns.CfnTopic).kmsMasterKeyId = 'alias/aws/sns';
-    }
+    this.alertTopic = new AlertTopic(this, 'Alerts', { encryptionKey: props.encryptionKey, emails: props.alertEmails }).topic;
     this.alertTopic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowAmpAlertManager',
         principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
         actions: ['sns:Publish', 'sns:GetTopicAttributes'],
         resources: [this.alertTopic.topicArn],
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
     props.encryptionKey?.addToResourcePolicy(
@@ -91,10 +83,9 @@ export class PrometheusWorkspace extends Construct {
         principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
         actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
-    for (const email of props.alertEmails ?? []) this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
 
     const alertmanagerConfig = readFileSync(ALERTMANAGER_TEMPLATE, 'utf8');
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {

@@ -1,8 +1,8 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { AlertTopic } from './alert-topic';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from './cloudwatch-bridge';
 
 export interface WorkloadStackProps extends StackProps {
@@ -21,9 +21,7 @@ export class WorkloadStack extends Stack {
 
   constructor(scope: Construct, id: string, props: WorkloadStackProps) {
     super(scope, id, props);
-    this.alarmTopic = new sns.Topic(this, 'BridgeAlarms', { displayName: 'inferwatch bridge alarms', enforceSSL: true });
-    (this.alarmTopic.node.defaultChild as sns.CfnTopic).kmsMasterKeyId = 'alias/aws/sns';
-    for (const email of props.alertEmails ?? []) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    this.alarmTopic = new AlertTopic(this, 'BridgeAlarms', { displayName: 'inferwatch bridge alarms', emails: props.alertEmails }).topic;
     this.bridge = new CloudWatchBridge(this, 'Bridge', { ...props.bridge, alarmTopic: this.alarmTopic, logRetention: props.logRetention });
   }
 }

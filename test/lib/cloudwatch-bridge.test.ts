@@ -1,0 +1,124 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { CloudWatchBridge, type CloudWatchBridgeProps } from '../../lib/cloudwatch-bridge';
+
+const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
+const URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write';
+
+function synth(props: Partial<CloudWatchBridgeProps> = {}) {
+  const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const bridge = new CloudWatchBridge(stack, 'Bridge', { remoteWriteUrl: URL, workspaceArn: WORKSPACE_ARN, logRetention: logs.RetentionDays.TWO_WEEKS, ...props });
+  return { template: Template.fromStack(stack), bridge, stack };
+}
+
+/** Every statement of the bridge role's policy, actions sorted. */
+function statements(template: Template): Array<{ Sid?: string; Action: string[]; Resource: unknown }> {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^BridgeRole') }] } }));
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement).map((s: { Sid?: string; Action: string | string[]; Resource: unknown }) => ({ ...s, Action: [s.Action].flat().sort() }));
+}
+
+describe('CloudWatchBridge', () => {
+  test('a NodejsFunction on the newest Node runtime, arm64, traced, source maps, logging to a log group with retention', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 240,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^BridgeLogs') } },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BridgeDeadLetters'), 'Arn'] } },
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', INFERWATCH_CONFIG: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
+  });
+
+  test('the bridge config carries the workspace URL, SigV4 and the state bucket', () => {
+    const { template } = synth({ bridgeConfig: { period: 300, revisionWindow: '20m', neuronNamespace: 'Neuron' } });
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    const joined = JSON.stringify(fn?.Properties.Environment.Variables.INFERWATCH_CONFIG);
+    expect(joined).toContain('\\"period\\":300');
+    expect(joined).toContain(URL);
+    expect(joined).toContain('\\"auth\\":{\\"type\\":\\"sigv4\\"}');
+    expect(joined).toMatch(/\\"state\\":\{\\"type\\":\\"s3\\",\\"bucket\\":\\"",\{"Ref":"BridgeState/);
+  });
+
+  test('IAM: remote write to the one workspace, CloudWatch read, SageMaker describe scoped, state object only', () => {
+    const { template } = synth();
+    const bySid = Object.fromEntries(statements(template).filter((s) => s.Sid).map((s) => [s.Sid, s]));
+    expect(bySid.RemoteWrite).toMatchObject({ Action: ['aps:RemoteWrite'], Resource: WORKSPACE_ARN });
+    expect(bySid.ReadCloudWatchMetrics).toMatchObject({ Action: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], Resource: '*' });
+    expect(bySid.ListSageMakerEndpoints).toMatchObject({ Action: ['sagemaker:ListEndpoints'], Resource: '*' });
+    expect(bySid.DescribeSageMakerEndpoints).toMatchObject({
+      Action: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
+      Resource: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/*']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint-config/*']] },
+      ],
+    });
+    expect(bySid.BridgeState).toMatchObject({ Action: ['s3:GetObject', 's3:PutObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] }, '/inferwatch/*']] } });
+    // No AWS-managed policy on the role.
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }, ManagedPolicyArns: Match.absent() });
+  });
+
+  test('cross-account: assume the writer role instead of writing with its own role', () => {
+    const { template } = synth({ workspaceArn: undefined, writerRoleArn: 'arn:aws:iam::999999999999:role/inferwatch-remote-writer' });
+    const all = statements(template);
+    expect(all.find((s) => s.Sid === 'AssumeWriterRole')).toMatchObject({ Action: ['sts:AssumeRole'], Resource: 'arn:aws:iam::999999999999:role/inferwatch-remote-writer' });
+    expect(all.some((s) => s.Action.includes('aps:RemoteWrite'))).toBe(false);
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    expect(JSON.stringify(fn?.Properties.Environment.Variables.INFERWATCH_CONFIG)).toContain('\\"roleArn\\":\\"arn:aws:iam::999999999999:role/inferwatch-remote-writer\\"');
+  });
+
+  test('one EventBridge Scheduler schedule per shard at the configured rate, each with its shard as input, failures to the DLQ', () => {
+    const { template } = synth({ scheduleMinutes: 10, shards: 3, timeout: Duration.minutes(8) });
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    expect(schedules).toHaveLength(3);
+    expect(schedules.map((s) => s.Properties.ScheduleExpression)).toEqual(['rate(10 minutes)', 'rate(10 minutes)', 'rate(10 minutes)']);
+    expect(schedules.map((s) => JSON.parse(s.Properties.Target.Input))).toEqual([
+      { shard: 0, shards: 3 },
+      { shard: 1, shards: 3 },
+      { shard: 2, shards: 3 },
+    ]);
+    for (const s of schedules) {
+      expect(s.Properties.Target).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 0 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/^BridgeDeadLetters/), 'Arn'] } } });
+    }
+  });
+
+  test('encryption: state bucket (SSE, SSL only, versioned, no public access) and dead-letter queue', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  test('alarms on errors, throttles, lag (missing data breaches) and dead letters', () => {
+    const { template } = synth({ scheduleMinutes: 5 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Throttles', Namespace: 'AWS/Lambda' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'BridgeLagSeconds',
+      Namespace: 'inferwatch',
+      Dimensions: [{ Name: 'service', Value: 'inferwatch-bridge' }],
+      Statistic: 'Maximum',
+      Threshold: 3 * 300 + 120,
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
+  });
+
+  test('conflicting or impossible props throw', () => {
+    expect(() => synth({ writerRoleArn: 'arn:aws:iam::999999999999:role/x' })).toThrow('exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
+    expect(() => synth({ scheduleMinutes: 2 })).toThrow('timeout (240s) must be below the schedule interval (120s)');
+    expect(() => synth({ shards: 0 })).toThrow('shards must be a whole number from 1');
+    expect(() => synth({ bridgeConfig: { period: 45 } })).toThrow('config key "period"');
+    expect(() => synth({ bridgeConfig: { remoteWrite: { url: 'http://x' } } })).toThrow('config key "bridge.config.remoteWrite" is set by the CloudWatchBridge construct');
+  });
+});

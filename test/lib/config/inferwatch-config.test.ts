@@ -1,0 +1,41 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
+
+describe('rollout config', () => {
+  test('zero config: one monitoring stack and one bridge in the same account, 5-minute schedule', () => {
+    const config = parseInferwatchConfig(undefined);
+    expect(config).toMatchObject({
+      stackPrefix: 'Inferwatch',
+      logRetentionDays: 30,
+      monitoring: { workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [] },
+      workloads: [{ bridge: { scheduleMinutes: 5, shards: 1, memoryMiB: 512, timeoutSeconds: 240, config: {} } }],
+    });
+  });
+
+  test.each([
+    [{ monitoring: { account: '123' } }, 'config key "monitoring.account": must be a 12-digit AWS account id'],
+    [{ monitoring: { region: 'Frankfurt' } }, 'config key "monitoring.region": must be an AWS region'],
+    [{ monitoring: { alertEmails: ['ops'] } }, 'config key "monitoring.alertEmails[0]"'],
+    [{ monitoring: { workspaceId: 'workspace-1' } }, 'config key "monitoring.workspaceId": must be an AMP workspace id'],
+    [{ workloads: [] }, 'config key "workloads"'],
+    [{ workloads: [{ bridge: { scheduleMinutes: 1 } }] }, 'config key "workloads[0].bridge.timeoutSeconds": must be below the schedule interval (60s)'],
+    [{ workloads: [{ bridge: { shards: 0 } }] }, 'config key "workloads[0].bridge.shards"'],
+    [{ workloads: [{ bridge: { schedule: 5 } }] }, 'unknown config key "workloads[0].bridge.schedule"'],
+    [{ workloads: [{ region: 'eu-west-1' }, { region: 'eu-west-1' }] }, 'config key "workloads[1]": duplicates another workload in monitoring/eu-west-1'],
+    [{ bucket: 'x' }, 'unknown config key "bucket"'],
+    [{ workloads: [{ account: '222222222222' }] }, 'config key "monitoring.account" is required when workloads[0] names another account'],
+    [{ monitoring: { account: '111111111111' }, workloads: [{ account: '222222222222' }] }, 'config key "monitoring.workspaceId" is required for workloads[0] in account 222222222222'],
+  ])('rejects %j naming the key', (raw, message) => {
+    expect(() => parseInferwatchConfig(raw)).toThrow(InferwatchConfigError);
+    expect(() => parseInferwatchConfig(raw)).toThrow(message);
+  });
+
+  test('loads YAML files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iw-rollout-'));
+    writeFileSync(join(dir, 'c.yaml'), 'monitoring:\n  account: "111111111111"\n  region: eu-west-1\nworkloads:\n  - bridge: { scheduleMinutes: 15, timeoutSeconds: 600 }\n');
+    expect(loadInferwatchConfig(join(dir, 'c.yaml')).workloads[0]?.bridge.scheduleMinutes).toBe(15);
+    expect(() => loadInferwatchConfig(join(dir, 'missing.yaml'))).toThrow(/cannot read config file/);
+  });
+});

@@ -1,0 +1,135 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
+import { buildInferwatch } from '../../lib/inferwatch-app';
+import { decodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
+
+const MULTI = {
+  monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', alertEmails: ['ops@example.com'] },
+  workloads: [
+    { account: '111111111111', region: 'eu-west-1' },
+    { account: '222222222222', region: 'eu-west-1', bridge: { shards: 2 } },
+    { account: '333333333333', region: 'us-east-1', bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { neuronNamespace: 'Neuron' } } },
+  ],
+};
+
+/** Identity-policy actions whose resource can only be `*`, each for its reason. */
+const WILDCARD_RESOURCE_ALLOWED = new Set([
+  'cloudwatch:GetMetricData', // no resource-level permissions
+  'cloudwatch:ListMetrics', // no resource-level permissions
+  'sagemaker:ListEndpoints', // List* take no resource
+  'xray:PutTraceSegments', // Lambda active tracing
+  'xray:PutTelemetryRecords',
+]);
+
+function identityStatements(template: Template): Array<{ Action: string[]; Resource: unknown[] }> {
+  const fromPolicies = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const inline = Object.values(template.findResources('AWS::IAM::Role')).flatMap((r) => (r.Properties.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement));
+  return [...fromPolicies, ...inline].map((s: { Action: string | string[]; Resource: unknown }) => ({ Action: [s.Action].flat(), Resource: [s.Resource].flat() }));
+}
+
+describe('the CDK app', () => {
+  test('zero config synthesizes a monitoring and a workload stack without credentials, cdk-nag clean', () => {
+    const app = new App();
+    const stacks = buildInferwatch(app, parseInferwatchConfig(undefined));
+    expect(() => app.synth()).not.toThrow();
+    expect([stacks.monitoring.stackName, ...stacks.workloads.map((w) => w.stackName)]).toEqual(['Inferwatch-Monitoring', 'Inferwatch-Workload']);
+    Template.fromStack(stacks.workloads[0] as never).resourceCountIs('AWS::Scheduler::Schedule', 1);
+  });
+
+  test('cdk-nag findings fail the synth (the checks do run)', () => {
+    const app = new App();
+    const stacks = buildInferwatch(app, parseInferwatchConfig(undefined));
+    new sns.Topic(stacks.monitoring, 'Unencrypted');
+    expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
+  });
+
+  test('multi-account: stacks per account and region, writer role trusted by the other accounts, cdk-nag clean', () => {
+    const app = new App();
+    const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
+    expect(() => app.synth()).not.toThrow();
+    expect(workloads.map((w) => [w.stackName, w.account, w.region])).toEqual([
+      ['Inferwatch-Workload', '111111111111', 'eu-west-1'],
+      ['Inferwatch-Workload-222222222222-eu-west-1', '222222222222', 'eu-west-1'],
+      ['Inferwatch-Workload-333333333333-us-east-1', '333333333333', 'us-east-1'],
+    ]);
+    const mon = Template.fromStack(monitoring);
+    const writer = Object.values(mon.findResources('AWS::IAM::Role', { Properties: { RoleName: 'inferwatch-remote-writer' } }))[0];
+    const trusted = (writer?.Properties.AssumeRolePolicyDocument.Statement as Array<{ Action: string; Principal: { AWS: unknown } }>).flatMap((st) => {
+      expect(st.Action).toBe('sts:AssumeRole');
+      return [st.Principal.AWS].flat().map((p) => JSON.stringify(p).match(/iam::(\d{12}):root/)?.[1]);
+    });
+    expect(trusted.sort()).toEqual(['222222222222', '333333333333']);
+    mon.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^RemoteWriter') }],
+      PolicyDocument: { Statement: [{ Action: 'aps:RemoteWrite', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
+    });
+    mon.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const sameAccount = JSON.stringify(Template.fromStack(workloads[0] as never).toJSON());
+    expect(sameAccount).toContain('arn:aws:aps:eu-west-1:111111111111:workspace/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');
+    const other = Template.fromStack(workloads[1] as never);
+    other.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    expect(JSON.stringify(other.toJSON())).toContain('arn:aws:iam::111111111111:role/inferwatch-remote-writer');
+    Template.fromStack(workloads[2] as never).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(15 minutes)' });
+  });
+
+  test('no IAM statement allows Action "*", and only the read-only listing actions take Resource "*"', () => {
+    const app = new App();
+    const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
+    const all = [monitoring, ...workloads].flatMap((stack) => identityStatements(Template.fromStack(stack)));
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.filter((s) => s.Action.includes('*'))).toEqual([]);
+    const wildcard = all.filter((s) => s.Resource.includes('*'));
+    for (const statement of wildcard) expect(statement.Action.filter((a) => !WILDCARD_RESOURCE_ALLOWED.has(a))).toEqual([]);
+    expect(wildcard.flatMap((s) => s.Action)).toEqual(expect.arrayContaining(['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics']));
+  });
+
+  test('the bundled Lambda runs: catalog shipped beside it, one cycle against the stand-in, samples to a receiver', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'iw-cdk-'));
+    const app = new App({ outdir });
+    const { workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
+    const assembly = app.synth();
+    expect(assembly.getStackByName(workloads[0]?.stackName as string).template).toBeDefined();
+    const bundles = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.js')));
+    expect(bundles).toHaveLength(1);
+    const assetDir = join(outdir, bundles[0] as string);
+    expect(existsSync(join(assetDir, 'index.js'))).toBe(true);
+    expect(existsSync(join(assetDir, 'default-catalog.yaml'))).toBe(true);
+
+    const standIn = await new AwsStandIn(defaultFleet()).start();
+    const bodies: Buffer[] = [];
+    const receiver = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      bodies.push(Buffer.concat(chunks));
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const saved = { ...process.env };
+    Object.assign(process.env, standIn.env(), {
+      INFERWATCH_CONFIG: JSON.stringify({
+        remoteWrite: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v1/write` },
+        state: { type: 'file', directory: join(outdir, 'state') },
+      }),
+    });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is plain CommonJS on disk
+      const bundle = require(join(assetDir, 'index.js')) as { handler: (event: unknown, context: unknown) => Promise<{ samples: number }> };
+      const result = await bundle.handler({ shard: 0, shards: 1 }, { invokedFunctionArn: 'arn:aws:lambda:us-east-2:123456789012:function:bridge', getRemainingTimeInMillis: () => 60_000 });
+      expect(result.samples).toBeGreaterThan(100);
+      const names = new Set(bodies.flatMap((b) => decodeWriteRequest(b)).map((s) => s.labels[0]?.value));
+      expect([...names]).toEqual(expect.arrayContaining(['aws_sagemaker_invocations_total', 'neuroncore_utilization_ratio', 'aws_sagemaker_endpoint_info']));
+    } finally {
+      process.env = saved;
+      receiver.close();
+      await standIn.stop();
+    }
+  });
+});

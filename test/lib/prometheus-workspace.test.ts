@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace } from '../../lib/prometheus-workspace';
+
+function synth(withKey: boolean) {
+  const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const key = withKey ? new kms.Key(stack, 'Key', { enableKeyRotation: true }) : undefined;
+  const workspace = new PrometheusWorkspace(stack, 'Prometheus', { alias: 'prod', encryptionKey: key, alertEmails: ['ops@example.com'], logRetention: logs.RetentionDays.THREE_MONTHS });
+  return { template: Template.fromStack(stack), workspace, stack };
+}
+
+const work = mkdtempSync(join(tmpdir(), 'iw-amp-'));
+
+describe('PrometheusWorkspace', () => {
+  test('workspace with alias, customer key and logging to a log group with retention', () => {
+    const { template } = synth(true);
+    template.hasResourceProperties('AWS::APS::Workspace', {
+      Alias: 'prod',
+      KmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+      LoggingConfiguration: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusLogs'), 'Arn'] } },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } });
+  });
+
+  test('alerts go to an encrypted SNS topic that only AMP of this account may publish to, with email subscriptions', () => {
+    const { template } = synth(false);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: 'alias/aws/sns' });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Sid: 'AllowAmpAlertManager', Principal: { Service: 'aps.amazonaws.com' }, Action: ['sns:Publish', 'sns:GetTopicAttributes'], Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const withKey = synth(true).template;
+    withKey.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowAmpAlertManagerToEncryptAlerts', Principal: { Service: 'aps.amazonaws.com' } })]) },
+    });
+  });
+
+  test('the alert manager definition passes amtool check-config once rendered', () => {
+    const { template } = synth(false);
+    const definition = Object.values(template.findResources('AWS::APS::Workspace'))[0]?.Properties.AlertManagerDefinition as { 'Fn::Sub': [string, Record<string, unknown>] };
+    const [text, variables] = definition['Fn::Sub'];
+    expect(Object.keys(variables).sort()).toEqual(['ALERT_TOPIC_ARN', 'REGION']);
+    const rendered = text.replace('${ALERT_TOPIC_ARN}', 'arn:aws:sns:eu-west-1:111111111111:alerts').replace('${REGION}', 'eu-west-1');
+    const config = (parseYaml(rendered) as { alertmanager_config: string }).alertmanager_config;
+    const file = join(work, 'alertmanager.yml');
+    writeFileSync(file, config);
+    const check = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toContain('SUCCESS');
+    expect(check.status).toBe(0);
+  });
+
+  test('the rule groups namespace holds the project rules, valid for promtool, and their unit tests pass', () => {
+    const { template } = synth(false);
+    const data = Object.values(template.findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
+    const file = join(work, 'rules.yml');
+    writeFileSync(file, data);
+    const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    expect(check.stdout).toMatch(/SUCCESS: 11 rules found/);
+    const unit = spawnSync('promtool', ['test', 'rules', join(__dirname, '../../lib/prometheus-workspace/inferwatch.rules.test.yaml')], { encoding: 'utf8' });
+    expect(unit.stdout + unit.stderr).toContain('SUCCESS');
+    expect(unit.status).toBe(0);
+  });
+
+  test('several rule files merge into one namespace', () => {
+    const extra = join(work, 'extra.rules.yaml');
+    writeFileSync(extra, '# team rules\ngroups:\n  - name: team\n    rules:\n      - record: x:y:z\n        expr: vector(1)\n');
+    const merged = parseYaml(mergeRuleFiles([...DEFAULT_RULE_FILES, extra])) as { groups: Array<{ name: string }> };
+    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-alerts', 'team']);
+    writeFileSync(join(work, 'bad.yaml'), 'rules: []\n');
+    expect(() => mergeRuleFiles([join(work, 'bad.yaml')])).toThrow(/does not start with a top-level "groups:" list/);
+  });
+
+  test('outputs the workspace id, remote-write and query URLs', () => {
+    const { template } = synth(false);
+    const outputs = template.findOutputs('*');
+    const values = Object.values(outputs).map((o) => JSON.stringify(o.Value));
+    expect(values.some((v) => v.includes('api/v1/remote_write'))).toBe(true);
+    expect(values.some((v) => v.includes('api/v1/query'))).toBe(true);
+    expect(values.some((v) => v.includes('WorkspaceId'))).toBe(true);
+  });
+});
