@@ -57,6 +57,7 @@ export interface CycleReport {
 const SERIES_RETENTION_MS = 24 * 3600 * 1000;
 
 const ALREADY_STORED: ReadonlySet<RejectReason> = new Set(['out_of_order', 'duplicate']);
+const REJECT_REASONS: readonly RejectReason[] = ['out_of_order', 'duplicate', 'too_old', 'bad_request'];
 
 /**
  * One bridge cycle: finish a journaled write left by a crashed cycle, then discover -> plan -> GetMetricData
@@ -131,10 +132,14 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
           return { name: `inferwatch_bridge_${service}_requests_total`, labels: { api }, by };
         }),
         { name: 'inferwatch_bridge_cloudwatch_metrics_requested_total', by: calls.metricsRequested },
-        ...[...calls.retries].map(([target, by]) => ({ name: 'inferwatch_bridge_retries_total', labels: { target }, by })),
+        ...(['cloudwatch', 'sagemaker'] as const).map((target) => ({ name: 'inferwatch_bridge_retries_total', labels: { target }, by: calls.retries.get(target) ?? 0 })),
         ...(['counter', 'gauge', 'quantile', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revisions_total', labels: { kind }, by: revisions[kind] })),
         { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'non_finite' }, by: translated.stats.nonFinite },
         { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'forbidden' }, by: fetched.forbidden },
+        // Write results are added after the write; these create the counters at 0 on the first cycle.
+        { name: 'inferwatch_bridge_samples_written_total', by: 0 },
+        ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: 0 })),
+        { name: 'inferwatch_bridge_journal_replays_total', by: 0 },
       ],
     },
     previous.selfCounters,
@@ -194,7 +199,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     lastWriteMs: deps.now() - writeStartedAt,
     selfCounters: addToCounters(next.selfCounters, deps.baseLabels, [
       { name: 'inferwatch_bridge_samples_written_total', by: written },
-      ...Object.entries(rejected).map(([reason, by]) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: by ?? 0 })),
+      ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: rejected[reason] ?? 0 })),
     ]),
   };
   await deps.store.save({ committed }, journalVersion);

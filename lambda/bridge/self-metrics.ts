@@ -59,8 +59,8 @@ export function buildSelfMetrics(input: SelfMetricInput, counters: Record<string
 /** Adds increments to the state's self counters without writing anything (results known only after the write). */
 export function addToCounters(counters: Record<string, number>, baseLabels: Readonly<Record<string, string>>, increments: SelfMetricInput['increments']): Record<string, number> {
   const next = { ...counters };
+  // A zero increment still creates the counter: counters exist at 0 from the start, so rate() and increase() see the first event.
   for (const { name, labels, by } of increments) {
-    if (by === 0) continue;
     const key = seriesKey(buildLabels(name, { ...labels, ...baseLabels }));
     next[key] = (next[key] ?? 0) + by;
   }

@@ -155,6 +155,36 @@ function buildMetrics(fleet: FleetOptions): MetricDef[] {
         value: (stat, t) => (stat === 'Sum' ? (errorType === 'transient' && (t / 60) % 4 === 0 ? 2 : 0) : undefined),
       });
     }
+    for (const statusType of ['completed', 'completed_with_err', 'timed_out']) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'ExecutionStatus',
+        dimensions: [...hostDims, { Name: 'StatusType', Value: statusType }],
+        value: (stat, t) => (stat === 'Sum' ? (statusType === 'completed' ? 2900 + ((t / 60) % 9) * 10 : 0) : undefined),
+      });
+    }
+    for (const [location, bytes] of [
+      ['host', 1127288832],
+      ['neuron_device', 63118912],
+    ] as const) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'NeuronRuntimeMemoryUsed',
+        dimensions: [...hostDims, { Name: 'MemoryLocation', Value: location }],
+        value: (stat) => (stat === 'Average' ? bytes : undefined),
+      });
+    }
+    for (const [usageType, percent] of [
+      ['user', 27.98],
+      ['system', 2.93],
+    ] as const) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'SystemVcpuUsage',
+        dimensions: [{ Name: 'InstanceId', Value: host.instanceId }, { Name: 'UsageType', Value: usageType }],
+        value: (stat) => (stat === 'Average' ? percent : undefined),
+      });
+    }
     metrics.push({
       namespace: fleet.neuronNamespace,
       metricName: 'ExecutionLatency',

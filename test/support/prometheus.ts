@@ -121,6 +121,17 @@ export class LocalPrometheus {
     return data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [Math.round(t * 1000), Number(v)] as [number, number]) }));
   }
 
+  /** Range query; returns the matrix. */
+  async queryRange(promql: string, startMs: number, endMs: number, stepSeconds: number): Promise<PromSeries[]> {
+    const data = await this.api<{ result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> }>('/api/v1/query_range', {
+      query: promql,
+      start: String(startMs / 1000),
+      end: String(endMs / 1000),
+      step: String(stepSeconds),
+    });
+    return data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [Math.round(t * 1000), Number(v)] as [number, number]) }));
+  }
+
   async seriesNames(): Promise<string[]> {
     return this.api<string[]>('/api/v1/label/__name__/values', {});
   }

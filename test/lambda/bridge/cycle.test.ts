@@ -133,8 +133,8 @@ describe('runCycle', () => {
     setNow(T + MIN);
     sent.length = 0;
     await runCycle(config, catalog, deps);
-    const rejected = sent.flatMap((b) => decodeWriteRequest(b)).find((s) => s.labels[0]?.value === 'inferwatch_bridge_samples_rejected_total');
-    expect(rejected?.labels).toContainEqual({ name: 'reason', value: 'bad_request' });
-    expect(rejected?.samples[0]?.value).toBe(10);
+    const rejected = sent.flatMap((b) => decodeWriteRequest(b)).filter((s) => s.labels[0]?.value === 'inferwatch_bridge_samples_rejected_total');
+    const byReason = Object.fromEntries(rejected.map((s) => [s.labels.find((l) => l.name === 'reason')?.value, s.samples[0]?.value]));
+    expect(byReason).toEqual({ bad_request: 10, duplicate: 0, out_of_order: 0, too_old: 0 });
   });
 });
