@@ -36,6 +36,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     alertEmails: config.monitoring.alertEmails,
     logRetention,
     writerAccounts: crossAccount,
+    grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 
   const workloads = config.workloads.map((workload) => {

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { WRITER_ROLE_NAME } from './cloudwatch-bridge';
+import { GrafanaWorkspace, type GrafanaWorkspaceProps } from './grafana-workspace';
 import { PrometheusWorkspace } from './prometheus-workspace';
 
 export interface MonitoringStackProps extends StackProps {
@@ -19,6 +20,11 @@ export interface MonitoringStackProps extends StackProps {
   /** @default one month */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * Amazon Managed Grafana with the data source and dashboards provisioned; `false` leaves it out (AMG needs IAM Identity Center or SAML).
+   * @default AWS SSO sign-in
+   */
+  readonly grafana?: false | Pick<GrafanaWorkspaceProps, 'authentication' | 'saml'>;
+  /**
    * Workload accounts whose bridges may assume the writer role to remote-write into the workspace.
    * @default none: no writer role
    */
@@ -30,6 +36,7 @@ export class MonitoringStack extends Stack {
   public readonly prometheus: PrometheusWorkspace;
   public readonly encryptionKey: kms.Key | undefined;
   public readonly writerRole: iam.Role | undefined;
+  public readonly grafana: GrafanaWorkspace | undefined;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps = {}) {
     super(scope, id, props);
@@ -52,6 +59,8 @@ export class MonitoringStack extends Stack {
       alertEmails: props.alertEmails,
       logRetention: props.logRetention,
     });
+    this.grafana =
+      props.grafana === false ? undefined : new GrafanaWorkspace(this, 'Grafana', { prometheus: this.prometheus, logRetention: props.logRetention, ...props.grafana });
     const accounts = props.writerAccounts ?? [];
     if (accounts.length > 0) {
       this.writerRole = new iam.Role(this, 'RemoteWriter', {

@@ -29,6 +29,31 @@ const BridgeSettings = z
   })
   .strict();
 
+const GrafanaSettings = z
+  .object({
+    /** Turn off where neither IAM Identity Center nor a SAML provider is available. @default true */
+    enabled: z.boolean().default(true),
+    /** @default "AWS_SSO" */
+    authentication: z.enum(['AWS_SSO', 'SAML']).default('AWS_SSO'),
+    /** Required with authentication SAML. */
+    saml: z
+      .object({
+        idpMetadataUrl: z.string().url().optional(),
+        idpMetadataXml: z.string().min(1).optional(),
+        adminRoleValues: z.array(z.string().min(1)).min(1),
+        editorRoleValues: z.array(z.string().min(1)).optional(),
+        roleAttribute: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((saml) => (saml.idpMetadataUrl === undefined) !== (saml.idpMetadataXml === undefined), { message: 'needs exactly one of idpMetadataUrl or idpMetadataXml' })
+      .optional(),
+  })
+  .strict()
+  .superRefine((grafana, ctx) => {
+    if (grafana.authentication === 'SAML' && !grafana.saml) ctx.addIssue({ code: 'custom', path: ['saml'], message: 'is required when authentication is SAML' });
+    if (grafana.authentication !== 'SAML' && grafana.saml) ctx.addIssue({ code: 'custom', path: ['saml'], message: 'is only used when authentication is SAML' });
+  });
+
 const Workload = z
   .object({
     /** @default the monitoring account */
@@ -59,9 +84,11 @@ export const InferwatchConfigSchema = z
         workspaceId: z.string().regex(/^ws-[0-9a-f-]+$/i, 'must be an AMP workspace id such as ws-12345678-abcd-...').optional(),
         /** Addresses subscribed to the alert topic. @default [] */
         alertEmails: z.array(z.string().email()).default([]),
+        /** Amazon Managed Grafana. @default enabled, AWS SSO (IAM Identity Center) sign-in */
+        grafana: GrafanaSettings.default({ enabled: true, authentication: 'AWS_SSO' }),
       })
       .strict()
-      .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [] }),
+      .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [], grafana: { enabled: true, authentication: 'AWS_SSO' } }),
     /** Where bridges run. @default one, in the monitoring account and region */
     workloads: z.array(Workload).min(1).default([{ bridge: BridgeSettings.parse({}) }]),
   })

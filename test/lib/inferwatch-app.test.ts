@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,10 +96,11 @@ describe('the CDK app', () => {
     const app = new App({ outdir });
     const { workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
     const assembly = app.synth();
-    expect(assembly.getStackByName(workloads[0]?.stackName as string).template).toBeDefined();
-    const bundles = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.js')));
-    expect(bundles).toHaveLength(1);
-    const assetDir = join(outdir, bundles[0] as string);
+    // The workload stack's function names its code by asset hash: <hash>.zip.
+    const template = assembly.getStackByName(workloads[0]?.stackName as string).template as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
+    const keys = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Code?.S3Key);
+    expect(keys).toHaveLength(1);
+    const assetDir = join(outdir, `asset.${String(keys[0]).replace(/\.zip$/, '')}`);
     expect(existsSync(join(assetDir, 'index.js'))).toBe(true);
     expect(existsSync(join(assetDir, 'default-catalog.yaml'))).toBe(true);
 

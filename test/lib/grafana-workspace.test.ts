@@ -1,0 +1,85 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
+import { GrafanaWorkspace, type GrafanaWorkspaceProps } from '../../lib/grafana-workspace';
+import { buildInferwatch } from '../../lib/inferwatch-app';
+import { PrometheusWorkspace } from '../../lib/prometheus-workspace';
+
+function synth(props: Partial<GrafanaWorkspaceProps> = {}) {
+  const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const prometheus = new PrometheusWorkspace(stack, 'Prometheus');
+  new GrafanaWorkspace(stack, 'Grafana', { prometheus, ...props });
+  return Template.fromStack(stack);
+}
+
+describe('GrafanaWorkspace', () => {
+  test('AWS SSO by default, service-managed, Grafana 10.4, with a role that may only query the one AMP workspace', () => {
+    const template = synth();
+    template.hasResourceProperties('AWS::Grafana::Workspace', {
+      AccountAccessType: 'CURRENT_ACCOUNT',
+      AuthenticationProviders: ['AWS_SSO'],
+      PermissionType: 'SERVICE_MANAGED',
+      GrafanaVersion: '10.4',
+      RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GrafanaRole'), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'grafana.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } })] },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^GrafanaRole') }],
+      PolicyDocument: {
+        Statement: [
+          { Sid: 'QueryPrometheus', Effect: 'Allow', Action: ['aps:QueryMetrics', 'aps:GetSeries', 'aps:GetLabels', 'aps:GetMetricMetadata'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] } },
+        ],
+      },
+    });
+  });
+
+  test('the provisioner may only manage service-account tokens of this workspace; its log group keeps a retention', () => {
+    const template = synth();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^GrafanaProvisionerRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ShortLivedServiceAccountToken',
+            Action: ['grafana:ListWorkspaceServiceAccounts', 'grafana:CreateWorkspaceServiceAccount', 'grafana:CreateWorkspaceServiceAccountToken', 'grafana:DeleteWorkspaceServiceAccountToken'],
+            Resource: { 'Fn::Join': ['', Match.arrayWith([':/workspaces/', { 'Fn::GetAtt': [Match.stringLikeRegexp('^GrafanaWorkspace'), 'Id'] }])] },
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 300 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('the custom resource carries the workspace, the AMP endpoint and region, and the three dashboards', () => {
+    const template = synth();
+    const resource = Object.values(template.findResources('Custom::GrafanaProvisioning'))[0]?.Properties;
+    expect(resource).toMatchObject({
+      WorkspaceId: { 'Fn::GetAtt': [expect.stringMatching(/^GrafanaWorkspace/), 'Id'] },
+      GrafanaUrl: { 'Fn::GetAtt': [expect.stringMatching(/^GrafanaWorkspace/), 'Endpoint'] },
+      PrometheusUrl: { 'Fn::GetAtt': [expect.stringMatching(/^PrometheusWorkspace/), 'PrometheusEndpoint'] },
+      PrometheusRegion: 'eu-west-1',
+    });
+    expect((JSON.parse(resource?.Dashboards as string) as Array<{ uid: string }>).map((d) => d.uid)).toEqual(['inferwatch-sagemaker', 'inferwatch-neuron', 'inferwatch-bridge']);
+  });
+
+  test('SAML: metadata, role attribute and values', () => {
+    const template = synth({ authentication: 'SAML', saml: { idpMetadataUrl: 'https://idp.example.com/metadata', adminRoleValues: ['ml-platform-admins'], editorRoleValues: ['ml-engineers'] } });
+    template.hasResourceProperties('AWS::Grafana::Workspace', {
+      AuthenticationProviders: ['SAML'],
+      SamlConfiguration: { IdpMetadata: { Url: 'https://idp.example.com/metadata' }, AssertionAttributes: { Role: 'role' }, RoleValues: { Admin: ['ml-platform-admins'], Editor: ['ml-engineers'] } },
+    });
+    expect(() => synth({ authentication: 'SAML' })).toThrow('authentication SAML needs saml');
+    expect(() => synth({ authentication: 'SAML', saml: { adminRoleValues: ['a'] } })).toThrow('exactly one of idpMetadataUrl or idpMetadataXml');
+  });
+
+  test('config: Grafana can be turned off; SAML needs its settings', () => {
+    const app = new App();
+    const { monitoring } = buildInferwatch(app, parseInferwatchConfig({ monitoring: { grafana: { enabled: false } } }));
+    Template.fromStack(monitoring).resourceCountIs('AWS::Grafana::Workspace', 0);
+    expect(() => parseInferwatchConfig({ monitoring: { grafana: { authentication: 'SAML' } } })).toThrow('config key "monitoring.grafana.saml": is required when authentication is SAML');
+    expect(() => parseInferwatchConfig({ monitoring: { grafana: { saml: { adminRoleValues: ['a'], idpMetadataXml: '<x/>' } } } })).toThrow('config key "monitoring.grafana.saml": is only used when authentication is SAML');
+  });
+});
