@@ -32,6 +32,15 @@ describe('rollout config', () => {
     expect(() => parseInferwatchConfig(raw)).toThrow(message);
   });
 
+  test('the example in the repository is valid', () => {
+    const config = loadInferwatchConfig(join(__dirname, '../../../inferwatch.config.example.yaml'));
+    expect(config.workloads.map((w) => [w.account, w.region, w.bridge.shards])).toEqual([
+      ['111111111111', 'eu-west-1', 1],
+      ['222222222222', 'eu-west-1', 4],
+      ['333333333333', 'us-east-1', 1],
+    ]);
+  });
+
   test('loads YAML files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iw-rollout-'));
     writeFileSync(join(dir, 'c.yaml'), 'monitoring:\n  account: "111111111111"\n  region: eu-west-1\nworkloads:\n  - bridge: { scheduleMinutes: 15, timeoutSeconds: 600 }\n');
