@@ -1,6 +1,4 @@
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -8,8 +6,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
-import { decodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
+import { RecordingReceiver } from '../support/recording-receiver';
 
 const MULTI = {
   monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', alertEmails: ['ops@example.com'] },
@@ -105,18 +103,11 @@ describe('the CDK app', () => {
     expect(existsSync(join(assetDir, 'default-catalog.yaml'))).toBe(true);
 
     const standIn = await new AwsStandIn(defaultFleet()).start();
-    const bodies: Buffer[] = [];
-    const receiver = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      bodies.push(Buffer.concat(chunks));
-      res.writeHead(204).end();
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const receiver = await new RecordingReceiver().start();
     const saved = { ...process.env };
     Object.assign(process.env, standIn.env(), {
       INFERWATCH_CONFIG: JSON.stringify({
-        remoteWrite: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v1/write` },
+        remoteWrite: { url: receiver.url },
         state: { type: 'file', directory: join(outdir, 'state') },
       }),
     });
@@ -125,11 +116,11 @@ describe('the CDK app', () => {
       const bundle = require(join(assetDir, 'index.js')) as { handler: (event: unknown, context: unknown) => Promise<{ samples: number }> };
       const result = await bundle.handler({ shard: 0, shards: 1 }, { invokedFunctionArn: 'arn:aws:lambda:us-east-2:123456789012:function:bridge', getRemainingTimeInMillis: () => 60_000 });
       expect(result.samples).toBeGreaterThan(100);
-      const names = new Set(bodies.flatMap((b) => decodeWriteRequest(b)).map((s) => s.labels[0]?.value));
+      const names = new Set(receiver.series().map((s) => s.labels[0]?.value));
       expect([...names]).toEqual(expect.arrayContaining(['aws_sagemaker_invocations_total', 'neuroncore_utilization_ratio', 'aws_sagemaker_endpoint_info']));
     } finally {
       process.env = saved;
-      receiver.close();
+      await receiver.stop();
       await standIn.stop();
     }
   });

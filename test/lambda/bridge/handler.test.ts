@@ -1,9 +1,7 @@
 import type { GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
+import { RecordingReceiver } from '../../support/recording-receiver';
 
 type CloudWatchModule = typeof import('@aws-sdk/client-cloudwatch');
 type S3Module = typeof import('@aws-sdk/client-s3');
@@ -12,20 +10,13 @@ type HandlerModule = typeof import('../../../lambda/bridge/handler');
 
 describe('Lambda handler', () => {
   test('config from INFERWATCH_CONFIG, account from the function ARN, state in S3, samples to the receiver', async () => {
-    const bodies: Buffer[] = [];
-    const receiver = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      bodies.push(Buffer.concat(chunks));
-      res.writeHead(204).end();
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const receiver = await new RecordingReceiver().start();
     // Lambda provides credentials in the environment; the mocked clients still resolve them.
     process.env.AWS_ACCESS_KEY_ID = 'AKIDLAMBDA';
     process.env.AWS_SECRET_ACCESS_KEY = 'secret';
     process.env.INFERWATCH_CONFIG = JSON.stringify({
       region: 'eu-west-1',
-      remoteWrite: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v1/write` },
+      remoteWrite: { url: receiver.url },
       state: { type: 's3', bucket: 'inferwatch-state' },
     });
 
@@ -56,12 +47,12 @@ describe('Lambda handler', () => {
     try {
       result = await handler?.({}, context);
     } finally {
-      receiver.close();
+      await receiver.stop();
       delete process.env.INFERWATCH_CONFIG;
     }
 
     expect(result?.samples).toBeGreaterThan(0);
-    const invocations = bodies.flatMap((b) => decodeWriteRequest(b)).find((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total');
+    const invocations = receiver.series().find((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total');
     expect(invocations?.labels).toEqual([
       { name: '__name__', value: 'aws_sagemaker_invocations_total' },
       { name: 'account_id', value: '210987654321' },
