@@ -70,6 +70,12 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
         timeout: Duration.seconds(workload.bridge.timeoutSeconds),
         bridgeConfig: workload.bridge.config,
       },
+      neuronCollector: workload.neuronCollector.enabled && {
+        workspaceRegion: monitoringEnv.region,
+        tag: { key: workload.neuronCollector.tagKey, value: workload.neuronCollector.tagValue },
+        scrapeInterval: Duration.seconds(workload.neuronCollector.scrapeIntervalSeconds),
+        demoHost: workload.neuronCollector.demoHost,
+      },
     });
     if (sameEnv && workspaceId === undefined) stack.addStackDependency(monitoring);
     return stack;

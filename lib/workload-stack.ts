@@ -4,6 +4,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from './cloudwatch-bridge';
+import { NeuronCollector, type NeuronCollectorProps } from './neuron-collector';
 
 export interface WorkloadStackProps extends StackProps {
   /** How the bridge reaches the workspace and what it runs with. */
@@ -12,16 +13,32 @@ export interface WorkloadStackProps extends StackProps {
   readonly alertEmails?: readonly string[];
   /** @default one month */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Inferentia hosts enrolled by tag (SSM): where their collectors write, and how. `false` leaves it out.
+   * @default enrol hosts tagged inferwatch:neuron=true
+   */
+  readonly neuronCollector?: false | (Omit<NeuronCollectorProps, 'remoteWriteUrl' | 'workspaceArn' | 'writerRoleArn' | 'logRetention' | 'workspaceRegion'> & { readonly workspaceRegion?: string });
 }
 
 /** A workload account and region's half: the bridge, and a topic for its own alarms. */
 export class WorkloadStack extends Stack {
   public readonly bridge: CloudWatchBridge;
   public readonly alarmTopic: sns.Topic;
+  public readonly neuronCollector: NeuronCollector | undefined;
 
   constructor(scope: Construct, id: string, props: WorkloadStackProps) {
     super(scope, id, props);
     this.alarmTopic = new AlertTopic(this, 'BridgeAlarms', { displayName: 'inferwatch bridge alarms', emails: props.alertEmails }).topic;
     this.bridge = new CloudWatchBridge(this, 'Bridge', { ...props.bridge, alarmTopic: this.alarmTopic, logRetention: props.logRetention });
+    if (props.neuronCollector !== false) {
+      this.neuronCollector = new NeuronCollector(this, 'NeuronCollector', {
+        ...props.neuronCollector,
+        workspaceRegion: props.neuronCollector?.workspaceRegion ?? this.region,
+        remoteWriteUrl: props.bridge.remoteWriteUrl,
+        workspaceArn: props.bridge.workspaceArn,
+        writerRoleArn: props.bridge.writerRoleArn,
+        logRetention: props.logRetention,
+      });
+    }
   }
 }

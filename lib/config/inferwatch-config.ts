@@ -54,6 +54,21 @@ const GrafanaSettings = z
     if (grafana.authentication !== 'SAML' && grafana.saml) ctx.addIssue({ code: 'custom', path: ['saml'], message: 'is only used when authentication is SAML' });
   });
 
+const NeuronCollectorSettings = z
+  .object({
+    /** Enrol Inferentia hosts by tag through SSM. @default true */
+    enabled: z.boolean().default(true),
+    /** @default "inferwatch:neuron" */
+    tagKey: z.string().min(1).max(128).default('inferwatch:neuron'),
+    /** @default "true" */
+    tagValue: z.string().max(256).default('true'),
+    /** @default 30 */
+    scrapeIntervalSeconds: z.number().int().min(5).max(300).default(30),
+    /** Launch one tagged inf1.xlarge on the Neuron DLAMI to try it. @default false */
+    demoHost: z.boolean().default(false),
+  })
+  .strict();
+
 const Workload = z
   .object({
     /** @default the monitoring account */
@@ -61,6 +76,7 @@ const Workload = z
     /** @default the monitoring region */
     region: Region.optional(),
     bridge: BridgeSettings.default(BridgeSettings.parse({})),
+    neuronCollector: NeuronCollectorSettings.default(NeuronCollectorSettings.parse({})),
   })
   .strict();
 
@@ -90,7 +106,7 @@ export const InferwatchConfigSchema = z
       .strict()
       .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [], grafana: { enabled: true, authentication: 'AWS_SSO' } }),
     /** Where bridges run. @default one, in the monitoring account and region */
-    workloads: z.array(Workload).min(1).default([{ bridge: BridgeSettings.parse({}) }]),
+    workloads: z.array(Workload).min(1).default([{ bridge: BridgeSettings.parse({}), neuronCollector: NeuronCollectorSettings.parse({}) }]),
   })
   .strict()
   .superRefine((config, ctx) => {
