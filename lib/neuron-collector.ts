@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Fn, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -100,7 +100,7 @@ export class NeuronCollector extends Construct {
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.instanceRole });
 
     this.collectorConfig = renderCollectorConfig({
-      scrapeInterval: `${scrapeSeconds}s`,
+      scrapeIntervalSeconds: scrapeSeconds,
       exporterPort,
       accountId: Aws.ACCOUNT_ID,
       region: Aws.REGION,
@@ -170,6 +170,10 @@ export class NeuronCollector extends Construct {
     });
 
     if (props.demoHost) this.demoHost = this.launchDemoHost(tag, props.logRetention ?? logs.RetentionDays.ONE_MONTH);
+
+    new CfnOutput(this, 'InstanceProfileName', { value: this.instanceProfile.instanceProfileName, description: 'Instance profile for Inferentia hosts (SSM + AMP remote write)' });
+    new CfnOutput(this, 'InstancePolicyArn', { value: this.instancePolicy.managedPolicyArn, description: 'Attach to your own instance role, with AmazonSSMManagedInstanceCore' });
+    new CfnOutput(this, 'EnrolmentTag', { value: `${tag.key}=${tag.value}`, description: 'Tag an instance with this to enrol it' });
   }
 
   private launchDemoHost(tag: { key: string; value: string }, logRetention: logs.RetentionDays): ec2.Instance {

@@ -5,8 +5,8 @@ export const COLLECTOR_CONFIG_TEMPLATE = join(__dirname, 'collector-config.yaml'
 export const EXPORTER_UNIT_TEMPLATE = join(__dirname, 'neuron-monitor.service');
 
 export interface CollectorConfigValues {
-  /** Prometheus duration, e.g. `30s`. */
-  readonly scrapeInterval: string;
+  /** Seconds between scrapes. */
+  readonly scrapeIntervalSeconds: number;
   readonly exporterPort: number;
   /** May be a CDK token. */
   readonly accountId: string;
@@ -30,7 +30,9 @@ function fill(template: string, values: Record<string, string>): string {
 export function renderCollectorConfig(values: CollectorConfigValues): string {
   const assumeRole = values.assumeRoleArn ? `    assume_role:\n      arn: ${values.assumeRoleArn}\n      sts_region: ${values.workspaceRegion}\n` : '';
   return fill(readFileSync(COLLECTOR_CONFIG_TEMPLATE, 'utf8'), {
-    SCRAPE_INTERVAL: values.scrapeInterval,
+    SCRAPE_INTERVAL: `${values.scrapeIntervalSeconds}s`,
+    // Prometheus refuses a timeout longer than the interval.
+    SCRAPE_TIMEOUT: `${Math.min(10, values.scrapeIntervalSeconds)}s`,
     EXPORTER_PORT: String(values.exporterPort),
     ACCOUNT_ID: values.accountId,
     REGION: values.region,

@@ -84,12 +84,13 @@ describe('NeuronCollector', () => {
 });
 
 describe('the collector config template', () => {
-  const values = { scrapeInterval: '30s', exporterPort: 8008, accountId: '111111111111', region: 'us-east-2', remoteWriteUrl: URL, workspaceRegion: 'eu-west-1' };
+  const values = { scrapeIntervalSeconds: 30, exporterPort: 8008, accountId: '111111111111', region: 'us-east-2', remoteWriteUrl: URL, workspaceRegion: 'eu-west-1' };
 
   test('prometheus receiver, resourcedetection (ec2), batch, and remote write with sigv4auth, retries and a queue', () => {
     const config = parseYaml(renderCollectorConfig(values));
     expect(config.receivers.prometheus.config.scrape_configs[0]).toMatchObject({ job_name: 'neuron-monitor', static_configs: [{ targets: ['127.0.0.1:8008'], labels: { account_id: '111111111111' } }] });
-    expect(config.receivers.prometheus.config.global.scrape_interval).toBe('30s');
+    expect(config.receivers.prometheus.config.global).toEqual({ scrape_interval: '30s', scrape_timeout: '10s' });
+    expect(parseYaml(renderCollectorConfig({ ...values, scrapeIntervalSeconds: 5 })).receivers.prometheus.config.global).toEqual({ scrape_interval: '5s', scrape_timeout: '5s' });
     expect(config.processors).toMatchObject({ resourcedetection: { detectors: ['ec2'] }, batch: {} });
     expect(config.exporters.prometheusremotewrite).toMatchObject({
       endpoint: URL,

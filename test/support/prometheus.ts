@@ -54,10 +54,11 @@ export class LocalPrometheus {
     return `${this.url}/api/v1/write`;
   }
 
-  async start(port?: number, extraArgs: string[] = []): Promise<this> {
+  /** Starts with `configText` as prometheus.yml (default: no scrape jobs, only the remote-write receiver). */
+  async start(port?: number, extraArgs: string[] = [], configText = 'global:\n  scrape_interval: 1m\nscrape_configs: []\n'): Promise<this> {
     this.port = port ?? (await freePort());
     const config = join(this.dir, 'prometheus.yml');
-    writeFileSync(config, 'global:\n  scrape_interval: 1m\nscrape_configs: []\n');
+    writeFileSync(config, configText);
     this.process = spawn(
       'prometheus',
       [
