@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { renderCollectorConfig, renderExporterUnit } from './neuron-collector/render';
+import { INSTANCE_ID_PLACEHOLDER, renderCollectorConfig, renderExporterUnit } from './neuron-collector/render';
 
 /** Where the ADOT Distributor package installs the collector. */
 const ADOT_CTL = '/opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl';
@@ -148,7 +148,9 @@ export class NeuronCollector extends Construct {
               timeoutSeconds: 300,
               runCommand: [
                 'set -euo pipefail',
-                `echo '${configB64}' | base64 -d > ${COLLECTOR_CONFIG}.new`,
+                'IMDS_TOKEN=$(curl -sSf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
+                'INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
+                `echo '${configB64}' | base64 -d | sed "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" > ${COLLECTOR_CONFIG}.new`,
                 `if ! cmp -s ${COLLECTOR_CONFIG}.new ${COLLECTOR_CONFIG} || ! ${ADOT_CTL} -a status | grep -q '"status": "running"'; then mv ${COLLECTOR_CONFIG}.new ${COLLECTOR_CONFIG}; ${ADOT_CTL} -a stop || true; ${ADOT_CTL} -c ${COLLECTOR_CONFIG} -a start; else rm ${COLLECTOR_CONFIG}.new; fi`,
               ],
             },

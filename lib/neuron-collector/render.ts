@@ -3,6 +3,13 @@ import { join } from 'node:path';
 
 export const COLLECTOR_CONFIG_TEMPLATE = join(__dirname, 'collector-config.yaml');
 export const EXPORTER_UNIT_TEMPLATE = join(__dirname, 'neuron-monitor.service');
+/** Replaced on the host by its EC2 instance id, read from IMDSv2 when the SSM step writes the config. */
+export const INSTANCE_ID_PLACEHOLDER = '__INSTANCE_ID__';
+
+/** What the SSM step does on the host (the tests do the same). */
+export function forHost(config: string, instanceId: string): string {
+  return config.split(INSTANCE_ID_PLACEHOLDER).join(instanceId);
+}
 
 export interface CollectorConfigValues {
   /** Seconds between scrapes. */

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { renderCollectorConfig } from '../../lib/neuron-collector/render';
+import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { LocalPrometheus } from '../support/prometheus';
 import { REPO_ROOT } from '../support/run-bridge';
 
@@ -11,6 +11,7 @@ import { REPO_ROOT } from '../support/run-bridge';
 const FIXTURES = join(REPO_ROOT, '..', 'shared', 'fixtures', 'neuron-monitor');
 const DROPPED = /^(python_gc_.*|python_info|process_.*|.*_created)$/;
 const ACCOUNT = '123456789012';
+const INSTANCE = 'i-0823d657f57057590';
 
 interface ExposedSample {
   readonly name: string;
@@ -61,11 +62,11 @@ describe.each(['exporter-running.prom', 'exporter-idle.prom'])('collector scrape
       remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
       workspaceRegion: 'us-east-2',
     });
-    // Exactly the receiver's scrape config, relabelling included.
-    await prometheus.start(undefined, [], toYaml(parseYaml(rendered).receivers.prometheus.config));
+    // Exactly the receiver's scrape config, relabelling included, as the SSM step writes it on the host.
+    await prometheus.start(undefined, [], toYaml(parseYaml(forHost(rendered, INSTANCE)).receivers.prometheus.config));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      const up = await prometheus.query('up{job="neuron-monitor"} == 1', Date.now());
+      const up = await prometheus.query(`up{job="neuron-monitor", instance="${INSTANCE}", account_id="${ACCOUNT}"} == 1`, Date.now());
       if (up.length === 1 && (await prometheus.query('count({job="neuron-monitor", __name__!~"up|scrape_.*"})', Date.now()))[0]?.value === kept.length) return;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
@@ -88,7 +89,7 @@ describe.each(['exporter-running.prom', 'exporter-idle.prom'])('collector scrape
     const want = new Map(kept.map((s) => [identity(s.name, s.labels), s]));
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [key, sample] of want) expect(got.get(key)?.value).toBeCloseTo(sample.value, 9);
-    for (const s of scraped) expect(s.metric).toMatchObject({ account_id: ACCOUNT, region: 'us-east-2', instance_id: 'i-0823d657f57057590', instance_type: 'inf1.xlarge' });
+    for (const s of scraped) expect(s.metric).toMatchObject({ account_id: ACCOUNT, region: 'us-east-2', instance: INSTANCE, instance_id: INSTANCE, instance_type: 'inf1.xlarge' });
     const families = new Set(kept.map((s) => s.name));
     for (const family of ['system_vcpu_usage_ratio', 'system_memory_used_bytes', 'hardware_ecc_events_total', 'instance_info']) expect(families).toContain(family);
     if (fixture === 'exporter-running.prom') {

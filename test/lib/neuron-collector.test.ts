@@ -6,7 +6,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { NEURON_DLAMI_PARAMETER, NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
-import { renderCollectorConfig, renderExporterUnit } from '../../lib/neuron-collector/render';
+import { forHost, renderCollectorConfig, renderExporterUnit } from '../../lib/neuron-collector/render';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
 const URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write';
@@ -46,6 +46,8 @@ describe('NeuronCollector', () => {
     expect(exporter).toContain('Fn::Base64');
     const collector = JSON.stringify(steps[2]?.inputs.runCommand);
     expect(collector).toContain('aws-otel-collector-ctl -c /opt/aws/aws-otel-collector/etc/inferwatch.yaml -a start');
+    expect(collector).toContain('latest/meta-data/instance-id');
+    expect(collector).toContain('sed \\"s/__INSTANCE_ID__/$INSTANCE_ID/g\\"');
   });
 
   test('IAM: an instance policy that may only remote-write to the workspace, and an SSM-managed instance role', () => {
@@ -88,7 +90,8 @@ describe('the collector config template', () => {
 
   test('prometheus receiver, resourcedetection (ec2), batch, and remote write with sigv4auth, retries and a queue', () => {
     const config = parseYaml(renderCollectorConfig(values));
-    expect(config.receivers.prometheus.config.scrape_configs[0]).toMatchObject({ job_name: 'neuron-monitor', static_configs: [{ targets: ['127.0.0.1:8008'], labels: { account_id: '111111111111' } }] });
+    expect(config.receivers.prometheus.config.scrape_configs[0]).toMatchObject({ job_name: 'neuron-monitor', static_configs: [{ targets: ['127.0.0.1:8008'], labels: { account_id: '111111111111', instance: '__INSTANCE_ID__' } }] });
+    expect(parseYaml(forHost(renderCollectorConfig(values), 'i-1')).receivers.prometheus.config.scrape_configs.map((c: { static_configs: Array<{ labels: { instance: string } }> }) => c.static_configs[0]?.labels.instance)).toEqual(['i-1', 'i-1']);
     expect(config.receivers.prometheus.config.global).toEqual({ scrape_interval: '30s', scrape_timeout: '10s' });
     expect(parseYaml(renderCollectorConfig({ ...values, scrapeIntervalSeconds: 5 })).receivers.prometheus.config.global).toEqual({ scrape_interval: '5s', scrape_timeout: '5s' });
     expect(config.processors).toMatchObject({ resourcedetection: { detectors: ['ec2'] }, batch: {} });
