@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfigFile, resolveConfig, type BridgeConfig } from './config';
+import { ConfigError, loadConfig, type BridgeConfig } from './config';
 import { runCycle, type CycleReport } from './cycle';
 import { consoleLogger, type BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches, type WarmCaches } from './runtime';
@@ -24,12 +24,11 @@ function parseInstant(value: string): number {
   return ms;
 }
 
-function loadConfig(options: BridgeOptions, env: NodeJS.ProcessEnv): BridgeConfig {
+function configFor(options: BridgeOptions, env: NodeJS.ProcessEnv): BridgeConfig {
   const overrides: NodeJS.ProcessEnv = { ...env };
   if (options.remoteWriteUrl) overrides.INFERWATCH_REMOTE_WRITE_URL = options.remoteWriteUrl;
   if (options.stateDir) overrides.INFERWATCH_STATE_DIR = options.stateDir;
-  const file = options.config ?? env.INFERWATCH_CONFIG_FILE;
-  const config = file ? loadConfigFile(file, overrides) : resolveConfig({}, overrides);
+  const config = loadConfig(overrides, options.config);
   // Flags beat the file: a one-off preview or a different receiver without editing it.
   return {
     ...config,
@@ -72,14 +71,14 @@ export function buildProgram(): Command {
     .description('run the CloudWatch -> Prometheus bridge: one cycle with --once, else one cycle per period until interrupted')
     .option('--once', 'run a single cycle and exit')
     .option('--dry-run', 'print the Prometheus text exposition of what would be written; write and commit nothing')
-    .option('-c, --config <file>', 'YAML or JSON config file (default: $INFERWATCH_CONFIG_FILE, else built-in defaults)')
+    .option('-c, --config <file>', 'YAML or JSON config file (default: $INFERWATCH_CONFIG_FILE, else JSON in $INFERWATCH_CONFIG, else built-in defaults)')
     .option('--remote-write-url <url>', 'remote-write URL (overrides remoteWrite.url)')
     .option('--state-dir <dir>', 'keep state in this local directory (overrides state)')
     .option('--now <time>', 'evaluate windows as if it were this time (ISO 8601 or epoch ms); for replays and tests', parseInstant)
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (options: BridgeOptions) => {
       const logger = consoleLogger(options.logLevel);
-      const config = loadConfig(options, process.env);
+      const config = configFor(options, process.env);
       const caches = createWarmCaches();
       if (options.once || options.dryRun) {
         await cycleOnce(config, options, caches, logger);

@@ -211,6 +211,23 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
   return { ...config, region, namespaces };
 }
 
+/**
+ * The configuration an entry point runs with: the file named by `file` or INFERWATCH_CONFIG_FILE, else the
+ * JSON in INFERWATCH_CONFIG (how the Lambda gets it), else the defaults; environment variables fill the rest.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, file?: string): BridgeConfig {
+  const path = file ?? env.INFERWATCH_CONFIG_FILE;
+  if (path) return loadConfigFile(path, env);
+  if (!env.INFERWATCH_CONFIG) return resolveConfig({}, env);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(env.INFERWATCH_CONFIG);
+  } catch (error) {
+    throw new ConfigError(`environment variable INFERWATCH_CONFIG is not valid JSON: ${(error as Error).message}`);
+  }
+  return resolveConfig(raw, env);
+}
+
 /** Reads a YAML or JSON config file and validates it. */
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
   let text: string;

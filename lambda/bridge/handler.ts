@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { forShard, resolveConfig } from './config';
+import { forShard, loadConfig } from './config';
 import { runCycle } from './cycle';
 import type { BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches } from './runtime';
@@ -16,7 +16,7 @@ const logger: BridgeLogger = {
 /** EMF metrics for the CloudWatch alarms that watch the bridge itself (the Prometheus self-metrics need the bridge to work). */
 const metrics = new Metrics({ namespace: 'inferwatch', serviceName: 'inferwatch-bridge' });
 // Parsed once per container: a bad config fails the first invocation loudly, before any API call.
-const config = resolveConfig(process.env.INFERWATCH_CONFIG ? JSON.parse(process.env.INFERWATCH_CONFIG) : {});
+const config = loadConfig(process.env);
 const caches = createWarmCaches();
 
 /** Stop starting remote-write retries this long before Lambda's timeout, so the cycle can still journal and report. */

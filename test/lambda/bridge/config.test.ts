@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, resolveConfig } from '../../../lambda/bridge/config';
+import { ConfigError, loadConfig, loadConfigFile, resolveConfig } from '../../../lambda/bridge/config';
 
 describe('config', () => {
   test('defaults: the three inference namespaces, 60 s periods, 120 s settle, 15 min lookback, 10 min revision window', () => {
@@ -46,6 +46,13 @@ describe('config', () => {
   ])('rejects %j naming the key', (raw, message) => {
     expect(() => resolveConfig(raw, {})).toThrow(ConfigError);
     expect(() => resolveConfig(raw, {})).toThrow(message);
+  });
+
+  test('entry points read a file, else JSON in INFERWATCH_CONFIG, else defaults', () => {
+    expect(loadConfig({ INFERWATCH_CONFIG: '{"period": 300}' }).period).toBe(300);
+    expect(loadConfig({}).period).toBe(60);
+    expect(() => loadConfig({ INFERWATCH_CONFIG: '{period: 300}' })).toThrow('environment variable INFERWATCH_CONFIG is not valid JSON');
+    expect(() => loadConfig({ INFERWATCH_CONFIG: '{"period": 45}' })).toThrow('config key "period"');
   });
 
   test('reads YAML files and names the file when it cannot', () => {
