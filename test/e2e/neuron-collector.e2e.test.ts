@@ -1,14 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { LocalPrometheus } from '../support/prometheus';
-import { REPO_ROOT } from '../support/run-bridge';
 
-/** Real output of neuron-monitor-prometheus.py on an inf1.xlarge, kept beside the repository in shared/. */
-const FIXTURES = join(REPO_ROOT, '..', 'shared', 'fixtures', 'neuron-monitor');
+/** Real output of neuron-monitor-prometheus.py on an inf1.xlarge (copies of shared/fixtures, checked unedited). */
+const FIXTURES = join(__dirname, '..', 'fixtures', 'neuron-monitor');
 const DROPPED = /^(python_gc_.*|python_info|process_.*|.*_created)$/;
 const ACCOUNT = '123456789012';
 const INSTANCE = 'i-0823d657f57057590';
@@ -41,14 +40,13 @@ function identity(name: string, labels: Record<string, string>): string {
 }
 
 describe.each(['exporter-running.prom', 'exporter-idle.prom'])('collector scrape config against %s', (fixture) => {
-  const text = existsSync(join(FIXTURES, fixture)) ? readFileSync(join(FIXTURES, fixture), 'utf8') : '';
+  const text = readFileSync(join(FIXTURES, fixture), 'utf8');
   const exposed = parseExposition(text);
   const kept = exposed.filter((s) => !DROPPED.test(s.name));
   const prometheus = new LocalPrometheus();
   let exporter: Server;
 
   beforeAll(async () => {
-    if (text === '') throw new Error(`fixture ${join(FIXTURES, fixture)} not found: the repository expects shared/ beside it`);
     exporter = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(text);
@@ -75,7 +73,7 @@ describe.each(['exporter-running.prom', 'exporter-idle.prom'])('collector scrape
 
   afterAll(async () => {
     await prometheus.stop();
-    await new Promise<void>((resolve) => exporter?.close(() => resolve()));
+    await new Promise<void>((resolve) => (exporter ? exporter.close(() => resolve()) : resolve()));
   });
 
   test('about half the exporter output is dropped by the relabelling', () => {
