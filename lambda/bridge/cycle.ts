@@ -10,11 +10,11 @@ import { countSamples, encodeWriteRequest, splitIntoBatches } from './remote-wri
 import { toExposition } from './remote-write/exposition';
 import type { RejectReason, SendResult } from './remote-write/client';
 import { endpointMetadata, type EndpointConfigCache } from './sagemaker/metadata';
-import { addToCounters, ApiCallCounter, buildSelfMetrics } from './self-metrics';
-import { metricInShard, shardOf } from './shard';
+import { addToCounters, ApiCallCounter, buildSelfMetrics, type SelfMetricInput } from './self-metrics';
+import { endpointInShard, metricInShard } from './shard';
 import type { TimeSeries } from './series';
 import { emptyState, type BridgeState, type StateDocument, type StateStore } from './state/state';
-import { translate } from './translate';
+import { translate, type TranslateStats } from './translate';
 import { planWindow, type CycleWindow } from './windows';
 
 /** Everything the cycle talks to, injected so tests drive it without globals. */
@@ -112,7 +112,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
 
   const metadata = deps.sagemaker
     ? await endpointMetadata(deps.sagemaker, deps.endpointConfigCache, window.end - config.period * 1000, deps.baseLabels, config.maxLabelValueLength, calls, logger, (name) =>
-        shardOf(name, config.shard.count) === config.shard.index,
+        endpointInShard(name, config.shard),
       )
     : [];
 
@@ -126,21 +126,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       lagSeconds: (deps.now() - window.end) / 1000,
       seriesActive: translated.series.length + metadata.length,
       queries: plan.queries.length,
-      increments: [
-        ...[...calls.calls].map(([key, by]) => {
-          const [service, api] = key.split(':') as [string, string];
-          return { name: `inferwatch_bridge_${service}_requests_total`, labels: { api }, by };
-        }),
-        { name: 'inferwatch_bridge_cloudwatch_metrics_requested_total', by: calls.metricsRequested },
-        ...(['cloudwatch', 'sagemaker'] as const).map((target) => ({ name: 'inferwatch_bridge_retries_total', labels: { target }, by: calls.retries.get(target) ?? 0 })),
-        ...(['counter', 'gauge', 'quantile', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revisions_total', labels: { kind }, by: revisions[kind] })),
-        { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'non_finite' }, by: translated.stats.nonFinite },
-        { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'forbidden' }, by: fetched.forbidden },
-        // Write results are added after the write; these create the counters at 0 on the first cycle.
-        { name: 'inferwatch_bridge_samples_written_total', by: 0 },
-        ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: 0 })),
-        { name: 'inferwatch_bridge_journal_replays_total', by: 0 },
-      ],
+      increments: cycleIncrements(calls, translated.stats, fetched.forbidden),
     },
     previous.selfCounters,
   );
@@ -173,12 +159,46 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   });
   if (options.dryRun) return { ...base, rejected: {} };
 
+  const rejected = await writeAndCommit(batches, previous, next, loaded.version, startedAt, deps);
+  return { ...base, rejected };
+}
+
+/** This cycle's additions to the bridge's own counters; zero increments create the counters at 0. */
+function cycleIncrements(calls: ApiCallCounter, stats: TranslateStats, forbidden: number): SelfMetricInput['increments'] {
+  return [
+    ...[...calls.calls].map(([key, by]) => {
+      const [service, api] = key.split(':') as [string, string];
+      return { name: `inferwatch_bridge_${service}_requests_total`, labels: { api }, by };
+    }),
+    { name: 'inferwatch_bridge_cloudwatch_metrics_requested_total', by: calls.metricsRequested },
+    ...(['cloudwatch', 'sagemaker'] as const).map((target) => ({ name: 'inferwatch_bridge_retries_total', labels: { target }, by: calls.retries.get(target) ?? 0 })),
+    ...(['counter', 'gauge', 'quantile', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revisions_total', labels: { kind }, by: stats.revisions[kind] })),
+    { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'non_finite' }, by: stats.nonFinite },
+    { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'forbidden' }, by: forbidden },
+    // Write results are added after the write (writeAndCommit); these create the counters at 0 on the first cycle.
+    ...writeIncrements(0, {}),
+    { name: 'inferwatch_bridge_journal_replays_total', by: 0 },
+  ];
+}
+
+function writeIncrements(written: number, rejected: Partial<Record<RejectReason, number>>): SelfMetricInput['increments'] {
+  return [
+    { name: 'inferwatch_bridge_samples_written_total', by: written },
+    ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: rejected[reason] ?? 0 })),
+  ];
+}
+
+/**
+ * Journals the exact request bodies and the state they lead to, sends them in order, then commits. A 400 is
+ * logged and counted (its samples are lost, and said so); any other failure leaves the journal for the next cycle.
+ */
+async function writeAndCommit(batches: TimeSeries[][], previous: BridgeState, next: BridgeState, version: string | undefined, startedAt: number, deps: CycleDeps) {
   const bodies = batches.map((batch) => encodeWriteRequest(batch));
   const journal: StateDocument = {
     committed: previous,
     pending: { batches: bodies.map((b) => Buffer.from(b).toString('base64')), next, createdAt: startedAt },
   };
-  const journalVersion = await deps.store.save(journal, loaded.version);
+  const journalVersion = await deps.store.save(journal, version);
 
   const writeStartedAt = deps.now();
   const rejected: Partial<Record<RejectReason, number>> = {};
@@ -190,21 +210,18 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       written += batchSamples;
     } else {
       rejected[result.reason] = (rejected[result.reason] ?? 0) + batchSamples;
-      logger.error('remote write rejected a batch (HTTP 400); its samples are dropped', { reason: result.reason, receiver: result.message, samples: batchSamples });
+      deps.logger.error('remote write rejected a batch (HTTP 400); its samples are dropped', { reason: result.reason, receiver: result.message, samples: batchSamples });
     }
   }
 
   const committed: BridgeState = {
     ...next,
     lastWriteMs: deps.now() - writeStartedAt,
-    selfCounters: addToCounters(next.selfCounters, deps.baseLabels, [
-      { name: 'inferwatch_bridge_samples_written_total', by: written },
-      ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: rejected[reason] ?? 0 })),
-    ]),
+    selfCounters: addToCounters(next.selfCounters, deps.baseLabels, writeIncrements(written, rejected)),
   };
   await deps.store.save({ committed }, journalVersion);
-  logger.info('cycle committed', { highWaterMark: iso(window.end), written, rejected, batches: bodies.length });
-  return { ...base, rejected };
+  deps.logger.info('cycle committed', { highWaterMark: iso(next.highWaterMark), written, rejected, batches: bodies.length });
+  return rejected;
 }
 
 /**

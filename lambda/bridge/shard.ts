@@ -7,8 +7,17 @@ export function shardOf(endpointName: string, count: number): number {
   return createHash('sha256').update(endpointName).digest().readUInt32BE(0) % count;
 }
 
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+export function endpointInShard(endpointName: string, shard: Shard): boolean {
+  return shardOf(endpointName, shard.count) === shard.index;
+}
+
 /** Metrics of an endpoint belong to its shard; metrics of no endpoint (Neuron hosts) belong to shard 0. */
-export function metricInShard(metric: DiscoveredMetric, shard: { index: number; count: number }): boolean {
+export function metricInShard(metric: DiscoveredMetric, shard: Shard): boolean {
   const endpoint = metric.dimensions.find((d) => d.Name === 'EndpointName')?.Value;
-  return (endpoint === undefined ? 0 : shardOf(endpoint, shard.count)) === shard.index;
+  return endpoint === undefined ? shard.index === 0 : endpointInShard(endpoint, shard);
 }
