@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
 
@@ -15,14 +15,21 @@ export class RecordingReceiver {
     this.server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      this.bodies.push(Buffer.concat(chunks));
-      res.writeHead(204).end();
+      const body = Buffer.concat(chunks);
+      this.bodies.push(body);
+      await this.respond(body, req, res);
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     return this;
   }
 
+  /** Accepts everything; subclasses answer otherwise. */
+  protected async respond(_body: Buffer, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.writeHead(204).end();
+  }
+
   async stop(): Promise<void> {
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { RecordingReceiver } from './recording-receiver';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -35,40 +35,28 @@ export async function runBridge(args: readonly string[], env: Record<string, str
  * A remote-write proxy that forwards to a real receiver and, once armed, SIGKILLs the bridge the moment
  * the receiver has stored its request: the crash between remote write and state commit.
  */
-export class KillAfterWriteProxy {
-  private server: Server | undefined;
+export class KillAfterWriteProxy extends RecordingReceiver {
   victim: ChildProcess | undefined;
-  writesForwarded = 0;
 
-  constructor(private readonly target: string) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/api/v1/write`;
+  constructor(private readonly target: string) {
+    super();
   }
 
-  async start(): Promise<this> {
-    this.server = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
-      const upstream = await fetch(this.target, { method: 'POST', headers, body: Buffer.concat(chunks) });
-      await upstream.text();
-      this.writesForwarded += 1;
-      if (this.victim) {
-        this.victim.kill('SIGKILL');
-        req.socket.destroy();
-        return;
-      }
-      res.writeHead(upstream.status);
-      res.end();
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
+  get writesForwarded(): number {
+    return this.bodies.length;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  protected override async respond(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
+    const upstream = await fetch(this.target, { method: 'POST', headers, body });
+    await upstream.text();
+    if (this.victim) {
+      this.victim.kill('SIGKILL');
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(upstream.status);
+    res.end();
   }
 }
