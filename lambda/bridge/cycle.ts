@@ -6,7 +6,7 @@ import { fetchMetricData } from './cloudwatch/fetch';
 import { planQueries } from './cloudwatch/plan';
 import type { BridgeConfig } from './config';
 import type { BridgeLogger } from './logger';
-import { countSamples, encodeWriteRequest, splitIntoBatches } from './remote-write/encode';
+import { countSamples, encodeWriteRequest, splitByTimestamp, splitIntoBatches } from './remote-write/encode';
 import { toExposition } from './remote-write/exposition';
 import type { RejectReason, SendResult } from './remote-write/client';
 import { endpointMetadata, type EndpointConfigCache } from './sagemaker/metadata';
@@ -133,7 +133,8 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
 
   const series: TimeSeries[] = [...translated.series, ...metadata, ...self.series];
   const samples = countSamples(series);
-  const batches = splitIntoBatches(series, config.remoteWrite.maxSamplesPerRequest);
+  // Without state the receiver may already hold some of these periods (lost state): then one request per period.
+  const batches = loaded.document ? splitIntoBatches(series, config.remoteWrite.maxSamplesPerRequest) : splitByTimestamp(series, config.remoteWrite.maxSamplesPerRequest);
   const next: BridgeState = { ...translated.state, selfCounters: self.counters };
   const base = {
     window,

@@ -264,4 +264,24 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     expect(run.stderr).toContain('nothing to do');
     expect(standIn.calls).toHaveLength(0);
   });
+
+  test('lost state: a counter reset, never a gap or a duplicate', async () => {
+    const end4 = end1 + 15 * MINUTE;
+    const end5 = end1 + 20 * MINUTE;
+    rmSync(stateDir, { recursive: true, force: true });
+    const run = await bridge(t0 + 20 * MINUTE);
+    expect(run.code).toBe(0);
+    // The first cycle without state re-reads the initial lookback: periods Prometheus already has are refused, each alone.
+    expect(run.stderr).toMatch(/rejected: \d+ (duplicate|out_of_order)/);
+    for (const { endpoint, variant } of variants) {
+      const [series] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector(endpoint, variant)}[80m]`, end5);
+      const timestamps = series?.values.map(([t]) => t) ?? [];
+      const expected = Array.from({ length: (end5 - start1) / MINUTE + 1 }, (_, i) => start1 - MINUTE + i * MINUTE);
+      const withheld = endpoint === 'churn-predictor' && variant === 'green' ? [end1 - MINUTE] : [];
+      expect(timestamps).toEqual(expected.filter((t) => !withheld.includes(t)));
+      // Counting restarted where the state was lost: rate() sees a reset, not a duplicate.
+      const byTime = new Map(series?.values);
+      expect(byTime.get(end4)).toBeLessThan(byTime.get(end4 - MINUTE) as number);
+    }
+  });
 });

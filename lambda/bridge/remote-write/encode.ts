@@ -51,3 +51,20 @@ export function splitIntoBatches(series: readonly TimeSeries[], maxSamples: numb
   if (current.length > 0) batches.push(current);
   return batches;
 }
+
+/**
+ * One group of requests per timestamp, oldest first. Used when the bridge starts without state: the receiver may
+ * hold some of these periods already, and Prometheus rejects a whole request for one out-of-order sample, so
+ * stored periods must fail alone instead of taking new ones down with them.
+ */
+export function splitByTimestamp(series: readonly TimeSeries[], maxSamples: number): TimeSeries[][] {
+  const byTimestamp = new Map<number, TimeSeries[]>();
+  for (const s of series) {
+    for (const sample of s.samples) {
+      const group = byTimestamp.get(sample.timestamp) ?? [];
+      group.push({ ...s, samples: [sample] });
+      byTimestamp.set(sample.timestamp, group);
+    }
+  }
+  return [...byTimestamp.keys()].sort((a, b) => a - b).flatMap((timestamp) => splitIntoBatches(byTimestamp.get(timestamp) ?? [], maxSamples));
+}

@@ -68,6 +68,20 @@ describe('runCycle', () => {
     expect(samples.flatMap((s) => s.samples).at(-1)).toEqual({ timestamp: T - 3 * MIN, value: 30 });
   });
 
+  test('without state, every request holds one period, oldest first; with state, periods share requests', async () => {
+    const { deps, sent, setNow } = setup();
+    await runCycle(config, catalog, deps);
+    const timestamps = (body: Uint8Array) => new Set(decodeWriteRequest(body).flatMap((s) => s.samples.map((x) => x.timestamp)));
+    const fresh = sent.map(timestamps);
+    expect(fresh.every((set) => set.size === 1)).toBe(true);
+    const order = fresh.map((set) => [...set][0] as number);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    sent.length = 0;
+    setNow(T + 5 * MIN);
+    await runCycle(config, catalog, deps);
+    expect(sent.some((body) => timestamps(body).size > 1)).toBe(true);
+  });
+
   test('--dry-run: the exposition, and no journal, write or commit', async () => {
     const { deps, events } = setup();
     const report = await runCycle(config, catalog, deps, { dryRun: true });
@@ -127,14 +141,16 @@ describe('runCycle', () => {
     const errors: Array<Record<string, unknown> | undefined> = [];
     deps.logger.error = (_m, extra) => void errors.push(extra);
     const first = await runCycle(config, catalog, deps);
-    expect(first.rejected).toEqual({ bad_request: 10 });
-    expect(errors[0]).toMatchObject({ reason: 'bad_request', receiver: 'invalid label', samples: 10 });
+    const inFirstRequest = decodeWriteRequest(sent[0] as Uint8Array).reduce((n, s) => n + s.samples.length, 0);
+    expect(inFirstRequest).toBeGreaterThan(0);
+    expect(first.rejected).toEqual({ bad_request: inFirstRequest });
+    expect(errors[0]).toMatchObject({ reason: 'bad_request', receiver: 'invalid label', samples: inFirstRequest });
     expect(store.current?.pending).toBeUndefined();
     setNow(T + MIN);
     sent.length = 0;
     await runCycle(config, catalog, deps);
     const rejected = sent.flatMap((b) => decodeWriteRequest(b)).filter((s) => s.labels[0]?.value === 'inferwatch_bridge_samples_rejected_total');
     const byReason = Object.fromEntries(rejected.map((s) => [s.labels.find((l) => l.name === 'reason')?.value, s.samples[0]?.value]));
-    expect(byReason).toEqual({ bad_request: 10, duplicate: 0, out_of_order: 0, too_old: 0 });
+    expect(byReason).toEqual({ bad_request: inFirstRequest, duplicate: 0, out_of_order: 0, too_old: 0 });
   });
 });

@@ -1,5 +1,5 @@
 import * as snappy from 'snappyjs';
-import { decodeWriteRequest, encodeWriteRequest, splitIntoBatches } from '../../../../lambda/bridge/remote-write/encode';
+import { decodeWriteRequest, encodeWriteRequest, splitByTimestamp, splitIntoBatches } from '../../../../lambda/bridge/remote-write/encode';
 import { toExposition } from '../../../../lambda/bridge/remote-write/exposition';
 import { buildLabels, type TimeSeries } from '../../../../lambda/bridge/series';
 
@@ -39,6 +39,12 @@ describe('remote-write encoding', () => {
     expect(batches.map((b) => b.map((s) => `${s.labels[0]?.value}:${s.samples.length}`))).toEqual([['a:3', 'b:1'], ['b:4'], ['c:1']]);
     const b = batches.flat().filter((s) => s.labels[0]?.value === 'b').flatMap((s) => s.samples.map((x) => x.timestamp));
     expect(b).toEqual([...b].sort((x, y) => x - y));
+  });
+
+  test('after lost state, one group of requests per timestamp, oldest first', () => {
+    const batches = splitByTimestamp([series('a', 3), series('b', 2)], 1);
+    expect(batches.map((b) => b.map((s) => `${s.labels[0]?.value}@${(s.samples[0]?.timestamp ?? 0) - 1_800_000_000_000}`))).toEqual([['a@0'], ['b@0'], ['a@60000'], ['b@60000'], ['a@120000']]);
+    expect(splitByTimestamp([series('a', 3), series('b', 2)], 10).map((b) => b.length)).toEqual([2, 2, 1]);
   });
 
   test('the text exposition escapes label values and keeps timestamps', () => {
