@@ -14,6 +14,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
+import { allowCloudWatchLogs } from './log-encryption';
 
 const REPO_ROOT = join(__dirname, '..');
 const STATE_PREFIX = 'inferwatch/';
@@ -125,6 +126,7 @@ export class CloudWatchBridge extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
+    if (props.encryptionKey) allowCloudWatchLogs(this, props.encryptionKey);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       encryptionKey: props.encryptionKey,

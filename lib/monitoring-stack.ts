@@ -44,15 +44,6 @@ export class MonitoringStack extends Stack {
       props.customerManagedKey === false
         ? undefined
         : new kms.Key(this, 'Key', { alias: `${props.workspaceAlias ?? 'inferwatch'}-monitoring`, enableKeyRotation: true, description: 'inferwatch: AMP workspace, logs, alerts' });
-    this.encryptionKey?.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchLogs',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:*` } },
-      }),
-    );
     this.prometheus = new PrometheusWorkspace(this, 'Prometheus', {
       alias: props.workspaceAlias,
       encryptionKey: this.encryptionKey,

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
+import { allowCloudWatchLogs } from './log-encryption';
 
 export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
 const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
@@ -61,6 +62,7 @@ export class PrometheusWorkspace extends Construct {
     const ruleFiles = props.ruleFiles ?? DEFAULT_RULE_FILES;
     if (ruleFiles.length === 0) throw new Error('PrometheusWorkspace: ruleFiles is empty; leave it out to use the project rules');
 
+    if (props.encryptionKey) allowCloudWatchLogs(this, props.encryptionKey);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       encryptionKey: props.encryptionKey,
