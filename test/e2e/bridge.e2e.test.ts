@@ -39,6 +39,17 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
   };
   const bridge = (now: number, extra: string[] = []) => runBridge(['--once', '--config', configFile, '--state-dir', stateDir, '--now', String(now), ...extra], env);
   const selector = (endpoint: string, variant: string) => `{endpoint_name="${endpoint}",variant_name="${variant}"}`;
+  /**
+   * One invocations sample per period from the 0 baseline up to `end`: nothing missing, nothing twice. Green's
+   * withheld period has no sample of its own: its late value went into the next one.
+   */
+  const everyPeriodOnce = async (endpoint: string, variant: string, end: number) => {
+    const [series] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector(endpoint, variant)}[2h]`, end);
+    const expected = Array.from({ length: (end - start1) / MINUTE + 1 }, (_, i) => start1 - MINUTE + i * MINUTE);
+    const withheld = endpoint === 'churn-predictor' && variant === 'green' ? [end1 - MINUTE] : [];
+    expect(series?.values.map(([t]) => t)).toEqual(expected.filter((t) => !withheld.includes(t)));
+    return series;
+  };
 
   beforeAll(async () => {
     await standIn.start();
@@ -241,13 +252,7 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     expect(run.stderr).toContain('after replaying 2 journaled request(s)');
 
     for (const { endpoint, variant } of variants) {
-      const [series] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector(endpoint, variant)}[60m]`, end4);
-      const timestamps = series?.values.map(([t]) => t) ?? [];
-      // One sample per period from the baseline to the last settled period: nothing missing, nothing twice.
-      // (green's withheld period has no sample of its own: its late value went into the next one.)
-      const expected = Array.from({ length: (end4 - start1) / MINUTE + 1 }, (_, i) => start1 - MINUTE + i * MINUTE);
-      const withheld = endpoint === 'churn-predictor' && variant === 'green' ? [end1 - MINUTE] : [];
-      expect(timestamps).toEqual(expected.filter((t) => !withheld.includes(t)));
+      const series = await everyPeriodOnce(endpoint, variant, end4);
       expect(series?.values.at(-1)?.[1]).toBe(expectedTotal('Invocations', dims(endpoint, variant), end4 - MINUTE));
     }
     const [replays] = await prometheus.query('inferwatch_bridge_journal_replays_total', t3 + MINUTE);
@@ -274,11 +279,7 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     // The first cycle without state re-reads the initial lookback: periods Prometheus already has are refused, each alone.
     expect(run.stderr).toMatch(/rejected: \d+ (duplicate|out_of_order)/);
     for (const { endpoint, variant } of variants) {
-      const [series] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector(endpoint, variant)}[80m]`, end5);
-      const timestamps = series?.values.map(([t]) => t) ?? [];
-      const expected = Array.from({ length: (end5 - start1) / MINUTE + 1 }, (_, i) => start1 - MINUTE + i * MINUTE);
-      const withheld = endpoint === 'churn-predictor' && variant === 'green' ? [end1 - MINUTE] : [];
-      expect(timestamps).toEqual(expected.filter((t) => !withheld.includes(t)));
+      const series = await everyPeriodOnce(endpoint, variant, end5);
       // Counting restarted where the state was lost: rate() sees a reset, not a duplicate.
       const byTime = new Map(series?.values);
       expect(byTime.get(end4)).toBeLessThan(byTime.get(end4 - MINUTE) as number);
