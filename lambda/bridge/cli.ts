@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type BridgeConfig } from './config';
 import { runCycle, type CycleReport } from './cycle';
 import { consoleLogger, type BridgeLogger } from './logger';
-import { createCycleDeps, createWarmCaches, type WarmCaches } from './runtime';
+import { createCycleDeps, createWarmCaches } from './runtime';
 
 interface BridgeOptions {
   once?: boolean;
@@ -50,18 +50,22 @@ function summary(report: CycleReport, dryRun: boolean): string {
   ].join('; ');
 }
 
-async function cycleOnce(config: BridgeConfig, options: BridgeOptions, caches: WarmCaches, logger: BridgeLogger): Promise<CycleReport> {
-  const startedAt = Date.now();
-  const offset = options.now === undefined ? 0 : options.now - startedAt;
+/** Builds the clients once; each call runs one cycle with a fresh remote-write budget. */
+function cycleRunner(config: BridgeConfig, options: BridgeOptions, logger: BridgeLogger): () => Promise<CycleReport> {
+  const offset = options.now === undefined ? 0 : options.now - Date.now();
+  let deadline = 0;
   const { deps, catalog } = createCycleDeps(
     config,
-    { logger, env: process.env, caches, deadline: () => startedAt + CLI_WRITE_BUDGET_MS, now: () => Date.now() + offset },
+    { logger, env: process.env, caches: createWarmCaches(), deadline: () => deadline, now: () => Date.now() + offset },
     !options.dryRun,
   );
-  const report = await runCycle(config, catalog, deps, { dryRun: options.dryRun });
-  if (options.dryRun) process.stdout.write(report.exposition);
-  process.stderr.write(`inferwatch: ${summary(report, Boolean(options.dryRun))}\n`);
-  return report;
+  return async () => {
+    deadline = Date.now() + CLI_WRITE_BUDGET_MS;
+    const report = await runCycle(config, catalog, deps, { dryRun: options.dryRun });
+    if (options.dryRun) process.stdout.write(report.exposition);
+    process.stderr.write(`inferwatch: ${summary(report, Boolean(options.dryRun))}\n`);
+    return report;
+  };
 }
 
 export function buildProgram(): Command {
@@ -79,9 +83,9 @@ export function buildProgram(): Command {
     .action(async (options: BridgeOptions) => {
       const logger = consoleLogger(options.logLevel);
       const config = configFor(options, process.env);
-      const caches = createWarmCaches();
+      const runCycleOnce = cycleRunner(config, options, logger);
       if (options.once || options.dryRun) {
-        await cycleOnce(config, options, caches, logger);
+        await runCycleOnce();
         return;
       }
       logger.info('running one cycle per period; Ctrl-C to stop', { period: config.period });
@@ -90,7 +94,7 @@ export function buildProgram(): Command {
       process.once('SIGTERM', () => (stopping = true));
       while (!stopping) {
         try {
-          await cycleOnce(config, options, caches, logger);
+          await runCycleOnce();
         } catch (error) {
           if (error instanceof ConfigError) throw error;
           logger.error('cycle failed; the next cycle retries the same window', { error: (error as Error).message });

@@ -190,10 +190,8 @@ function formatIssues(error: z.ZodError): string {
  * INFERWATCH_STATE_DIR fill in what the config leaves out.
  */
 export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) throw new ConfigError('config must be a mapping of keys to values');
   const input = { ...(raw as Record<string, unknown> | undefined) };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    if (raw !== undefined && raw !== null) throw new ConfigError('config must be a mapping of keys to values');
-  }
   const remoteWrite = { ...(input.remoteWrite as Record<string, unknown> | undefined) };
   if (remoteWrite.url === undefined && env.INFERWATCH_REMOTE_WRITE_URL) remoteWrite.url = env.INFERWATCH_REMOTE_WRITE_URL;
   if (Object.keys(remoteWrite).length > 0) input.remoteWrite = remoteWrite;

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { forShard, loadConfig } from './config';
+import { forShard, loadConfig, type BridgeConfig } from './config';
 import { runCycle } from './cycle';
 import type { BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches } from './runtime';
@@ -22,6 +22,23 @@ const caches = createWarmCaches();
 /** Stop starting remote-write retries this long before Lambda's timeout, so the cycle can still journal and report. */
 const SAFETY_MARGIN_MS = 5_000;
 
+/** Epoch ms after which this invocation starts no remote-write retry; set at each invocation. */
+let deadline = 0;
+/** Clients, state store and catalog, built once per shard and reused by warm invocations. */
+const runtimes = new Map<string, { shardConfig: BridgeConfig } & ReturnType<typeof createCycleDeps>>();
+
+function shardRuntime(index: number, count: number, functionArn: string) {
+  const key = `${index}/${count}`;
+  let runtime = runtimes.get(key);
+  if (!runtime) {
+    const shardConfig = forShard(config, index, count);
+    const accountId = functionArn.split(':')[4];
+    runtime = { shardConfig, ...createCycleDeps(shardConfig, { logger, env: process.env, caches, accountId, deadline: () => deadline }, true) };
+    runtimes.set(key, runtime);
+  }
+  return runtime;
+}
+
 /** What EventBridge Scheduler sends: the shard this invocation serves. */
 export interface BridgeEvent {
   readonly shard?: number;
@@ -30,10 +47,8 @@ export interface BridgeEvent {
 
 /** Scheduled by EventBridge Scheduler: one bridge cycle per invocation. */
 export async function handler(event: BridgeEvent | undefined, context: Context): Promise<{ samples: number; highWaterMark?: string }> {
-  const accountId = context.invokedFunctionArn.split(':')[4];
-  const deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
-  const shardConfig = forShard(config, event?.shard ?? config.shard.index, event?.shards ?? config.shard.count);
-  const { deps, catalog } = createCycleDeps(shardConfig, { logger, env: process.env, caches, accountId, deadline: () => deadline }, true);
+  deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
+  const { shardConfig, deps, catalog } = shardRuntime(event?.shard ?? config.shard.index, event?.shards ?? config.shard.count, context.invokedFunctionArn);
   try {
     const report = await runCycle(shardConfig, catalog, deps);
     if (report.highWaterMark !== undefined) metrics.addMetric('BridgeLagSeconds', MetricUnit.Seconds, (Date.now() - report.highWaterMark) / 1000);

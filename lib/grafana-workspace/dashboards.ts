@@ -2,9 +2,9 @@ import { DashboardBuilder, DatasourceVariableBuilder, QueryVariableBuilder, RowB
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+// Dashboards default to the data source the provisioner creates.
+import { DATASOURCE_UID } from '../../lambda/grafana-provisioner/provision';
 
-/** The data source the provisioner creates; dashboards default to it. */
-export const DATASOURCE_UID = 'inferwatch-amp';
 
 const DS = { type: 'prometheus', uid: '${datasource}' };
 

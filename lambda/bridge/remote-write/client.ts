@@ -43,7 +43,7 @@ const MAX_DELAY_MS = 20_000;
 
 export function classifyRejection(message: string): RejectReason {
   const text = message.toLowerCase();
-  if (text.includes('duplicate sample for timestamp') || text.includes('duplicate sample')) return 'duplicate';
+  if (text.includes('duplicate sample')) return 'duplicate';
   if (text.includes('out of bounds') || text.includes('too old')) return 'too_old';
   if (text.includes('out of order') || text.includes('out-of-order')) return 'out_of_order';
   return 'bad_request';

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConcurrentUpdateError, parseStateDocument, type LoadedState, type StateDocument, type StateStore } from './state';
+import { asStateDocument, ConcurrentUpdateError, type LoadedState, type StateDocument, type StateStore } from './state';
 
 interface FileEnvelope {
   generation: number;
@@ -28,7 +28,7 @@ export class FileStateStore implements StateStore {
   async load(): Promise<LoadedState> {
     const envelope = await this.read();
     if (!envelope) return { document: undefined, version: undefined };
-    return { document: parseStateDocument(JSON.stringify(envelope.document)), version: String(envelope.generation) };
+    return { document: asStateDocument(envelope.document), version: String(envelope.generation) };
   }
 
   async save(document: StateDocument, expectedVersion: string | undefined): Promise<string> {

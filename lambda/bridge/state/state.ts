@@ -61,12 +61,15 @@ export function emptyState(): BridgeState {
   return { version: 1, series: {}, selfCounters: {} };
 }
 
-/** Parses a stored document; a document from an unknown version or a corrupt one counts as lost (a counter reset, never a duplicate). */
+/** A document from an unknown version, or a corrupt one, counts as lost (a counter reset, never a duplicate). */
+export function asStateDocument(value: unknown): StateDocument | undefined {
+  const doc = value as StateDocument | undefined;
+  return doc?.committed?.version === 1 && typeof doc.committed.series === 'object' ? doc : undefined;
+}
+
 export function parseStateDocument(text: string): StateDocument | undefined {
   try {
-    const doc = JSON.parse(text) as StateDocument;
-    if (doc?.committed?.version !== 1 || typeof doc.committed.series !== 'object') return undefined;
-    return doc;
+    return asStateDocument(JSON.parse(text));
   } catch {
     return undefined;
   }

@@ -48,6 +48,12 @@ describe('config', () => {
     expect(() => resolveConfig(raw, {})).toThrow(message);
   });
 
+  test('a config that is not a mapping is rejected as such', () => {
+    expect(() => resolveConfig('period: 60', {})).toThrow('config must be a mapping of keys to values');
+    expect(() => resolveConfig([1], {})).toThrow('config must be a mapping of keys to values');
+    expect(resolveConfig(null, {}).period).toBe(60);
+  });
+
   test('entry points read a file, else JSON in INFERWATCH_CONFIG, else defaults', () => {
     expect(loadConfig({ INFERWATCH_CONFIG: '{"period": 300}' }).period).toBe(300);
     expect(loadConfig({}).period).toBe(60);
