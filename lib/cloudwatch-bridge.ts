@@ -156,7 +156,8 @@ export class CloudWatchBridge extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'BridgeState',
-        actions: ['s3:GetObject', 's3:PutObject'],
+        // DeleteObject: each committed cycle removes its journal records (the state's own key is only ever overwritten).
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         resources: [this.stateBucket.arnForObjects(`${STATE_PREFIX}*`)],
       }),
     );

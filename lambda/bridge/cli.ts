@@ -12,6 +12,7 @@ interface BridgeOptions {
   remoteWriteUrl?: string;
   stateDir?: string;
   now?: number;
+  resetState?: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -47,6 +48,7 @@ function summary(report: CycleReport, dryRun: boolean): string {
     `from ${report.metricsDiscovered} CloudWatch metrics, ${report.queries} queries in ${report.getMetricDataCalls} GetMetricData call${report.getMetricDataCalls === 1 ? '' : 's'}`,
     ...(report.replayedBatches > 0 ? [`after replaying ${report.replayedBatches} journaled request(s)`] : []),
     ...(rejected.length > 0 ? [`rejected: ${rejected.join(', ')}`] : []),
+    ...(report.skippedTooOld > 0 ? [`not written: ${report.skippedTooOld} datapoints older than the receiver accepts (remoteWrite.maxSampleAge; counters carried their sums)`] : []),
   ].join('; ');
 }
 
@@ -54,15 +56,16 @@ function summary(report: CycleReport, dryRun: boolean): string {
 function cycleRunner(config: BridgeConfig, options: BridgeOptions, logger: BridgeLogger): () => Promise<CycleReport> {
   const offset = options.now === undefined ? 0 : options.now - Date.now();
   let deadline = 0;
+  let resetOnce = Boolean(options.resetState);
   const { deps, catalog } = createCycleDeps(
     config,
-    { logger, env: process.env, caches: createWarmCaches(), deadline: () => deadline, now: () => Date.now() + offset },
+    { logger, env: process.env, caches: createWarmCaches(), deadline: () => deadline, now: () => Date.now() + offset, output: (text) => process.stdout.write(text) },
     !options.dryRun,
   );
   return async () => {
     deadline = Date.now() + CLI_WRITE_BUDGET_MS;
-    const report = await runCycle(config, catalog, deps, { dryRun: options.dryRun });
-    if (options.dryRun) process.stdout.write(report.exposition);
+    const report = await runCycle(config, catalog, deps, { dryRun: options.dryRun, resetState: resetOnce });
+    resetOnce = false;
     process.stderr.write(`inferwatch: ${summary(report, Boolean(options.dryRun))}\n`);
     return report;
   };
@@ -79,6 +82,7 @@ export function buildProgram(): Command {
     .option('--remote-write-url <url>', 'remote-write URL (overrides remoteWrite.url)')
     .option('--state-dir <dir>', 'keep state in this local directory (overrides state)')
     .option('--now <time>', 'evaluate windows as if it were this time (ISO 8601 or epoch ms); for replays and tests', parseInstant)
+    .option('--reset-state', 'start over: move the stored state aside (kept beside it) and count from the receiver\'s empty slate')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (options: BridgeOptions) => {
       const logger = consoleLogger(options.logLevel);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CatalogNamespaceSchema } from './catalog/catalog';
@@ -130,11 +131,26 @@ export const BridgeConfigSchema = z
         timeout: PositiveDuration.default(10),
         /** @default 6 */
         maxAttempts: z.number().int().min(1).max(20).default(6),
+        /**
+         * Samples older than this (before now) are not sent: receivers refuse them (Prometheus 2.x about an hour
+         * behind its newest sample, AMP about an hour). Counters carry their sums on. @default 3000 (50 minutes)
+         */
+        maxSampleAge: PositiveDuration.default(3000),
       })
       .strict()
-      .default({ maxSamplesPerRequest: 2000, timeout: 10, maxAttempts: 6 }),
+      .default({ maxSamplesPerRequest: 2000, timeout: 10, maxAttempts: 6, maxSampleAge: 3000 }),
     /** @default a local directory `.inferwatch/state` */
     state: StateSchema.default({ type: 'file', directory: '.inferwatch/state' }),
+    /** GetMetricData calls (and remote-write requests) in flight at once. @default 4 */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** GetMetricData calls started per second, below the default quota of 50 a region. @default 25 */
+    getMetricDataTps: z.number().positive().max(1000).default(25),
+    /** SageMaker calls started per second. @default 10 */
+    sagemakerTps: z.number().positive().max(1000).default(10),
+    /** An endpoint whose LastModifiedTime and status did not change is described again after this long. @default 21600 (6 h) */
+    sagemakerRefresh: PositiveDuration.default(21600),
+    /** The most samples one cycle forwards; after an outage, several cycles catch up. @default from the memory available (see README) */
+    maxSamplesPerCycle: z.number().int().min(1).optional(),
     /** This bridge's slice of a large fleet: endpoints by a stable hash of their name. @default one shard */
     shard: z
       .object({ index: z.number().int().min(0), count: z.number().int().min(1).max(1000) })
@@ -164,9 +180,21 @@ export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
 type ParsedConfig = z.output<typeof BridgeConfigSchema>;
 
 /** The validated configuration with everything resolved: defaults, region, namespaces. */
-export interface BridgeConfig extends Omit<ParsedConfig, 'region' | 'namespaces'> {
+export interface BridgeConfig extends Omit<ParsedConfig, 'region' | 'namespaces' | 'maxSamplesPerCycle'> {
   readonly region: string;
   readonly namespaces: string[];
+  readonly maxSamplesPerCycle: number;
+}
+
+/**
+ * Samples one cycle forwards when `maxSamplesPerCycle` is not set: 10,000 per MiB of memory (the Lambda's, else
+ * the V8 heap limit), between 1 and 10 million. Memory does not grow with it (the cycle streams); it bounds how
+ * long one cycle runs, about 1 s per 500,000 samples on one vCPU.
+ */
+export function defaultSampleBudget(env: NodeJS.ProcessEnv, heapLimitBytes: number): number {
+  const lambdaMiB = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  const mib = Number.isFinite(lambdaMiB) && lambdaMiB > 0 ? lambdaMiB : heapLimitBytes / 2 ** 20;
+  return Math.round(Math.min(10_000_000, Math.max(1_000_000, mib * 10_000)));
 }
 
 export const DEFAULT_NAMESPACES = ['AWS/SageMaker', '/aws/sagemaker/Endpoints'];
@@ -206,7 +234,8 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
   const config = parsed.data;
   const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const namespaces = config.namespaces ?? [...DEFAULT_NAMESPACES, config.neuronNamespace];
-  return { ...config, region, namespaces };
+  const maxSamplesPerCycle = config.maxSamplesPerCycle ?? defaultSampleBudget(env, getHeapStatistics().heap_size_limit);
+  return { ...config, region, namespaces, maxSamplesPerCycle };
 }
 
 /**

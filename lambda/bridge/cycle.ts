@@ -1,21 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Catalog } from './catalog/catalog';
 import { discoverMetrics, type DiscoveryCache } from './cloudwatch/discovery';
-import { fetchMetricData } from './cloudwatch/fetch';
-import { planQueries } from './cloudwatch/plan';
+import { fetchChunk } from './cloudwatch/fetch';
+import { QueryPlan, type PlannedQuery } from './cloudwatch/plan';
+import { forEachConcurrently, RateLimiter } from './concurrency';
 import type { BridgeConfig } from './config';
 import type { BridgeLogger } from './logger';
-import { countSamples, encodeWriteRequest, splitByTimestamp, splitIntoBatches } from './remote-write/encode';
-import { toExposition } from './remote-write/exposition';
+import { BatchBuilder, type Batch } from './remote-write/batcher';
 import type { RejectReason, SendResult } from './remote-write/client';
-import { endpointMetadata, type EndpointConfigCache } from './sagemaker/metadata';
+import { encodeWriteRequest } from './remote-write/encode';
+import { ExpositionWriter } from './remote-write/exposition';
+import { emptySageMakerCache, endpointMetadata } from './sagemaker/metadata';
 import { addToCounters, ApiCallCounter, buildSelfMetrics, type SelfMetricInput } from './self-metrics';
+import type { Sample, TimeSeries } from './series';
 import { endpointInShard, metricInShard } from './shard';
-import type { TimeSeries } from './series';
-import { emptyState, type BridgeState, type StateDocument, type StateStore } from './state/state';
-import { translate, type TranslateStats } from './translate';
-import { planWindow, type CycleWindow } from './windows';
+import { currentHolder, decodeJournalRecord, encodeJournalRecord, holderIsDead } from './state/journal';
+import type { SeriesKey, SeriesState } from './state/series-state';
+import { ConcurrentUpdateError, decodeState, emptyState, encodeState, type BridgeState, type StateStore } from './state/state';
+import { emptyStats, SeriesCursor, type CursorSettings, type TranslateStats } from './translate';
+import { alignDown, planWindow, type CycleWindow } from './windows';
 
 /** Everything the cycle talks to, injected so tests drive it without globals. */
 export interface CycleDeps {
@@ -25,17 +30,23 @@ export interface CycleDeps {
   readonly store: StateStore;
   /** Sends one remote-write request body. */
   readonly send: (body: Uint8Array) => Promise<SendResult>;
+  /** The cycle's clock (simulated in replays and tests). */
   readonly now: () => number;
+  /** Epoch ms (wall clock) by which this cycle must have ended: the Lambda's deadline. Its journal lease ends there. */
+  readonly deadline: () => number;
   readonly logger: BridgeLogger;
   readonly discoveryCache: DiscoveryCache;
-  readonly endpointConfigCache: EndpointConfigCache;
   /** Labels on every series: `region`, and `account_id` when known. */
   readonly baseLabels: Readonly<Record<string, string>>;
+  /** Where a dry run writes its text exposition. */
+  readonly output?: (text: string) => void;
 }
 
 export interface CycleOptions {
-  /** Compute and return the exposition; read no journal, write nothing, commit nothing. */
+  /** Write the text exposition to `output`; read no journal, write nothing, commit nothing. */
   readonly dryRun?: boolean;
+  /** Move the stored state aside and start as if there were none. */
+  readonly resetState?: boolean;
 }
 
 export interface CycleReport {
@@ -49,74 +60,170 @@ export interface CycleReport {
   readonly series: number;
   readonly samples: number;
   readonly batches: number;
+  readonly written: number;
   readonly rejected: Partial<Record<RejectReason, number>>;
-  /** The text exposition of what was (or, in a dry run, would be) written. */
-  readonly exposition: string;
+  /** Datapoints older than the receiver accepts: not written (counters carried their sums on). */
+  readonly skippedTooOld: number;
+  /** Bytes of text exposition written (dry run). */
+  readonly expositionBytes: number;
 }
 
 const SERIES_RETENTION_MS = 24 * 3600 * 1000;
-
 const ALREADY_STORED: ReadonlySet<RejectReason> = new Set(['out_of_order', 'duplicate']);
 const REJECT_REASONS: readonly RejectReason[] = ['out_of_order', 'duplicate', 'too_old', 'bad_request'];
 
 /**
- * One bridge cycle: finish a journaled write left by a crashed cycle, then discover -> plan -> GetMetricData
- * -> translate -> journal -> remote write -> commit. State is committed only after every batch was sent;
- * the journal makes the write idempotent across a crash between write and commit.
+ * One bridge cycle: finish a journaled write left by a killed cycle, then discover -> plan -> and, one
+ * GetMetricData call's worth of queries at a time (several at once): fetch a page -> translate -> journal each
+ * request -> send it. State is committed only after every request was sent. Memory holds the per-series state
+ * and the pages in flight, never the cycle's samples.
  */
 export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: CycleDeps, options: CycleOptions = {}): Promise<CycleReport> {
   const startedAt = deps.now();
-  const { logger } = deps;
-  let loaded = await deps.store.load();
+  const { logger, store } = deps;
+  let loaded = await store.load();
+  if (options.resetState && !options.dryRun && loaded.bytes) {
+    const aside = await store.moveAside(`reset-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    logger.warn('state reset on request: the old state was kept aside; counters restart', { state: store.location, keptAt: aside });
+    loaded = { bytes: undefined, version: (await store.load()).version };
+  }
+  const stored = loaded.bytes ? decodeState(loaded.bytes, store.location) : undefined;
+  let version = loaded.version;
   let replayedBatches = 0;
-
-  if (loaded.document?.pending && !options.dryRun) {
-    replayedBatches = await replayJournal(loaded.document, deps);
-    const committed = { ...loaded.document.pending.next };
-    committed.selfCounters = addToCounters(committed.selfCounters, deps.baseLabels, [{ name: 'inferwatch_bridge_journal_replays_total', by: 1 }]);
-    const version = await deps.store.save({ committed }, loaded.version);
-    loaded = { document: { committed }, version };
+  if (stored?.journal && !options.dryRun) {
+    const journal = stored.journal;
+    if (Date.now() < journal.leaseUntil && !holderIsDead(journal.holder, { sameProcess: true })) {
+      throw new ConcurrentUpdateError(store.location, `is being written by another cycle (${journal.holder}) until ${new Date(journal.leaseUntil).toISOString()}`);
+    }
+    replayedBatches = await replayJournal(stored, deps);
+    stored.selfCounters = addToCounters(stored.selfCounters, deps.baseLabels, [{ name: 'inferwatch_bridge_journal_replays_total', by: 1 }]);
+    version = await store.save(encodeState(stored), version);
+    await store.clearJournal(journal.id, replayedBatches).catch((error: Error) => logger.warn('could not remove a replayed journal', { journal: journal.id, error: error.message }));
   }
 
-  const previous: BridgeState = loaded.document?.committed ?? emptyState();
-  if (!loaded.document) logger.info('no bridge state found: starting from the initial lookback', { state: deps.store.location, initialLookback: config.initialLookback });
-  const window = planWindow(deps.now(), config, previous.highWaterMark);
-  const empty = { highWaterMark: previous.highWaterMark, replayedBatches, metricsDiscovered: 0, queries: 0, getMetricDataCalls: 0, series: 0, samples: 0, batches: 0, rejected: {}, exposition: '' };
-  if (!window) {
+  const previous: BridgeState = stored ?? emptyState();
+  if (!stored) logger.info('no bridge state found: starting from the initial lookback', { state: store.location, initialLookback: config.initialLookback });
+  const planned = planWindow(startedAt, config, previous.highWaterMark);
+  const emptyReport = {
+    highWaterMark: previous.highWaterMark,
+    replayedBatches,
+    metricsDiscovered: 0,
+    queries: 0,
+    getMetricDataCalls: 0,
+    series: 0,
+    samples: 0,
+    batches: 0,
+    written: 0,
+    rejected: {},
+    skippedTooOld: 0,
+    expositionBytes: 0,
+  };
+  if (!planned) {
     logger.info('no new settled period yet', { highWaterMark: iso(previous.highWaterMark) });
-    return { window, ...empty };
+    return { window: planned, ...emptyReport };
   }
 
   const calls = new ApiCallCounter();
   const metrics = (await discoverMetrics(deps.cloudwatch, config.namespaces, deps.discoveryCache, startedAt, config.discoveryInterval * 1000, calls)).filter((metric) =>
     metricInShard(metric, config.shard),
   );
-  const plan = planQueries(metrics, catalog, deps.baseLabels, config.maxLabelValueLength);
+  const plan = new QueryPlan(metrics, catalog, deps.baseLabels, config.maxLabelValueLength);
+  const periodMs = config.period * 1000;
+  const window = capByBudget(planned, plan.size, periodMs, config.maxSamplesPerCycle);
+  if (window.end < planned.end) {
+    logger.info('catching up: this cycle forwards what its sample budget allows; the next cycles carry on', {
+      budget: config.maxSamplesPerCycle,
+      queries: plan.size,
+      forwardsUpTo: iso(window.end),
+      readyUpTo: iso(planned.end),
+    });
+  }
+  // The series' windows refer to the stored base: read from there, whatever the window (a recovered first cycle has one but no high-water mark).
+  const readStart = Math.min(previous.revisionBase ?? window.readStart, window.start);
+  const settings: CursorSettings = {
+    periodMs,
+    readStart,
+    end: window.end,
+    nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000),
+    writableFrom: Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs,
+  };
+
+  const journalId = `${alignDown(startedAt, 1000)}-${randomBytes(4).toString('hex')}`;
+  const leaseUntil = deps.deadline();
+  const claimed: BridgeState = { ...previous, journal: { id: journalId, base: readStart, leaseUntil, holder: currentHolder() } };
+  if (!options.dryRun) version = await store.save(encodeState(claimed), version);
+
+  const stats = emptyStats();
+  const writer = new RequestWriter(deps, journalId, leaseUntil, options.dryRun ? new ExpositionWriter(deps.output ?? (() => {})) : undefined);
+  const nextSeries = new Map<SeriesKey, SeriesState>();
+  const cloudwatchLimiter = new RateLimiter(config.getMetricDataTps);
+  let forbidden = 0;
+  let seriesWritten = 0;
+  const mode = options.dryRun ? 'whole' : stored ? 'stream' : 'byTimestamp';
+
+  await forEachConcurrently(plan.chunks(), options.dryRun ? 1 : config.concurrency, async (chunk) => {
+    const batcher = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, mode);
+    const cursors = chunk.map((query) => new SeriesCursor(previous.series.get(query.key), query.template.kind === 'counter', query.template.constLabels.quantile !== undefined, query.template.scale, settings, stats));
+    const batchSeries = chunk.map((query) => ({ labels: query.labels, kind: query.template.kind, key: query.key }));
+    const wrote = new Uint8Array(chunk.length);
+    const out: Sample[] = [];
+    const outcome = await fetchChunk(deps.cloudwatch, chunk, { start: readStart, end: window.end, periodSeconds: config.period }, cloudwatchLimiter, calls, logger, async (page) => {
+      for (const { index, timestamps, values } of page) {
+        const cursor = cursors[index] as SeriesCursor;
+        for (let i = 0; i < timestamps.length; i++) {
+          out.length = 0;
+          cursor.push((timestamps[i] as Date).getTime(), values[i] as number, out);
+          if (out.length > 0) {
+            batcher.add(batchSeries[index] as (typeof batchSeries)[number], out, cursor.journalState());
+            wrote[index] = 1;
+          }
+        }
+      }
+      await writer.sendAll(batcher.drain());
+    });
+    forbidden += outcome.forbidden;
+    for (const [index, cursor] of cursors.entries()) {
+      if (outcome.incomplete.has(index)) cursor.incomplete = true;
+      out.length = 0;
+      cursor.finish(out);
+      if (out.length > 0) {
+        batcher.add(batchSeries[index] as (typeof batchSeries)[number], out, cursor.journalState());
+        wrote[index] = 1;
+      }
+      nextSeries.set((chunk[index] as PlannedQuery).key, cursor.finalState());
+    }
+    batcher.close();
+    await writer.sendAll(batcher.drain());
+    seriesWritten += wrote.reduce((n, w) => n + w, 0);
+  });
   for (const collision of plan.collisions) logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
-  const fetched = await fetchMetricData(deps.cloudwatch, plan.queries, window, config.period, calls, logger);
+  if (stats.nonFinite > 0) logger.warn('dropped NaN/Inf datapoints from CloudWatch', { count: stats.nonFinite });
+  if (stats.tooOld.samples > 0) {
+    logger.warn('datapoints older than the receiver accepts were not written; counters carry their sums into their next sample', {
+      samples: stats.tooOld.samples,
+      from: iso(stats.tooOld.from),
+      to: iso(stats.tooOld.to),
+      maxSampleAge: config.remoteWrite.maxSampleAge,
+    });
+  }
+  carryUnreadSeries(previous.series, nextSeries, settings, window.end - SERIES_RETENTION_MS);
 
-  const translated = translate(
-    plan.queries.map((query, index) => ({
-      name: query.template.name,
-      labels: query.labels,
-      kind: query.template.kind,
-      quantile: query.template.constLabels.quantile !== undefined,
-      scale: query.template.scale,
-      points: fetched.points[index] ?? [],
-    })),
-    window,
-    previous,
-    { periodMs: config.period * 1000, revisionWindowMs: config.revisionWindow * 1000, retentionMs: SERIES_RETENTION_MS },
-  );
-  if (translated.stats.nonFinite > 0) logger.warn('dropped NaN/Inf datapoints from CloudWatch', { count: translated.stats.nonFinite });
-
+  const sagemaker = structuredClone(previous.sagemaker ?? emptySageMakerCache());
   const metadata = deps.sagemaker
-    ? await endpointMetadata(deps.sagemaker, deps.endpointConfigCache, window.end - config.period * 1000, deps.baseLabels, config.maxLabelValueLength, calls, logger, (name) =>
-        endpointInShard(name, config.shard),
-      )
+    ? await endpointMetadata(deps.sagemaker, sagemaker, {
+        timestamp: window.end - periodMs,
+        now: startedAt,
+        baseLabels: deps.baseLabels,
+        maxLabelValueLength: config.maxLabelValueLength,
+        refreshMs: config.sagemakerRefresh * 1000,
+        concurrency: config.concurrency,
+        limiter: new RateLimiter(config.sagemakerTps),
+        calls,
+        logger,
+        inShard: (name) => endpointInShard(name, config.shard),
+      })
     : [];
 
-  const { revisions } = translated.stats;
   const self = buildSelfMetrics(
     {
       timestamp: deps.now(),
@@ -124,44 +231,157 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       collectSeconds: (deps.now() - startedAt) / 1000,
       lastWriteSeconds: previous.lastWriteMs === undefined ? undefined : previous.lastWriteMs / 1000,
       lagSeconds: (deps.now() - window.end) / 1000,
-      seriesActive: translated.series.length + metadata.length,
-      queries: plan.queries.length,
-      increments: cycleIncrements(calls, translated.stats, fetched.forbidden),
+      seriesActive: seriesWritten + metadata.length,
+      queries: plan.size,
+      increments: cycleIncrements(calls, stats, forbidden),
     },
     previous.selfCounters,
   );
+  const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
+  // Sorted by name: the text exposition needs each family together.
+  for (const s of [...metadata, ...self.series].sort(byName)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
+  tail.close();
+  await writer.sendAll(tail.drain());
 
-  const series: TimeSeries[] = [...translated.series, ...metadata, ...self.series];
-  const samples = countSamples(series);
-  // Without state the receiver may already hold some of these periods (lost state): then one request per period.
-  const batches = loaded.document ? splitIntoBatches(series, config.remoteWrite.maxSamplesPerRequest) : splitByTimestamp(series, config.remoteWrite.maxSamplesPerRequest);
-  const next: BridgeState = { ...translated.state, selfCounters: self.counters };
-  const base = {
+  const report = {
     window,
     highWaterMark: window.end,
     replayedBatches,
     metricsDiscovered: metrics.length,
-    queries: plan.queries.length,
+    queries: plan.size,
     getMetricDataCalls: calls.count('cloudwatch', 'GetMetricData'),
-    series: series.length,
-    samples,
-    batches: batches.length,
-    exposition: toExposition(series),
+    series: seriesWritten + metadata.length + self.series.length,
+    samples: writer.samples,
+    batches: writer.requests,
+    written: writer.written,
+    rejected: writer.rejected,
+    skippedTooOld: stats.tooOld.samples,
+    expositionBytes: writer.expositionBytes,
   };
-  logger.info('cycle planned', {
+  logger.info('cycle done', {
     window: `[${iso(window.start)}, ${iso(window.end)})`,
-    reread: iso(window.readStart),
+    read: `[${iso(readStart)}, ${iso(window.end)})`,
     metrics: metrics.length,
-    queries: plan.queries.length,
-    getMetricDataCalls: base.getMetricDataCalls,
-    series: series.length,
-    samples,
-    revisions,
+    queries: plan.size,
+    getMetricDataCalls: report.getMetricDataCalls,
+    sagemakerCalls: [...calls.calls].filter(([key]) => key.startsWith('sagemaker:')).reduce((n, [, c]) => n + c, 0),
+    series: report.series,
+    samples: report.samples,
+    requests: report.batches,
+    revisions: stats.revisions,
   });
-  if (options.dryRun) return { ...base, rejected: {} };
+  if (options.dryRun) return report;
 
-  const rejected = await writeAndCommit(batches, previous, next, loaded.version, startedAt, deps);
-  return { ...base, rejected };
+  const committed: BridgeState = {
+    highWaterMark: window.end,
+    revisionBase: settings.nextBase,
+    series: nextSeries,
+    lastWriteMs: writer.sendMs,
+    sagemaker: deps.sagemaker ? sagemaker : previous.sagemaker,
+    selfCounters: addToCounters(self.counters, deps.baseLabels, writeIncrements(writer.written, writer.rejected)),
+  };
+  await store.save(encodeState(committed), version);
+  await store.clearJournal(journalId, writer.requests).catch((error: Error) => logger.warn('could not remove the committed journal', { journal: journalId, error: error.message }));
+  logger.info('cycle committed', { highWaterMark: iso(window.end), written: writer.written, rejected: writer.rejected, requests: writer.requests, stateSeries: nextSeries.size });
+  return report;
+}
+
+/** Ends the window early enough that the cycle forwards at most `budget` samples (but always one period). */
+export function capByBudget(window: CycleWindow, queries: number, periodMs: number, budget: number): CycleWindow {
+  const periods = Math.max(1, Math.floor(budget / Math.max(1, queries)));
+  return { ...window, end: Math.min(window.end, window.start + periods * periodMs) };
+}
+
+/**
+ * Series this cycle did not read (not listed by ListMetrics this time) keep their totals for the retention, so a
+ * brief absence is not a counter reset. Their windows referred to the old base: still right if nothing they
+ * forwarded is at or after the new base, otherwise unknown until they are read again.
+ */
+function carryUnreadSeries(previous: ReadonlyMap<SeriesKey, SeriesState>, next: Map<SeriesKey, SeriesState>, settings: CursorSettings, forgetBefore: number): void {
+  for (const [key, state] of previous) {
+    if (next.has(key) || state.frontier < forgetBefore) continue;
+    const nothingSinceBase = state.frontier < settings.nextBase;
+    next.set(key, { ...state, window: nothingSinceBase ? 0 : state.window, count: nothingSinceBase ? 0 : state.count, baseline: nothingSinceBase });
+  }
+}
+
+/**
+ * Journals each request (its body and the state of its series) before sending it, sends with the chunk's lane
+ * order kept (a series' samples always reach the receiver in time order), and counts the outcome. A 400 is
+ * logged and counted (its samples are lost, and said so); any other failure leaves the journal for the next cycle.
+ */
+class RequestWriter {
+  samples = 0;
+  requests = 0;
+  written = 0;
+  sendMs = 0;
+  readonly rejected: Partial<Record<RejectReason, number>> = {};
+  private seq = 0;
+
+  constructor(
+    private readonly deps: CycleDeps,
+    private readonly journalId: string,
+    private readonly leaseUntil: number,
+    private readonly exposition: ExpositionWriter | undefined,
+  ) {}
+
+  get expositionBytes(): number {
+    return this.exposition?.bytes ?? 0;
+  }
+
+  async sendAll(batches: readonly Batch[]): Promise<void> {
+    for (const batch of batches) await this.sendOne(batch);
+  }
+
+  private async sendOne(batch: Batch): Promise<void> {
+    this.samples += batch.samples;
+    this.requests += 1;
+    if (this.exposition) {
+      this.exposition.add(batch.series);
+      return;
+    }
+    // Past the lease another cycle may take the journal over: stop before writing anything more.
+    if (Date.now() >= this.leaseUntil) throw new Error(`the cycle ran past its deadline (${new Date(this.leaseUntil).toISOString()}); what it wrote is journaled and the next cycle finishes it`);
+    const body = encodeWriteRequest(batch.series);
+    await this.deps.store.appendJournal(this.journalId, this.seq++, encodeJournalRecord(body, batch.states));
+    const started = Date.now();
+    const result = await this.deps.send(body);
+    this.sendMs += Date.now() - started;
+    if (result.status === 'ok') {
+      this.written += batch.samples;
+    } else {
+      this.rejected[result.reason] = (this.rejected[result.reason] ?? 0) + batch.samples;
+      this.deps.logger.error('remote write rejected a request (HTTP 400); its samples are dropped', { reason: result.reason, receiver: result.message, samples: batch.samples });
+    }
+  }
+}
+
+/**
+ * Sends a killed cycle's journaled requests again, alone and in order, and adopts the state of their series. A
+ * 2xx, or a 400 for an out-of-order or duplicate sample, means the request is stored; anything else is logged.
+ */
+async function replayJournal(state: BridgeState, deps: CycleDeps): Promise<number> {
+  const journal = state.journal;
+  if (!journal) return 0;
+  deps.logger.warn('found a journaled write that was never committed (a cycle stopped after writing); replaying it before anything new', {
+    journal: journal.id,
+    holder: journal.holder,
+  });
+  let seq = 0;
+  for (;;) {
+    const bytes = await deps.store.readJournal(journal.id, seq);
+    if (!bytes) break;
+    const record = decodeJournalRecord(bytes, `${journal.id}/${seq}`);
+    const result = await deps.send(record.body);
+    if (result.status === 'rejected' && !ALREADY_STORED.has(result.reason)) {
+      deps.logger.error('journal replay: receiver rejected a request; its samples are lost', { reason: result.reason, receiver: result.message });
+    }
+    for (const [key, series] of record.series) state.series.set(key, series);
+    seq += 1;
+  }
+  state.revisionBase = journal.base;
+  delete state.journal;
+  return seq;
 }
 
 /** This cycle's additions to the bridge's own counters; zero increments create the counters at 0. */
@@ -176,8 +396,9 @@ function cycleIncrements(calls: ApiCallCounter, stats: TranslateStats, forbidden
     ...(['counter', 'gauge', 'quantile', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revisions_total', labels: { kind }, by: stats.revisions[kind] })),
     { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'non_finite' }, by: stats.nonFinite },
     { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'forbidden' }, by: forbidden },
-    // Write results are added after the write (writeAndCommit); these create the counters at 0 on the first cycle.
+    // Write results are added after the write; these create the counters at 0 on the first cycle.
     ...writeIncrements(0, {}),
+    { name: 'inferwatch_bridge_samples_skipped_total', labels: { reason: 'too_old' }, by: stats.tooOld.samples },
     { name: 'inferwatch_bridge_journal_replays_total', by: 0 },
   ];
 }
@@ -189,62 +410,12 @@ function writeIncrements(written: number, rejected: Partial<Record<RejectReason,
   ];
 }
 
-/**
- * Journals the exact request bodies and the state they lead to, sends them in order, then commits. A 400 is
- * logged and counted (its samples are lost, and said so); any other failure leaves the journal for the next cycle.
- */
-async function writeAndCommit(batches: TimeSeries[][], previous: BridgeState, next: BridgeState, version: string | undefined, startedAt: number, deps: CycleDeps) {
-  const bodies = batches.map((batch) => encodeWriteRequest(batch));
-  const journal: StateDocument = {
-    committed: previous,
-    pending: { batches: bodies.map((b) => Buffer.from(b).toString('base64')), next, createdAt: startedAt },
-  };
-  const journalVersion = await deps.store.save(journal, version);
-
-  const writeStartedAt = deps.now();
-  const rejected: Partial<Record<RejectReason, number>> = {};
-  let written = 0;
-  for (const [index, body] of bodies.entries()) {
-    const result = await deps.send(body);
-    const batchSamples = countSamples(batches[index] ?? []);
-    if (result.status === 'ok') {
-      written += batchSamples;
-    } else {
-      rejected[result.reason] = (rejected[result.reason] ?? 0) + batchSamples;
-      deps.logger.error('remote write rejected a batch (HTTP 400); its samples are dropped', { reason: result.reason, receiver: result.message, samples: batchSamples });
-    }
-  }
-
-  const committed: BridgeState = {
-    ...next,
-    lastWriteMs: deps.now() - writeStartedAt,
-    selfCounters: addToCounters(next.selfCounters, deps.baseLabels, writeIncrements(written, rejected)),
-  };
-  await deps.store.save({ committed }, journalVersion);
-  deps.logger.info('cycle committed', { highWaterMark: iso(next.highWaterMark), written, rejected, batches: bodies.length });
-  return rejected;
-}
-
-/**
- * Sends a crashed cycle's journaled batches again, alone and in order. A 2xx, or a 400 for an out-of-order
- * or duplicate sample, means the batch is stored; anything else older than the receiver accepts is lost and logged.
- */
-async function replayJournal(document: StateDocument, deps: CycleDeps): Promise<number> {
-  const pending = document.pending;
-  if (!pending) return 0;
-  deps.logger.warn('found a journaled write that was never committed (the previous cycle stopped after writing); replaying it before anything new', {
-    batches: pending.batches.length,
-    journaledAt: iso(pending.createdAt),
-  });
-  for (const encoded of pending.batches) {
-    const result = await deps.send(Buffer.from(encoded, 'base64'));
-    if (result.status === 'rejected' && !ALREADY_STORED.has(result.reason)) {
-      deps.logger.error('journal replay: receiver rejected a batch; its samples are lost', { reason: result.reason, receiver: result.message });
-    }
-  }
-  return pending.batches.length;
+function byName(a: TimeSeries, b: TimeSeries): number {
+  const x = a.labels[0]?.value ?? '';
+  const y = b.labels[0]?.value ?? '';
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function iso(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString();
+  return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
 }

@@ -9,7 +9,6 @@ import { ConfigError, type BridgeConfig } from './config';
 import type { CycleDeps } from './cycle';
 import type { BridgeLogger } from './logger';
 import { ampRegion, basicAuth, bearerAuth, noAuth, RemoteWriteClient, sigv4Auth, type Authorizer } from './remote-write/client';
-import { EndpointConfigCache } from './sagemaker/metadata';
 import { FileStateStore } from './state/file-state-store';
 import { S3StateStore } from './state/s3-state-store';
 import type { StateStore } from './state/state';
@@ -55,19 +54,20 @@ export function createStateStore(config: BridgeConfig): StateStore {
 /** Caches that outlive one cycle: module scope in Lambda (warm starts), process scope in the CLI. */
 export interface WarmCaches {
   readonly discovery: DiscoveryCache;
-  readonly endpointConfigs: EndpointConfigCache;
 }
 
 export function createWarmCaches(): WarmCaches {
-  return { discovery: new DiscoveryCache(), endpointConfigs: new EndpointConfigCache() };
+  return { discovery: new DiscoveryCache() };
 }
 
 export interface RuntimeOptions {
   readonly logger: BridgeLogger;
   readonly env: NodeJS.ProcessEnv;
   readonly caches: WarmCaches;
-  /** Epoch ms after which no remote-write retry starts. */
+  /** Epoch ms after which no remote-write retry starts, and by which the cycle must have ended. */
   readonly deadline: () => number;
+  /** Where a dry run writes its text exposition. */
+  readonly output?: (text: string) => void;
   readonly accountId?: string;
   readonly now?: () => number;
 }
@@ -98,10 +98,11 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
     store: createStateStore(config),
     send: client ? (body) => client.send(body) : async () => ({ status: 'ok', attempts: 0 }),
     now: options.now ?? Date.now,
+    deadline: options.deadline,
     logger: options.logger,
     discoveryCache: options.caches.discovery,
-    endpointConfigCache: options.caches.endpointConfigs,
     baseLabels,
+    output: options.output,
   };
   return { deps, catalog: Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace) };
 }

@@ -1,144 +1,177 @@
-import type { BridgeState, SeriesState } from './state/state';
-import { buildLabels, seriesKey, type Sample, type TimeSeries } from './series';
-import type { CycleWindow } from './windows';
-
-/** What GetMetricData returned for one query, with the Prometheus identity it maps to. */
-export interface QueryResult {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly kind: 'counter' | 'gauge';
-  readonly quantile: boolean;
-  readonly scale: number;
-  /** [epoch ms, raw CloudWatch value], any order. */
-  readonly points: ReadonlyArray<readonly [number, number]>;
-}
+import { newSeriesState, pointHash, type SeriesState } from './state/series-state';
+import type { Sample } from './series';
 
 export interface TranslateStats {
-  /** Revisions CloudWatch made to periods already forwarded, by kind (`counter` ones are carried into the counter). */
+  /**
+   * Revisions CloudWatch made to data already forwarded, by kind, counted once per series and cycle. `counter`
+   * ones are carried into the next counter sample; `gauge` and `quantile` ones cannot be rewritten; `late` is
+   * data that arrived for a gauge period that was empty when the series had already moved past it.
+   */
   revisions: { counter: number; gauge: number; quantile: number; late: number };
   /** Datapoints that were NaN or infinite. */
   nonFinite: number;
+  /** Datapoints older than the receiver accepts: counters fold them into their next sample, gauges drop them. */
+  tooOld: { samples: number; from: number; to: number };
 }
 
-export interface TranslateOutput {
-  readonly series: TimeSeries[];
-  readonly state: BridgeState;
-  readonly stats: TranslateStats;
+export function emptyStats(): TranslateStats {
+  return { revisions: { counter: 0, gauge: 0, quantile: 0, late: 0 }, nonFinite: 0, tooOld: { samples: 0, from: Infinity, to: -Infinity } };
 }
 
-export interface TranslateSettings {
+export interface CursorSettings {
   readonly periodMs: number;
-  readonly revisionWindowMs: number;
-  /** Series with no data for this long are forgotten. */
-  readonly retentionMs: number;
+  /** GetMetricData StartTime: the revision base the previous state's aggregates refer to. */
+  readonly readStart: number;
+  /** GetMetricData EndTime (exclusive): the next high-water mark. */
+  readonly end: number;
+  /** The next cycle's revision base: the committed state's aggregates refer to it. */
+  readonly nextBase: number;
+  /** Samples before this are not written (the receiver would refuse them); counters carry their sums on. */
+  readonly writableFrom: number;
 }
 
 /**
- * Turns CloudWatch results into samples for the window's new periods, and the state after them.
+ * Turns one query's datapoints, fed in time order (across GetMetricData pages), into samples for one series.
  *
- * Counters are cumulative: each period's Sum is added to the running total, which is written at the
- * period's start. A new series starts with a 0 sample one period before its first data, so `increase()`
- * over any range that holds both equals CloudWatch's Sum. A revision to a period already forwarded (read
- * again inside the revision window) is added to the next sample, so the total stays exact; a revision
- * downward waits until the counter has grown past it, since a counter that drops reads as a reset.
- * Gauges and quantiles cannot be rewritten: their revisions are only counted.
+ * Every datapoint newer than the series' write frontier is written at its own timestamp, whenever it arrives.
+ * Counters are cumulative: each period's Sum is added to the running total. A new counter starts with a 0
+ * sample one period before its first data, so `increase()` over any range that holds both equals CloudWatch's
+ * Sum. Datapoints at or before the frontier were forwarded already: for a counter, the difference between
+ * their sum now and the sum forwarded goes into the next sample, so the total stays exact (a difference
+ * downward waits until the counter has grown past it, since a counter that drops reads as a reset). Gauges and
+ * quantiles cannot be rewritten: their revisions are only counted.
  */
-export function translate(results: readonly QueryResult[], window: CycleWindow, previous: BridgeState, settings: TranslateSettings): TranslateOutput {
-  const stats: TranslateStats = { revisions: { counter: 0, gauge: 0, quantile: 0, late: 0 }, nonFinite: 0 };
-  const nextSeries: Record<string, SeriesState> = {};
-  const out: TimeSeries[] = [];
-  const keepForwardedFrom = window.end - settings.revisionWindowMs;
-  const lastPeriod = window.end - settings.periodMs;
+export class SeriesCursor {
+  private readonly state: SeriesState;
+  private readonly previous: SeriesState | undefined;
+  private reread = 0;
+  private rereadCount = 0;
+  private lateApplied = false;
+  /** Aggregate of everything read so far (from readStart on): the state's window if the cycle stopped here. */
+  private sumAll = 0;
+  private countAll = 0;
+  /** Aggregate of what was read from the next base on: the committed state's window. */
+  private sumNext = 0;
+  private countNext = 0;
+  /** PartialData with no NextToken: later datapoints are missing, so the frontier must not move past them. */
+  incomplete = false;
 
-  for (const result of results) {
-    const labels = buildLabels(result.name, result.labels);
-    const key = seriesKey(labels);
-    const before = previous.series[key];
-    const state: SeriesState = { ...before, f: { ...before?.f }, s: before?.s ?? 0 };
-    const fresh: Array<readonly [number, number]> = [];
-    let late = 0;
+  constructor(
+    previous: SeriesState | undefined,
+    readonly counter: boolean,
+    private readonly quantile: boolean,
+    private readonly scale: number,
+    private readonly settings: CursorSettings,
+    private readonly stats: TranslateStats,
+  ) {
+    this.previous = previous;
+    this.state = previous ? { ...previous } : newSeriesState(counter);
+  }
 
-    const points = [...result.points].sort((a, b) => a[0] - b[0]);
-    for (const [timestamp, raw] of points) {
-      if (!Number.isFinite(raw)) {
-        stats.nonFinite += 1;
-        continue;
-      }
-      const value = raw * result.scale;
-      if (timestamp >= window.start && timestamp < window.end) {
-        fresh.push([timestamp, value]);
-        continue;
-      }
-      if (timestamp < window.start && timestamp >= window.readStart) {
-        const slot = String(timestamp / 1000);
-        const forwarded = state.f[slot];
-        if (forwarded === value) continue;
-        if (result.kind === 'counter') {
-          late += value - (forwarded ?? 0);
-          stats.revisions.counter += 1;
-        } else if (forwarded === undefined) {
-          stats.revisions.late += 1;
-        } else {
-          stats.revisions[result.quantile ? 'quantile' : 'gauge'] += 1;
-        }
-        state.f[slot] = value;
-      }
+  /** Feeds one datapoint (epoch ms, raw CloudWatch value); appends any samples to write to `out`. */
+  push(timestamp: number, raw: number, out: Sample[]): void {
+    if (!Number.isFinite(raw)) {
+      this.stats.nonFinite += 1;
+      return;
     }
+    const value = raw * this.scale;
+    const forwarded = timestamp <= this.state.frontier;
+    if (this.counter) {
+      this.sumAll += value;
+      if (timestamp >= this.settings.nextBase) this.sumNext += value;
+      if (forwarded) {
+        this.reread += value;
+        return;
+      }
+      this.applyLate();
+      if (timestamp < this.settings.writableFrom) {
+        this.skipTooOld(timestamp);
+        this.addToTotal(value);
+        return;
+      }
+      if (this.previous === undefined && !Number.isFinite(this.state.frontier)) out.push({ timestamp: timestamp - this.settings.periodMs, value: 0 });
+      this.addToTotal(value);
+      this.write(timestamp, this.state.total, out);
+      return;
+    }
+    const hash = pointHash(timestamp, value);
+    this.sumAll = (this.sumAll + hash) >>> 0;
+    this.countAll += 1;
+    if (timestamp >= this.settings.nextBase) {
+      this.sumNext = (this.sumNext + hash) >>> 0;
+      this.countNext += 1;
+    }
+    if (forwarded) {
+      this.reread = (this.reread + hash) >>> 0;
+      this.rereadCount += 1;
+      return;
+    }
+    this.applyLate();
+    if (timestamp < this.settings.writableFrom) {
+      this.skipTooOld(timestamp);
+      return;
+    }
+    this.write(timestamp, value, out);
+  }
 
-    const samples: Sample[] = [];
-    if (result.kind === 'counter') {
-      let total = state.t ?? 0;
-      let pending = (state.p ?? 0) + late;
-      if (state.t === undefined && (fresh.length > 0 || pending > 0)) {
-        const first = fresh[0]?.[0] ?? lastPeriod;
-        samples.push({ timestamp: first - settings.periodMs, value: 0 });
-      }
-      for (const [timestamp, value] of fresh) {
-        state.f[String(timestamp / 1000)] = value;
-        const candidate = total + value + pending;
-        if (candidate >= total) {
-          total = candidate;
-          pending = 0;
-        } else {
-          pending = candidate - total;
-        }
-        samples.push({ timestamp, value: total });
-      }
-      if (fresh.length === 0 && pending > 0) {
-        total += pending;
-        pending = 0;
-        samples.push({ timestamp: lastPeriod, value: total });
-      }
-      if (samples.length > 0 || state.t !== undefined) state.t = total;
-      if (pending !== 0) state.p = pending;
-      else delete state.p;
+  /** After the query's last page: a revision with no newer datapoint is written at the window's last period. */
+  finish(out: Sample[]): void {
+    this.applyLate();
+    const last = this.settings.end - this.settings.periodMs;
+    if (this.counter && this.state.pending > 0 && !this.incomplete && last > this.state.frontier && last >= this.settings.writableFrom) {
+      this.addToTotal(0);
+      this.write(last, this.state.total, out);
+    }
+  }
+
+  /** The series' state as of the samples written so far, its window relative to readStart (for the journal). */
+  journalState(): SeriesState {
+    return { ...this.state, window: this.sumAll, count: this.countAll, baseline: true };
+  }
+
+  /** The series' state after this cycle, its window relative to the next base (for the commit). */
+  finalState(): SeriesState {
+    return { ...this.state, window: this.sumNext, count: this.countNext, baseline: true };
+  }
+
+  private write(timestamp: number, value: number, out: Sample[]): void {
+    out.push({ timestamp, value });
+    this.state.frontier = timestamp;
+  }
+
+  private addToTotal(value: number): void {
+    const candidate = this.state.total + value + this.state.pending;
+    if (candidate >= this.state.total) {
+      this.state.total = candidate;
+      this.state.pending = 0;
     } else {
-      for (const [timestamp, value] of fresh) {
-        state.f[String(timestamp / 1000)] = value;
-        samples.push({ timestamp, value });
-      }
+      this.state.pending = candidate - this.state.total;
     }
-
-    const newest = fresh[fresh.length - 1]?.[0];
-    if (newest !== undefined) state.s = Math.max(state.s, newest);
-    for (const slot of Object.keys(state.f)) {
-      if (Number(slot) * 1000 < keepForwardedFrom) delete state.f[slot];
-    }
-    nextSeries[key] = state;
-    if (samples.length > 0) out.push({ labels, samples, kind: result.kind });
   }
 
-  // Series CloudWatch no longer lists keep their totals for a while, so a brief absence is not a counter reset.
-  for (const [key, state] of Object.entries(previous.series)) {
-    if (nextSeries[key] !== undefined || state.s < window.end - settings.retentionMs) continue;
-    const f: Record<string, number> = {};
-    for (const [slot, value] of Object.entries(state.f)) if (Number(slot) * 1000 >= keepForwardedFrom) f[slot] = value;
-    nextSeries[key] = { ...state, f };
+  /** Not written, but handled: a counter's total carries it, and the frontier moves past it so it is never added twice. */
+  private skipTooOld(timestamp: number): void {
+    this.state.frontier = timestamp;
+    const tooOld = this.stats.tooOld;
+    tooOld.samples += 1;
+    tooOld.from = Math.min(tooOld.from, timestamp);
+    tooOld.to = Math.max(tooOld.to, timestamp);
   }
 
-  return {
-    series: out,
-    state: { ...previous, highWaterMark: window.end, series: nextSeries },
-    stats,
-  };
+  /** Once every re-read datapoint is in (they come first, oldest first): compare with what was forwarded. */
+  private applyLate(): void {
+    if (this.lateApplied) return;
+    this.lateApplied = true;
+    const previous = this.previous;
+    if (!previous || !previous.baseline || !Number.isFinite(previous.frontier)) return;
+    if (this.counter) {
+      const late = this.reread - previous.window;
+      if (late === 0) return;
+      this.stats.revisions.counter += 1;
+      this.state.pending += late;
+      return;
+    }
+    if (this.rereadCount > previous.count) this.stats.revisions.late += 1;
+    else if (this.reread !== previous.window) this.stats.revisions[this.quantile ? 'quantile' : 'gauge'] += 1;
+  }
 }

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveConfig } from '../../lambda/bridge/config';
 import { runCycle } from '../../lambda/bridge/cycle';
-import { encodeWriteRequest, splitIntoBatches } from '../../lambda/bridge/remote-write/encode';
+import { BatchBuilder, type Batch } from '../../lambda/bridge/remote-write/batcher';
+import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
 import { createCycleDeps, createWarmCaches } from '../../lambda/bridge/runtime';
-import type { TimeSeries } from '../../lambda/bridge/series';
-import { emptyState } from '../../lambda/bridge/state/state';
-import { translate, type QueryResult } from '../../lambda/bridge/translate';
+import { buildLabels, type Sample } from '../../lambda/bridge/series';
+import { emptyStats, SeriesCursor } from '../../lambda/bridge/translate';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
 
 const MINUTE = 60_000;
@@ -46,7 +46,7 @@ async function costOfOneHour(standIn: AwsStandIn, everyMinutes: number, start: n
         return { status: 'ok', attempts: 1 };
       },
     });
-    expositionBytes += Buffer.byteLength(report.exposition);
+    expositionBytes += report.expositionBytes;
     queries = report.queries;
     cycles += 1;
     if (cycles === 1) afterFirstCycle = standIn.callsTo('GetMetricData').length;
@@ -61,27 +61,42 @@ async function costOfOneHour(standIn: AwsStandIn, everyMinutes: number, start: n
 
 function encodeBench(seriesCount: number, samplesPerSeries: number) {
   const T = 1_800_000_000_000;
-  const results: QueryResult[] = Array.from({ length: seriesCount }, (_, i) => ({
-    name: i % 2 ? 'aws_sagemaker_invocations_total' : 'aws_sagemaker_endpoint_cpu_utilization_ratio',
-    labels: { endpoint_name: `endpoint-${i}`, variant_name: 'AllTraffic', region: 'us-east-1', account_id: '123456789012' },
-    kind: i % 2 ? 'counter' : 'gauge',
-    quantile: false,
-    scale: 1,
+  const queries = Array.from({ length: seriesCount }, (_, i) => ({
+    labels: buildLabels(i % 2 ? 'aws_sagemaker_invocations_total' : 'aws_sagemaker_endpoint_cpu_utilization_ratio', {
+      endpoint_name: `endpoint-${i}`,
+      variant_name: 'AllTraffic',
+      region: 'us-east-1',
+      account_id: '123456789012',
+    }),
+    kind: (i % 2 ? 'counter' : 'gauge') as 'counter' | 'gauge',
     points: Array.from({ length: samplesPerSeries }, (_, j) => [T + j * MINUTE, 100 + ((i * j) % 17)] as [number, number]),
   }));
-  const window = { start: T, end: T + samplesPerSeries * MINUTE, readStart: T };
-  const settings = { periodMs: MINUTE, revisionWindowMs: 10 * MINUTE, retentionMs: 24 * 60 * MINUTE };
+  const settings = { periodMs: MINUTE, readStart: T, end: T + samplesPerSeries * MINUTE, nextBase: T + (samplesPerSeries - 10) * MINUTE, writableFrom: -Infinity };
   const time = (fn: () => unknown, rounds = 5) => {
     fn();
     const start = performance.now();
     for (let i = 0; i < rounds; i++) fn();
     return (performance.now() - start) / rounds;
   };
-  let series: TimeSeries[] = [];
-  const translateMs = time(() => (series = translate(results, window, emptyState(), settings).series));
-  const encodeMs = time(() => splitIntoBatches(series, 2000).map((b) => encodeWriteRequest(b)));
-  const jsonMs = time(() => splitIntoBatches(series, 2000).map((b) => Buffer.from(JSON.stringify(b))));
-  const samples = series.reduce((n, s) => n + s.samples.length, 0);
+  let batches: Batch[] = [];
+  const translateMs = time(() => {
+    const builder = new BatchBuilder(2000, 'stream');
+    const stats = emptyStats();
+    const out: Sample[] = [];
+    for (const query of queries) {
+      const cursor = new SeriesCursor(undefined, query.kind === 'counter', false, 1, settings, stats);
+      for (const [t, v] of query.points) {
+        out.length = 0;
+        cursor.push(t, v, out);
+        builder.add(query, out, cursor.journalState());
+      }
+    }
+    builder.close();
+    batches = builder.drain();
+  });
+  const encodeMs = time(() => batches.map((b) => encodeWriteRequest(b.series)));
+  const jsonMs = time(() => batches.map((b) => Buffer.from(JSON.stringify(b.series))));
+  const samples = batches.reduce((n, b) => n + b.samples, 0);
   return { samples, translateMs, encodeMs, jsonMs };
 }
 

@@ -60,7 +60,7 @@ describe('CloudWatchBridge', () => {
         { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint-config/*']] },
       ],
     });
-    expect(bySid.BridgeState).toMatchObject({ Action: ['s3:GetObject', 's3:PutObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] }, '/inferwatch/*']] } });
+    expect(bySid.BridgeState).toMatchObject({ Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] }, '/inferwatch/*']] } });
     // No AWS-managed policy on the role.
     template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }, ManagedPolicyArns: Match.absent() });
   });

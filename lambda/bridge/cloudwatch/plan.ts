@@ -1,6 +1,7 @@
-import type { Catalog, SeriesTemplate } from '../catalog/catalog';
+import type { Catalog, MetricMapping, SeriesTemplate } from '../catalog/catalog';
 import { sanitizeLabelValue } from '../naming';
-import { buildLabels, seriesKey } from '../series';
+import { buildLabels, seriesKey, type Label } from '../series';
+import { seriesKeyOf, type SeriesKey } from '../state/series-state';
 import type { DiscoveredMetric } from './discovery';
 
 /** GetMetricData takes at most 500 queries per call. */
@@ -9,49 +10,80 @@ export const MAX_QUERIES_PER_CALL = 500;
 export interface PlannedQuery {
   readonly metric: DiscoveredMetric;
   readonly template: SeriesTemplate;
-  /** Prometheus labels (without `__name__`). */
-  readonly labels: Readonly<Record<string, string>>;
+  /** Prometheus labels, `__name__` included, sorted. */
+  readonly labels: readonly Label[];
+  readonly key: SeriesKey;
 }
 
-export interface QueryPlan {
-  readonly queries: PlannedQuery[];
+interface MetricGroup {
+  readonly mapping: MetricMapping;
+  readonly metrics: DiscoveredMetric[];
+}
+
+/**
+ * The queries of a cycle: one per (metric, dimensions, statistic) the catalog asks for, all sharing the cycle's
+ * period and window. They are built lazily, one GetMetricData call's worth at a time, so a cycle never holds
+ * every query of a large fleet. The order keeps each Prometheus metric family together (metric names sorted,
+ * statistic before dimensions), which the text exposition needs.
+ */
+export class QueryPlan {
+  /** Queries in the plan (before collisions are left out). */
+  readonly size: number;
   /** CloudWatch metrics that would land on a series another metric already fills (after label sanitising). */
-  readonly collisions: string[];
-}
+  readonly collisions: string[] = [];
+  private readonly groups: MetricGroup[];
 
-/** One query per (metric, dimensions, statistic) the catalog asks for; all share the cycle's period and window. */
-export function planQueries(
-  metrics: readonly DiscoveredMetric[],
-  catalog: Catalog,
-  baseLabels: Readonly<Record<string, string>>,
-  maxLabelValueLength: number,
-): QueryPlan {
-  const queries: PlannedQuery[] = [];
-  const collisions: string[] = [];
-  const seen = new Set<string>();
-  for (const metric of metrics) {
-    const mapping = catalog.resolve(metric.namespace, metric.metricName);
-    const dimensionLabels: Record<string, string> = {};
-    for (const dimension of metric.dimensions) {
-      if (dimension.Name === undefined || dimension.Value === undefined) continue;
-      dimensionLabels[mapping.labelFor(dimension.Name)] = sanitizeLabelValue(dimension.Value, maxLabelValueLength);
-    }
-    for (const template of mapping.series) {
-      const labels = { ...dimensionLabels, ...template.constLabels, ...baseLabels };
-      const key = seriesKey(buildLabels(template.name, labels));
-      if (seen.has(key)) {
-        collisions.push(`${metric.namespace} ${metric.metricName} ${template.stat} ${JSON.stringify(metric.dimensions)}`);
-        continue;
+  constructor(
+    metrics: readonly DiscoveredMetric[],
+    catalog: Catalog,
+    private readonly baseLabels: Readonly<Record<string, string>>,
+    private readonly maxLabelValueLength: number,
+  ) {
+    const byName = new Map<string, MetricGroup>();
+    for (const metric of metrics) {
+      const id = `${metric.namespace}\u0000${metric.metricName}`;
+      let group = byName.get(id);
+      if (!group) {
+        group = { mapping: catalog.resolve(metric.namespace, metric.metricName), metrics: [] };
+        byName.set(id, group);
       }
-      seen.add(key);
-      queries.push({ metric, template, labels });
+      group.metrics.push(metric);
     }
+    const family = (group: MetricGroup) => group.mapping.series[0]?.name ?? '';
+    this.groups = [...byName.values()].sort((a, b) => (family(a) < family(b) ? -1 : family(a) > family(b) ? 1 : 0));
+    this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
   }
-  return { queries, collisions };
-}
 
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
+  /** The queries in calls of at most `size` (500). */
+  *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
+    const seen = new Set<SeriesKey>();
+    let chunk: PlannedQuery[] = [];
+    for (const { mapping, metrics } of this.groups) {
+      const dimensionLabels = metrics.map((metric) => {
+        const labels: Record<string, string> = {};
+        for (const dimension of metric.dimensions) {
+          if (dimension.Name === undefined || dimension.Value === undefined) continue;
+          labels[mapping.labelFor(dimension.Name)] = sanitizeLabelValue(dimension.Value, this.maxLabelValueLength);
+        }
+        return labels;
+      });
+      for (const template of mapping.series) {
+        for (const [index, metric] of metrics.entries()) {
+          const labels = buildLabels(template.name, { ...dimensionLabels[index], ...template.constLabels, ...this.baseLabels });
+          const key = seriesKeyOf(seriesKey(labels));
+          if (seen.has(key)) {
+            this.collisions.push(`${metric.namespace} ${metric.metricName} ${template.stat} ${JSON.stringify(metric.dimensions)}`);
+            continue;
+          }
+          seen.add(key);
+          chunk.push({ metric, template, labels, key });
+          if (chunk.length === size) {
+            yield chunk;
+            chunk = [];
+          }
+        }
+      }
+    }
+    if (chunk.length > 0) yield chunk;
+  }
 }

@@ -11,24 +11,49 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-/** Prometheus text exposition (0.0.4) of what would be written, with timestamps, grouped by metric name. */
-export function toExposition(series: readonly TimeSeries[]): string {
-  const byName = new Map<string, TimeSeries[]>();
-  for (const s of series) {
-    const name = s.labels.find((l) => l.name === '__name__')?.value ?? '';
-    byName.set(name, [...(byName.get(name) ?? []), s]);
-  }
-  const lines: string[] = [];
-  for (const name of [...byName.keys()].sort()) {
-    const group = byName.get(name) ?? [];
-    lines.push(`# TYPE ${name} ${group[0]?.kind ?? 'gauge'}`);
-    for (const s of group) {
+/**
+ * Prometheus text exposition (0.0.4) with timestamps, written as it comes: a `# TYPE` line each time the metric
+ * name changes. Callers hand series over grouped by name (the query plan keeps each family together).
+ */
+export class ExpositionWriter {
+  private lastName: string | undefined;
+  bytes = 0;
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  add(series: readonly TimeSeries[]): void {
+    const lines: string[] = [];
+    for (const s of series) {
+      const name = s.labels.find((l) => l.name === '__name__')?.value ?? '';
+      if (name !== this.lastName) {
+        lines.push(`# TYPE ${name} ${s.kind}`);
+        this.lastName = name;
+      }
       const labels = s.labels
         .filter((l) => l.name !== '__name__')
         .map((l) => `${l.name}="${escapeLabelValue(l.value)}"`)
         .join(',');
-      for (const sample of s.samples) lines.push(`${name}${labels ? `{${labels}}` : ''} ${formatValue(sample.value)} ${sample.timestamp}`);
+      const prefix = `${name}${labels ? `{${labels}}` : ''} `;
+      for (const sample of s.samples) lines.push(`${prefix}${formatValue(sample.value)} ${sample.timestamp}`);
     }
+    if (lines.length === 0) return;
+    const text = `${lines.join('\n')}\n`;
+    this.bytes += Buffer.byteLength(text);
+    this.write(text);
   }
-  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+/** The whole exposition of a few series at once (tests, small outputs), grouped by name. */
+export function toExposition(series: readonly TimeSeries[]): string {
+  const byName = new Map<string, TimeSeries[]>();
+  for (const s of series) {
+    const name = s.labels.find((l) => l.name === '__name__')?.value ?? '';
+    const group = byName.get(name);
+    if (group) group.push(s);
+    else byName.set(name, [s]);
+  }
+  let out = '';
+  const writer = new ExpositionWriter((text) => (out += text));
+  for (const name of [...byName.keys()].sort()) writer.add(byName.get(name) ?? []);
+  return out;
 }

@@ -1,78 +1,130 @@
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { asStateDocument, ConcurrentUpdateError, type LoadedState, type StateDocument, type StateStore } from './state';
+import { currentHolder, holderIsDead } from './journal';
+import { ConcurrentUpdateError, type LoadedState, type StateStore } from './state';
 
-interface FileEnvelope {
-  generation: number;
-  document: StateDocument;
-}
-
-/** A lock older than this belongs to a process that died holding it. */
+/** A lock whose holder cannot be checked (another host) counts as abandoned after this long. */
 const STALE_LOCK_MS = 30_000;
+const STATE_FILE = 'bridge-state.bin';
+const GENERATION_BYTES = 8;
+const LEGACY_FILE = 'bridge-state.json';
 
 /**
- * State in a local directory, for the CLI. Each save bumps a generation number; a save whose expected
- * generation is no longer current fails, like S3's conditional write. A lock file makes check-and-write atomic.
+ * State in a local directory, for the CLI. Each save bumps a generation number (the file's first 8 bytes); a
+ * save whose expected generation is no longer current fails, like S3's conditional write. A lock file naming
+ * its holder makes check-and-write atomic; a holder that died is recognised at once. Journal records are files
+ * of their own under `journal/<id>/`.
  */
 export class FileStateStore implements StateStore {
   readonly location: string;
   private readonly file: string;
   private readonly lock: string;
 
-  constructor(directory: string) {
+  constructor(readonly directory: string) {
     this.location = directory;
-    this.file = join(directory, 'bridge-state.json');
+    this.file = join(directory, STATE_FILE);
     this.lock = join(directory, 'bridge-state.lock');
   }
 
   async load(): Promise<LoadedState> {
-    const envelope = await this.read();
-    if (!envelope) return { document: undefined, version: undefined };
-    return { document: asStateDocument(envelope.document), version: String(envelope.generation) };
+    const stored = await this.read();
+    return stored ? { bytes: stored.bytes, version: String(stored.generation) } : { bytes: undefined, version: undefined };
   }
 
-  async save(document: StateDocument, expectedVersion: string | undefined): Promise<string> {
+  async save(bytes: Uint8Array, expectedVersion: string | undefined): Promise<string> {
     await mkdir(this.location, { recursive: true });
     await this.acquireLock();
     try {
+      await this.removeLeftovers();
       const current = await this.read();
       const currentVersion = current ? String(current.generation) : undefined;
       if (currentVersion !== expectedVersion) throw new ConcurrentUpdateError(this.location);
       const generation = (current?.generation ?? 0) + 1;
+      const head = Buffer.allocUnsafe(GENERATION_BYTES);
+      head.writeDoubleLE(generation, 0);
       const temp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(temp, JSON.stringify({ generation, document } satisfies FileEnvelope));
+      await writeFile(temp, Buffer.concat([head, bytes]));
       await rename(temp, this.file);
+      if (generation === 1) await rm(join(this.location, LEGACY_FILE), { force: true });
       return String(generation);
     } finally {
       await rm(this.lock, { force: true });
     }
   }
 
-  private async read(): Promise<FileEnvelope | undefined> {
-    let text: string;
+  async appendJournal(id: string, seq: number, record: Uint8Array): Promise<void> {
+    const directory = join(this.location, 'journal', id);
+    await mkdir(directory, { recursive: true });
+    const temp = join(directory, `${seq}.tmp`);
+    await writeFile(temp, record);
+    await rename(temp, join(directory, `${seq}.rec`));
+  }
+
+  async readJournal(id: string, seq: number): Promise<Uint8Array | undefined> {
     try {
-      text = await readFile(this.file, 'utf8');
+      return await readFile(join(this.location, 'journal', id, `${seq}.rec`));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+  }
+
+  async clearJournal(id: string): Promise<void> {
+    await rm(join(this.location, 'journal', id), { recursive: true, force: true });
+  }
+
+  async moveAside(suffix: string): Promise<string | undefined> {
+    const target = `${this.file}.${suffix}`;
     try {
-      const envelope = JSON.parse(text) as FileEnvelope;
-      return typeof envelope.generation === 'number' ? envelope : undefined;
-    } catch {
-      return undefined;
+      await rename(this.file, target);
+      return target;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  private async read(): Promise<{ generation: number; bytes: Buffer } | undefined> {
+    let raw: Buffer;
+    try {
+      raw = await readFile(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.readLegacy();
+      throw error;
+    }
+    if (raw.length < GENERATION_BYTES) return { generation: 0, bytes: raw };
+    return { generation: raw.readDoubleLE(0), bytes: raw.subarray(GENERATION_BYTES) };
+  }
+
+  /** The JSON file of inferwatch 0.1, read once so that an upgrade keeps its counters (decodeState migrates it). */
+  private async readLegacy(): Promise<{ generation: number; bytes: Buffer } | undefined> {
+    try {
+      return { generation: 0, bytes: await readFile(join(this.location, LEGACY_FILE)) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Temporary files of a save that was killed before its rename; only the lock holder gets here. */
+  private async removeLeftovers(): Promise<void> {
+    for (const name of await readdir(this.location)) {
+      if (name.startsWith(`${STATE_FILE}.`) && name.endsWith('.tmp')) await rm(join(this.location, name), { force: true });
     }
   }
 
   private async acquireLock(): Promise<void> {
     try {
       const handle = await open(this.lock, 'wx');
-      await handle.writeFile(String(process.pid));
+      await handle.writeFile(currentHolder());
       await handle.close();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const age = Date.now() - (await stat(this.lock)).mtimeMs;
-      if (age < STALE_LOCK_MS) throw new ConcurrentUpdateError(this.location);
+      const holder = await readFile(this.lock, 'utf8').catch(() => '');
+      const age = Date.now() - (await stat(this.lock).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
+      // An empty lock is one whose holder died between creating and naming it.
+      const abandoned = holder === '' ? age > 1_000 : holderIsDead(holder, { sameProcess: false }) || age > STALE_LOCK_MS;
+      if (!abandoned) throw new ConcurrentUpdateError(this.location, `is locked by ${holder} (another cycle is saving it)`);
       await rm(this.lock, { force: true });
       await this.acquireLock();
     }

@@ -1,9 +1,14 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ConcurrentUpdateError, parseStateDocument, type LoadedState, type StateDocument, type StateStore } from './state';
+import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ConcurrentUpdateError, type LoadedState, type StateStore } from './state';
+
+function isMissing(error: unknown): boolean {
+  return error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
+}
 
 /**
  * State in one S3 object. Writes are conditional on the ETag read (`If-Match`), or on the object not
- * existing yet (`If-None-Match: *`), so of two overlapping cycles only one commits.
+ * existing yet (`If-None-Match: *`), so of two overlapping cycles only one commits. Journal records are
+ * objects of their own under `<key>.journal/<id>/`.
  */
 export class S3StateStore implements StateStore {
   readonly location: string;
@@ -19,22 +24,21 @@ export class S3StateStore implements StateStore {
   async load(): Promise<LoadedState> {
     try {
       const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key }));
-      const text = (await response.Body?.transformToString('utf8')) ?? '';
-      return { document: parseStateDocument(text), version: response.ETag };
+      return { bytes: (await response.Body?.transformToByteArray()) ?? new Uint8Array(), version: response.ETag };
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return { document: undefined, version: undefined };
+      if (isMissing(error)) return { bytes: undefined, version: undefined };
       throw error;
     }
   }
 
-  async save(document: StateDocument, expectedVersion: string | undefined): Promise<string> {
+  async save(bytes: Uint8Array, expectedVersion: string | undefined): Promise<string> {
     try {
       const response = await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: this.key,
-          Body: JSON.stringify(document),
-          ContentType: 'application/json',
+          Body: bytes,
+          ContentType: 'application/octet-stream',
           ...(expectedVersion === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
         }),
       );
@@ -46,5 +50,42 @@ export class S3StateStore implements StateStore {
       if (status === 412 || status === 409 || (error as { name?: string }).name === 'PreconditionFailed') throw new ConcurrentUpdateError(this.location);
       throw error;
     }
+  }
+
+  private journalKey(id: string, seq: number): string {
+    return `${this.key}.journal/${id}/${seq}`;
+  }
+
+  async appendJournal(id: string, seq: number, record: Uint8Array): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.journalKey(id, seq), Body: record, ContentType: 'application/octet-stream' }));
+  }
+
+  async readJournal(id: string, seq: number): Promise<Uint8Array | undefined> {
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.journalKey(id, seq) }));
+      return (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async clearJournal(id: string, records: number): Promise<void> {
+    // DeleteObjects takes up to 1,000 keys a call.
+    for (let from = 0; from < records; from += 1000) {
+      const keys = Array.from({ length: Math.min(1000, records - from) }, (_, i) => ({ Key: this.journalKey(id, from + i) }));
+      await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
+    }
+  }
+
+  async moveAside(suffix: string): Promise<string | undefined> {
+    const target = `${this.key}.${suffix}`;
+    try {
+      await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: target, CopySource: `${this.bucket}/${encodeURIComponent(this.key).replace(/%2F/g, '/')}` }));
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    return `s3://${this.bucket}/${target}`;
   }
 }

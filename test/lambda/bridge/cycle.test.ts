@@ -7,8 +7,8 @@ import { runCycle, type CycleDeps } from '../../../lambda/bridge/cycle';
 import type { BridgeLogger } from '../../../lambda/bridge/logger';
 import { decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
 import { RemoteWriteError, type SendResult } from '../../../lambda/bridge/remote-write/client';
-import { EndpointConfigCache } from '../../../lambda/bridge/sagemaker/metadata';
-import { ConcurrentUpdateError } from '../../../lambda/bridge/state/state';
+import { decodeJournalRecord } from '../../../lambda/bridge/state/journal';
+import { ConcurrentUpdateError, CorruptStateError, emptyState, encodeState } from '../../../lambda/bridge/state/state';
 import { MemoryStateStore } from '../../support/memory-state-store';
 
 const MIN = 60_000;
@@ -22,8 +22,10 @@ function setup(replies: SendResult[] = []) {
   const events: string[] = [];
   const sent: Uint8Array[] = [];
   const store = new MemoryStateStore();
-  store.beforeSave = (doc) => void events.push(doc.pending ? 'journal' : 'commit');
+  store.beforeSave = (state) => void events.push(state.journal ? 'claim' : 'commit');
+  store.beforeAppend = () => void events.push('journal');
   let now = T;
+  let text = '';
   const deps: CycleDeps = {
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
     store,
@@ -33,12 +35,13 @@ function setup(replies: SendResult[] = []) {
       return replies.shift() ?? { status: 'ok', attempts: 1 };
     },
     now: () => now,
+    deadline: () => Date.now() + 60_000,
     logger: quiet,
     discoveryCache: new DiscoveryCache(),
-    endpointConfigCache: new EndpointConfigCache(),
     baseLabels: { region: 'us-east-1' },
+    output: (chunk) => void (text += chunk),
   };
-  return { deps, store, events, sent, setNow: (ms: number) => (now = ms) };
+  return { deps, store, events, sent, setNow: (ms: number) => (now = ms), exposition: () => text };
 }
 
 beforeEach(() => {
@@ -56,14 +59,15 @@ beforeEach(() => {
 });
 
 describe('runCycle', () => {
-  test('journal, then every batch, then commit; the committed state has no journal', async () => {
+  test('claim, then each request journaled before it is sent, then commit; the journal is removed', async () => {
     const { deps, store, events, sent } = setup();
     const report = await runCycle(config, catalog, deps);
     expect(report.batches).toBeGreaterThan(1);
-    expect(events).toEqual(['journal', ...Array(report.batches).fill('send'), 'commit']);
-    expect(store.saves[0]?.pending?.batches).toEqual(sent.map((b) => Buffer.from(b).toString('base64')));
-    expect(store.current?.pending).toBeUndefined();
-    expect(store.current?.committed.highWaterMark).toBe(T - 2 * MIN);
+    expect(events).toEqual(['claim', ...Array(report.batches).fill(['journal', 'send']).flat(), 'commit']);
+    expect(store.saves[0]?.journal).toBeDefined();
+    expect(store.current?.journal).toBeUndefined();
+    expect(store.journal.size).toBe(0);
+    expect(store.current?.highWaterMark).toBe(T - 2 * MIN);
     const samples = sent.flatMap((b) => decodeWriteRequest(b)).filter((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total');
     expect(samples.flatMap((s) => s.samples).at(-1)).toEqual({ timestamp: T - 3 * MIN, value: 30 });
   });
@@ -72,9 +76,9 @@ describe('runCycle', () => {
     const { deps, sent, setNow } = setup();
     await runCycle(config, catalog, deps);
     const timestamps = (body: Uint8Array) => new Set(decodeWriteRequest(body).flatMap((s) => s.samples.map((x) => x.timestamp)));
-    const fresh = sent.map(timestamps);
-    expect(fresh.every((set) => set.size === 1)).toBe(true);
-    const order = fresh.map((set) => [...set][0] as number);
+    const data = sent.slice(0, -1).map(timestamps); // the last request holds the bridge's own metrics
+    expect(data.every((set) => set.size === 1)).toBe(true);
+    const order = data.map((set) => [...set][0] as number);
     expect(order).toEqual([...order].sort((a, b) => a - b));
     sent.length = 0;
     setNow(T + 5 * MIN);
@@ -83,10 +87,12 @@ describe('runCycle', () => {
   });
 
   test('--dry-run: the exposition, and no journal, write or commit', async () => {
-    const { deps, events } = setup();
+    const { deps, events, exposition } = setup();
     const report = await runCycle(config, catalog, deps, { dryRun: true });
     expect(events).toEqual([]);
-    expect(report.exposition).toContain(`aws_sagemaker_invocations_total{endpoint_name="e",region="us-east-1",variant_name="v"} 30 ${T - 3 * MIN}`);
+    expect(exposition()).toContain(`aws_sagemaker_invocations_total{endpoint_name="e",region="us-east-1",variant_name="v"} 30 ${T - 3 * MIN}`);
+    expect(exposition().match(/^# TYPE aws_sagemaker_invocations_total counter$/gm)).toHaveLength(1);
+    expect(report.expositionBytes).toBe(Buffer.byteLength(exposition()));
   });
 
   test('a failed remote write leaves the journal in place and the committed state unchanged', async () => {
@@ -98,42 +104,86 @@ describe('runCycle', () => {
       },
     };
     await expect(runCycle(config, catalog, failing)).rejects.toThrow('HTTP 503');
-    expect(store.current?.pending).toBeDefined();
-    expect(store.current?.committed.highWaterMark).toBeUndefined();
+    expect(store.current?.journal).toBeDefined();
+    expect(store.current?.highWaterMark).toBeUndefined();
   });
 
   test('the next cycle replays the journal alone first, treating out-of-order as already stored, then goes on', async () => {
     const { deps, store, events, sent, setNow } = setup();
-    const down: typeof deps = {
+    let allowed = 2;
+    const dying: typeof deps = {
       ...deps,
-      send: async () => {
-        throw new RemoteWriteError('gave up', undefined);
+      send: async (body) => {
+        if (allowed-- <= 0) throw new RemoteWriteError('gave up', undefined);
+        sent.push(body);
+        return { status: 'ok', attempts: 1 };
       },
     };
-    await expect(runCycle(config, catalog, down)).rejects.toThrow();
-    const journal = store.current?.pending?.batches ?? [];
+    await expect(runCycle(config, catalog, dying)).rejects.toThrow();
+    const journalId = store.current?.journal?.id as string;
+    const journal = store.journalRecords(journalId);
+    expect(journal).toHaveLength(3); // two sent, the third journaled before its send failed
+    const firstTwo = sent.slice();
     events.length = 0;
+    sent.length = 0;
     setNow(T + 5 * MIN);
-    const report = await runCycle(
-      config,
-      catalog,
-      { ...deps, send: async (b) => (events.push('send'), sent.push(b), { status: 'rejected', reason: 'out_of_order', message: 'out of order sample', attempts: 1 }) },
-    );
-    expect(report.replayedBatches).toBe(journal.length);
-    expect(events.slice(0, journal.length + 1)).toEqual([...Array(journal.length).fill('send'), 'commit']);
-    expect(sent.slice(0, journal.length).map((b) => Buffer.from(b).toString('base64'))).toEqual(journal);
-    expect(report.window?.start).toBe(T - 2 * MIN);
-    expect(store.current?.committed.highWaterMark).toBe(T + 3 * MIN);
+    const report = await runCycle(config, catalog, {
+      ...deps,
+      send: async (b) => (events.push('send'), sent.push(b), { status: 'rejected', reason: 'out_of_order', message: 'out of order sample', attempts: 1 }),
+    });
+    expect(report.replayedBatches).toBe(3);
+    expect(events.slice(0, 4)).toEqual(['send', 'send', 'send', 'commit']);
+    expect(sent.slice(0, 2).map((b) => Buffer.from(b).toString('base64'))).toEqual(firstTwo.map((b) => Buffer.from(b).toString('base64')));
+    expect(Buffer.from(sent[2] as Uint8Array)).toEqual(Buffer.from(decodeJournalRecord(journal[2] as Uint8Array, 'r').body));
+    // The killed cycle never committed a high-water mark: this one starts from the initial lookback again, and
+    // its series write only what is newer than what the journal says they wrote.
+    expect(report.window?.start).toBe(T - 12 * MIN);
+    expect(store.current?.highWaterMark).toBe(T + 3 * MIN);
+    expect(store.journal.size).toBe(0);
+    const invocations = [...firstTwo, ...sent.slice(3)]
+      .flatMap((b) => decodeWriteRequest(b))
+      .filter((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total')
+      .flatMap((s) => s.samples.map((x) => x.timestamp));
+    expect(new Set(invocations).size).toBe(invocations.length);
+  });
+
+  test('a journal whose writer may still be running is left alone: this cycle stops before writing', async () => {
+    const { deps, store, events } = setup();
+    store.beforeAppend = () => {
+      throw new Error('killed');
+    };
+    await expect(runCycle(config, catalog, { ...deps, deadline: () => Date.now() + 60_000 })).rejects.toThrow('killed');
+    // Pretend the journal belongs to a live process elsewhere.
+    const state = store.current;
+    if (!state?.journal) throw new Error('no journal');
+    const foreign = encodeState({ ...state, journal: { ...state.journal, holder: 'another-host/boot/1' } });
+    await store.save(foreign, '1');
+    events.length = 0;
+    await expect(runCycle(config, catalog, deps)).rejects.toThrow(/being written by another cycle \(another-host\/boot\/1\)/);
+    expect(events).toEqual([]);
   });
 
   test('when another cycle moved the state on, this one stops before writing anything', async () => {
     const { deps, store, events } = setup();
-    store.beforeSave = (doc) => {
-      events.push(doc.pending ? 'journal' : 'commit');
+    store.beforeSave = (state) => {
+      events.push(state.journal ? 'claim' : 'commit');
       throw new ConcurrentUpdateError('memory');
     };
     await expect(runCycle(config, catalog, deps)).rejects.toBeInstanceOf(ConcurrentUpdateError);
-    expect(events).toEqual(['journal']);
+    expect(events).toEqual(['claim']);
+  });
+
+  test('a corrupt state stops the cycle, names it and leaves it untouched; --reset-state keeps it aside and starts over', async () => {
+    const { deps, store, events } = setup();
+    await store.save(encodeState(emptyState()), undefined);
+    const corrupt = new MemoryStateStore();
+    Object.assign(corrupt, { load: async () => ({ bytes: new Uint8Array(Buffer.from('IWS2garbage')), version: '1' }) });
+    await expect(runCycle(config, catalog, { ...deps, store: corrupt })).rejects.toBeInstanceOf(CorruptStateError);
+    expect(corrupt.saves).toHaveLength(0);
+    events.length = 0;
+    const report = await runCycle(config, catalog, deps, { resetState: true });
+    expect(report.highWaterMark).toBe(T - 2 * MIN);
+    expect([...store.journal.keys()].filter((k) => k.startsWith('aside/'))).toHaveLength(1);
   });
 
   test('a 400 is logged and counted by reason; the cycle still commits and the next reports it', async () => {
@@ -145,12 +195,34 @@ describe('runCycle', () => {
     expect(inFirstRequest).toBeGreaterThan(0);
     expect(first.rejected).toEqual({ bad_request: inFirstRequest });
     expect(errors[0]).toMatchObject({ reason: 'bad_request', receiver: 'invalid label', samples: inFirstRequest });
-    expect(store.current?.pending).toBeUndefined();
+    expect(store.current?.journal).toBeUndefined();
     setNow(T + MIN);
     sent.length = 0;
     await runCycle(config, catalog, deps);
     const rejected = sent.flatMap((b) => decodeWriteRequest(b)).filter((s) => s.labels[0]?.value === 'inferwatch_bridge_samples_rejected_total');
     const byReason = Object.fromEntries(rejected.map((s) => [s.labels.find((l) => l.name === 'reason')?.value, s.samples[0]?.value]));
     expect(byReason).toEqual({ bad_request: inFirstRequest, duplicate: 0, out_of_order: 0, too_old: 0 });
+  });
+
+  test('a sample budget smaller than the backlog: each cycle forwards what it allows and commits; the next ones catch up with nothing lost', async () => {
+    const { deps, store, sent, setNow } = setup();
+    const small = { ...config, maxSamplesPerCycle: 12 };
+    const ends: number[] = [];
+    for (let cycle = 0; cycle < 6; cycle++) {
+      const report = await runCycle(small, catalog, deps);
+      if (report.highWaterMark !== undefined) ends.push(report.highWaterMark);
+      setNow(T + 60_000 * cycle);
+    }
+    // Three queries (the mock lists Invocations in each namespace): 4 periods per cycle, from the initial lookback on.
+    expect(ends.slice(0, 3)).toEqual([T - 13 * MIN, T - 9 * MIN, T - 5 * MIN]);
+    expect(store.current?.highWaterMark).toBe(T + 2 * MIN);
+    const written = sent
+      .flatMap((b) => decodeWriteRequest(b))
+      .filter((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total')
+      .flatMap((s) => s.samples);
+    const times = written.map((s) => s.timestamp);
+    expect(new Set(times).size).toBe(times.length);
+    expect(times).toEqual(Array.from({ length: times.length }, (_, i) => T - 18 * MIN + i * MIN));
+    expect(written.at(-1)?.value).toBe(2 * (times.length - 1));
   });
 });

@@ -60,9 +60,15 @@ describe('Lambda handler', () => {
       { name: 'region', value: 'eu-west-1' },
     ]);
     const puts = s3?.commandCalls((S3 as S3Module).PutObjectCommand).map((c) => c.args[0].input as { Bucket: string; Key: string; IfNoneMatch?: string; IfMatch?: string });
-    expect(puts?.map((p) => [p.Bucket, p.Key, p.IfNoneMatch ?? p.IfMatch])).toEqual([
-      ['inferwatch-state', 'inferwatch/bridge-state.json', '*'],
-      ['inferwatch-state', 'inferwatch/bridge-state.json', '"1"'],
+    // The state is claimed (If-None-Match on a fresh bucket), each request is journaled beside it, then the state is committed (If-Match).
+    const statePuts = puts?.filter((p) => p.Key === 'inferwatch/bridge-state.json');
+    expect(statePuts?.map((p) => [p.Bucket, p.IfNoneMatch ?? p.IfMatch])).toEqual([
+      ['inferwatch-state', '*'],
+      ['inferwatch-state', '"1"'],
     ]);
+    const journalPuts = puts?.filter((p) => p.Key !== 'inferwatch/bridge-state.json') ?? [];
+    expect(journalPuts.length).toBeGreaterThan(0);
+    for (const put of journalPuts) expect(put.Key).toMatch(/^inferwatch\/bridge-state\.json\.journal\/[\w-]+\/\d+$/);
+    expect(s3?.commandCalls((S3 as S3Module).DeleteObjectsCommand)).toHaveLength(1);
   });
 });

@@ -1,58 +1,67 @@
-import { emptyState, type BridgeState } from '../../../lambda/bridge/state/state';
-import { translate, type QueryResult } from '../../../lambda/bridge/translate';
+import type { Sample } from '../../../lambda/bridge/series';
+import type { SeriesState } from '../../../lambda/bridge/state/series-state';
+import { emptyStats, SeriesCursor, type CursorSettings, type TranslateStats } from '../../../lambda/bridge/translate';
 import { planWindow, type WindowSettings } from '../../../lambda/bridge/windows';
 
 const MIN = 60_000;
-const settings = { periodMs: MIN, revisionWindowMs: 10 * MIN, retentionMs: 24 * 60 * MIN };
 const windowSettings: WindowSettings = { period: 60, settle: 120, initialLookback: 900, revisionWindow: 600, maxCycleSpan: 3600 };
 const T = 1_800_000_000_000; // aligned to the minute
 
-function counter(points: Array<[number, number]>, extra: Partial<QueryResult> = {}): QueryResult {
-  return { name: 'x_total', labels: { endpoint_name: 'e' }, kind: 'counter', quantile: false, scale: 1, points, ...extra };
+interface Run {
+  state: SeriesState | undefined;
+  highWaterMark: number | undefined;
+  base: number | undefined;
 }
 
-/** Runs cycles at successive "now"s over a CloudWatch history that may change between cycles. */
+/** One cycle of one series, as runCycle drives it: read [base, end), feed oldest first, finish. */
+function cycle(run: Run, now: number, history: Map<number, number>, kind: 'counter' | 'gauge' = 'counter', extra: Partial<CursorSettings> = {}, quantile = false) {
+  const window = planWindow(now, windowSettings, run.highWaterMark);
+  if (!window) return undefined;
+  const readStart = run.highWaterMark !== undefined && run.base !== undefined ? run.base : window.readStart;
+  const settings: CursorSettings = { periodMs: MIN, readStart, end: window.end, nextBase: Math.max(readStart, window.end - 10 * MIN), writableFrom: -Infinity, ...extra };
+  const stats = emptyStats();
+  const cursor = new SeriesCursor(run.state, kind === 'counter', quantile, 1, settings, stats);
+  const out: Sample[] = [];
+  for (const [t, v] of [...history].filter(([t]) => t >= readStart && t < window.end).sort((a, b) => a[0] - b[0])) cursor.push(t, v, out);
+  cursor.finish(out);
+  run.state = cursor.finalState();
+  run.highWaterMark = window.end;
+  run.base = settings.nextBase;
+  return { samples: out, stats };
+}
+
 function runCycles(nows: number[], history: (cycle: number) => Map<number, number>, kind: 'counter' | 'gauge' = 'counter') {
-  let state: BridgeState = emptyState();
+  const run: Run = { state: undefined, highWaterMark: undefined, base: undefined };
   const written: Array<[number, number]> = [];
-  const stats = [];
-  for (const [cycle, now] of nows.entries()) {
-    const window = planWindow(now, windowSettings, state.highWaterMark);
-    if (!window) continue;
-    const points = [...history(cycle)].filter(([t]) => t >= window.readStart && t < window.end);
-    const out = translate([counter(points, { kind })], window, state, settings);
-    for (const s of out.series[0]?.samples ?? []) written.push([s.timestamp, s.value]);
-    stats.push(out.stats);
-    state = out.state;
-  }
-  return { written, state, stats };
+  const stats: TranslateStats[] = [];
+  nows.forEach((now, i) => {
+    const result = cycle(run, now, history(i), kind);
+    if (!result) return;
+    for (const s of result.samples) written.push([s.timestamp, s.value]);
+    stats.push(result.stats);
+  });
+  return { written, stats, run };
 }
 
-describe('translate: counters', () => {
+describe('SeriesCursor: counters', () => {
   test('a new counter starts with a 0 baseline one period before its first data, then cumulative sums at period starts', () => {
-    const window = { start: T, end: T + 3 * MIN, readStart: T };
-    const out = translate([counter([[T, 5], [T + MIN, 7], [T + 2 * MIN, 1]])], window, emptyState(), settings);
-    expect(out.series[0]?.samples).toEqual([
-      { timestamp: T - MIN, value: 0 },
-      { timestamp: T, value: 5 },
-      { timestamp: T + MIN, value: 12 },
-      { timestamp: T + 2 * MIN, value: 13 },
-    ]);
-    expect(out.state.highWaterMark).toBe(T + 3 * MIN);
-    expect(out.series[0]?.labels).toEqual([
-      { name: '__name__', value: 'x_total' },
-      { name: 'endpoint_name', value: 'e' },
+    const { written } = runCycles([T + 5 * MIN], () => new Map([[T, 5], [T + MIN, 7], [T + 2 * MIN, 1]]));
+    expect(written).toEqual([
+      [T - MIN, 0],
+      [T, 5],
+      [T + MIN, 12],
+      [T + 2 * MIN, 13],
     ]);
   });
 
   test('increase over all cycles equals the final CloudWatch Sum, with revisions up, late data and a revision down', () => {
     const base = new Map<number, number>();
     for (let t = T - 20 * MIN; t < T + 60 * MIN; t += MIN) base.set(t, 10);
-    const history = (cycle: number) => {
+    const history = (c: number) => {
       const h = new Map(base);
-      if (cycle === 0) h.delete(T - 4 * MIN); // not yet published when cycle 0 reads
-      if (cycle >= 1) h.set(T - 6 * MIN, 25); // revised up after being forwarded
-      if (cycle >= 2) h.set(T - 1 * MIN, 4); // revised down after being forwarded
+      if (c === 0) h.delete(T - 4 * MIN); // not yet published when cycle 0 reads
+      if (c >= 1) h.set(T - 6 * MIN, 25); // revised up after being forwarded
+      if (c >= 2) h.set(T - 1 * MIN, 4); // revised down after being forwarded
       return h;
     };
     const nows = [T, T + 5 * MIN, T + 9 * MIN, T + 14 * MIN, T + 20 * MIN];
@@ -63,45 +72,80 @@ describe('translate: counters', () => {
     let expected = 0;
     for (const [t, v] of finalHistory) if (t >= firstForwarded && t <= lastWritten[0]) expected += v;
     expect(lastWritten[1]).toBe(expected);
-    // Monotonic (a revision down waits instead of producing a reset), and timestamps strictly increasing.
+    // Monotonic (a revision down waits instead of producing a reset), timestamps strictly increasing.
     for (let i = 1; i < written.length; i++) {
       expect(written[i]?.[0]).toBeGreaterThan(written[i - 1]?.[0] as number);
       expect(written[i]?.[1]).toBeGreaterThanOrEqual(written[i - 1]?.[1] as number);
     }
-    expect(stats.reduce((n, s) => n + s.revisions.counter, 0)).toBe(3);
+    // The withheld period was behind the frontier when it came: its value went into the next sample.
+    expect(written.filter(([t]) => t === T - 4 * MIN)).toHaveLength(0);
+    expect(stats.reduce((n, s) => n + s.revisions.counter, 0)).toBe(2);
+  });
+
+  test('a period missing in the middle is not rewritten later: its late value goes into the next sample', () => {
+    const full = new Map<number, number>();
+    for (let t = T - 15 * MIN; t < T + 10 * MIN; t += MIN) full.set(t, 1);
+    const gap = new Map(full);
+    gap.delete(T - 6 * MIN);
+    const { written } = runCycles([T, T + 5 * MIN], (c) => (c === 0 ? gap : full));
+    expect(written.filter(([t]) => t === T - 6 * MIN)).toHaveLength(0);
+    expect(written.at(-1)).toEqual([T + 2 * MIN, 18]);
   });
 
   test('a revision with no new datapoint is written at the last new period', () => {
-    const prev: BridgeState = { ...emptyState(), highWaterMark: T, series: {} };
-    const first = translate([counter([[T - 2 * MIN, 3]])], { start: T - 3 * MIN, end: T, readStart: T - 3 * MIN }, emptyState(), settings);
-    const second = translate([counter([[T - 2 * MIN, 8]])], { start: T, end: T + 2 * MIN, readStart: T - 10 * MIN }, { ...prev, ...first.state }, settings);
-    expect(second.series[0]?.samples).toEqual([{ timestamp: T + MIN, value: 8 }]);
+    const run: Run = { state: undefined, highWaterMark: undefined, base: undefined };
+    cycle(run, T, new Map([[T - 3 * MIN, 3]]));
+    const second = cycle(run, T + 2 * MIN, new Map([[T - 3 * MIN, 8]]));
+    expect(second?.samples).toEqual([{ timestamp: T - MIN, value: 8 }]);
+    expect(second?.stats.revisions.counter).toBe(1);
   });
 
   test('NaN and infinities are dropped and counted', () => {
-    const out = translate([counter([[T, NaN], [T + MIN, Infinity], [T + 2 * MIN, 2]])], { start: T, end: T + 3 * MIN, readStart: T }, emptyState(), settings);
-    expect(out.stats.nonFinite).toBe(2);
-    expect(out.series[0]?.samples.map((s) => s.value)).toEqual([0, 2]);
+    const { written, stats } = runCycles([T + 5 * MIN], () => new Map([[T, NaN], [T + MIN, Infinity], [T + 2 * MIN, 2]]));
+    expect(stats[0]?.nonFinite).toBe(2);
+    expect(written.map(([, v]) => v)).toEqual([0, 2]);
   });
 
-  test('scale converts units (µs -> s)', () => {
-    const out = translate([counter([[T, 1_500_000]], { scale: 1e-6, name: 'lat_seconds_sum' })], { start: T, end: T + MIN, readStart: T }, emptyState(), settings);
-    expect(out.series[0]?.samples.at(-1)?.value).toBeCloseTo(1.5, 12);
+  test('datapoints older than the receiver accepts are not written; the counter carries them on', () => {
+    const run: Run = { state: undefined, highWaterMark: undefined, base: undefined };
+    const history = new Map<number, number>();
+    for (let t = T - 17 * MIN; t < T; t += MIN) history.set(t, 2);
+    const result = cycle(run, T, history, 'counter', { writableFrom: T - 5 * MIN });
+    expect(result?.samples.map((s) => s.timestamp)).toEqual([T - 5 * MIN, T - 4 * MIN, T - 3 * MIN]);
+    expect(result?.samples[0]?.value).toBe(2 * 13);
+    expect(result?.stats.tooOld).toEqual({ samples: 12, from: T - 17 * MIN, to: T - 6 * MIN });
   });
 
-  test('forwarded values older than the revision window are forgotten; idle series are kept for the retention', () => {
-    const { state } = runCycles([T, T + 30 * MIN], () => new Map([[T - 10 * MIN, 1]]));
-    const series = Object.values(state.series)[0];
-    expect(series?.t).toBe(1);
-    expect(Object.keys(series?.f ?? {})).toEqual([]);
+  test('the journaled state after each sample is a state a killed cycle can resume from exactly', () => {
+    const history = new Map<number, number>();
+    for (let t = T - 20 * MIN; t < T + 10 * MIN; t += MIN) history.set(t, 3);
+    const run: Run = { state: undefined, highWaterMark: undefined, base: undefined };
+    cycle(run, T, history);
+    // A second cycle dies after writing its first two samples: resume from the journaled state.
+    const window = planWindow(T + 5 * MIN, windowSettings, run.highWaterMark);
+    const settings: CursorSettings = { periodMs: MIN, readStart: run.base as number, end: window?.end as number, nextBase: 0, writableFrom: -Infinity };
+    const cursor = new SeriesCursor(run.state, true, false, 1, settings, emptyStats());
+    const out: Sample[] = [];
+    const points = [...history].filter(([t]) => t >= settings.readStart && t < settings.end);
+    for (const [t, v] of points) {
+      cursor.push(t, v, out);
+      if (out.length === 2) break;
+    }
+    run.state = cursor.journalState();
+    // HWM stays where it was: the next cycle reads the same base again, and writes only what is newer.
+    const resumed = cycle(run, T + 6 * MIN, history);
+    const written = [...out, ...(resumed?.samples ?? [])].map((s) => [s.timestamp, s.value]);
+    expect(new Set(written.map(([t]) => t)).size).toBe(written.length);
+    expect(written.at(-1)?.[1]).toBe(3 * ((written.at(-1)?.[0] as number) - (T - 17 * MIN) + MIN) / MIN);
+    expect(resumed?.stats.revisions.counter).toBe(0);
   });
 });
 
-describe('translate: gauges and quantiles', () => {
+describe('SeriesCursor: gauges and quantiles', () => {
   test('gauges are written as they are; revisions are counted, not rewritten', () => {
-    const history = (cycle: number) =>
+    const history = (c: number) =>
       new Map<number, number>([
-        [T - 5 * MIN, cycle === 0 ? 0.5 : 0.7],
+        [T - 5 * MIN, c === 0 ? 0.5 : 0.7],
         [T - 4 * MIN, 0.6],
       ]);
     const { written, stats } = runCycles([T, T + 3 * MIN], history, 'gauge');
@@ -112,12 +156,13 @@ describe('translate: gauges and quantiles', () => {
     expect(stats[1]?.revisions.gauge).toBe(1);
   });
 
-  test('a quantile revision is counted as such, and late gauge data as late', () => {
-    const window = { start: T, end: T + MIN, readStart: T - 10 * MIN };
-    const previous: BridgeState = { ...emptyState(), highWaterMark: T };
-    const q: QueryResult = { name: 'lat', labels: { quantile: '0.99' }, kind: 'gauge', quantile: true, scale: 1, points: [[T - MIN, 3]] };
-    const first = translate([q], { start: T - 2 * MIN, end: T, readStart: T - 2 * MIN }, previous, settings);
-    const second = translate([{ ...q, points: [[T - MIN, 4], [T - 2 * MIN, 1]] }], window, first.state, settings);
-    expect(second.stats.revisions).toMatchObject({ quantile: 1, late: 1 });
+  test('a quantile revision is counted as such; data for a gauge period that was empty behind the frontier as late', () => {
+    const run: Run = { state: undefined, highWaterMark: undefined, base: undefined };
+    cycle(run, T, new Map([[T - 3 * MIN, 3]]), 'gauge', {}, true);
+    const revised = cycle(run, T + 2 * MIN, new Map([[T - 3 * MIN, 4]]), 'gauge', {}, true);
+    expect(revised?.stats.revisions).toMatchObject({ quantile: 1, late: 0 });
+    const late = cycle(run, T + 4 * MIN, new Map([[T - 3 * MIN, 4], [T - 4 * MIN, 1]]), 'gauge', {}, true);
+    expect(late?.stats.revisions).toMatchObject({ quantile: 0, late: 1 });
+    expect(late?.samples).toEqual([]);
   });
 });

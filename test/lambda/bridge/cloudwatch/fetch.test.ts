@@ -2,15 +2,17 @@ import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type GetMet
 import { mockClient } from 'aws-sdk-client-mock';
 import { Catalog } from '../../../../lambda/bridge/catalog/catalog';
 import { DiscoveryCache, discoverMetrics, type DiscoveredMetric } from '../../../../lambda/bridge/cloudwatch/discovery';
-import { CloudWatchDataError, fetchMetricData } from '../../../../lambda/bridge/cloudwatch/fetch';
-import { planQueries } from '../../../../lambda/bridge/cloudwatch/plan';
+import { CloudWatchDataError, fetchChunk, type PagePoints } from '../../../../lambda/bridge/cloudwatch/fetch';
+import { QueryPlan, type PlannedQuery } from '../../../../lambda/bridge/cloudwatch/plan';
+import { RateLimiter } from '../../../../lambda/bridge/concurrency';
 import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 
 const cw = mockClient(CloudWatchClient);
 const client = new CloudWatchClient({ region: 'us-east-1' });
 const T = 1_800_000_000_000;
-const window = { start: T, end: T + 300_000, readStart: T - 600_000 };
+const span = { start: T - 600_000, end: T + 300_000, periodSeconds: 60 };
+const unlimited = new RateLimiter(1e9);
 const warnings: string[] = [];
 const logger: BridgeLogger = { debug: () => {}, info: () => {}, warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) };
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
@@ -31,11 +33,25 @@ beforeEach(() => {
   warnings.length = 0;
 });
 
-describe('planQueries', () => {
+const queriesOf = (metrics: DiscoveredMetric[], base: Record<string, string> = {}) => [...new QueryPlan(metrics, catalog, base, 1024).chunks()].flat();
+
+async function fetchAll(queries: PlannedQuery[], calls = new ApiCallCounter()) {
+  const pages: PagePoints[][] = [];
+  const chunks: PlannedQuery[][] = [];
+  for (let i = 0; i < queries.length; i += 500) chunks.push(queries.slice(i, i + 500));
+  let forbidden = 0;
+  for (const chunk of chunks) {
+    const outcome = await fetchChunk(client, chunk, span, unlimited, calls, logger, (page) => void pages.push([...page]));
+    forbidden += outcome.forbidden;
+  }
+  return { pages, forbidden, calls };
+}
+
+describe('QueryPlan', () => {
   test('one query per metric and statistic, with labels from dimensions plus the base labels', () => {
-    const plan = planQueries([{ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }] }], catalog, { region: 'us-east-1' }, 1024);
-    expect(plan.queries.map((q) => q.template.stat)).toEqual(['Sum', 'SampleCount', 'p50', 'p90', 'p99']);
-    expect(plan.queries[2]?.labels).toEqual({ endpoint_name: 'e', variant_name: 'v', quantile: '0.5', region: 'us-east-1' });
+    const queries = queriesOf([{ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }] }], { region: 'us-east-1' });
+    expect(queries.map((q) => q.template.stat)).toEqual(['Sum', 'SampleCount', 'p50', 'p90', 'p99']);
+    expect(Object.fromEntries(queries[2]?.labels.map((l) => [l.name, l.value]) ?? [])).toEqual({ __name__: 'aws_sagemaker_model_latency_seconds', endpoint_name: 'e', variant_name: 'v', quantile: '0.5', region: 'us-east-1' });
   });
 
   test('two CloudWatch metrics landing on one series: the second is skipped and reported', () => {
@@ -43,44 +59,58 @@ describe('planQueries', () => {
       { namespace: 'neuron_monitor', metricName: 'NeuronCoreUtilization', dimensions: [{ Name: 'NeuronCore', Value: '0' }] },
       { namespace: 'neuron_monitor', metricName: 'NeuronCore Utilization', dimensions: [{ Name: 'NeuronCore', Value: '0' }] },
     ];
-    const plan = planQueries(metrics, catalog, {}, 1024);
-    expect(plan.queries).toHaveLength(1);
+    const plan = new QueryPlan(metrics, catalog, {}, 1024);
+    expect([...plan.chunks()].flat()).toHaveLength(1);
     expect(plan.collisions).toHaveLength(1);
+  });
+
+  test('chunks of 500, each family together: names sorted, statistic before dimensions', () => {
+    const metrics: DiscoveredMetric[] = [
+      ...endpoints(300),
+      ...Array.from({ length: 300 }, (_, i) => ({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: `e${i}` }] })),
+    ];
+    const plan = new QueryPlan(metrics, catalog, {}, 1024);
+    const chunks = [...plan.chunks()];
+    expect(plan.size).toBe(300 + 300 * 5);
+    expect(chunks.map((c) => c.length)).toEqual([500, 500, 500, 300]);
+    const names = chunks.flat().map((q) => q.labels[0]?.value);
+    const runs = names.filter((name, i) => name !== names[i - 1]);
+    expect(runs).toEqual(['aws_sagemaker_endpoint_cpu_utilization_ratio', 'aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count', 'aws_sagemaker_model_latency_seconds']);
   });
 });
 
-describe('fetchMetricData', () => {
+describe('fetchChunk', () => {
   test('1,100 queries take exactly 3 calls of at most 500, one window, oldest first', async () => {
     cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
       MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({ Id: q.Id, Timestamps: [new Date(T)], Values: [50], StatusCode: 'Complete' })),
     }));
-    const plan = planQueries(endpoints(1100), catalog, {}, 1024);
-    const calls = new ApiCallCounter();
-    const outcome = await fetchMetricData(client, plan.queries, window, 60, calls, logger);
+    const { pages, calls } = await fetchAll(queriesOf(endpoints(1100)));
     const inputs = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
     expect(inputs.map((i) => i.MetricDataQueries?.length)).toEqual([500, 500, 100]);
     for (const input of inputs) {
-      expect(input).toMatchObject({ StartTime: new Date(window.readStart), EndTime: new Date(window.end), ScanBy: 'TimestampAscending' });
+      expect(input).toMatchObject({ StartTime: new Date(span.start), EndTime: new Date(span.end), ScanBy: 'TimestampAscending' });
       expect(new Set(input.MetricDataQueries?.map((q) => q.Id)).size).toBe(input.MetricDataQueries?.length);
       expect(input.MetricDataQueries?.every((q) => q.MetricStat?.Period === 60 && /^[a-z][a-zA-Z0-9_]*$/.test(q.Id ?? ''))).toBe(true);
     }
-    expect(outcome.points.every((p) => p.length === 1 && p[0]?.[1] === 50)).toBe(true);
+    expect(pages.flat().every((p) => p.values.length === 1 && p.values[0] === 50)).toBe(true);
     expect(calls.count('cloudwatch', 'GetMetricData')).toBe(3);
     expect(calls.metricsRequested).toBe(1100);
   });
 
-  test('follows NextToken and merges one query across pages', async () => {
+  test('follows NextToken, one page at a time, and reports a query still PartialData at the end as incomplete', async () => {
     cw.on(GetMetricDataCommand)
       .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [new Date(T)], Values: [1], StatusCode: 'PartialData' }], NextToken: 'page2' })
-      .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [new Date(T + 60_000)], Values: [2], StatusCode: 'Complete' }] });
+      .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [new Date(T + 60_000)], Values: [2], StatusCode: 'Complete' }] })
+      .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [new Date(T)], Values: [1], StatusCode: 'PartialData' }] });
     const calls = new ApiCallCounter();
-    const outcome = await fetchMetricData(client, planQueries(endpoints(1), catalog, {}, 1024).queries, window, 60, calls, logger);
-    expect(outcome.points[0]).toEqual([
-      [T, 1],
-      [T + 60_000, 2],
-    ]);
+    const pages: number[][] = [];
+    const outcome = await fetchChunk(client, queriesOf(endpoints(1)), span, unlimited, calls, logger, (page) => void pages.push(page.flatMap((p) => p.values)));
+    expect(pages).toEqual([[1], [2]]);
+    expect(outcome.incomplete.size).toBe(0);
     expect(cw.commandCalls(GetMetricDataCommand)[1]?.args[0].input.NextToken).toBe('page2');
     expect(calls.metricsRequested).toBe(1);
+    const partial = await fetchChunk(client, queriesOf(endpoints(1)), span, unlimited, calls, logger, () => {});
+    expect([...partial.incomplete]).toEqual([0]);
   });
 
   test('InternalError for a query fails the cycle; Forbidden is logged, counted and skipped; Messages are logged', async () => {
@@ -91,13 +121,27 @@ describe('fetchMetricData', () => {
       ],
       Messages: [{ Code: 'MaxMetricsExceeded', Value: 'too many' }],
     });
-    const outcome = await fetchMetricData(client, planQueries(endpoints(2), catalog, {}, 1024).queries, window, 60, new ApiCallCounter(), logger);
-    expect(outcome.forbidden).toBe(1);
+    const { forbidden } = await fetchAll(queriesOf(endpoints(2)));
+    expect(forbidden).toBe(1);
     expect(warnings).toEqual(expect.arrayContaining(['GetMetricData message', 'GetMetricData result message', expect.stringContaining('Forbidden')]));
 
     cw.reset();
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'q0', StatusCode: 'InternalError' }] });
-    await expect(fetchMetricData(client, planQueries(endpoints(1), catalog, {}, 1024).queries, window, 60, new ApiCallCounter(), logger)).rejects.toThrow(CloudWatchDataError);
+    await expect(fetchAll(queriesOf(endpoints(1)))).rejects.toThrow(CloudWatchDataError);
+  });
+});
+
+describe('RateLimiter', () => {
+  test('spaces calls so that no second holds more than the limit, shared by every lane', async () => {
+    let now = 0;
+    const starts: number[] = [];
+    const limiter = new RateLimiter(25, () => now, async (ms) => void (now += ms));
+    for (let i = 0; i < 60; i++) {
+      await limiter.take();
+      starts.push(now);
+    }
+    for (const start of starts) expect(starts.filter((s) => s >= start && s < start + 1000).length).toBeLessThanOrEqual(25);
+    expect(starts.at(-1)).toBeCloseTo(59 * 40, 6);
   });
 });
 

@@ -1,5 +1,6 @@
 import * as snappy from 'snappyjs';
-import { decodeWriteRequest, encodeWriteRequest, splitByTimestamp, splitIntoBatches } from '../../../../lambda/bridge/remote-write/encode';
+import { BatchBuilder } from '../../../../lambda/bridge/remote-write/batcher';
+import { decodeWriteRequest, encodeWriteRequest } from '../../../../lambda/bridge/remote-write/encode';
 import { toExposition } from '../../../../lambda/bridge/remote-write/exposition';
 import { buildLabels, type TimeSeries } from '../../../../lambda/bridge/series';
 
@@ -34,17 +35,40 @@ describe('remote-write encoding', () => {
     ]);
   });
 
-  test('batches hold at most maxSamples, and a long series continues in the next batch in time order', () => {
-    const batches = splitIntoBatches([series('a', 3), series('b', 5), series('c', 1)], 4);
-    expect(batches.map((b) => b.map((s) => `${s.labels[0]?.value}:${s.samples.length}`))).toEqual([['a:3', 'b:1'], ['b:4'], ['c:1']]);
-    const b = batches.flat().filter((s) => s.labels[0]?.value === 'b').flatMap((s) => s.samples.map((x) => x.timestamp));
-    expect(b).toEqual([...b].sort((x, y) => x - y));
+  // The builder knows a series by its object, as the cycle's one object per query.
+  const identities = new Map<ReturnType<typeof series>, { labels: ReturnType<typeof series>['labels']; kind: 'gauge' }>();
+  const add = (builder: BatchBuilder, s: ReturnType<typeof series>, from = 0, to = s.samples.length) => {
+    const identity = identities.get(s) ?? { labels: s.labels, kind: 'gauge' as const };
+    identities.set(s, identity);
+    builder.add(identity, s.samples.slice(from, to));
+  };
+
+  test('requests hold at most maxSamples; one series goes on in the next request in time order; one add is never split', () => {
+    const builder = new BatchBuilder(4, 'stream');
+    const [a, b, c] = [series('a', 3), series('b', 5), series('c', 1)];
+    add(builder, a);
+    add(builder, b, 0, 1);
+    add(builder, b, 1, 3);
+    add(builder, b, 3, 5);
+    add(builder, c);
+    builder.close();
+    const batches = builder.drain();
+    expect(batches.map((x) => x.series.map((s) => `${s.labels[0]?.value}:${s.samples.length}`))).toEqual([['a:3', 'b:1'], ['b:4'], ['c:1']]);
+    expect(batches.map((x) => x.samples)).toEqual([4, 4, 1]);
+    const times = batches.flatMap((x) => x.series).filter((s) => s.labels[0]?.value === 'b').flatMap((s) => s.samples.map((x) => x.timestamp));
+    expect(times).toEqual([...times].sort((x, y) => x - y));
   });
 
   test('after lost state, one group of requests per timestamp, oldest first', () => {
-    const batches = splitByTimestamp([series('a', 3), series('b', 2)], 1);
-    expect(batches.map((b) => b.map((s) => `${s.labels[0]?.value}@${(s.samples[0]?.timestamp ?? 0) - 1_800_000_000_000}`))).toEqual([['a@0'], ['b@0'], ['a@60000'], ['b@60000'], ['a@120000']]);
-    expect(splitByTimestamp([series('a', 3), series('b', 2)], 10).map((b) => b.length)).toEqual([2, 2, 1]);
+    const grouped = (max: number) => {
+      const builder = new BatchBuilder(max, 'byTimestamp');
+      add(builder, series('a', 3));
+      add(builder, series('b', 2));
+      builder.close();
+      return builder.drain();
+    };
+    expect(grouped(1).map((x) => x.series.map((s) => `${s.labels[0]?.value}@${(s.samples[0]?.timestamp ?? 0) - 1_800_000_000_000}`))).toEqual([['a@0'], ['b@0'], ['a@60000'], ['b@60000'], ['a@120000']]);
+    expect(grouped(10).map((x) => x.series.length)).toEqual([2, 2, 1]);
   });
 
   test('the text exposition escapes label values and keeps timestamps', () => {

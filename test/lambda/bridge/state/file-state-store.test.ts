@@ -1,47 +1,82 @@
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStateStore } from '../../../../lambda/bridge/state/file-state-store';
-import { ConcurrentUpdateError, emptyState } from '../../../../lambda/bridge/state/state';
+import { currentHolder } from '../../../../lambda/bridge/state/journal';
+import { ConcurrentUpdateError } from '../../../../lambda/bridge/state/state';
+
+const bytes = (text: string) => new Uint8Array(Buffer.from(text));
+const text = (loaded: { bytes: Uint8Array | undefined }) => (loaded.bytes ? Buffer.from(loaded.bytes).toString() : undefined);
 
 describe('FileStateStore', () => {
   const dir = () => join(mkdtempSync(join(tmpdir(), 'iw-state-')), 'nested', 'state');
 
   test('saves with compare-and-swap on a generation number', async () => {
     const store = new FileStateStore(dir());
-    expect(await store.load()).toEqual({ document: undefined, version: undefined });
-    const v1 = await store.save({ committed: { ...emptyState(), highWaterMark: 1 } }, undefined);
-    const v2 = await store.save({ committed: { ...emptyState(), highWaterMark: 2 } }, v1);
-    expect(await store.load()).toEqual({ document: { committed: { ...emptyState(), highWaterMark: 2 } }, version: v2 });
-    await expect(store.save({ committed: emptyState() }, v1)).rejects.toBeInstanceOf(ConcurrentUpdateError);
-    await expect(store.save({ committed: emptyState() }, undefined)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    expect(await store.load()).toEqual({ bytes: undefined, version: undefined });
+    const v1 = await store.save(bytes('one'), undefined);
+    const v2 = await store.save(bytes('two'), v1);
+    const loaded = await store.load();
+    expect([text(loaded), loaded.version]).toEqual(['two', v2]);
+    await expect(store.save(bytes('x'), v1)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    await expect(store.save(bytes('x'), undefined)).rejects.toBeInstanceOf(ConcurrentUpdateError);
   });
 
   test('of two overlapping cycles that loaded the same version, exactly one commits', async () => {
     const store = new FileStateStore(dir());
-    const v1 = await store.save({ committed: emptyState() }, undefined);
-    const results = await Promise.allSettled([store.save({ committed: emptyState() }, v1), store.save({ committed: emptyState() }, v1)]);
+    const v1 = await store.save(bytes('a'), undefined);
+    const results = await Promise.allSettled([store.save(bytes('b'), v1), store.save(bytes('c'), v1)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof ConcurrentUpdateError)).toHaveLength(1);
   });
 
-  test('a lock left by a dead process is taken over once stale', async () => {
+  test('a lock whose holder died is taken over at once; a live holder blocks; an unknown host only once stale', async () => {
     const location = dir();
     const store = new FileStateStore(location);
-    const v1 = await store.save({ committed: emptyState() }, undefined);
+    const v1 = await store.save(bytes('a'), undefined);
     const lock = join(location, 'bridge-state.lock');
-    writeFileSync(lock, '99999');
-    await expect(store.save({ committed: emptyState() }, v1)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    writeFileSync(lock, currentHolder().replace(/\/\d+$/, `/${dead}`));
+    const v2 = await store.save(bytes('b'), v1);
+    expect(v2).toBe('2');
+    writeFileSync(lock, currentHolder().replace(/\/\d+$/, `/${process.ppid}`));
+    await expect(store.save(bytes('c'), v2)).rejects.toThrow(/locked by/);
+    writeFileSync(lock, `another-host/boot/123`);
+    await expect(store.save(bytes('c'), v2)).rejects.toBeInstanceOf(ConcurrentUpdateError);
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
-    await expect(store.save({ committed: emptyState() }, v1)).resolves.toBe('2');
+    await expect(store.save(bytes('c'), v2)).resolves.toBe('3');
+    expect(hostname()).not.toBe('another-host');
   });
 
-  test('an unreadable file counts as lost state', async () => {
+  test('the temporary file of a killed save is removed by the next save', async () => {
     const location = dir();
     const store = new FileStateStore(location);
-    await store.save({ committed: emptyState() }, undefined);
-    writeFileSync(join(location, 'bridge-state.json'), 'garbage');
-    expect(await store.load()).toEqual({ document: undefined, version: undefined });
+    const v1 = await store.save(bytes('a'), undefined);
+    writeFileSync(join(location, 'bridge-state.bin.4242.tmp'), 'half a state');
+    await store.save(bytes('b'), v1);
+    expect(readdirSync(location).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('journal records are files of their own, read back in order and cleared', async () => {
+    const location = dir();
+    const store = new FileStateStore(location);
+    await store.appendJournal('j1', 0, bytes('r0'));
+    await store.appendJournal('j1', 1, bytes('r1'));
+    expect(Buffer.from((await store.readJournal('j1', 1)) as Uint8Array).toString()).toBe('r1');
+    expect(await store.readJournal('j1', 2)).toBeUndefined();
+    await store.clearJournal('j1');
+    expect(existsSync(join(location, 'journal', 'j1'))).toBe(false);
+  });
+
+  test('moveAside keeps the old state beside the new one', async () => {
+    const location = dir();
+    const store = new FileStateStore(location);
+    await store.save(bytes('old'), undefined);
+    const aside = await store.moveAside('reset-1');
+    expect(aside).toBe(join(location, 'bridge-state.bin.reset-1'));
+    expect(existsSync(aside as string)).toBe(true);
+    expect(await store.load()).toEqual({ bytes: undefined, version: undefined });
   });
 });

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * What the bridge remembers of one series between cycles: its write frontier, and for counters the running
+ * total. Revisions are detected without keeping each forwarded value: the state keeps one aggregate of what
+ * was forwarded from the revision base on (a sum for counters, a count and an order-free checksum for
+ * gauges), and the next cycle, which re-reads from that base, compares its own aggregate with it. A counter
+ * revision is then exactly `re-read sum - forwarded sum`.
+ */
+export interface SeriesState {
+  /** Epoch ms of the newest sample written for this series (its write frontier); -Infinity before any. */
+  frontier: number;
+  readonly counter: boolean;
+  /** Counters: the cumulative value written at the frontier. */
+  total: number;
+  /** Counters: a downward revision not yet absorbed (a counter that drops reads as a reset, so it waits for growth). */
+  pending: number;
+  /** Counters: sum of forwarded values from the revision base on. Gauges: checksum of forwarded (time, value) pairs. */
+  window: number;
+  /** Gauges: how many periods were forwarded from the revision base on. */
+  count: number;
+  /** False when `window`/`count` do not describe the current revision base (the series was not read since it moved). */
+  baseline: boolean;
+}
+
+/** 8 bytes of MD5 as a latin1 string: compact (8 chars) and, for 10^6 series, a collision chance below 10^-7. */
+export type SeriesKey = string;
+const KEY_BYTES = 8;
+
+export function seriesKeyOf(identity: string): SeriesKey {
+  return createHash('md5').update(identity).digest().subarray(0, KEY_BYTES).toString('latin1');
+}
+
+export function newSeriesState(counter: boolean): SeriesState {
+  return { frontier: -Infinity, counter, total: 0, pending: 0, window: 0, count: 0, baseline: true };
+}
+
+const FLAG_COUNTER = 1;
+const FLAG_PENDING = 2;
+const FLAG_BASELINE = 4;
+const FLAG_WRITTEN = 8;
+
+/** Bytes of one serialized record: key, flags, frontier (epoch s), then total+window(+pending) or count+checksum. */
+export function recordSize(state: SeriesState): number {
+  return KEY_BYTES + 1 + 4 + (state.counter ? 16 + (state.pending !== 0 ? 8 : 0) : 8);
+}
+
+export function writeRecord(buffer: Buffer, offset: number, key: SeriesKey, state: SeriesState): number {
+  let at = offset + buffer.write(key, offset, KEY_BYTES, 'latin1');
+  const written = Number.isFinite(state.frontier);
+  const flags = (state.counter ? FLAG_COUNTER : 0) | (state.pending !== 0 ? FLAG_PENDING : 0) | (state.baseline ? FLAG_BASELINE : 0) | (written ? FLAG_WRITTEN : 0);
+  at = buffer.writeUInt8(flags, at);
+  at = buffer.writeUInt32LE(written ? Math.floor(state.frontier / 1000) : 0, at);
+  if (state.counter) {
+    at = buffer.writeDoubleLE(state.total, at);
+    at = buffer.writeDoubleLE(state.window, at);
+    if (state.pending !== 0) at = buffer.writeDoubleLE(state.pending, at);
+  } else {
+    at = buffer.writeUInt32LE(Math.min(state.count, 0xffffffff), at);
+    at = buffer.writeUInt32LE(state.window >>> 0, at);
+  }
+  return at;
+}
+
+export function readRecord(buffer: Buffer, offset: number): { key: SeriesKey; state: SeriesState; next: number } {
+  if (offset + KEY_BYTES + 5 > buffer.length) throw new RangeError(`series record at byte ${offset} is cut short`);
+  const key = buffer.toString('latin1', offset, offset + KEY_BYTES);
+  let at = offset + KEY_BYTES;
+  const flags = buffer.readUInt8(at++);
+  const seconds = buffer.readUInt32LE(at);
+  at += 4;
+  const counter = (flags & FLAG_COUNTER) !== 0;
+  const size = KEY_BYTES + 5 + (counter ? 16 + (flags & FLAG_PENDING ? 8 : 0) : 8);
+  if (offset + size > buffer.length) throw new RangeError(`series record at byte ${offset} is cut short`);
+  const state: SeriesState = {
+    frontier: flags & FLAG_WRITTEN ? seconds * 1000 : -Infinity,
+    counter,
+    total: 0,
+    pending: 0,
+    window: 0,
+    count: 0,
+    baseline: (flags & FLAG_BASELINE) !== 0,
+  };
+  if (counter) {
+    state.total = buffer.readDoubleLE(at);
+    state.window = buffer.readDoubleLE(at + 8);
+    at += 16;
+    if (flags & FLAG_PENDING) {
+      state.pending = buffer.readDoubleLE(at);
+      at += 8;
+    }
+  } else {
+    state.count = buffer.readUInt32LE(at);
+    state.window = buffer.readUInt32LE(at + 4);
+    at += 8;
+  }
+  return { key, state, next: at };
+}
+
+/** Serializes a set of records: a count, then the records. */
+export function encodeRecords(entries: Iterable<[SeriesKey, SeriesState]>, count: number, sizeHint: number): Buffer {
+  const buffer = Buffer.allocUnsafe(4 + sizeHint);
+  let at = buffer.writeUInt32LE(count, 0);
+  for (const [key, state] of entries) at = writeRecord(buffer, at, key, state);
+  return buffer.subarray(0, at);
+}
+
+export function decodeRecords(buffer: Buffer, offset: number, into: Map<SeriesKey, SeriesState>): number {
+  if (offset + 4 > buffer.length) throw new RangeError('series table is cut short');
+  const count = buffer.readUInt32LE(offset);
+  let at = offset + 4;
+  for (let i = 0; i < count; i++) {
+    const { key, state, next } = readRecord(buffer, at);
+    into.set(key, state);
+    at = next;
+  }
+  return at;
+}
+
+export function encodeSeriesTable(table: ReadonlyMap<SeriesKey, SeriesState>): Buffer {
+  let size = 0;
+  for (const state of table.values()) size += recordSize(state);
+  return encodeRecords(table.entries(), table.size, size);
+}
+
+/** Order-free checksum of a gauge's forwarded (period, value) pairs: a sum of per-pair hashes, mod 2^32. */
+const scratch = new DataView(new ArrayBuffer(8));
+export function pointHash(timestamp: number, value: number): number {
+  scratch.setFloat64(0, value);
+  let h = Math.imul((timestamp / 1000) | 0, 0x9e3779b1) ^ scratch.getUint32(0);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ scratch.getUint32(4);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
