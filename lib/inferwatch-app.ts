@@ -75,6 +75,8 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
         tag: { key: workload.neuronCollector.tagKey, value: workload.neuronCollector.tagValue },
         scrapeInterval: Duration.seconds(workload.neuronCollector.scrapeIntervalSeconds),
         demoHost: workload.neuronCollector.demoHost,
+        torchServe: workload.neuronCollector.torchServe.enabled && { port: workload.neuronCollector.torchServe.port, path: workload.neuronCollector.torchServe.path },
+        extraScrapeTargets: workload.neuronCollector.extraScrapeTargets,
       },
     });
     if (sameEnv && workspaceId === undefined) stack.addStackDependency(monitoring);

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { INSTANCE_ID_PLACEHOLDER, renderCollectorConfig, renderExporterUnit } from './neuron-collector/render';
+import { INSTANCE_ID_PLACEHOLDER, renderCollectorConfig, renderExporterUnit, scrapeTargetProblems, DEFAULT_EXPORTER_PORT, TORCHSERVE_DEFAULTS, type ScrapeTarget } from './neuron-collector/render';
 
 /** Where the ADOT Distributor package installs the collector. */
 const ADOT_CTL = '/opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl';
@@ -37,6 +37,18 @@ export interface NeuronCollectorProps {
   readonly scrapeInterval?: Duration;
   /** Port of neuron-monitor-prometheus.py on 127.0.0.1. @default 8008 */
   readonly exporterPort?: number;
+  /**
+   * TorchServe's Metrics API (`metrics_mode: prometheus`) on 127.0.0.1, scraped as job `torchserve`. A host without
+   * TorchServe reports `up{job="torchserve"} == 0`, which no alert looks at. `false` leaves the job out.
+   * @default { port: 8082, path: '/metrics' }
+   */
+  readonly torchServe?: false | { readonly port?: number; readonly path?: string };
+  /**
+   * Other local Prometheus endpoints to scrape on every enrolled host, each its own job (e.g. Triton on 8002).
+   * Their down targets do alert: list only servers that every host of the workload runs.
+   * @default none
+   */
+  readonly extraScrapeTargets?: readonly ScrapeTarget[];
   /**
    * How often the association re-applies the setup (drift correction).
    * @default 30 minutes
@@ -75,8 +87,11 @@ export class NeuronCollector extends Construct {
     }
     const tag = props.tag ?? { key: 'inferwatch:neuron', value: 'true' };
     const scrapeSeconds = (props.scrapeInterval ?? Duration.seconds(30)).toSeconds();
-    const exporterPort = props.exporterPort ?? 8008;
-    if (!Number.isInteger(exporterPort) || exporterPort < 1 || exporterPort > 65535) throw new Error(`NeuronCollector: exporterPort ${exporterPort} is not a TCP port`);
+    const exporterPort = props.exporterPort ?? DEFAULT_EXPORTER_PORT;
+    const torchServe = props.torchServe === false ? undefined : { ...TORCHSERVE_DEFAULTS, ...props.torchServe };
+    const extraScrapeTargets = props.extraScrapeTargets ?? [];
+    const [problem] = scrapeTargetProblems(exporterPort, torchServe, extraScrapeTargets);
+    if (problem) throw new Error(`NeuronCollector: ${problem.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1)}: ${problem.message}`);
     const reapplyMinutes = (props.reapplyEvery ?? Duration.minutes(30)).toMinutes();
     if (reapplyMinutes < 30) throw new Error('NeuronCollector: reapplyEvery must be at least 30 minutes (the State Manager minimum)');
 
@@ -102,6 +117,8 @@ export class NeuronCollector extends Construct {
     this.collectorConfig = renderCollectorConfig({
       scrapeIntervalSeconds: scrapeSeconds,
       exporterPort,
+      torchServe,
+      extraScrapeTargets,
       accountId: Aws.ACCOUNT_ID,
       region: Aws.REGION,
       remoteWriteUrl: props.remoteWriteUrl,

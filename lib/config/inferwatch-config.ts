@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
 
 /** A synth-time configuration error; the message names the key. */
 export class InferwatchConfigError extends Error {
@@ -54,6 +55,10 @@ const GrafanaSettings = z
     if (grafana.authentication !== 'SAML' && grafana.saml) ctx.addIssue({ code: 'custom', path: ['saml'], message: 'is only used when authentication is SAML' });
   });
 
+const Port = z.number().int().min(1).max(65535);
+/** Shape only here: ports, paths and job names are checked together by scrapeTargetProblems. */
+const MetricsPath = z.string().min(1);
+
 const NeuronCollectorSettings = z
   .object({
     /** Enrol Inferentia hosts by tag through SSM. @default true */
@@ -66,8 +71,27 @@ const NeuronCollectorSettings = z
     scrapeIntervalSeconds: z.number().int().min(5).max(300).default(30),
     /** Launch one tagged inf1.xlarge on the Neuron DLAMI to try it. @default false */
     demoHost: z.boolean().default(false),
+    /** TorchServe's Metrics API on 127.0.0.1, scraped as job "torchserve". @default enabled, port 8082, path /metrics */
+    torchServe: z
+      .object({
+        /** A host without TorchServe only reports up{job="torchserve"} == 0, which no alert looks at. @default true */
+        enabled: z.boolean().default(true),
+        /** @default 8082 */
+        port: Port.default(TORCHSERVE_DEFAULTS.port),
+        /** @default "/metrics" */
+        path: MetricsPath.default(TORCHSERVE_DEFAULTS.path),
+      })
+      .strict()
+      .default({ enabled: true, ...TORCHSERVE_DEFAULTS }),
+    /** Other local Prometheus endpoints every enrolled host of this workload serves, e.g. Triton on 8002. @default [] */
+    extraScrapeTargets: z.array(z.object({ job: z.string(), port: Port, path: MetricsPath.default('/metrics') }).strict()).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((collector, ctx) => {
+    const torchServe = collector.torchServe.enabled ? collector.torchServe : undefined;
+    // neuron-monitor's exporter port is not a config key: the construct's default.
+    for (const problem of scrapeTargetProblems(DEFAULT_EXPORTER_PORT, torchServe, collector.extraScrapeTargets)) ctx.addIssue({ code: 'custom', path: [...problem.path], message: problem.message });
+  });
 
 const Workload = z
   .object({

@@ -1,12 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { allDashboards } from '../../lib/grafana-workspace/dashboards';
+import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
 import { LocalPrometheus } from '../support/prometheus';
 import { runBridge } from '../support/run-bridge';
 
 const MINUTE = 60_000;
+const FIXTURES = join(__dirname, '..', 'fixtures');
+/** The neuron-monitor fixture's host: TorchServe's series get its id from the collector config. */
+const HOST = 'i-0823d657f57057590';
 
 /** Queries that are right to be empty on the stand-in's data, and why. */
 const EMPTY_IS_RIGHT: Record<string, string> = {};
@@ -16,7 +23,7 @@ function interpolate(expr: string): string {
   return expr
     .replace(/\$__rate_interval/g, '5m')
     .replace(/\$__range/g, '1h')
-    .replace(/\$(account_id|region|endpoint_name|instance_id)\b/g, '.*');
+    .replace(/\$(account_id|region|endpoint_name|instance_id|model_name)\b/g, '.*');
 }
 
 describe('dashboards against bridge data in a real Prometheus', () => {
@@ -24,7 +31,17 @@ describe('dashboards against bridge data in a real Prometheus', () => {
   const prometheus = new LocalPrometheus();
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-dash-'));
   const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 90 * MINUTE;
+  const servers: Server[] = [];
   const panels = allDashboards().flatMap((d) => (d.panels ?? []).map((p) => ({ dashboard: d.title, panel: p as { title?: string; type: string; targets?: Array<{ expr?: string; legendFormat?: string }> } })));
+
+  /** Serves a fixture as the host's exporter would; returns its port. */
+  async function serve(fixture: string): Promise<number> {
+    const text = readFileSync(join(FIXTURES, fixture), 'utf8');
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
 
   beforeAll(async () => {
     await standIn.start();
@@ -36,11 +53,29 @@ describe('dashboards against bridge data in a real Prometheus', () => {
       const run = await runBridge(['--once', '--config', config, '--state-dir', join(work, 'state'), '--now', String(now)], standIn.env());
       if (run.code !== 0) throw new Error(run.stderr);
     }
+    // Then a host as the collector sees it: neuron-monitor and TorchServe, scraped with the collector's rendered config.
+    const rendered = renderCollectorConfig({
+      scrapeIntervalSeconds: 2,
+      exporterPort: await serve('neuron-monitor/exporter-running.prom'),
+      torchServe: { port: await serve('torchserve/metrics.prom'), path: '/metrics' },
+      accountId: '123456789012',
+      region: 'us-east-2',
+      remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
+      workspaceRegion: 'us-east-2',
+    });
+    prometheus.reload(toYaml(parseYaml(forHost(rendered, HOST)).receivers.prometheus.config));
+    // rate() needs two scrapes of each target.
+    const deadline = Date.now() + 30_000;
+    while (((await prometheus.query('min(count_over_time(up{job=~"neuron-monitor|torchserve"}[1m]))', Date.now()))[0]?.value ?? 0) < 3) {
+      if (Date.now() > deadline) throw new Error('Prometheus did not scrape the fixtures three times within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   });
 
   afterAll(async () => {
     await prometheus.stop();
     await standIn.stop();
+    for (const server of servers) await new Promise((resolve) => server.close(resolve));
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -60,7 +95,9 @@ describe('dashboards against bridge data in a real Prometheus', () => {
         if (!target.expr) continue;
         const where = `${dashboard} / ${panel.title} / ${target.legendFormat}`;
         try {
-          const result = await prometheus.queryRange(interpolate(target.expr), t0 - 60 * MINUTE, t0 + 10 * MINUTE, 60);
+          // Bridge data sits around t0, scraped data in the last seconds: the range ends exactly at now to see both.
+          const now = Date.now();
+          const result = await prometheus.queryRange(interpolate(target.expr), now - Math.ceil((now - t0) / MINUTE + 60) * MINUTE, now, 60);
           if (result.length === 0 && !(target.legendFormat && EMPTY_IS_RIGHT[target.legendFormat])) failures.push(`${where}: no data`);
         } catch (error) {
           failures.push(`${where}: ${(error as Error).message}`);
@@ -77,7 +114,7 @@ describe('dashboards against bridge data in a real Prometheus', () => {
         const match = /^label_values\((\w+)\{(.*)\}, (\w+)\)$/.exec(String(v.query));
         expect(match).not.toBeNull();
         const [, metric, selector, label] = match as unknown as [string, string, string, string];
-        const values = await prometheus.query(`count by (${label}) (last_over_time(${metric}{${interpolate(selector)}}[2h]))`, t0 + 10 * MINUTE);
+        const values = await prometheus.query(`count by (${label}) (last_over_time(${metric}{${interpolate(selector)}}[3h]))`, Date.now());
         expect({ variable: `${d.uid}/${v.name}`, found: values.length > 0 }).toEqual({ variable: `${d.uid}/${v.name}`, found: true });
       }
     }

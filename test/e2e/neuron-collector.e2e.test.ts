@@ -4,13 +4,35 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
-import { LocalPrometheus } from '../support/prometheus';
+import { freePort, LocalPrometheus } from '../support/prometheus';
 
-/** Real output of neuron-monitor-prometheus.py on an inf1.xlarge (copies of shared/fixtures, checked unedited). */
+/** Real output of neuron-monitor-prometheus.py on an inf1.xlarge and of TorchServe (copies of shared/fixtures, checked unedited). */
 const FIXTURES = join(__dirname, '..', 'fixtures', 'neuron-monitor');
+const TORCHSERVE_FIXTURES = join(__dirname, '..', 'fixtures', 'torchserve');
 const DROPPED = /^(python_gc_.*|python_info|process_.*|.*_created)$/;
 const ACCOUNT = '123456789012';
+const REGION = 'us-east-2';
 const INSTANCE = 'i-0823d657f57057590';
+const RESNET = { model_name: 'resnet18', model_version: 'default' };
+
+/**
+ * What each TorchServe sample must arrive as, written out by hand from the fixture (not derived from the
+ * relabelling): source family, arriving name, labels beside the target's, value.
+ */
+const TORCHSERVE_ARRIVALS: ReadonlyArray<{ source: string; name: string; labels: Record<string, string>; value: number }> = [
+  { source: 'ts_inference_requests_total', name: 'ts_inference_requests_total', labels: RESNET, value: 3 },
+  { source: 'ts_inference_latency_microseconds', name: 'ts_inference_latency_microseconds_total', labels: RESNET, value: 290371.129 },
+  { source: 'ts_queue_latency_microseconds', name: 'ts_queue_latency_microseconds_total', labels: RESNET, value: 365.21 },
+  { source: 'Requests2XX', name: 'ts_requests_total', labels: { class: '2xx' }, value: 8 },
+  { source: 'PredictionTime', name: 'ts_prediction_time_milliseconds', labels: { model_name: 'resnet18' }, value: 83.13 },
+  { source: 'HandlerTime', name: 'ts_handler_time_milliseconds', labels: { model_name: 'resnet18' }, value: 82.93 },
+  { source: 'WorkerLoadTime', name: 'ts_worker_load_time_milliseconds', labels: { model_name: 'resnet18', worker_name: 'W-9000-resnet18_1.0' }, value: 4593 },
+  { source: 'WorkerLoadTime', name: 'ts_worker_load_time_milliseconds', labels: { model_name: 'resnet18', worker_name: 'W-9001-resnet18_1.0' }, value: 4592 },
+  { source: 'QueueTime', name: 'ts_queue_time_milliseconds', labels: {}, value: 0 },
+  { source: 'WorkerThreadTime', name: 'ts_worker_thread_time_milliseconds', labels: {}, value: 1 },
+];
+/** TorchServe's host gauges: neuron-monitor's system_* series say the same in base units. */
+const TORCHSERVE_DROPPED = ['CPUUtilization', 'MemoryUsed', 'MemoryAvailable', 'MemoryUtilization', 'DiskUsage', 'DiskAvailable', 'DiskUtilization'];
 
 interface ExposedSample {
   readonly name: string;
@@ -39,41 +61,65 @@ function identity(name: string, labels: Record<string, string>): string {
   return `${name}{${kept.map(([k, v]) => `${k}=${v}`).join(',')}}`;
 }
 
-describe.each(['exporter-running.prom', 'exporter-idle.prom'])('collector scrape config against %s', (fixture) => {
+function serve(text: string): Promise<Server> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    res.end(text);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const portOf = (server: Server) => (server.address() as AddressInfo).port;
+
+describe.each([
+  ['exporter-running.prom', 'metrics.prom'],
+  ['exporter-idle.prom', 'metrics-filtered.prom'],
+])('collector scrape config against %s and TorchServe %s', (fixture, torchServeFixture) => {
   const text = readFileSync(join(FIXTURES, fixture), 'utf8');
   const exposed = parseExposition(text);
   const kept = exposed.filter((s) => !DROPPED.test(s.name));
+  const torchServeExposed = parseExposition(readFileSync(join(TORCHSERVE_FIXTURES, torchServeFixture), 'utf8'));
+  const sources = new Set(torchServeExposed.map((s) => s.name));
+  const arrivals = TORCHSERVE_ARRIVALS.filter((a) => sources.has(a.source));
   const prometheus = new LocalPrometheus();
   let exporter: Server;
+  let torchServe: Server;
 
   beforeAll(async () => {
-    exporter = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(text);
-    });
-    await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
+    exporter = await serve(text);
+    torchServe = await serve(readFileSync(join(TORCHSERVE_FIXTURES, torchServeFixture), 'utf8'));
     const rendered = renderCollectorConfig({
       scrapeIntervalSeconds: 2,
-      exporterPort: (exporter.address() as AddressInfo).port,
+      exporterPort: portOf(exporter),
+      torchServe: { port: portOf(torchServe), path: '/metrics' },
+      // Nothing listens there: a server the host does not run.
+      extraScrapeTargets: [{ job: 'triton', port: await freePort() }],
       accountId: ACCOUNT,
-      region: 'us-east-2',
+      region: REGION,
       remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
-      workspaceRegion: 'us-east-2',
+      workspaceRegion: REGION,
     });
     // Exactly the receiver's scrape config, relabelling included, as the SSM step writes it on the host.
     await prometheus.start(undefined, [], toYaml(parseYaml(forHost(rendered, INSTANCE)).receivers.prometheus.config));
     const deadline = Date.now() + 30_000;
+    const count = async (selector: string) => (await prometheus.query(`count(${selector})`, Date.now()))[0]?.value;
     while (Date.now() < deadline) {
-      const up = await prometheus.query(`up{job="neuron-monitor", instance="${INSTANCE}", account_id="${ACCOUNT}"} == 1`, Date.now());
-      if (up.length === 1 && (await prometheus.query('count({job="neuron-monitor", __name__!~"up|scrape_.*"})', Date.now()))[0]?.value === kept.length) return;
+      const up = await prometheus.query(`up{job=~"neuron-monitor|torchserve", instance="${INSTANCE}", account_id="${ACCOUNT}"} == 1`, Date.now());
+      if (
+        up.length === 2 &&
+        (await count('{job="neuron-monitor", __name__!~"up|scrape_.*"}')) === kept.length &&
+        (await count('{job="torchserve", __name__!~"up|scrape_.*"}')) === arrivals.length &&
+        (await count('up{job="triton"}')) === 1
+      )
+        return;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    throw new Error('Prometheus did not scrape the fixture within 30 s');
+    throw new Error('Prometheus did not scrape the fixtures within 30 s');
   });
 
   afterAll(async () => {
     await prometheus.stop();
-    await new Promise<void>((resolve) => (exporter ? exporter.close(() => resolve()) : resolve()));
+    for (const server of [exporter, torchServe]) await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });
 
   test('about half the exporter output is dropped by the relabelling', () => {
@@ -101,5 +147,32 @@ describe.each(['exporter-running.prom', 'exporter-idle.prom'])('collector scrape
     const leaked = await prometheus.query('{job="neuron-monitor", __name__=~"python_.*|process_.*|.*_created"}', Date.now());
     expect(leaked.map((s) => s.metric.__name__)).toEqual([]);
     expect(exposed.some((s) => s.name.endsWith('_created'))).toBe(true);
+  });
+
+  test('the TorchServe table above covers every family the fixture serves', () => {
+    for (const family of sources) expect({ family, covered: TORCHSERVE_ARRIVALS.some((a) => a.source === family) || TORCHSERVE_DROPPED.includes(family) }).toEqual({ family, covered: true });
+    expect(torchServeExposed.length).toBe(arrivals.length + torchServeExposed.filter((s) => TORCHSERVE_DROPPED.includes(s.name)).length);
+  });
+
+  test('every TorchServe series arrives renamed, with exactly the expected labels and its value', async () => {
+    const scraped = await prometheus.query('{job="torchserve", __name__!~"up|scrape_.*"}', Date.now());
+    const target = { job: 'torchserve', account_id: ACCOUNT, region: REGION, instance: INSTANCE, instance_id: INSTANCE };
+    const byKey = (metric: Record<string, string>) => JSON.stringify(Object.entries(metric).sort(([a], [b]) => a.localeCompare(b)));
+    const got = new Map(scraped.map((s) => [byKey(s.metric), s.value]));
+    const want = new Map(arrivals.map((a) => [byKey({ __name__: a.name, ...target, ...a.labels }), a.value]));
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [key, value] of want) expect({ key, value: got.get(key) }).toEqual({ key, value });
+  });
+
+  test("TorchServe's host gauges, its hostnames and its Level label do not arrive", async () => {
+    const leaked = await prometheus.query(`{job="torchserve", __name__=~"${TORCHSERVE_DROPPED.join('|')}|Requests.*|[A-Z].*"}`, Date.now());
+    expect(leaked.map((s) => s.metric.__name__)).toEqual([]);
+    for (const label of ['Hostname', 'hostname', 'Level', 'ModelName', 'WorkerName']) expect(await prometheus.query(`{job="torchserve", ${label}!=""}`, Date.now())).toEqual([]);
+    if (torchServeFixture === 'metrics.prom') expect(torchServeExposed.filter((s) => TORCHSERVE_DROPPED.includes(s.name))).toHaveLength(7);
+  });
+
+  test('a server the host does not run is up == 0 under its job, with the host labels', async () => {
+    const up = await prometheus.query('up{job="triton"}', Date.now());
+    expect(up).toEqual([{ metric: { __name__: 'up', job: 'triton', account_id: ACCOUNT, region: REGION, instance: INSTANCE, instance_id: INSTANCE }, value: 0 }]);
   });
 });

@@ -81,7 +81,11 @@ describe('NeuronCollector', () => {
   test('conflicting or impossible props throw', () => {
     expect(() => synth({ writerRoleArn: 'arn:aws:iam::9:role/x' })).toThrow('exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
     expect(() => synth({ reapplyEvery: Duration.minutes(10) })).toThrow('at least 30 minutes');
-    expect(() => synth({ exporterPort: 70000 })).toThrow('exporterPort 70000 is not a TCP port');
+    expect(() => synth({ exporterPort: 70000 })).toThrow('exporterPort: 70000 is not a TCP port');
+    expect(() => synth({ torchServe: { port: 8008 } })).toThrow("NeuronCollector: torchServe.port: port 8008 is already neuron-monitor's exporter port");
+    expect(() => synth({ extraScrapeTargets: [{ job: 'neuron-monitor', port: 9000 }] })).toThrow('extraScrapeTargets[0].job: job "neuron-monitor" is already scraped');
+    expect(() => synth({ extraScrapeTargets: [{ job: 'triton', port: 8002, path: "/m'etrics" }] })).toThrow('extraScrapeTargets[0].path: "/m\'etrics" is not a URL path');
+    expect(() => synth({ torchServe: false, extraScrapeTargets: [{ job: 'ts', port: 8082 }] })).not.toThrow();
   });
 });
 
@@ -107,6 +111,47 @@ describe('the collector config template', () => {
     expect(config.receivers.prometheus.config.scrape_configs[1]).toMatchObject({ job_name: 'adot-collector', static_configs: [{ targets: ['127.0.0.1:8888'] }] });
   });
 
+  test('TorchServe is scraped by default as job torchserve, with the host labels neuron-monitor series carry', () => {
+    const jobs = parseYaml(renderCollectorConfig({ ...values, torchServe: { port: 8082, path: '/metrics' } })).receivers.prometheus.config.scrape_configs;
+    expect(jobs.map((j: { job_name: string }) => j.job_name)).toEqual(['neuron-monitor', 'torchserve', 'adot-collector']);
+    expect(jobs[1]).toMatchObject({
+      metrics_path: '/metrics',
+      static_configs: [{ targets: ['127.0.0.1:8082'], labels: { account_id: '111111111111', region: 'us-east-2', instance: '__INSTANCE_ID__', instance_id: '__INSTANCE_ID__' } }],
+    });
+    expect(forHost(renderCollectorConfig({ ...values, torchServe: { port: 8082, path: '/metrics' } }), 'i-1')).not.toContain('__INSTANCE_ID__');
+    const moved = parseYaml(renderCollectorConfig({ ...values, torchServe: { port: 9082, path: '/ts/metrics' } })).receivers.prometheus.config.scrape_configs[1];
+    expect(moved).toMatchObject({ job_name: 'torchserve', metrics_path: '/ts/metrics', static_configs: [{ targets: ['127.0.0.1:9082'] }] });
+  });
+
+  test('TorchServe off leaves its job out; extra targets are jobs of their own with the host labels, quoted', () => {
+    const rendered = renderCollectorConfig({ ...values, accountId: '012345678901', extraScrapeTargets: [{ job: 'triton', port: 8002 }, { job: 'vllm', port: 8000, path: '/stats' }] });
+    const jobs = parseYaml(rendered).receivers.prometheus.config.scrape_configs;
+    expect(jobs.map((j: { job_name: string }) => j.job_name)).toEqual(['neuron-monitor', 'triton', 'vllm', 'adot-collector']);
+    expect(jobs[1]).toEqual({
+      job_name: 'triton',
+      metrics_path: '/metrics',
+      static_configs: [{ targets: ['127.0.0.1:8002'], labels: { account_id: '012345678901', region: 'us-east-2', instance: '__INSTANCE_ID__', instance_id: '__INSTANCE_ID__' } }],
+    });
+    expect(jobs[2]).toMatchObject({ metrics_path: '/stats', static_configs: [{ targets: ['127.0.0.1:8000'] }] });
+    // The template's comments survive the edit.
+    expect(rendered).toContain('# Every host scrapes 127.0.0.1');
+  });
+
+  test('the construct renders the rollout settings into the document', () => {
+    const rendered = (props: Partial<NeuronCollectorProps>) => {
+      const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+      return new NeuronCollector(stack, 'Neuron', { remoteWriteUrl: URL, workspaceRegion: 'eu-west-1', workspaceArn: WORKSPACE_ARN, ...props }).collectorConfig;
+    };
+    expect(rendered({})).toContain("targets: ['127.0.0.1:8082']");
+    expect(rendered({ torchServe: { port: 9082 } })).toContain("targets: ['127.0.0.1:9082']");
+    expect(rendered({ torchServe: false })).not.toContain('job_name: torchserve');
+    expect(rendered({ extraScrapeTargets: [{ job: 'triton', port: 8002 }] })).toContain("job_name: 'triton'");
+  });
+
+  test("a failing scrape's warning is logged a few times an hour, not at every scrape", () => {
+    expect(parseYaml(renderCollectorConfig(values)).service.telemetry.logs).toEqual({ sampling: { enabled: true, tick: '1h', initial: 5, thereafter: 0 } });
+  });
+
   test('cross-account: sigv4auth assumes the writer role', () => {
     const config = parseYaml(renderCollectorConfig({ ...values, assumeRoleArn: 'arn:aws:iam::111111111111:role/inferwatch-remote-writer' }));
     expect(config.extensions.sigv4auth).toEqual({ region: 'eu-west-1', service: 'aps', assume_role: { arn: 'arn:aws:iam::111111111111:role/inferwatch-remote-writer', sts_region: 'eu-west-1' } });
@@ -114,7 +159,7 @@ describe('the collector config template', () => {
 
   test('its scrape section passes promtool check config', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'iw-collector-')), 'prometheus.yml');
-    writeFileSync(file, toYaml(parseYaml(renderCollectorConfig(values)).receivers.prometheus.config));
+    writeFileSync(file, toYaml(parseYaml(renderCollectorConfig({ ...values, torchServe: { port: 8082, path: '/metrics' }, extraScrapeTargets: [{ job: 'triton', port: 8002 }] })).receivers.prometheus.config));
     const check = spawnSync('promtool', ['check', 'config', file], { encoding: 'utf8' });
     expect(check.stdout + check.stderr).toContain('SUCCESS');
     expect(check.status).toBe(0);

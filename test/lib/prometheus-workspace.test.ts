@@ -71,7 +71,7 @@ describe('PrometheusWorkspace', () => {
     const file = join(work, 'rules.yml');
     writeFileSync(file, data);
     const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
-    expect(check.stdout).toMatch(/SUCCESS: 11 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 18 rules found/);
     const unit = spawnSync('promtool', ['test', 'rules', join(__dirname, '../../lib/prometheus-workspace/inferwatch.rules.test.yaml')], { encoding: 'utf8' });
     expect(unit.stdout + unit.stderr).toContain('SUCCESS');
     expect(unit.status).toBe(0);
@@ -81,7 +81,7 @@ describe('PrometheusWorkspace', () => {
     const extra = join(work, 'extra.rules.yaml');
     writeFileSync(extra, '# team rules\ngroups:\n  - name: team\n    rules:\n      - record: x:y:z\n        expr: vector(1)\n');
     const merged = parseYaml(mergeRuleFiles([...DEFAULT_RULE_FILES, extra])) as { groups: Array<{ name: string }> };
-    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-alerts', 'team']);
+    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-model-server', 'inferwatch-alerts', 'team']);
     writeFileSync(join(work, 'bad.yaml'), 'rules: []\n');
     expect(() => mergeRuleFiles([join(work, 'bad.yaml')])).toThrow(/does not start with a top-level "groups:" list/);
   });

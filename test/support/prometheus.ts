@@ -86,6 +86,16 @@ export class LocalPrometheus {
     throw new Error(`prometheus did not become ready on ${this.url}:\n${this.output}`);
   }
 
+  /**
+   * Replaces prometheus.yml and reloads it (SIGHUP). Scrape only after remote-writing the past: once the head holds
+   * a scraped sample at now, Prometheus refuses samples more than about an hour older (out of bounds).
+   */
+  reload(configText: string): void {
+    if (!this.process || this.process.exitCode !== null) throw new Error('prometheus is not running');
+    writeFileSync(join(this.dir, 'prometheus.yml'), configText);
+    this.process.kill('SIGHUP');
+  }
+
   async stop(): Promise<void> {
     if (this.process && this.process.exitCode === null) {
       const exited = new Promise((resolve) => this.process?.once('exit', resolve));

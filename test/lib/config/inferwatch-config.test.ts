@@ -12,6 +12,12 @@ describe('rollout config', () => {
       monitoring: { workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [] },
       workloads: [{ bridge: { scheduleMinutes: 5, shards: 1, memoryMiB: 512, timeoutSeconds: 240, config: {} } }],
     });
+    expect(config.workloads[0]?.neuronCollector).toMatchObject({ torchServe: { enabled: true, port: 8082, path: '/metrics' }, extraScrapeTargets: [] });
+  });
+
+  test('TorchServe turned off frees its port for another target', () => {
+    const config = parseInferwatchConfig({ workloads: [{ neuronCollector: { torchServe: { enabled: false }, extraScrapeTargets: [{ job: 'custom', port: 8082 }] } }] });
+    expect(config.workloads[0]?.neuronCollector.extraScrapeTargets).toEqual([{ job: 'custom', port: 8082, path: '/metrics' }]);
   });
 
   test.each([
@@ -25,6 +31,13 @@ describe('rollout config', () => {
     [{ workloads: [{ bridge: { schedule: 5 } }] }, 'unknown config key "workloads[0].bridge.schedule"'],
     [{ workloads: [{ region: 'eu-west-1' }, { region: 'eu-west-1' }] }, 'config key "workloads[1]": duplicates another workload in monitoring/eu-west-1'],
     [{ bucket: 'x' }, 'unknown config key "bucket"'],
+    [{ workloads: [{ neuronCollector: { torchServe: { port: 8008 } } }] }, `config key "workloads[0].neuronCollector.torchServe.port": port 8008 is already neuron-monitor's exporter port`],
+    [{ workloads: [{ neuronCollector: { torchServe: { path: 'metrics?x=1' } } }] }, 'config key "workloads[0].neuronCollector.torchServe.path": "metrics?x=1" is not a URL path'],
+    [{ workloads: [{ neuronCollector: { extraScrapeTargets: [{ job: 'torchserve', port: 8002 }] } }] }, 'config key "workloads[0].neuronCollector.extraScrapeTargets[0].job": job "torchserve" is already scraped'],
+    [{ workloads: [{ neuronCollector: { extraScrapeTargets: [{ job: 'triton', port: 8002 }, { job: 'vllm', port: 8002 }] } }] }, 'config key "workloads[0].neuronCollector.extraScrapeTargets[1].port": port 8002 is already the port of scrape target "triton"'],
+    [{ workloads: [{ neuronCollector: { extraScrapeTargets: [{ job: 'triton', port: 8888 }] } }] }, `extraScrapeTargets[0].port": port 8888 is already the collector's own metrics`],
+    [{ workloads: [{ neuronCollector: { extraScrapeTargets: [{ job: 'triton' }] } }] }, 'config key "workloads[0].neuronCollector.extraScrapeTargets[0].port"'],
+    [{ workloads: [{ neuronCollector: { torchServe: { on: false } } }] }, 'unknown config key "workloads[0].neuronCollector.torchServe.on"'],
     [{ workloads: [{ account: '222222222222' }] }, 'config key "monitoring.account" is required when workloads[0] names another account'],
     [{ monitoring: { account: '111111111111' }, workloads: [{ account: '222222222222' }] }, 'config key "monitoring.workspaceId" is required for workloads[0] in account 222222222222'],
   ])('rejects %j naming the key', (raw, message) => {
@@ -39,6 +52,7 @@ describe('rollout config', () => {
       ['222222222222', 'eu-west-1', 4],
       ['333333333333', 'us-east-1', 1],
     ]);
+    expect(config.workloads[2]?.neuronCollector.extraScrapeTargets).toEqual([{ job: 'triton', port: 8002, path: '/metrics' }]);
   });
 
   test('loads YAML files', () => {
