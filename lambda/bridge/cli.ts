@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, WorkspaceId, type BridgeConfig } from './config';
 import { runCycle, type CycleReport } from './cycle';
+import { doctorCommand } from './doctor/command';
 import { consoleLogger, type BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
 
@@ -115,6 +116,7 @@ export function buildProgram(): Command {
         while (!stopping && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 250));
       }
     });
+  program.addCommand(doctorCommand());
   return program;
 }
 

@@ -3,10 +3,13 @@ import { AccessDeniedException, DescribeWorkspaceCommand, ResourceNotFoundExcept
 /** An AMP workspace the bridge cannot use: not found, not readable, or not ACTIVE. The message says what to do. */
 export class WorkspaceError extends Error {
   constructor(
-    message: string,
     readonly workspaceId: string,
+    /** What is wrong, naming the workspace and its status or the missing permission. */
+    readonly problem: string,
+    /** What to do about it. */
+    readonly fix: string,
   ) {
-    super(message);
+    super(`${problem}: ${fix}`);
     this.name = 'WorkspaceError';
   }
 }
@@ -46,14 +49,16 @@ export async function describeWorkspace(amp: AmpClient, workspaceId: string, reg
   } catch (error) {
     if (error instanceof ResourceNotFoundException) {
       throw new WorkspaceError(
-        `AMP workspace ${workspaceId} does not exist in ${region} (DescribeWorkspace: ResourceNotFoundException). Check "remoteWrite.workspaceId" against the monitoring stack's WorkspaceId output, and the region ("remoteWrite.auth.region", else "region").`,
         workspaceId,
+        `AMP workspace ${workspaceId} does not exist in ${region} (DescribeWorkspace: ResourceNotFoundException)`,
+        `check "remoteWrite.workspaceId" against the monitoring stack's WorkspaceId output, and the region ("remoteWrite.auth.region", else "region")`,
       );
     }
     if (error instanceof AccessDeniedException) {
       throw new WorkspaceError(
-        `AMP workspace ${workspaceId} in ${region} is not readable: the bridge's credentials lack aps:DescribeWorkspace on it (AccessDeniedException: ${error.message}). Grant aps:DescribeWorkspace on arn:aws:aps:${region}:<account>:workspace/${workspaceId} to the bridge role, or to the writer role it assumes.`,
         workspaceId,
+        `AMP workspace ${workspaceId} in ${region} is not readable: the credentials lack aps:DescribeWorkspace on it (AccessDeniedException: ${error.message})`,
+        `grant aps:DescribeWorkspace on arn:aws:aps:${region}:<account>:workspace/${workspaceId} to the bridge role, or to the writer role it assumes`,
       );
     }
     throw error;
@@ -61,12 +66,9 @@ export async function describeWorkspace(amp: AmpClient, workspaceId: string, reg
   const workspace = answer.workspace;
   const status = workspace?.status?.statusCode ?? 'UNKNOWN';
   if (!workspace || status !== 'ACTIVE') {
-    throw new WorkspaceError(
-      `AMP workspace ${workspaceId} in ${region} is ${status}, not ACTIVE: ${STATUS_ADVICE[status] ?? 'check it in the AMP console'}. Nothing was read from CloudWatch.`,
-      workspaceId,
-    );
+    throw new WorkspaceError(workspaceId, `AMP workspace ${workspaceId} in ${region} is ${status}, not ACTIVE`, STATUS_ADVICE[status] ?? 'check it in the AMP console');
   }
-  if (!workspace.prometheusEndpoint) throw new WorkspaceError(`AMP workspace ${workspaceId} in ${region} has no prometheusEndpoint in its DescribeWorkspace answer`, workspaceId);
+  if (!workspace.prometheusEndpoint) throw new WorkspaceError(workspaceId, `AMP workspace ${workspaceId} in ${region} has no prometheusEndpoint in its DescribeWorkspace answer`, 'check it in the AMP console');
   return {
     workspaceId,
     region,
