@@ -1,4 +1,4 @@
-import { Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Arn, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { writerRoleArn } from './cloudwatch-bridge';
@@ -44,17 +44,17 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     const sameAccount = env.account === monitoringEnv.account;
     const sameEnv = sameAccount && env.region === monitoringEnv.region;
     const workspaceId = config.monitoring.workspaceId;
-    let target: { remoteWriteUrl: string; workspaceArn?: string; writerRoleArn?: string };
+    // The bridge gets the workspace id; it asks AMP for the endpoint (DescribeWorkspace) when it starts.
+    let target: { workspaceId: string; workspaceRegion?: string; workspaceArn?: string; writerRoleArn?: string };
     if (sameEnv && workspaceId === undefined) {
-      target = { remoteWriteUrl: monitoring.prometheus.remoteWriteUrl, workspaceArn: monitoring.prometheus.workspaceArn };
+      target = { workspaceId: monitoring.prometheus.workspaceId, workspaceArn: monitoring.prometheus.workspaceArn };
     } else {
       if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
         throw new Error(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
       }
-      const remoteWriteUrl = `https://aps-workspaces.${monitoringEnv.region}.amazonaws.com/workspaces/${workspaceId}/api/v1/remote_write`;
       target = sameAccount
-        ? { remoteWriteUrl, workspaceArn: `arn:aws:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
-        : { remoteWriteUrl, writerRoleArn: writerRoleArn(monitoringEnv.account) };
+        ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: Arn.format({ partition: 'aws', service: 'aps', region: monitoringEnv.region, account: monitoringEnv.account, resource: 'workspace', resourceName: workspaceId }) }
+        : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account) };
     }
     const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
     const stack = new WorkloadStack(app, name, {

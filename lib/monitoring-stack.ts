@@ -60,7 +60,8 @@ export class MonitoringStack extends Stack {
         assumedBy: new iam.CompositePrincipal(...accounts.map((account) => new iam.AccountPrincipal(account))),
         maxSessionDuration: Duration.hours(1),
       });
-      this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
+      // Bridges resolve the workspace id through this role too (DescribeWorkspace), then write.
+      this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
     }
   }
 }

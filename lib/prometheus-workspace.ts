@@ -116,6 +116,11 @@ export class PrometheusWorkspace extends Construct {
   }
 }
 
+/** AMP's remote-write URL for a workspace id, for clients that cannot call DescribeWorkspace (the ADOT collector). */
+export function ampRemoteWriteUrl(region: string, workspaceId: string): string {
+  return `https://aps-workspaces.${region}.amazonaws.com/workspaces/${workspaceId}/api/v1/remote_write`;
+}
+
 function indent(text: string, spaces: number): string {
   const pad = ' '.repeat(spaces);
   return text

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
+import { AmpStandIn } from '../support/amp-stand-in';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
 import { RecordingReceiver } from '../support/recording-receiver';
 
@@ -67,7 +68,7 @@ describe('the CDK app', () => {
     expect(trusted.sort()).toEqual(['222222222222', '333333333333']);
     mon.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^RemoteWriter') }],
-      PolicyDocument: { Statement: [{ Action: 'aps:RemoteWrite', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
+      PolicyDocument: { Statement: [{ Action: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
     });
     mon.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     const sameAccount = JSON.stringify(Template.fromStack(workloads[0] as never).toJSON());
@@ -75,6 +76,10 @@ describe('the CDK app', () => {
     const other = Template.fromStack(workloads[1] as never);
     other.resourceCountIs('AWS::Scheduler::Schedule', 2);
     expect(JSON.stringify(other.toJSON())).toContain('arn:aws:iam::111111111111:role/inferwatch-remote-writer');
+    // Workloads get the workspace id and its region, never a URL built by hand.
+    expect(JSON.stringify(other.toJSON())).toContain(
+      '\\"remoteWrite\\":{\\"workspaceId\\":\\"ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789\\",\\"auth\\":{\\"type\\":\\"sigv4\\",\\"region\\":\\"eu-west-1\\",\\"roleArn\\"',
+    );
     Template.fromStack(workloads[2] as never).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 
@@ -89,7 +94,7 @@ describe('the CDK app', () => {
     expect(wildcard.flatMap((s) => s.Action)).toEqual(expect.arrayContaining(['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics']));
   });
 
-  test('the bundled Lambda runs: catalog shipped beside it, one cycle against the stand-in, samples to a receiver', async () => {
+  test('the bundled Lambda runs: catalog shipped beside it, the workspace id resolved by the AMP stand-in, one cycle against the stand-in, samples to a receiver', async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'iw-cdk-'));
     const app = new App({ outdir });
     const { workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
@@ -104,10 +109,12 @@ describe('the CDK app', () => {
 
     const standIn = await new AwsStandIn(defaultFleet()).start();
     const receiver = await new RecordingReceiver().start();
+    const amp = await new AmpStandIn('us-east-2', new URL(receiver.url).origin).start();
+    amp.addWorkspace('ws-0a1b2c3d');
     const saved = { ...process.env };
-    Object.assign(process.env, standIn.env(), {
+    Object.assign(process.env, standIn.env(), amp.env(), {
       INFERWATCH_CONFIG: JSON.stringify({
-        remoteWrite: { url: receiver.url },
+        remoteWrite: { workspaceId: 'ws-0a1b2c3d' },
         state: { type: 'file', directory: join(outdir, 'state') },
       }),
     });
@@ -118,8 +125,11 @@ describe('the CDK app', () => {
       expect(result.samples).toBeGreaterThan(100);
       const names = new Set(receiver.series().map((s) => s.labels[0]?.value));
       expect([...names]).toEqual(expect.arrayContaining(['aws_sagemaker_invocations_total', 'neuroncore_utilization_ratio', 'aws_sagemaker_endpoint_info']));
+      expect(amp.callsTo('DescribeWorkspace')).toHaveLength(1);
+      expect(amp.callsTo('RemoteWrite').every((c) => c.signed)).toBe(true);
     } finally {
       process.env = saved;
+      await amp.stop();
       await receiver.stop();
       await standIn.stop();
     }
