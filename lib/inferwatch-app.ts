@@ -1,8 +1,9 @@
-import { Arn, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Arn, Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { writerRoleArn } from './cloudwatch-bridge';
 import type { InferwatchConfig } from './config/inferwatch-config';
+import { accountSeriesLimits } from './config/series-limits';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
 
@@ -28,6 +29,11 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
   const logRetention = retention(config.logRetentionDays);
   const crossAccount = [...new Set(config.workloads.map((w) => w.account).filter((a): a is string => a !== undefined && a !== monitoringEnv.account))];
 
+  // Every series carries account_id; a workload without an account is in the monitoring account (the deploying one when that is unset too).
+  const limits = accountSeriesLimits(
+    config.workloads.map((w) => ({ account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID, fleet: w.fleet, activeSeriesLimit: w.activeSeriesLimit })),
+  );
+
   const monitoring = new MonitoringStack(app, `${config.stackPrefix}-Monitoring`, {
     env: monitoringEnv,
     description: 'inferwatch: AMP workspace, rules and alerting',
@@ -36,6 +42,8 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     alertEmails: config.monitoring.alertEmails,
     logRetention,
     writerAccounts: crossAccount,
+    seriesLimits: [...limits].map(([account, maxSeries]) => ({ labels: { account_id: account }, maxSeries })),
+    retentionDays: config.monitoring.retentionDays,
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 

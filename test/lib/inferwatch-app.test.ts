@@ -14,8 +14,8 @@ const MULTI = {
   monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', alertEmails: ['ops@example.com'] },
   workloads: [
     { account: '111111111111', region: 'eu-west-1' },
-    { account: '222222222222', region: 'eu-west-1', bridge: { shards: 2 } },
-    { account: '333333333333', region: 'us-east-1', bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { neuronNamespace: 'Neuron' } } },
+    { account: '222222222222', region: 'eu-west-1', bridge: { shards: 2 }, fleet: { variants: 200, neuronHosts: 10 } },
+    { account: '333333333333', region: 'us-east-1', activeSeriesLimit: 25_000, bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { neuronNamespace: 'Neuron' } } },
   ],
 };
 
@@ -41,6 +41,10 @@ describe('the CDK app', () => {
     expect(() => app.synth()).not.toThrow();
     expect([stacks.monitoring.stackName, ...stacks.workloads.map((w) => w.stackName)]).toEqual(['Inferwatch-Monitoring', 'Inferwatch-Workload']);
     Template.fromStack(stacks.workloads[0] as never).resourceCountIs('AWS::Scheduler::Schedule', 1);
+    // Without an account in the config, the limit's account_id is the deploying account's, resolved by CloudFormation.
+    Template.fromStack(stacks.monitoring).hasResourceProperties('AWS::APS::Workspace', {
+      WorkspaceConfiguration: { LimitsPerLabelSets: [{ LabelSet: [{ Name: 'account_id', Value: { Ref: 'AWS::AccountId' } }], Limits: { MaxSeries: 4000 } }] },
+    });
   });
 
   test('cdk-nag findings fail the synth (the checks do run)', () => {
@@ -71,6 +75,17 @@ describe('the CDK app', () => {
       PolicyDocument: { Statement: [{ Action: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
     });
     mon.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    // One active-series limit per workload account, derived from its fleet unless given.
+    mon.hasResourceProperties('AWS::APS::Workspace', {
+      WorkspaceConfiguration: {
+        LimitsPerLabelSets: [
+          { LabelSet: [{ Name: 'account_id', Value: '111111111111' }], Limits: { MaxSeries: 4000 } },
+          { LabelSet: [{ Name: 'account_id', Value: '222222222222' }], Limits: { MaxSeries: 17000 } },
+          { LabelSet: [{ Name: 'account_id', Value: '333333333333' }], Limits: { MaxSeries: 25000 } },
+        ],
+        RetentionPeriodInDays: Match.absent(),
+      },
+    });
     const sameAccount = JSON.stringify(Template.fromStack(workloads[0] as never).toJSON());
     expect(sameAccount).toContain('arn:aws:aps:eu-west-1:111111111111:workspace/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');
     const other = Template.fromStack(workloads[1] as never);

@@ -25,6 +25,11 @@ describe('rollout config', () => {
     [{ workloads: [{ bridge: { schedule: 5 } }] }, 'unknown config key "workloads[0].bridge.schedule"'],
     [{ workloads: [{ region: 'eu-west-1' }, { region: 'eu-west-1' }] }, 'config key "workloads[1]": duplicates another workload in monitoring/eu-west-1'],
     [{ bucket: 'x' }, 'unknown config key "bucket"'],
+    [{ workloads: [{ activeSeriesLimit: -1 }] }, 'config key "workloads[0].activeSeriesLimit"'],
+    [{ workloads: [{ activeSeriesLimit: 1.5 }] }, 'config key "workloads[0].activeSeriesLimit"'],
+    [{ workloads: [{ fleet: { variants: 'many' } }] }, 'config key "workloads[0].fleet.variants"'],
+    [{ workloads: [{ fleet: { endpoints: 5 } }] }, 'unknown config key "workloads[0].fleet.endpoints"'],
+    [{ monitoring: { retentionDays: 2000 } }, 'config key "monitoring.retentionDays"'],
     [{ workloads: [{ account: '222222222222' }] }, 'config key "monitoring.account" is required when workloads[0] names another account'],
     [{ monitoring: { account: '111111111111' }, workloads: [{ account: '222222222222' }] }, 'config key "monitoring.workspaceId" is required for workloads[0] in account 222222222222'],
   ])('rejects %j naming the key', (raw, message) => {
