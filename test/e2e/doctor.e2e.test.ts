@@ -214,9 +214,18 @@ describe('inferwatch doctor against the AMP, CloudWatch/SageMaker and Grafana st
     grafana.reply(HEALTH, { status: 400, body: { status: 'ERROR', message: 'Post "https://aps-workspaces.us-east-2.amazonaws.com/...": 403 Forbidden' } });
     expect(named(await runDoctor(options(), withGrafana()), 'Grafana')).toMatchObject({ ok: false, detail: expect.stringContaining('HTTP 400: Post'), fix: expect.stringContaining('aps:QueryMetrics') });
 
-    grafana.reply(HEALTH, { status: 400, body: { status: 'ERROR', message: 'bad gateway' } });
-    const run = await runCli(['doctor', '--workspace', ID, '--grafana-url', grafana.url], { ...env, GRAFANA_TOKEN: TOKEN });
+    grafana.reply(HEALTH, { status: 400, body: { status: 'ERROR', message: 'Post "https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789/api/v1/query": 403 Forbidden' } });
+    const rules = amp.workspaces.get(ID)!.ruleGroupsNamespaces;
+    rules.set('inferwatch', { statusCode: 'CREATION_FAILED', statusReason: 'group "inferwatch-bridge", rule 2, "InferwatchBridgeLagging": could not parse expression: 1:5: parse error: unknown function with name "last_over_tme"' });
+    let run;
+    try {
+      run = await runCli(['doctor', '--workspace', ID, '--grafana-url', grafana.url], { ...env, GRAFANA_TOKEN: TOKEN });
+    } finally {
+      rules.set('inferwatch', { statusCode: 'ACTIVE' });
+    }
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/^✗ Grafana data source inferwatch-amp: .*bad gateway\n {4}fix: /m);
+    expect(run.stdout).toMatch(/^✗ rule groups namespace inferwatch: CREATION_FAILED: group "inferwatch-bridge", rule 2.*\n {4}fix: fix the rule file/m);
+    expect(run.stdout).toMatch(/^✗ Grafana data source inferwatch-amp: .*403 Forbidden\n {4}fix: /m);
+    if (process.env.DOCTOR_FAILING_EXAMPLE_FILE) writeFileSync(process.env.DOCTOR_FAILING_EXAMPLE_FILE, run.stdout);
   });
 });
