@@ -66,7 +66,7 @@ describe('inferwatch doctor against the AMP, CloudWatch/SageMaker and Grafana st
     await amp.start();
     await grafana.start();
     amp.prometheusBackend = prometheus.url;
-    amp.addWorkspace(ID);
+    amp.addWorkspace(ID).configuration.limitsPerLabelSet.push({ labelSet: { account_id: ACCOUNT }, limits: { maxSeries: 4000 } });
     grafana.token = TOKEN;
     env = { ...aws.env(), ...amp.env() };
     Object.assign(process.env, env);
@@ -101,6 +101,7 @@ describe('inferwatch doctor against the AMP, CloudWatch/SageMaker and Grafana st
     expect(lines.map((l) => l.replace(/:.*$/, ''))).toEqual([
       `✓ workspace ${ID}`,
       '✓ workspace logging',
+      '✓ workspace configuration',
       '✓ rule groups namespace inferwatch',
       '✓ alert manager definition',
       `✓ bridge account ${ACCOUNT} region ${REGION}`,
@@ -108,7 +109,8 @@ describe('inferwatch doctor against the AMP, CloudWatch/SageMaker and Grafana st
       `✓ SageMaker in ${REGION}`,
       '✓ Grafana data source inferwatch-amp',
     ]);
-    expect(lines[4]).toMatch(/last cycle \d+ s ago, lag \d+ (s|min), [1-9]\d* samples written, 0 rejected$/);
+    expect(lines[2]).toBe('✓ workspace configuration: ACTIVE, retention 150 days, series limits account_id=123456789012: 4000');
+    expect(lines[5]).toMatch(/last cycle \d+ s ago, lag \d+ (s|min), [1-9]\d* samples written, 0 rejected$/);
     if (process.env.DOCTOR_EXAMPLE_FILE) writeFileSync(process.env.DOCTOR_EXAMPLE_FILE, run.stdout);
   });
 
@@ -150,15 +152,17 @@ describe('inferwatch doctor against the AMP, CloudWatch/SageMaker and Grafana st
     }
   });
 
-  test('✗ logging off or failed, rules and alert manager in CREATION_FAILED/UPDATE_FAILED with AMP\'s reason, or missing', async () => {
+  test('✗ logging off or failed, configuration, rules and alert manager in CREATION_FAILED/UPDATE_FAILED with AMP\'s reason, or missing', async () => {
     const workspace = amp.workspaces.get(ID)!;
-    const original = { logging: workspace.logging, alertManager: workspace.alertManager };
+    const original = { logging: workspace.logging, alertManager: workspace.alertManager, configuration: workspace.configuration };
     try {
       workspace.logging = undefined;
+      workspace.configuration = { ...workspace.configuration, status: { statusCode: 'UPDATE_FAILED', statusReason: 'label set {account_id=""} is not valid' } };
       workspace.ruleGroupsNamespaces.set('inferwatch', { statusCode: 'CREATION_FAILED', statusReason: 'parse error in group "inferwatch-bridge": unknown function last_over_tme' });
       workspace.alertManager = { statusCode: 'UPDATE_FAILED', statusReason: 'no route provided in config' };
       let checks = await runDoctor(options(), deps());
-      expect(failing(checks).map((c) => c.name)).toEqual(['workspace logging', 'rule groups namespace inferwatch', 'alert manager definition']);
+      expect(failing(checks).map((c) => c.name)).toEqual(['workspace logging', 'workspace configuration', 'rule groups namespace inferwatch', 'alert manager definition']);
+      expect(named(checks, 'workspace configuration')).toMatchObject({ detail: 'UPDATE_FAILED: label set {account_id=""} is not valid', fix: expect.stringContaining('activeSeriesLimit') });
       expect(named(checks, 'workspace logging')?.detail).toBe('not configured: rule and alert manager errors go nowhere');
       expect(named(checks, 'rule groups')?.detail).toBe('CREATION_FAILED: parse error in group "inferwatch-bridge": unknown function last_over_tme');
       expect(named(checks, 'alert manager')).toMatchObject({ detail: 'UPDATE_FAILED: no route provided in config', fix: expect.stringContaining('amtool check-config') });

@@ -2,6 +2,7 @@ import {
   DescribeAlertManagerDefinitionCommand,
   DescribeLoggingConfigurationCommand,
   DescribeRuleGroupsNamespaceCommand,
+  DescribeWorkspaceConfigurationCommand,
   ResourceNotFoundException,
   type AmpClient,
 } from '@aws-sdk/client-amp';
@@ -110,6 +111,24 @@ async function alertManagerCheck(options: DoctorOptions, deps: DoctorDeps): Prom
   } catch (error) {
     if (error instanceof ResourceNotFoundException) return { ok: false, name, detail: 'does not exist: alerts fire but reach nobody', fix: 'deploy the monitoring stack (PrometheusWorkspace creates it)' };
     return { ok: false, name, detail: errorText(error), fix: 'the credentials need aps:DescribeAlertManagerDefinition on the workspace' };
+  }
+}
+
+/** The series limits and retention: a failed update leaves the old limits in force, which the user should know. */
+async function configurationCheck(options: DoctorOptions, deps: DoctorDeps): Promise<Check> {
+  const name = 'workspace configuration';
+  try {
+    const config = (await deps.amp.send(new DescribeWorkspaceConfigurationCommand({ workspaceId: options.workspaceId }))).workspaceConfiguration;
+    const limits = (config?.limitsPerLabelSet ?? []).map(
+      (l) => `${Object.entries(l.labelSet ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}: ${l.limits?.maxSeries ?? 0}`,
+    );
+    const detail = `${config?.retentionPeriodInDays ? `retention ${config.retentionPeriodInDays} days` : "AMP's default retention"}, ${limits.length > 0 ? `series limits ${limits.join('; ')}` : 'no series limits'}`;
+    const check = statusCheck(name, config?.status?.statusCode, config?.status?.statusReason, 'fix the limits or retention AMP names (workloads[].activeSeriesLimit, monitoring.retentionDays), then redeploy the monitoring stack');
+    return check.ok ? { ...check, detail: `ACTIVE, ${detail}` } : check;
+  } catch (error) {
+    return { ok: false, name, detail: errorText(error), fix: 'the credentials need aps:DescribeWorkspaceConfiguration on the workspace' };
   }
 }
 
@@ -227,12 +246,18 @@ async function grafanaCheck(options: DoctorOptions, grafana: GrafanaApi): Promis
 /** Every check, in the order a user reads them: the workspace, its parts, the bridge, the reads, Grafana. */
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<Check[]> {
   const { check, workspace } = await workspaceCheck(options, deps);
-  const [logging, rules, alertManager, reads] = await Promise.all([loggingCheck(options, deps), rulesCheck(options, deps), alertManagerCheck(options, deps), awsReadChecks(options, deps)]);
+  const [logging, configuration, rules, alertManager, reads] = await Promise.all([
+    loggingCheck(options, deps),
+    configurationCheck(options, deps),
+    rulesCheck(options, deps),
+    alertManagerCheck(options, deps),
+    awsReadChecks(options, deps),
+  ]);
   const bridge = workspace
     ? await bridgeChecks(options, deps, workspace)
     : [{ ok: false, name: 'bridge', detail: 'not checked: the workspace is not usable', fix: 'fix the workspace first' }];
   const grafana = deps.grafana ? [await grafanaCheck(options, deps.grafana)] : [];
-  return [check, logging, rules, alertManager, ...bridge, ...reads, ...grafana];
+  return [check, logging, configuration, rules, alertManager, ...bridge, ...reads, ...grafana];
 }
 
 /** One line per check; a ✗ line carries its fix on the next line. */

@@ -4,6 +4,7 @@ import {
   DescribeLoggingConfigurationCommand,
   DescribeRuleGroupsNamespaceCommand,
   DescribeWorkspaceCommand,
+  DescribeWorkspaceConfigurationCommand,
 } from '@aws-sdk/client-amp';
 import { CloudWatchClient, CloudWatchServiceException, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { ListEndpointsCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
@@ -26,6 +27,7 @@ beforeEach(() => {
   amp.on(DescribeWorkspaceCommand).resolves({ workspace: { workspaceId: ID, arn: 'arn', status: { statusCode: 'ACTIVE' }, prometheusEndpoint: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0a1b2c3d/', createdAt: new Date() } });
   amp.on(DescribeLoggingConfigurationCommand).resolves({ loggingConfiguration: { status: { statusCode: 'ACTIVE' }, workspace: ID, logGroupArn: 'arn:aws:logs:eu-west-1:1:log-group:x', createdAt: new Date(), modifiedAt: new Date() } });
   amp.on(DescribeRuleGroupsNamespaceCommand).resolves({ ruleGroupsNamespace: { arn: 'a', name: 'inferwatch', status: { statusCode: 'UPDATING' }, data: new Uint8Array(), createdAt: new Date(), modifiedAt: new Date() } });
+  amp.on(DescribeWorkspaceConfigurationCommand).resolves({ workspaceConfiguration: { status: { statusCode: 'ACTIVE' }, limitsPerLabelSet: [{ labelSet: { account_id: '210987654321' }, limits: { maxSeries: 4000 } }] } });
   amp.on(DescribeAlertManagerDefinitionCommand).resolves({ alertManagerDefinition: { status: { statusCode: 'ACTIVE' }, data: new Uint8Array(), createdAt: new Date(), modifiedAt: new Date() } });
 });
 
@@ -46,6 +48,7 @@ describe('runDoctor (aws-sdk-client-mock)', () => {
       [
         `✓ workspace ${ID}: ACTIVE in eu-west-1`,
         '✓ workspace logging: ACTIVE, to arn:aws:logs:eu-west-1:1:log-group:x',
+        '✓ workspace configuration: ACTIVE, AMP\'s default retention, series limits account_id=210987654321: 4000',
         '✗ rule groups namespace inferwatch: UPDATING',
         '    fix: wait until it is ACTIVE (AMP is still applying it), then run doctor again',
         '✓ alert manager definition: ACTIVE',
