@@ -89,29 +89,47 @@ function statusCheck(name: string, status: string | undefined, reason: string | 
   return { ok: false, name, detail: status ?? 'UNKNOWN', fix: 'wait until it is ACTIVE (AMP is still applying it), then run doctor again' };
 }
 
-async function rulesCheck(options: DoctorOptions, deps: DoctorDeps): Promise<Check> {
-  const namespace = options.ruleGroupsNamespace ?? 'inferwatch';
-  const name = `rule groups namespace ${namespace}`;
+/** A part of the workspace with AMP's status model: what it is, how to ask for its status, and what to do when it failed or is missing. */
+interface Part {
+  readonly name: string;
+  readonly describe: () => Promise<{ statusCode?: string; statusReason?: string } | undefined>;
+  readonly failedFix: string;
+  readonly missing: string;
+  readonly missingFix: string;
+  readonly permission: string;
+}
+
+async function partCheck(part: Part): Promise<Check> {
   try {
-    const answer = await deps.amp.send(new DescribeRuleGroupsNamespaceCommand({ workspaceId: options.workspaceId, name: namespace }));
-    const status = answer.ruleGroupsNamespace?.status;
-    return statusCheck(name, status?.statusCode, status?.statusReason, 'fix the rule file AMP names (promtool check rules finds most errors), then redeploy the monitoring stack');
+    const status = await part.describe();
+    return statusCheck(part.name, status?.statusCode, status?.statusReason, part.failedFix);
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) return { ok: false, name, detail: 'does not exist: no recording rules and no alerts', fix: 'deploy the monitoring stack (PrometheusWorkspace creates it), or pass --rule-namespace with yours' };
-    return { ok: false, name, detail: errorText(error), fix: 'the credentials need aps:DescribeRuleGroupsNamespace on the workspace' };
+    if (error instanceof ResourceNotFoundException) return { ok: false, name: part.name, detail: `does not exist: ${part.missing}`, fix: part.missingFix };
+    return { ok: false, name: part.name, detail: errorText(error), fix: `the credentials need ${part.permission} on the workspace` };
   }
 }
 
-async function alertManagerCheck(options: DoctorOptions, deps: DoctorDeps): Promise<Check> {
-  const name = 'alert manager definition';
-  try {
-    const answer = await deps.amp.send(new DescribeAlertManagerDefinitionCommand({ workspaceId: options.workspaceId }));
-    const status = answer.alertManagerDefinition?.status;
-    return statusCheck(name, status?.statusCode, status?.statusReason, 'fix the definition AMP names (amtool check-config finds most errors), then redeploy the monitoring stack');
-  } catch (error) {
-    if (error instanceof ResourceNotFoundException) return { ok: false, name, detail: 'does not exist: alerts fire but reach nobody', fix: 'deploy the monitoring stack (PrometheusWorkspace creates it)' };
-    return { ok: false, name, detail: errorText(error), fix: 'the credentials need aps:DescribeAlertManagerDefinition on the workspace' };
-  }
+function rulesCheck(options: DoctorOptions, deps: DoctorDeps): Promise<Check> {
+  const namespace = options.ruleGroupsNamespace ?? 'inferwatch';
+  return partCheck({
+    name: `rule groups namespace ${namespace}`,
+    describe: async () => (await deps.amp.send(new DescribeRuleGroupsNamespaceCommand({ workspaceId: options.workspaceId, name: namespace }))).ruleGroupsNamespace?.status,
+    failedFix: 'fix the rule file AMP names (promtool check rules finds most errors), then redeploy the monitoring stack',
+    missing: 'no recording rules and no alerts',
+    missingFix: 'deploy the monitoring stack (PrometheusWorkspace creates it), or pass --rule-namespace with yours',
+    permission: 'aps:DescribeRuleGroupsNamespace',
+  });
+}
+
+function alertManagerCheck(options: DoctorOptions, deps: DoctorDeps): Promise<Check> {
+  return partCheck({
+    name: 'alert manager definition',
+    describe: async () => (await deps.amp.send(new DescribeAlertManagerDefinitionCommand({ workspaceId: options.workspaceId }))).alertManagerDefinition?.status,
+    failedFix: 'fix the definition AMP names (amtool check-config finds most errors), then redeploy the monitoring stack',
+    missing: 'alerts fire but reach nobody',
+    missingFix: 'deploy the monitoring stack (PrometheusWorkspace creates it)',
+    permission: 'aps:DescribeAlertManagerDefinition',
+  });
 }
 
 /** The series limits and retention: a failed update leaves the old limits in force, which the user should know. */
