@@ -21,16 +21,21 @@ const STATE_PREFIX = 'inferwatch/';
 const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
 
 export interface CloudWatchBridgeProps {
-  /** The remote-write URL of the AMP workspace. */
-  readonly remoteWriteUrl: string;
+  /** The AMP workspace id (`ws-…`): the bridge looks up its endpoint and status with DescribeWorkspace at start. */
+  readonly workspaceId: string;
   /**
-   * The workspace ARN: the function may `aps:RemoteWrite` to it and nothing else.
+   * The workspace's region, where DescribeWorkspace is asked and the remote write is signed.
+   * @default the stack's region
+   */
+  readonly workspaceRegion?: string;
+  /**
+   * The workspace ARN: the function may `aps:RemoteWrite` and `aps:DescribeWorkspace` on it and nothing else.
    * Leave out when writing through `writerRoleArn`.
    * @default none
    */
   readonly workspaceArn?: string;
   /**
-   * A role in the monitoring account that may `aps:RemoteWrite`, assumed for every write (cross-account).
+   * A role in the monitoring account that may `aps:RemoteWrite` and `aps:DescribeWorkspace`, assumed for both (cross-account).
    * @default none: the function's own role writes
    */
   readonly writerRoleArn?: string;
@@ -46,7 +51,7 @@ export interface CloudWatchBridgeProps {
   readonly shards?: number;
   /**
    * Bridge settings (period, settle, namespaces, neuronNamespace, catalog, namingProfile, ...), validated at synth.
-   * `remoteWrite.url` and `state` are set by this construct.
+   * `remoteWrite` (the workspace id and SigV4) and `state` are set by this construct.
    * @default the bridge's defaults
    */
   readonly bridgeConfig?: Record<string, unknown>;
@@ -163,7 +168,8 @@ export class CloudWatchBridge extends Construct {
     );
     props.encryptionKey?.grantEncryptDecrypt(this.role);
     if (props.workspaceArn) {
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:RemoteWrite'], resources: [props.workspaceArn] }));
+      // DescribeWorkspace turns the id into the endpoint at start; RemoteWrite is the data.
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], resources: [props.workspaceArn] }));
     } else {
       this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeWriterRole', actions: ['sts:AssumeRole'], resources: [props.writerRoleArn as string] }));
     }
@@ -171,9 +177,8 @@ export class CloudWatchBridge extends Construct {
     const runtimeConfig = {
       ...userConfig,
       remoteWrite: {
-        ...(userConfig.remoteWrite as object | undefined),
-        url: props.remoteWriteUrl,
-        auth: props.writerRoleArn ? { type: 'sigv4', roleArn: props.writerRoleArn } : { type: 'sigv4' },
+        workspaceId: props.workspaceId,
+        auth: { type: 'sigv4', ...(props.workspaceRegion ? { region: props.workspaceRegion } : {}), ...(props.writerRoleArn ? { roleArn: props.writerRoleArn } : {}) },
       },
       state: { type: 's3', bucket: this.stateBucket.bucketName, key: `${STATE_PREFIX}bridge-state.json` },
     };

@@ -1,8 +1,9 @@
-import { Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Arn, Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { writerRoleArn } from './cloudwatch-bridge';
 import type { InferwatchConfig } from './config/inferwatch-config';
+import { accountSeriesLimits } from './config/series-limits';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
 
@@ -28,6 +29,11 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
   const logRetention = retention(config.logRetentionDays);
   const crossAccount = [...new Set(config.workloads.map((w) => w.account).filter((a): a is string => a !== undefined && a !== monitoringEnv.account))];
 
+  // Every series carries account_id; a workload without an account is in the monitoring account (the deploying one when that is unset too).
+  const limits = accountSeriesLimits(
+    config.workloads.map((w) => ({ account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID, fleet: w.fleet, activeSeriesLimit: w.activeSeriesLimit })),
+  );
+
   const monitoring = new MonitoringStack(app, `${config.stackPrefix}-Monitoring`, {
     env: monitoringEnv,
     description: 'inferwatch: AMP workspace, rules and alerting',
@@ -36,6 +42,8 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     alertEmails: config.monitoring.alertEmails,
     logRetention,
     writerAccounts: crossAccount,
+    seriesLimits: [...limits].map(([account, maxSeries]) => ({ labels: { account_id: account }, maxSeries })),
+    retentionDays: config.monitoring.retentionDays,
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 
@@ -44,17 +52,17 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     const sameAccount = env.account === monitoringEnv.account;
     const sameEnv = sameAccount && env.region === monitoringEnv.region;
     const workspaceId = config.monitoring.workspaceId;
-    let target: { remoteWriteUrl: string; workspaceArn?: string; writerRoleArn?: string };
+    // The bridge gets the workspace id; it asks AMP for the endpoint (DescribeWorkspace) when it starts.
+    let target: { workspaceId: string; workspaceRegion?: string; workspaceArn?: string; writerRoleArn?: string };
     if (sameEnv && workspaceId === undefined) {
-      target = { remoteWriteUrl: monitoring.prometheus.remoteWriteUrl, workspaceArn: monitoring.prometheus.workspaceArn };
+      target = { workspaceId: monitoring.prometheus.workspaceId, workspaceArn: monitoring.prometheus.workspaceArn };
     } else {
       if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
         throw new Error(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
       }
-      const remoteWriteUrl = `https://aps-workspaces.${monitoringEnv.region}.amazonaws.com/workspaces/${workspaceId}/api/v1/remote_write`;
       target = sameAccount
-        ? { remoteWriteUrl, workspaceArn: `arn:aws:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
-        : { remoteWriteUrl, writerRoleArn: writerRoleArn(monitoringEnv.account) };
+        ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: Arn.format({ partition: 'aws', service: 'aps', region: monitoringEnv.region, account: monitoringEnv.account, resource: 'workspace', resourceName: workspaceId }) }
+        : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account) };
     }
     const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
     const stack = new WorkloadStack(app, name, {

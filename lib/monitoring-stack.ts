@@ -5,7 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { WRITER_ROLE_NAME } from './cloudwatch-bridge';
 import { GrafanaWorkspace, type GrafanaWorkspaceProps } from './grafana-workspace';
-import { PrometheusWorkspace } from './prometheus-workspace';
+import { PrometheusWorkspace, type SeriesLimit } from './prometheus-workspace';
 
 export interface MonitoringStackProps extends StackProps {
   /** @default "inferwatch" */
@@ -29,6 +29,13 @@ export interface MonitoringStackProps extends StackProps {
    * @default none: no writer role
    */
   readonly writerAccounts?: readonly string[];
+  /**
+   * Active-series limits in the workspace, one per workload account (`account_id` label set).
+   * @default none
+   */
+  readonly seriesLimits?: readonly SeriesLimit[];
+  /** @default AMP's default, 150 days */
+  readonly retentionDays?: number;
 }
 
 /** The monitoring account's half: the AMP workspace with rules and alerting, and the role other accounts write through. */
@@ -49,6 +56,8 @@ export class MonitoringStack extends Stack {
       encryptionKey: this.encryptionKey,
       alertEmails: props.alertEmails,
       logRetention: props.logRetention,
+      seriesLimits: props.seriesLimits,
+      retentionDays: props.retentionDays,
     });
     this.grafana =
       props.grafana === false ? undefined : new GrafanaWorkspace(this, 'Grafana', { prometheus: this.prometheus, logRetention: props.logRetention, ...props.grafana });
@@ -60,7 +69,8 @@ export class MonitoringStack extends Stack {
         assumedBy: new iam.CompositePrincipal(...accounts.map((account) => new iam.AccountPrincipal(account))),
         maxSessionDuration: Duration.hours(1),
       });
-      this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
+      // Bridges resolve the workspace id through this role too (DescribeWorkspace), then write.
+      this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
     }
   }
 }

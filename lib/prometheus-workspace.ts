@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,6 +12,18 @@ import { allowCloudWatchLogs } from './log-encryption';
 
 export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
 const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
+
+/** An active-series limit on the series that carry every label of `labels` (AMP `limitsPerLabelSet`). */
+export interface SeriesLimit {
+  /** e.g. `{ account_id: '222222222222' }` */
+  readonly labels: Readonly<Record<string, string>>;
+  /** 0 enforces nothing, but AMP still publishes the label set's usage to CloudWatch. */
+  readonly maxSeries: number;
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** AMP's retention range: one day to three years. */
+const MAX_RETENTION_DAYS = 1095;
 
 export interface PrometheusWorkspaceProps {
   /**
@@ -39,6 +51,38 @@ export interface PrometheusWorkspaceProps {
    * @default none
    */
   readonly alertEmails?: readonly string[];
+  /**
+   * Active-series limits per label set, set in the workspace configuration: series beyond a set's limit are refused,
+   * the others are untouched.
+   * @default none
+   */
+  readonly seriesLimits?: readonly SeriesLimit[];
+  /**
+   * Days AMP keeps samples.
+   * @default AMP's default, 150 days
+   */
+  readonly retentionDays?: number;
+}
+
+function validateLimits(limits: readonly SeriesLimit[], retentionDays: number | undefined): void {
+  const seen = new Set<string>();
+  for (const [i, limit] of limits.entries()) {
+    const entries = Object.entries(limit.labels).sort(([a], [b]) => a.localeCompare(b));
+    if (entries.length === 0) throw new Error(`PrometheusWorkspace: seriesLimits[${i}].labels is empty; a limit needs at least one label`);
+    for (const [name, value] of entries) {
+      if (!LABEL_NAME.test(name)) throw new Error(`PrometheusWorkspace: seriesLimits[${i}].labels: "${name}" is not a Prometheus label name`);
+      if (!Token.isUnresolved(value) && value.trim() === '') throw new Error(`PrometheusWorkspace: seriesLimits[${i}].labels.${name} is empty; AMP needs a value with a non-blank character`);
+    }
+    if (!Token.isUnresolved(limit.maxSeries) && (!Number.isInteger(limit.maxSeries) || limit.maxSeries < 0)) {
+      throw new Error(`PrometheusWorkspace: seriesLimits[${i}].maxSeries must be a whole number from 0 (got ${limit.maxSeries})`);
+    }
+    const key = JSON.stringify(entries);
+    if (seen.has(key)) throw new Error(`PrometheusWorkspace: seriesLimits[${i}] repeats the label set ${key}; give each label set one limit`);
+    seen.add(key);
+  }
+  if (retentionDays !== undefined && (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > MAX_RETENTION_DAYS)) {
+    throw new Error(`PrometheusWorkspace: retentionDays must be a whole number from 1 to ${MAX_RETENTION_DAYS} (got ${retentionDays})`);
+  }
 }
 
 /**
@@ -89,6 +133,8 @@ export class PrometheusWorkspace extends Construct {
       }),
     );
 
+    const seriesLimits = props.seriesLimits ?? [];
+    validateLimits(seriesLimits, props.retentionDays);
     const alertmanagerConfig = readFileSync(ALERTMANAGER_TEMPLATE, 'utf8');
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: props.alias ?? 'inferwatch',
@@ -98,6 +144,17 @@ export class PrometheusWorkspace extends Construct {
         ALERT_TOPIC_ARN: this.alertTopic.topicArn,
         REGION: Stack.of(this).region,
       }),
+      // CloudFormation sets the workspace configuration itself (AWS::APS::Workspace WorkspaceConfiguration): no custom resource.
+      workspaceConfiguration:
+        seriesLimits.length > 0 || props.retentionDays !== undefined
+          ? {
+              limitsPerLabelSets:
+                seriesLimits.length > 0
+                  ? seriesLimits.map((limit) => ({ labelSet: Object.entries(limit.labels).map(([name, value]) => ({ name, value })), limits: { maxSeries: limit.maxSeries } }))
+                  : undefined,
+              retentionPeriodInDays: props.retentionDays,
+            }
+          : undefined,
     });
     this.workspaceArn = this.workspace.attrArn;
     this.workspaceId = this.workspace.attrWorkspaceId;
@@ -114,6 +171,11 @@ export class PrometheusWorkspace extends Construct {
     new CfnOutput(this, 'RemoteWriteUrl', { value: this.remoteWriteUrl, description: 'Prometheus remote-write URL (SigV4, service aps)' });
     new CfnOutput(this, 'QueryUrl', { value: this.queryUrl, description: 'Prometheus query URL (SigV4, service aps)' });
   }
+}
+
+/** AMP's remote-write URL for a workspace id, for clients that cannot call DescribeWorkspace (the ADOT collector). */
+export function ampRemoteWriteUrl(region: string, workspaceId: string): string {
+  return `https://aps-workspaces.${region}.amazonaws.com/workspaces/${workspaceId}/api/v1/remote_write`;
 }
 
 function indent(text: string, spaces: number): string {

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from './cloudwatch-bridge';
 import { NeuronCollector, type NeuronCollectorProps } from './neuron-collector';
+import { ampRemoteWriteUrl } from './prometheus-workspace';
 
 export interface WorkloadStackProps extends StackProps {
   /** How the bridge reaches the workspace and what it runs with. */
@@ -33,8 +34,9 @@ export class WorkloadStack extends Stack {
     if (props.neuronCollector !== false) {
       this.neuronCollector = new NeuronCollector(this, 'NeuronCollector', {
         ...props.neuronCollector,
-        workspaceRegion: props.neuronCollector?.workspaceRegion ?? this.region,
-        remoteWriteUrl: props.bridge.remoteWriteUrl,
+        workspaceRegion: props.neuronCollector?.workspaceRegion ?? props.bridge.workspaceRegion ?? this.region,
+        // The collector has no DescribeWorkspace: it gets the URL AMP derives from the id and region.
+        remoteWriteUrl: ampRemoteWriteUrl(props.neuronCollector?.workspaceRegion ?? props.bridge.workspaceRegion ?? this.region, props.bridge.workspaceId),
         workspaceArn: props.bridge.workspaceArn,
         writerRoleArn: props.bridge.writerRoleArn,
         logRetention: props.logRetention,

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, type BridgeConfig } from './config';
+import { ConfigError, loadConfig, WorkspaceId, type BridgeConfig } from './config';
 import { runCycle, type CycleReport } from './cycle';
+import { doctorCommand } from './doctor/command';
 import { consoleLogger, type BridgeLogger } from './logger';
-import { createCycleDeps, createWarmCaches } from './runtime';
+import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
 
 interface BridgeOptions {
   once?: boolean;
   dryRun?: boolean;
   config?: string;
   remoteWriteUrl?: string;
+  workspace?: string;
   stateDir?: string;
   now?: number;
   resetState?: boolean;
@@ -26,14 +28,24 @@ function parseInstant(value: string): number {
 }
 
 function configFor(options: BridgeOptions, env: NodeJS.ProcessEnv): BridgeConfig {
+  if (options.remoteWriteUrl && options.workspace) throw new ConfigError('--remote-write-url and --workspace conflict: give one (a workspace id resolves to its own remote-write URL)');
   const overrides: NodeJS.ProcessEnv = { ...env };
   if (options.remoteWriteUrl) overrides.INFERWATCH_REMOTE_WRITE_URL = options.remoteWriteUrl;
   if (options.stateDir) overrides.INFERWATCH_STATE_DIR = options.stateDir;
   const config = loadConfig(overrides, options.config);
-  // Flags beat the file: a one-off preview or a different receiver without editing it.
+  if (options.workspace !== undefined) {
+    const parsed = WorkspaceId.safeParse(options.workspace);
+    if (!parsed.success) throw new ConfigError(`--workspace ${options.workspace}: ${parsed.error.issues[0]?.message ?? 'not an AMP workspace id'}`);
+  }
+  // Flags beat the file: a one-off preview or a different receiver without editing it. Either flag replaces both keys of the file.
+  const target = options.remoteWriteUrl
+    ? { url: options.remoteWriteUrl, workspaceId: undefined }
+    : options.workspace
+      ? { url: undefined, workspaceId: options.workspace }
+      : { url: config.remoteWrite.url, workspaceId: config.remoteWrite.workspaceId };
   return {
     ...config,
-    remoteWrite: { ...config.remoteWrite, url: options.remoteWriteUrl ?? config.remoteWrite.url },
+    remoteWrite: { ...config.remoteWrite, ...target },
     state: options.stateDir ? { type: 'file', directory: options.stateDir } : config.state,
   };
 }
@@ -52,14 +64,18 @@ function summary(report: CycleReport, dryRun: boolean): string {
   ].join('; ');
 }
 
-/** Builds the clients once; each call runs one cycle with a fresh remote-write budget. */
-function cycleRunner(config: BridgeConfig, options: BridgeOptions, logger: BridgeLogger): () => Promise<CycleReport> {
+/** Resolves the workspace and builds the clients once; each call runs one cycle with a fresh remote-write budget. */
+async function cycleRunner(fileConfig: BridgeConfig, options: BridgeOptions, logger: BridgeLogger): Promise<() => Promise<CycleReport>> {
   const offset = options.now === undefined ? 0 : options.now - Date.now();
   let deadline = 0;
   let resetOnce = Boolean(options.resetState);
+  const caches = createWarmCaches();
+  // A dry run writes nothing, so it needs no workspace.
+  const { config, workspace } = options.dryRun ? { config: fileConfig, workspace: undefined } : await resolveRemoteWrite(fileConfig, caches);
+  if (workspace) logger.info('writing to AMP workspace', { workspaceId: workspace.workspaceId, alias: workspace.alias, remoteWriteUrl: workspace.remoteWriteUrl });
   const { deps, catalog } = createCycleDeps(
     config,
-    { logger, env: process.env, caches: createWarmCaches(), deadline: () => deadline, now: () => Date.now() + offset, output: (text) => process.stdout.write(text) },
+    { logger, env: process.env, caches, deadline: () => deadline, now: () => Date.now() + offset, output: (text) => process.stdout.write(text) },
     !options.dryRun,
   );
   return async () => {
@@ -79,7 +95,8 @@ export function buildProgram(): Command {
     .option('--once', 'run a single cycle and exit')
     .option('--dry-run', 'print the Prometheus text exposition of what would be written; write and commit nothing')
     .option('-c, --config <file>', 'YAML or JSON config file (default: $INFERWATCH_CONFIG_FILE, else JSON in $INFERWATCH_CONFIG, else built-in defaults)')
-    .option('--remote-write-url <url>', 'remote-write URL (overrides remoteWrite.url)')
+    .option('--remote-write-url <url>', 'remote-write URL (overrides remoteWrite.url and remoteWrite.workspaceId)')
+    .option('--workspace <id>', 'AMP workspace id, ws-… (overrides remoteWrite.workspaceId and remoteWrite.url); resolved with DescribeWorkspace')
     .option('--state-dir <dir>', 'keep state in this local directory (overrides state)')
     .option('--now <time>', 'evaluate windows as if it were this time (ISO 8601 or epoch ms); for replays and tests', parseInstant)
     .option('--reset-state', 'start over: move the stored state aside (kept beside it) and count from the receiver\'s empty slate')
@@ -87,7 +104,7 @@ export function buildProgram(): Command {
     .action(async (options: BridgeOptions) => {
       const logger = consoleLogger(options.logLevel);
       const config = configFor(options, process.env);
-      const runCycleOnce = cycleRunner(config, options, logger);
+      const runCycleOnce = await cycleRunner(config, options, logger);
       if (options.once || options.dryRun) {
         await runCycleOnce();
         return;
@@ -107,6 +124,7 @@ export function buildProgram(): Command {
         while (!stopping && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 250));
       }
     });
+  program.addCommand(doctorCommand());
   return program;
 }
 

@@ -52,6 +52,9 @@ const HttpUrl = z.string().refine(
   { message: 'must be an absolute http(s) URL' },
 );
 
+/** AMP's documented id pattern, narrowed to what AMP hands out (`ws-` and a UUID-like tail). */
+export const WorkspaceId = z.string().regex(/^ws-[0-9A-Za-z][-.0-9A-Za-z_]{0,60}$/, 'must be an AMP workspace id such as ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');
+
 const AuthSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
   z
@@ -121,9 +124,14 @@ export const BridgeConfigSchema = z
     maxLabelValueLength: z.number().int().min(16).default(1024),
     remoteWrite: z
       .object({
-        /** Remote-write URL: an AMP workspace's `.../api/v1/remote_write`, or any receiver. */
+        /** Remote-write URL: an AMP workspace's `.../api/v1/remote_write`, or any receiver. Give this or `workspaceId`. */
         url: HttpUrl.optional(),
-        /** @default sigv4 for AMP URLs, none otherwise */
+        /**
+         * An AMP workspace id (`ws-…`): its endpoint and status come from DescribeWorkspace at start, in the region of
+         * `auth.region` (else `region`). Give this or `url`.
+         */
+        workspaceId: WorkspaceId.optional(),
+        /** @default sigv4 for AMP URLs and workspace ids, none otherwise */
         auth: AuthSchema.optional(),
         /** @default 2000 */
         maxSamplesPerRequest: z.number().int().min(1).max(100000).default(2000),
@@ -167,7 +175,17 @@ export const BridgeConfigSchema = z
     if (config.maxCycleSpan < config.period) {
       ctx.addIssue({ code: 'custom', path: ['maxCycleSpan'], message: `must be at least one period (${config.period}s)` });
     }
+    if (config.remoteWrite.url !== undefined && config.remoteWrite.workspaceId !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['remoteWrite'],
+        message: 'give "remoteWrite.url" or "remoteWrite.workspaceId", not both (the workspace id resolves to its own remote-write URL)',
+      });
+    }
     const auth = config.remoteWrite.auth;
+    if (config.remoteWrite.workspaceId !== undefined && auth !== undefined && auth.type !== 'sigv4') {
+      ctx.addIssue({ code: 'custom', path: ['remoteWrite', 'auth', 'type'], message: `must be sigv4 with "remoteWrite.workspaceId": AMP accepts only SigV4 (got ${auth.type})` });
+    }
     if (auth?.type === 'basic' && (auth.password === undefined) === (auth.passwordEnv === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['remoteWrite', 'auth'], message: 'basic auth needs exactly one of password or passwordEnv' });
     }
@@ -221,7 +239,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) throw new ConfigError('config must be a mapping of keys to values');
   const input = { ...(raw as Record<string, unknown> | undefined) };
   const remoteWrite = { ...(input.remoteWrite as Record<string, unknown> | undefined) };
-  if (remoteWrite.url === undefined && env.INFERWATCH_REMOTE_WRITE_URL) remoteWrite.url = env.INFERWATCH_REMOTE_WRITE_URL;
+  if (remoteWrite.url === undefined && remoteWrite.workspaceId === undefined && env.INFERWATCH_REMOTE_WRITE_URL) remoteWrite.url = env.INFERWATCH_REMOTE_WRITE_URL;
   if (Object.keys(remoteWrite).length > 0) input.remoteWrite = remoteWrite;
   if (input.state === undefined && env.INFERWATCH_STATE_BUCKET) {
     input.state = { type: 's3', bucket: env.INFERWATCH_STATE_BUCKET, ...(env.INFERWATCH_STATE_KEY ? { key: env.INFERWATCH_STATE_KEY } : {}) };

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import { forShard, loadConfig, type BridgeConfig } from './config';
 import { runCycle } from './cycle';
 import type { BridgeLogger } from './logger';
-import { createCycleDeps, createWarmCaches } from './runtime';
+import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
 
 const powertools = new Logger({ serviceName: 'inferwatch-bridge' });
 const logger: BridgeLogger = {
@@ -27,11 +27,12 @@ let deadline = 0;
 /** Clients, state store and catalog, built once per shard and reused by warm invocations. */
 const runtimes = new Map<string, { shardConfig: BridgeConfig } & ReturnType<typeof createCycleDeps>>();
 
-function shardRuntime(index: number, count: number, functionArn: string) {
+async function shardRuntime(index: number, count: number, functionArn: string) {
   const key = `${index}/${count}`;
   let runtime = runtimes.get(key);
   if (!runtime) {
-    const shardConfig = forShard(config, index, count);
+    // A workspace id becomes its URL here, before the cycle exists: a workspace that is not ACTIVE costs no CloudWatch call.
+    const shardConfig = (await resolveRemoteWrite(forShard(config, index, count), caches)).config;
     const accountId = functionArn.split(':')[4];
     runtime = { shardConfig, ...createCycleDeps(shardConfig, { logger, env: process.env, caches, accountId, deadline: () => deadline }, true) };
     runtimes.set(key, runtime);
@@ -48,7 +49,7 @@ export interface BridgeEvent {
 /** Scheduled by EventBridge Scheduler: one bridge cycle per invocation. */
 export async function handler(event: BridgeEvent | undefined, context: Context): Promise<{ samples: number; highWaterMark?: string }> {
   deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
-  const { shardConfig, deps, catalog } = shardRuntime(event?.shard ?? config.shard.index, event?.shards ?? config.shard.count, context.invokedFunctionArn);
+  const { shardConfig, deps, catalog } = await shardRuntime(event?.shard ?? config.shard.index, event?.shards ?? config.shard.count, context.invokedFunctionArn);
   try {
     const report = await runCycle(shardConfig, catalog, deps);
     if (report.highWaterMark !== undefined) metrics.addMetric('BridgeLagSeconds', MetricUnit.Seconds, (Date.now() - report.highWaterMark) / 1000);

@@ -1,8 +1,11 @@
+import { AmpClient } from '@aws-sdk/client-amp';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { WorkspaceCache, type ResolvedWorkspace } from './amp/workspace';
 import { Catalog } from './catalog/catalog';
 import { DiscoveryCache } from './cloudwatch/discovery';
 import { ConfigError, type BridgeConfig } from './config';
@@ -16,6 +19,18 @@ import type { StateStore } from './state/state';
 /** SDK retries cover CloudWatch throttling (and 5xx) with the SDK's backoff. */
 const SDK_MAX_ATTEMPTS = 8;
 
+type SigV4Auth = Extract<NonNullable<BridgeConfig['remoteWrite']['auth']>, { type: 'sigv4' }>;
+
+/** The credentials that sign for AMP: the writer role when one is configured (cross-account), else the bridge's own. */
+export function sigv4Credentials(auth: Pick<SigV4Auth, 'roleArn' | 'externalId'> | undefined, region: string): AwsCredentialIdentityProvider {
+  return auth?.roleArn
+    ? fromTemporaryCredentials({
+        params: { RoleArn: auth.roleArn, RoleSessionName: 'inferwatch-bridge', ...(auth.externalId ? { ExternalId: auth.externalId } : {}) },
+        clientConfig: { region },
+      })
+    : defaultProvider();
+}
+
 export function resolveAuthorizer(config: BridgeConfig, env: NodeJS.ProcessEnv): Authorizer {
   const url = config.remoteWrite.url as string;
   const auth = config.remoteWrite.auth ?? (ampRegion(url) ? { type: 'sigv4' as const, service: 'aps' } : { type: 'none' as const });
@@ -24,13 +39,7 @@ export function resolveAuthorizer(config: BridgeConfig, env: NodeJS.ProcessEnv):
       return noAuth();
     case 'sigv4': {
       const region = auth.region ?? ampRegion(url) ?? config.region;
-      const credentials = auth.roleArn
-        ? fromTemporaryCredentials({
-            params: { RoleArn: auth.roleArn, RoleSessionName: 'inferwatch-bridge', ...(auth.externalId ? { ExternalId: auth.externalId } : {}) },
-            clientConfig: { region },
-          })
-        : defaultProvider();
-      return sigv4Auth(region, credentials, auth.service);
+      return sigv4Auth(region, sigv4Credentials(auth, region), auth.service);
     }
     case 'basic': {
       const password = auth.password ?? env[auth.passwordEnv as string];
@@ -54,10 +63,38 @@ export function createStateStore(config: BridgeConfig): StateStore {
 /** Caches that outlive one cycle: module scope in Lambda (warm starts), process scope in the CLI. */
 export interface WarmCaches {
   readonly discovery: DiscoveryCache;
+  /** ACTIVE workspaces by id: one DescribeWorkspace per warm Lambda (or CLI process), not one per cycle. */
+  readonly workspaces: WorkspaceCache;
 }
 
 export function createWarmCaches(): WarmCaches {
-  return { discovery: new DiscoveryCache() };
+  return { discovery: new DiscoveryCache(), workspaces: new WorkspaceCache() };
+}
+
+/** The region a workspace id is looked up in: where the remote write signs, else the bridge's region. */
+export function workspaceRegion(config: BridgeConfig): string {
+  const auth = config.remoteWrite.auth;
+  return (auth?.type === 'sigv4' ? auth.region : undefined) ?? config.region;
+}
+
+/** An AMP control-plane client with the credentials that sign the remote write (AWS_ENDPOINT_URL_AMP applies). */
+export function createAmpClient(config: BridgeConfig, region = workspaceRegion(config)): AmpClient {
+  const auth = config.remoteWrite.auth;
+  return new AmpClient({ region, maxAttempts: SDK_MAX_ATTEMPTS, credentials: sigv4Credentials(auth?.type === 'sigv4' ? auth : undefined, region) });
+}
+
+/**
+ * Turns `remoteWrite.workspaceId` into the workspace's remote-write URL and SigV4 for its region, through
+ * DescribeWorkspace (cached). Runs before the cycle is built, so a workspace that is missing, unreadable or not
+ * ACTIVE stops the run before any billed CloudWatch call. A config with a URL passes through unchanged.
+ */
+export async function resolveRemoteWrite(config: BridgeConfig, caches: WarmCaches, amp?: AmpClient): Promise<{ config: BridgeConfig; workspace?: ResolvedWorkspace }> {
+  const workspaceId = config.remoteWrite.workspaceId;
+  if (workspaceId === undefined) return { config };
+  const region = workspaceRegion(config);
+  const workspace = await caches.workspaces.resolve(amp ?? createAmpClient(config, region), workspaceId, region);
+  const auth = config.remoteWrite.auth?.type === 'sigv4' ? config.remoteWrite.auth : { type: 'sigv4' as const, service: 'aps' };
+  return { config: { ...config, remoteWrite: { ...config.remoteWrite, url: workspace.remoteWriteUrl, auth: { ...auth, region } } }, workspace };
 }
 
 export interface RuntimeOptions {
@@ -78,7 +115,11 @@ export interface RuntimeOptions {
  */
 export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, withRemoteWrite: boolean): { deps: CycleDeps; catalog: Catalog } {
   if (withRemoteWrite && !config.remoteWrite.url) {
-    throw new ConfigError('config key "remoteWrite.url" is required (or set INFERWATCH_REMOTE_WRITE_URL); use --dry-run to preview without writing');
+    throw new ConfigError(
+      config.remoteWrite.workspaceId === undefined
+        ? 'config key "remoteWrite.url" or "remoteWrite.workspaceId" is required (or set INFERWATCH_REMOTE_WRITE_URL, or pass --workspace); use --dry-run to preview without writing'
+        : 'config key "remoteWrite.workspaceId" must be resolved with resolveRemoteWrite before the cycle is built',
+    );
   }
   const accountId = config.accountId ?? options.accountId;
   const baseLabels: Record<string, string> = { region: config.region, ...(accountId ? { account_id: accountId } : {}) };

@@ -93,12 +93,28 @@ const NeuronCollectorSettings = z
     for (const problem of scrapeTargetProblems(DEFAULT_EXPORTER_PORT, torchServe, collector.extraScrapeTargets)) ctx.addIssue({ code: 'custom', path: [...problem.path], message: problem.message });
   });
 
+const FleetSettings = z
+  .object({
+    /** Production variants the bridge reads in this account and region (endpoints × variants). @default 50 */
+    variants: z.number().int().min(0).max(100_000).default(50),
+    /** Inferentia hosts enrolled for the collector. @default 0 */
+    neuronHosts: z.number().int().min(0).max(100_000).default(0),
+  })
+  .strict();
+
 const Workload = z
   .object({
     /** @default the monitoring account */
     account: Account.optional(),
     /** @default the monitoring region */
     region: Region.optional(),
+    /** The expected fleet: the default active-series limit is derived from it (see lib/config/series-limits.ts). @default 50 variants, no Neuron hosts */
+    fleet: FleetSettings.default({ variants: 50, neuronHosts: 0 }),
+    /**
+     * This workload's share of its account's active-series limit in AMP; 0 enforces nothing but still publishes the
+     * account's usage to CloudWatch. @default 3 × the series its fleet yields
+     */
+    activeSeriesLimit: z.number().int().min(0).max(100_000_000).optional(),
     bridge: BridgeSettings.default(BridgeSettings.parse({})),
     neuronCollector: NeuronCollectorSettings.default(NeuronCollectorSettings.parse({})),
   })
@@ -122,6 +138,8 @@ export const InferwatchConfigSchema = z
         customerManagedKey: z.boolean().default(true),
         /** An existing workspace id, needed by workload accounts other than the monitoring account. @default none */
         workspaceId: z.string().regex(/^ws-[0-9a-f-]+$/i, 'must be an AMP workspace id such as ws-12345678-abcd-...').optional(),
+        /** Days AMP keeps samples (workspace configuration). @default AMP's default, 150 */
+        retentionDays: z.number().int().min(1).max(1095).optional(),
         /** Addresses subscribed to the alert topic. @default [] */
         alertEmails: z.array(z.string().email()).default([]),
         /** Amazon Managed Grafana. @default enabled, AWS SSO (IAM Identity Center) sign-in */
@@ -130,7 +148,7 @@ export const InferwatchConfigSchema = z
       .strict()
       .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [], grafana: { enabled: true, authentication: 'AWS_SSO' } }),
     /** Where bridges run. @default one, in the monitoring account and region */
-    workloads: z.array(Workload).min(1).default([{ bridge: BridgeSettings.parse({}), neuronCollector: NeuronCollectorSettings.parse({}) }]),
+    workloads: z.array(Workload).min(1).default([{ fleet: { variants: 50, neuronHosts: 0 }, bridge: BridgeSettings.parse({}), neuronCollector: NeuronCollectorSettings.parse({}) }]),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -47,7 +47,7 @@ describe('dashboards against bridge data in a real Prometheus', () => {
     await standIn.start();
     await prometheus.start();
     const config = join(work, 'c.yaml');
-    writeFileSync(config, `accountId: "123456789012"\ninitialLookback: 1h\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n`);
+    writeFileSync(config, `accountId: "123456789012"\ninitialLookback: 45m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n`);
     // Two cycles: write results reach the self-metrics one cycle later.
     for (const now of [t0, t0 + 5 * MINUTE]) {
       const run = await runBridge(['--once', '--config', config, '--state-dir', join(work, 'state'), '--now', String(now)], standIn.env());

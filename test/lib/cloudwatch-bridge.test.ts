@@ -5,11 +5,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from '../../lib/cloudwatch-bridge';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
-const URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write';
 
 function synth(props: Partial<CloudWatchBridgeProps> = {}) {
   const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
-  const bridge = new CloudWatchBridge(stack, 'Bridge', { remoteWriteUrl: URL, workspaceArn: WORKSPACE_ARN, logRetention: logs.RetentionDays.TWO_WEEKS, ...props });
+  const bridge = new CloudWatchBridge(stack, 'Bridge', { workspaceId: 'ws-1234', workspaceArn: WORKSPACE_ARN, logRetention: logs.RetentionDays.TWO_WEEKS, ...props });
   return { template: Template.fromStack(stack), bridge, stack };
 }
 
@@ -37,20 +36,24 @@ describe('CloudWatchBridge', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
   });
 
-  test('the bridge config carries the workspace URL, SigV4 and the state bucket', () => {
+  test('the bridge config carries the workspace id (no URL: the bridge asks DescribeWorkspace), SigV4 and the state bucket', () => {
     const { template } = synth({ bridgeConfig: { period: 300, revisionWindow: '20m', neuronNamespace: 'Neuron' } });
     const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
     const joined = JSON.stringify(fn?.Properties.Environment.Variables.INFERWATCH_CONFIG);
     expect(joined).toContain('\\"period\\":300');
-    expect(joined).toContain(URL);
-    expect(joined).toContain('\\"auth\\":{\\"type\\":\\"sigv4\\"}');
+    expect(joined).toContain('\\"remoteWrite\\":{\\"workspaceId\\":\\"ws-1234\\",\\"auth\\":{\\"type\\":\\"sigv4\\"}}');
+    expect(joined).not.toContain('remote_write');
+    const other = synth({ workspaceRegion: 'us-west-2' }).template;
+    expect(JSON.stringify(Object.values(other.findResources('AWS::Lambda::Function'))[0]?.Properties.Environment.Variables.INFERWATCH_CONFIG)).toContain(
+      '\\"auth\\":{\\"type\\":\\"sigv4\\",\\"region\\":\\"us-west-2\\"}',
+    );
     expect(joined).toMatch(/\\"state\\":\{\\"type\\":\\"s3\\",\\"bucket\\":\\"",\{"Ref":"BridgeState/);
   });
 
-  test('IAM: remote write to the one workspace, CloudWatch read, SageMaker describe scoped, state object only', () => {
+  test('IAM: describe and remote write on the one workspace, CloudWatch read, SageMaker describe scoped, state object only', () => {
     const { template } = synth();
     const bySid = Object.fromEntries(statements(template).filter((s) => s.Sid).map((s) => [s.Sid, s]));
-    expect(bySid.RemoteWrite).toMatchObject({ Action: ['aps:RemoteWrite'], Resource: WORKSPACE_ARN });
+    expect(bySid.RemoteWrite).toMatchObject({ Action: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], Resource: WORKSPACE_ARN });
     expect(bySid.ReadCloudWatchMetrics).toMatchObject({ Action: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], Resource: '*' });
     expect(bySid.ListSageMakerEndpoints).toMatchObject({ Action: ['sagemaker:ListEndpoints'], Resource: '*' });
     expect(bySid.DescribeSageMakerEndpoints).toMatchObject({
@@ -103,7 +106,7 @@ describe('CloudWatchBridge', () => {
   test('with a customer key: state bucket, dead-letter queue and log group use it, and the key lets CloudWatch Logs in', () => {
     const stack = new Stack(new App(), 'Keyed', { env: { account: '111111111111', region: 'eu-west-1' } });
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    new CloudWatchBridge(stack, 'Bridge', { remoteWriteUrl: URL, workspaceArn: WORKSPACE_ARN, encryptionKey: key });
+    new CloudWatchBridge(stack, 'Bridge', { workspaceId: 'ws-1234', workspaceArn: WORKSPACE_ARN, encryptionKey: key });
     const template = Template.fromStack(stack);
     const keyArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] };
     template.hasResourceProperties('AWS::S3::Bucket', { BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true }] } });

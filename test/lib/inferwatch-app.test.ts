@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
+import { AmpStandIn } from '../support/amp-stand-in';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
 import { RecordingReceiver } from '../support/recording-receiver';
 
@@ -13,8 +14,8 @@ const MULTI = {
   monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', alertEmails: ['ops@example.com'] },
   workloads: [
     { account: '111111111111', region: 'eu-west-1' },
-    { account: '222222222222', region: 'eu-west-1', bridge: { shards: 2 } },
-    { account: '333333333333', region: 'us-east-1', bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { neuronNamespace: 'Neuron' } } },
+    { account: '222222222222', region: 'eu-west-1', bridge: { shards: 2 }, fleet: { variants: 200, neuronHosts: 10 } },
+    { account: '333333333333', region: 'us-east-1', activeSeriesLimit: 25_000, bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { neuronNamespace: 'Neuron' } } },
   ],
 };
 
@@ -40,6 +41,10 @@ describe('the CDK app', () => {
     expect(() => app.synth()).not.toThrow();
     expect([stacks.monitoring.stackName, ...stacks.workloads.map((w) => w.stackName)]).toEqual(['Inferwatch-Monitoring', 'Inferwatch-Workload']);
     Template.fromStack(stacks.workloads[0] as never).resourceCountIs('AWS::Scheduler::Schedule', 1);
+    // Without an account in the config, the limit's account_id is the deploying account's, resolved by CloudFormation.
+    Template.fromStack(stacks.monitoring).hasResourceProperties('AWS::APS::Workspace', {
+      WorkspaceConfiguration: { LimitsPerLabelSets: [{ LabelSet: [{ Name: 'account_id', Value: { Ref: 'AWS::AccountId' } }], Limits: { MaxSeries: 4000 } }] },
+    });
   });
 
   test('cdk-nag findings fail the synth (the checks do run)', () => {
@@ -67,14 +72,29 @@ describe('the CDK app', () => {
     expect(trusted.sort()).toEqual(['222222222222', '333333333333']);
     mon.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^RemoteWriter') }],
-      PolicyDocument: { Statement: [{ Action: 'aps:RemoteWrite', Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
+      PolicyDocument: { Statement: [{ Action: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
     });
     mon.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    // One active-series limit per workload account, derived from its fleet unless given.
+    mon.hasResourceProperties('AWS::APS::Workspace', {
+      WorkspaceConfiguration: {
+        LimitsPerLabelSets: [
+          { LabelSet: [{ Name: 'account_id', Value: '111111111111' }], Limits: { MaxSeries: 4000 } },
+          { LabelSet: [{ Name: 'account_id', Value: '222222222222' }], Limits: { MaxSeries: 17000 } },
+          { LabelSet: [{ Name: 'account_id', Value: '333333333333' }], Limits: { MaxSeries: 25000 } },
+        ],
+        RetentionPeriodInDays: Match.absent(),
+      },
+    });
     const sameAccount = JSON.stringify(Template.fromStack(workloads[0] as never).toJSON());
     expect(sameAccount).toContain('arn:aws:aps:eu-west-1:111111111111:workspace/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');
     const other = Template.fromStack(workloads[1] as never);
     other.resourceCountIs('AWS::Scheduler::Schedule', 2);
     expect(JSON.stringify(other.toJSON())).toContain('arn:aws:iam::111111111111:role/inferwatch-remote-writer');
+    // Workloads get the workspace id and its region, never a URL built by hand.
+    expect(JSON.stringify(other.toJSON())).toContain(
+      '\\"remoteWrite\\":{\\"workspaceId\\":\\"ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789\\",\\"auth\\":{\\"type\\":\\"sigv4\\",\\"region\\":\\"eu-west-1\\",\\"roleArn\\"',
+    );
     Template.fromStack(workloads[2] as never).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 
@@ -89,7 +109,7 @@ describe('the CDK app', () => {
     expect(wildcard.flatMap((s) => s.Action)).toEqual(expect.arrayContaining(['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics']));
   });
 
-  test('the bundled Lambda runs: catalog shipped beside it, one cycle against the stand-in, samples to a receiver', async () => {
+  test('the bundled Lambda runs: catalog shipped beside it, the workspace id resolved by the AMP stand-in, one cycle against the stand-in, samples to a receiver', async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'iw-cdk-'));
     const app = new App({ outdir });
     const { workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
@@ -104,10 +124,12 @@ describe('the CDK app', () => {
 
     const standIn = await new AwsStandIn(defaultFleet()).start();
     const receiver = await new RecordingReceiver().start();
+    const amp = await new AmpStandIn('us-east-2', new URL(receiver.url).origin).start();
+    amp.addWorkspace('ws-0a1b2c3d');
     const saved = { ...process.env };
-    Object.assign(process.env, standIn.env(), {
+    Object.assign(process.env, standIn.env(), amp.env(), {
       INFERWATCH_CONFIG: JSON.stringify({
-        remoteWrite: { url: receiver.url },
+        remoteWrite: { workspaceId: 'ws-0a1b2c3d' },
         state: { type: 'file', directory: join(outdir, 'state') },
       }),
     });
@@ -118,8 +140,11 @@ describe('the CDK app', () => {
       expect(result.samples).toBeGreaterThan(100);
       const names = new Set(receiver.series().map((s) => s.labels[0]?.value));
       expect([...names]).toEqual(expect.arrayContaining(['aws_sagemaker_invocations_total', 'neuroncore_utilization_ratio', 'aws_sagemaker_endpoint_info']));
+      expect(amp.callsTo('DescribeWorkspace')).toHaveLength(1);
+      expect(amp.callsTo('RemoteWrite').every((c) => c.signed)).toBe(true);
     } finally {
       process.env = saved;
+      await amp.stop();
       await receiver.stop();
       await standIn.stop();
     }

@@ -19,6 +19,41 @@ function synth(withKey: boolean) {
 const work = mkdtempSync(join(tmpdir(), 'iw-amp-'));
 
 describe('PrometheusWorkspace', () => {
+  test('series limits per label set and retention go into the workspace configuration (CloudFormation, no custom resource)', () => {
+    const stack = new Stack(new App(), 'Limits', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new PrometheusWorkspace(stack, 'Prometheus', {
+      seriesLimits: [
+        { labels: { account_id: '222222222222' }, maxSeries: 17_000 },
+        { labels: { account_id: '333333333333' }, maxSeries: 0 },
+      ],
+      retentionDays: 400,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::APS::Workspace', {
+      WorkspaceConfiguration: {
+        LimitsPerLabelSets: [
+          { LabelSet: [{ Name: 'account_id', Value: '222222222222' }], Limits: { MaxSeries: 17000 } },
+          { LabelSet: [{ Name: 'account_id', Value: '333333333333' }], Limits: { MaxSeries: 0 } },
+        ],
+        RetentionPeriodInDays: 400,
+      },
+    });
+    template.resourceCountIs('AWS::CloudFormation::CustomResource', 0);
+    expect(Object.values(synth(false).template.findResources('AWS::APS::Workspace'))[0]?.Properties.WorkspaceConfiguration).toBeUndefined();
+  });
+
+  test.each([
+    [{ seriesLimits: [{ labels: {}, maxSeries: 1 }] }, 'seriesLimits[0].labels is empty'],
+    [{ seriesLimits: [{ labels: { 'account-id': '1' }, maxSeries: 1 }] }, '"account-id" is not a Prometheus label name'],
+    [{ seriesLimits: [{ labels: { account_id: ' ' }, maxSeries: 1 }] }, 'seriesLimits[0].labels.account_id is empty'],
+    [{ seriesLimits: [{ labels: { account_id: '1' }, maxSeries: -5 }] }, 'seriesLimits[0].maxSeries must be a whole number from 0'],
+    [{ seriesLimits: [{ labels: { a: '1', b: '2' }, maxSeries: 1 }, { labels: { b: '2', a: '1' }, maxSeries: 2 }] }, 'seriesLimits[1] repeats the label set'],
+    [{ retentionDays: 0 }, 'retentionDays must be a whole number from 1 to 1095'],
+  ])('conflicting or impossible limits throw: %j', (props, message) => {
+    const stack = new Stack(new App(), 'Bad');
+    expect(() => new PrometheusWorkspace(stack, 'Prometheus', props)).toThrow(message);
+  });
+
   test('workspace with alias, customer key and logging to a log group with retention', () => {
     const { template } = synth(true);
     template.hasResourceProperties('AWS::APS::Workspace', {

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   // Prometheus' usual port when it is free (Debian's package may already run one there).
   await prometheus.start((await isFree(9090)) ? 9090 : await freePort());
   const config = join(work, 'inferwatch.yaml');
-  writeFileSync(config, `# written by npm run demo\naccountId: "123456789012"\ninitialLookback: 1h\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\nstate:\n  type: file\n  directory: ${join(work, 'state')}\n`);
+  writeFileSync(config, `# written by npm run demo\naccountId: "123456789012"\ninitialLookback: 45m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\nstate:\n  type: file\n  directory: ${join(work, 'state')}\n`);
 
   process.stdout.write(`inferwatch demo
   Prometheus          ${prometheus.url}  (remote-write receiver on)

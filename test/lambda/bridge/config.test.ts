@@ -29,6 +29,12 @@ describe('config', () => {
     expect(config.state).toEqual({ type: 's3', bucket: 'bridge-state', key: 'inferwatch/bridge-state.json' });
   });
 
+  test('a workspace id instead of a URL; INFERWATCH_REMOTE_WRITE_URL does not add a URL beside it', () => {
+    const config = resolveConfig({ remoteWrite: { workspaceId: 'ws-0a1b2c3d' } }, { INFERWATCH_REMOTE_WRITE_URL: 'http://127.0.0.1:9090/api/v1/write' });
+    expect(config.remoteWrite).toMatchObject({ workspaceId: 'ws-0a1b2c3d' });
+    expect(config.remoteWrite.url).toBeUndefined();
+  });
+
   test.each([
     [{ period: 45 }, 'config key "period": must be 1, 5, 10, 30 or a multiple of 60 seconds'],
     [{ settle: -1 }, 'config key "settle": must not be negative'],
@@ -42,6 +48,9 @@ describe('config', () => {
     [{ namingProfile: 'cloudwatch_exporter' }, 'config key "namingProfile"'],
     [{ remoteWrite: { url: 'http://x', auth: { type: 'basic', username: 'u' } } }, 'config key "remoteWrite.auth": basic auth needs exactly one of password or passwordEnv'],
     [{ state: { type: 's3' } }, 'config key "state.bucket"'],
+    [{ remoteWrite: { url: 'http://x', workspaceId: 'ws-1234' } }, 'config key "remoteWrite": give "remoteWrite.url" or "remoteWrite.workspaceId", not both'],
+    [{ remoteWrite: { workspaceId: 'https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1' } }, 'config key "remoteWrite.workspaceId": must be an AMP workspace id'],
+    [{ remoteWrite: { workspaceId: 'ws-1234', auth: { type: 'bearer', token: 't' } } }, 'config key "remoteWrite.auth.type": must be sigv4 with "remoteWrite.workspaceId"'],
     [{ catalog: [{ namespace: 'X', metrics: [{ metric: 'A', type: 'counter', name: 'a' }] }] }, 'config key "catalog.0.metrics.0.name": counter "a" must end in _total'],
   ])('rejects %j naming the key', (raw, message) => {
     expect(() => resolveConfig(raw, {})).toThrow(ConfigError);

@@ -72,3 +72,54 @@ describe('Lambda handler', () => {
     expect(s3?.commandCalls((S3 as S3Module).DeleteObjectsCommand)).toHaveLength(1);
   });
 });
+
+describe('Lambda handler with remoteWrite.workspaceId', () => {
+  test('DescribeWorkspace once per warm container; a workspace not ACTIVE fails the run before any CloudWatch call, and is asked again next run', async () => {
+    const receiver = await new RecordingReceiver().start();
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDLAMBDA';
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+    process.env.INFERWATCH_CONFIG = JSON.stringify({ region: 'eu-west-1', remoteWrite: { workspaceId: 'ws-0a1b2c3d' }, state: { type: 's3', bucket: 'inferwatch-state' } });
+
+    /* eslint-disable @typescript-eslint/no-require-imports -- jest.isolateModules loads modules with require */
+    let handler: HandlerModule['handler'] | undefined;
+    let cw: ReturnType<typeof mockClient> | undefined;
+    let amp: ReturnType<typeof mockClient> | undefined;
+    let AMP: typeof import('@aws-sdk/client-amp') | undefined;
+    jest.isolateModules(() => {
+      const CW = require('@aws-sdk/client-cloudwatch') as CloudWatchModule;
+      const SM = require('@aws-sdk/client-sagemaker') as SageMakerModule;
+      const S3 = require('@aws-sdk/client-s3') as S3Module;
+      AMP = require('@aws-sdk/client-amp') as typeof import('@aws-sdk/client-amp');
+      cw = mockClient(CW.CloudWatchClient);
+      cw.on(CW.ListMetricsCommand).resolves({ Metrics: [] });
+      mockClient(SM.SageMakerClient).on(SM.ListEndpointsCommand).resolves({ Endpoints: [] });
+      const s3 = mockClient(S3.S3Client);
+      s3.on(S3.GetObjectCommand).rejects(new S3.NoSuchKey({ message: 'none', $metadata: {} }));
+      s3.on(S3.PutObjectCommand).resolves({ ETag: '"1"' });
+      amp = mockClient(AMP.AmpClient);
+      const workspace = { workspaceId: 'ws-0a1b2c3d', arn: 'arn:aws:aps:eu-west-1:210987654321:workspace/ws-0a1b2c3d', prometheusEndpoint: receiver.url.replace(/api\/v1\/write$/, ''), createdAt: new Date() };
+      amp
+        .on(AMP.DescribeWorkspaceCommand)
+        .resolvesOnce({ workspace: { ...workspace, status: { statusCode: 'CREATING' } } })
+        .resolves({ workspace: { ...workspace, status: { statusCode: 'ACTIVE' } } });
+      handler = (require('../../../lambda/bridge/handler') as HandlerModule).handler;
+    });
+    /* eslint-enable @typescript-eslint/no-require-imports */
+
+    const context = { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:210987654321:function:bridge', getRemainingTimeInMillis: () => 60_000 } as Context;
+    try {
+      await expect(handler?.({}, context)).rejects.toThrow('AMP workspace ws-0a1b2c3d in eu-west-1 is CREATING, not ACTIVE');
+      expect(cw?.calls()).toHaveLength(0);
+      await handler?.({}, context);
+      await handler?.({}, context);
+    } finally {
+      await receiver.stop();
+      delete process.env.INFERWATCH_CONFIG;
+    }
+    const AmpModule = AMP as typeof import('@aws-sdk/client-amp');
+    expect(amp?.commandCalls(AmpModule.DescribeWorkspaceCommand)).toHaveLength(2);
+    expect(cw?.calls().length).toBeGreaterThan(0);
+    // The resolved endpoint is where the samples went: `<prometheusEndpoint>api/v1/remote_write`.
+    expect(receiver.bodies.length).toBeGreaterThan(0);
+  });
+});

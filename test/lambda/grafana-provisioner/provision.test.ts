@@ -6,42 +6,12 @@ import {
   ListWorkspaceServiceAccountsCommand,
 } from '@aws-sdk/client-grafana';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { allDashboards } from '../../../lib/grafana-workspace/dashboards';
 import { handler, parseProperties } from '../../../lambda/grafana-provisioner/handler';
 import { provision, type ProvisionInput } from '../../../lambda/grafana-provisioner/provision';
+import { GrafanaStandIn } from '../../support/grafana-stand-in';
 
 const TOKEN = 'glsa_secret_token_value_1234';
-
-/** Grafana's HTTP API, recording requests; replies are scripted per "METHOD path", defaulting to 200 {}. */
-class GrafanaStandIn {
-  readonly requests: Array<{ method: string; path: string; headers: IncomingHttpHeaders; body: unknown }> = [];
-  readonly replies = new Map<string, Array<{ status: number; body?: unknown }>>();
-  private server: Server | undefined;
-  get url() {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
-  }
-  reply(route: string, ...replies: Array<{ status: number; body?: unknown }>) {
-    this.replies.set(route, replies);
-  }
-  async start() {
-    this.server = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const text = Buffer.concat(chunks).toString();
-      this.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: text ? JSON.parse(text) : undefined });
-      const reply = this.replies.get(`${req.method} ${req.url}`)?.shift() ?? { status: 200, body: {} };
-      res.writeHead(reply.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(reply.body ?? {}));
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    return this;
-  }
-  async stop() {
-    await new Promise<void>((r) => this.server?.close(() => r()));
-  }
-}
 
 const grafanaMock = mockClient(GrafanaClient);
 let grafana: GrafanaStandIn;

@@ -38,6 +38,11 @@ describe('rollout config', () => {
     [{ workloads: [{ neuronCollector: { extraScrapeTargets: [{ job: 'triton', port: 8888 }] } }] }, `extraScrapeTargets[0].port": port 8888 is already the collector's own metrics`],
     [{ workloads: [{ neuronCollector: { extraScrapeTargets: [{ job: 'triton' }] } }] }, 'config key "workloads[0].neuronCollector.extraScrapeTargets[0].port"'],
     [{ workloads: [{ neuronCollector: { torchServe: { on: false } } }] }, 'unknown config key "workloads[0].neuronCollector.torchServe.on"'],
+    [{ workloads: [{ activeSeriesLimit: -1 }] }, 'config key "workloads[0].activeSeriesLimit"'],
+    [{ workloads: [{ activeSeriesLimit: 1.5 }] }, 'config key "workloads[0].activeSeriesLimit"'],
+    [{ workloads: [{ fleet: { variants: 'many' } }] }, 'config key "workloads[0].fleet.variants"'],
+    [{ workloads: [{ fleet: { endpoints: 5 } }] }, 'unknown config key "workloads[0].fleet.endpoints"'],
+    [{ monitoring: { retentionDays: 2000 } }, 'config key "monitoring.retentionDays"'],
     [{ workloads: [{ account: '222222222222' }] }, 'config key "monitoring.account" is required when workloads[0] names another account'],
     [{ monitoring: { account: '111111111111' }, workloads: [{ account: '222222222222' }] }, 'config key "monitoring.workspaceId" is required for workloads[0] in account 222222222222'],
   ])('rejects %j naming the key', (raw, message) => {

@@ -1,0 +1,65 @@
+import {
+  AmpClient,
+  DescribeAlertManagerDefinitionCommand,
+  DescribeLoggingConfigurationCommand,
+  DescribeRuleGroupsNamespaceCommand,
+  DescribeWorkspaceCommand,
+  DescribeWorkspaceConfigurationCommand,
+} from '@aws-sdk/client-amp';
+import { CloudWatchClient, CloudWatchServiceException, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
+import { ListEndpointsCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
+import { formatChecks, runDoctor } from '../../../../lambda/bridge/doctor/doctor';
+import type { RawQuery } from '../../../../lambda/bridge/doctor/promql';
+
+const ID = 'ws-0a1b2c3d';
+const amp = mockClient(AmpClient);
+const cloudwatch = mockClient(CloudWatchClient);
+const sagemaker = mockClient(SageMakerClient);
+const NOW = 1_800_000_000_000;
+const deny = <T extends CloudWatchServiceException | SageMakerServiceException>(Type: new (o: never) => T, action: string) =>
+  new Type({ name: 'AccessDeniedException', $fault: 'client', message: `User: arn:aws:sts::210987654321:assumed-role/ops/me is not authorized to perform: ${action}`, $metadata: { httpStatusCode: 403 } } as never);
+
+beforeEach(() => {
+  amp.reset();
+  cloudwatch.reset();
+  sagemaker.reset();
+  amp.on(DescribeWorkspaceCommand).resolves({ workspace: { workspaceId: ID, arn: 'arn', status: { statusCode: 'ACTIVE' }, prometheusEndpoint: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0a1b2c3d/', createdAt: new Date() } });
+  amp.on(DescribeLoggingConfigurationCommand).resolves({ loggingConfiguration: { status: { statusCode: 'ACTIVE' }, workspace: ID, logGroupArn: 'arn:aws:logs:eu-west-1:1:log-group:x', createdAt: new Date(), modifiedAt: new Date() } });
+  amp.on(DescribeRuleGroupsNamespaceCommand).resolves({ ruleGroupsNamespace: { arn: 'a', name: 'inferwatch', status: { statusCode: 'UPDATING' }, data: new Uint8Array(), createdAt: new Date(), modifiedAt: new Date() } });
+  amp.on(DescribeWorkspaceConfigurationCommand).resolves({ workspaceConfiguration: { status: { statusCode: 'ACTIVE' }, limitsPerLabelSet: [{ labelSet: { account_id: '210987654321' }, limits: { maxSeries: 4000 } }] } });
+  amp.on(DescribeAlertManagerDefinitionCommand).resolves({ alertManagerDefinition: { status: { statusCode: 'ACTIVE' }, data: new Uint8Array(), createdAt: new Date(), modifiedAt: new Date() } });
+});
+
+describe('runDoctor (aws-sdk-client-mock)', () => {
+  test('✗ CloudWatch and SageMaker not readable with the current credentials, ✗ a namespace still updating; every ✗ carries a fix', async () => {
+    cloudwatch.on(ListMetricsCommand).rejects(deny(CloudWatchServiceException, 'cloudwatch:ListMetrics'));
+    sagemaker.on(ListEndpointsCommand).rejects(deny(SageMakerServiceException, 'sagemaker:ListEndpoints'));
+    const queried: string[] = [];
+    const query = (): RawQuery => async (selector) => {
+      queried.push(selector);
+      return selector.startsWith('inferwatch_bridge_lag_seconds') ? [{ metric: { account_id: '210987654321', region: 'eu-west-1' }, samples: [[NOW - 90_000, 150]] }] : [];
+    };
+    const checks = await runDoctor(
+      { workspaceId: ID, workspaceRegion: 'eu-west-1', region: 'eu-west-1' },
+      { amp: new AmpClient({ region: 'eu-west-1' }), cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }), sagemaker: new SageMakerClient({ region: 'eu-west-1' }), query, now: () => NOW },
+    );
+    expect(formatChecks(checks)).toBe(
+      [
+        `✓ workspace ${ID}: ACTIVE in eu-west-1`,
+        '✓ workspace logging: ACTIVE, to arn:aws:logs:eu-west-1:1:log-group:x',
+        '✓ workspace configuration: ACTIVE, AMP\'s default retention, series limits account_id=210987654321: 4000',
+        '✗ rule groups namespace inferwatch: UPDATING',
+        '    fix: wait until it is ACTIVE (AMP is still applying it), then run doctor again',
+        '✓ alert manager definition: ACTIVE',
+        '✓ bridge account 210987654321 region eu-west-1: last cycle 90 s ago, lag 150 s, 0 samples written, 0 rejected',
+        '✗ CloudWatch in eu-west-1: AccessDeniedException (HTTP 403): User: arn:aws:sts::210987654321:assumed-role/ops/me is not authorized to perform: cloudwatch:ListMetrics',
+        '    fix: the credentials need cloudwatch:ListMetrics and cloudwatch:GetMetricData (the bridge role has both)',
+        '✗ SageMaker in eu-west-1: AccessDeniedException (HTTP 403): User: arn:aws:sts::210987654321:assumed-role/ops/me is not authorized to perform: sagemaker:ListEndpoints',
+        '    fix: the credentials need sagemaker:ListEndpoints, DescribeEndpoint and DescribeEndpointConfig',
+      ].join('\n'),
+    );
+    expect(queried).toEqual(['inferwatch_bridge_lag_seconds[3600s]', 'inferwatch_bridge_samples_written_total[3600s]', 'inferwatch_bridge_samples_rejected_total[3600s]']);
+    expect(amp.commandCalls(DescribeRuleGroupsNamespaceCommand)[0]?.args[0].input).toEqual({ workspaceId: ID, name: 'inferwatch' });
+  });
+});

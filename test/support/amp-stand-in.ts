@@ -1,0 +1,303 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/**
+ * A local stand-in for Amazon Managed Service for Prometheus. Control plane: AMP's REST-JSON API
+ * (DescribeWorkspace, DescribeLoggingConfiguration, DescribeRuleGroupsNamespace, DescribeAlertManagerDefinition,
+ * DescribeWorkspaceConfiguration) with AWS's error shapes: the code in `x-amzn-ErrorType`, `{message, ...}` in the
+ * body, ResourceNotFoundException 404, AccessDeniedException 403, ValidationException 400. Data plane:
+ * `/workspaces/<id>/api/v1/remote_write` and `/api/v1/query`, forwarded to a real Prometheus.
+ *
+ * Every request must carry a valid SigV4 signature (service `aps`, this region, the stand-in's key): the stand-in
+ * recomputes it with @smithy/signature-v4 from what arrived on the wire, as AWS does, and refuses a mismatch with 403.
+ * SDK clients reach it through AWS_ENDPOINT_URL_AMP.
+ */
+
+export const STAND_IN_ACCESS_KEY = 'AKIDSTANDIN';
+export const STAND_IN_SECRET = 'stand-in-secret';
+export const STAND_IN_ACCOUNT = '123456789012';
+
+type Status = { statusCode: string; statusReason?: string };
+
+export interface StandInWorkspace {
+  workspaceId: string;
+  alias?: string;
+  status: string;
+  /** DescribeLoggingConfiguration: absent = logging never configured (ResourceNotFoundException). */
+  logging?: Status & { logGroupArn: string };
+  ruleGroupsNamespaces: Map<string, Status>;
+  /** Absent = no alert manager definition (ResourceNotFoundException). */
+  alertManager?: Status;
+  configuration: { status: Status; limitsPerLabelSet: Array<{ labelSet: Record<string, string>; limits: { maxSeries?: number } }>; retentionPeriodInDays: number };
+}
+
+/** What one recorded request was: the operation and whether its signature checked out. */
+export interface AmpCall {
+  readonly operation: string;
+  readonly method: string;
+  readonly path: string;
+  readonly signed: boolean;
+  /** The credential scope's access key, region and service, as signed. */
+  readonly scope?: { accessKey: string; region: string; service: string };
+}
+
+/** AMP's documented workspace id constraint: 1 to 64 characters matching this. */
+const WORKSPACE_ID_PATTERN = /^.*[0-9A-Za-z][-.0-9A-Z_a-z]*.*$/;
+/** AWS refuses signatures more than 15 minutes from its clock. */
+const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+class AwsError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class AmpStandIn {
+  readonly workspaces = new Map<string, StandInWorkspace>();
+  readonly calls: AmpCall[] = [];
+  /** Operations (e.g. `DescribeWorkspace`, `QueryMetrics`, `RemoteWrite`) refused with AccessDeniedException. */
+  readonly denied = new Set<string>();
+  private server: Server | undefined;
+
+  constructor(
+    readonly region = 'us-east-2',
+    /** The real Prometheus the data plane forwards to, e.g. LocalPrometheus.url. */
+    public prometheusBackend?: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+  }
+
+  /** The environment that points the AMP SDK client here. */
+  env(): Record<string, string> {
+    return { AWS_ENDPOINT_URL_AMP: this.url, AWS_ACCESS_KEY_ID: STAND_IN_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: STAND_IN_SECRET, AWS_REGION: this.region };
+  }
+
+  /** A workspace as the monitoring stack leaves it: ACTIVE, logging on, the `inferwatch` rules and an alert manager. */
+  addWorkspace(workspaceId: string, overrides: Partial<StandInWorkspace> = {}): StandInWorkspace {
+    const workspace: StandInWorkspace = {
+      workspaceId,
+      alias: 'inferwatch',
+      status: 'ACTIVE',
+      logging: { statusCode: 'ACTIVE', logGroupArn: `arn:aws:logs:${this.region}:${STAND_IN_ACCOUNT}:log-group:/aws/vendedlogs/prometheus/${workspaceId}:*` },
+      ruleGroupsNamespaces: new Map([['inferwatch', { statusCode: 'ACTIVE' }]]),
+      alertManager: { statusCode: 'ACTIVE' },
+      configuration: { status: { statusCode: 'ACTIVE' }, limitsPerLabelSet: [], retentionPeriodInDays: 150 },
+      ...overrides,
+    };
+    this.workspaces.set(workspaceId, workspace);
+    return workspace;
+  }
+
+  prometheusEndpoint(workspaceId: string): string {
+    return `${this.url}/workspaces/${workspaceId}/`;
+  }
+
+  callsTo(operation: string): AmpCall[] {
+    return this.calls.filter((c) => c.operation === operation);
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const method = req.method ?? 'GET';
+    const route = this.route(method, url.pathname);
+    let scope: AmpCall['scope'];
+    try {
+      scope = await this.verifySignature(req, url, body);
+      this.calls.push({ operation: route.operation, method, path: url.pathname, signed: true, scope });
+      if (route.operation === 'Unknown') throw new AwsError(404, 'UnknownOperationException', `stand-in does not implement ${method} ${url.pathname}`);
+      if (this.denied.has(route.operation)) {
+        throw new AwsError(
+          403,
+          'AccessDeniedException',
+          `User: arn:aws:sts::${STAND_IN_ACCOUNT}:assumed-role/inferwatch/doctor is not authorized to perform: aps:${route.operation} on resource: arn:aws:aps:${this.region}:${STAND_IN_ACCOUNT}:workspace/${route.workspaceId}`,
+        );
+      }
+      if (route.workspaceId.length < 1 || route.workspaceId.length > 64 || !WORKSPACE_ID_PATTERN.test(route.workspaceId)) {
+        throw new AwsError(400, 'ValidationException', '1 validation error detected: workspaceId', { reason: 'FIELD_VALIDATION_FAILED', fieldList: [{ name: 'workspaceId', message: 'invalid' }] });
+      }
+      const workspace = this.workspaces.get(route.workspaceId);
+      if (!workspace) throw notFound(`Workspace not found: ${route.workspaceId}`, route.workspaceId, 'WORKSPACE');
+      if (route.dataPlane) return await this.forward(route.operation, workspace, req, body, res);
+      return this.json(res, 200, this.describe(route.operation, workspace, route.name));
+    } catch (error) {
+      if (!(error instanceof AwsError)) throw error;
+      if (!scope) this.calls.push({ operation: route.operation, method, path: url.pathname, signed: false });
+      return this.json(res, error.status, { message: error.message, ...error.extra }, error.code);
+    }
+  }
+
+  private route(method: string, path: string): { operation: string; workspaceId: string; name?: string; dataPlane: boolean } {
+    const match = /^\/workspaces\/([^/]+)(\/.*)?$/.exec(path);
+    if (!match) return { operation: 'Unknown', workspaceId: '', dataPlane: false };
+    const workspaceId = decodeURIComponent(match[1] as string);
+    const rest = match[2] ?? '';
+    const op = (operation: string, dataPlane = false, name?: string) => ({ operation, workspaceId, name, dataPlane });
+    if (method === 'GET' && rest === '') return op('DescribeWorkspace');
+    if (method === 'GET' && rest === '/logging') return op('DescribeLoggingConfiguration');
+    if (method === 'GET' && rest === '/alertmanager/definition') return op('DescribeAlertManagerDefinition');
+    if (method === 'GET' && rest === '/configuration') return op('DescribeWorkspaceConfiguration');
+    const namespace = /^\/rulegroupsnamespaces\/([^/]+)$/.exec(rest);
+    if (method === 'GET' && namespace) return op('DescribeRuleGroupsNamespace', false, decodeURIComponent(namespace[1] as string));
+    if (method === 'POST' && rest === '/api/v1/remote_write') return op('RemoteWrite', true);
+    if ((method === 'GET' || method === 'POST') && rest === '/api/v1/query') return op('QueryMetrics', true);
+    return op('Unknown');
+  }
+
+  private describe(operation: string, workspace: StandInWorkspace, name: string | undefined): unknown {
+    const arn = `arn:aws:aps:${this.region}:${STAND_IN_ACCOUNT}:workspace/${workspace.workspaceId}`;
+    const times = { createdAt: 1_764_000_000, modifiedAt: 1_764_000_000 };
+    switch (operation) {
+      case 'DescribeWorkspace':
+        return {
+          workspace: {
+            workspaceId: workspace.workspaceId,
+            arn,
+            ...(workspace.alias ? { alias: workspace.alias } : {}),
+            status: { statusCode: workspace.status },
+            prometheusEndpoint: this.prometheusEndpoint(workspace.workspaceId),
+            createdAt: times.createdAt,
+            tags: {},
+          },
+        };
+      case 'DescribeLoggingConfiguration':
+        if (!workspace.logging) throw notFound(`Logging configuration not found for workspace ${workspace.workspaceId}`, workspace.workspaceId, 'LOGGING_CONFIGURATION');
+        return {
+          loggingConfiguration: {
+            status: status(workspace.logging),
+            workspace: workspace.workspaceId,
+            logGroupArn: workspace.logging.logGroupArn,
+            ...times,
+          },
+        };
+      case 'DescribeRuleGroupsNamespace': {
+        const namespace = workspace.ruleGroupsNamespaces.get(name as string);
+        if (!namespace) throw notFound(`Rule groups namespace not found: ${name}`, name as string, 'RULE_GROUPS_NAMESPACE');
+        return {
+          ruleGroupsNamespace: {
+            arn: `arn:aws:aps:${this.region}:${STAND_IN_ACCOUNT}:rulegroupsnamespace/${workspace.workspaceId}/${name}`,
+            name,
+            status: status(namespace),
+            data: Buffer.from('groups: []\n').toString('base64'),
+            ...times,
+            tags: {},
+          },
+        };
+      }
+      case 'DescribeAlertManagerDefinition':
+        if (!workspace.alertManager) throw notFound(`Alert manager definition not found for workspace ${workspace.workspaceId}`, workspace.workspaceId, 'ALERT_MANAGER_DEFINITION');
+        return { alertManagerDefinition: { status: status(workspace.alertManager), data: Buffer.from('alertmanager_config: ""\n').toString('base64'), ...times } };
+      case 'DescribeWorkspaceConfiguration':
+        return {
+          workspaceConfiguration: {
+            status: status(workspace.configuration.status),
+            limitsPerLabelSet: workspace.configuration.limitsPerLabelSet,
+            retentionPeriodInDays: workspace.configuration.retentionPeriodInDays,
+          },
+        };
+      default:
+        throw new AwsError(404, 'UnknownOperationException', `stand-in does not implement ${operation}`);
+    }
+  }
+
+  /** The data plane: a workspace that is not ACTIVE answers 404 as AMP's gateway does; otherwise Prometheus answers. */
+  private async forward(operation: string, workspace: StandInWorkspace, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    if (!this.prometheusBackend) throw new AwsError(503, 'ServiceUnavailableException', 'the stand-in has no Prometheus behind it');
+    if (workspace.status !== 'ACTIVE') throw notFound(`workspace ${workspace.workspaceId} is ${workspace.status}`, workspace.workspaceId, 'WORKSPACE');
+    const target = operation === 'RemoteWrite' ? '/api/v1/write' : '/api/v1/query';
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'content-encoding', 'x-prometheus-remote-write-version', 'user-agent']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const query = new URL(req.url ?? '/', 'http://stand-in').search;
+    const upstream = await fetch(`${this.prometheusBackend}${target}${query}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/plain' });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  }
+
+  /** Recomputes the SigV4 signature from the request as received; any difference is AWS's 403. */
+  private async verifySignature(req: IncomingMessage, url: URL, body: Buffer): Promise<AmpCall['scope']> {
+    const authorization = String(req.headers.authorization ?? '');
+    const parsed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
+    if (!parsed) throw new AwsError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    const [, accessKey, , region, service, signedHeaders, signature] = parsed as unknown as string[];
+    const scope = { accessKey: accessKey as string, region: region as string, service: service as string };
+    if (accessKey !== STAND_IN_ACCESS_KEY) throw new AwsError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (service !== 'aps' || region !== this.region) {
+      throw new AwsError(403, 'InvalidSignatureException', `Credential should be scoped to correct service/region: expected ${this.region}/aps, got ${region}/${service}`);
+    }
+    const amzDate = String(req.headers['x-amz-date'] ?? '');
+    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    if (Number.isNaN(signingDate.getTime()) || Math.abs(Date.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
+      throw new AwsError(403, 'InvalidSignatureException', `Signature expired or X-Amz-Date missing: ${amzDate}`);
+    }
+    const headers: Record<string, string> = {};
+    for (const name of (signedHeaders as string).split(';')) {
+      const value = req.headers[name];
+      if (value === undefined) throw new AwsError(403, 'InvalidSignatureException', `signed header ${name} is missing`);
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const signer = new SignatureV4({
+      service: 'aps',
+      region: this.region,
+      credentials: { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: STAND_IN_SECRET },
+      sha256: Sha256,
+      // Add the payload-hash header only where the client signed one.
+      applyChecksum: 'x-amz-content-sha256' in headers,
+    });
+    const query: Record<string, string | string[]> = {};
+    for (const [key, value] of url.searchParams) {
+      const existing = query[key];
+      query[key] = existing === undefined ? value : [existing, value].flat();
+    }
+    const expected = await signer.sign(
+      { method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, path: url.pathname, query, headers, body: body.length > 0 ? new Uint8Array(body) : undefined },
+      { signingDate, unsignableHeaders: new Set(), signableHeaders: new Set(Object.keys(headers)) },
+    );
+    const recomputed = /Signature=([0-9a-f]{64})/.exec(String(expected.headers.authorization ?? expected.headers.Authorization))?.[1];
+    if (recomputed !== signature) {
+      throw new AwsError(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
+    }
+    return scope;
+  }
+
+  private json(res: ServerResponse, status: number, payload: unknown, errorType?: string): void {
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'x-amzn-requestid': `amp-${this.calls.length}`,
+      ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+    });
+    res.end(JSON.stringify(payload));
+  }
+}
+
+function status(s: Status): Status {
+  return { statusCode: s.statusCode, ...(s.statusReason ? { statusReason: s.statusReason } : {}) };
+}
+
+function notFound(message: string, resourceId: string, resourceType: string): AwsError {
+  return new AwsError(404, 'ResourceNotFoundException', message, { resourceId, resourceType });
+}
