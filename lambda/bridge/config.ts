@@ -153,8 +153,10 @@ export const BridgeConfigSchema = z
     concurrency: z.number().int().min(1).max(64).default(4),
     /** GetMetricData calls started per second, below the default quota of 50 a region. @default 25 */
     getMetricDataTps: z.number().positive().max(1000).default(25),
-    /** SageMaker calls started per second. @default 10 */
-    sagemakerTps: z.number().positive().max(1000).default(10),
+    /** SageMaker calls started per second. @default 20 */
+    sagemakerTps: z.number().positive().max(1000).default(20),
+    /** SageMaker Describe calls one cycle may make (new and changed endpoints first; the rest follow). @default 1000 */
+    sagemakerMaxDescribes: z.number().int().min(2).default(1000),
     /** An endpoint whose LastModifiedTime and status did not change is described again after this long. @default 21600 (6 h) */
     sagemakerRefresh: PositiveDuration.default(21600),
     /** The most samples one cycle forwards; after an outage, several cycles catch up. @default from the memory available (see README) */

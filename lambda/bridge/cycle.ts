@@ -12,7 +12,7 @@ import { BatchBuilder, type Batch } from './remote-write/batcher';
 import type { RejectReason, SendResult } from './remote-write/client';
 import { encodeWriteRequest } from './remote-write/encode';
 import { ExpositionWriter } from './remote-write/exposition';
-import { emptySageMakerCache, endpointMetadata } from './sagemaker/metadata';
+import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata } from './sagemaker/metadata';
 import { addToCounters, ApiCallCounter, buildSelfMetrics, type SelfMetricInput } from './self-metrics';
 import type { Sample, TimeSeries } from './series';
 import { endpointInShard, metricInShard } from './shard';
@@ -69,6 +69,8 @@ export interface CycleReport {
 }
 
 const SERIES_RETENTION_MS = 24 * 3600 * 1000;
+/** SageMaker describing may go on this long even when the CloudWatch reads end sooner. */
+const METADATA_MIN_MS = 10_000;
 const ALREADY_STORED: ReadonlySet<RejectReason> = new Set(['out_of_order', 'duplicate']);
 const REJECT_REASONS: readonly RejectReason[] = ['out_of_order', 'duplicate', 'too_old', 'bad_request'];
 
@@ -153,9 +155,31 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   const claimed: BridgeState = { ...previous, journal: { id: journalId, base: readStart, leaseUntil, holder: currentHolder() } };
   if (!options.dryRun) version = await store.save(encodeState(claimed), version);
 
+  const sagemaker = structuredClone(previous.sagemaker ?? emptySageMakerCache());
+  // SageMaker metadata runs beside the CloudWatch reads: its calls wait on another API's quota.
+  const wallStart = Date.now();
+  let readsDone = false;
+  const metadataDone = deps.sagemaker
+    ? refreshEndpointMetadata(deps.sagemaker, sagemaker, {
+        now: startedAt,
+        refreshMs: config.sagemakerRefresh * 1000,
+        concurrency: config.concurrency,
+        limiter: new RateLimiter(config.sagemakerTps),
+        maxDescribes: config.sagemakerMaxDescribes,
+        // Describing never makes the cycle longer than its CloudWatch reads (or 10 s): the rest follows next cycle.
+        timeUp: () => readsDone && Date.now() - wallStart > METADATA_MIN_MS,
+        calls,
+        logger,
+        inShard: (name) => endpointInShard(name, config.shard),
+      })
+    : Promise.resolve();
+  // Awaited after the reads; a failure here must not go unhandled meanwhile.
+  metadataDone.catch(() => {});
+
   const stats = emptyStats();
   const writer = new RequestWriter(deps, journalId, leaseUntil, options.dryRun ? new ExpositionWriter(deps.output ?? (() => {})) : undefined);
-  const nextSeries = new Map<SeriesKey, SeriesState>();
+  // Updated in place (each series is read and written by one chunk only), so a large fleet's state is held once.
+  const nextSeries = previous.series;
   const cloudwatchLimiter = new RateLimiter(config.getMetricDataTps);
   let forbidden = 0;
   let seriesWritten = 0;
@@ -196,6 +220,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     await writer.sendAll(batcher.drain());
     seriesWritten += wrote.reduce((n, w) => n + w, 0);
   });
+  readsDone = true;
   for (const collision of plan.collisions) logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
   if (stats.nonFinite > 0) logger.warn('dropped NaN/Inf datapoints from CloudWatch', { count: stats.nonFinite });
   if (stats.tooOld.samples > 0) {
@@ -206,23 +231,11 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       maxSampleAge: config.remoteWrite.maxSampleAge,
     });
   }
-  carryUnreadSeries(previous.series, nextSeries, settings, window.end - SERIES_RETENTION_MS);
-
-  const sagemaker = structuredClone(previous.sagemaker ?? emptySageMakerCache());
-  const metadata = deps.sagemaker
-    ? await endpointMetadata(deps.sagemaker, sagemaker, {
-        timestamp: window.end - periodMs,
-        now: startedAt,
-        baseLabels: deps.baseLabels,
-        maxLabelValueLength: config.maxLabelValueLength,
-        refreshMs: config.sagemakerRefresh * 1000,
-        concurrency: config.concurrency,
-        limiter: new RateLimiter(config.sagemakerTps),
-        calls,
-        logger,
-        inShard: (name) => endpointInShard(name, config.shard),
-      })
-    : [];
+  carryUnreadSeries(nextSeries, plan.planned, settings, window.end - SERIES_RETENTION_MS);
+  await metadataDone;
+  const metadataOptions = { timestamp: window.end - periodMs, baseLabels: deps.baseLabels, maxLabelValueLength: config.maxLabelValueLength };
+  let metadataCount = 0;
+  if (deps.sagemaker) for (const _ of metadataSeries(sagemaker, metadataOptions)) metadataCount += 1;
 
   const self = buildSelfMetrics(
     {
@@ -231,15 +244,16 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       collectSeconds: (deps.now() - startedAt) / 1000,
       lastWriteSeconds: previous.lastWriteMs === undefined ? undefined : previous.lastWriteMs / 1000,
       lagSeconds: (deps.now() - window.end) / 1000,
-      seriesActive: seriesWritten + metadata.length,
+      seriesActive: seriesWritten + metadataCount,
       queries: plan.size,
       increments: cycleIncrements(calls, stats, forbidden),
     },
     previous.selfCounters,
   );
   const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
+  if (deps.sagemaker) for (const s of metadataSeries(sagemaker, metadataOptions)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   // Sorted by name: the text exposition needs each family together.
-  for (const s of [...metadata, ...self.series].sort(byName)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
+  for (const s of self.series.sort(byName)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   tail.close();
   await writer.sendAll(tail.drain());
 
@@ -250,7 +264,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     metricsDiscovered: metrics.length,
     queries: plan.size,
     getMetricDataCalls: calls.count('cloudwatch', 'GetMetricData'),
-    series: seriesWritten + metadata.length + self.series.length,
+    series: seriesWritten + metadataCount + self.series.length,
     samples: writer.samples,
     batches: writer.requests,
     written: writer.written,
@@ -297,11 +311,15 @@ export function capByBudget(window: CycleWindow, queries: number, periodMs: numb
  * brief absence is not a counter reset. Their windows referred to the old base: still right if nothing they
  * forwarded is at or after the new base, otherwise unknown until they are read again.
  */
-function carryUnreadSeries(previous: ReadonlyMap<SeriesKey, SeriesState>, next: Map<SeriesKey, SeriesState>, settings: CursorSettings, forgetBefore: number): void {
-  for (const [key, state] of previous) {
-    if (next.has(key) || state.frontier < forgetBefore) continue;
+function carryUnreadSeries(table: Map<SeriesKey, SeriesState>, read: ReadonlySet<SeriesKey>, settings: CursorSettings, forgetBefore: number): void {
+  for (const [key, state] of table) {
+    if (read.has(key)) continue;
+    if (state.frontier < forgetBefore) {
+      table.delete(key);
+      continue;
+    }
     const nothingSinceBase = state.frontier < settings.nextBase;
-    next.set(key, { ...state, window: nothingSinceBase ? 0 : state.window, count: nothingSinceBase ? 0 : state.count, baseline: nothingSinceBase });
+    table.set(key, { ...state, window: nothingSinceBase ? 0 : state.window, count: nothingSinceBase ? 0 : state.count, baseline: nothingSinceBase });
   }
 }
 

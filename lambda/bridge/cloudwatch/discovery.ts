@@ -21,7 +21,25 @@ export class DiscoveryCache {
   }
 }
 
-/** Every metric active in the last three hours in each namespace (ListMetrics, paginated), from cache when fresh. */
+/**
+ * Shares equal dimensions between metrics: a variant's dozen metrics carry the same EndpointName and VariantName,
+ * so a 10,000-variant fleet's cache holds each dimension once instead of a dozen times.
+ */
+class DimensionPool {
+  private readonly pool = new Map<string, Dimension>();
+
+  intern(dimension: Dimension): Dimension {
+    const key = `${dimension.Name}\u0000${dimension.Value}`;
+    let shared = this.pool.get(key);
+    if (!shared) {
+      shared = { Name: dimension.Name, Value: dimension.Value };
+      this.pool.set(key, shared);
+    }
+    return shared;
+  }
+}
+
+/** Every metric active in the last three hours in each namespace (ListMetrics, paginated, namespaces at once), from cache when fresh. */
 export async function discoverMetrics(
   cloudwatch: CloudWatchClient,
   namespaces: readonly string[],
@@ -30,23 +48,28 @@ export async function discoverMetrics(
   ttlMs: number,
   calls: ApiCallCounter,
 ): Promise<DiscoveredMetric[]> {
-  const all: DiscoveredMetric[] = [];
-  for (const namespace of namespaces) {
-    let metrics = cache.get(namespace, nowMs, ttlMs);
-    if (!metrics) {
-      metrics = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await cloudwatch.send(new ListMetricsCommand({ Namespace: namespace, RecentlyActive: 'PT3H', NextToken: nextToken }));
-        calls.record('cloudwatch', 'ListMetrics', page.$metadata?.attempts);
-        for (const metric of page.Metrics ?? []) {
-          if (metric.MetricName) metrics.push({ namespace, metricName: metric.MetricName, dimensions: metric.Dimensions ?? [] });
-        }
-        nextToken = page.NextToken;
-      } while (nextToken);
-      cache.set(namespace, nowMs, metrics);
-    }
-    all.push(...metrics);
-  }
-  return all;
+  const pool = new DimensionPool();
+  const names = new Map<string, string>();
+  const perNamespace = await Promise.all(
+    namespaces.map(async (namespace) => {
+      let metrics = cache.get(namespace, nowMs, ttlMs);
+      if (!metrics) {
+        metrics = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await cloudwatch.send(new ListMetricsCommand({ Namespace: namespace, RecentlyActive: 'PT3H', NextToken: nextToken }));
+          calls.record('cloudwatch', 'ListMetrics', page.$metadata?.attempts);
+          for (const metric of page.Metrics ?? []) {
+            if (!metric.MetricName) continue;
+            const metricName = names.get(metric.MetricName) ?? (names.set(metric.MetricName, metric.MetricName), metric.MetricName);
+            metrics.push({ namespace, metricName, dimensions: (metric.Dimensions ?? []).map((d) => pool.intern(d)) });
+          }
+          nextToken = page.NextToken;
+        } while (nextToken);
+        cache.set(namespace, nowMs, metrics);
+      }
+      return metrics;
+    }),
+  );
+  return perNamespace.flat();
 }

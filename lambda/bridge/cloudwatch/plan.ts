@@ -31,6 +31,8 @@ export class QueryPlan {
   readonly size: number;
   /** CloudWatch metrics that would land on a series another metric already fills (after label sanitising). */
   readonly collisions: string[] = [];
+  /** The series planned so far (all of them once `chunks()` is exhausted). */
+  readonly planned = new Set<SeriesKey>();
   private readonly groups: MetricGroup[];
 
   constructor(
@@ -56,7 +58,7 @@ export class QueryPlan {
 
   /** The queries in calls of at most `size` (500). */
   *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
-    const seen = new Set<SeriesKey>();
+    const seen = this.planned;
     let chunk: PlannedQuery[] = [];
     for (const { mapping, metrics } of this.groups) {
       const dimensionLabels = metrics.map((metric) => {

@@ -4,18 +4,18 @@ import type { BridgeLogger } from '../logger';
 import { sanitizeLabelValue } from '../naming';
 import type { ApiCallCounter } from '../self-metrics';
 import { buildLabels, type TimeSeries } from '../series';
-import type { CachedEndpoint, SageMakerCache } from '../state/state';
+import type { SageMakerCache } from '../state/state';
 
 export interface MetadataOptions {
-  /** Sample timestamp, epoch ms. */
-  readonly timestamp: number;
   readonly now: number;
-  readonly baseLabels: Readonly<Record<string, string>>;
-  readonly maxLabelValueLength: number;
   /** An endpoint unchanged for this long is described again anyway, ms. */
   readonly refreshMs: number;
   readonly concurrency: number;
   readonly limiter: RateLimiter;
+  /** Describe calls this cycle may make; the rest wait for the next cycles (new and changed endpoints first). */
+  readonly maxDescribes: number;
+  /** True once the cycle has nothing else to wait for: describing stops there, and the rest waits for the next cycle. */
+  readonly timeUp?: () => boolean;
   readonly calls: ApiCallCounter;
   readonly logger: BridgeLogger;
   readonly inShard: (endpointName: string) => boolean;
@@ -26,14 +26,13 @@ export function emptySageMakerCache(): SageMakerCache {
 }
 
 /**
- * Metadata series from the SageMaker API: `aws_sagemaker_endpoint_info{endpoint_status, instance_type, ...} 1`,
- * `aws_sagemaker_variant_instances{state}`, `aws_sagemaker_variant_weight{state}`.
+ * Brings the SageMaker answers in `cache` up to date.
  *
  * ListEndpoints runs every cycle (one call per 100 endpoints). DescribeEndpoint runs only for endpoints that are
  * new, whose LastModifiedTime or status changed, or that were not described for `refreshMs`; endpoint configs
  * are immutable and described once. `cache` lives in the bridge state, so a cold start costs no more calls.
  */
-export async function endpointMetadata(sagemaker: SageMakerClient, cache: SageMakerCache, options: MetadataOptions): Promise<TimeSeries[]> {
+export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache: SageMakerCache, options: MetadataOptions): Promise<void> {
   const { calls, logger } = options;
   const listed = new Map<string, { modified: number; status: string }>();
   let nextToken: string | undefined;
@@ -50,11 +49,22 @@ export async function endpointMetadata(sagemaker: SageMakerClient, cache: SageMa
   } while (nextToken);
 
   for (const name of Object.keys(cache.endpoints)) if (!listed.has(name)) delete cache.endpoints[name];
-  const stale = [...listed].filter(([name, summary]) => {
-    const cached = cache.endpoints[name];
-    return !cached || cached.modified !== summary.modified || cached.status !== summary.status || options.now - cached.described >= options.refreshMs;
-  });
-  await mapConcurrently(stale, options.concurrency, async ([endpointName, summary]) => {
+  // New or changed endpoints first, then the longest unrefreshed; each may need its config described too.
+  const stale = [...listed]
+    .map(([name, summary]) => {
+      const cached = cache.endpoints[name];
+      const changed = !cached || cached.modified !== summary.modified || cached.status !== summary.status;
+      return { name, summary, changed, described: cached?.described ?? -Infinity, due: changed || options.now - (cached?.described ?? 0) >= options.refreshMs };
+    })
+    .filter((e) => e.due)
+    .sort((a, b) => Number(b.changed) - Number(a.changed) || a.described - b.described);
+  const describeNow = stale.slice(0, Math.max(1, Math.floor(options.maxDescribes / 2)));
+  if (describeNow.length < stale.length) {
+    logger.info('SageMaker metadata: more endpoints to describe than this cycle allows; the rest follow in the next cycles', { described: describeNow.length, waiting: stale.length - describeNow.length });
+  }
+  const timeUp = options.timeUp ?? (() => false);
+  await mapConcurrently(describeNow, options.concurrency, async ({ name: endpointName, summary }) => {
+    if (timeUp()) return;
     try {
       await options.limiter.take();
       const endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
@@ -83,6 +93,7 @@ export async function endpointMetadata(sagemaker: SageMakerClient, cache: SageMa
   for (const name of Object.keys(cache.configs)) if (!used.has(name)) delete cache.configs[name];
   const missingConfigs = [...used].filter((name) => name !== '' && cache.configs[name] === undefined);
   await mapConcurrently(missingConfigs, options.concurrency, async (configName) => {
+    if (timeUp()) return;
     try {
       await options.limiter.take();
       const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
@@ -93,30 +104,43 @@ export async function endpointMetadata(sagemaker: SageMakerClient, cache: SageMa
     }
   });
 
-  const series: TimeSeries[] = [];
-  for (const [name, endpoint] of Object.entries(cache.endpoints)) series.push(...endpointSeries(name, endpoint, cache, options));
-  return series;
 }
 
-function endpointSeries(endpointName: string, endpoint: CachedEndpoint, cache: SageMakerCache, options: MetadataOptions): TimeSeries[] {
+export interface MetadataSeriesOptions {
+  /** Sample timestamp, epoch ms. */
+  readonly timestamp: number;
+  readonly baseLabels: Readonly<Record<string, string>>;
+  readonly maxLabelValueLength: number;
+}
+
+const FAMILIES = ['aws_sagemaker_endpoint_info', 'aws_sagemaker_variant_instances', 'aws_sagemaker_variant_weight'] as const;
+
+/**
+ * Metadata series from the cached SageMaker answers, one family after the other (as the text exposition needs):
+ * `aws_sagemaker_endpoint_info{endpoint_status, instance_type, ...} 1`, `aws_sagemaker_variant_instances{state}`,
+ * `aws_sagemaker_variant_weight{state}`. Generated one at a time, so a large fleet's are never all held at once.
+ */
+export function* metadataSeries(cache: SageMakerCache, options: MetadataSeriesOptions): Generator<TimeSeries> {
   const value = (v: string | undefined) => sanitizeLabelValue(v ?? '', options.maxLabelValueLength);
-  const common = { ...options.baseLabels, endpoint_name: value(endpointName) };
-  const series: TimeSeries[] = [];
-  const push = (name: string, labels: Record<string, string>, v: number | null | undefined) => {
-    if (v === undefined || v === null || !Number.isFinite(v)) return;
-    series.push({ labels: buildLabels(name, { ...labels, ...common }), samples: [{ timestamp: options.timestamp, value: v }], kind: 'gauge' });
-  };
-  const status = { endpoint_status: value(endpoint.status), endpoint_config_name: value(endpoint.config) };
-  if (endpoint.variants.length === 0) push('aws_sagemaker_endpoint_info', status, 1);
-  const configVariants = cache.configs[endpoint.config];
-  for (const [variantName, currentInstances, desiredInstances, currentWeight, desiredWeight, serverless] of endpoint.variants) {
-    const [instanceType, modelName] = configVariants?.[variantName] ?? ['', ''];
-    const variant = { variant_name: value(variantName) };
-    push('aws_sagemaker_endpoint_info', { ...variant, ...status, instance_type: value(instanceType || (serverless ? 'serverless' : '')), model_name: value(modelName) }, 1);
-    push('aws_sagemaker_variant_instances', { ...variant, state: 'current' }, currentInstances);
-    push('aws_sagemaker_variant_instances', { ...variant, state: 'desired' }, desiredInstances);
-    push('aws_sagemaker_variant_weight', { ...variant, state: 'current' }, currentWeight);
-    push('aws_sagemaker_variant_weight', { ...variant, state: 'desired' }, desiredWeight);
+  const series = (name: string, labels: Record<string, string>, v: number | null | undefined): TimeSeries[] =>
+    v === undefined || v === null || !Number.isFinite(v) ? [] : [{ labels: buildLabels(name, { ...options.baseLabels, ...labels }), samples: [{ timestamp: options.timestamp, value: v }], kind: 'gauge' }];
+  for (const family of FAMILIES) {
+    for (const [endpointName, endpoint] of Object.entries(cache.endpoints)) {
+      const common = { endpoint_name: value(endpointName) };
+      const status = { ...common, endpoint_status: value(endpoint.status), endpoint_config_name: value(endpoint.config) };
+      if (family === FAMILIES[0] && endpoint.variants.length === 0) yield* series(family, status, 1);
+      const configVariants = cache.configs[endpoint.config];
+      for (const [variantName, currentInstances, desiredInstances, currentWeight, desiredWeight, serverless] of endpoint.variants) {
+        const variant = { ...common, variant_name: value(variantName) };
+        if (family === 'aws_sagemaker_endpoint_info') {
+          const [instanceType, modelName] = configVariants?.[variantName] ?? ['', ''];
+          yield* series(family, { ...variant, ...status, instance_type: value(instanceType || (serverless ? 'serverless' : '')), model_name: value(modelName) }, 1);
+        } else {
+          const [current, desired] = family === 'aws_sagemaker_variant_instances' ? [currentInstances, desiredInstances] : [currentWeight, desiredWeight];
+          yield* series(family, { ...variant, state: 'current' }, current);
+          yield* series(family, { ...variant, state: 'desired' }, desired);
+        }
+      }
+    }
   }
-  return series;
 }

@@ -2,24 +2,31 @@ import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCo
 import { mockClient } from 'aws-sdk-client-mock';
 import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { RateLimiter } from '../../../../lambda/bridge/concurrency';
-import { emptySageMakerCache, endpointMetadata, type MetadataOptions } from '../../../../lambda/bridge/sagemaker/metadata';
+import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata, type MetadataOptions } from '../../../../lambda/bridge/sagemaker/metadata';
+import type { SageMakerCache } from '../../../../lambda/bridge/state/state';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 
 const sm = mockClient(SageMakerClient);
 const quiet: BridgeLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const flat = (series: Awaited<ReturnType<typeof endpointMetadata>>) =>
+const flat = (series: ReturnType<typeof seriesOf>) =>
   series.map((s) => `${s.labels.map((l) => (l.name === '__name__' ? l.value : `${l.name}=${l.value}`)).join(' ')} => ${s.samples[0]?.value}@${s.samples[0]?.timestamp}`);
 
 beforeEach(() => sm.reset());
 
-const options = (timestamp: number, now: number, calls: ApiCallCounter, baseLabels: Record<string, string> = {}): MetadataOptions => ({
-  timestamp,
+function seriesOf(cache: SageMakerCache, timestamp: number, baseLabels: Record<string, string> = {}) {
+  return [...metadataSeries(cache, { timestamp, baseLabels, maxLabelValueLength: 1024 })];
+}
+async function endpointMetadata(client: SageMakerClient, cache: SageMakerCache, opts: MetadataOptions & { timestamp?: number; baseLabels?: Record<string, string> }) {
+  await refreshEndpointMetadata(client, cache, opts);
+  return seriesOf(cache, opts.timestamp ?? 0, opts.baseLabels);
+}
+
+const options = (_timestamp: number, now: number, calls: ApiCallCounter): MetadataOptions => ({
   now,
-  baseLabels,
-  maxLabelValueLength: 1024,
   refreshMs: 6 * 3600_000,
   concurrency: 4,
   limiter: new RateLimiter(1e9),
+  maxDescribes: 1000,
   calls,
   logger: quiet,
   inShard: () => true,
@@ -45,14 +52,15 @@ describe('endpointMetadata', () => {
 
     const cache = emptySageMakerCache();
     const calls = new ApiCallCounter();
-    const series = await endpointMetadata(new SageMakerClient({ region: 'us-east-1' }), cache, options(1000, 1000, calls, { region: 'us-east-1' }));
+    const series = await endpointMetadata(new SageMakerClient({ region: 'us-east-1' }), cache, { ...options(1000, 1000, calls), timestamp: 1000, baseLabels: { region: 'us-east-1' } });
+    // One family after the other, as the text exposition needs them.
     expect(flat(series)).toEqual([
       'aws_sagemaker_endpoint_info endpoint_config_name=a-config endpoint_name=a endpoint_status=Updating instance_type=ml.inf1.xlarge model_name=m region=us-east-1 variant_name=blue => 1@1000',
+      'aws_sagemaker_endpoint_info endpoint_config_name=a-config endpoint_name=a endpoint_status=Updating instance_type=serverless model_name=m2 region=us-east-1 variant_name=sls => 1@1000',
       'aws_sagemaker_variant_instances endpoint_name=a region=us-east-1 state=current variant_name=blue => 2@1000',
       'aws_sagemaker_variant_instances endpoint_name=a region=us-east-1 state=desired variant_name=blue => 4@1000',
       'aws_sagemaker_variant_weight endpoint_name=a region=us-east-1 state=current variant_name=blue => 1@1000',
       'aws_sagemaker_variant_weight endpoint_name=a region=us-east-1 state=desired variant_name=blue => 1@1000',
-      'aws_sagemaker_endpoint_info endpoint_config_name=a-config endpoint_name=a endpoint_status=Updating instance_type=serverless model_name=m2 region=us-east-1 variant_name=sls => 1@1000',
       'aws_sagemaker_variant_weight endpoint_name=a region=us-east-1 state=current variant_name=sls => 0@1000',
       'aws_sagemaker_variant_weight endpoint_name=a region=us-east-1 state=desired variant_name=sls => 0@1000',
     ]);
@@ -84,9 +92,17 @@ describe('endpointMetadata', () => {
       ProductionVariants: [{ VariantName: 'AllTraffic', CurrentInstanceCount: input.EndpointName === changed ? 3 : 1, DesiredInstanceCount: 1, CurrentWeight: 1, DesiredWeight: 1 }],
     }));
     sm.on(DescribeEndpointConfigCommand).resolves({ ProductionVariants: [{ VariantName: 'AllTraffic', InstanceType: 'ml.m5.large', ModelName: 'm' }] });
+    const client = new SageMakerClient({ region: 'us-east-1' });
+    // A describe budget smaller than the fleet: the first cycles describe what they may, the next ones carry on.
+    const budgeted = emptySageMakerCache();
+    const firstCalls = new ApiCallCounter();
+    await endpointMetadata(client, budgeted, { ...options(1000, 1000, firstCalls), maxDescribes: 200 });
+    expect([Object.keys(budgeted.endpoints).length, firstCalls.count('sagemaker', 'DescribeEndpoint')]).toEqual([100, 100]);
+    await endpointMetadata(client, budgeted, { ...options(1000, 1000, firstCalls), maxDescribes: 200 });
+    expect(Object.keys(budgeted.endpoints).length).toBe(200);
+
     const cache = emptySageMakerCache();
     const calls = new ApiCallCounter();
-    const client = new SageMakerClient({ region: 'us-east-1' });
     await endpointMetadata(client, cache, options(1000, 1000, calls));
     expect([calls.count('sagemaker', 'ListEndpoints'), calls.count('sagemaker', 'DescribeEndpoint'), calls.count('sagemaker', 'DescribeEndpointConfig')]).toEqual([3, 250, 1]);
 
