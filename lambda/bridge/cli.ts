@@ -60,6 +60,7 @@ function summary(report: CycleReport, dryRun: boolean): string {
     `from ${report.metricsDiscovered} CloudWatch metrics, ${report.queries} queries in ${report.getMetricDataCalls} GetMetricData call${report.getMetricDataCalls === 1 ? '' : 's'}`,
     ...(report.replayedBatches > 0 ? [`after replaying ${report.replayedBatches} journaled request(s)`] : []),
     ...(rejected.length > 0 ? [`rejected: ${rejected.join(', ')}`] : []),
+    ...(report.alreadyStored > 0 ? [`${report.alreadyStored} samples found already stored by a retry (a lost response; nothing missing)`] : []),
     ...(report.skippedTooOld > 0 ? [`not written: ${report.skippedTooOld} datapoints older than the receiver accepts (remoteWrite.maxSampleAge; counters carried their sums)`] : []),
   ].join('; ');
 }

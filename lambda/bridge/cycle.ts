@@ -62,6 +62,8 @@ export interface CycleReport {
   readonly batches: number;
   readonly written: number;
   readonly rejected: Partial<Record<RejectReason, number>>;
+  /** Samples a retry found already stored: the first attempt was stored and its response lost. Nothing is missing. */
+  readonly alreadyStored: number;
   /** Datapoints older than the receiver accepts: not written (counters carried their sums on). */
   readonly skippedTooOld: number;
   /** Bytes of text exposition written (dry run). */
@@ -117,6 +119,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     batches: 0,
     written: 0,
     rejected: {},
+    alreadyStored: 0,
     skippedTooOld: 0,
     expositionBytes: 0,
   };
@@ -269,6 +272,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     batches: writer.requests,
     written: writer.written,
     rejected: writer.rejected,
+    alreadyStored: writer.alreadyStored,
     skippedTooOld: stats.tooOld.samples,
     expositionBytes: writer.expositionBytes,
   };
@@ -292,11 +296,11 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     series: nextSeries,
     lastWriteMs: writer.sendMs,
     sagemaker: deps.sagemaker ? sagemaker : previous.sagemaker,
-    selfCounters: addToCounters(self.counters, deps.baseLabels, writeIncrements(writer.written, writer.rejected)),
+    selfCounters: addToCounters(self.counters, deps.baseLabels, writeIncrements(writer.written, writer.rejected, writer.alreadyStored)),
   };
   await store.save(encodeState(committed), version);
   await store.clearJournal(journalId, writer.requests).catch((error: Error) => logger.warn('could not remove the committed journal', { journal: journalId, error: error.message }));
-  logger.info('cycle committed', { highWaterMark: iso(window.end), written: writer.written, rejected: writer.rejected, requests: writer.requests, stateSeries: nextSeries.size });
+  logger.info('cycle committed', { highWaterMark: iso(window.end), written: writer.written, alreadyStored: writer.alreadyStored, rejected: writer.rejected, requests: writer.requests, stateSeries: nextSeries.size });
   return report;
 }
 
@@ -334,6 +338,7 @@ class RequestWriter {
   written = 0;
   sendMs = 0;
   readonly rejected: Partial<Record<RejectReason, number>> = {};
+  alreadyStored = 0;
   private seq = 0;
 
   constructor(
@@ -367,6 +372,15 @@ class RequestWriter {
     this.sendMs += Date.now() - started;
     if (result.status === 'ok') {
       this.written += batch.samples;
+    } else if (ALREADY_STORED.has(result.reason) && result.attempts > 1) {
+      // An earlier attempt of this very request reached the receiver; only its answer was lost.
+      this.alreadyStored += batch.samples;
+      this.written += batch.samples;
+      this.deps.logger.warn('a retried request was refused as already stored: an earlier attempt was stored and its response lost; nothing is missing', {
+        reason: result.reason,
+        attempts: result.attempts,
+        samples: batch.samples,
+      });
     } else {
       this.rejected[result.reason] = (this.rejected[result.reason] ?? 0) + batch.samples;
       this.deps.logger.error('remote write rejected a request (HTTP 400); its samples are dropped', { reason: result.reason, receiver: result.message, samples: batch.samples });
@@ -415,15 +429,16 @@ function cycleIncrements(calls: ApiCallCounter, stats: TranslateStats, forbidden
     { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'non_finite' }, by: stats.nonFinite },
     { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'forbidden' }, by: forbidden },
     // Write results are added after the write; these create the counters at 0 on the first cycle.
-    ...writeIncrements(0, {}),
+    ...writeIncrements(0, {}, 0),
     { name: 'inferwatch_bridge_samples_skipped_total', labels: { reason: 'too_old' }, by: stats.tooOld.samples },
     { name: 'inferwatch_bridge_journal_replays_total', by: 0 },
   ];
 }
 
-function writeIncrements(written: number, rejected: Partial<Record<RejectReason, number>>): SelfMetricInput['increments'] {
+function writeIncrements(written: number, rejected: Partial<Record<RejectReason, number>>, alreadyStored: number): SelfMetricInput['increments'] {
   return [
     { name: 'inferwatch_bridge_samples_written_total', by: written },
+    { name: 'inferwatch_bridge_samples_already_stored_total', by: alreadyStored },
     ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: rejected[reason] ?? 0 })),
   ];
 }

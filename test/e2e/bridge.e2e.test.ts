@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { decodeState } from '../../lambda/bridge/state/state';
 import { AwsStandIn, defaultFleet, ODD_INSTANCE_NAME, type Dimension } from '../support/aws-stand-in';
 import { LocalPrometheus } from '../support/prometheus';
-import { KillAfterWriteProxy, runBridge, spawnBridge } from '../support/run-bridge';
+import { KillAfterWriteProxy, LoseResponseProxy, runBridge, spawnBridge } from '../support/run-bridge';
 
 const MINUTE = 60_000;
 const SM = 'AWS/SageMaker';
@@ -292,5 +292,27 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
       const byTime = new Map(series?.values);
       expect(byTime.get(end4)).toBeLessThan(byTime.get(end4 - MINUTE) as number);
     }
+  });
+
+  test('a lost response: the retry is refused as already stored, which is no rejection and loses nothing', async () => {
+    const end6 = end1 + 25 * MINUTE;
+    const proxy = await new LoseResponseProxy(prometheus.remoteWriteUrl, 1).start();
+    const config = join(work, 'lossy.yaml');
+    writeFileSync(config, `accountId: "${ACCOUNT}"\nremoteWrite:\n  url: ${proxy.url}\n  maxSamplesPerRequest: 5000\n`);
+    const run = await runBridge(['--once', '--config', config, '--state-dir', stateDir, '--now', String(t0 + 25 * MINUTE)], env);
+    await proxy.stop();
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/\d+ samples found already stored by a retry/);
+    expect(run.stderr).not.toContain('rejected:');
+    expect(run.stderr).not.toContain('ERROR');
+    for (const { endpoint, variant } of variants) await everyPeriodOnce(endpoint, variant, end6);
+    // Write results show one cycle later: the lost-state cycle's rejections are in the self-metrics at t0+25m; this cycle added none.
+    const before = await prometheus.query('inferwatch_bridge_samples_rejected_total{reason="out_of_order"}', t0 + 25 * MINUTE + 30_000);
+    const next = await bridge(t0 + 26 * MINUTE);
+    expect(next.code).toBe(0);
+    const [stored] = await prometheus.query('inferwatch_bridge_samples_already_stored_total', t0 + 27 * MINUTE);
+    expect(stored?.value).toBeGreaterThan(0);
+    const after = await prometheus.query('inferwatch_bridge_samples_rejected_total{reason="out_of_order"}', t0 + 27 * MINUTE);
+    expect(after[0]?.value).toBe(before[0]?.value);
   });
 });

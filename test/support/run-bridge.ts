@@ -60,3 +60,29 @@ export class KillAfterWriteProxy extends RecordingReceiver {
     res.end();
   }
 }
+
+/**
+ * A remote-write proxy that forwards to a real receiver, and for the first `lose` requests drops the connection
+ * after the receiver has stored the request: a response lost on the way back, which the sender retries.
+ */
+export class LoseResponseProxy extends RecordingReceiver {
+  constructor(
+    private readonly target: string,
+    private lose: number,
+  ) {
+    super();
+  }
+
+  protected override async respond(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
+    const upstream = await fetch(this.target, { method: 'POST', headers, body });
+    const text = await upstream.text();
+    if (this.lose > 0) {
+      this.lose -= 1;
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(upstream.status).end(text);
+  }
+}
