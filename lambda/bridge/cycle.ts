@@ -237,8 +237,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   carryUnreadSeries(nextSeries, plan.planned, settings, window.end - SERIES_RETENTION_MS);
   await metadataDone;
   const metadataOptions = { timestamp: window.end - periodMs, baseLabels: deps.baseLabels, maxLabelValueLength: config.maxLabelValueLength };
-  let metadataCount = 0;
-  if (deps.sagemaker) for (const _ of metadataSeries(sagemaker, metadataOptions)) metadataCount += 1;
+  const metadataCount = deps.sagemaker ? countOf(metadataSeries(sagemaker, metadataOptions)) : 0;
 
   const self = buildSelfMetrics(
     {
@@ -441,6 +440,12 @@ function writeIncrements(written: number, rejected: Partial<Record<RejectReason,
     { name: 'inferwatch_bridge_samples_already_stored_total', by: alreadyStored },
     ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: rejected[reason] ?? 0 })),
   ];
+}
+
+function countOf(items: Iterable<unknown>): number {
+  let count = 0;
+  for (const item of items) if (item !== undefined) count += 1;
+  return count;
 }
 
 function byName(a: TimeSeries, b: TimeSeries): number {
