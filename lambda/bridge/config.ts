@@ -131,6 +131,11 @@ export const BridgeConfigSchema = z
          * `auth.region` (else `region`). Give this or `url`.
          */
         workspaceId: WorkspaceId.optional(),
+        /**
+         * The receiver's query endpoint, asked after a loss of state where each series stands.
+         * @default derived from the remote-write URL (`.../api/v1/remote_write` or `.../api/v1/write` -> `.../api/v1/query`)
+         */
+        queryUrl: HttpUrl.optional(),
         /** @default sigv4 for AMP URLs and workspace ids, none otherwise */
         auth: AuthSchema.optional(),
         /** @default 2000 */

@@ -11,13 +11,14 @@ import type { BridgeLogger } from './logger';
 import { BatchBuilder, type Batch } from './remote-write/batcher';
 import type { RejectReason, SendResult } from './remote-write/client';
 import { encodeWriteRequest } from './remote-write/encode';
+import type { RawQuery } from './remote-write/query';
 import { ExpositionWriter } from './remote-write/exposition';
 import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata } from './sagemaker/metadata';
 import { addToCounters, ApiCallCounter, buildSelfMetrics, type SelfMetricInput } from './self-metrics';
-import type { Sample, TimeSeries } from './series';
+import { buildLabels, seriesKey, type Sample, type TimeSeries } from './series';
 import { endpointInShard, metricInShard } from './shard';
 import { currentHolder, decodeJournalRecord, encodeJournalRecord, holderIsDead } from './state/journal';
-import type { SeriesKey, SeriesState } from './state/series-state';
+import { newSeriesState, seriesKeyOf, type SeriesKey, type SeriesState } from './state/series-state';
 import { ConcurrentUpdateError, decodeState, emptyState, encodeState, type BridgeState, type StateStore } from './state/state';
 import { emptyStats, SeriesCursor, type CursorSettings, type TranslateStats } from './translate';
 import { alignDown, planWindow, type CycleWindow } from './windows';
@@ -40,6 +41,8 @@ export interface CycleDeps {
   readonly baseLabels: Readonly<Record<string, string>>;
   /** Where a dry run writes its text exposition. */
   readonly output?: (text: string) => void;
+  /** The receiver's query API (raw samples), to take each series up where the receiver has it after a loss of state. */
+  readonly receiverQuery?: RawQuery;
 }
 
 export interface CycleOptions {
@@ -153,6 +156,12 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     writableFrom: Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs,
   };
 
+  // Without state, the receiver may hold some of these periods already: take each series up where it has it.
+  let recovered = false;
+  if (!stored && !options.dryRun && deps.receiverQuery) {
+    recovered = await recoverFromReceiver(previous.series, plan, deps, { from: readStart - periodMs, to: window.end });
+  }
+
   const journalId = `${alignDown(startedAt, 1000)}-${randomBytes(4).toString('hex')}`;
   const leaseUntil = deps.deadline();
   const claimed: BridgeState = { ...previous, journal: { id: journalId, base: readStart, leaseUntil, holder: currentHolder() } };
@@ -186,7 +195,8 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   const cloudwatchLimiter = new RateLimiter(config.getMetricDataTps);
   let forbidden = 0;
   let seriesWritten = 0;
-  const mode = options.dryRun ? 'whole' : stored ? 'stream' : 'byTimestamp';
+  // Without state and without the receiver's answer, one request per period: periods the receiver holds fail alone.
+  const mode = options.dryRun ? 'whole' : stored || recovered ? 'stream' : 'byTimestamp';
 
   await forEachConcurrently(plan.chunks(), options.dryRun ? 1 : config.concurrency, async (chunk) => {
     const batcher = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, mode);
@@ -301,6 +311,44 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   await store.clearJournal(journalId, writer.requests).catch((error: Error) => logger.warn('could not remove the committed journal', { journal: journalId, error: error.message }));
   logger.info('cycle committed', { highWaterMark: iso(window.end), written: writer.written, alreadyStored: writer.alreadyStored, rejected: writer.rejected, requests: writer.requests, stateSeries: nextSeries.size });
   return report;
+}
+
+/**
+ * After a loss of state, asks the receiver for the newest sample it holds of every series this cycle writes, in
+ * the span the cycle reads, and takes each series up there: the frontier is that sample's time, a counter's total
+ * its value. Nothing the receiver holds is sent again and no counter restarts, so no period is counted twice or
+ * lost. Series the receiver does not hold start as new. Returns false (and the cycle falls back to one request per
+ * period) when the receiver cannot be asked.
+ */
+async function recoverFromReceiver(table: Map<SeriesKey, SeriesState>, plan: QueryPlan, deps: CycleDeps, span: { from: number; to: number }): Promise<boolean> {
+  const query = deps.receiverQuery as RawQuery;
+  const matchers = Object.entries(deps.baseLabels)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join(',');
+  const range = `${Math.max(1, Math.ceil((span.to - span.from) / 1000))}s`;
+  try {
+    await forEachConcurrently(plan.families(), 4, async ({ name, counter }) => {
+      const found = await query(`{__name__=${JSON.stringify(name)}${matchers ? `,${matchers}` : ''}}[${range}]`, span.to - 1);
+      for (const series of found) {
+        const last = series.samples[series.samples.length - 1];
+        if (!last) continue;
+        const labels: Record<string, string> = { ...series.metric };
+        delete labels.__name__;
+        const state = newSeriesState(counter);
+        state.frontier = last[0];
+        state.total = counter ? last[1] : 0;
+        // What the receiver holds cannot be compared with CloudWatch's revisions: no baseline until the next cycle.
+        state.baseline = false;
+        table.set(seriesKeyOf(seriesKey(buildLabels(name, labels))), state);
+      }
+    });
+  } catch (error) {
+    deps.logger.warn('no bridge state, and the receiver could not be asked what it holds: one request per period, and counters restart from 0', { error: (error as Error).message });
+    table.clear();
+    return false;
+  }
+  deps.logger.info('no bridge state: took each series up where the receiver has it', { series: table.size, from: new Date(span.from).toISOString() });
+  return true;
 }
 
 /** Ends the window early enough that the cycle forwards at most `budget` samples (but always one period). */

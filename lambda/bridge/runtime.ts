@@ -11,6 +11,7 @@ import { DiscoveryCache } from './cloudwatch/discovery';
 import { ConfigError, type BridgeConfig } from './config';
 import type { CycleDeps } from './cycle';
 import type { BridgeLogger } from './logger';
+import { rawQuery } from './remote-write/query';
 import { ampRegion, basicAuth, bearerAuth, noAuth, RemoteWriteClient, sigv4Auth, type Authorizer } from './remote-write/client';
 import { FileStateStore } from './state/file-state-store';
 import { S3StateStore } from './state/s3-state-store';
@@ -113,6 +114,15 @@ export interface RuntimeOptions {
  * Builds the cycle's dependencies from validated config. The SDK clients take endpoints from the standard
  * AWS configuration (AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_SAGEMAKER, ...): nothing custom.
  */
+/** The query endpoint beside a remote-write endpoint: AMP's and Prometheus' share their `/api/v1/` prefix. */
+export function queryUrlFor(remoteWriteUrl: string | undefined): string | undefined {
+  if (!remoteWriteUrl) return undefined;
+  const url = new URL(remoteWriteUrl);
+  if (!/\/api\/v1\/(remote_)?write$/.test(url.pathname)) return undefined;
+  url.pathname = url.pathname.replace(/(remote_)?write$/, 'query');
+  return url.toString();
+}
+
 export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, withRemoteWrite: boolean): { deps: CycleDeps; catalog: Catalog } {
   if (withRemoteWrite && !config.remoteWrite.url) {
     throw new ConfigError(
@@ -123,10 +133,12 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
   }
   const accountId = config.accountId ?? options.accountId;
   const baseLabels: Record<string, string> = { region: config.region, ...(accountId ? { account_id: accountId } : {}) };
-  const client = withRemoteWrite
+  const authorize = withRemoteWrite ? resolveAuthorizer(config, options.env) : undefined;
+  const queryUrl = config.remoteWrite.queryUrl ?? queryUrlFor(config.remoteWrite.url);
+  const client = authorize
     ? new RemoteWriteClient({
         url: config.remoteWrite.url as string,
-        authorize: resolveAuthorizer(config, options.env),
+        authorize,
         timeoutMs: config.remoteWrite.timeout * 1000,
         maxAttempts: config.remoteWrite.maxAttempts,
         deadline: options.deadline,
@@ -144,6 +156,7 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
     discoveryCache: options.caches.discovery,
     baseLabels,
     output: options.output,
+    receiverQuery: authorize && queryUrl ? rawQuery(queryUrl, authorize) : undefined,
   };
   return { deps, catalog: Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace) };
 }

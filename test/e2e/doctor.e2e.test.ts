@@ -7,7 +7,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GrafanaApi } from '../../lambda/grafana-provisioner/grafana-api';
 import { runDoctor, type Check, type DoctorOptions } from '../../lambda/bridge/doctor/doctor';
-import { rawQuery } from '../../lambda/bridge/doctor/promql';
+import { rawQuery } from '../../lambda/bridge/remote-write/query';
 import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
 import { sigv4Auth } from '../../lambda/bridge/remote-write/client';
 import { buildLabels } from '../../lambda/bridge/series';

@@ -56,6 +56,13 @@ export class QueryPlan {
     this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
   }
 
+  /** Every Prometheus metric name the plan writes, and whether it is a counter. */
+  families(): Array<{ name: string; counter: boolean }> {
+    const families = new Map<string, boolean>();
+    for (const group of this.groups) for (const template of group.mapping.series) families.set(template.name, template.kind === 'counter');
+    return [...families].map(([name, counter]) => ({ name, counter }));
+  }
+
   /** The queries in calls of at most `size` (500). */
   *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
     const seen = this.planned;

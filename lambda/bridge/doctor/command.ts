@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, WorkspaceId, type BridgeConfig } from '../conf
 import { sigv4Auth } from '../remote-write/client';
 import { sigv4Credentials, workspaceRegion } from '../runtime';
 import { formatChecks, runDoctor } from './doctor';
-import { rawQuery } from './promql';
+import { rawQuery } from '../remote-write/query';
 
 interface DoctorFlags {
   workspace?: string;

@@ -10,7 +10,7 @@ import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloud
 import { ListEndpointsCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { GrafanaApi } from '../../grafana-provisioner/grafana-api';
 import { describeWorkspace, WorkspaceError, type ResolvedWorkspace } from '../amp/workspace';
-import type { RawQuery, RawSeries } from './promql';
+import type { RawQuery, RawSeries } from '../remote-write/query';
 
 /** One line of the doctor's answer: ✓ or ✗, what was found, and for a ✗ what to do. */
 export interface Check {

@@ -10,7 +10,7 @@ import { CloudWatchClient, CloudWatchServiceException, ListMetricsCommand } from
 import { ListEndpointsCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { formatChecks, runDoctor } from '../../../../lambda/bridge/doctor/doctor';
-import type { RawQuery } from '../../../../lambda/bridge/doctor/promql';
+import type { RawQuery } from '../../../../lambda/bridge/remote-write/query';
 
 const ID = 'ws-0a1b2c3d';
 const amp = mockClient(AmpClient);

@@ -1,5 +1,4 @@
-import type { Authorizer } from '../remote-write/client';
-import { USER_AGENT } from '../remote-write/client';
+import { USER_AGENT, type Authorizer } from './client';
 
 /** One series of a range selector's raw samples: `[epoch ms, value]`, oldest first. */
 export interface RawSeries {
