@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Aws, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as grafana from 'aws-cdk-lib/aws-grafana';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { allDashboards } from './grafana-workspace/dashboards';
 import type { PrometheusWorkspace } from './prometheus-workspace';
+import { stackOutput } from './stack-output';
 
 const REPO_ROOT = join(__dirname, '..');
 /** AMG's Grafana version; the dashboards are built with the foundation SDK build for the same version. */
@@ -153,6 +154,6 @@ export class GrafanaWorkspace extends Construct {
       });
     }
 
-    new CfnOutput(this, 'GrafanaUrl', { value: this.url, description: 'Amazon Managed Grafana workspace URL' });
+    stackOutput(this, 'GrafanaUrl', this.url, 'Amazon Managed Grafana workspace URL');
   }
 }

@@ -1,10 +1,11 @@
-import { Aws, CfnOutput, Duration, Fn, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { INSTANCE_ID_PLACEHOLDER, renderCollectorConfig, renderExporterUnit } from './neuron-collector/render';
+import { stackOutput } from './stack-output';
 
 /** Where the ADOT Distributor package installs the collector. */
 const ADOT_CTL = '/opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl';
@@ -173,9 +174,9 @@ export class NeuronCollector extends Construct {
 
     if (props.demoHost) this.demoHost = this.launchDemoHost(tag, props.logRetention ?? logs.RetentionDays.ONE_MONTH);
 
-    new CfnOutput(this, 'InstanceProfileName', { value: this.instanceProfile.instanceProfileName, description: 'Instance profile for Inferentia hosts (SSM + AMP remote write)' });
-    new CfnOutput(this, 'InstancePolicyArn', { value: this.instancePolicy.managedPolicyArn, description: 'Attach to your own instance role, with AmazonSSMManagedInstanceCore' });
-    new CfnOutput(this, 'EnrolmentTag', { value: `${tag.key}=${tag.value}`, description: 'Tag an instance with this to enrol it' });
+    stackOutput(this, 'InstanceProfileName', this.instanceProfile.instanceProfileName, 'Instance profile for Inferentia hosts (SSM + AMP remote write)');
+    stackOutput(this, 'InstancePolicyArn', this.instancePolicy.managedPolicyArn, 'Attach to your own instance role, with AmazonSSMManagedInstanceCore');
+    stackOutput(this, 'EnrolmentTag', `${tag.key}=${tag.value}`, 'Tag an instance with this to enrol it');
   }
 
   private launchDemoHost(tag: { key: string; value: string }, logRetention: logs.RetentionDays): ec2.Instance {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,6 +9,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
 import { allowCloudWatchLogs } from './log-encryption';
+import { stackOutput } from './stack-output';
 
 export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
 const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
@@ -110,9 +111,9 @@ export class PrometheusWorkspace extends Construct {
       data: mergeRuleFiles(ruleFiles),
     });
 
-    new CfnOutput(this, 'WorkspaceId', { value: this.workspaceId, description: 'AMP workspace id (monitoring.workspaceId for workload accounts)' });
-    new CfnOutput(this, 'RemoteWriteUrl', { value: this.remoteWriteUrl, description: 'Prometheus remote-write URL (SigV4, service aps)' });
-    new CfnOutput(this, 'QueryUrl', { value: this.queryUrl, description: 'Prometheus query URL (SigV4, service aps)' });
+    stackOutput(this, 'WorkspaceId', this.workspaceId, 'AMP workspace id (monitoring.workspaceId for workload accounts)');
+    stackOutput(this, 'RemoteWriteUrl', this.remoteWriteUrl, 'Prometheus remote-write URL (SigV4, service aps)');
+    stackOutput(this, 'QueryUrl', this.queryUrl, 'Prometheus query URL (SigV4, service aps)');
   }
 }
 

@@ -78,6 +78,15 @@ describe('the CDK app', () => {
     Template.fromStack(workloads[2] as never).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 
+  test('stack outputs carry the names the README uses, not CDK path hashes', () => {
+    const app = new App();
+    const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
+    // CDK's own cross-stack references (ExportsOutput...) aside, every output has its plain name.
+    const named = (stack: never) => Object.keys(Template.fromStack(stack).findOutputs('*')).filter((name) => !name.startsWith('ExportsOutput')).sort();
+    expect(named(monitoring as never)).toEqual(['GrafanaUrl', 'QueryUrl', 'RemoteWriteUrl', 'WorkspaceId']);
+    expect(named(workloads[0] as never)).toEqual(['EnrolmentTag', 'InstancePolicyArn', 'InstanceProfileName']);
+  });
+
   test('no IAM statement allows Action "*", and only the read-only listing actions take Resource "*"', () => {
     const app = new App();
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));

@@ -86,12 +86,12 @@ describe('PrometheusWorkspace', () => {
     expect(() => mergeRuleFiles([join(work, 'bad.yaml')])).toThrow(/does not start with a top-level "groups:" list/);
   });
 
-  test('outputs the workspace id, remote-write and query URLs', () => {
+  test('outputs are named WorkspaceId, RemoteWriteUrl and QueryUrl, as the README promises', () => {
     const { template } = synth(false);
     const outputs = template.findOutputs('*');
-    const values = Object.values(outputs).map((o) => JSON.stringify(o.Value));
-    expect(values.some((v) => v.includes('api/v1/remote_write'))).toBe(true);
-    expect(values.some((v) => v.includes('api/v1/query'))).toBe(true);
-    expect(values.some((v) => v.includes('WorkspaceId'))).toBe(true);
+    expect(Object.keys(outputs).sort()).toEqual(['QueryUrl', 'RemoteWriteUrl', 'WorkspaceId']);
+    expect(outputs.WorkspaceId?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PrometheusWorkspace/), 'WorkspaceId'] });
+    expect(JSON.stringify(outputs.RemoteWriteUrl?.Value)).toContain('api/v1/remote_write');
+    expect(JSON.stringify(outputs.QueryUrl?.Value)).toContain('api/v1/query');
   });
 });
