@@ -12,7 +12,10 @@ import type { PrometheusWorkspace } from './prometheus-workspace';
 import { stackOutput } from './stack-output';
 
 const REPO_ROOT = join(__dirname, '..');
-/** AMG's Grafana version; the dashboards are built with the foundation SDK build for the same version. */
+/**
+ * AMG's Grafana version; the dashboards are built with the foundation SDK build for the same version. AMG offers
+ * Grafana 8, 9, 10.4, 12 and 13 (no 11); the SDK publishes builds for 10.x and 11.6 only, so 10.4 is the newest both share.
+ */
 export const GRAFANA_VERSION = '10.4';
 
 export interface GrafanaSamlProps {
@@ -91,7 +94,9 @@ export class GrafanaWorkspace extends Construct {
       description: 'inferwatch: SageMaker and Inferentia inference metrics',
       accountAccessType: 'CURRENT_ACCOUNT',
       authenticationProviders: [authentication],
-      permissionType: 'SERVICE_MANAGED',
+      // SERVICE_MANAGED makes AMG create and manage roles, which works only from the console; with CloudFormation
+      // the API reference asks for CUSTOMER_MANAGED and a role of our own, which this construct creates.
+      permissionType: 'CUSTOMER_MANAGED',
       roleArn: this.role.roleArn,
       grafanaVersion: GRAFANA_VERSION,
       samlConfiguration: props.saml && {
