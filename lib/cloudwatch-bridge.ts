@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,6 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
 import { allowCloudWatchLogs } from './log-encryption';
+import { DEFAULT_ROLE_PATH } from './writer-role';
 
 const REPO_ROOT = join(__dirname, '..');
 const STATE_PREFIX = 'inferwatch/';
@@ -69,6 +70,11 @@ export interface CloudWatchBridgeProps {
    * @default no alarm actions
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * IAM path of the function's role. A cross-account writer role trusts only roles under its install's path.
+   * @default "/inferwatch/"
+   */
+  readonly rolePath?: string;
   /**
    * Alarm when the data is older than this.
    * @default three schedule intervals plus the settle delay
@@ -134,7 +140,11 @@ export class CloudWatchBridge extends Construct {
     });
 
     // An explicit role: no AWS-managed policy, every statement scoped as far as the API allows.
-    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'inferwatch bridge: CloudWatch/SageMaker read, AMP write' });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'inferwatch bridge: CloudWatch/SageMaker read, AMP write',
+      path: props.rolePath ?? DEFAULT_ROLE_PATH,
+    });
     this.logGroup.grantWrite(this.role);
     this.role.addToPolicy(
       new iam.PolicyStatement({
@@ -292,10 +302,3 @@ export class CloudWatchBridge extends Construct {
     });
   }
 }
-
-/** The ARN of the writer role the monitoring stack creates, as a workload account computes it. */
-export function writerRoleArn(monitoringAccount: string, partition = 'aws'): string {
-  return Arn.format({ partition, service: 'iam', region: '', account: monitoringAccount, resource: 'role', resourceName: WRITER_ROLE_NAME });
-}
-
-export const WRITER_ROLE_NAME = 'inferwatch-remote-writer';

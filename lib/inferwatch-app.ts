@@ -1,10 +1,10 @@
-import { Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { writerRoleArn } from './cloudwatch-bridge';
 import type { InferwatchConfig } from './config/inferwatch-config';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
+import { rolePath, writerRoleArn, writerRoleName } from './writer-role';
 
 export interface InferwatchStacks {
   readonly monitoring: MonitoringStack;
@@ -26,6 +26,8 @@ function retention(days: number): logs.RetentionDays {
 export function buildInferwatch(app: App, config: InferwatchConfig, defaults: Environment = {}): InferwatchStacks {
   const monitoringEnv: Environment = { account: config.monitoring.account ?? defaults.account, region: config.monitoring.region ?? defaults.region };
   const logRetention = retention(config.logRetentionDays);
+  const writerRole = writerRoleName(config.stackPrefix);
+  const workloadRolePath = rolePath(config.stackPrefix);
   const crossAccount = [...new Set(config.workloads.map((w) => w.account).filter((a): a is string => a !== undefined && a !== monitoringEnv.account))];
 
   const monitoring = new MonitoringStack(app, `${config.stackPrefix}-Monitoring`, {
@@ -36,6 +38,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     alertEmails: config.monitoring.alertEmails,
     logRetention,
     writerAccounts: crossAccount,
+    ...(crossAccount.length > 0 && { writerRoleName: writerRole, writerPrincipalPath: workloadRolePath }),
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 
@@ -51,10 +54,11 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
         throw new Error(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
       }
-      const remoteWriteUrl = `https://aps-workspaces.${monitoringEnv.region}.amazonaws.com/workspaces/${workspaceId}/api/v1/remote_write`;
+      // Partition and domain from the stack, so the same config deploys in aws-cn (amazonaws.com.cn) and aws-us-gov.
+      const remoteWriteUrl = `https://aps-workspaces.${monitoringEnv.region}.${Aws.URL_SUFFIX}/workspaces/${workspaceId}/api/v1/remote_write`;
       target = sameAccount
-        ? { remoteWriteUrl, workspaceArn: `arn:aws:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
-        : { remoteWriteUrl, writerRoleArn: writerRoleArn(monitoringEnv.account) };
+        ? { remoteWriteUrl, workspaceArn: `arn:${Aws.PARTITION}:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
+        : { remoteWriteUrl, writerRoleArn: writerRoleArn(monitoringEnv.account, writerRole) };
     }
     const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
     const stack = new WorkloadStack(app, name, {
@@ -69,12 +73,14 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
         memoryMiB: workload.bridge.memoryMiB,
         timeout: Duration.seconds(workload.bridge.timeoutSeconds),
         bridgeConfig: workload.bridge.config,
+        rolePath: workloadRolePath,
       },
       neuronCollector: workload.neuronCollector.enabled && {
         workspaceRegion: monitoringEnv.region,
         tag: { key: workload.neuronCollector.tagKey, value: workload.neuronCollector.tagValue },
         scrapeInterval: Duration.seconds(workload.neuronCollector.scrapeIntervalSeconds),
         demoHost: workload.neuronCollector.demoHost,
+        rolePath: workloadRolePath,
       },
     });
     if (sameEnv && workspaceId === undefined) stack.addStackDependency(monitoring);

@@ -6,6 +6,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { INSTANCE_ID_PLACEHOLDER, renderCollectorConfig, renderExporterUnit } from './neuron-collector/render';
 import { stackOutput } from './stack-output';
+import { DEFAULT_ROLE_PATH } from './writer-role';
 
 /** Where the ADOT Distributor package installs the collector. */
 const ADOT_CTL = '/opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl';
@@ -50,6 +51,11 @@ export interface NeuronCollectorProps {
   readonly demoHost?: boolean;
   /** @default one month */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * IAM path of the instance role. A cross-account writer role trusts only roles under its install's path.
+   * @default "/inferwatch/"
+   */
+  readonly rolePath?: string;
 }
 
 /**
@@ -92,6 +98,7 @@ export class NeuronCollector extends Construct {
     this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'inferwatch Inferentia host: SSM managed instance, AMP remote write',
+      path: props.rolePath ?? DEFAULT_ROLE_PATH,
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'), this.instancePolicy],
     });
     Validations.of(this.instanceRole).acknowledge({

@@ -82,8 +82,12 @@ const Workload = z
 
 export const InferwatchConfigSchema = z
   .object({
-    /** Name prefix of every stack. @default "Inferwatch" */
-    stackPrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).default('Inferwatch'),
+    /** Name prefix of every stack; also names the writer role (`<prefix>-remote-writer`) and the roles' IAM path. @default "Inferwatch" */
+    stackPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]*$/)
+      .max(40, 'must be at most 40 characters: it names the IAM role <prefix>-remote-writer, and IAM role names end at 64')
+      .default('Inferwatch'),
     /** Log retention of every log group, days. @default 30 */
     logRetentionDays: z.number().int().min(1).default(30),
     monitoring: z
