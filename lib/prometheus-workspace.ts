@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -22,7 +21,7 @@ export interface PrometheusWorkspaceProps {
   readonly alias?: string;
   /**
    * Customer-managed key for the workspace and the alert topic.
-   * @default AWS-owned keys for the workspace, the AWS-managed SNS key for the topic
+   * @default AWS-owned keys for the workspace; a key of its own for the topic (AMP can use no AWS-managed SNS key)
    */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -70,25 +69,11 @@ export class PrometheusWorkspace extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.alertTopic = new AlertTopic(this, 'Alerts', { encryptionKey: props.encryptionKey, emails: props.alertEmails }).topic;
-    this.alertTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAmpAlertManager',
-        principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
-        actions: ['sns:Publish', 'sns:GetTopicAttributes'],
-        resources: [this.alertTopic.topicArn],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-    );
-    props.encryptionKey?.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAmpAlertManagerToEncryptAlerts',
-        principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-    );
+    this.alertTopic = new AlertTopic(this, 'Alerts', {
+      encryptionKey: props.encryptionKey,
+      emails: props.alertEmails,
+      publishers: [{ service: 'aps.amazonaws.com', actions: ['sns:Publish', 'sns:GetTopicAttributes'] }],
+    }).topic;
 
     const alertmanagerConfig = readFileSync(ALERTMANAGER_TEMPLATE, 'utf8');
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {

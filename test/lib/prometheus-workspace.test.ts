@@ -35,19 +35,19 @@ describe('PrometheusWorkspace', () => {
 
   test('alerts go to an encrypted SNS topic that only AMP of this account may publish to, with email subscriptions', () => {
     const { template } = synth(false);
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: 'alias/aws/sns' });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusAlertsKey'), 'Arn'] } });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          Match.objectLike({ Sid: 'AllowAmpAlertManager', Principal: { Service: 'aps.amazonaws.com' }, Action: ['sns:Publish', 'sns:GetTopicAttributes'], Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } }),
+          Match.objectLike({ Sid: 'AllowApsPublish', Principal: { Service: 'aps.amazonaws.com' }, Action: ['sns:Publish', 'sns:GetTopicAttributes'], Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } }),
         ]),
       },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const withKey = synth(true).template;
     withKey.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowAmpAlertManagerToEncryptAlerts', Principal: { Service: 'aps.amazonaws.com' } })]) },
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowApsToEncryptAlerts', Principal: { Service: 'aps.amazonaws.com' } })]) },
     });
   });
 
