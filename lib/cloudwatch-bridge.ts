@@ -18,6 +18,10 @@ import { allowCloudWatchLogs } from './log-encryption';
 import { DEFAULT_ROLE_PATH } from './writer-role';
 
 const REPO_ROOT = join(__dirname, '..');
+/** Twice this is the lag alarm's period, and CloudWatch alarms evaluate at most one day. */
+export const MAX_SCHEDULE_MINUTES = 720;
+const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
+const SCHEDULER_MAX_EVENT_AGE = Duration.hours(24);
 const STATE_PREFIX = 'inferwatch/';
 const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
 
@@ -106,6 +110,9 @@ export class CloudWatchBridge extends Construct {
     }
     if (!Number.isInteger(scheduleMinutes) || scheduleMinutes < 1) throw new Error(`CloudWatchBridge: scheduleMinutes must be a whole number of minutes (got ${scheduleMinutes})`);
     if (!Number.isInteger(shards) || shards < 1) throw new Error(`CloudWatchBridge: shards must be a whole number from 1 (got ${shards})`);
+    if (scheduleMinutes > MAX_SCHEDULE_MINUTES) {
+      throw new Error(`CloudWatchBridge: scheduleMinutes must be at most ${MAX_SCHEDULE_MINUTES} (got ${scheduleMinutes}): the lag alarm's period is twice the schedule, and CloudWatch alarms evaluate at most one day`);
+    }
     if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
 
     const userConfig = props.bridgeConfig ?? {};
@@ -202,6 +209,9 @@ export class CloudWatchBridge extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       // The next scheduled run re-reads the same window, so Lambda's own retries would only do the work twice.
       retryAttempts: 0,
+      // A throttled event older than one interval is overtaken by the next run, which reads the same window: drop it
+      // rather than run it hours late beside its successors.
+      maxEventAge: maxEventAge(scheduleMinutes, LAMBDA_MAX_EVENT_AGE),
       deadLetterQueue: this.deadLetterQueue,
       environment: {
         INFERWATCH_CONFIG: stack.toJsonString(runtimeConfig),
@@ -236,6 +246,7 @@ export class CloudWatchBridge extends Construct {
             input: scheduler.ScheduleTargetInput.fromObject({ shard, shards }),
             deadLetterQueue: this.deadLetterQueue,
             retryAttempts: 0,
+            maxEventAge: maxEventAge(scheduleMinutes, SCHEDULER_MAX_EVENT_AGE),
             role: this.schedulerRole,
           }),
         }),
@@ -257,9 +268,13 @@ export class CloudWatchBridge extends Construct {
     };
     alarm('Errors', this.function.metricErrors({ period, statistic: 'Sum' }), 1, 'The inferwatch bridge failed a run: nothing was committed, the next run retries the window. See its log group.');
     alarm('Throttles', this.function.metricThrottles({ period, statistic: 'Sum' }), 1, 'The inferwatch bridge was throttled: raise the account concurrency or reserve some for it.');
+    // Runs are not aligned to the clock and their durations vary, so a period of one interval can hold no run at all
+    // while the bridge is healthy; missing data breaches here, so that period would fire. Any window of two
+    // intervals holds at least one run's datapoint, and stays empty only when the bridge has stopped.
+    const lagPeriod = Duration.minutes(2 * scheduleMinutes);
     alarm(
       'Lag',
-      new cloudwatch.Metric({ namespace: 'inferwatch', metricName: 'BridgeLagSeconds', dimensionsMap: { service: 'inferwatch-bridge' }, statistic: 'Maximum', period }),
+      new cloudwatch.Metric({ namespace: 'inferwatch', metricName: 'BridgeLagSeconds', dimensionsMap: { service: 'inferwatch-bridge' }, statistic: 'Maximum', period: lagPeriod }),
       maxLag.toSeconds(),
       `inferwatch data is more than ${maxLag.toSeconds()} s behind, or the bridge stopped reporting.`,
       cloudwatch.TreatMissingData.BREACHING,
@@ -301,4 +316,9 @@ export class CloudWatchBridge extends Construct {
       reason: "Failed asynchronous invocations go to the function's dead-letter queue (DeadLetterConfig); a failure destination on the same queue would deliver each failure twice.",
     });
   }
+}
+
+/** One schedule interval, within what the service accepts (at least 60 s). */
+function maxEventAge(scheduleMinutes: number, serviceMax: Duration): Duration {
+  return Duration.seconds(Math.min(Math.max(60, scheduleMinutes * 60), serviceMax.toSeconds()));
 }

@@ -12,12 +12,11 @@ export class InferwatchConfigError extends Error {
 
 const Account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1');
-const Minutes = z.number().int().min(1).max(1440);
 
 const BridgeSettings = z
   .object({
-    /** Minutes between bridge runs. Cost is per metric per run: see the README's measurements. @default 5 */
-    scheduleMinutes: Minutes.default(5),
+    /** Minutes between bridge runs, at most 720 (the lag alarm's period is twice this, at most a day). Cost is per metric per run: see the README's measurements. @default 5 */
+    scheduleMinutes: z.number().int().min(1).max(720, 'must be at most 720: the lag alarm watches a period of twice the schedule, and CloudWatch alarms evaluate at most one day').default(5),
     /** Split the fleet across this many schedules by a stable hash of the endpoint name. @default 1 */
     shards: z.number().int().min(1).max(100).default(1),
     /** Lambda memory, MiB. @default 512 */

@@ -112,7 +112,7 @@ describe('CloudWatchBridge', () => {
     template.hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowCloudWatchLogs', Principal: { Service: 'logs.eu-west-1.amazonaws.com' } })]) } });
   });
 
-  test('alarms on errors, throttles, lag (missing data breaches) and dead letters', () => {
+  test('alarms on errors, throttles, lag (missing data breaches, over two schedule intervals) and dead letters', () => {
     const { template } = synth({ scheduleMinutes: 5 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Throttles', Namespace: 'AWS/Lambda' });
@@ -121,16 +121,58 @@ describe('CloudWatchBridge', () => {
       Namespace: 'inferwatch',
       Dimensions: [{ Name: 'service', Value: 'inferwatch-bridge' }],
       Statistic: 'Maximum',
+      Period: 600,
+      EvaluationPeriods: 1,
       Threshold: 3 * 300 + 120,
       TreatMissingData: 'breaching',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
   });
 
+  test('the lag alarm stays quiet for a healthy bridge whose runs are not aligned to the clock, and fires once it stops', () => {
+    for (const scheduleMinutes of [1, 5, 15]) {
+      const timeoutSeconds = Math.min(240, scheduleMinutes * 60 - 10);
+      const { template } = synth({ scheduleMinutes, timeout: Duration.seconds(timeoutSeconds) });
+      const lag = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'BridgeLagSeconds' } }))[0]?.Properties as {
+        Period: number;
+        EvaluationPeriods: number;
+        DatapointsToAlarm?: number;
+      };
+      const interval = scheduleMinutes * 60;
+      // CloudWatch aggregates into periods aligned to the clock; a run reports when it ends, anywhere up to its timeout after it starts.
+      let random = 12345;
+      const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (let trial = 0; trial < 200; trial++) {
+        const offset = next() * interval;
+        const reports = Array.from({ length: 40 }, (_, k) => offset + k * interval + next() * timeoutSeconds);
+        const stoppedAt = reports[reports.length - 1] as number;
+        const breaching = (start: number) => !reports.some((t) => t >= start && t < start + lag.Period);
+        const firstPeriod = Math.ceil((offset + interval) / lag.Period) * lag.Period;
+        // While the bridge runs, no window the alarm evaluates may be all-missing (which counts as breaching).
+        for (let start = firstPeriod; start + lag.EvaluationPeriods * lag.Period <= stoppedAt - interval; start += lag.Period) {
+          const windows = Array.from({ length: lag.EvaluationPeriods }, (_, i) => breaching(start + i * lag.Period));
+          expect({ scheduleMinutes, trial, start, fires: windows.filter(Boolean).length >= (lag.DatapointsToAlarm ?? lag.EvaluationPeriods) }).toEqual({ scheduleMinutes, trial, start, fires: false });
+        }
+        // Once it stops, the alarm fires within a few intervals.
+        const afterStop = Math.ceil(stoppedAt / lag.Period) * lag.Period;
+        expect(Array.from({ length: lag.EvaluationPeriods }, (_, i) => breaching(afterStop + i * lag.Period)).every(Boolean)).toBe(true);
+        expect(afterStop + lag.EvaluationPeriods * lag.Period - stoppedAt).toBeLessThanOrEqual(4 * interval);
+      }
+    }
+  });
+
+  test('an event older than one schedule interval is dropped, not run hours late (Lambda async config and the schedule target)', () => {
+    const { template } = synth({ scheduleMinutes: 10, timeout: Duration.minutes(8) });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { Target: { RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 } } });
+    synth({ scheduleMinutes: 1, timeout: Duration.seconds(50) }).template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 60 });
+  });
+
   test('conflicting or impossible props throw', () => {
     expect(() => synth({ writerRoleArn: 'arn:aws:iam::999999999999:role/x' })).toThrow('exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
     expect(() => synth({ scheduleMinutes: 2 })).toThrow('timeout (240s) must be below the schedule interval (120s)');
     expect(() => synth({ shards: 0 })).toThrow('shards must be a whole number from 1');
+    expect(() => synth({ scheduleMinutes: 721 })).toThrow('scheduleMinutes must be at most 720');
     expect(() => synth({ bridgeConfig: { period: 45 } })).toThrow('config key "period"');
     expect(() => synth({ bridgeConfig: { remoteWrite: { url: 'http://x' } } })).toThrow('config key "bridge.config.remoteWrite" is set by the CloudWatchBridge construct');
   });
