@@ -177,6 +177,10 @@ export class CloudWatchBridge extends Construct {
         resources: [this.stateBucket.arnForObjects(`${STATE_PREFIX}*`)],
       }),
     );
+    // Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of 404 NoSuchKey, so a fresh deploy's
+    // first run (no state yet) would fail, and every run after it. Not narrowed by s3:prefix: that key exists only on
+    // ListObjects requests, not on the GetObject whose 404 this is for. The bucket holds nothing but this state.
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'BridgeStateExists', actions: ['s3:ListBucket'], resources: [this.stateBucket.bucketArn] }));
     props.encryptionKey?.grantEncryptDecrypt(this.role);
     if (props.workspaceArn) {
       this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:RemoteWrite'], resources: [props.workspaceArn] }));

@@ -2,7 +2,13 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { S3Client } from '@aws-sdk/client-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { S3StateStore } from '../../lambda/bridge/state/s3-state-store';
+import { emptyState } from '../../lambda/bridge/state/state';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from '../../lib/cloudwatch-bridge';
+import { resolveIntrinsics } from '../support/cfn-intrinsics';
+import { S3StandIn, type PolicyStatement } from '../support/s3-stand-in';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
 const URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write';
@@ -61,8 +67,36 @@ describe('CloudWatchBridge', () => {
       ],
     });
     expect(bySid.BridgeState).toMatchObject({ Action: ['s3:GetObject', 's3:PutObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] }, '/inferwatch/*']] } });
+    expect(bySid.BridgeStateExists).toMatchObject({ Action: ['s3:ListBucket'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] } });
     // No AWS-managed policy on the role.
     template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }, ManagedPolicyArns: Match.absent() });
+  });
+
+  test('from an empty bucket, with exactly the S3 permissions of the synthesized role, the state store starts, saves and reloads', async () => {
+    const { template, stack, bridge } = synth();
+    const bucketId = stack.getLogicalId(bridge.stateBucket.node.defaultChild as s3.CfnBucket);
+    const deployment = { refs: { 'AWS::Partition': 'aws', [bucketId]: 'state-bucket' }, attributes: { [`${bucketId}.Arn`]: 'arn:aws:s3:::state-bucket' } };
+    const policy = statements(template)
+      .filter((s) => s.Action.some((a) => a.startsWith('s3:')))
+      .map((s) => resolveIntrinsics(s, deployment) as PolicyStatement);
+    const standIn = await new S3StandIn('state-bucket', policy).start();
+    try {
+      const client = new S3Client({ region: 'eu-west-1', endpoint: standIn.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+      const store = new S3StateStore(client, 'state-bucket', 'inferwatch/bridge-state.json');
+      expect(await store.load()).toEqual({ document: undefined, version: undefined });
+      const version = await store.save({ committed: { ...emptyState(), highWaterMark: 1_700_000_000_000 } }, undefined);
+      expect(await store.load()).toEqual({ document: { committed: { ...emptyState(), highWaterMark: 1_700_000_000_000 } }, version });
+      // The same store against a role without ListBucket never gets past its first load: S3 says 403, not 404.
+      const withoutList = await new S3StandIn('state-bucket', policy.filter((s) => ![s.Action].flat().includes('s3:ListBucket'))).start();
+      try {
+        const denied = new S3StateStore(new S3Client({ region: 'eu-west-1', endpoint: withoutList.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } }), 'state-bucket', 'inferwatch/bridge-state.json');
+        await expect(denied.load()).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      } finally {
+        await withoutList.stop();
+      }
+    } finally {
+      await standIn.stop();
+    }
   });
 
   test('cross-account: assume the writer role instead of writing with its own role', () => {
