@@ -12,6 +12,11 @@ import { DEFAULT_ROLE_PATH } from './writer-role';
 const ADOT_CTL = '/opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl';
 const COLLECTOR_CONFIG = '/opt/aws/aws-otel-collector/etc/inferwatch.yaml';
 const EXPORTER_UNIT = '/etc/systemd/system/inferwatch-neuron-monitor.service';
+/**
+ * SSM runs `aws:runShellScript` with `sh`: dash on Ubuntu, which has no `pipefail` (`set -o pipefail` exits 2 there).
+ * So the steps are POSIX sh, checked by `shellcheck -s sh` and run under dash in the tests.
+ */
+const SH_PREAMBLE = ['set -eu'];
 /** The Neuron DLAMI (Ubuntu 22.04) as AWS publishes it in SSM. */
 export const NEURON_DLAMI_PARAMETER = '/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id';
 
@@ -140,9 +145,9 @@ export class NeuronCollector extends Construct {
             inputs: {
               timeoutSeconds: 300,
               runCommand: [
-                'set -euo pipefail',
+                ...SH_PREAMBLE,
                 'if [ ! -x /opt/aws/neuron/bin/neuron-monitor ]; then echo "inferwatch: /opt/aws/neuron/bin/neuron-monitor is missing: use the Neuron DLAMI or install aws-neuronx-tools" >&2; exit 1; fi',
-                `echo '${unitB64}' | base64 -d > ${EXPORTER_UNIT}.new`,
+                Fn.join('', ["printf '%s' '", unitB64, `' | base64 -d > ${EXPORTER_UNIT}.new`]),
                 `if ! cmp -s ${EXPORTER_UNIT}.new ${EXPORTER_UNIT}; then mv ${EXPORTER_UNIT}.new ${EXPORTER_UNIT}; systemctl daemon-reload; systemctl enable inferwatch-neuron-monitor; systemctl restart inferwatch-neuron-monitor; else rm ${EXPORTER_UNIT}.new; fi`,
                 'systemctl is-active --quiet inferwatch-neuron-monitor || systemctl restart inferwatch-neuron-monitor',
               ],
@@ -155,10 +160,15 @@ export class NeuronCollector extends Construct {
             inputs: {
               timeoutSeconds: 300,
               runCommand: [
-                'set -euo pipefail',
+                ...SH_PREAMBLE,
                 'IMDS_TOKEN=$(curl -sSf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
                 'INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
-                `echo '${configB64}' | base64 -d | sed "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" > ${COLLECTOR_CONFIG}.new`,
+                // It goes into a sed expression and every series' labels: only an instance id may.
+                'case "$INSTANCE_ID" in "" | i | i- | [!i]* | i[!-]* | i-*[!0-9a-f]*) echo "inferwatch: IMDS answered no EC2 instance id" >&2; exit 1 ;; esac',
+                // Decoded and substituted in two steps: without pipefail, a failed base64 inside a pipeline would go unseen.
+                Fn.join('', ["printf '%s' '", configB64, `' | base64 -d > ${COLLECTOR_CONFIG}.template`]),
+                `sed "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" ${COLLECTOR_CONFIG}.template > ${COLLECTOR_CONFIG}.new`,
+                `rm ${COLLECTOR_CONFIG}.template`,
                 `if ! cmp -s ${COLLECTOR_CONFIG}.new ${COLLECTOR_CONFIG} || ! ${ADOT_CTL} -a status | grep -q '"status": "running"'; then mv ${COLLECTOR_CONFIG}.new ${COLLECTOR_CONFIG}; ${ADOT_CTL} -a stop || true; ${ADOT_CTL} -c ${COLLECTOR_CONFIG} -a start; else rm ${COLLECTOR_CONFIG}.new; fi`,
               ],
             },

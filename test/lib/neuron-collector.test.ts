@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -7,6 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { NEURON_DLAMI_PARAMETER, NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
 import { forHost, renderCollectorConfig, renderExporterUnit } from '../../lib/neuron-collector/render';
+import { resolveIntrinsics } from '../support/cfn-intrinsics';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
 const URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write';
@@ -124,5 +125,130 @@ describe('the collector config template', () => {
     const unit = renderExporterUnit(9100);
     expect(unit).toContain("ExecStart=/bin/bash -o pipefail -c '/opt/aws/neuron/bin/neuron-monitor | /opt/aws/neuron/bin/neuron-monitor-prometheus.py --port 9100'");
     expect(unit).toContain('Restart=on-failure');
+  });
+});
+
+describe('the SSM document\'s shell steps, as the host runs them', () => {
+  const INSTANCE = 'i-0123456789abcdef0';
+  const deployment = { refs: { 'AWS::AccountId': '111111111111', 'AWS::Region': 'eu-west-1', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::Partition': 'aws' } };
+  /** Each aws:runShellScript step as SSM hands it to the shell: its lines, CloudFormation values filled in. */
+  function shellSteps(): Record<string, string> {
+    const document = Object.values(synth().findResources('AWS::SSM::Document'))[0]?.Properties.Content as { mainSteps: Step[] };
+    const steps = document.mainSteps.filter((step) => step.action === 'aws:runShellScript');
+    expect(steps.map((step) => step.name)).toEqual(['NeuronMonitorExporter', 'CollectorConfig']);
+    return Object.fromEntries(steps.map((step) => [step.name, (resolveIntrinsics(step.inputs.runCommand, deployment) as string[]).join('\n') + '\n']));
+  }
+
+  /**
+   * A host in a directory: the steps' absolute paths moved under it, and stand-ins for what the DLAMI and the ADOT
+   * package provide (systemctl, IMDS behind curl, aws-otel-collector-ctl), each logging its calls.
+   */
+  function host(options: { neuronMonitor?: boolean; imds?: string } = {}) {
+    const root = mkdtempSync(join(tmpdir(), 'iw-host-'));
+    const bin = join(root, 'stub-bin');
+    for (const dir of ['stub-bin', 'etc/systemd/system', 'opt/aws/neuron/bin', 'opt/aws/aws-otel-collector/bin', 'opt/aws/aws-otel-collector/etc', 'state']) mkdirSync(join(root, dir), { recursive: true });
+    const stub = (path: string, body: string) => {
+      writeFileSync(path, `#!/bin/sh\necho "$(basename "$0") $*" >> ${root}/calls.log\n${body}\n`);
+      chmodSync(path, 0o755);
+    };
+    if (options.neuronMonitor !== false) stub(join(root, 'opt/aws/neuron/bin/neuron-monitor'), 'exit 0');
+    stub(join(bin, 'systemctl'), `case "$1" in restart) touch ${root}/state/exporter-active ;; is-active) [ -e ${root}/state/exporter-active ] ;; esac`);
+    const imds = options.imds ?? INSTANCE;
+    stub(join(bin, 'curl'), `case "$*" in *api/token*) printf 'TOKEN' ;; *meta-data/instance-id*) ${imds === 'fail' ? 'exit 22' : `printf '%s' '${imds}'`} ;; *) exit 22 ;; esac`);
+    stub(
+      join(root, 'opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl'),
+      `case "$*" in *"-a status"*) if [ -e ${root}/state/collector-running ]; then echo '{"status": "running"}'; else echo '{"status": "stopped"}'; fi ;; *"-a start"*) touch ${root}/state/collector-running ;; *"-a stop"*) rm -f ${root}/state/collector-running ;; esac`,
+    );
+    const run = (script: string) => {
+      const file = join(root, 'step.sh');
+      writeFileSync(file, script.split('/opt/aws/').join(`${root}/opt/aws/`).split('/etc/systemd/system/').join(`${root}/etc/systemd/system/`));
+      writeFileSync(join(root, 'calls.log'), '');
+      const result = spawnSync('/usr/bin/dash', [file], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root } });
+      const calls = readFileSync(join(root, 'calls.log'), 'utf8').split('\n').filter(Boolean).map((line) => line.replace(root, ''));
+      return { status: result.status, stderr: result.stderr, calls };
+    };
+    return { root, run, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  }
+
+  test('every step passes shellcheck as POSIX sh (SSM runs them with sh: dash on Ubuntu)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iw-sh-'));
+    for (const [name, script] of Object.entries(shellSteps())) {
+      const file = join(dir, `${name}.sh`);
+      writeFileSync(file, script);
+      const check = spawnSync('shellcheck', ['-s', 'sh', file], { encoding: 'utf8' });
+      expect({ name, output: check.stdout + check.stderr, status: check.status }).toEqual({ name, output: '', status: 0 });
+    }
+  });
+
+  test('NeuronMonitorExporter under dash: installs and starts the unit once, then only checks it is running', () => {
+    const { run, root, cleanup } = host();
+    try {
+      const step = shellSteps().NeuronMonitorExporter as string;
+      const first = run(step);
+      expect(first).toMatchObject({ status: 0, stderr: '' });
+      expect(readFileSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'), 'utf8')).toBe(renderExporterUnit(8008));
+      expect(first.calls).toEqual(['systemctl daemon-reload', 'systemctl enable inferwatch-neuron-monitor', 'systemctl restart inferwatch-neuron-monitor', 'systemctl is-active --quiet inferwatch-neuron-monitor']);
+      const again = run(step);
+      expect(again).toMatchObject({ status: 0, calls: ['systemctl is-active --quiet inferwatch-neuron-monitor'] });
+      expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service.new'))).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('NeuronMonitorExporter under dash: a host without neuron-monitor fails with a message, and writes nothing', () => {
+    const { run, root, cleanup } = host({ neuronMonitor: false });
+    try {
+      const result = run(shellSteps().NeuronMonitorExporter as string);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('neuron-monitor is missing: use the Neuron DLAMI or install aws-neuronx-tools');
+      expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'))).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('CollectorConfig under dash: writes the config for this instance and starts the collector; a second run changes nothing', () => {
+    const { run, root, cleanup } = host();
+    try {
+      const step = shellSteps().CollectorConfig as string;
+      const first = run(step);
+      expect(first).toMatchObject({ status: 0, stderr: '' });
+      const expected = forHost(renderCollectorConfig({ scrapeIntervalSeconds: 30, exporterPort: 8008, accountId: '111111111111', region: 'eu-west-1', remoteWriteUrl: URL, workspaceRegion: 'eu-west-1' }), INSTANCE);
+      expect(readFileSync(join(root, 'opt/aws/aws-otel-collector/etc/inferwatch.yaml'), 'utf8')).toBe(expected);
+      // A new config needs no status check: it restarts the collector at once.
+      expect(first.calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual([
+        'aws-otel-collector-ctl -a stop',
+        'aws-otel-collector-ctl -c /opt/aws/aws-otel-collector/etc/inferwatch.yaml -a start',
+      ]);
+      const again = run(step);
+      expect(again.status).toBe(0);
+      expect(again.calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual(['aws-otel-collector-ctl -a status']);
+      expect(existsSync(join(root, 'opt/aws/aws-otel-collector/etc/inferwatch.yaml.new'))).toBe(false);
+      // A collector that died meanwhile is started again, with the same config.
+      rmSync(join(root, 'state/collector-running'));
+      expect(run(step).calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual([
+        'aws-otel-collector-ctl -a status',
+        'aws-otel-collector-ctl -a stop',
+        'aws-otel-collector-ctl -c /opt/aws/aws-otel-collector/etc/inferwatch.yaml -a start',
+      ]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test.each([
+    ['IMDS unreachable', 'fail'],
+    ['IMDS answering something other than an instance id', 'i-0abc/../../x'],
+  ])('CollectorConfig under dash: %s stops the step before any file or collector is touched', (_name, imds) => {
+    const { run, root, cleanup } = host({ imds });
+    try {
+      const result = run(shellSteps().CollectorConfig as string);
+      expect(result.status).not.toBe(0);
+      expect(existsSync(join(root, 'opt/aws/aws-otel-collector/etc/inferwatch.yaml'))).toBe(false);
+      expect(result.calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual([]);
+    } finally {
+      cleanup();
+    }
   });
 });
