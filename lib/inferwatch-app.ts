@@ -80,6 +80,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
         tag: { key: workload.neuronCollector.tagKey, value: workload.neuronCollector.tagValue },
         scrapeInterval: Duration.seconds(workload.neuronCollector.scrapeIntervalSeconds),
         demoHost: workload.neuronCollector.demoHost,
+        demoHostInstanceType: workload.neuronCollector.demoHostInstanceType,
         rolePath: workloadRolePath,
       },
     });

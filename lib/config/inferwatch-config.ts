@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 
 /** A synth-time configuration error; the message names the key. */
 export class InferwatchConfigError extends Error {
@@ -63,10 +64,15 @@ const NeuronCollectorSettings = z
     tagValue: z.string().max(256).default('true'),
     /** @default 30 */
     scrapeIntervalSeconds: z.number().int().min(5).max(300).default(30),
-    /** Launch one tagged inf1.xlarge on the Neuron DLAMI to try it. @default false */
+    /** Launch one tagged Inferentia host on a Neuron DLAMI that supports it, to try it. @default false */
     demoHost: z.boolean().default(false),
+    /** The demo host's instance type (only with demoHost). @default "inf1.xlarge" */
+    demoHostInstanceType: z.enum(DEMO_HOST_INSTANCE_TYPES).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((collector, ctx) => {
+    if (collector.demoHostInstanceType !== undefined && !collector.demoHost) ctx.addIssue({ code: 'custom', path: ['demoHostInstanceType'], message: 'is only used when demoHost is true' });
+  });
 
 const Workload = z
   .object({

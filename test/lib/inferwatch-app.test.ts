@@ -135,6 +135,26 @@ describe('the CDK app', () => {
     expect(named(workloads[0] as never)).toEqual(['EnrolmentTag', 'InstancePolicyArn', 'InstanceProfileName']);
   });
 
+  test('demo hosts (inf1 with its looked-up image, inf2) synthesize cdk-nag clean', () => {
+    const config = parseInferwatchConfig({
+      monitoring: { account: '111111111111', region: 'eu-west-1' },
+      workloads: [{ neuronCollector: { demoHost: true } }, { region: 'us-east-1', neuronCollector: { demoHost: true, demoHostInstanceType: 'inf2.xlarge' } }],
+    });
+    config.monitoring.workspaceId = 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    // The first synth records the lookups the CLI would make (the inf1 image, the VPCs' zones); the second answers
+    // them as cdk.context.json would.
+    const probe = new App();
+    buildInferwatch(probe, config);
+    const missing = probe.synth().manifest.missing ?? [];
+    expect(missing.filter((m) => m.provider === 'ami')).toHaveLength(1);
+    const answer = (m: (typeof missing)[number]) => (m.provider === 'ami' ? 'ami-0123456789abcdef0' : ['a', 'b'].map((z) => `${(m.props as { region: string }).region}${z}`));
+    const app = new App({ context: Object.fromEntries(missing.map((m) => [m.key, answer(m)])) });
+    const { workloads } = buildInferwatch(app, config);
+    expect(() => app.synth()).not.toThrow();
+    Template.fromStack(workloads[0] as never).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf1.xlarge', ImageId: 'ami-0123456789abcdef0' });
+    Template.fromStack(workloads[1] as never).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf2.xlarge' });
+  });
+
   test('no IAM statement allows Action "*", and only the read-only listing actions take Resource "*"', () => {
     const app = new App();
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));

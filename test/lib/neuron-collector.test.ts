@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { NEURON_DLAMI_PARAMETER, NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
+import { NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
+import { INF1_DLAMI_LOOKUP, NEURON_BASE_DLAMI_PARAMETER } from '../../lib/neuron-collector/demo-host-image';
+import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { forHost, renderCollectorConfig, renderExporterUnit } from '../../lib/neuron-collector/render';
 import { resolveIntrinsics } from '../support/cfn-intrinsics';
 
@@ -63,11 +65,10 @@ describe('NeuronCollector', () => {
     cross.hasResourceProperties('AWS::IAM::ManagedPolicy', { PolicyDocument: { Statement: [{ Sid: 'AssumeWriterRole', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::999999999999:role/inferwatch-remote-writer' }] } });
   });
 
-  test('demo host: inf1.xlarge on the Neuron DLAMI, IMDSv2, no SSH, encrypted EBS, tagged for enrolment', () => {
-    const template = synth({ demoHost: true });
+  test('demo host: IMDSv2, no SSH, encrypted EBS, tagged for enrolment, in a VPC with flow logs', () => {
+    const template = synth({ demoHost: true, demoHostInstanceType: 'inf2.xlarge' });
     template.hasResourceProperties('AWS::EC2::Instance', {
-      InstanceType: 'inf1.xlarge',
-      ImageId: { Ref: Match.stringLikeRegexp('SsmParameterValue') },
+      InstanceType: 'inf2.xlarge',
       BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { Encrypted: true, VolumeSize: 100, VolumeType: 'gp3' } }],
       KeyName: Match.absent(),
       Monitoring: true,
@@ -75,14 +76,69 @@ describe('NeuronCollector', () => {
     });
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } } });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.absent() });
-    template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: NEURON_DLAMI_PARAMETER });
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
     synth().resourceCountIs('AWS::EC2::Instance', 0);
+  });
+
+  test('demo host image: Inf1 gets the last DLAMI whose Neuron driver supports it (SDK 2.26.0, looked up); Inf2 and Trn1 the current Base DLAMI', () => {
+    // Neuron DLAMIs from 2.26.1 on dropped Inf1, and the multi-framework ubuntu-22.04 "latest" parameter is one of them.
+    const app = new App();
+    const stack = new Stack(app, 'Inf1', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new NeuronCollector(stack, 'Neuron', { remoteWriteUrl: URL, workspaceRegion: 'eu-west-1', workspaceArn: WORKSPACE_ARN, demoHost: true });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf1.xlarge' });
+    const lookups = app.synth().manifest.missing?.filter((m) => m.provider === 'ami') ?? [];
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]?.props).toMatchObject({
+      account: '111111111111',
+      region: 'eu-west-1',
+      owners: ['amazon'],
+      filters: { name: [INF1_DLAMI_LOOKUP.name], description: ['*Neuron SDK 2.26.0*'], architecture: ['x86_64'] },
+    });
+    expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('/aws/service/neuron/dlami/');
+
+    for (const type of ['inf2.xlarge', 'trn1.2xlarge'] as const) {
+      const template = synth({ demoHost: true, demoHostInstanceType: type });
+      template.hasResourceProperties('AWS::EC2::Instance', { InstanceType: type, ImageId: { Ref: Match.stringLikeRegexp('SsmParameterValue') } });
+      template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: NEURON_BASE_DLAMI_PARAMETER });
+    }
+  });
+
+  test('demo host zone: the subnet and the host sit in a zone EC2 says offers the type, asked with the least privilege', () => {
+    const template = synth({ demoHost: true, demoHostInstanceType: 'inf2.xlarge' });
+    const lookup = Object.entries(template.findResources('Custom::InstanceTypeZone'));
+    expect(lookup).toHaveLength(1);
+    const [lookupId, resource] = lookup[0] as [string, { Properties: { Create: unknown; Update: unknown } }];
+    for (const call of [resource.Properties.Create, resource.Properties.Update]) {
+      expect(JSON.parse(call as string)).toMatchObject({
+        service: 'EC2',
+        action: 'describeInstanceTypeOfferings',
+        parameters: { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: ['inf2.xlarge'] }] },
+        outputPaths: ['InstanceTypeOfferings.0.Location'],
+      });
+    }
+    const zone = { 'Fn::GetAtt': [lookupId, 'InstanceTypeOfferings.0.Location'] };
+    template.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: zone, MapPublicIpOnLaunch: true });
+    template.hasResourceProperties('AWS::EC2::Instance', { AvailabilityZone: zone });
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Action: 'ec2:DescribeInstanceTypeOfferings', Effect: 'Allow', Resource: '*' }] } });
+  });
+
+  test('demo host config: the type is validated and named in errors', () => {
+    expect(parseInferwatchConfig({ workloads: [{ neuronCollector: { demoHost: true, demoHostInstanceType: 'inf2.xlarge' } }] }).workloads[0]?.neuronCollector.demoHostInstanceType).toBe('inf2.xlarge');
+    expect(() => parseInferwatchConfig({ workloads: [{ neuronCollector: { demoHost: true, demoHostInstanceType: 'g5.xlarge' } }] })).toThrow('config key "workloads[0].neuronCollector.demoHostInstanceType"');
+    expect(() => parseInferwatchConfig({ workloads: [{ neuronCollector: { demoHostInstanceType: 'inf2.xlarge' } }] })).toThrow(
+      'config key "workloads[0].neuronCollector.demoHostInstanceType": is only used when demoHost is true',
+    );
+    const agnostic = new Stack(new App(), 'Agnostic');
+    expect(() => new NeuronCollector(agnostic, 'Neuron', { remoteWriteUrl: URL, workspaceRegion: 'eu-west-1', workspaceArn: WORKSPACE_ARN, demoHost: true })).toThrow(
+      'an inf1.xlarge demo host needs a stack with an account and region',
+    );
   });
 
   test('conflicting or impossible props throw', () => {
     expect(() => synth({ writerRoleArn: 'arn:aws:iam::9:role/x' })).toThrow('exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
     expect(() => synth({ reapplyEvery: Duration.minutes(10) })).toThrow('at least 30 minutes');
     expect(() => synth({ exporterPort: 70000 })).toThrow('exporterPort 70000 is not a TCP port');
+    expect(() => synth({ demoHostInstanceType: 'inf2.xlarge' })).toThrow('demoHostInstanceType is only used with demoHost: true');
   });
 });
 
