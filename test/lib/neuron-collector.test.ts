@@ -226,6 +226,16 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
     return { root, run, cleanup: () => rmSync(root, { recursive: true, force: true }) };
   }
 
+  /** Runs `check` on a fresh stub host, removed afterwards whatever happens. */
+  function onHost(options: Parameters<typeof host>[0], check: (h: ReturnType<typeof host>) => void): void {
+    const h = host(options);
+    try {
+      check(h);
+    } finally {
+      h.cleanup();
+    }
+  }
+
   test('every step passes shellcheck as POSIX sh (SSM runs them with sh: dash on Ubuntu)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iw-sh-'));
     for (const [name, script] of Object.entries(shellSteps())) {
@@ -237,8 +247,7 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
   });
 
   test('NeuronMonitorExporter under dash: installs and starts the unit once, then only checks it is running', () => {
-    const { run, root, cleanup } = host();
-    try {
+    onHost({}, ({ run, root }) => {
       const step = shellSteps().NeuronMonitorExporter as string;
       const first = run(step);
       expect(first).toMatchObject({ status: 0, stderr: '' });
@@ -247,26 +256,20 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
       const again = run(step);
       expect(again).toMatchObject({ status: 0, calls: ['systemctl is-active --quiet inferwatch-neuron-monitor'] });
       expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service.new'))).toBe(false);
-    } finally {
-      cleanup();
-    }
+    });
   });
 
   test('NeuronMonitorExporter under dash: a host without neuron-monitor fails with a message, and writes nothing', () => {
-    const { run, root, cleanup } = host({ neuronMonitor: false });
-    try {
+    onHost({ neuronMonitor: false }, ({ run, root }) => {
       const result = run(shellSteps().NeuronMonitorExporter as string);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('neuron-monitor is missing: use the Neuron DLAMI or install aws-neuronx-tools');
       expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'))).toBe(false);
-    } finally {
-      cleanup();
-    }
+    });
   });
 
   test('CollectorConfig under dash: writes the config for this instance and starts the collector; a second run changes nothing', () => {
-    const { run, root, cleanup } = host();
-    try {
+    onHost({}, ({ run, root }) => {
       const step = shellSteps().CollectorConfig as string;
       const first = run(step);
       expect(first).toMatchObject({ status: 0, stderr: '' });
@@ -288,23 +291,18 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
         'aws-otel-collector-ctl -a stop',
         'aws-otel-collector-ctl -c /opt/aws/aws-otel-collector/etc/inferwatch.yaml -a start',
       ]);
-    } finally {
-      cleanup();
-    }
+    });
   });
 
   test.each([
     ['IMDS unreachable', 'fail'],
     ['IMDS answering something other than an instance id', 'i-0abc/../../x'],
   ])('CollectorConfig under dash: %s stops the step before any file or collector is touched', (_name, imds) => {
-    const { run, root, cleanup } = host({ imds });
-    try {
+    onHost({ imds }, ({ run, root }) => {
       const result = run(shellSteps().CollectorConfig as string);
       expect(result.status).not.toBe(0);
       expect(existsSync(join(root, 'opt/aws/aws-otel-collector/etc/inferwatch.yaml'))).toBe(false);
       expect(result.calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual([]);
-    } finally {
-      cleanup();
-    }
+    });
   });
 });
