@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,8 +15,13 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
 import { allowCloudWatchLogs } from './log-encryption';
+import { DEFAULT_ROLE_PATH } from './writer-role';
 
 const REPO_ROOT = join(__dirname, '..');
+/** Twice this is the lag alarm's period, and CloudWatch alarms evaluate at most one day. */
+export const MAX_SCHEDULE_MINUTES = 720;
+const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
+const SCHEDULER_MAX_EVENT_AGE = Duration.hours(24);
 const STATE_PREFIX = 'inferwatch/';
 const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
 
@@ -75,6 +80,11 @@ export interface CloudWatchBridgeProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * IAM path of the function's role. A cross-account writer role trusts only roles under its install's path.
+   * @default "/inferwatch/"
+   */
+  readonly rolePath?: string;
+  /**
    * Alarm when the data is older than this.
    * @default three schedule intervals plus the settle delay
    */
@@ -105,6 +115,9 @@ export class CloudWatchBridge extends Construct {
     }
     if (!Number.isInteger(scheduleMinutes) || scheduleMinutes < 1) throw new Error(`CloudWatchBridge: scheduleMinutes must be a whole number of minutes (got ${scheduleMinutes})`);
     if (!Number.isInteger(shards) || shards < 1) throw new Error(`CloudWatchBridge: shards must be a whole number from 1 (got ${shards})`);
+    if (scheduleMinutes > MAX_SCHEDULE_MINUTES) {
+      throw new Error(`CloudWatchBridge: scheduleMinutes must be at most ${MAX_SCHEDULE_MINUTES} (got ${scheduleMinutes}): the lag alarm's period is twice the schedule, and CloudWatch alarms evaluate at most one day`);
+    }
     if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
 
     const userConfig = props.bridgeConfig ?? {};
@@ -139,7 +152,11 @@ export class CloudWatchBridge extends Construct {
     });
 
     // An explicit role: no AWS-managed policy, every statement scoped as far as the API allows.
-    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'inferwatch bridge: CloudWatch/SageMaker read, AMP write' });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'inferwatch bridge: CloudWatch/SageMaker read, AMP write',
+      path: props.rolePath ?? DEFAULT_ROLE_PATH,
+    });
     this.logGroup.grantWrite(this.role);
     this.role.addToPolicy(
       new iam.PolicyStatement({
@@ -166,6 +183,11 @@ export class CloudWatchBridge extends Construct {
         resources: [this.stateBucket.arnForObjects(`${STATE_PREFIX}*`)],
       }),
     );
+    // Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of 404 NoSuchKey, so a fresh deploy's
+    // first run (no state yet) would fail, and every run after it; a journal is read until its first missing record,
+    // the same 404. Not narrowed by s3:prefix: that key exists only on ListObjects requests, not on the GetObject whose
+    // 404 this is for. The bucket holds nothing but this state and its journal.
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'BridgeStateExists', actions: ['s3:ListBucket'], resources: [this.stateBucket.bucketArn] }));
     props.encryptionKey?.grantEncryptDecrypt(this.role);
     if (props.workspaceArn) {
       // DescribeWorkspace turns the id into the endpoint at start; RemoteWrite is the data.
@@ -198,6 +220,9 @@ export class CloudWatchBridge extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       // The next scheduled run re-reads the same window, so Lambda's own retries would only do the work twice.
       retryAttempts: 0,
+      // A throttled event older than one interval is overtaken by the next run, which reads the same window: drop it
+      // rather than run it hours late beside its successors.
+      maxEventAge: maxEventAge(scheduleMinutes, LAMBDA_MAX_EVENT_AGE),
       deadLetterQueue: this.deadLetterQueue,
       environment: {
         INFERWATCH_CONFIG: stack.toJsonString(runtimeConfig),
@@ -232,6 +257,7 @@ export class CloudWatchBridge extends Construct {
             input: scheduler.ScheduleTargetInput.fromObject({ shard, shards }),
             deadLetterQueue: this.deadLetterQueue,
             retryAttempts: 0,
+            maxEventAge: maxEventAge(scheduleMinutes, SCHEDULER_MAX_EVENT_AGE),
             role: this.schedulerRole,
           }),
         }),
@@ -253,9 +279,13 @@ export class CloudWatchBridge extends Construct {
     };
     alarm('Errors', this.function.metricErrors({ period, statistic: 'Sum' }), 1, 'The inferwatch bridge failed a run: nothing was committed, the next run retries the window. See its log group.');
     alarm('Throttles', this.function.metricThrottles({ period, statistic: 'Sum' }), 1, 'The inferwatch bridge was throttled: raise the account concurrency or reserve some for it.');
+    // Runs are not aligned to the clock and their durations vary, so a period of one interval can hold no run at all
+    // while the bridge is healthy; missing data breaches here, so that period would fire. Any window of two
+    // intervals holds at least one run's datapoint, and stays empty only when the bridge has stopped.
+    const lagPeriod = Duration.minutes(2 * scheduleMinutes);
     alarm(
       'Lag',
-      new cloudwatch.Metric({ namespace: 'inferwatch', metricName: 'BridgeLagSeconds', dimensionsMap: { service: 'inferwatch-bridge' }, statistic: 'Maximum', period }),
+      new cloudwatch.Metric({ namespace: 'inferwatch', metricName: 'BridgeLagSeconds', dimensionsMap: { service: 'inferwatch-bridge' }, statistic: 'Maximum', period: lagPeriod }),
       maxLag.toSeconds(),
       `inferwatch data is more than ${maxLag.toSeconds()} s behind, or the bridge stopped reporting.`,
       cloudwatch.TreatMissingData.BREACHING,
@@ -299,9 +329,7 @@ export class CloudWatchBridge extends Construct {
   }
 }
 
-/** The ARN of the writer role the monitoring stack creates, as a workload account computes it. */
-export function writerRoleArn(monitoringAccount: string, partition = 'aws'): string {
-  return Arn.format({ partition, service: 'iam', region: '', account: monitoringAccount, resource: 'role', resourceName: WRITER_ROLE_NAME });
+/** One schedule interval, within what the service accepts (at least 60 s). */
+function maxEventAge(scheduleMinutes: number, serviceMax: Duration): Duration {
+  return Duration.seconds(Math.min(Math.max(60, scheduleMinutes * 60), serviceMax.toSeconds()));
 }
-
-export const WRITER_ROLE_NAME = 'inferwatch-remote-writer';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Aws, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as grafana from 'aws-cdk-lib/aws-grafana';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,9 +9,13 @@ import { Construct } from 'constructs';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { allDashboards } from './grafana-workspace/dashboards';
 import type { PrometheusWorkspace } from './prometheus-workspace';
+import { stackOutput } from './stack-output';
 
 const REPO_ROOT = join(__dirname, '..');
-/** AMG's Grafana version; the dashboards are built with the foundation SDK build for the same version. */
+/**
+ * AMG's Grafana version; the dashboards are built with the foundation SDK build for the same version. AMG offers
+ * Grafana 8, 9, 10.4, 12 and 13 (no 11); the SDK publishes builds for 10.x and 11.6 only, so 10.4 is the newest both share.
+ */
 export const GRAFANA_VERSION = '10.4';
 
 export interface GrafanaSamlProps {
@@ -90,7 +94,9 @@ export class GrafanaWorkspace extends Construct {
       description: 'inferwatch: SageMaker and Inferentia inference metrics',
       accountAccessType: 'CURRENT_ACCOUNT',
       authenticationProviders: [authentication],
-      permissionType: 'SERVICE_MANAGED',
+      // SERVICE_MANAGED makes AMG create and manage roles, which works only from the console; with CloudFormation
+      // the API reference asks for CUSTOMER_MANAGED and a role of our own, which this construct creates.
+      permissionType: 'CUSTOMER_MANAGED',
       roleArn: this.role.roleArn,
       grafanaVersion: GRAFANA_VERSION,
       samlConfiguration: props.saml && {
@@ -153,6 +159,6 @@ export class GrafanaWorkspace extends Construct {
       });
     }
 
-    new CfnOutput(this, 'GrafanaUrl', { value: this.url, description: 'Amazon Managed Grafana workspace URL' });
+    stackOutput(this, 'GrafanaUrl', this.url, 'Amazon Managed Grafana workspace URL');
   }
 }

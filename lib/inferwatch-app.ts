@@ -1,11 +1,11 @@
-import { Arn, Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { writerRoleArn } from './cloudwatch-bridge';
 import type { InferwatchConfig } from './config/inferwatch-config';
 import { accountSeriesLimits } from './config/series-limits';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
+import { rolePath, writerRoleArn, writerRoleName } from './writer-role';
 
 export interface InferwatchStacks {
   readonly monitoring: MonitoringStack;
@@ -27,6 +27,8 @@ function retention(days: number): logs.RetentionDays {
 export function buildInferwatch(app: App, config: InferwatchConfig, defaults: Environment = {}): InferwatchStacks {
   const monitoringEnv: Environment = { account: config.monitoring.account ?? defaults.account, region: config.monitoring.region ?? defaults.region };
   const logRetention = retention(config.logRetentionDays);
+  const writerRole = writerRoleName(config.stackPrefix);
+  const workloadRolePath = rolePath(config.stackPrefix);
   const crossAccount = [...new Set(config.workloads.map((w) => w.account).filter((a): a is string => a !== undefined && a !== monitoringEnv.account))];
 
   // Every series carries account_id; a workload without an account is in the monitoring account (the deploying one when that is unset too).
@@ -42,6 +44,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     alertEmails: config.monitoring.alertEmails,
     logRetention,
     writerAccounts: crossAccount,
+    ...(crossAccount.length > 0 && { writerRoleName: writerRole, writerPrincipalPath: workloadRolePath }),
     seriesLimits: [...limits].map(([account, maxSeries]) => ({ labels: { account_id: account }, maxSeries })),
     retentionDays: config.monitoring.retentionDays,
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
@@ -60,9 +63,11 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
         throw new Error(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
       }
+      // Partition from the stack, so the same config deploys in aws-cn and aws-us-gov (the collector's URL takes the
+      // stack's domain the same way, in ampRemoteWriteUrl).
       target = sameAccount
-        ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: Arn.format({ partition: 'aws', service: 'aps', region: monitoringEnv.region, account: monitoringEnv.account, resource: 'workspace', resourceName: workspaceId }) }
-        : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account) };
+        ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: `arn:${Aws.PARTITION}:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
+        : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account, writerRole) };
     }
     const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
     const stack = new WorkloadStack(app, name, {
@@ -77,14 +82,17 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
         memoryMiB: workload.bridge.memoryMiB,
         timeout: Duration.seconds(workload.bridge.timeoutSeconds),
         bridgeConfig: workload.bridge.config,
+        rolePath: workloadRolePath,
       },
       neuronCollector: workload.neuronCollector.enabled && {
         workspaceRegion: monitoringEnv.region,
         tag: { key: workload.neuronCollector.tagKey, value: workload.neuronCollector.tagValue },
         scrapeInterval: Duration.seconds(workload.neuronCollector.scrapeIntervalSeconds),
         demoHost: workload.neuronCollector.demoHost,
+        demoHostInstanceType: workload.neuronCollector.demoHostInstanceType,
         torchServe: workload.neuronCollector.torchServe.enabled && { port: workload.neuronCollector.torchServe.port, path: workload.neuronCollector.torchServe.path },
         extraScrapeTargets: workload.neuronCollector.extraScrapeTargets,
+        rolePath: workloadRolePath,
       },
     });
     if (sameEnv && workspaceId === undefined) stack.addStackDependency(monitoring);

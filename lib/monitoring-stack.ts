@@ -3,9 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { WRITER_ROLE_NAME } from './cloudwatch-bridge';
 import { GrafanaWorkspace, type GrafanaWorkspaceProps } from './grafana-workspace';
 import { PrometheusWorkspace, type SeriesLimit } from './prometheus-workspace';
+import { DEFAULT_ROLE_PATH, DEFAULT_WRITER_ROLE_NAME, rolePathPattern } from './writer-role';
 
 export interface MonitoringStackProps extends StackProps {
   /** @default "inferwatch" */
@@ -36,6 +36,16 @@ export interface MonitoringStackProps extends StackProps {
   readonly seriesLimits?: readonly SeriesLimit[];
   /** @default AMP's default, 150 days */
   readonly retentionDays?: number;
+  /**
+   * Name of the writer role; unique per install, since IAM role names are global to the account.
+   * @default "inferwatch-remote-writer"
+   */
+  readonly writerRoleName?: string;
+  /**
+   * The writer role trusts only roles under this IAM path in `writerAccounts` (the bridges' and collectors' roles).
+   * @default "/inferwatch/"
+   */
+  readonly writerPrincipalPath?: string;
 }
 
 /** The monitoring account's half: the AMP workspace with rules and alerting, and the role other accounts write through. */
@@ -62,11 +72,20 @@ export class MonitoringStack extends Stack {
     this.grafana =
       props.grafana === false ? undefined : new GrafanaWorkspace(this, 'Grafana', { prometheus: this.prometheus, logRetention: props.logRetention, ...props.grafana });
     const accounts = props.writerAccounts ?? [];
+    if (accounts.length === 0 && (props.writerRoleName !== undefined || props.writerPrincipalPath !== undefined)) {
+      throw new Error('MonitoringStack: writerRoleName and writerPrincipalPath need writerAccounts');
+    }
+    const principalPath = props.writerPrincipalPath ?? DEFAULT_ROLE_PATH;
+    if (!/^\/([\w+=,.@-]+\/)+$/.test(principalPath)) throw new Error(`MonitoringStack: writerPrincipalPath "${principalPath}" must be an IAM path below the root, such as /inferwatch/`);
     if (accounts.length > 0) {
       this.writerRole = new iam.Role(this, 'RemoteWriter', {
-        roleName: WRITER_ROLE_NAME,
-        description: 'Assumed by inferwatch bridges in workload accounts to remote-write into the AMP workspace',
-        assumedBy: new iam.CompositePrincipal(...accounts.map((account) => new iam.AccountPrincipal(account))),
+        roleName: props.writerRoleName ?? DEFAULT_WRITER_ROLE_NAME,
+        description: 'Assumed by inferwatch bridges and collectors in workload accounts to remote-write into the AMP workspace',
+        // The accounts as principals, narrowed to their inferwatch roles: naming the roles themselves would make
+        // this stack fail until every workload stack had created them, and they deploy after it.
+        assumedBy: new iam.CompositePrincipal(...accounts.map((account) => new iam.AccountPrincipal(account))).withConditions({
+          ArnLike: { 'aws:PrincipalArn': accounts.map((account) => rolePathPattern(account, principalPath)) },
+        }),
         maxSessionDuration: Duration.hours(1),
       });
       // Bridges resolve the workspace id through this role too (DescribeWorkspace), then write.

@@ -1,17 +1,26 @@
-import { Aws, CfnOutput, Duration, Fn, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { DEMO_HOST_INSTANCE_TYPES, demoHostImage, type DemoHostInstanceType } from './neuron-collector/demo-host-image';
 import { INSTANCE_ID_PLACEHOLDER, renderCollectorConfig, renderExporterUnit, scrapeTargetProblems, DEFAULT_EXPORTER_PORT, TORCHSERVE_DEFAULTS, type ScrapeTarget } from './neuron-collector/render';
+import { stackOutput } from './stack-output';
+import { DEFAULT_ROLE_PATH } from './writer-role';
 
 /** Where the ADOT Distributor package installs the collector. */
 const ADOT_CTL = '/opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl';
 const COLLECTOR_CONFIG = '/opt/aws/aws-otel-collector/etc/inferwatch.yaml';
 const EXPORTER_UNIT = '/etc/systemd/system/inferwatch-neuron-monitor.service';
-/** The Neuron DLAMI (Ubuntu 22.04) as AWS publishes it in SSM. */
-export const NEURON_DLAMI_PARAMETER = '/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id';
+/**
+ * SSM runs `aws:runShellScript` with `sh`: dash on Ubuntu, which has no `pipefail` (`set -o pipefail` exits 2 there).
+ * So the steps are POSIX sh, checked by `shellcheck -s sh` and run under dash in the tests.
+ */
+const SH_PREAMBLE = ['set -eu'];
+/** The construct id CDK gives the AwsCustomResource provider singleton (aws-cdk-lib/custom-resources). */
+const AWS_CUSTOM_RESOURCE_PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 export interface NeuronCollectorProps {
   /** The AMP workspace's remote-write URL. */
@@ -55,12 +64,22 @@ export interface NeuronCollectorProps {
    */
   readonly reapplyEvery?: Duration;
   /**
-   * Launch one inf1.xlarge on the Neuron DLAMI, tagged for enrolment, to see it work.
+   * Launch one Inferentia host on a Neuron DLAMI that supports its type, tagged for enrolment, to see it work.
    * @default false
    */
   readonly demoHost?: boolean;
+  /**
+   * The demo host's instance type; only with `demoHost`. Its availability zone is one that offers the type.
+   * @default "inf1.xlarge"
+   */
+  readonly demoHostInstanceType?: DemoHostInstanceType;
   /** @default one month */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * IAM path of the instance role. A cross-account writer role trusts only roles under its install's path.
+   * @default "/inferwatch/"
+   */
+  readonly rolePath?: string;
 }
 
 /**
@@ -94,6 +113,13 @@ export class NeuronCollector extends Construct {
     if (problem) throw new Error(`NeuronCollector: ${problem.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1)}: ${problem.message}`);
     const reapplyMinutes = (props.reapplyEvery ?? Duration.minutes(30)).toMinutes();
     if (reapplyMinutes < 30) throw new Error('NeuronCollector: reapplyEvery must be at least 30 minutes (the State Manager minimum)');
+    if (props.demoHostInstanceType !== undefined && !props.demoHost) throw new Error('NeuronCollector: demoHostInstanceType is only used with demoHost: true');
+    const demoType = props.demoHostInstanceType ?? 'inf1.xlarge';
+    if (!(DEMO_HOST_INSTANCE_TYPES as readonly string[]).includes(demoType)) throw new Error(`NeuronCollector: demoHostInstanceType ${demoType} is not one of ${DEMO_HOST_INSTANCE_TYPES.join(', ')}`);
+    const stack = Stack.of(this);
+    if (props.demoHost && demoType.startsWith('inf1.') && (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region))) {
+      throw new Error(`NeuronCollector: an ${demoType} demo host needs a stack with an account and region: its image (the last DLAMI that supports Inf1) is looked up at synth. Set the workload's account and region, or deploy with credentials (CDK_DEFAULT_ACCOUNT).`);
+    }
 
     this.instancePolicy = new iam.ManagedPolicy(this, 'InstancePolicy', {
       description: 'inferwatch: lets the ADOT collector on Inferentia hosts remote-write to AMP',
@@ -106,6 +132,7 @@ export class NeuronCollector extends Construct {
     this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'inferwatch Inferentia host: SSM managed instance, AMP remote write',
+      path: props.rolePath ?? DEFAULT_ROLE_PATH,
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'), this.instancePolicy],
     });
     Validations.of(this.instanceRole).acknowledge({
@@ -149,9 +176,9 @@ export class NeuronCollector extends Construct {
             inputs: {
               timeoutSeconds: 300,
               runCommand: [
-                'set -euo pipefail',
+                ...SH_PREAMBLE,
                 'if [ ! -x /opt/aws/neuron/bin/neuron-monitor ]; then echo "inferwatch: /opt/aws/neuron/bin/neuron-monitor is missing: use the Neuron DLAMI or install aws-neuronx-tools" >&2; exit 1; fi',
-                `echo '${unitB64}' | base64 -d > ${EXPORTER_UNIT}.new`,
+                Fn.join('', ["printf '%s' '", unitB64, `' | base64 -d > ${EXPORTER_UNIT}.new`]),
                 `if ! cmp -s ${EXPORTER_UNIT}.new ${EXPORTER_UNIT}; then mv ${EXPORTER_UNIT}.new ${EXPORTER_UNIT}; systemctl daemon-reload; systemctl enable inferwatch-neuron-monitor; systemctl restart inferwatch-neuron-monitor; else rm ${EXPORTER_UNIT}.new; fi`,
                 'systemctl is-active --quiet inferwatch-neuron-monitor || systemctl restart inferwatch-neuron-monitor',
               ],
@@ -164,10 +191,15 @@ export class NeuronCollector extends Construct {
             inputs: {
               timeoutSeconds: 300,
               runCommand: [
-                'set -euo pipefail',
+                ...SH_PREAMBLE,
                 'IMDS_TOKEN=$(curl -sSf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
                 'INSTANCE_ID=$(curl -sSf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
-                `echo '${configB64}' | base64 -d | sed "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" > ${COLLECTOR_CONFIG}.new`,
+                // It goes into a sed expression and every series' labels: only an instance id may.
+                'case "$INSTANCE_ID" in "" | i | i- | [!i]* | i[!-]* | i-*[!0-9a-f]*) echo "inferwatch: IMDS answered no EC2 instance id" >&2; exit 1 ;; esac',
+                // Decoded and substituted in two steps: without pipefail, a failed base64 inside a pipeline would go unseen.
+                Fn.join('', ["printf '%s' '", configB64, `' | base64 -d > ${COLLECTOR_CONFIG}.template`]),
+                `sed "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" ${COLLECTOR_CONFIG}.template > ${COLLECTOR_CONFIG}.new`,
+                `rm ${COLLECTOR_CONFIG}.template`,
                 `if ! cmp -s ${COLLECTOR_CONFIG}.new ${COLLECTOR_CONFIG} || ! ${ADOT_CTL} -a status | grep -q '"status": "running"'; then mv ${COLLECTOR_CONFIG}.new ${COLLECTOR_CONFIG}; ${ADOT_CTL} -a stop || true; ${ADOT_CTL} -c ${COLLECTOR_CONFIG} -a start; else rm ${COLLECTOR_CONFIG}.new; fi`,
               ],
             },
@@ -188,14 +220,14 @@ export class NeuronCollector extends Construct {
       maxErrors: '25%',
     });
 
-    if (props.demoHost) this.demoHost = this.launchDemoHost(tag, props.logRetention ?? logs.RetentionDays.ONE_MONTH);
+    if (props.demoHost) this.demoHost = this.launchDemoHost(tag, demoType, props.logRetention ?? logs.RetentionDays.ONE_MONTH);
 
-    new CfnOutput(this, 'InstanceProfileName', { value: this.instanceProfile.instanceProfileName, description: 'Instance profile for Inferentia hosts (SSM + AMP remote write)' });
-    new CfnOutput(this, 'InstancePolicyArn', { value: this.instancePolicy.managedPolicyArn, description: 'Attach to your own instance role, with AmazonSSMManagedInstanceCore' });
-    new CfnOutput(this, 'EnrolmentTag', { value: `${tag.key}=${tag.value}`, description: 'Tag an instance with this to enrol it' });
+    stackOutput(this, 'InstanceProfileName', this.instanceProfile.instanceProfileName, 'Instance profile for Inferentia hosts (SSM + AMP remote write)');
+    stackOutput(this, 'InstancePolicyArn', this.instancePolicy.managedPolicyArn, 'Attach to your own instance role, with AmazonSSMManagedInstanceCore');
+    stackOutput(this, 'EnrolmentTag', `${tag.key}=${tag.value}`, 'Tag an instance with this to enrol it');
   }
 
-  private launchDemoHost(tag: { key: string; value: string }, logRetention: logs.RetentionDays): ec2.Instance {
+  private launchDemoHost(tag: { key: string; value: string }, instanceType: DemoHostInstanceType, logRetention: logs.RetentionDays): ec2.Instance {
     const vpc = new ec2.Vpc(this, 'DemoVpc', {
       maxAzs: 1,
       natGateways: 0,
@@ -206,8 +238,8 @@ export class NeuronCollector extends Construct {
     const host = new ec2.Instance(this, 'DemoHost', {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      instanceType: new ec2.InstanceType('inf1.xlarge'),
-      machineImage: ec2.MachineImage.fromSsmParameter(NEURON_DLAMI_PARAMETER),
+      instanceType: new ec2.InstanceType(instanceType),
+      machineImage: demoHostImage(instanceType),
       role: this.instanceRole,
       securityGroup,
       requireImdsv2: true,
@@ -215,9 +247,49 @@ export class NeuronCollector extends Construct {
       associatePublicIpAddress: true,
       blockDevices: [{ deviceName: '/dev/sda1', volume: ec2.BlockDeviceVolume.ebs(100, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
     });
+    // Inferentia types are offered in some zones of a region only, and the first zone is often not one of them: place
+    // the subnet (and so the host) in a zone EC2 says offers the type, asked at deploy.
+    const zone = this.zoneOffering(instanceType, logRetention);
+    (vpc.publicSubnets[0]?.node.defaultChild as ec2.CfnSubnet).availabilityZone = zone;
+    (host.node.defaultChild as ec2.CfnInstance).availabilityZone = zone;
     Tags.of(host).add(tag.key, tag.value);
     Tags.of(host).add('Name', 'inferwatch-neuron-demo');
     Validations.of(host).acknowledge({ id: 'AwsSolutions-EC29', reason: 'A demo host behind a config flag, meant to be torn down with the stack; termination protection would only get in the way.' });
     return host;
+  }
+
+  /** The first availability zone of the region that offers the instance type (ec2:DescribeInstanceTypeOfferings). */
+  private zoneOffering(instanceType: string, logRetention: logs.RetentionDays): string {
+    const offerings = new cr.AwsCustomResource(this, 'DemoHostZone', {
+      resourceType: 'Custom::InstanceTypeZone',
+      onUpdate: {
+        service: 'EC2',
+        action: 'describeInstanceTypeOfferings',
+        parameters: { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: [instanceType] }] },
+        physicalResourceId: cr.PhysicalResourceId.of(`inferwatch-demo-host-zone-${instanceType}`),
+        outputPaths: ['InstanceTypeOfferings.0.Location'],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ec2:DescribeInstanceTypeOfferings'], resources: ['*'] })]),
+      installLatestAwsSdk: false,
+      memorySize: 256,
+      logGroup: new logs.LogGroup(this, 'DemoHostZoneLogs', { retention: logRetention }),
+    });
+    Validations.of(offerings.node.findChild('CustomResourcePolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeInstanceTypeOfferings supports no resource-level permissions; it only reads which zones offer a type.',
+    });
+    // AwsCustomResource runs one provider function per stack, created beside the stack's own constructs.
+    const provider = Stack.of(this).node.findChild(AWS_CUSTOM_RESOURCE_PROVIDER_ID);
+    Validations.of(provider).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: "The provider of CDK's AwsCustomResource: the managed policy grants only writing its own logs.",
+    });
+    for (const ruleId of ['Serverless-LambdaDLQ', 'Serverless-LambdaTracing']) {
+      Validations.of(provider).acknowledge({
+        id: ruleId,
+        reason: 'The handler of a CloudFormation custom resource that makes one read-only EC2 call: CloudFormation receives every failure with its reason and rolls back; a queue or a trace would hold nothing more.',
+      });
+    }
+    return offerings.getResponseField('InstanceTypeOfferings.0.Location');
   }
 }

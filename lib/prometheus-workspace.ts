@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnOutput, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Aws, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
 import { allowCloudWatchLogs } from './log-encryption';
+import { stackOutput } from './stack-output';
 
 export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
 const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
@@ -33,7 +33,7 @@ export interface PrometheusWorkspaceProps {
   readonly alias?: string;
   /**
    * Customer-managed key for the workspace and the alert topic.
-   * @default AWS-owned keys for the workspace, the AWS-managed SNS key for the topic
+   * @default AWS-owned keys for the workspace; a key of its own for the topic (AMP can use no AWS-managed SNS key)
    */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -113,25 +113,11 @@ export class PrometheusWorkspace extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.alertTopic = new AlertTopic(this, 'Alerts', { encryptionKey: props.encryptionKey, emails: props.alertEmails }).topic;
-    this.alertTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAmpAlertManager',
-        principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
-        actions: ['sns:Publish', 'sns:GetTopicAttributes'],
-        resources: [this.alertTopic.topicArn],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-    );
-    props.encryptionKey?.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAmpAlertManagerToEncryptAlerts',
-        principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-    );
+    this.alertTopic = new AlertTopic(this, 'Alerts', {
+      encryptionKey: props.encryptionKey,
+      emails: props.alertEmails,
+      publishers: [{ service: 'aps.amazonaws.com', actions: ['sns:Publish', 'sns:GetTopicAttributes'] }],
+    }).topic;
 
     const seriesLimits = props.seriesLimits ?? [];
     validateLimits(seriesLimits, props.retentionDays);
@@ -167,15 +153,18 @@ export class PrometheusWorkspace extends Construct {
       data: mergeRuleFiles(ruleFiles),
     });
 
-    new CfnOutput(this, 'WorkspaceId', { value: this.workspaceId, description: 'AMP workspace id (monitoring.workspaceId for workload accounts)' });
-    new CfnOutput(this, 'RemoteWriteUrl', { value: this.remoteWriteUrl, description: 'Prometheus remote-write URL (SigV4, service aps)' });
-    new CfnOutput(this, 'QueryUrl', { value: this.queryUrl, description: 'Prometheus query URL (SigV4, service aps)' });
+    stackOutput(this, 'WorkspaceId', this.workspaceId, 'AMP workspace id (monitoring.workspaceId for workload accounts)');
+    stackOutput(this, 'RemoteWriteUrl', this.remoteWriteUrl, 'Prometheus remote-write URL (SigV4, service aps)');
+    stackOutput(this, 'QueryUrl', this.queryUrl, 'Prometheus query URL (SigV4, service aps)');
   }
 }
 
-/** AMP's remote-write URL for a workspace id, for clients that cannot call DescribeWorkspace (the ADOT collector). */
+/**
+ * AMP's remote-write URL for a workspace id, for clients that cannot call DescribeWorkspace (the ADOT collector).
+ * The domain is the using stack's (amazonaws.com, amazonaws.com.cn in aws-cn): a workload and its workspace share a partition.
+ */
 export function ampRemoteWriteUrl(region: string, workspaceId: string): string {
-  return `https://aps-workspaces.${region}.amazonaws.com/workspaces/${workspaceId}/api/v1/remote_write`;
+  return `https://aps-workspaces.${region}.${Aws.URL_SUFFIX}/workspaces/${workspaceId}/api/v1/remote_write`;
 }
 
 function indent(text: string, spaces: number): string {

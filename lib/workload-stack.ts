@@ -29,7 +29,11 @@ export class WorkloadStack extends Stack {
 
   constructor(scope: Construct, id: string, props: WorkloadStackProps) {
     super(scope, id, props);
-    this.alarmTopic = new AlertTopic(this, 'BridgeAlarms', { displayName: 'inferwatch bridge alarms', emails: props.alertEmails }).topic;
+    this.alarmTopic = new AlertTopic(this, 'BridgeAlarms', {
+      displayName: 'inferwatch bridge alarms',
+      emails: props.alertEmails,
+      publishers: [{ service: 'cloudwatch.amazonaws.com' }],
+    }).topic;
     this.bridge = new CloudWatchBridge(this, 'Bridge', { ...props.bridge, alarmTopic: this.alarmTopic, logRetention: props.logRetention });
     if (props.neuronCollector !== false) {
       this.neuronCollector = new NeuronCollector(this, 'NeuronCollector', {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
 
 /** A synth-time configuration error; the message names the key. */
@@ -13,12 +14,11 @@ export class InferwatchConfigError extends Error {
 
 const Account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1');
-const Minutes = z.number().int().min(1).max(1440);
 
 const BridgeSettings = z
   .object({
-    /** Minutes between bridge runs. Cost is per metric per run: see the README's measurements. @default 5 */
-    scheduleMinutes: Minutes.default(5),
+    /** Minutes between bridge runs, at most 720 (the lag alarm's period is twice this, at most a day). Cost is per metric per run: see the README's measurements. @default 5 */
+    scheduleMinutes: z.number().int().min(1).max(720, 'must be at most 720: the lag alarm watches a period of twice the schedule, and CloudWatch alarms evaluate at most one day').default(5),
     /** Split the fleet across this many schedules by a stable hash of the endpoint name. @default 1 */
     shards: z.number().int().min(1).max(100).default(1),
     /** Lambda memory, MiB. @default 512 */
@@ -69,8 +69,10 @@ const NeuronCollectorSettings = z
     tagValue: z.string().max(256).default('true'),
     /** @default 30 */
     scrapeIntervalSeconds: z.number().int().min(5).max(300).default(30),
-    /** Launch one tagged inf1.xlarge on the Neuron DLAMI to try it. @default false */
+    /** Launch one tagged Inferentia host on a Neuron DLAMI that supports it, to try it. @default false */
     demoHost: z.boolean().default(false),
+    /** The demo host's instance type (only with demoHost). @default "inf1.xlarge" */
+    demoHostInstanceType: z.enum(DEMO_HOST_INSTANCE_TYPES).optional(),
     /** TorchServe's Metrics API on 127.0.0.1, scraped as job "torchserve". @default enabled, port 8082, path /metrics */
     torchServe: z
       .object({
@@ -91,6 +93,7 @@ const NeuronCollectorSettings = z
     const torchServe = collector.torchServe.enabled ? collector.torchServe : undefined;
     // neuron-monitor's exporter port is not a config key: the construct's default.
     for (const problem of scrapeTargetProblems(DEFAULT_EXPORTER_PORT, torchServe, collector.extraScrapeTargets)) ctx.addIssue({ code: 'custom', path: [...problem.path], message: problem.message });
+    if (collector.demoHostInstanceType !== undefined && !collector.demoHost) ctx.addIssue({ code: 'custom', path: ['demoHostInstanceType'], message: 'is only used when demoHost is true' });
   });
 
 const FleetSettings = z
@@ -122,8 +125,12 @@ const Workload = z
 
 export const InferwatchConfigSchema = z
   .object({
-    /** Name prefix of every stack. @default "Inferwatch" */
-    stackPrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).default('Inferwatch'),
+    /** Name prefix of every stack; also names the writer role (`<prefix>-remote-writer`) and the roles' IAM path. @default "Inferwatch" */
+    stackPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]*$/)
+      .max(40, 'must be at most 40 characters: it names the IAM role <prefix>-remote-writer, and IAM role names end at 64')
+      .default('Inferwatch'),
     /** Log retention of every log group, days. @default 30 */
     logRetentionDays: z.number().int().min(1).default(30),
     monitoring: z

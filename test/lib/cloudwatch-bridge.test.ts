@@ -2,7 +2,13 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { S3Client } from '@aws-sdk/client-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { S3StateStore } from '../../lambda/bridge/state/s3-state-store';
+import { emptyState, encodeState } from '../../lambda/bridge/state/state';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from '../../lib/cloudwatch-bridge';
+import { resolveIntrinsics } from '../support/cfn-intrinsics';
+import { S3StandIn, type PolicyStatement } from '../support/s3-stand-in';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
 
@@ -64,8 +70,58 @@ describe('CloudWatchBridge', () => {
       ],
     });
     expect(bySid.BridgeState).toMatchObject({ Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] }, '/inferwatch/*']] } });
+    expect(bySid.BridgeStateExists).toMatchObject({ Action: ['s3:ListBucket'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] } });
     // No AWS-managed policy on the role.
     template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }, ManagedPolicyArns: Match.absent() });
+  });
+
+  test('from an empty bucket, with exactly the S3 permissions of the synthesized role, the state store starts, saves, reloads, journals and clears its journal', async () => {
+    const { template, stack, bridge } = synth();
+    const bucketId = stack.getLogicalId(bridge.stateBucket.node.defaultChild as s3.CfnBucket);
+    const deployment = { refs: { 'AWS::Partition': 'aws', [bucketId]: 'state-bucket' }, attributes: { [`${bucketId}.Arn`]: 'arn:aws:s3:::state-bucket' } };
+    const policy = statements(template)
+      .filter((s) => s.Action.some((a) => a.startsWith('s3:')))
+      .map((s) => resolveIntrinsics(s, deployment) as PolicyStatement);
+    const storeAt = (endpoint: string) =>
+      new S3StateStore(new S3Client({ region: 'eu-west-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } }), 'state-bucket', 'inferwatch/bridge-state.json');
+    const withPolicy = async (statements: readonly PolicyStatement[], use: (store: S3StateStore, standIn: S3StandIn) => Promise<void>) => {
+      const standIn = await new S3StandIn('state-bucket', statements).start();
+      try {
+        await use(storeAt(standIn.endpoint), standIn);
+      } finally {
+        await standIn.stop();
+      }
+    };
+    const state = encodeState({ ...emptyState(), selfCounters: { runs: 1 } });
+    const record = new Uint8Array(Buffer.from('journal record'));
+
+    await withPolicy(policy, async (store, standIn) => {
+      expect(await store.load()).toEqual({ bytes: undefined, version: undefined });
+      const version = await store.save(state, undefined);
+      const loaded = await store.load();
+      expect(Buffer.from(loaded.bytes as Uint8Array)).toEqual(state);
+      expect(loaded.version).toBe(version);
+      await store.appendJournal('j1', 0, record);
+      expect(Buffer.from((await store.readJournal('j1', 0)) as Uint8Array)).toEqual(Buffer.from(record));
+      // Past the last record S3 must say 404, which needs ListBucket as much as the first load does.
+      expect(await store.readJournal('j1', 1)).toBeUndefined();
+      await store.clearJournal('j1', 1);
+      expect([...standIn.objects.keys()]).toEqual(['inferwatch/bridge-state.json']);
+    });
+    // Without ListBucket the store never gets past its first load: S3 says 403, not 404.
+    await withPolicy(
+      policy.filter((s) => ![s.Action].flat().includes('s3:ListBucket')),
+      async (store) => expect(store.load()).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+    );
+    // Without DeleteObject every committed cycle would leave its journal records behind.
+    await withPolicy(
+      policy.map((s) => ({ ...s, Action: [s.Action].flat().filter((a) => a !== 's3:DeleteObject') })),
+      async (store, standIn) => {
+        await store.appendJournal('j1', 0, record);
+        await store.clearJournal('j1', 1);
+        expect([...standIn.objects.keys()]).toEqual(['inferwatch/bridge-state.json.journal/j1/0']);
+      },
+    );
   });
 
   test('cross-account: assume the writer role instead of writing with its own role', () => {
@@ -115,7 +171,7 @@ describe('CloudWatchBridge', () => {
     template.hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowCloudWatchLogs', Principal: { Service: 'logs.eu-west-1.amazonaws.com' } })]) } });
   });
 
-  test('alarms on errors, throttles, lag (missing data breaches) and dead letters', () => {
+  test('alarms on errors, throttles, lag (missing data breaches, over two schedule intervals) and dead letters', () => {
     const { template } = synth({ scheduleMinutes: 5 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Throttles', Namespace: 'AWS/Lambda' });
@@ -124,16 +180,58 @@ describe('CloudWatchBridge', () => {
       Namespace: 'inferwatch',
       Dimensions: [{ Name: 'service', Value: 'inferwatch-bridge' }],
       Statistic: 'Maximum',
+      Period: 600,
+      EvaluationPeriods: 1,
       Threshold: 3 * 300 + 120,
       TreatMissingData: 'breaching',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
   });
 
+  test('the lag alarm stays quiet for a healthy bridge whose runs are not aligned to the clock, and fires once it stops', () => {
+    for (const scheduleMinutes of [1, 5, 15]) {
+      const timeoutSeconds = Math.min(240, scheduleMinutes * 60 - 10);
+      const { template } = synth({ scheduleMinutes, timeout: Duration.seconds(timeoutSeconds) });
+      const lag = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'BridgeLagSeconds' } }))[0]?.Properties as {
+        Period: number;
+        EvaluationPeriods: number;
+        DatapointsToAlarm?: number;
+      };
+      const interval = scheduleMinutes * 60;
+      // CloudWatch aggregates into periods aligned to the clock; a run reports when it ends, anywhere up to its timeout after it starts.
+      let random = 12345;
+      const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (let trial = 0; trial < 200; trial++) {
+        const offset = next() * interval;
+        const reports = Array.from({ length: 40 }, (_, k) => offset + k * interval + next() * timeoutSeconds);
+        const stoppedAt = reports[reports.length - 1] as number;
+        const breaching = (start: number) => !reports.some((t) => t >= start && t < start + lag.Period);
+        const firstPeriod = Math.ceil((offset + interval) / lag.Period) * lag.Period;
+        // While the bridge runs, no window the alarm evaluates may be all-missing (which counts as breaching).
+        for (let start = firstPeriod; start + lag.EvaluationPeriods * lag.Period <= stoppedAt - interval; start += lag.Period) {
+          const windows = Array.from({ length: lag.EvaluationPeriods }, (_, i) => breaching(start + i * lag.Period));
+          expect({ scheduleMinutes, trial, start, fires: windows.filter(Boolean).length >= (lag.DatapointsToAlarm ?? lag.EvaluationPeriods) }).toEqual({ scheduleMinutes, trial, start, fires: false });
+        }
+        // Once it stops, the alarm fires within a few intervals.
+        const afterStop = Math.ceil(stoppedAt / lag.Period) * lag.Period;
+        expect(Array.from({ length: lag.EvaluationPeriods }, (_, i) => breaching(afterStop + i * lag.Period)).every(Boolean)).toBe(true);
+        expect(afterStop + lag.EvaluationPeriods * lag.Period - stoppedAt).toBeLessThanOrEqual(4 * interval);
+      }
+    }
+  });
+
+  test('an event older than one schedule interval is dropped, not run hours late (Lambda async config and the schedule target)', () => {
+    const { template } = synth({ scheduleMinutes: 10, timeout: Duration.minutes(8) });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { Target: { RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 } } });
+    synth({ scheduleMinutes: 1, timeout: Duration.seconds(50) }).template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 60 });
+  });
+
   test('conflicting or impossible props throw', () => {
     expect(() => synth({ writerRoleArn: 'arn:aws:iam::999999999999:role/x' })).toThrow('exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
     expect(() => synth({ scheduleMinutes: 2 })).toThrow('timeout (240s) must be below the schedule interval (120s)');
     expect(() => synth({ shards: 0 })).toThrow('shards must be a whole number from 1');
+    expect(() => synth({ scheduleMinutes: 721 })).toThrow('scheduleMinutes must be at most 720');
     expect(() => synth({ bridgeConfig: { period: 45 } })).toThrow('config key "period"');
     expect(() => synth({ bridgeConfig: { remoteWrite: { url: 'http://x' } } })).toThrow('config key "bridge.config.remoteWrite" is set by the CloudWatchBridge construct');
   });

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
-import { GrafanaWorkspace, type GrafanaWorkspaceProps } from '../../lib/grafana-workspace';
+import { GRAFANA_VERSION, GrafanaWorkspace, type GrafanaWorkspaceProps } from '../../lib/grafana-workspace';
 import { buildInferwatch } from '../../lib/inferwatch-app';
 import { PrometheusWorkspace } from '../../lib/prometheus-workspace';
 
@@ -13,12 +15,12 @@ function synth(props: Partial<GrafanaWorkspaceProps> = {}) {
 }
 
 describe('GrafanaWorkspace', () => {
-  test('AWS SSO by default, service-managed, Grafana 10.4, with a role that may only query the one AMP workspace', () => {
+  test('AWS SSO by default, customer-managed permissions (CloudFormation cannot use SERVICE_MANAGED), Grafana 10.4, with a role that may only query the one AMP workspace', () => {
     const template = synth();
     template.hasResourceProperties('AWS::Grafana::Workspace', {
       AccountAccessType: 'CURRENT_ACCOUNT',
       AuthenticationProviders: ['AWS_SSO'],
-      PermissionType: 'SERVICE_MANAGED',
+      PermissionType: 'CUSTOMER_MANAGED',
       GrafanaVersion: '10.4',
       RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GrafanaRole'), 'Arn'] },
     });
@@ -33,6 +35,11 @@ describe('GrafanaWorkspace', () => {
         ],
       },
     });
+  });
+
+  test('the dashboards are built with the foundation SDK build for the workspace Grafana version', () => {
+    const sdk = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['@grafana/grafana-foundation-sdk'];
+    expect(sdk?.split('.').slice(0, 2).join('.')).toBe(GRAFANA_VERSION);
   });
 
   test('the provisioner may only manage service-account tokens of this workspace; its log group keeps a retention', () => {

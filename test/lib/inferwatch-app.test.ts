@@ -28,6 +28,13 @@ const WILDCARD_RESOURCE_ALLOWED = new Set([
   'xray:PutTelemetryRecords',
 ]);
 
+/** What CloudFormation would make of `arn:${AWS::Partition}:...` in the given partition. */
+function resolvePartition(value: unknown, partition: string): string {
+  if (typeof value === 'string') return value;
+  const parts = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+  return parts.map((part) => (typeof part === 'string' ? part : (part as { Ref: string }).Ref === 'AWS::Partition' ? partition : JSON.stringify(part))).join('');
+}
+
 function identityStatements(template: Template): Array<{ Action: string[]; Resource: unknown[] }> {
   const fromPolicies = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
   const inline = Object.values(template.findResources('AWS::IAM::Role')).flatMap((r) => (r.Properties.Policies ?? []).flatMap((p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement));
@@ -87,15 +94,88 @@ describe('the CDK app', () => {
       },
     });
     const sameAccount = JSON.stringify(Template.fromStack(workloads[0] as never).toJSON());
-    expect(sameAccount).toContain('arn:aws:aps:eu-west-1:111111111111:workspace/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');
+    expect(sameAccount).toContain(':aps:eu-west-1:111111111111:workspace/ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');
     const other = Template.fromStack(workloads[1] as never);
     other.resourceCountIs('AWS::Scheduler::Schedule', 2);
-    expect(JSON.stringify(other.toJSON())).toContain('arn:aws:iam::111111111111:role/inferwatch-remote-writer');
+    expect(JSON.stringify(other.toJSON())).toContain(':iam::111111111111:role/inferwatch-remote-writer');
     // Workloads get the workspace id and its region, never a URL built by hand.
     expect(JSON.stringify(other.toJSON())).toContain(
       '\\"remoteWrite\\":{\\"workspaceId\\":\\"ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789\\",\\"auth\\":{\\"type\\":\\"sigv4\\",\\"region\\":\\"eu-west-1\\",\\"roleArn\\"',
     );
     Template.fromStack(workloads[2] as never).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(15 minutes)' });
+  });
+
+  test('the writer role trusts only the bridge and collector roles of the other accounts, by aws:PrincipalArn', () => {
+    const app = new App();
+    const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
+    const writer = Object.values(Template.fromStack(monitoring).findResources('AWS::IAM::Role', { Properties: { RoleName: 'inferwatch-remote-writer' } }))[0];
+    const statements = writer?.Properties.AssumeRolePolicyDocument.Statement as Array<{ Condition?: { ArnLike?: Record<string, unknown> } }>;
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      const patterns = [statement.Condition?.ArnLike?.['aws:PrincipalArn']].flat().map((p) => resolvePartition(p, 'aws'));
+      expect(patterns.sort()).toEqual(['arn:aws:iam::222222222222:role/inferwatch/*', 'arn:aws:iam::333333333333:role/inferwatch/*']);
+      // The roles the workload stacks create sit under that path; an administrator's role in the same account does not.
+      const allowed = (arn: string) => patterns.some((p) => new RegExp(`^${p.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`).test(arn));
+      for (const workload of workloads.slice(1)) {
+        const roles = Object.values(Template.fromStack(workload).findResources('AWS::IAM::Role')).filter((r) => JSON.stringify(r).match(/lambda\.amazonaws\.com|ec2\.amazonaws\.com/));
+        expect(roles).toHaveLength(2);
+        for (const role of roles) expect(allowed(`arn:aws:iam::${workload.account}:role${role.Properties.Path}GeneratedName`)).toBe(true);
+      }
+      expect(allowed('arn:aws:iam::222222222222:role/Admin')).toBe(false);
+      expect(allowed('arn:aws:iam::444444444444:role/inferwatch/x')).toBe(false);
+    }
+  });
+
+  test('a second install with another stackPrefix gets its own writer role name and role path', () => {
+    const app = new App();
+    const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig({ ...MULTI, stackPrefix: 'Staging' }));
+    Template.fromStack(monitoring).hasResourceProperties('AWS::IAM::Role', { RoleName: 'staging-remote-writer' });
+    const other = JSON.stringify(Template.fromStack(workloads[1] as never).toJSON());
+    expect(other).toContain(':iam::111111111111:role/staging-remote-writer');
+    expect(other).toContain('"Path":"/staging/"');
+    expect(() => parseInferwatchConfig({ stackPrefix: 'A'.repeat(41) })).toThrow('config key "stackPrefix": must be at most 40 characters');
+  });
+
+  test('no literal arn:aws: or amazonaws.com endpoint: every ARN and URL follows the stack partition (aws-cn, aws-us-gov)', () => {
+    const app = new App();
+    const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
+    for (const stack of [monitoring, ...workloads]) {
+      const text = JSON.stringify(Template.fromStack(stack).toJSON());
+      expect(text).not.toMatch(/arn:aws:/);
+      expect(text).not.toMatch(/aps-workspaces\.[a-z0-9-]+\.amazonaws\.com/);
+    }
+  });
+
+  test('stack outputs carry the names the README uses, not CDK path hashes', () => {
+    const app = new App();
+    const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
+    // CDK's own cross-stack references (ExportsOutput...) aside, every output has its plain name.
+    const named = (stack: never) => Object.keys(Template.fromStack(stack).findOutputs('*')).filter((name) => !name.startsWith('ExportsOutput')).sort();
+    expect(named(monitoring as never)).toEqual(['GrafanaUrl', 'QueryUrl', 'RemoteWriteUrl', 'WorkspaceId']);
+    expect(named(workloads[0] as never)).toEqual(['EnrolmentTag', 'InstancePolicyArn', 'InstanceProfileName']);
+  });
+
+  test('demo hosts (inf1 with its looked-up image, inf2) synthesize cdk-nag clean', () => {
+    const config = parseInferwatchConfig({
+      monitoring: { account: '111111111111', region: 'eu-west-1' },
+      workloads: [{ neuronCollector: { demoHost: true } }, { region: 'us-east-1', neuronCollector: { demoHost: true, demoHostInstanceType: 'inf2.xlarge' } }],
+    });
+    config.monitoring.workspaceId = 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+    // The first synth records the lookups the CLI would make (the inf1 image, the VPCs' zones); the second answers
+    // them as cdk.context.json would.
+    const probe = new App();
+    buildInferwatch(probe, config);
+    // The probe's template carries CDK's placeholder image id, which template validation reports; expected here.
+    const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const missing = probe.synth().manifest.missing ?? [];
+    quiet.mockRestore();
+    expect(missing.filter((m) => m.provider === 'ami')).toHaveLength(1);
+    const answer = (m: (typeof missing)[number]) => (m.provider === 'ami' ? 'ami-0123456789abcdef0' : ['a', 'b'].map((z) => `${(m.props as { region: string }).region}${z}`));
+    const app = new App({ context: Object.fromEntries(missing.map((m) => [m.key, answer(m)])) });
+    const { workloads } = buildInferwatch(app, config);
+    expect(() => app.synth()).not.toThrow();
+    Template.fromStack(workloads[0] as never).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf1.xlarge', ImageId: 'ami-0123456789abcdef0' });
+    Template.fromStack(workloads[1] as never).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf2.xlarge' });
   });
 
   test('no IAM statement allows Action "*", and only the read-only listing actions take Resource "*"', () => {

@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { NEURON_DLAMI_PARAMETER, NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
-import { forHost, renderCollectorConfig, renderExporterUnit } from '../../lib/neuron-collector/render';
+import { NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
+import { INF1_DLAMI_LOOKUP, NEURON_BASE_DLAMI_PARAMETER } from '../../lib/neuron-collector/demo-host-image';
+import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
+import { forHost, renderCollectorConfig, renderExporterUnit, TORCHSERVE_DEFAULTS } from '../../lib/neuron-collector/render';
+import { resolveIntrinsics } from '../support/cfn-intrinsics';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
 const URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write';
@@ -62,11 +65,10 @@ describe('NeuronCollector', () => {
     cross.hasResourceProperties('AWS::IAM::ManagedPolicy', { PolicyDocument: { Statement: [{ Sid: 'AssumeWriterRole', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::999999999999:role/inferwatch-remote-writer' }] } });
   });
 
-  test('demo host: inf1.xlarge on the Neuron DLAMI, IMDSv2, no SSH, encrypted EBS, tagged for enrolment', () => {
-    const template = synth({ demoHost: true });
+  test('demo host: IMDSv2, no SSH, encrypted EBS, tagged for enrolment, in a VPC with flow logs', () => {
+    const template = synth({ demoHost: true, demoHostInstanceType: 'inf2.xlarge' });
     template.hasResourceProperties('AWS::EC2::Instance', {
-      InstanceType: 'inf1.xlarge',
-      ImageId: { Ref: Match.stringLikeRegexp('SsmParameterValue') },
+      InstanceType: 'inf2.xlarge',
       BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { Encrypted: true, VolumeSize: 100, VolumeType: 'gp3' } }],
       KeyName: Match.absent(),
       Monitoring: true,
@@ -74,8 +76,62 @@ describe('NeuronCollector', () => {
     });
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } } });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.absent() });
-    template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: NEURON_DLAMI_PARAMETER });
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
     synth().resourceCountIs('AWS::EC2::Instance', 0);
+  });
+
+  test('demo host image: Inf1 gets the last DLAMI whose Neuron driver supports it (SDK 2.26.0, looked up); Inf2 and Trn1 the current Base DLAMI', () => {
+    // Neuron DLAMIs from 2.26.1 on dropped Inf1, and the multi-framework ubuntu-22.04 "latest" parameter is one of them.
+    const app = new App();
+    const stack = new Stack(app, 'Inf1', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new NeuronCollector(stack, 'Neuron', { remoteWriteUrl: URL, workspaceRegion: 'eu-west-1', workspaceArn: WORKSPACE_ARN, demoHost: true });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf1.xlarge' });
+    const lookups = app.synth().manifest.missing?.filter((m) => m.provider === 'ami') ?? [];
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]?.props).toMatchObject({
+      account: '111111111111',
+      region: 'eu-west-1',
+      owners: ['amazon'],
+      filters: { name: [INF1_DLAMI_LOOKUP.name], description: ['*Neuron SDK 2.26.0*'], architecture: ['x86_64'] },
+    });
+    expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('/aws/service/neuron/dlami/');
+
+    for (const type of ['inf2.xlarge', 'trn1.2xlarge'] as const) {
+      const template = synth({ demoHost: true, demoHostInstanceType: type });
+      template.hasResourceProperties('AWS::EC2::Instance', { InstanceType: type, ImageId: { Ref: Match.stringLikeRegexp('SsmParameterValue') } });
+      template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: NEURON_BASE_DLAMI_PARAMETER });
+    }
+  });
+
+  test('demo host zone: the subnet and the host sit in a zone EC2 says offers the type, asked with the least privilege', () => {
+    const template = synth({ demoHost: true, demoHostInstanceType: 'inf2.xlarge' });
+    const lookup = Object.entries(template.findResources('Custom::InstanceTypeZone'));
+    expect(lookup).toHaveLength(1);
+    const [lookupId, resource] = lookup[0] as [string, { Properties: { Create: unknown; Update: unknown } }];
+    for (const call of [resource.Properties.Create, resource.Properties.Update]) {
+      expect(JSON.parse(call as string)).toMatchObject({
+        service: 'EC2',
+        action: 'describeInstanceTypeOfferings',
+        parameters: { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: ['inf2.xlarge'] }] },
+        outputPaths: ['InstanceTypeOfferings.0.Location'],
+      });
+    }
+    const zone = { 'Fn::GetAtt': [lookupId, 'InstanceTypeOfferings.0.Location'] };
+    template.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: zone, MapPublicIpOnLaunch: true });
+    template.hasResourceProperties('AWS::EC2::Instance', { AvailabilityZone: zone });
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Action: 'ec2:DescribeInstanceTypeOfferings', Effect: 'Allow', Resource: '*' }] } });
+  });
+
+  test('demo host config: the type is validated and named in errors', () => {
+    expect(parseInferwatchConfig({ workloads: [{ neuronCollector: { demoHost: true, demoHostInstanceType: 'inf2.xlarge' } }] }).workloads[0]?.neuronCollector.demoHostInstanceType).toBe('inf2.xlarge');
+    expect(() => parseInferwatchConfig({ workloads: [{ neuronCollector: { demoHost: true, demoHostInstanceType: 'g5.xlarge' } }] })).toThrow('config key "workloads[0].neuronCollector.demoHostInstanceType"');
+    expect(() => parseInferwatchConfig({ workloads: [{ neuronCollector: { demoHostInstanceType: 'inf2.xlarge' } }] })).toThrow(
+      'config key "workloads[0].neuronCollector.demoHostInstanceType": is only used when demoHost is true',
+    );
+    const agnostic = new Stack(new App(), 'Agnostic');
+    expect(() => new NeuronCollector(agnostic, 'Neuron', { remoteWriteUrl: URL, workspaceRegion: 'eu-west-1', workspaceArn: WORKSPACE_ARN, demoHost: true })).toThrow(
+      'an inf1.xlarge demo host needs a stack with an account and region',
+    );
   });
 
   test('conflicting or impossible props throw', () => {
@@ -86,6 +142,7 @@ describe('NeuronCollector', () => {
     expect(() => synth({ extraScrapeTargets: [{ job: 'neuron-monitor', port: 9000 }] })).toThrow('extraScrapeTargets[0].job: job "neuron-monitor" is already scraped');
     expect(() => synth({ extraScrapeTargets: [{ job: 'triton', port: 8002, path: "/m'etrics" }] })).toThrow('extraScrapeTargets[0].path: "/m\'etrics" is not a URL path');
     expect(() => synth({ torchServe: false, extraScrapeTargets: [{ job: 'ts', port: 8082 }] })).not.toThrow();
+    expect(() => synth({ demoHostInstanceType: 'inf2.xlarge' })).toThrow('demoHostInstanceType is only used with demoHost: true');
   });
 });
 
@@ -169,5 +226,130 @@ describe('the collector config template', () => {
     const unit = renderExporterUnit(9100);
     expect(unit).toContain("ExecStart=/bin/bash -o pipefail -c '/opt/aws/neuron/bin/neuron-monitor | /opt/aws/neuron/bin/neuron-monitor-prometheus.py --port 9100'");
     expect(unit).toContain('Restart=on-failure');
+  });
+});
+
+describe('the SSM document\'s shell steps, as the host runs them', () => {
+  const INSTANCE = 'i-0123456789abcdef0';
+  const deployment = { refs: { 'AWS::AccountId': '111111111111', 'AWS::Region': 'eu-west-1', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::Partition': 'aws' } };
+  /** Each aws:runShellScript step as SSM hands it to the shell: its lines, CloudFormation values filled in. */
+  function shellSteps(): Record<string, string> {
+    const document = Object.values(synth().findResources('AWS::SSM::Document'))[0]?.Properties.Content as { mainSteps: Step[] };
+    const steps = document.mainSteps.filter((step) => step.action === 'aws:runShellScript');
+    expect(steps.map((step) => step.name)).toEqual(['NeuronMonitorExporter', 'CollectorConfig']);
+    return Object.fromEntries(steps.map((step) => [step.name, (resolveIntrinsics(step.inputs.runCommand, deployment) as string[]).join('\n') + '\n']));
+  }
+
+  /**
+   * A host in a directory: the steps' absolute paths moved under it, and stand-ins for what the DLAMI and the ADOT
+   * package provide (systemctl, IMDS behind curl, aws-otel-collector-ctl), each logging its calls.
+   */
+  function host(options: { neuronMonitor?: boolean; imds?: string } = {}) {
+    const root = mkdtempSync(join(tmpdir(), 'iw-host-'));
+    const bin = join(root, 'stub-bin');
+    for (const dir of ['stub-bin', 'etc/systemd/system', 'opt/aws/neuron/bin', 'opt/aws/aws-otel-collector/bin', 'opt/aws/aws-otel-collector/etc', 'state']) mkdirSync(join(root, dir), { recursive: true });
+    const stub = (path: string, body: string) => {
+      writeFileSync(path, `#!/bin/sh\necho "$(basename "$0") $*" >> ${root}/calls.log\n${body}\n`);
+      chmodSync(path, 0o755);
+    };
+    if (options.neuronMonitor !== false) stub(join(root, 'opt/aws/neuron/bin/neuron-monitor'), 'exit 0');
+    stub(join(bin, 'systemctl'), `case "$1" in restart) touch ${root}/state/exporter-active ;; is-active) [ -e ${root}/state/exporter-active ] ;; esac`);
+    const imds = options.imds ?? INSTANCE;
+    stub(join(bin, 'curl'), `case "$*" in *api/token*) printf 'TOKEN' ;; *meta-data/instance-id*) ${imds === 'fail' ? 'exit 22' : `printf '%s' '${imds}'`} ;; *) exit 22 ;; esac`);
+    stub(
+      join(root, 'opt/aws/aws-otel-collector/bin/aws-otel-collector-ctl'),
+      `case "$*" in *"-a status"*) if [ -e ${root}/state/collector-running ]; then echo '{"status": "running"}'; else echo '{"status": "stopped"}'; fi ;; *"-a start"*) touch ${root}/state/collector-running ;; *"-a stop"*) rm -f ${root}/state/collector-running ;; esac`,
+    );
+    const run = (script: string) => {
+      const file = join(root, 'step.sh');
+      writeFileSync(file, script.split('/opt/aws/').join(`${root}/opt/aws/`).split('/etc/systemd/system/').join(`${root}/etc/systemd/system/`));
+      writeFileSync(join(root, 'calls.log'), '');
+      const result = spawnSync('/usr/bin/dash', [file], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root } });
+      const calls = readFileSync(join(root, 'calls.log'), 'utf8').split('\n').filter(Boolean).map((line) => line.replace(root, ''));
+      return { status: result.status, stderr: result.stderr, calls };
+    };
+    return { root, run, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  }
+
+  /** Runs `check` on a fresh stub host, removed afterwards whatever happens. */
+  function onHost(options: Parameters<typeof host>[0], check: (h: ReturnType<typeof host>) => void): void {
+    const h = host(options);
+    try {
+      check(h);
+    } finally {
+      h.cleanup();
+    }
+  }
+
+  test('every step passes shellcheck as POSIX sh (SSM runs them with sh: dash on Ubuntu)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iw-sh-'));
+    for (const [name, script] of Object.entries(shellSteps())) {
+      const file = join(dir, `${name}.sh`);
+      writeFileSync(file, script);
+      const check = spawnSync('shellcheck', ['-s', 'sh', file], { encoding: 'utf8' });
+      expect({ name, output: check.stdout + check.stderr, status: check.status }).toEqual({ name, output: '', status: 0 });
+    }
+  });
+
+  test('NeuronMonitorExporter under dash: installs and starts the unit once, then only checks it is running', () => {
+    onHost({}, ({ run, root }) => {
+      const step = shellSteps().NeuronMonitorExporter as string;
+      const first = run(step);
+      expect(first).toMatchObject({ status: 0, stderr: '' });
+      expect(readFileSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'), 'utf8')).toBe(renderExporterUnit(8008));
+      expect(first.calls).toEqual(['systemctl daemon-reload', 'systemctl enable inferwatch-neuron-monitor', 'systemctl restart inferwatch-neuron-monitor', 'systemctl is-active --quiet inferwatch-neuron-monitor']);
+      const again = run(step);
+      expect(again).toMatchObject({ status: 0, calls: ['systemctl is-active --quiet inferwatch-neuron-monitor'] });
+      expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service.new'))).toBe(false);
+    });
+  });
+
+  test('NeuronMonitorExporter under dash: a host without neuron-monitor fails with a message, and writes nothing', () => {
+    onHost({ neuronMonitor: false }, ({ run, root }) => {
+      const result = run(shellSteps().NeuronMonitorExporter as string);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('neuron-monitor is missing: use the Neuron DLAMI or install aws-neuronx-tools');
+      expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'))).toBe(false);
+    });
+  });
+
+  test('CollectorConfig under dash: writes the config for this instance and starts the collector; a second run changes nothing', () => {
+    onHost({}, ({ run, root }) => {
+      const step = shellSteps().CollectorConfig as string;
+      const first = run(step);
+      expect(first).toMatchObject({ status: 0, stderr: '' });
+      // The construct's defaults: TorchServe scraped on its default port and path.
+      const defaults = { scrapeIntervalSeconds: 30, exporterPort: 8008, torchServe: TORCHSERVE_DEFAULTS, accountId: '111111111111', region: 'eu-west-1', remoteWriteUrl: URL, workspaceRegion: 'eu-west-1' };
+      const expected = forHost(renderCollectorConfig(defaults), INSTANCE);
+      expect(readFileSync(join(root, 'opt/aws/aws-otel-collector/etc/inferwatch.yaml'), 'utf8')).toBe(expected);
+      // A new config needs no status check: it restarts the collector at once.
+      expect(first.calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual([
+        'aws-otel-collector-ctl -a stop',
+        'aws-otel-collector-ctl -c /opt/aws/aws-otel-collector/etc/inferwatch.yaml -a start',
+      ]);
+      const again = run(step);
+      expect(again.status).toBe(0);
+      expect(again.calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual(['aws-otel-collector-ctl -a status']);
+      expect(existsSync(join(root, 'opt/aws/aws-otel-collector/etc/inferwatch.yaml.new'))).toBe(false);
+      // A collector that died meanwhile is started again, with the same config.
+      rmSync(join(root, 'state/collector-running'));
+      expect(run(step).calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual([
+        'aws-otel-collector-ctl -a status',
+        'aws-otel-collector-ctl -a stop',
+        'aws-otel-collector-ctl -c /opt/aws/aws-otel-collector/etc/inferwatch.yaml -a start',
+      ]);
+    });
+  });
+
+  test.each([
+    ['IMDS unreachable', 'fail'],
+    ['IMDS answering something other than an instance id', 'i-0abc/../../x'],
+  ])('CollectorConfig under dash: %s stops the step before any file or collector is touched', (_name, imds) => {
+    onHost({ imds }, ({ run, root }) => {
+      const result = run(shellSteps().CollectorConfig as string);
+      expect(result.status).not.toBe(0);
+      expect(existsSync(join(root, 'opt/aws/aws-otel-collector/etc/inferwatch.yaml'))).toBe(false);
+      expect(result.calls.filter((c) => c.startsWith('aws-otel-collector-ctl'))).toEqual([]);
+    });
   });
 });

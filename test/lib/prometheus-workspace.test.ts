@@ -70,19 +70,19 @@ describe('PrometheusWorkspace', () => {
 
   test('alerts go to an encrypted SNS topic that only AMP of this account may publish to, with email subscriptions', () => {
     const { template } = synth(false);
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: 'alias/aws/sns' });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusAlertsKey'), 'Arn'] } });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          Match.objectLike({ Sid: 'AllowAmpAlertManager', Principal: { Service: 'aps.amazonaws.com' }, Action: ['sns:Publish', 'sns:GetTopicAttributes'], Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } }),
+          Match.objectLike({ Sid: 'AllowApsPublish', Principal: { Service: 'aps.amazonaws.com' }, Action: ['sns:Publish', 'sns:GetTopicAttributes'], Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' } } }),
         ]),
       },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const withKey = synth(true).template;
     withKey.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowAmpAlertManagerToEncryptAlerts', Principal: { Service: 'aps.amazonaws.com' } })]) },
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowApsToEncryptAlerts', Principal: { Service: 'aps.amazonaws.com' } })]) },
     });
   });
 
@@ -121,12 +121,12 @@ describe('PrometheusWorkspace', () => {
     expect(() => mergeRuleFiles([join(work, 'bad.yaml')])).toThrow(/does not start with a top-level "groups:" list/);
   });
 
-  test('outputs the workspace id, remote-write and query URLs', () => {
+  test('outputs are named WorkspaceId, RemoteWriteUrl and QueryUrl, as the README promises', () => {
     const { template } = synth(false);
     const outputs = template.findOutputs('*');
-    const values = Object.values(outputs).map((o) => JSON.stringify(o.Value));
-    expect(values.some((v) => v.includes('api/v1/remote_write'))).toBe(true);
-    expect(values.some((v) => v.includes('api/v1/query'))).toBe(true);
-    expect(values.some((v) => v.includes('WorkspaceId'))).toBe(true);
+    expect(Object.keys(outputs).sort()).toEqual(['QueryUrl', 'RemoteWriteUrl', 'WorkspaceId']);
+    expect(outputs.WorkspaceId?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PrometheusWorkspace/), 'WorkspaceId'] });
+    expect(JSON.stringify(outputs.RemoteWriteUrl?.Value)).toContain('api/v1/remote_write');
+    expect(JSON.stringify(outputs.QueryUrl?.Value)).toContain('api/v1/query');
   });
 });
