@@ -95,6 +95,9 @@ export interface CloudWatchBridgeProps {
  * The bridge: a scheduled Lambda that forwards SageMaker and Neuron metrics from CloudWatch to AMP, with
  * durable state in S3 (conditional writes), a dead-letter queue, and alarms on errors, throttles and lag.
  */
+/** Share of the function's memory given to V8's old space (the bridge streams; its heap is the per-series state). */
+const HEAP_SHARE = 0.3;
+
 export class CloudWatchBridge extends Construct {
   public readonly function: nodejs.NodejsFunction;
   public readonly role: iam.Role;
@@ -191,7 +194,8 @@ export class CloudWatchBridge extends Construct {
     props.encryptionKey?.grantEncryptDecrypt(this.role);
     if (props.workspaceArn) {
       // DescribeWorkspace turns the id into the endpoint at start; RemoteWrite is the data.
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], resources: [props.workspaceArn] }));
+      // QueryMetrics: after a loss of state the bridge asks the workspace where each series stands, so nothing is counted twice.
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], resources: [props.workspaceArn] }));
     } else {
       this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeWriterRole', actions: ['sts:AssumeRole'], resources: [props.writerRoleArn as string] }));
     }
@@ -205,6 +209,7 @@ export class CloudWatchBridge extends Construct {
       state: { type: 's3', bucket: this.stateBucket.bucketName, key: `${STATE_PREFIX}bridge-state.json` },
     };
 
+    const memorySize = props.memoryMiB ?? 512;
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'inferwatch bridge: CloudWatch SageMaker/Neuron metrics -> AMP remote write',
       entry: join(REPO_ROOT, 'lambda', 'bridge', 'handler.ts'),
@@ -213,7 +218,7 @@ export class CloudWatchBridge extends Construct {
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memoryMiB ?? 512,
+      memorySize,
       timeout,
       role: this.role,
       logGroup: this.logGroup,
@@ -226,7 +231,8 @@ export class CloudWatchBridge extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       environment: {
         INFERWATCH_CONFIG: stack.toJsonString(runtimeConfig),
-        NODE_OPTIONS: '--enable-source-maps',
+        // A heap well below the function's memory: V8 collects before it grows, and buffers and the runtime keep their room.
+        NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${Math.floor(memorySize * HEAP_SHARE)}`,
         POWERTOOLS_SERVICE_NAME: 'inferwatch-bridge',
       },
       bundling: {

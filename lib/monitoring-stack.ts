@@ -89,7 +89,8 @@ export class MonitoringStack extends Stack {
         maxSessionDuration: Duration.hours(1),
       });
       // Bridges resolve the workspace id through this role too (DescribeWorkspace), then write.
-      this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
+      // QueryMetrics: a bridge that lost its state asks the workspace where each series stands (see the bridge's Exactness notes).
+      this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
     }
   }
 }

@@ -36,7 +36,7 @@ describe('CloudWatchBridge', () => {
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^BridgeLogs') } },
       DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BridgeDeadLetters'), 'Arn'] } },
-      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', INFERWATCH_CONFIG: Match.anyValue() } },
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps --max-old-space-size=153', INFERWATCH_CONFIG: Match.anyValue() } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
@@ -59,7 +59,7 @@ describe('CloudWatchBridge', () => {
   test('IAM: describe and remote write on the one workspace, CloudWatch read, SageMaker describe scoped, state object only', () => {
     const { template } = synth();
     const bySid = Object.fromEntries(statements(template).filter((s) => s.Sid).map((s) => [s.Sid, s]));
-    expect(bySid.RemoteWrite).toMatchObject({ Action: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], Resource: WORKSPACE_ARN });
+    expect(bySid.RemoteWrite).toMatchObject({ Action: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], Resource: WORKSPACE_ARN });
     expect(bySid.ReadCloudWatchMetrics).toMatchObject({ Action: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], Resource: '*' });
     expect(bySid.ListSageMakerEndpoints).toMatchObject({ Action: ['sagemaker:ListEndpoints'], Resource: '*' });
     expect(bySid.DescribeSageMakerEndpoints).toMatchObject({

@@ -79,7 +79,7 @@ describe('the CDK app', () => {
     expect(trusted.sort()).toEqual(['222222222222', '333333333333']);
     mon.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^RemoteWriter') }],
-      PolicyDocument: { Statement: [{ Action: ['aps:DescribeWorkspace', 'aps:RemoteWrite'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
+      PolicyDocument: { Statement: [{ Action: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
     });
     mon.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     // One active-series limit per workload account, derived from its fleet unless given.

@@ -16,11 +16,18 @@ export class RecordingReceiver {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
+      // Like a real receiver, only the write path takes remote write; anything else (a query) is answered apart.
+      if (!/\/api\/v1\/(remote_)?write$/.test(new URL(req.url ?? '/', 'http://x').pathname)) return this.other(body, req, res);
       this.bodies.push(body);
       await this.respond(body, req, res);
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     return this;
+  }
+
+  /** Requests to other paths: 404, as Prometheus answers a path it does not serve. */
+  protected async other(_body: Buffer, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.writeHead(404).end('404 page not found');
   }
 
   /** Accepts everything; subclasses answer otherwise. */

@@ -35,6 +35,13 @@ export async function runBridge(args: readonly string[], env: Record<string, str
  * A remote-write proxy that forwards to a real receiver and, once armed, SIGKILLs the bridge the moment
  * the receiver has stored its request: the crash between remote write and state commit.
  */
+/** Forwards a request that is not a remote write (a query) to the same path on the target's host. */
+async function forwardOther(target: string, body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', target);
+  const upstream = await fetch(url, { method: req.method, headers: { 'content-type': String(req.headers['content-type'] ?? 'application/x-www-form-urlencoded') }, body: req.method === 'GET' ? undefined : body });
+  res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(await upstream.text());
+}
+
 export class KillAfterWriteProxy extends RecordingReceiver {
   victim: ChildProcess | undefined;
 
@@ -44,6 +51,10 @@ export class KillAfterWriteProxy extends RecordingReceiver {
 
   get writesForwarded(): number {
     return this.bodies.length;
+  }
+
+  protected override other(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return forwardOther(this.target, body, req, res);
   }
 
   protected override async respond(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -71,6 +82,10 @@ export class LoseResponseProxy extends RecordingReceiver {
     private lose: number,
   ) {
     super();
+  }
+
+  protected override other(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return forwardOther(this.target, body, req, res);
   }
 
   protected override async respond(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
