@@ -46,7 +46,7 @@ function plain(s: BridgeState): BridgeState {
 }
 
 function expectSameTable(actual: ReadonlyMap<SeriesKey, SeriesState>, expected: ReadonlyMap<SeriesKey, SeriesState>): void {
-  const entries = (table: ReadonlyMap<SeriesKey, SeriesState>) => [...table].map(([k, v]) => [k, { ...v }]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const entries = (table: ReadonlyMap<SeriesKey, SeriesState>) => [...table].map(([k, v]): [SeriesKey, SeriesState] => [k, { ...v }]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
   expect(entries(actual)).toEqual(entries(expected));
 }
 
