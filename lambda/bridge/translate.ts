@@ -89,7 +89,8 @@ export class SeriesCursor {
         this.addToTotal(value);
         return;
       }
-      if (this.previous === undefined && !Number.isFinite(this.state.frontier)) out.push({ timestamp: timestamp - this.settings.periodMs, value: 0 });
+      // Never written (new, or planned before without data): `increase()` needs the 0 to count the first period.
+      if (!Number.isFinite(this.state.frontier)) out.push({ timestamp: timestamp - this.settings.periodMs, value: 0 });
       this.addToTotal(value);
       this.write(timestamp, this.state.total, out);
       return;

@@ -1,0 +1,294 @@
+import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type GetMetricDataCommandInput, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { Catalog } from '../../../../lambda/bridge/catalog/catalog';
+import { DiscoveryCache } from '../../../../lambda/bridge/cloudwatch/discovery';
+import { resolveConfig } from '../../../../lambda/bridge/config';
+import { runCycle, type CycleDeps } from '../../../../lambda/bridge/cycle';
+import type { BridgeLogger } from '../../../../lambda/bridge/logger';
+import { RemoteWriteError, type SendResult } from '../../../../lambda/bridge/remote-write/client';
+import { planWindow } from '../../../../lambda/bridge/windows';
+import { MemoryStateStore } from '../../../support/memory-state-store';
+import { identityOf, RemoteWriteValidator } from '../../../support/remote-write-validity';
+
+/*
+ * runCycle end to end, several cycles, against a GetMetricData stand-in with ground truth (datapoints published
+ * late, random NextToken pagination, PartialData with and without a token) and a sender that randomly stores,
+ * rejects (400 out of order) or fails (RemoteWriteError, after or before the receiver stored the request).
+ */
+
+const MIN = 60_000;
+const T = 1_800_000_000_000 - (1_800_000_000_000 % MIN);
+const cw = mockClient(CloudWatchClient);
+const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
+const quiet: BridgeLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+/** Counters of the catalog with scale 1 (exact in floating point) and a summary with µs -> s scaling. */
+const METRICS = ['Invocations', 'Invocation5XXErrors', 'ModelLatency'] as const;
+/** Datapoints are published up to this long after their period ends: within settle + revision window, so every one is read. */
+const MAX_DELAY_MINUTES = 8;
+
+function hash(...parts: Array<string | number>): number {
+  let h = 2166136261;
+  for (const c of parts.join('|')) h = Math.imul(h ^ (c.codePointAt(0) as number), 16777619);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  return ((h ^ (h >>> 13)) >>> 0) / 2 ** 32;
+}
+
+interface Metric {
+  readonly metricName: string;
+  readonly endpoint: string;
+  readonly variant: string;
+}
+
+/** CloudWatch's ground truth: a statistic's value for a period, and when CloudWatch has it. */
+class Truth {
+  constructor(
+    private readonly seed: number,
+    /** The metrics fall silent here, so that a last cycle can see everything CloudWatch will ever have. */
+    readonly stopAt: number,
+  ) {}
+
+  private readonly memo = new Map<string, number | undefined>();
+
+  value(m: Metric, stat: string, t: number): number | undefined {
+    if (t >= this.stopAt) return undefined;
+    const key = `${m.metricName}|${m.endpoint}|${m.variant}|${stat}|${t}`;
+    if (this.memo.has(key)) return this.memo.get(key);
+    const v = this.compute(m, stat, t);
+    this.memo.set(key, v);
+    return v;
+  }
+
+  private compute(m: Metric, stat: string, t: number): number | undefined {
+    if (hash(this.seed, m.metricName, m.endpoint, m.variant, t, 'gap') < 0.15) return undefined;
+    const r = hash(this.seed, m.metricName, m.endpoint, m.variant, stat, t);
+    if (stat === 'Sum' || stat === 'SampleCount') return Math.floor(r * 500);
+    return r * 1e5;
+  }
+
+  visibleAt(m: Metric, t: number): number {
+    return t + MIN + Math.floor(hash(this.seed, m.metricName, m.endpoint, m.variant, t, 'delay') * (MAX_DELAY_MINUTES + 1)) * MIN;
+  }
+}
+
+type Outcome = 'ok' | 'reject' | 'storeThenFail' | 'fail';
+
+const scenario = fc.record({
+  seed: fc.nat(),
+  fleet: fc.uniqueArray(
+    fc.record({ metricName: fc.constantFrom(...METRICS), endpoint: fc.constantFrom('ep-a', 'ep-b', 'é/東京'), variant: fc.constantFrom('v1', 'AllTraffic') }),
+    { selector: (m) => `${m.metricName}|${m.endpoint}|${m.variant}`, minLength: 1, maxLength: 6 },
+  ),
+  maxSamplesPerRequest: fc.integer({ min: 1, max: 40 }),
+  maxSamplesPerCycle: fc.option(fc.integer({ min: 5, max: 300 }), { nil: undefined }),
+  gaps: fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 2, maxLength: 6 }),
+  outcomes: fc.array(fc.constantFrom<Outcome>('ok', 'ok', 'ok', 'ok', 'ok', 'reject', 'storeThenFail', 'fail'), { maxLength: 60 }),
+  /** Datapoints per GetMetricData page (across all queries of the call), consumed per call. */
+  pages: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 30 }),
+  /** Per call: how many of one query's newest datapoints the last page leaves out, saying PartialData without a token. */
+  partial: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 30 }),
+});
+
+type Scenario = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
+
+/** The receiver: what it stored per series, and any sample that contradicts a stored one. */
+class Receiver {
+  readonly series = new Map<string, Map<number, number>>();
+  readonly conflicts: string[] = [];
+
+  store(decoded: ReturnType<RemoteWriteValidator['check']>): void {
+    for (const s of decoded) {
+      const id = identityOf(s);
+      const stored = this.series.get(id) ?? new Map<number, number>();
+      this.series.set(id, stored);
+      for (const { timestamp, value } of s.samples) {
+        const before = stored.get(timestamp);
+        if (before !== undefined && before !== value) this.conflicts.push(`${id} at ${timestamp}: ${before} then ${value}`);
+        stored.set(timestamp, before ?? value);
+      }
+    }
+  }
+}
+
+async function play(sc: Scenario) {
+  const truth = new Truth(sc.seed, T + sc.gaps.reduce((a, b) => a + b, 0) * MIN + 20 * MIN);
+  let now = T;
+  let settled = false;
+  let call = 0;
+  const pages = [...sc.pages];
+  const partial = [...sc.partial];
+  const outcomes = [...sc.outcomes];
+  cw.reset();
+  cw.on(ListMetricsCommand).callsFake((input: { Namespace?: string }) => ({
+    Metrics:
+      input.Namespace === 'AWS/SageMaker'
+        ? sc.fleet.map((m) => ({ Namespace: 'AWS/SageMaker', MetricName: m.metricName, Dimensions: [{ Name: 'EndpointName', Value: m.endpoint }, { Name: 'VariantName', Value: m.variant }] }))
+        : [],
+  }));
+  cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+    const queries = input.MetricDataQueries ?? [];
+    const start = (input.StartTime as Date).getTime();
+    const end = (input.EndTime as Date).getTime();
+    // As strict as CloudWatch on what the bridge relies on.
+    if (queries.length === 0 || queries.length > 500) throw Object.assign(new Error('MetricDataQueries must hold 1 to 500 queries'), { name: 'ValidationError' });
+    if (!(start < end)) throw Object.assign(new Error('The parameter StartTime must be less than the parameter EndTime.'), { name: 'ValidationError' });
+    if (input.ScanBy !== 'TimestampAscending') throw new Error('stand-in expects ScanBy TimestampAscending');
+    const all = queries.map((q) => {
+      const stat = q.MetricStat?.Stat as string;
+      const period = (q.MetricStat?.Period as number) * 1000;
+      const dims = Object.fromEntries((q.MetricStat?.Metric?.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+      const m: Metric = { metricName: q.MetricStat?.Metric?.MetricName as string, endpoint: dims.EndpointName as string, variant: dims.VariantName as string };
+      const points: Array<[number, number]> = [];
+      // StartTime inclusive, EndTime exclusive, periods aligned; only what CloudWatch has by now.
+      for (let t = Math.ceil(start / period) * period; t < end; t += period) {
+        const v = truth.value(m, stat, t);
+        if (v !== undefined && truth.visibleAt(m, t) <= now) points.push([t, v]);
+      }
+      return { id: q.Id as string, points };
+    });
+    if (!input.NextToken) call += 1;
+    const pageSize = (settled ? undefined : pages[call % Math.max(1, pages.length)]) ?? 100_800;
+    const offset = input.NextToken ? Number(input.NextToken) : 0;
+    let skipped = 0;
+    let room = pageSize;
+    let more = false;
+    const results: MetricDataResult[] = all.map(({ id, points }) => {
+      const from = Math.max(0, Math.min(points.length, offset - skipped));
+      skipped += points.length;
+      const take = Math.max(0, Math.min(room, points.length - from));
+      room -= take;
+      const complete = from + take === points.length;
+      if (!complete) more = true;
+      const page = points.slice(from, from + take);
+      return { Id: id, Timestamps: page.map(([t]) => new Date(t)), Values: page.map(([, v]) => v), StatusCode: complete ? 'Complete' : 'PartialData' };
+    });
+    const drop = settled ? 0 : (partial[call % Math.max(1, partial.length)] ?? 0);
+    if (!more && drop > 0) {
+      // The last page, yet one query's newest datapoints are missing: PartialData without a NextToken.
+      const victim = results[call % results.length] as MetricDataResult;
+      if ((victim.Timestamps?.length ?? 0) > 0) {
+        victim.Timestamps = victim.Timestamps?.slice(0, -drop);
+        victim.Values = victim.Values?.slice(0, -drop);
+        victim.StatusCode = 'PartialData';
+      }
+    }
+    return { MetricDataResults: results, NextToken: more ? String(offset + pageSize) : undefined, $metadata: {} };
+  });
+
+  const raw = { remoteWrite: { url: 'http://127.0.0.1:9090/api/v1/write', maxSamplesPerRequest: sc.maxSamplesPerRequest }, sagemakerMetadata: false, namespaces: ['AWS/SageMaker'], getMetricDataTps: 1000 };
+  const config = resolveConfig({ ...raw, maxSamplesPerCycle: sc.maxSamplesPerCycle }, { AWS_REGION: 'us-east-1' });
+  // Catching up: a budget below the fleet's growth per cycle would never catch up (a sizing matter, not this test's).
+  const catchUp = resolveConfig(raw, { AWS_REGION: 'us-east-1' });
+  const validator = new RemoteWriteValidator(config.maxLabelValueLength, true);
+  const receiver = new Receiver();
+  const sentBefore = new Set<string>();
+  const send = async (body: Uint8Array): Promise<SendResult> => {
+    const key = Buffer.from(body).toString('base64');
+    const decoded = validator.check(body, { replay: sentBefore.has(key) });
+    sentBefore.add(key);
+    const outcome = settled ? 'ok' : (outcomes.shift() ?? 'ok');
+    if (outcome === 'ok' || outcome === 'storeThenFail') receiver.store(decoded);
+    if (outcome === 'reject') return { status: 'rejected', reason: 'out_of_order', message: 'out of order sample', attempts: 1 };
+    if (outcome === 'storeThenFail' || outcome === 'fail') throw new RemoteWriteError('remote write gave up after 6 attempt(s): HTTP 503', 503);
+    return { status: 'ok', attempts: 1 };
+  };
+  const store = new MemoryStateStore();
+  const deps: CycleDeps = {
+    cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+    store,
+    send,
+    now: () => now,
+    deadline: () => Date.now() + 60_000,
+    logger: quiet,
+    discoveryCache: new DiscoveryCache(),
+    baseLabels: { region: 'us-east-1' },
+  };
+  const firstRead = (planWindow(T, config, undefined) as { start: number }).start;
+  const runOnce = async () => {
+    try {
+      await runCycle(settled ? catchUp : config, catalog, deps);
+    } catch (error) {
+      if (!(error instanceof RemoteWriteError)) throw error;
+    }
+  };
+  for (const gap of sc.gaps) {
+    await runOnce();
+    now += gap * MIN;
+  }
+  // Faults stop; catch up until every period up to `now` that CloudWatch will ever have is forwarded.
+  settled = true;
+  const lastNow = truth.stopAt + (MAX_DELAY_MINUTES + 15) * MIN;
+  for (let i = 0; now <= lastNow || (store.current?.highWaterMark ?? -Infinity) < truth.stopAt; now += 5 * MIN, i++) {
+    if (i > 40) throw new Error(`no catching up: high-water mark ${store.current?.highWaterMark}, CloudWatch silent from ${truth.stopAt}`);
+    await runOnce();
+  }
+  return { truth, receiver, firstRead, resent: validator.resent };
+}
+
+describe('runCycle property: random fleets, pagination, PartialData, send faults and kills', () => {
+  afterAll(() => cw.restore());
+
+  test('requests are valid remote write; stored counters never over-count and end exact; gauges are CloudWatch values', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (sc) => {
+        const { truth, receiver, firstRead } = await play(sc);
+        expect(receiver.conflicts).toEqual([]);
+        for (const m of sc.fleet) {
+          const labels = { endpoint_name: m.endpoint, variant_name: m.variant, region: 'us-east-1' };
+          const series = (name: string, extra: Record<string, string> = {}) => {
+            const all = { __name__: name, ...labels, ...extra };
+            return receiver.series.get(JSON.stringify(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : 1))));
+          };
+          const counters: Array<[string, string, number]> =
+            m.metricName === 'ModelLatency'
+              ? [
+                  ['aws_sagemaker_model_latency_seconds_sum', 'Sum', 1e-6],
+                  ['aws_sagemaker_model_latency_seconds_count', 'SampleCount', 1],
+                ]
+              : [[m.metricName === 'Invocations' ? 'aws_sagemaker_invocations_total' : 'aws_sagemaker_invocation_5xx_errors_total', 'Sum', 1]];
+          for (const [name, stat, scale] of counters) {
+            const sumTo = (to: number) => {
+              let sum = 0;
+              for (let t = firstRead; t <= to; t += MIN) sum += (truth.value(m, stat, t) ?? 0) * scale;
+              return sum;
+            };
+            const stored = [...(series(name) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
+            const near = (actual: number, expected: number) => Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
+            if (sumTo(truth.stopAt) === 0) continue;
+            const last = stored.at(-1);
+            if (!last) throw new Error(`${name} ${JSON.stringify(labels)}: nothing stored, CloudWatch sum ${sumTo(truth.stopAt)}`);
+            for (let i = 0; i < stored.length; i++) {
+              const [t, v] = stored[i] as [number, number];
+              // Never more than CloudWatch has up to that period; never down.
+              if (!(v <= sumTo(t) || near(v, sumTo(t)))) throw new Error(`${name} ${JSON.stringify(labels)} over-counts at ${t}: ${v} > ${sumTo(t)}`);
+              if (i > 0) expect(v).toBeGreaterThanOrEqual((stored[i - 1] as [number, number])[1]);
+            }
+            if (!near(last[1], sumTo(last[0]))) throw new Error(`${name} ${JSON.stringify(labels)}: last sample ${last[1]} at ${last[0]}, CloudWatch sum ${sumTo(last[0])}`);
+            // Every period CloudWatch has is counted (late data may come later, at the window's last period).
+            let newest = truth.stopAt - MIN;
+            while (truth.value(m, stat, newest) === undefined) newest -= MIN;
+            expect(last[0]).toBeGreaterThanOrEqual(newest);
+          }
+          if (m.metricName === 'ModelLatency') {
+            for (const q of ['0.5', '0.9', '0.99']) {
+              const stat = `p${Number(q) * 100}`;
+              for (const [t, v] of series('aws_sagemaker_model_latency_seconds', { quantile: q }) ?? []) expect(v).toBe((truth.value(m, stat, t) as number) * 1e-6);
+            }
+          }
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  // Known bug (lambda/bridge/remote-write/batcher.ts byTimestamp mode, which this branch may not edit): without
+  // state, a counter's 0 baseline goes in its own request with no series state (the state rides with the add's
+  // newest sample). A cycle killed right after that request leaves a journal whose replay adopts nothing for the
+  // series, so the next cycle sends the baseline again. Receivers take an identical sample as a no-op, but if
+  // late data moved the series' first period earlier meanwhile, the new baseline and first samples are older
+  // than the stored one and come back as 400 out of order, counted as rejected samples.
+  test.failing('a cycle killed after its first request: no sample is sent twice (today the 0 baseline is)', async () => {
+    const { resent } = await play({ seed: 0, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1], outcomes: ['storeThenFail'], pages: [], partial: [] });
+    expect(resent).toEqual([]);
+  });
+});
