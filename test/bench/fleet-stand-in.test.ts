@@ -70,6 +70,8 @@ describe('fleet stand-in', () => {
     expect(standIn.metricsRequested).toBe(100);
     expect(standIn.getMetricDataFirstPages).toBe(1);
     expect(standIn.counts.get('GetMetricData')).toBe(2);
+    expect(standIn.datapointsServed).toBe(144_000);
+    expect(standIn.distinctQueries.size).toBe(100);
   });
 
   test('past 50 GetMetricData calls in one second, CloudWatch answers Throttling; requests are served concurrently', async () => {

@@ -280,6 +280,12 @@ export class AwsStandIn {
   metricsRequested = 0;
   /** Accepted GetMetricData first pages: the minimum number of calls is ceil(queries / 500) per window read. */
   getMetricDataFirstPages = 0;
+  /** Datapoints answered by GetMetricData, over every page. */
+  datapointsServed = 0;
+  /** Metrics asked for a percentile statistic: CloudWatch Metric Streams bills each one an extra update. */
+  readonly percentileMetrics = new Set<string>();
+  /** Distinct (metric, statistic, period) queries on first pages: what a scraper asks for each scrape. */
+  readonly distinctQueries = new Set<string>();
   /** The latest GetMetricData EndTime seen (epoch ms): how far the bridge has read. */
   latestEndTime = 0;
   /** The most requests in flight at once (received, not yet answered): the concurrency the client used. */
@@ -347,7 +353,7 @@ export class AwsStandIn {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  /** Zeroes `counts`, `throttled`, `metricsRequested`, `getMetricDataFirstPages`, `latestEndTime` and `peakInFlight` (one benchmark cycle each). */
+  /** Zeroes `counts`, `throttled`, `metricsRequested`, `getMetricDataFirstPages`, `latestEndTime`, `peakInFlight`, `datapointsServed`, `percentileMetrics` and `distinctQueries` (one benchmark cycle each). */
   resetCounts(): void {
     this.counts.clear();
     this.throttled.clear();
@@ -355,6 +361,9 @@ export class AwsStandIn {
     this.getMetricDataFirstPages = 0;
     this.latestEndTime = 0;
     this.peakInFlight = 0;
+    this.datapointsServed = 0;
+    this.percentileMetrics.clear();
+    this.distinctQueries.clear();
   }
 
   /** An endpoint update (e.g. a new instance count): SageMaker moves its LastModifiedTime. */
@@ -526,6 +535,10 @@ export class AwsStandIn {
       const id = identity(q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions ?? []);
       const metric = this.byIdentity.get(id);
       const override = this.overrides.get(`${id}|${stat}`);
+      if (body.NextToken === undefined) {
+        this.distinctQueries.add(`${id}|${stat}|${period}`);
+        if (/^p\d/.test(stat)) this.percentileMetrics.add(id);
+      }
       const timestamps: number[] = [];
       const values: number[] = [];
       if (metric) {
@@ -558,6 +571,7 @@ export class AwsStandIn {
       };
     });
     const served = offset + (maxDatapoints - room);
+    this.datapointsServed += maxDatapoints - room;
     const total = all.reduce((n, r) => n + r.timestamps.length, 0);
     return {
       MetricDataResults: results,
