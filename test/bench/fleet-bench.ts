@@ -397,6 +397,8 @@ function cycleRow(r: CycleResult): string {
     fmt.mib(r.rssMiB),
     `${r.getMetricDataCalls} (${r.getMetricDataMinimum})${r.throttled ? `, ${r.throttled} throttled` : ''}`,
     fmt.int(r.queries),
+    String(r.listMetricsCalls),
+    String(r.peakInFlight),
     `${sm.list} / ${sm.describe} / ${sm.config}`,
     `${fmt.bytes(r.stateFileBytes)} / ${fmt.bytes(r.stateDirBytes)}`,
     `${fmt.bytes(r.stateBytesWritten)} / ${fmt.bytes(r.stateBytesRead)}`,
@@ -406,8 +408,8 @@ function cycleRow(r: CycleResult): string {
 }
 
 const CYCLE_HEADER = [
-  '| fleet | cycle | outcome | wall s | CPU s | peak RSS MiB | GetMetricData calls (minimum) | queries | SageMaker List / Describe / Config | state file / dir | state written / read | remote write | samples landed |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| fleet | cycle | outcome | wall s | CPU s | peak RSS MiB | GetMetricData calls (minimum) | queries | ListMetrics | AWS calls in flight (peak) | SageMaker List / Describe / Config | state file / dir | state written / read | remote write | samples landed |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 
 interface Report {
@@ -431,6 +433,11 @@ function render(report: Report): string {
       `CloudWatch limits as AWS documents them (ListMetrics 500 a page, GetMetricData ≤ 500 queries and ≤ 100,800 datapoints a response, 50 TPS). ` +
       `Each cycle is \`node dist/lambda/bridge/cli.js bridge --once --now …\`, a fresh process with \`--max-old-space-size=${HEAP_LIMIT_MIB}\`; wall includes process start. ` +
       `Run took ${report.minutes.toFixed(1)} min.`,
+    '',
+  );
+  push(
+    `Reproduce: \`npm run bench\` (builds first; sizes ${options.sizes.join(', ')}${options.outageSize > 0 ? `, outages of ${options.outages.map((m) => `${m / 60} h`).join(' and ')} at ${options.outageSize} variants` : ''}). ` +
+      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--latency`, `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES).',
     '',
   );
   push(`Idle process (node + CLI loaded, \`bridge --help\`): peak RSS ${fmt.mib(idle.rssMiB)} MiB, CPU ${fmt.s(idle.cpuMs)} s.`, '');
