@@ -83,11 +83,14 @@ function alignDown(value: number, step: number): number {
   return Math.floor(value / step) * step;
 }
 
+/**
+ * Total bytes under the state directory, and its main state file: the largest file with "state" in its name outside a
+ * journal, else the largest file.
+ */
 function dirBytes(dir: string): { total: number; largest: number; largestName: string } {
   let total = 0;
-  let largest = 0;
-  let largestName = '';
-  if (!existsSync(dir)) return { total, largest, largestName };
+  const best = { state: { size: -1, name: '' }, other: { size: -1, name: '' } };
+  if (!existsSync(dir)) return { total, largest: 0, largestName: '' };
   const walk = (path: string) => {
     for (const entry of readdirSync(path, { withFileTypes: true })) {
       const full = join(path, entry.name);
@@ -95,17 +98,14 @@ function dirBytes(dir: string): { total: number; largest: number; largestName: s
       else if (entry.isFile()) {
         const size = statSync(full).size;
         total += size;
-        // The main state file: the largest file with "state" in its name, else the largest file (a journal apart is excluded by name).
-        const isState = /state/i.test(entry.name) && !/journal/i.test(full);
-        if (size > largest && (isState || largestName === '' || !/state/i.test(largestName))) {
-          largest = size;
-          largestName = relative(dir, full);
-        }
+        const kind = /state/i.test(entry.name) && !/journal/i.test(relative(dir, full)) ? best.state : best.other;
+        if (size > kind.size) Object.assign(kind, { size, name: relative(dir, full) });
       }
     }
   };
   walk(dir);
-  return { total, largest, largestName };
+  const main = best.state.size >= 0 ? best.state : best.other;
+  return { total, largest: Math.max(0, main.size), largestName: main.name };
 }
 
 /** Peak RSS of a running process from /proc (KiB), for cycles that die before the preload can report. */
@@ -307,6 +307,8 @@ async function runSize(variants: number, latencyMs: number): Promise<SizeResult>
 interface OutageResult {
   readonly outageMinutes: number;
   readonly cycles: CycleResult[];
+  /** The scheduled cycle after catching up (before the next outage), shown with the cycles but not part of the catch-up. */
+  after?: CycleResult;
   readonly caughtUp: boolean;
   readonly note: string;
 }
@@ -348,10 +350,11 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
         now += CYCLE_MINUTES * MINUTE;
       }
       if (!caughtUp && !note) note = `not caught up after ${cycles.length} cycles`;
-      outages.push({ outageMinutes: minutes, cycles, caughtUp, note });
+      const outage: OutageResult = { outageMinutes: minutes, cycles, caughtUp, note };
+      outages.push(outage);
       // A steady cycle between outages, as the schedule would run.
       now += CYCLE_MINUTES * MINUTE;
-      if (outagesMinutes.indexOf(minutes) < outagesMinutes.length - 1) await run.cycle(now, 'steady');
+      if (outagesMinutes.indexOf(minutes) < outagesMinutes.length - 1) outage.after = await run.cycle(now, 'steady');
     }
     return { size, outages };
   } finally {
@@ -444,7 +447,7 @@ function render(report: Report): string {
   push('## Cycles', '');
   push(...CYCLE_HEADER);
   for (const size of sizes) push(`| ${cycleRow(size.first)} |`, `| ${cycleRow(size.steady)} |`);
-  for (const outage of outages) for (const c of outage.cycles) push(`| ${cycleRow(c)} |`);
+  for (const outage of outages) for (const c of [...outage.cycles, ...(outage.after ? [outage.after] : [])]) push(`| ${cycleRow(c)} |`);
   push('');
   push(
     'GetMetricData minimum: max(ceil(queries / 500), ceil(datapoints / 100,800)), queries counted by the stand-in on first pages. ' +
@@ -454,14 +457,14 @@ function render(report: Report): string {
   );
 
   push('## Per size', '');
-  push('| variants | CloudWatch metrics | series (bridge self-metric) | state file B/series | steady: state written vs 2 × state + request bodies |');
-  push('| --- | --- | --- | --- | --- |');
+  push('| variants | CloudWatch metrics | series (bridge self-metric) | state file | B/series | steady: state written vs 2 × state + request bodies |');
+  push('| --- | --- | --- | --- | --- | --- |');
   const perSeries = (size: SizeResult) => (size.series ? size.steady.stateFileBytes / size.series : NaN);
   const writtenOk = (c: CycleResult) => c.stateBytesWritten <= 2 * c.stateFileBytes + c.remoteWriteBytes;
   for (const size of [...sizes].sort((a, b) => a.variants - b.variants)) {
     const s = size.steady;
     push(
-      `| ${fmt.int(size.variants)} | ${fmt.int(size.metrics)} | ${fmt.int(size.series ?? NaN)} | ${fmt.int(perSeries(size))} | ${fmt.bytes(s.stateBytesWritten)} vs ${fmt.bytes(2 * s.stateFileBytes + s.remoteWriteBytes)} ${s.failed ? 'n/a' : mark(writtenOk(s))} |`,
+      `| ${fmt.int(size.variants)} | ${fmt.int(size.metrics)} | ${fmt.int(size.series ?? NaN)} | ${s.stateFile || '–'}, ${fmt.bytes(s.stateFileBytes)} | ${fmt.int(perSeries(size))} | ${fmt.bytes(s.stateBytesWritten)} vs ${fmt.bytes(2 * s.stateFileBytes + s.remoteWriteBytes)} ${s.failed ? 'n/a' : mark(writtenOk(s))} |`,
     );
   }
   push('');
