@@ -15,6 +15,24 @@ export interface Dimension {
 export interface FleetEndpoint {
   readonly name: string;
   readonly variants: ReadonlyArray<{ name: string; instanceType: string; instances: number; weight: number }>;
+  /** Epoch seconds. @default 1700000000 */
+  readonly createdAt?: number;
+  /** Epoch seconds. @default createdAt */
+  readonly modifiedAt?: number;
+}
+
+export interface StandInOptions {
+  /** Delay before every CloudWatch and SageMaker answer, throttling errors included. Requests are served concurrently. @default 0 */
+  readonly latencyMs?: number;
+  /**
+   * Requests per second per action before CloudWatch answers `Throttling` (sliding one-second window, accepted calls only).
+   * AWS's default quota for GetMetricData is 50 TPS per Region (CloudWatch service quotas,
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html).
+   * @default { GetMetricData: 50 }
+   */
+  readonly tpsLimits?: Readonly<Record<string, number>>;
+  /** Keep every request body in `calls` (tests inspect them); a fleet-scale benchmark turns this off and reads `counts`. @default true */
+  readonly recordBodies?: boolean;
 }
 
 export interface FleetOptions {
@@ -69,6 +87,36 @@ export function defaultFleet(neuronNamespace = 'neuron_monitor', extraEndpoints 
     ],
     neuronHosts: [{ instanceId: 'i-0823d657f57057590', instanceName: ODD_INSTANCE_NAME, cores: 4 }],
   };
+}
+
+/**
+ * A fleet of `variants` endpoint variants, as the benchmark needs it: three endpoints in four have two variants, the
+ * rest one (about variants / 1.75 endpoints), created a minute apart; one Neuron host (4 cores) per 10 variants.
+ */
+export function fleetOf(variants: number, neuronNamespace = 'neuron_monitor'): FleetOptions {
+  const endpoints: FleetEndpoint[] = [];
+  let left = variants;
+  for (let i = 0; left > 0; i++) {
+    const count = i % 4 === 3 || left === 1 ? 1 : 2;
+    left -= count;
+    const name = `fleet-${String(i).padStart(5, '0')}`;
+    endpoints.push({
+      name,
+      createdAt: 1_700_000_000 + i * 60,
+      variants: Array.from({ length: count }, (_, v) => ({
+        name: count === 1 ? 'AllTraffic' : v === 0 ? 'blue' : 'green',
+        instanceType: i % 3 === 0 ? 'ml.inf1.xlarge' : 'ml.g5.xlarge',
+        instances: 1 + (i % 3),
+        weight: count === 1 ? 1 : v === 0 ? 0.9 : 0.1,
+      })),
+    });
+  }
+  const neuronHosts = Array.from({ length: Math.ceil(variants / 10) }, (_, i) => ({
+    instanceId: `i-${(0x0a00000000000000n + BigInt(i)).toString(16).padStart(17, '0')}`,
+    instanceName: `inf1-host-${i}`,
+    cores: 4,
+  }));
+  return { neuronNamespace, endpoints, neuronHosts };
 }
 
 function buildMetrics(fleet: FleetOptions): MetricDef[] {
@@ -208,20 +256,83 @@ export interface RecordedCall {
   readonly body: Record<string, unknown>;
 }
 
+interface EndpointRecord {
+  endpoint: FleetEndpoint;
+  createdAt: number;
+  modifiedAt: number;
+}
+
+const DEFAULT_TIME = 1_700_000_000;
+const SORT_KEYS = ['Name', 'CreationTime', 'Status'];
+const SORT_ORDERS = ['Ascending', 'Descending'];
+
+function validation(message: string, code = 'ValidationError'): Error {
+  return Object.assign(new Error(message), { code });
+}
+
 export class AwsStandIn {
   readonly calls: RecordedCall[] = [];
+  /** Requests per target action (e.g. `GetMetricData`, `ListEndpoints`), throttled ones included. */
+  readonly counts = new Map<string, number>();
+  /** Requests refused with `Throttling`, per action. */
+  readonly throttled = new Map<string, number>();
+  /** What CloudWatch bills GetMetricData for: the queries of every accepted first page (no NextToken). */
+  metricsRequested = 0;
+  /** Accepted GetMetricData first pages: the minimum number of calls is ceil(queries / 500) per window read. */
+  getMetricDataFirstPages = 0;
+  /** Datapoints answered by GetMetricData, over every page. */
+  datapointsServed = 0;
+  /** Metrics asked for a percentile statistic: CloudWatch Metric Streams bills each one an extra update. */
+  readonly percentileMetrics = new Set<string>();
+  /** Distinct (metric, statistic, period) queries on first pages: what a scraper asks for each scrape. */
+  readonly distinctQueries = new Set<string>();
+  /** The latest GetMetricData EndTime seen (epoch ms): how far the bridge has read. */
+  latestEndTime = 0;
+  /** The most requests in flight at once (received, not yet answered): the concurrency the client used. */
+  peakInFlight = 0;
+  private inFlight = 0;
   private readonly metrics: MetricDef[];
   private readonly byIdentity: Map<string, MetricDef>;
+  private readonly byNamespace = new Map<string, MetricDef[]>();
+  private readonly endpoints = new Map<string, EndpointRecord>();
+  private readonly byConfigName = new Map<string, EndpointRecord>();
   private readonly overrides = new Map<string, Map<number, number | undefined>>();
+  private readonly recent = new Map<string, number[]>();
+  private readonly latencyMs: number;
+  private readonly tpsLimits: Readonly<Record<string, number>>;
+  private readonly recordBodies: boolean;
   private server: Server | undefined;
   private throttleRemaining = 0;
+  private requests = 0;
   /** Small pages force NextToken, as CloudWatch does past 100,800 datapoints. */
   datapointsPerPage = 100_800;
   listMetricsPageSize = 500;
 
-  constructor(readonly fleet: FleetOptions) {
+  constructor(
+    readonly fleet: FleetOptions,
+    options: StandInOptions = {},
+  ) {
+    this.latencyMs = options.latencyMs ?? 0;
+    this.tpsLimits = options.tpsLimits ?? { GetMetricData: 50 };
+    this.recordBodies = options.recordBodies ?? true;
     this.metrics = buildMetrics(fleet);
     this.byIdentity = new Map(this.metrics.map((m) => [identity(m.namespace, m.metricName, m.dimensions), m]));
+    for (const m of this.metrics) {
+      const list = this.byNamespace.get(m.namespace) ?? [];
+      list.push(m);
+      this.byNamespace.set(m.namespace, list);
+    }
+    for (const endpoint of fleet.endpoints) {
+      const createdAt = endpoint.createdAt ?? DEFAULT_TIME;
+      const record = { endpoint, createdAt, modifiedAt: endpoint.modifiedAt ?? createdAt };
+      this.endpoints.set(endpoint.name, record);
+      this.byConfigName.set(`${endpoint.name}-config`, record);
+    }
+  }
+
+  /** The number of CloudWatch metrics served (ListMetrics entries over every namespace). */
+  get metricCount(): number {
+    return this.metrics.length;
   }
 
   get url(): string {
@@ -231,12 +342,36 @@ export class AwsStandIn {
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    // The SDK opens up to 50 sockets per client; a fleet-scale run may hold many of them at once.
+    this.server.maxConnections = 10_000;
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', 1024, resolve));
     return this;
   }
 
   async stop(): Promise<void> {
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Zeroes `counts`, `throttled`, `metricsRequested`, `getMetricDataFirstPages`, `latestEndTime`, `peakInFlight`, `datapointsServed`, `percentileMetrics` and `distinctQueries` (one benchmark cycle each). */
+  resetCounts(): void {
+    this.counts.clear();
+    this.throttled.clear();
+    this.metricsRequested = 0;
+    this.getMetricDataFirstPages = 0;
+    this.latestEndTime = 0;
+    this.peakInFlight = 0;
+    this.datapointsServed = 0;
+    this.percentileMetrics.clear();
+    this.distinctQueries.clear();
+  }
+
+  /** An endpoint update (e.g. a new instance count): SageMaker moves its LastModifiedTime. */
+  updateEndpoint(name: string, variants: FleetEndpoint['variants'], modifiedAt: number): void {
+    const record = this.endpoints.get(name);
+    if (!record) throw new Error(`no endpoint ${name} in the fleet`);
+    record.endpoint = { ...record.endpoint, variants };
+    record.modifiedAt = modifiedAt;
   }
 
   /** The SDK environment that points CloudWatch and SageMaker clients here. */
@@ -285,51 +420,84 @@ export class AwsStandIn {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const target = String(req.headers['x-amz-target'] ?? '');
+    const [service, action = ''] = target.split('.');
+    this.requests += 1;
+    this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
     let body: Record<string, unknown>;
     try {
       body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
     } catch {
-      return this.error(res, 400, 'SerializationException', 'body is not JSON', target);
+      return this.answer(() => this.error(res, 400, 'SerializationException', 'body is not JSON', target));
     }
-    this.calls.push({ target, body });
-    const [service, action] = target.split('.');
+    if (this.recordBodies) this.calls.push({ target, body });
+    if (this.overQuota(action) || (action === 'GetMetricData' && this.throttleRemaining > 0)) {
+      if (action === 'GetMetricData' && this.throttleRemaining > 0) this.throttleRemaining -= 1;
+      this.throttled.set(action, (this.throttled.get(action) ?? 0) + 1);
+      return this.answer(() => this.error(res, 400, 'Throttling', 'Rate exceeded', target));
+    }
+    let send: () => void;
     try {
-      if (service === 'GraniteServiceVersion20100801') {
-        if (action === 'ListMetrics') return this.reply(res, '1.0', this.listMetrics(body));
-        if (action === 'GetMetricData') {
-          if (this.throttleRemaining > 0) {
-            this.throttleRemaining -= 1;
-            return this.error(res, 400, 'Throttling', 'Rate exceeded', target);
-          }
-          return this.reply(res, '1.0', this.getMetricData(body));
-        }
-      }
-      if (service === 'SageMaker') {
-        if (action === 'ListEndpoints') return this.reply(res, '1.1', this.listEndpoints(body));
-        if (action === 'DescribeEndpoint') return this.reply(res, '1.1', this.describeEndpoint(body));
-        if (action === 'DescribeEndpointConfig') return this.reply(res, '1.1', this.describeEndpointConfig(body));
-      }
-      return this.error(res, 400, 'UnknownOperationException', `stand-in does not implement ${target}`, target);
+      send = this.dispatch(service, action, body, res, target);
     } catch (error) {
       const e = error as { code?: string; message: string };
-      return this.error(res, 400, e.code ?? 'ValidationError', e.message, target);
+      send = () => this.error(res, 400, e.code ?? 'ValidationError', e.message, target);
     }
+    return this.answer(send);
   }
 
-  private reply(res: ServerResponse, version: '1.0' | '1.1', payload: unknown): void {
+  /** The answer after the injected latency; other requests are served meanwhile. */
+  private async answer(send: () => void): Promise<void> {
+    this.inFlight += 1;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    this.inFlight -= 1;
+    send();
+  }
+
+  /** True when `action` already had its quota of accepted calls in the last second; otherwise counts this one. */
+  private overQuota(action: string): boolean {
+    const limit = this.tpsLimits[action];
+    if (limit === undefined) return false;
+    const now = performance.now();
+    const times = this.recent.get(action) ?? [];
+    while (times.length > 0 && (times[0] as number) <= now - 1000) times.shift();
+    this.recent.set(action, times);
+    if (times.length >= limit) return true;
+    times.push(now);
+    return false;
+  }
+
+  private dispatch(service: string | undefined, action: string, body: Record<string, unknown>, res: ServerResponse, target: string): () => void {
+    if (service === 'GraniteServiceVersion20100801') {
+      if (action === 'ListMetrics') return this.replier(res, '1.0', this.listMetrics(body));
+      if (action === 'GetMetricData') return this.replier(res, '1.0', this.getMetricData(body));
+    }
+    if (service === 'SageMaker') {
+      if (action === 'ListEndpoints') return this.replier(res, '1.1', this.listEndpoints(body));
+      if (action === 'DescribeEndpoint') return this.replier(res, '1.1', this.describeEndpoint(body));
+      if (action === 'DescribeEndpointConfig') return this.replier(res, '1.1', this.describeEndpointConfig(body));
+    }
+    return () => this.error(res, 400, 'UnknownOperationException', `stand-in does not implement ${target}`, target);
+  }
+
+  /** Serializes now (the work is done before the latency), sends later. */
+  private replier(res: ServerResponse, version: '1.0' | '1.1', payload: unknown): () => void {
     // AWS JSON carries NaN and infinities as strings.
     const text = JSON.stringify(payload, (_key, value: unknown) =>
       typeof value === 'number' && !Number.isFinite(value) ? (Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity') : value,
     );
-    res.writeHead(200, { 'content-type': `application/x-amz-json-${version}`, 'x-amzn-requestid': `req-${this.calls.length}` });
-    res.end(text);
+    const requestId = `req-${this.requests}`;
+    return () => {
+      res.writeHead(200, { 'content-type': `application/x-amz-json-${version}`, 'x-amzn-requestid': requestId });
+      res.end(text);
+    };
   }
 
   private error(res: ServerResponse, status: number, code: string, message: string, target: string): void {
     const version = target.startsWith('SageMaker.') ? '1.1' : '1.0';
     res.writeHead(status, {
       'content-type': `application/x-amz-json-${version}`,
-      'x-amzn-requestid': `req-${this.calls.length}`,
+      'x-amzn-requestid': `req-${this.requests}`,
       // CloudWatch is awsQueryCompatible: the SDK takes the error code from this header.
       'x-amzn-query-error': `${code};Sender`,
     });
@@ -337,7 +505,7 @@ export class AwsStandIn {
   }
 
   private listMetrics(body: Record<string, unknown>): unknown {
-    const matching = this.metrics.filter((m) => m.namespace === body.Namespace);
+    const matching = this.byNamespace.get(String(body.Namespace)) ?? [];
     const offset = body.NextToken ? Number(Buffer.from(String(body.NextToken), 'base64').toString()) : 0;
     const page = matching.slice(offset, offset + this.listMetricsPageSize);
     const next = offset + page.length < matching.length ? Buffer.from(String(offset + page.length)).toString('base64') : undefined;
@@ -349,20 +517,37 @@ export class AwsStandIn {
 
   private getMetricData(body: Record<string, unknown>): unknown {
     const queries = body.MetricDataQueries as Array<{ Id: string; MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions?: Dimension[] }; Period: number; Stat: string } }>;
-    if (!Array.isArray(queries) || queries.length === 0) throw Object.assign(new Error('MetricDataQueries is required'), { code: 'ValidationError' });
-    if (queries.length > 500) throw Object.assign(new Error('The collection MetricDataQueries must not have a size greater than 500.'), { code: 'ValidationError' });
+    if (!Array.isArray(queries) || queries.length === 0) throw validation('MetricDataQueries is required');
+    if (queries.length > 500) throw validation('The collection MetricDataQueries must not have a size greater than 500.');
     const start = Number(body.StartTime);
     const end = Number(body.EndTime);
-    if (body.ScanBy !== 'TimestampAscending') throw Object.assign(new Error('stand-in expects ScanBy TimestampAscending'), { code: 'ValidationError' });
+    if (body.ScanBy !== 'TimestampAscending') throw validation('stand-in expects ScanBy TimestampAscending');
+    const maxDatapoints = body.MaxDatapoints === undefined ? this.datapointsPerPage : Math.min(Number(body.MaxDatapoints), this.datapointsPerPage);
+    if (!(maxDatapoints >= 1)) throw validation('MaxDatapoints must be at least 1');
+    if (body.NextToken === undefined) {
+      this.metricsRequested += queries.length;
+      this.getMetricDataFirstPages += 1;
+    }
+    this.latestEndTime = Math.max(this.latestEndTime, end * 1000);
     const all = queries.map((q) => {
       const period = q.MetricStat.Period;
+      const stat = q.MetricStat.Stat;
+      const id = identity(q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions ?? []);
+      const metric = this.byIdentity.get(id);
+      const override = this.overrides.get(`${id}|${stat}`);
+      if (body.NextToken === undefined) {
+        this.distinctQueries.add(`${id}|${stat}|${period}`);
+        if (/^p\d/.test(stat)) this.percentileMetrics.add(id);
+      }
       const timestamps: number[] = [];
       const values: number[] = [];
-      for (let t = Math.ceil(start / period) * period; t < end; t += period) {
-        const v = this.valueAt(q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions ?? [], q.MetricStat.Stat, t * 1000);
-        if (v !== undefined) {
-          timestamps.push(t);
-          values.push(v);
+      if (metric) {
+        for (let t = Math.ceil(start / period) * period; t < end; t += period) {
+          const v = override?.has(t) ? override.get(t) : metric.value(stat, t);
+          if (v !== undefined) {
+            timestamps.push(t);
+            values.push(v);
+          }
         }
       }
       return { Id: q.Id, timestamps, values };
@@ -370,7 +555,7 @@ export class AwsStandIn {
     // Datapoints are paged across all queries in order; a query cut by a page boundary continues on the next page.
     const offset = body.NextToken ? Number(Buffer.from(String(body.NextToken), 'base64').toString()) : 0;
     let skipped = 0;
-    let room = this.datapointsPerPage;
+    let room = maxDatapoints;
     const results = all.map((r) => {
       const from = Math.max(0, Math.min(r.timestamps.length, offset - skipped));
       skipped += r.timestamps.length;
@@ -385,7 +570,8 @@ export class AwsStandIn {
         StatusCode: complete ? 'Complete' : 'PartialData',
       };
     });
-    const served = offset + (this.datapointsPerPage - room);
+    const served = offset + (maxDatapoints - room);
+    this.datapointsServed += maxDatapoints - room;
     const total = all.reduce((n, r) => n + r.timestamps.length, 0);
     return {
       MetricDataResults: results,
@@ -394,28 +580,67 @@ export class AwsStandIn {
     };
   }
 
-  private listEndpoints(_body: Record<string, unknown>): unknown {
+  /**
+   * SageMaker's documented ListEndpoints: MaxResults 1..100 (default 10), SortBy Name | CreationTime | Status
+   * (default CreationTime), SortOrder (default Descending), CreationTimeAfter (>=), CreationTimeBefore (<),
+   * LastModifiedTimeAfter (>), LastModifiedTimeBefore (<), NameContains, StatusEquals; NextToken pages.
+   */
+  private listEndpoints(body: Record<string, unknown>): unknown {
+    const maxResults = body.MaxResults === undefined ? 10 : Number(body.MaxResults);
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100) {
+      const bound = maxResults > 100 ? 'less than or equal to 100' : 'greater than or equal to 1';
+      throw validation(`1 validation error detected: Value '${String(body.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value ${bound}`, 'ValidationException');
+    }
+    const sortBy = body.SortBy === undefined ? 'CreationTime' : String(body.SortBy);
+    const sortOrder = body.SortOrder === undefined ? 'Descending' : String(body.SortOrder);
+    if (!SORT_KEYS.includes(sortBy)) throw validation(`Value '${sortBy}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: [${SORT_KEYS.join(', ')}]`, 'ValidationException');
+    if (!SORT_ORDERS.includes(sortOrder)) throw validation(`Value '${sortOrder}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [${SORT_ORDERS.join(', ')}]`, 'ValidationException');
+    const time = (key: string) => (body[key] === undefined ? undefined : Number(body[key]));
+    const [createdAfter, createdBefore, modifiedAfter, modifiedBefore] = ['CreationTimeAfter', 'CreationTimeBefore', 'LastModifiedTimeAfter', 'LastModifiedTimeBefore'].map(time);
+    const nameContains = body.NameContains === undefined ? undefined : String(body.NameContains);
+    const status = body.StatusEquals === undefined ? undefined : String(body.StatusEquals);
+    const matching = [...this.endpoints.values()].filter(
+      (r) =>
+        (createdAfter === undefined || r.createdAt >= createdAfter) &&
+        (createdBefore === undefined || r.createdAt < createdBefore) &&
+        (modifiedAfter === undefined || r.modifiedAt > modifiedAfter) &&
+        (modifiedBefore === undefined || r.modifiedAt < modifiedBefore) &&
+        (nameContains === undefined || r.endpoint.name.includes(nameContains)) &&
+        (status === undefined || status === 'InService'),
+    );
+    const byName = (a: EndpointRecord, b: EndpointRecord) => (a.endpoint.name < b.endpoint.name ? -1 : a.endpoint.name > b.endpoint.name ? 1 : 0);
+    matching.sort((a, b) => (sortBy === 'CreationTime' ? a.createdAt - b.createdAt || byName(a, b) : byName(a, b)));
+    if (sortOrder === 'Descending') matching.reverse();
+    let offset = 0;
+    if (body.NextToken !== undefined) {
+      offset = Number(Buffer.from(String(body.NextToken), 'base64').toString());
+      if (!Number.isInteger(offset) || offset < 0) throw validation('Invalid pagination token', 'ValidationException');
+    }
+    const page = matching.slice(offset, offset + maxResults);
+    const next = offset + page.length < matching.length ? Buffer.from(String(offset + page.length)).toString('base64') : undefined;
     return {
-      Endpoints: this.fleet.endpoints.map((e) => ({
-        EndpointName: e.name,
-        EndpointArn: `arn:aws:sagemaker:us-east-2:123456789012:endpoint/${e.name}`,
-        CreationTime: 1700000000,
-        LastModifiedTime: 1700000000,
+      Endpoints: page.map((r) => ({
+        EndpointName: r.endpoint.name,
+        EndpointArn: `arn:aws:sagemaker:us-east-2:123456789012:endpoint/${r.endpoint.name}`,
+        CreationTime: r.createdAt,
+        LastModifiedTime: r.modifiedAt,
         EndpointStatus: 'InService',
       })),
+      ...(next ? { NextToken: next } : {}),
     };
   }
 
   private describeEndpoint(body: Record<string, unknown>): unknown {
-    const endpoint = this.fleet.endpoints.find((e) => e.name === body.EndpointName);
-    if (!endpoint) throw Object.assign(new Error(`Could not find endpoint "${String(body.EndpointName)}".`), { code: 'ValidationException' });
+    const record = this.endpoints.get(String(body.EndpointName));
+    if (!record) throw validation(`Could not find endpoint "${String(body.EndpointName)}".`, 'ValidationException');
+    const endpoint = record.endpoint;
     return {
       EndpointName: endpoint.name,
       EndpointArn: `arn:aws:sagemaker:us-east-2:123456789012:endpoint/${endpoint.name}`,
       EndpointConfigName: `${endpoint.name}-config`,
       EndpointStatus: 'InService',
-      CreationTime: 1700000000,
-      LastModifiedTime: 1700000000,
+      CreationTime: record.createdAt,
+      LastModifiedTime: record.modifiedAt,
       ProductionVariants: endpoint.variants.map((v) => ({
         VariantName: v.name,
         CurrentWeight: v.weight,
@@ -427,12 +652,13 @@ export class AwsStandIn {
   }
 
   private describeEndpointConfig(body: Record<string, unknown>): unknown {
-    const endpoint = this.fleet.endpoints.find((e) => `${e.name}-config` === body.EndpointConfigName);
-    if (!endpoint) throw Object.assign(new Error(`Could not find endpoint configuration "${String(body.EndpointConfigName)}".`), { code: 'ValidationException' });
+    const record = this.byConfigName.get(String(body.EndpointConfigName));
+    if (!record) throw validation(`Could not find endpoint configuration "${String(body.EndpointConfigName)}".`, 'ValidationException');
+    const endpoint = record.endpoint;
     return {
       EndpointConfigName: `${endpoint.name}-config`,
       EndpointConfigArn: `arn:aws:sagemaker:us-east-2:123456789012:endpoint-config/${endpoint.name}-config`,
-      CreationTime: 1700000000,
+      CreationTime: record.createdAt,
       ProductionVariants: endpoint.variants.map((v) => ({ VariantName: v.name, ModelName: `${endpoint.name}-model`, InstanceType: v.instanceType, InitialInstanceCount: v.instances })),
     };
   }

@@ -1,0 +1,628 @@
+/**
+ * `npm run bench`: the built CLI (`node dist/lambda/bridge/cli.js bridge --once --now ...`) as a black box, one child
+ * process per cycle, against a stand-in fleet of N endpoint variants (50 ms of CloudWatch and SageMaker latency, AWS's
+ * page and rate limits) and a real Prometheus behind a counting proxy. Per cycle: wall, CPU, peak RSS (from a preload
+ * that reports process.resourceUsage() on exit), GetMetricData calls against the minimum, SageMaker calls, state size,
+ * bytes written to the state directory, remote-write bytes. Then the peers (encoder, CloudWatch bill, cold init) and
+ * the in-process figures of test/bench/bench.ts. Targets are issue 8's; each figure is marked PASS or MISS.
+ *
+ *   npm run bench                                   # sizes 100,1000,10000; outages 1h,6h at 5,000 variants
+ *   npm run bench -- --sizes 100,1000 --outage-size 0   # quick
+ *   npm run bench -- --out test/bench/RESULTS.md
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command } from 'commander';
+import { AwsStandIn, fleetOf } from '../support/aws-stand-in';
+import { ensurePrometheus, LocalPrometheus } from '../support/prometheus';
+import { CountingProxy } from './counting-proxy';
+import { cloudWatchBill, coldInit, compareEncoders, lastLine } from './peers';
+import type { UsageReport } from './preload';
+
+const REPO_ROOT = join(__dirname, '..', '..');
+const CLI = join(REPO_ROOT, 'dist', 'lambda', 'bridge', 'cli.js');
+const PRELOAD = join(REPO_ROOT, 'dist', 'test', 'bench', 'preload.js');
+const MINUTE = 60_000;
+const MiB = 1024 * 1024;
+const SETTLE_SECONDS = 120;
+const CYCLE_MINUTES = 5;
+/** Hard limits: a cycle past them is recorded as FAILED. */
+const HEAP_LIMIT_MIB = 4096;
+const CYCLE_TIMEOUT_MS = 10 * MINUTE;
+
+interface Options {
+  sizes: number[];
+  outageSize: number;
+  outages: number[];
+  latency: number;
+  out?: string;
+  inProcess: boolean;
+}
+
+export interface CycleResult {
+  readonly scenario: string;
+  readonly label: string;
+  readonly variants: number;
+  readonly now: number;
+  readonly failed?: string;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly rssMiB: number;
+  readonly stateBytesWritten: number;
+  readonly stateBytesRead: number;
+  readonly stateDirBytes: number;
+  readonly stateFileBytes: number;
+  readonly stateFile: string;
+  readonly getMetricDataCalls: number;
+  readonly getMetricDataMinimum: number;
+  readonly throttled: number;
+  readonly queries: number;
+  readonly distinctQueries: number;
+  readonly percentileMetrics: number;
+  readonly datapoints: number;
+  readonly listMetricsCalls: number;
+  readonly sagemakerCalls: { list: number; describe: number; config: number };
+  readonly peakInFlight: number;
+  readonly remoteWriteRequests: number;
+  readonly remoteWriteBytes: number;
+  readonly remoteWriteRefused: string;
+  readonly samplesLanded: number;
+  readonly samplesRefused: number;
+  readonly readEnd: number;
+  readonly summary: string;
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+function alignDown(value: number, step: number): number {
+  return Math.floor(value / step) * step;
+}
+
+/**
+ * Total bytes under the state directory, and its main state file: the largest file with "state" in its name outside a
+ * journal, else the largest file.
+ */
+function dirBytes(dir: string): { total: number; largest: number; largestName: string } {
+  let total = 0;
+  const best = { state: { size: -1, name: '' }, other: { size: -1, name: '' } };
+  if (!existsSync(dir)) return { total, largest: 0, largestName: '' };
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) {
+        const size = statSync(full).size;
+        total += size;
+        const kind = /state/i.test(entry.name) && !/journal/i.test(relative(dir, full)) ? best.state : best.other;
+        if (size > kind.size) Object.assign(kind, { size, name: relative(dir, full) });
+      }
+    }
+  };
+  walk(dir);
+  const main = best.state.size >= 0 ? best.state : best.other;
+  return { total, largest: Math.max(0, main.size), largestName: main.name };
+}
+
+/** Peak RSS of a running process from /proc (KiB), for cycles that die before the preload can report. */
+function peakRssKiB(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface ChildRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderrTail: string;
+  readonly wallMs: number;
+  readonly polledRssKiB: number;
+  readonly timedOut: boolean;
+}
+
+/** Runs the built CLI under the preload with the hard limits; keeps only the tail of its output. */
+async function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildRun> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_LIMIT_MIB}`, '-r', PRELOAD, CLI, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-16_384)));
+  let polledRssKiB = 0;
+  const poll = setInterval(() => (polledRssKiB = Math.max(polledRssKiB, peakRssKiB(child.pid ?? 0))), 200);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, CYCLE_TIMEOUT_MS);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  clearInterval(poll);
+  clearTimeout(timer);
+  return { code, signal, stderrTail: tail, wallMs: performance.now() - started, polledRssKiB, timedOut };
+}
+
+function readUsage(file: string): UsageReport | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as UsageReport;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Idle: node with the CLI loaded and no cycle (`bridge --help`), under the same flags and preload. */
+async function idleProcess(work: string): Promise<{ rssMiB: number; cpuMs: number }> {
+  const usageFile = join(work, 'idle-usage.json');
+  await runCli(['bridge', '--help'], { ...process.env, BENCH_USAGE_FILE: usageFile });
+  const usage = readUsage(usageFile);
+  return { rssMiB: (usage?.maxRSS ?? 0) / 1024, cpuMs: ((usage?.userCPUTime ?? 0) + (usage?.systemCPUTime ?? 0)) / 1000 };
+}
+
+async function prometheusCounters(prometheus: LocalPrometheus): Promise<{ appended: number; refused: number }> {
+  const text = await (await fetch(`${prometheus.url}/metrics`)).text();
+  let appended = 0;
+  let refused = 0;
+  for (const line of text.split('\n')) {
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('prometheus_tsdb_head_samples_appended_total')) appended += value;
+    else if (/^prometheus_tsdb_(out_of_bound|out_of_order|too_old)_samples_total/.test(line)) refused += value;
+  }
+  return { appended, refused };
+}
+
+/** One fleet: a stand-in, a fresh Prometheus behind a counting proxy, a state directory; cycles run one by one. */
+class FleetRun {
+  readonly standIn: AwsStandIn;
+  private readonly prometheus = new LocalPrometheus();
+  private proxy: CountingProxy | undefined;
+  private readonly work = mkdtempSync(join(tmpdir(), 'inferwatch-fleet-bench-'));
+  private readonly stateDir = join(this.work, 'state');
+  private readonly configFile = join(this.work, 'inferwatch.yaml');
+  private cycles = 0;
+
+  constructor(
+    readonly scenario: string,
+    readonly variants: number,
+    latencyMs: number,
+  ) {
+    this.standIn = new AwsStandIn(fleetOf(variants), { latencyMs, recordBodies: false });
+  }
+
+  async start(): Promise<this> {
+    await this.standIn.start();
+    await this.prometheus.start();
+    this.proxy = await new CountingProxy(this.prometheus.remoteWriteUrl).start();
+    mkdirSync(this.stateDir, { recursive: true });
+    writeFileSync(this.configFile, `accountId: "123456789012"\nsettle: ${SETTLE_SECONDS}\nremoteWrite:\n  url: ${this.proxy.url}\n`);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.proxy?.stop();
+    await this.prometheus.stop();
+    await this.standIn.stop();
+    rmSync(this.work, { recursive: true, force: true });
+  }
+
+  async cycle(now: number, label: string): Promise<CycleResult> {
+    const proxy = this.proxy as CountingProxy;
+    this.standIn.resetCounts();
+    proxy.reset();
+    const before = await prometheusCounters(this.prometheus);
+    const usageFile = join(this.work, `usage-${++this.cycles}.json`);
+    const run = await runCli(['bridge', '--once', '--now', String(now), '--config', this.configFile, '--state-dir', this.stateDir], {
+      ...process.env,
+      ...this.standIn.env(),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      BENCH_USAGE_FILE: usageFile,
+      BENCH_STATE_DIR: this.stateDir,
+    });
+    const usage = readUsage(usageFile);
+    const after = await prometheusCounters(this.prometheus);
+    const state = dirBytes(this.stateDir);
+    const s = this.standIn;
+    const queries = s.metricsRequested;
+    const failed = run.timedOut
+      ? `killed after ${CYCLE_TIMEOUT_MS / MINUTE} min`
+      : run.code !== 0
+        ? `exit ${run.code ?? run.signal}: ${lastLine(run.stderrTail)}`
+        : undefined;
+    const summary = /inferwatch: (.*)$/m.exec(run.stderrTail.split('\n').filter((l) => l.startsWith('inferwatch: ')).pop() ?? '')?.[1] ?? '';
+    const result: CycleResult = {
+      scenario: this.scenario,
+      label,
+      variants: this.variants,
+      now,
+      ...(failed ? { failed } : {}),
+      wallMs: run.wallMs,
+      cpuMs: usage ? (usage.userCPUTime + usage.systemCPUTime) / 1000 : NaN,
+      rssMiB: (usage?.maxRSS ?? run.polledRssKiB) / 1024,
+      stateBytesWritten: usage?.bytesWritten ?? NaN,
+      stateBytesRead: usage?.bytesRead ?? NaN,
+      stateDirBytes: state.total,
+      stateFileBytes: state.largest,
+      stateFile: state.largestName,
+      getMetricDataCalls: s.counts.get('GetMetricData') ?? 0,
+      getMetricDataMinimum: queries === 0 ? 0 : Math.max(Math.ceil(queries / 500), Math.ceil(s.datapointsServed / 100_800)),
+      throttled: [...s.throttled.values()].reduce((a, b) => a + b, 0),
+      queries,
+      distinctQueries: s.distinctQueries.size,
+      percentileMetrics: s.percentileMetrics.size,
+      datapoints: s.datapointsServed,
+      listMetricsCalls: s.counts.get('ListMetrics') ?? 0,
+      sagemakerCalls: { list: s.counts.get('ListEndpoints') ?? 0, describe: s.counts.get('DescribeEndpoint') ?? 0, config: s.counts.get('DescribeEndpointConfig') ?? 0 },
+      peakInFlight: s.peakInFlight,
+      remoteWriteRequests: proxy.requests,
+      remoteWriteBytes: proxy.bytes,
+      remoteWriteRefused: [...proxy.refused].map(([status, n]) => `${n}×${status}`).join(' '),
+      samplesLanded: after.appended - before.appended,
+      samplesRefused: after.refused - before.refused,
+      readEnd: s.latestEndTime,
+      summary,
+    };
+    log(`${this.scenario} ${label}: ${failed ? `FAILED (${failed})` : 'ok'}, ${(result.wallMs / 1000).toFixed(1)} s, ${result.rssMiB.toFixed(0)} MiB, ${result.getMetricDataCalls} GetMetricData`);
+    return result;
+  }
+
+  /** The bridge's own count of the series it keeps (its self-metric in Prometheus). */
+  async seriesActive(atMs: number): Promise<number | undefined> {
+    try {
+      const samples = await this.prometheus.query('max(last_over_time(inferwatch_bridge_series_active[3h]))', atMs);
+      return samples[0]?.value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  readyAt(now: number): number {
+    return alignDown(now - SETTLE_SECONDS * 1000, MINUTE);
+  }
+}
+
+interface SizeResult {
+  readonly variants: number;
+  readonly metrics: number;
+  readonly first: CycleResult;
+  readonly steady: CycleResult;
+  readonly series: number | undefined;
+}
+
+async function runSize(variants: number, latencyMs: number): Promise<SizeResult> {
+  const run = await new FleetRun(`${variants.toLocaleString('en')} variants`, variants, latencyMs).start();
+  try {
+    // An hour back: Prometheus takes every timestamp, and the first cycle's lookback is all in the past.
+    const t0 = alignDown(Date.now(), MINUTE) - 60 * MINUTE;
+    const first = await run.cycle(t0, 'first');
+    const steady = await run.cycle(t0 + CYCLE_MINUTES * MINUTE, 'steady');
+    return { variants, metrics: run.standIn.metricCount, first, steady, series: await run.seriesActive(t0 + CYCLE_MINUTES * MINUTE) };
+  } finally {
+    await run.stop();
+  }
+}
+
+interface OutageResult {
+  readonly outageMinutes: number;
+  readonly cycles: CycleResult[];
+  /** The scheduled cycle after catching up (before the next outage), shown with the cycles but not part of the catch-up. */
+  after?: CycleResult;
+  readonly caughtUp: boolean;
+  readonly note: string;
+}
+
+/** One fleet through a first and a steady cycle, then each outage in turn, caught up by cycles 5 minutes apart. */
+async function runOutages(variants: number, outagesMinutes: readonly number[], latencyMs: number): Promise<{ size: SizeResult; outages: OutageResult[] }> {
+  const run = await new FleetRun(`${variants.toLocaleString('en')} variants, outages`, variants, latencyMs).start();
+  try {
+    const total = outagesMinutes.reduce((a, b) => a + b + 60, 60);
+    let now = alignDown(Date.now(), MINUTE) - total * MINUTE;
+    const first = await run.cycle(now, 'first');
+    now += CYCLE_MINUTES * MINUTE;
+    const steady = await run.cycle(now, 'steady');
+    const size: SizeResult = { variants, metrics: run.standIn.metricCount, first, steady, series: await run.seriesActive(now) };
+    const outages: OutageResult[] = [];
+    for (const minutes of outagesMinutes) {
+      now += minutes * MINUTE;
+      const cycles: CycleResult[] = [];
+      let caughtUp = false;
+      let failedInARow = 0;
+      let note = '';
+      const maxCycles = Math.ceil(minutes / CYCLE_MINUTES) + 2;
+      while (cycles.length < maxCycles) {
+        const result = await run.cycle(now, `${minutes >= 60 ? `${minutes / 60} h` : `${minutes} min`} outage, cycle ${cycles.length + 1}`);
+        cycles.push(result);
+        if (result.failed) {
+          failedInARow += 1;
+          if (failedInARow >= 2) {
+            note = `stopped after ${failedInARow} failed cycles in a row`;
+            break;
+          }
+        } else {
+          failedInARow = 0;
+          if (result.readEnd >= run.readyAt(now)) {
+            caughtUp = true;
+            break;
+          }
+        }
+        now += CYCLE_MINUTES * MINUTE;
+      }
+      if (!caughtUp && !note) note = `not caught up after ${cycles.length} cycles`;
+      const outage: OutageResult = { outageMinutes: minutes, cycles, caughtUp, note };
+      outages.push(outage);
+      // A steady cycle between outages, as the schedule would run.
+      now += CYCLE_MINUTES * MINUTE;
+      if (outagesMinutes.indexOf(minutes) < outagesMinutes.length - 1) outage.after = await run.cycle(now, 'steady');
+    }
+    return { size, outages };
+  } finally {
+    await run.stop();
+  }
+}
+
+async function inProcessFigures(): Promise<string> {
+  const run = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'bench.ts')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8192)));
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+  return run.code === 0 ? run.out.trim() : `FAILED: ${lastLine(run.err)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+const fmt = {
+  s: (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(1) : '–'),
+  mib: (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–'),
+  bytes: (n: number) => (!Number.isFinite(n) ? '–' : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`),
+  int: (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : '–'),
+  ratio: (n: number) => (Number.isFinite(n) ? `×${n.toFixed(2)}` : '–'),
+};
+
+function mark(ok: boolean | undefined): string {
+  return ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS';
+}
+
+function cycleRow(r: CycleResult): string {
+  const sm = r.sagemakerCalls;
+  return [
+    r.scenario,
+    r.label,
+    r.failed ? `**FAILED**: ${r.failed.replace(/\|/g, '\\|')}` : 'ok',
+    fmt.s(r.wallMs),
+    fmt.s(r.cpuMs),
+    fmt.mib(r.rssMiB),
+    `${r.getMetricDataCalls} (${r.getMetricDataMinimum})${r.throttled ? `, ${r.throttled} throttled` : ''}`,
+    fmt.int(r.queries),
+    String(r.listMetricsCalls),
+    String(r.peakInFlight),
+    `${sm.list} / ${sm.describe} / ${sm.config}`,
+    `${fmt.bytes(r.stateFileBytes)} / ${fmt.bytes(r.stateDirBytes)}`,
+    `${fmt.bytes(r.stateBytesWritten)} / ${fmt.bytes(r.stateBytesRead)}`,
+    `${fmt.bytes(r.remoteWriteBytes)} in ${r.remoteWriteRequests}${r.remoteWriteRefused ? ` (refused ${r.remoteWriteRefused})` : ''}`,
+    `${fmt.int(r.samplesLanded)}${r.samplesRefused ? ` (${fmt.int(r.samplesRefused)} refused)` : ''}`,
+  ].join(' | ');
+}
+
+const CYCLE_HEADER = [
+  '| fleet | cycle | outcome | wall s | CPU s | peak RSS MiB | GetMetricData calls (minimum) | queries | ListMetrics | AWS calls in flight (peak) | SageMaker List / Describe / Config | state file / dir | state written / read | remote write | samples landed |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+
+interface Report {
+  readonly options: Options;
+  readonly idle: { rssMiB: number; cpuMs: number };
+  readonly sizes: SizeResult[];
+  readonly outages: OutageResult[];
+  readonly encoders: Awaited<ReturnType<typeof compareEncoders>>;
+  readonly cold: ReturnType<typeof coldInit>;
+  readonly inProcess: string | undefined;
+  readonly minutes: number;
+}
+
+function render(report: Report): string {
+  const { sizes, outages, idle, options } = report;
+  const lines: string[] = [];
+  const push = (...more: string[]) => lines.push(...more);
+  push('# `npm run bench`: the bridge at fleet scale', '');
+  push(
+    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; Prometheus 2.x receiver; ${options.latency} ms injected latency on every CloudWatch and SageMaker call; ` +
+      `CloudWatch limits as AWS documents them (ListMetrics 500 a page, GetMetricData ≤ 500 queries and ≤ 100,800 datapoints a response, 50 TPS). ` +
+      `Each cycle is \`node dist/lambda/bridge/cli.js bridge --once --now …\`, a fresh process with \`--max-old-space-size=${HEAP_LIMIT_MIB}\`; wall includes process start. ` +
+      `Run took ${report.minutes.toFixed(1)} min.`,
+    '',
+  );
+  push(
+    `Reproduce: \`npm run bench\` (builds first; sizes ${options.sizes.join(', ')}${options.outageSize > 0 ? `, outages of ${options.outages.map((m) => `${m / 60} h`).join(' and ')} at ${options.outageSize} variants` : ''}). ` +
+      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--latency`, `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES).',
+    '',
+  );
+  push(`Idle process (node + CLI loaded, \`bridge --help\`): peak RSS ${fmt.mib(idle.rssMiB)} MiB, CPU ${fmt.s(idle.cpuMs)} s.`, '');
+  push('## Cycles', '');
+  push(...CYCLE_HEADER);
+  for (const size of sizes) push(`| ${cycleRow(size.first)} |`, `| ${cycleRow(size.steady)} |`);
+  for (const outage of outages) for (const c of [...outage.cycles, ...(outage.after ? [outage.after] : [])]) push(`| ${cycleRow(c)} |`);
+  push('');
+  push(
+    'GetMetricData minimum: max(ceil(queries / 500), ceil(datapoints / 100,800)), queries counted by the stand-in on first pages. ' +
+      'SageMaker: ListEndpoints / DescribeEndpoint / DescribeEndpointConfig calls. State file: the largest file with "state" in its name; dir: everything in the state directory. ' +
+      'State written / read: bytes the CLI wrote to and read from files under the state directory (counted by the preload). Samples landed: `prometheus_tsdb_head_samples_appended_total` during the cycle.',
+    '',
+  );
+
+  push('## Per size', '');
+  push('| variants | CloudWatch metrics | series (bridge self-metric) | state file | B/series | steady: state written vs 2 × state + request bodies |');
+  push('| --- | --- | --- | --- | --- | --- |');
+  const perSeries = (size: SizeResult) => (size.series ? size.steady.stateFileBytes / size.series : NaN);
+  const writtenOk = (c: CycleResult) => c.stateBytesWritten <= 2 * c.stateFileBytes + c.remoteWriteBytes;
+  for (const size of [...sizes].sort((a, b) => a.variants - b.variants)) {
+    const s = size.steady;
+    push(
+      `| ${fmt.int(size.variants)} | ${fmt.int(size.metrics)} | ${fmt.int(size.series ?? NaN)} | ${s.stateFile || '–'}, ${fmt.bytes(s.stateFileBytes)} | ${fmt.int(perSeries(size))} | ${fmt.bytes(s.stateBytesWritten)} vs ${fmt.bytes(2 * s.stateFileBytes + s.remoteWriteBytes)} ${s.failed ? 'n/a' : mark(writtenOk(s))} |`,
+    );
+  }
+  push('');
+
+  push('## Growth', '');
+  push('RSS above idle is peak RSS less the idle process. Linear would be ×10 for ×10 the fleet.', '');
+  push('| from → to | cycle | wall | CPU | RSS above idle |');
+  push('| --- | --- | --- | --- | --- |');
+  const sorted = [...sizes].sort((a, b) => a.variants - b.variants);
+  const growth = (a: CycleResult, b: CycleResult) => ({
+    wall: b.wallMs / a.wallMs,
+    cpu: b.cpuMs / a.cpuMs,
+    rss: (b.rssMiB - idle.rssMiB) / (a.rssMiB - idle.rssMiB),
+    valid: !a.failed && !b.failed,
+  });
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1] as SizeResult;
+    const b = sorted[i] as SizeResult;
+    for (const cycle of ['first', 'steady'] as const) {
+      const g = growth(a[cycle], b[cycle]);
+      push(`| ${fmt.int(a.variants)} → ${fmt.int(b.variants)} | ${cycle} | ${g.valid ? fmt.ratio(g.wall) : 'failed'} | ${g.valid ? fmt.ratio(g.cpu) : 'failed'} | ${g.valid ? fmt.ratio(g.rss) : 'failed'} |`);
+    }
+  }
+  push('');
+
+  if (outages.length > 0) {
+    push('## Catch-up after an outage', '');
+    push('| outage | cycles | failed | caught up | max peak RSS MiB | total wall s | samples landed (refused) | note |');
+    push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const o of outages) {
+      const failed = o.cycles.filter((c) => c.failed).length;
+      const rss = Math.max(...o.cycles.map((c) => c.rssMiB));
+      const wall = o.cycles.reduce((n, c) => n + c.wallMs, 0);
+      const landed = o.cycles.reduce((n, c) => n + c.samplesLanded, 0);
+      const refused = o.cycles.reduce((n, c) => n + c.samplesRefused, 0);
+      push(`| ${o.outageMinutes / 60} h | ${o.cycles.length} | ${failed} | ${o.caughtUp ? 'yes' : 'no'} | ${fmt.mib(rss)} | ${fmt.s(wall)} | ${fmt.int(landed)} (${fmt.int(refused)}) | ${o.note} |`);
+    }
+    push('');
+  }
+
+  push('## Targets (issue 8)', '');
+  push('| target | measured | |');
+  push('| --- | --- | --- |');
+  const bySize = (n: number) => sizes.find((s) => s.variants === n);
+  const k10 = bySize(10_000);
+  const k1 = bySize(1_000);
+  const ok = (c: CycleResult | undefined, test: (c: CycleResult) => boolean) => (c === undefined ? undefined : !c.failed && test(c));
+  const describe = (c: CycleResult | undefined, text: (c: CycleResult) => string) => (c === undefined ? 'not run' : c.failed ? `FAILED (${text(c)})` : text(c));
+  push(`| 10,000 variants, steady: peak RSS ≤ 256 MiB | ${describe(k10?.steady, (c) => `${fmt.mib(c.rssMiB)} MiB`)} | ${mark(ok(k10?.steady, (c) => c.rssMiB <= 256))} |`);
+  push(`| 10,000 variants, steady: wall ≤ 30 s | ${describe(k10?.steady, (c) => `${fmt.s(c.wallMs)} s`)} | ${mark(ok(k10?.steady, (c) => c.wallMs <= 30_000))} |`);
+  push(`| 10,000 variants, first: peak RSS ≤ 384 MiB | ${describe(k10?.first, (c) => `${fmt.mib(c.rssMiB)} MiB`)} | ${mark(ok(k10?.first, (c) => c.rssMiB <= 384))} |`);
+  for (const cycle of ['first', 'steady'] as const) {
+    if (!k1 || !k10) {
+      push(`| 1,000 → 10,000, ${cycle}: wall and CPU ≤ ×11, RSS above idle ≤ ×10 | not run | n/a |`);
+      continue;
+    }
+    const g = growth(k1[cycle], k10[cycle]);
+    push(
+      `| 1,000 → 10,000, ${cycle}: wall and CPU ≤ ×11, RSS above idle ≤ ×10 | ${g.valid ? `wall ${fmt.ratio(g.wall)}, CPU ${fmt.ratio(g.cpu)}, RSS ${fmt.ratio(g.rss)}` : 'a cycle failed'} | ${mark(g.valid && g.wall <= 11 && g.cpu <= 11 && g.rss <= 10)} |`,
+    );
+  }
+  const six = outages.find((o) => o.outageMinutes === 360);
+  push(
+    `| 6 h outage at ${fmt.int(options.outageSize || 5000)} variants: no failed cycle, ≤ 384 MiB every cycle | ${six ? `${six.cycles.filter((c) => c.failed).length} failed of ${six.cycles.length}, max ${fmt.mib(Math.max(...six.cycles.map((c) => c.rssMiB)))} MiB${six.caughtUp ? ', caught up' : `, ${six.note}`}` : 'not run'} | ${mark(six ? six.caughtUp && six.cycles.every((c) => !c.failed && c.rssMiB <= 384) : undefined)} |`,
+  );
+  const largest = [...sizes].filter((s) => !s.steady.failed && s.series).sort((a, b) => b.variants - a.variants)[0];
+  push(`| state ≤ 100 B/series | ${largest ? `${fmt.int(perSeries(largest))} B/series at ${fmt.int(largest.variants)} variants (${fmt.int(largest.series ?? NaN)} series)` : 'no steady cycle'} | ${mark(largest ? perSeries(largest) <= 100 : undefined)} |`);
+  const steadies = sizes.map((s) => s.steady).filter((c) => !c.failed);
+  push(`| bytes written per steady cycle ≤ 2 × state + request bodies | ${steadies.map((c) => `${fmt.int(c.variants)}: ${fmt.bytes(c.stateBytesWritten)} vs ${fmt.bytes(2 * c.stateFileBytes + c.remoteWriteBytes)}`).join('; ') || 'no steady cycle'} | ${mark(steadies.length ? steadies.every(writtenOk) : undefined)} |`);
+  const all = [...sizes.flatMap((s) => [s.first, s.steady]), ...outages.flatMap((o) => o.cycles)].filter((c) => !c.failed);
+  const atMinimum = all.filter((c) => c.getMetricDataCalls <= c.getMetricDataMinimum);
+  push(`| GetMetricData calls at the minimum | ${atMinimum.length} of ${all.length} successful cycles | ${mark(all.length ? atMinimum.length === all.length : undefined)} |`);
+  push(`| bundled handler cold init ≤ 250 ms | ${report.cold.error ? `FAILED: ${report.cold.error}` : `${report.cold.medianMs.toFixed(0)} ms median of ${report.cold.runsMs.length} (${report.cold.runsMs.map((t) => t.toFixed(0)).join(', ')}), bundle ${fmt.bytes(report.cold.bundleBytes)}`} | ${mark(report.cold.error ? false : report.cold.medianMs <= 250)} |`);
+  push('');
+
+  push('## Remote-write encoder beside the `prometheus-remote-write` npm package', '');
+  push(`The same ${fmt.int(report.encoders.samples)} samples (SageMaker-shaped series, 5 one-minute samples each) in requests of 2,000 samples; median of 5 rounds after a warm-up.`, '');
+  push('| encoder | samples/s | bytes/sample (protobuf + snappy) |');
+  push('| --- | --- | --- |');
+  for (const row of report.encoders.rows) push(`| ${row.name} | ${fmt.int(row.samplesPerSecond)} | ${row.bytesPerSample.toFixed(2)} |`);
+  push('');
+
+  push('## CloudWatch bill per month', '');
+  push(
+    'From the steady cycle of each size (queries as the stand-in counted them). GetMetricData $0.01 per 1,000 metrics requested; Metric Streams $0.003 per 1,000 metric updates (us-east-1 list prices, aws.amazon.com/cloudwatch/pricing). 30-day month.',
+    '',
+  );
+  push('| variants | way | per month | $ per month |');
+  push('| --- | --- | --- | --- |');
+  for (const size of sorted) {
+    const s = size.steady;
+    if (s.failed || s.queries === 0) {
+      push(`| ${fmt.int(size.variants)} | (steady cycle failed) | | |`);
+      continue;
+    }
+    for (const row of cloudWatchBill({ metricsRequestedPerCycle: s.queries, distinctQueries: s.distinctQueries, metrics: size.metrics, percentileMetrics: s.percentileMetrics, cycleMinutes: CYCLE_MINUTES })) {
+      push(`| ${fmt.int(size.variants)} | ${row.name} | ${fmt.int(row.unitsPerMonth)} ${row.unit} | ${row.dollarsPerMonth.toFixed(2)} |`);
+    }
+  }
+  push('');
+  if (report.inProcess !== undefined) {
+    push('## In-process figures (test/bench/bench.ts)', '', report.inProcess, '');
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const program = new Command('fleet-bench')
+    .option('--sizes <list>', 'fleet sizes in endpoint variants, comma-separated', process.env.BENCH_SIZES ?? '100,1000,10000')
+    .option('--outage-size <n>', 'fleet size for the outage catch-up runs (0: none)', process.env.BENCH_OUTAGE_SIZE ?? '5000')
+    .option('--outages <list>', 'outages in minutes, comma-separated', process.env.BENCH_OUTAGES ?? '60,360')
+    .option('--latency <ms>', 'injected CloudWatch and SageMaker latency', '50')
+    .option('--out <file>', 'also write the report to this file')
+    .option('--no-in-process', 'skip the in-process figures of test/bench/bench.ts')
+    .parse(process.argv);
+  const raw = program.opts<{ sizes: string; outageSize: string; outages: string; latency: string; out?: string; inProcess: boolean }>();
+  const list = (text: string) => text.split(',').map((v) => Number(v.trim())).filter((v) => Number.isInteger(v) && v > 0);
+  const options: Options = {
+    sizes: list(raw.sizes),
+    outageSize: Number(raw.outageSize),
+    outages: list(raw.outages),
+    latency: Number(raw.latency),
+    inProcess: raw.inProcess,
+    ...(raw.out ? { out: raw.out } : {}),
+  };
+  if (!existsSync(CLI) || !existsSync(PRELOAD)) throw new Error(`${relative(REPO_ROOT, CLI)} or the preload is missing: run \`npm run build\` first (\`npm run bench\` does)`);
+  ensurePrometheus(log);
+  const started = performance.now();
+  const work = mkdtempSync(join(tmpdir(), 'inferwatch-bench-'));
+  try {
+    const idle = await idleProcess(work);
+    log(`idle: ${idle.rssMiB.toFixed(0)} MiB`);
+    const sizes: SizeResult[] = [];
+    for (const variants of options.sizes) sizes.push(await runSize(variants, options.latency));
+    let outages: OutageResult[] = [];
+    if (options.outageSize > 0 && options.outages.length > 0) {
+      const result = await runOutages(options.outageSize, options.outages, options.latency);
+      sizes.push(result.size);
+      outages = result.outages;
+    }
+    log('encoders');
+    const encoders = await compareEncoders();
+    log('cold init');
+    const cold = coldInit();
+    let inProcess: string | undefined;
+    if (options.inProcess) {
+      log('in-process figures (test/bench/bench.ts)');
+      inProcess = await inProcessFigures();
+    }
+    const text = render({ options, idle, sizes, outages, encoders, cold, inProcess, minutes: (performance.now() - started) / MINUTE });
+    process.stdout.write(`${text}\n`);
+    if (options.out) writeFileSync(options.out, `${text}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench failed: ${error.stack}\n`);
+  process.exit(1);
+});

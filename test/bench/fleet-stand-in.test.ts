@@ -1,0 +1,120 @@
+import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { AwsStandIn, fleetOf } from '../support/aws-stand-in';
+
+/** The fleet-scale stand-in is as strict as AWS: every documented limit the benchmark relies on, through the real SDK. */
+describe('fleet stand-in', () => {
+  const fleet = fleetOf(100);
+  const standIn = new AwsStandIn(fleet, { latencyMs: 100, recordBodies: false });
+  let cloudwatch: CloudWatchClient;
+  let sagemaker: SageMakerClient;
+  const T = Date.UTC(2026, 10, 1);
+
+  const variants = fleet.endpoints.flatMap((e) => e.variants.map((v) => [{ Name: 'EndpointName', Value: e.name }, { Name: 'VariantName', Value: v.name }]));
+  /** Invocations Sum of `count` variants: a datapoint in every period. */
+  const invocations = (count: number, offset = 0): MetricDataQuery[] =>
+    Array.from({ length: count }, (_, i) => ({
+      Id: `q${i}`,
+      MetricStat: { Metric: { Namespace: 'AWS/SageMaker', MetricName: 'Invocations', Dimensions: variants[(i + offset) % variants.length] }, Period: 60, Stat: 'Sum' },
+    }));
+  const getMetricData = (queries: MetricDataQuery[], minutes: number, nextToken?: string) =>
+    cloudwatch.send(new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: new Date(T), EndTime: new Date(T + minutes * 60_000), ScanBy: 'TimestampAscending', NextToken: nextToken }));
+
+  beforeAll(async () => {
+    await standIn.start();
+    const env = standIn.env();
+    const common = { region: env.AWS_REGION, credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' }, maxAttempts: 1 };
+    cloudwatch = new CloudWatchClient({ ...common, endpoint: standIn.url });
+    sagemaker = new SageMakerClient({ ...common, endpoint: standIn.url });
+  });
+
+  afterAll(async () => {
+    cloudwatch.destroy();
+    sagemaker.destroy();
+    await standIn.stop();
+  });
+
+  beforeEach(() => standIn.resetCounts());
+
+  test('the fleet: 100 variants in about 57 endpoints of one or two variants, one 4-core Neuron host per 10 variants', () => {
+    expect(fleet.endpoints.flatMap((e) => e.variants)).toHaveLength(100);
+    expect(fleet.endpoints).toHaveLength(57);
+    expect(new Set(fleet.endpoints.map((e) => e.variants.length))).toEqual(new Set([1, 2]));
+    expect(fleet.neuronHosts).toHaveLength(10);
+    // 11 SageMaker metrics per variant, 19 per Neuron host, and one metric outside the catalog.
+    expect(standIn.metricCount).toBe(100 * 11 + 10 * 19 + 1);
+  });
+
+  test('ListMetrics pages 500 metrics at a time', async () => {
+    const first = await cloudwatch.send(new ListMetricsCommand({ Namespace: 'AWS/SageMaker' }));
+    expect(first.Metrics).toHaveLength(500);
+    const second = await cloudwatch.send(new ListMetricsCommand({ Namespace: 'AWS/SageMaker', NextToken: first.NextToken }));
+    expect(second.Metrics).toHaveLength(701 - 500);
+    expect(second.NextToken).toBeUndefined();
+  });
+
+  test('GetMetricData refuses more than 500 queries', async () => {
+    await expect(getMetricData(invocations(501), 5)).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 }, message: expect.stringContaining('greater than 500') });
+  });
+
+  test('GetMetricData answers at most 100,800 datapoints, then NextToken; only first pages are billed', async () => {
+    // 100 queries x one day of minutes = 144,000 datapoints: one full page and the rest.
+    const queries = invocations(100);
+    const first = await getMetricData(queries, 1440);
+    const count = (page: typeof first) => (page.MetricDataResults ?? []).reduce((n, r) => n + (r.Values ?? []).length, 0);
+    expect(count(first)).toBe(100_800);
+    expect(first.NextToken).toBeDefined();
+    const second = await getMetricData(queries, 1440, first.NextToken);
+    expect(count(second)).toBe(144_000 - 100_800);
+    expect(second.NextToken).toBeUndefined();
+    expect(standIn.metricsRequested).toBe(100);
+    expect(standIn.getMetricDataFirstPages).toBe(1);
+    expect(standIn.counts.get('GetMetricData')).toBe(2);
+    expect(standIn.datapointsServed).toBe(144_000);
+    expect(standIn.distinctQueries.size).toBe(100);
+  });
+
+  test('past 50 GetMetricData calls in one second, CloudWatch answers Throttling; requests are served concurrently', async () => {
+    // A fresh second: the calls of the tests before count against the quota too.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const outcomes = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => getMetricData(invocations(1, i), 5)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as { name: string; $metadata: { httpStatusCode: number } });
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(50);
+    expect(refused).toHaveLength(10);
+    expect(refused.every((e) => e.name === 'Throttling' && e.$metadata.httpStatusCode === 400)).toBe(true);
+    expect(standIn.throttled.get('GetMetricData')).toBe(10);
+    // The SDK opens up to 50 sockets; with 100 ms of latency the stand-in held many of them at once, not one after another.
+    expect(standIn.peakInFlight).toBeGreaterThanOrEqual(10);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await expect(getMetricData(invocations(1), 5)).resolves.toBeDefined();
+  });
+
+  test('ListEndpoints: MaxResults 1 to 100 (default 10), NextToken, newest first, and the documented filters', async () => {
+    await expect(sagemaker.send(new ListEndpointsCommand({ MaxResults: 101 }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(sagemaker.send(new ListEndpointsCommand({ MaxResults: 0 }))).rejects.toMatchObject({ name: 'ValidationException' });
+    const byDefault = await sagemaker.send(new ListEndpointsCommand({}));
+    expect(byDefault.Endpoints).toHaveLength(10);
+    expect(byDefault.Endpoints?.[0]?.EndpointName).toBe(fleet.endpoints[fleet.endpoints.length - 1]?.name);
+    standIn.resetCounts();
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await sagemaker.send(new ListEndpointsCommand({ MaxResults: 25, NextToken: nextToken, SortBy: 'Name', SortOrder: 'Ascending' }));
+      names.push(...(page.Endpoints ?? []).map((e) => e.EndpointName as string));
+      nextToken = page.NextToken;
+    } while (nextToken);
+    expect(names).toEqual(fleet.endpoints.map((e) => e.name));
+    expect(standIn.counts.get('ListEndpoints')).toBe(3);
+
+    const third = fleet.endpoints[2];
+    const createdAt = third?.createdAt as number;
+    const created = await sagemaker.send(new ListEndpointsCommand({ MaxResults: 100, CreationTimeAfter: new Date(createdAt * 1000) }));
+    expect(created.Endpoints).toHaveLength(fleet.endpoints.length - 2);
+
+    const modified = new Date(Date.UTC(2026, 0, 1));
+    expect((await sagemaker.send(new ListEndpointsCommand({ MaxResults: 100, LastModifiedTimeAfter: modified }))).Endpoints).toHaveLength(0);
+    standIn.updateEndpoint(third?.name as string, [{ name: 'AllTraffic', instanceType: 'ml.g5.xlarge', instances: 4, weight: 1 }], modified.getTime() / 1000 + 60);
+    const changed = await sagemaker.send(new ListEndpointsCommand({ MaxResults: 100, LastModifiedTimeAfter: modified }));
+    expect(changed.Endpoints?.map((e) => e.EndpointName)).toEqual([third?.name]);
+  });
+});
