@@ -204,16 +204,28 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     const batchSeries = chunk.map((query) => ({ labels: query.labels, kind: query.template.kind, key: query.key }));
     const wrote = new Uint8Array(chunk.length);
     const out: Sample[] = [];
+    // Each sample goes into the journal with the state it leaves its series in: a new counter's 0 baseline apart
+    // from its first value, so that a replay that stops between the two never sends the baseline again.
+    const add = (index: number) => {
+      if (out.length === 0) return;
+      const series = batchSeries[index] as (typeof batchSeries)[number];
+      const cursor = cursors[index] as SeriesCursor;
+      const [first, second] = out;
+      if (second && first) {
+        batcher.add(series, [first], cursor.baselineState(first.timestamp));
+        batcher.add(series, [second], cursor.journalState());
+      } else {
+        batcher.add(series, out, cursor.journalState());
+      }
+      wrote[index] = 1;
+    };
     const outcome = await fetchChunk(deps.cloudwatch, chunk, { start: readStart, end: window.end, periodSeconds: config.period }, cloudwatchLimiter, calls, logger, async (page) => {
       for (const { index, timestamps, values } of page) {
         const cursor = cursors[index] as SeriesCursor;
         for (let i = 0; i < timestamps.length; i++) {
           out.length = 0;
           cursor.push((timestamps[i] as Date).getTime(), values[i] as number, out);
-          if (out.length > 0) {
-            batcher.add(batchSeries[index] as (typeof batchSeries)[number], out, cursor.journalState());
-            wrote[index] = 1;
-          }
+          add(index);
         }
       }
       await writer.sendAll(batcher.drain());
@@ -223,10 +235,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       if (outcome.incomplete.has(index)) cursor.incomplete = true;
       out.length = 0;
       cursor.finish(out);
-      if (out.length > 0) {
-        batcher.add(batchSeries[index] as (typeof batchSeries)[number], out, cursor.journalState());
-        wrote[index] = 1;
-      }
+      add(index);
       nextSeries.set((chunk[index] as PlannedQuery).key, cursor.finalState());
     }
     batcher.close();

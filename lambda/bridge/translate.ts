@@ -68,7 +68,10 @@ export class SeriesCursor {
     this.state = previous ? { ...previous } : newSeriesState(counter);
   }
 
-  /** Feeds one datapoint (epoch ms, raw CloudWatch value); appends any samples to write to `out`. */
+  /**
+   * Feeds one datapoint (epoch ms, raw CloudWatch value); appends the samples to write to `out`: none, one, or
+   * for a new counter two (its 0 baseline, then the value; `baselineState` is the state between them).
+   */
   push(timestamp: number, raw: number, out: Sample[]): void {
     if (!Number.isFinite(raw)) {
       this.stats.nonFinite += 1;
@@ -123,6 +126,11 @@ export class SeriesCursor {
       this.addToTotal(0);
       this.write(last, this.state.total, out);
     }
+  }
+
+  /** The state of a new counter once only its 0 baseline (at `timestamp`) is written (for the journal). */
+  baselineState(timestamp: number): SeriesState {
+    return { ...newSeriesState(this.counter), frontier: timestamp };
   }
 
   /** The series' state as of the samples written so far, its window relative to readStart (for the journal). */

@@ -39,6 +39,7 @@ const FLAG_COUNTER = 1;
 const FLAG_PENDING = 2;
 const FLAG_BASELINE = 4;
 const FLAG_WRITTEN = 8;
+const KNOWN_FLAGS = FLAG_COUNTER | FLAG_PENDING | FLAG_BASELINE | FLAG_WRITTEN;
 
 /** Bytes of one serialized record: key, flags, frontier (epoch s), then total+window(+pending) or count+checksum. */
 export function recordSize(state: SeriesState): number {
@@ -67,6 +68,7 @@ export function readRecord(buffer: Buffer, offset: number): { key: SeriesKey; st
   const key = buffer.toString('latin1', offset, offset + KEY_BYTES);
   let at = offset + KEY_BYTES;
   const flags = buffer.readUInt8(at++);
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new RangeError(`series record at byte ${offset} has unknown flags ${flags.toString(2)}`);
   const seconds = buffer.readUInt32LE(at);
   at += 4;
   const counter = (flags & FLAG_COUNTER) !== 0;
@@ -108,9 +110,13 @@ export function encodeRecords(entries: Iterable<[SeriesKey, SeriesState]>, count
 export function decodeRecords(buffer: Buffer, offset: number, into: Map<SeriesKey, SeriesState>): number {
   if (offset + 4 > buffer.length) throw new RangeError('series table is cut short');
   const count = buffer.readUInt32LE(offset);
+  const seen = new Set<SeriesKey>();
   let at = offset + 4;
   for (let i = 0; i < count; i++) {
     const { key, state, next } = readRecord(buffer, at);
+    // Records come from a map: a key seen twice means the bytes are not what was written.
+    if (seen.has(key)) throw new RangeError(`series record at byte ${at} repeats a key`);
+    seen.add(key);
     into.set(key, state);
     at = next;
   }

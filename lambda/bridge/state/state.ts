@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { decodeRecords, encodeSeriesTable, pointHash, seriesKeyOf, type SeriesKey, type SeriesState } from './series-state';
 
 /** The journal of a cycle that may have written without committing: its records live apart from the state. */
@@ -92,6 +93,7 @@ export class CorruptStateError extends Error {
 }
 
 const MAGIC = Buffer.from('IWS2');
+const CHECKSUM_BYTES = 4;
 
 interface StateHeader {
   highWaterMark?: number;
@@ -102,7 +104,10 @@ interface StateHeader {
   journal?: JournalHeader;
 }
 
-/** `IWS2`, header length, JSON header, then the binary series table (see series-state.ts). */
+/**
+ * `IWS2`, header length, JSON header, the binary series table (see series-state.ts), then a CRC-32 of all of it:
+ * a state changed or cut after it was written is an error, never a different valid state.
+ */
 export function encodeState(state: BridgeState): Buffer {
   const header: StateHeader = {
     highWaterMark: state.highWaterMark,
@@ -115,15 +120,22 @@ export function encodeState(state: BridgeState): Buffer {
   const json = Buffer.from(JSON.stringify(header));
   const length = Buffer.allocUnsafe(4);
   length.writeUInt32LE(json.length, 0);
-  return Buffer.concat([MAGIC, length, json, encodeSeriesTable(state.series)]);
+  const body = Buffer.concat([MAGIC, length, json, encodeSeriesTable(state.series)]);
+  const checksum = Buffer.allocUnsafe(CHECKSUM_BYTES);
+  checksum.writeUInt32LE(crc32(body), 0);
+  return Buffer.concat([body, checksum]);
 }
 
 export function decodeState(bytes: Uint8Array, location: string): BridgeState {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer.length >= 1 && buffer[0] === 0x7b) return migrateJsonState(buffer, location);
-  if (buffer.length < 8 || !buffer.subarray(0, 4).equals(MAGIC)) throw new CorruptStateError(location, `not an inferwatch state: ${buffer.length} bytes without the IWS2 header`);
+  if (buffer.length < 8 + CHECKSUM_BYTES || !buffer.subarray(0, 4).equals(MAGIC)) throw new CorruptStateError(location, `not an inferwatch state: ${buffer.length} bytes without the IWS2 header`);
+  const end = buffer.length - CHECKSUM_BYTES;
+  if (crc32(buffer.subarray(0, end)) !== buffer.readUInt32LE(end)) {
+    throw new CorruptStateError(location, `checksum mismatch over ${buffer.length} bytes: it was changed or cut after it was written (truncated?)`);
+  }
   const headerLength = buffer.readUInt32LE(4);
-  if (8 + headerLength > buffer.length) throw new CorruptStateError(location, `header of ${headerLength} bytes runs past the end (${buffer.length} bytes): truncated`);
+  if (8 + headerLength > end) throw new CorruptStateError(location, `header of ${headerLength} bytes runs past the end (${buffer.length} bytes): truncated`);
   let header: StateHeader;
   try {
     header = JSON.parse(buffer.toString('utf8', 8, 8 + headerLength)) as StateHeader;
@@ -133,8 +145,8 @@ export function decodeState(bytes: Uint8Array, location: string): BridgeState {
   if (typeof header !== 'object' || header === null || typeof header.selfCounters !== 'object') throw new CorruptStateError(location, 'header lacks selfCounters');
   const series = new Map<SeriesKey, SeriesState>();
   try {
-    const end = decodeRecords(buffer, 8 + headerLength, series);
-    if (end !== buffer.length) throw new RangeError(`${buffer.length - end} bytes after the last series record`);
+    const tableEnd = decodeRecords(buffer.subarray(0, end), 8 + headerLength, series);
+    if (tableEnd !== end) throw new RangeError(`${end - tableEnd} bytes after the last series record`);
   } catch (error) {
     throw new CorruptStateError(location, `series table: ${(error as Error).message}`);
   }
