@@ -32,13 +32,17 @@ export class CountingProxy {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        this.requests += 1;
-        this.bytes += body.length;
+        // Only remote writes are counted; other paths (the bridge's query after a loss of state) go to the same path upstream.
+        const isWrite = (req.url ?? '').startsWith('/api/v1/write');
+        if (isWrite) {
+          this.requests += 1;
+          this.bytes += body.length;
+        }
         const headers: Record<string, string | number> = { 'content-length': body.length };
         for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
-        const upstream = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers, agent: this.agent }, (answer) => {
+        const upstream = request({ host: target.hostname, port: target.port, path: isWrite ? target.pathname : req.url, method: req.method ?? 'POST', headers, agent: this.agent }, (answer) => {
           const status = answer.statusCode ?? 502;
-          if (status < 200 || status > 299) this.refused.set(status, (this.refused.get(status) ?? 0) + 1);
+          if (isWrite && (status < 200 || status > 299)) this.refused.set(status, (this.refused.get(status) ?? 0) + 1);
           res.writeHead(status, answer.headers);
           answer.pipe(res);
         });

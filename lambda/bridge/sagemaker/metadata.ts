@@ -63,6 +63,25 @@ export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache:
     logger.info('SageMaker metadata: more endpoints to describe than this cycle allows; the rest follow in the next cycles', { described: describeNow.length, waiting: stale.length - describeNow.length });
   }
   const timeUp = options.timeUp ?? (() => false);
+  const configsInFlight = new Map<string, Promise<void>>();
+  // Immutable, so described once; right after the endpoint that first names it, so a cut-short cycle still has both.
+  const describeConfig = (configName: string): Promise<void> => {
+    let pending = configsInFlight.get(configName);
+    if (!pending) {
+      pending = (async () => {
+        try {
+          await options.limiter.take();
+          const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
+          calls.record('sagemaker', 'DescribeEndpointConfig', config.$metadata?.attempts);
+          cache.configs[configName] = Object.fromEntries((config.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', [v.InstanceType ?? '', v.ModelName ?? '']]));
+        } catch (error) {
+          logger.warn('DescribeEndpointConfig failed; instance types unknown this cycle', { configName, error: (error as Error).message });
+        }
+      })();
+      configsInFlight.set(configName, pending);
+    }
+    return pending;
+  };
   await mapConcurrently(describeNow, options.concurrency, async ({ name: endpointName, summary }) => {
     if (timeUp()) return;
     try {
@@ -86,24 +105,22 @@ export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache:
     } catch (error) {
       // Deleted between List and Describe, or refused: no fresh metadata for it this cycle.
       logger.warn('DescribeEndpoint failed; its metadata is not refreshed this cycle', { endpointName, error: (error as Error).message });
+      return;
     }
+    const configName = cache.endpoints[endpointName]?.config;
+    if (configName && cache.configs[configName] === undefined) await describeConfig(configName);
   });
 
   const used = new Set(Object.values(cache.endpoints).map((e) => e.config));
   for (const name of Object.keys(cache.configs)) if (!used.has(name)) delete cache.configs[name];
-  const missingConfigs = [...used].filter((name) => name !== '' && cache.configs[name] === undefined);
-  await mapConcurrently(missingConfigs, options.concurrency, async (configName) => {
-    if (timeUp()) return;
-    try {
-      await options.limiter.take();
-      const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
-      calls.record('sagemaker', 'DescribeEndpointConfig', config.$metadata?.attempts);
-      cache.configs[configName] = Object.fromEntries((config.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', [v.InstanceType ?? '', v.ModelName ?? '']]));
-    } catch (error) {
-      logger.warn('DescribeEndpointConfig failed; instance types unknown this cycle', { configName, error: (error as Error).message });
-    }
-  });
-
+  // Configs of endpoints described in an earlier cycle whose config answer failed then.
+  await mapConcurrently(
+    [...used].filter((name) => name !== '' && cache.configs[name] === undefined),
+    options.concurrency,
+    async (configName) => {
+      if (!timeUp()) await describeConfig(configName);
+    },
+  );
 }
 
 export interface MetadataSeriesOptions {
