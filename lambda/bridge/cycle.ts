@@ -184,10 +184,18 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
         logger,
         inShard: (name) => endpointInShard(name, config.shard),
       })
-    : Promise.resolve();
+    : Promise.resolve(undefined);
   // Awaited after the reads; a failure here must not go unhandled meanwhile.
   metadataDone.catch(() => {});
 
+  // Endpoints and variants the previous cycles saw deleted: their CloudWatch series get a staleness marker.
+  const ended = previous.sagemaker?.ended ?? {};
+  const endedSeries = (query: PlannedQuery): boolean => {
+    if (Object.keys(ended).length === 0) return false;
+    const endpoint = query.metric.dimensions.find((d) => d.Name === 'EndpointName')?.Value;
+    const variant = query.metric.dimensions.find((d) => d.Name === 'VariantName')?.Value;
+    return endpoint !== undefined && (ended[endpoint] !== undefined || (variant !== undefined && ended[`${endpoint}/${variant}`] !== undefined));
+  };
   const stats = emptyStats();
   const writer = new RequestWriter(deps, journalId, leaseUntil, options.dryRun ? new ExpositionWriter(deps.output ?? (() => {})) : undefined);
   // Updated in place (each series is read and written by one chunk only), so a large fleet's state is held once.
@@ -235,6 +243,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       if (outcome.incomplete.has(index)) cursor.incomplete = true;
       out.length = 0;
       cursor.finish(out);
+      if (endedSeries(chunk[index] as PlannedQuery)) cursor.end(out);
       add(index);
       nextSeries.set((chunk[index] as PlannedQuery).key, cursor.finalState());
     }
@@ -254,7 +263,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     });
   }
   carryUnreadSeries(nextSeries, plan.planned, settings, window.end - SERIES_RETENTION_MS);
-  await metadataDone;
+  const endedMetadata = await metadataDone;
   const metadataOptions = { timestamp: window.end - periodMs, baseLabels: deps.baseLabels, maxLabelValueLength: config.maxLabelValueLength };
   const metadataCount = deps.sagemaker ? countOf(metadataSeries(sagemaker, metadataOptions)) : 0;
 
@@ -273,6 +282,9 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   );
   const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
   if (deps.sagemaker) for (const s of metadataSeries(sagemaker, metadataOptions)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
+  // One period after the last metadata sample (the previous cycle's), so the series ends right where it stopped.
+  const endedAt = Math.max(previous.highWaterMark ?? window.end - periodMs, settings.writableFrom);
+  if (endedMetadata) for (const s of metadataSeries(endedMetadata, { ...metadataOptions, timestamp: Math.min(endedAt, window.end - periodMs), stale: true })) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   // Sorted by name: the text exposition needs each family together.
   for (const s of self.series.sort(byName)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   tail.close();

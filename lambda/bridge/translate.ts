@@ -1,4 +1,4 @@
-import { newSeriesState, pointHash, type SeriesState } from './state/series-state';
+import { newSeriesState, pointHash, STALE_NAN, type SeriesState } from './state/series-state';
 import type { Sample } from './series';
 
 export interface TranslateStats {
@@ -128,6 +128,20 @@ export class SeriesCursor {
     }
   }
 
+  /**
+   * The series' endpoint or variant was deleted: a staleness marker one period after its last sample ends it in the
+   * receiver at once, instead of a flat line for the lookback, and only once (a series that comes back is written
+   * again as usual).
+   */
+  end(out: Sample[]): void {
+    if (this.state.ended || !Number.isFinite(this.state.frontier)) return;
+    const at = Math.max(this.state.frontier + this.settings.periodMs, this.settings.writableFrom);
+    if (at >= this.settings.end) return;
+    out.push({ timestamp: at, value: STALE_NAN });
+    this.state.frontier = at;
+    this.state.ended = true;
+  }
+
   /** The state of a new counter once only its 0 baseline (at `timestamp`) is written (for the journal). */
   baselineState(timestamp: number): SeriesState {
     return { ...newSeriesState(this.counter), frontier: timestamp };
@@ -146,6 +160,7 @@ export class SeriesCursor {
   private write(timestamp: number, value: number, out: Sample[]): void {
     out.push({ timestamp, value });
     this.state.frontier = timestamp;
+    delete this.state.ended;
   }
 
   private addToTotal(value: number): void {

@@ -319,4 +319,30 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     const after = await prometheus.query('inferwatch_bridge_samples_rejected_total{reason="out_of_order"}', t0 + 27 * MINUTE);
     expect(after[0]?.value).toBe(before[0]?.value);
   });
+
+  test('a deleted endpoint ends at once: staleness markers for its metadata, then for its CloudWatch series', async () => {
+    const lastWritten = end1 + 25 * MINUTE; // the previous cycle forwarded up to end1 + 26 min
+    standIn.deleteEndpoint('fleet-000', end1 + 26 * MINUTE);
+    const present = async (selector: string, at: number) => (await prometheus.query(selector, at)).length > 0;
+    // Before: both endpoints' series answer one second after their last sample.
+    expect(await present('aws_sagemaker_invocations_total{endpoint_name="fleet-000"}', lastWritten + 1000)).toBe(true);
+
+    const seen = await bridge(t0 + 30 * MINUTE);
+    expect(seen.code).toBe(0);
+    // The cycle that sees the endpoint gone ends its metadata one period after the last metadata sample.
+    expect(await present('aws_sagemaker_endpoint_info{endpoint_name="fleet-000"}', end1 + 26 * MINUTE + 1000)).toBe(false);
+    expect(await present('aws_sagemaker_endpoint_info{endpoint_name="fleet-001"}', end1 + 26 * MINUTE + 1000)).toBe(true);
+
+    const next = await bridge(t0 + 35 * MINUTE);
+    expect(next.code).toBe(0);
+    // Its CloudWatch series (still listed by ListMetrics, with no new data) end one period after their last sample.
+    expect(await present('aws_sagemaker_invocations_total{endpoint_name="fleet-000"}', lastWritten + MINUTE + 1000)).toBe(false);
+    expect(await present('aws_sagemaker_endpoint_cpu_utilization_ratio{endpoint_name="fleet-000"}', lastWritten + MINUTE + 1000)).toBe(false);
+    expect(await present('aws_sagemaker_invocations_total{endpoint_name="fleet-001"}', lastWritten + MINUTE + 1000)).toBe(true);
+    // Once: a later cycle writes nothing more for it.
+    const again = await bridge(t0 + 40 * MINUTE);
+    expect(again.code).toBe(0);
+    const [raw] = await prometheus.rawSamples('aws_sagemaker_invocations_total{endpoint_name="fleet-000"}[1h]', end1 + 40 * MINUTE);
+    expect(raw?.values.at(-1)?.[0]).toBe(lastWritten);
+  });
 });

@@ -366,12 +366,23 @@ export class AwsStandIn {
     this.distinctQueries.clear();
   }
 
+  private readonly deletedEndpoints = new Map<string, number>();
+
   /** An endpoint update (e.g. a new instance count): SageMaker moves its LastModifiedTime. */
   updateEndpoint(name: string, variants: FleetEndpoint['variants'], modifiedAt: number): void {
     const record = this.endpoints.get(name);
     if (!record) throw new Error(`no endpoint ${name} in the fleet`);
     record.endpoint = { ...record.endpoint, variants };
     record.modifiedAt = modifiedAt;
+  }
+
+  /**
+   * An endpoint deleted at `deletedAtMs`: SageMaker no longer lists or describes it, and CloudWatch has no datapoint
+   * for it from then on (its metrics stay listed, as ListMetrics keeps recently active ones).
+   */
+  deleteEndpoint(name: string, deletedAtMs: number): void {
+    if (!this.endpoints.delete(name)) throw new Error(`no endpoint ${name} in the fleet`);
+    this.deletedEndpoints.set(name, deletedAtMs / 1000);
   }
 
   /** The SDK environment that points CloudWatch and SageMaker clients here. */
@@ -404,6 +415,9 @@ export class AwsStandIn {
     if (!metric) return undefined;
     const override = this.overrides.get(`${id}|${stat}`);
     const t = periodStartMs / 1000;
+    const endpoint = dimensions.find((d) => d.Name === 'EndpointName')?.Value;
+    const deletedAt = endpoint === undefined ? undefined : this.deletedEndpoints.get(endpoint);
+    if (deletedAt !== undefined && t >= deletedAt) return undefined;
     return override?.has(t) ? override.get(t) : metric.value(stat, t);
   }
 
@@ -541,8 +555,10 @@ export class AwsStandIn {
       }
       const timestamps: number[] = [];
       const values: number[] = [];
+      const endpoint = q.MetricStat.Metric.Dimensions?.find((d) => d.Name === 'EndpointName')?.Value;
+      const deletedAt = endpoint === undefined ? Infinity : (this.deletedEndpoints.get(endpoint) ?? Infinity);
       if (metric) {
-        for (let t = Math.ceil(start / period) * period; t < end; t += period) {
+        for (let t = Math.ceil(start / period) * period; t < Math.min(end, deletedAt); t += period) {
           const v = override?.has(t) ? override.get(t) : metric.value(stat, t);
           if (v !== undefined) {
             timestamps.push(t);

@@ -4,6 +4,7 @@ import type { BridgeLogger } from '../logger';
 import { sanitizeLabelValue } from '../naming';
 import type { ApiCallCounter } from '../self-metrics';
 import { buildLabels, type TimeSeries } from '../series';
+import { STALE_NAN } from '../state/series-state';
 import type { SageMakerCache } from '../state/state';
 
 export interface MetadataOptions {
@@ -32,7 +33,7 @@ export function emptySageMakerCache(): SageMakerCache {
  * new, whose LastModifiedTime or status changed, or that were not described for `refreshMs`; endpoint configs
  * are immutable and described once. `cache` lives in the bridge state, so a cold start costs no more calls.
  */
-export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache: SageMakerCache, options: MetadataOptions): Promise<void> {
+export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache: SageMakerCache, options: MetadataOptions): Promise<SageMakerCache> {
   const { calls, logger } = options;
   const listed = new Map<string, { modified: number; status: string }>();
   let nextToken: string | undefined;
@@ -48,7 +49,16 @@ export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache:
     nextToken = page.NextToken;
   } while (nextToken);
 
-  for (const name of Object.keys(cache.endpoints)) if (!listed.has(name)) delete cache.endpoints[name];
+  // What ended since the last cycle: its metadata series get a staleness marker, and so, next cycle, do its CloudWatch series.
+  // A copy: configs no endpoint uses any more are dropped from the cache below, but the markers need their labels.
+  const ended: SageMakerCache = { endpoints: {}, configs: { ...cache.configs } };
+  cache.ended = Object.fromEntries(Object.entries(cache.ended ?? {}).filter(([, at]) => options.now - at < ENDED_MEMORY_MS));
+  for (const [name, endpoint] of Object.entries(cache.endpoints)) {
+    if (listed.has(name)) continue;
+    ended.endpoints[name] = endpoint;
+    cache.ended[name] = options.now;
+    delete cache.endpoints[name];
+  }
   // New or changed endpoints first, then the longest unrefreshed; each may need its config described too.
   const stale = [...listed]
     .map(([name, summary]) => {
@@ -88,6 +98,13 @@ export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache:
       await options.limiter.take();
       const endpoint = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
       calls.record('sagemaker', 'DescribeEndpoint', endpoint.$metadata?.attempts);
+      const before = cache.endpoints[endpointName];
+      const variantsNow = new Set((endpoint.ProductionVariants ?? []).map((v) => v.VariantName ?? ''));
+      const gone = before?.variants.filter(([variant]) => !variantsNow.has(variant)) ?? [];
+      if (before && gone.length > 0) {
+        ended.endpoints[endpointName] = { ...before, variants: gone };
+        for (const [variant] of gone) (cache.ended as Record<string, number>)[`${endpointName}/${variant}`] = options.now;
+      }
       cache.endpoints[endpointName] = {
         modified: endpoint.LastModifiedTime?.getTime() ?? summary.modified,
         described: options.now,
@@ -121,14 +138,20 @@ export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache:
       if (!timeUp()) await describeConfig(configName);
     },
   );
+  return ended;
 }
 
 export interface MetadataSeriesOptions {
   /** Sample timestamp, epoch ms. */
   readonly timestamp: number;
+  /** Write staleness markers instead of values: the series ended. */
+  readonly stale?: boolean;
   readonly baseLabels: Readonly<Record<string, string>>;
   readonly maxLabelValueLength: number;
 }
+
+/** How long the bridge remembers a deleted endpoint or variant: ListMetrics lists a metric 3 hours after its last datapoint. */
+const ENDED_MEMORY_MS = 3 * 3600 * 1000;
 
 const FAMILIES = ['aws_sagemaker_endpoint_info', 'aws_sagemaker_variant_instances', 'aws_sagemaker_variant_weight'] as const;
 
@@ -140,7 +163,9 @@ const FAMILIES = ['aws_sagemaker_endpoint_info', 'aws_sagemaker_variant_instance
 export function* metadataSeries(cache: SageMakerCache, options: MetadataSeriesOptions): Generator<TimeSeries> {
   const value = (v: string | undefined) => sanitizeLabelValue(v ?? '', options.maxLabelValueLength);
   const series = (name: string, labels: Record<string, string>, v: number | null | undefined): TimeSeries[] =>
-    v === undefined || v === null || !Number.isFinite(v) ? [] : [{ labels: buildLabels(name, { ...options.baseLabels, ...labels }), samples: [{ timestamp: options.timestamp, value: v }], kind: 'gauge' }];
+    v === undefined || v === null || !Number.isFinite(v)
+      ? []
+      : [{ labels: buildLabels(name, { ...options.baseLabels, ...labels }), samples: [{ timestamp: options.timestamp, value: options.stale ? STALE_NAN : v }], kind: 'gauge' }];
   for (const family of FAMILIES) {
     for (const [endpointName, endpoint] of Object.entries(cache.endpoints)) {
       const common = { endpoint_name: value(endpointName) };

@@ -21,6 +21,8 @@ export interface SeriesState {
   count: number;
   /** False when `window`/`count` do not describe the current revision base (the series was not read since it moved). */
   baseline: boolean;
+  /** A stale marker was written after the frontier: the series ended (its endpoint or variant was deleted). */
+  ended?: boolean;
 }
 
 /** 8 bytes of MD5 as a latin1 string: compact (8 chars) and, for 10^6 series, a collision chance below 10^-7. */
@@ -31,6 +33,9 @@ export function seriesKeyOf(identity: string): SeriesKey {
   return createHash('md5').update(identity).digest().subarray(0, KEY_BYTES).toString('latin1');
 }
 
+/** Prometheus' staleness marker: a NaN with this bit pattern ends a series (remote write 1.0 asks senders to write it). */
+export const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0] as number;
+
 export function newSeriesState(counter: boolean): SeriesState {
   return { frontier: -Infinity, counter, total: 0, pending: 0, window: 0, count: 0, baseline: true };
 }
@@ -39,7 +44,8 @@ const FLAG_COUNTER = 1;
 const FLAG_PENDING = 2;
 const FLAG_BASELINE = 4;
 const FLAG_WRITTEN = 8;
-const KNOWN_FLAGS = FLAG_COUNTER | FLAG_PENDING | FLAG_BASELINE | FLAG_WRITTEN;
+const FLAG_ENDED = 16;
+const KNOWN_FLAGS = FLAG_COUNTER | FLAG_PENDING | FLAG_BASELINE | FLAG_WRITTEN | FLAG_ENDED;
 
 /** Bytes of one serialized record: key, flags, frontier (epoch s), then total+window(+pending) or count+checksum. */
 export function recordSize(state: SeriesState): number {
@@ -49,7 +55,7 @@ export function recordSize(state: SeriesState): number {
 export function writeRecord(buffer: Buffer, offset: number, key: SeriesKey, state: SeriesState): number {
   let at = offset + buffer.write(key, offset, KEY_BYTES, 'latin1');
   const written = Number.isFinite(state.frontier);
-  const flags = (state.counter ? FLAG_COUNTER : 0) | (state.pending !== 0 ? FLAG_PENDING : 0) | (state.baseline ? FLAG_BASELINE : 0) | (written ? FLAG_WRITTEN : 0);
+  const flags = (state.counter ? FLAG_COUNTER : 0) | (state.pending !== 0 ? FLAG_PENDING : 0) | (state.baseline ? FLAG_BASELINE : 0) | (written ? FLAG_WRITTEN : 0) | (state.ended ? FLAG_ENDED : 0);
   at = buffer.writeUInt8(flags, at);
   at = buffer.writeUInt32LE(written ? Math.floor(state.frontier / 1000) : 0, at);
   if (state.counter) {
@@ -83,6 +89,7 @@ export function readRecord(buffer: Buffer, offset: number): { key: SeriesKey; st
     count: 0,
     baseline: (flags & FLAG_BASELINE) !== 0,
   };
+  if (flags & FLAG_ENDED) state.ended = true;
   if (counter) {
     state.total = buffer.readDoubleLE(at);
     state.window = buffer.readDoubleLE(at + 8);

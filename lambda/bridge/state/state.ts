@@ -19,6 +19,8 @@ export interface SageMakerCache {
   endpoints: Record<string, CachedEndpoint>;
   /** Endpoint config name -> variant -> [instance type, model name]. Configs are immutable. */
   configs: Record<string, Record<string, [string, string]>>;
+  /** Deleted endpoints (`name`) and variants (`name/variant`) -> when the bridge saw them go (epoch ms). */
+  ended?: Record<string, number>;
 }
 
 export interface CachedEndpoint {
