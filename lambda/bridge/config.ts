@@ -40,17 +40,38 @@ const Period = Duration.refine(isValidPeriod, {
   message: 'must be 1, 5, 10, 30 or a multiple of 60 seconds (CloudWatch periods)',
 });
 
-const HttpUrl = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an absolute http(s) URL' },
-);
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A URL would carry its credentials into every log line and error that quotes it, and into the Lambda's
+ * environment: they belong in `remoteWrite.auth`, whose secrets can come from the environment.
+ */
+export const HttpUrl = z
+  .string()
+  .refine(
+    (value) => {
+      const url = parseUrl(value);
+      return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:');
+    },
+    { message: 'must be an absolute http(s) URL' },
+  )
+  .refine(
+    (value) => {
+      const url = parseUrl(value);
+      return url === undefined || (url.username === '' && url.password === '');
+    },
+    {
+      message:
+        'must not contain credentials (user:password@): put them in "remoteWrite.auth" instead, { type: basic, username, passwordEnv } or { type: bearer, tokenEnv }',
+      abort: true,
+    },
+  );
 
 /** AMP's documented id pattern, narrowed to what AMP hands out (`ws-` and a UUID-like tail). */
 export const WorkspaceId = z.string().regex(/^ws-[0-9A-Za-z][-.0-9A-Za-z_]{0,60}$/, 'must be an AMP workspace id such as ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');

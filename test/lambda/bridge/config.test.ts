@@ -41,6 +41,8 @@ describe('config', () => {
     [{ settle: '2 minutes' }, 'config key "settle": must be seconds or a duration'],
     [{ revisionWindow: 90 }, 'config key "revisionWindow": must be a multiple of period (60s)'],
     [{ remoteWrite: { url: 'localhost:9090/api/v1/write' } }, 'config key "remoteWrite.url": must be an absolute http(s) URL'],
+    [{ remoteWrite: { url: 'http://bridge:s3cret@x/api/v1/write' } }, 'config key "remoteWrite.url": must not contain credentials (user:password@): put them in "remoteWrite.auth" instead'],
+    [{ remoteWrite: { url: 'https://token@x/api/v1/write' } }, 'config key "remoteWrite.url": must not contain credentials'],
     [{ remoteWrite: { url: 'http://x', batch: 5 } }, 'unknown config key "remoteWrite.batch"'],
     [{ periodSeconds: 60 }, 'unknown config key "periodSeconds"'],
     [{ region: 'Europe' }, 'config key "region": must be an AWS region'],
