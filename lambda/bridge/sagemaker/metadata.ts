@@ -120,3 +120,10 @@ function endpointSeries(endpointName: string, endpoint: CachedEndpoint, cache: S
   }
   return series;
 }
+
+/** HELP and TYPE of the endpoint metadata series. */
+export const METADATA_FAMILIES: ReadonlyArray<{ family: string; type: 'gauge'; help: string }> = [
+  { family: 'aws_sagemaker_endpoint_info', type: 'gauge', help: 'SageMaker endpoint and variant (DescribeEndpoint, DescribeEndpointConfig): always 1, the facts are labels.' },
+  { family: 'aws_sagemaker_variant_instances', type: 'gauge', help: 'SageMaker production variant instance count, by state (current, desired).' },
+  { family: 'aws_sagemaker_variant_weight', type: 'gauge', help: 'SageMaker production variant traffic weight, by state (current, desired).' },
+];
