@@ -13,7 +13,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
+import { BRIDGE_KEYS_SET_BY_CONSTRUCT, ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
 import { allowCloudWatchLogs } from './log-encryption';
 
 const REPO_ROOT = join(__dirname, '..');
@@ -108,7 +108,7 @@ export class CloudWatchBridge extends Construct {
     if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
 
     const userConfig = props.bridgeConfig ?? {};
-    for (const key of ['remoteWrite', 'state', 'shard'] as const) {
+    for (const key of BRIDGE_KEYS_SET_BY_CONSTRUCT) {
       if (key in userConfig) throw new ConfigError(`config key "bridge.config.${key}" is set by the CloudWatchBridge construct; leave it out`);
     }
     const settle = resolveConfig(userConfig as BridgeConfigInput, {}).settle;

@@ -238,17 +238,30 @@ export function defaultSampleBudget(env: NodeJS.ProcessEnv, heapLimitBytes: numb
 
 export const DEFAULT_NAMESPACES = ['AWS/SageMaker', '/aws/sagemaker/Endpoints'];
 
-function formatIssues(error: z.ZodError): string {
+/** `prefix` places the keys inside a larger file, e.g. `workloads[0].bridge.config.`. */
+function formatIssues(error: z.ZodError, prefix = ''): string {
   return error.issues
     .map((issue) => {
-      const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+      const key = issue.path.length > 0 ? `${prefix}${issue.path.join('.')}` : prefix ? prefix.replace(/\.$/, '') : '(top level)';
       if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((k) => (issue.path.length > 0 ? `${key}.${k}` : k));
+        const keys = issue.keys.map((k) => (issue.path.length > 0 ? `${key}.${k}` : `${prefix}${k}`));
         return `unknown config key ${keys.map((k) => `"${k}"`).join(', ')}`;
       }
       return `config key "${key}": ${issue.message}`;
     })
     .join('; ');
+}
+
+/** Keys the CloudWatchBridge construct sets itself: a user config must leave them out. */
+export const BRIDGE_KEYS_SET_BY_CONSTRUCT = ['remoteWrite', 'state', 'shard'] as const;
+
+/**
+ * Validates bridge configuration that sits inside another file (the CDK rollout config's
+ * `workloads[i].bridge.config`): errors name the whole key, `prefix` included.
+ */
+export function checkBridgeConfig(raw: unknown, prefix: string): void {
+  const parsed = BridgeConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, prefix));
 }
 
 /**
