@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Arn, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,8 +14,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BRIDGE_KEYS_SET_BY_CONSTRUCT, ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
 import { allowCloudWatchLogs } from './log-encryption';
+import { lambdaCode } from './lambda-code';
 
-const REPO_ROOT = join(__dirname, '..');
 const STATE_PREFIX = 'inferwatch/';
 const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
 
@@ -185,10 +184,7 @@ export class CloudWatchBridge extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'inferwatch bridge: CloudWatch SageMaker/Neuron metrics -> AMP remote write',
-      entry: join(REPO_ROOT, 'lambda', 'bridge', 'handler.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      ...lambdaCode('bridge'),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMiB ?? 512,

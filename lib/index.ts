@@ -1,0 +1,16 @@
+/**
+ * inferwatch as a CDK library: add the constructs to your own app instead of forking this one.
+ * `import { CloudWatchBridge, PrometheusWorkspace } from 'inferwatch'`.
+ */
+export { AlertTopic, type AlertTopicProps } from './alert-topic';
+export { CloudWatchBridge, WRITER_ROLE_NAME, writerRoleArn, type CloudWatchBridgeProps } from './cloudwatch-bridge';
+export { GRAFANA_VERSION, GrafanaWorkspace, type GrafanaSamlProps, type GrafanaWorkspaceProps } from './grafana-workspace';
+export { allDashboards, bridgeDashboard, neuronDashboard, sagemakerDashboard } from './grafana-workspace/dashboards';
+export { buildInferwatch, type InferwatchStacks } from './inferwatch-app';
+export { MonitoringStack, type MonitoringStackProps } from './monitoring-stack';
+export { NEURON_DLAMI_PARAMETER, NeuronCollector, type NeuronCollectorProps } from './neuron-collector';
+export { ampRemoteWriteUrl, DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace, type PrometheusWorkspaceProps, type SeriesLimit } from './prometheus-workspace';
+export { WorkloadStack, type WorkloadStackProps } from './workload-stack';
+export { InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig, type InferwatchConfig, type WorkloadConfig } from './config/inferwatch-config';
+export { accountSeriesLimits, expectedSeries, type FleetSize } from './config/series-limits';
+export { ConfigError, type BridgeConfigInput } from '../lambda/bridge/config';
