@@ -2,8 +2,10 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, HttpUrl, loadConfig, WorkspaceId, type BridgeConfig } from './config';
+import { ConfigError, HttpUrl, loadConfig, UsageError, WorkspaceId, type BridgeConfig } from './config';
 import { runCycle, type CycleReport } from './cycle';
+import { configCommand } from './config-command';
+import { costCommand } from './cost-command';
 import { doctorCommand } from './doctor/command';
 import { consoleLogger, LOG_LEVELS, type BridgeLogger, type LogLevel } from './logger';
 import { redactText } from './redact';
@@ -78,7 +80,7 @@ export function packageVersion(from = __dirname): string {
 }
 
 function configFor(options: BridgeOptions, env: NodeJS.ProcessEnv): BridgeConfig {
-  if (options.remoteWriteUrl && options.workspace) throw new ConfigError('--remote-write-url and --workspace conflict: give one (a workspace id resolves to its own remote-write URL)');
+  if (options.remoteWriteUrl && options.workspace) throw new UsageError('--remote-write-url and --workspace conflict: give one (a workspace id resolves to its own remote-write URL)');
   if (options.remoteWriteUrl !== undefined) {
     const url = HttpUrl.safeParse(options.remoteWriteUrl);
     if (!url.success) throw new ConfigError(`--remote-write-url: ${url.error.issues[0]?.message ?? 'not a URL'}`);
@@ -183,7 +185,11 @@ export function buildProgram(): Command {
         while (!stopping && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 250));
       }
     });
-  program.addCommand(doctorCommand().exitOverride());
+  for (const command of [doctorCommand(), configCommand(), costCommand()]) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+    program.addCommand(command);
+  }
   return program;
 }
 
@@ -196,7 +202,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
     const message = redactText((error as Error).message);
     process.stderr.write(`inferwatch: ${error instanceof ConfigError ? 'invalid configuration: ' : ''}${message}\n`);
-    return error instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
+    return error instanceof ConfigError || error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
   }
 }
 

@@ -12,6 +12,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** A command used wrongly (a missing or contradictory flag) in a way the argument parser cannot see: exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Durations are whole seconds, or Prometheus-style strings such as `90s`, `2m`, `1h`. */

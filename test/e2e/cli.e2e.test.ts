@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
 import { RecordingReceiver } from '../support/recording-receiver';
-import { runBridge, type BridgeRun } from '../support/run-bridge';
+import { runBridge, runCli, type BridgeRun } from '../support/run-bridge';
 
 const MINUTE = 60_000;
 /** The one string that must never appear in any output or stored byte. */
@@ -108,6 +108,43 @@ describe('the CLI: exit codes, argument checks, logs, secrets', () => {
     expect(run.stderr).toMatch(/DEBUG remote write request \{"url":"[^"]+","attempt":2,"status":204,/);
     const quiet = await runBridge(['--dry-run', '--now', String(now)], env);
     expect(quiet.stderr).not.toContain('DEBUG');
+  });
+
+  test('config check prints the resolved settings with secrets masked, and names the key of an invalid one', async () => {
+    const good = join(work, 'check.yaml');
+    writeFileSync(good, `period: 5m\nremoteWrite:\n  url: ${receiver.url}\n  auth: { type: bearer, token: "${SECRET}" }\n`);
+    const run = await runCli(['config', 'check', good], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`bridge config ${good} is valid; resolved:\n`);
+    expect(run.stdout).toMatch(/^period: 300$/m);
+    expect(run.stdout).toMatch(/^settle: 120$/m);
+    expect(run.stdout).toMatch(/^region: us-east-2$/m);
+    expect(run.stdout).toContain('token: "***"');
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+    const rollout = await runCli(['config', 'check', join(__dirname, '../../inferwatch.config.example.yaml')], env);
+    expect(rollout.code).toBe(0);
+    expect(rollout.stdout).toContain('rollout config');
+    const bad = join(work, 'check-bad.yaml');
+    writeFileSync(bad, 'period: 45\n');
+    const invalid = await runCli(['config', 'check', bad], env);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('config key "period": must be 1, 5, 10, 30 or a multiple of 60 seconds');
+  });
+
+  test('cost --discover counts what the bridge would query, with ListMetrics only', async () => {
+    standIn.calls.length = 0;
+    const cost = await runCli(['cost', '--discover'], env);
+    expect(cost.code).toBe(0);
+    expect(standIn.calls.map((c) => c.target.split('.').pop())).toEqual(expect.arrayContaining(['ListMetrics']));
+    expect(standIn.calls.filter((c) => !c.target.endsWith('.ListMetrics'))).toEqual([]);
+    const dry = await runBridge(['--dry-run', '--now', String(now)], env);
+    const queries = /, (\d+) queries in /.exec(dry.stderr)?.[1];
+    expect(cost.stdout).toContain(`(3 production variants): ${queries} queries a cycle`);
+    expect(cost.stdout).toMatch(/inferwatch bridge, every 5 min +\d+ metrics requested \(GetMetricData\) +\$\d+\.\d\d/);
+    expect(cost.stdout).toContain('Prices: https://aws.amazon.com/cloudwatch/pricing/');
+    const usage = await runCli(['cost'], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('give the fleet');
   });
 
   describe('a secret in every place a secret can go never reaches output or state', () => {

@@ -176,11 +176,14 @@ export class Catalog {
   familyOf(seriesName: string): FamilyInfo | undefined {
     if (!this.catalogFamiliesBuilt) {
       this.catalogFamiliesBuilt = true;
-      for (const [namespace, ns] of this.namespaces) {
-        for (const metric of new Set(ns.metrics.values())) this.resolve(namespace, metric.metric);
-      }
+      for (const [namespace, metrics] of this.listedMetrics()) for (const metric of metrics) this.resolve(namespace, metric);
     }
     return this.families.get(seriesName);
+  }
+
+  /** The CloudWatch metric names the catalog lists, by namespace. */
+  listedMetrics(): Array<[string, string[]]> {
+    return [...this.namespaces].map(([namespace, ns]) => [namespace, [...new Set(ns.metrics.values())].map((m) => m.metric)]);
   }
 
   /** Every family this catalog describes (and that `resolve` named so far): what remote-write metadata announces. */
