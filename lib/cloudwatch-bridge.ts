@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -13,11 +12,11 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
+import { BRIDGE_KEYS_SET_BY_CONSTRUCT, ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
 import { allowCloudWatchLogs } from './log-encryption';
+import { lambdaCode } from './lambda-code';
 import { DEFAULT_ROLE_PATH } from './writer-role';
 
-const REPO_ROOT = join(__dirname, '..');
 /** Twice this is the lag alarm's period, and CloudWatch alarms evaluate at most one day. */
 export const MAX_SCHEDULE_MINUTES = 720;
 const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
@@ -124,7 +123,7 @@ export class CloudWatchBridge extends Construct {
     if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
 
     const userConfig = props.bridgeConfig ?? {};
-    for (const key of ['remoteWrite', 'state', 'shard'] as const) {
+    for (const key of BRIDGE_KEYS_SET_BY_CONSTRUCT) {
       if (key in userConfig) throw new ConfigError(`config key "bridge.config.${key}" is set by the CloudWatchBridge construct; leave it out`);
     }
     const settle = resolveConfig(userConfig as BridgeConfigInput, {}).settle;
@@ -212,10 +211,7 @@ export class CloudWatchBridge extends Construct {
     const memorySize = props.memoryMiB ?? 512;
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'inferwatch bridge: CloudWatch SageMaker/Neuron metrics -> AMP remote write',
-      entry: join(REPO_ROOT, 'lambda', 'bridge', 'handler.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      ...lambdaCode('bridge'),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize,

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as grafana from 'aws-cdk-lib/aws-grafana';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,9 +8,9 @@ import { Construct } from 'constructs';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { allDashboards } from './grafana-workspace/dashboards';
 import type { PrometheusWorkspace } from './prometheus-workspace';
+import { lambdaCode } from './lambda-code';
 import { stackOutput } from './stack-output';
 
-const REPO_ROOT = join(__dirname, '..');
 /**
  * AMG's Grafana version; the dashboards are built with the foundation SDK build for the same version. AMG offers
  * Grafana 8, 9, 10.4, 12 and 13 (no 11); the SDK publishes builds for 10.x and 11.6 only, so 10.4 is the newest both share.
@@ -119,10 +118,7 @@ export class GrafanaWorkspace extends Construct {
     );
     this.provisioner = new nodejs.NodejsFunction(this, 'Provisioner', {
       description: 'inferwatch: provisions the AMP data source and dashboards into Amazon Managed Grafana',
-      entry: join(REPO_ROOT, 'lambda', 'grafana-provisioner', 'handler.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      ...lambdaCode('grafana-provisioner'),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,

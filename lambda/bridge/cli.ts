@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, WorkspaceId, type BridgeConfig } from './config';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, HttpUrl, loadConfig, UsageError, WorkspaceId, type BridgeConfig } from './config';
 import { runCycle, type CycleReport } from './cycle';
+import { configCommand } from './config-command';
+import { costCommand } from './cost-command';
 import { doctorCommand } from './doctor/command';
-import { consoleLogger, type BridgeLogger } from './logger';
+import { consoleLogger, LOG_LEVELS, type BridgeLogger, type LogLevel } from './logger';
+import { redactText } from './redact';
 import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
 
 interface BridgeOptions {
@@ -15,20 +20,71 @@ interface BridgeOptions {
   stateDir?: string;
   now?: number;
   resetState?: boolean;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logLevel: LogLevel;
 }
+
+/** Usage errors (unknown option, bad flag value) and configuration errors exit 2; a failed cycle exits 1. */
+export const EXIT_USAGE = 2;
+export const EXIT_FAILED = 1;
 
 /** A whole CLI run may retry remote writes for this long. */
 const CLI_WRITE_BUDGET_MS = 5 * 60 * 1000;
 
-function parseInstant(value: string): number {
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected an ISO 8601 time or epoch milliseconds');
+/** CloudWatch keeps 15 months of data; nothing before 2009 (its launch year) can be a sensible replay time. */
+const EARLIEST_NOW = Date.UTC(2009, 0, 1);
+/** Windows in the future only read empty periods; a day of clock skew is the most a replay can mean. */
+const LATEST_NOW_AHEAD_MS = 24 * 3600 * 1000;
+const NOW_FORM = 'expected an ISO 8601 time such as 2026-01-31T12:00:00Z, or epoch milliseconds such as 1769860800000';
+
+export function parseInstant(value: string, wallClock = Date.now()): number {
+  const trimmed = value.trim();
+  const ms = /^-?\d+$/.test(trimmed) ? Number(trimmed) : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`"${value}" is not a time: ${NOW_FORM}`);
+  if (/^\d+$/.test(trimmed) && ms > 0 && ms < EARLIEST_NOW && ms * 1000 >= EARLIEST_NOW) {
+    throw new InvalidArgumentError(`${value} looks like epoch seconds; ${NOW_FORM} (here ${ms * 1000})`);
+  }
+  if (ms < EARLIEST_NOW) throw new InvalidArgumentError(`${value} is before 2009-01-01: ${NOW_FORM}`);
+  if (ms > wallClock + LATEST_NOW_AHEAD_MS) throw new InvalidArgumentError(`${value} is more than a day in the future (${new Date(ms).toISOString()}): ${NOW_FORM}`);
   return ms;
 }
 
+/**
+ * A local state directory that cannot be written would fail the cycle after its GetMetricData calls, which
+ * CloudWatch bills: find out first, by creating the directory and a probe file in it.
+ */
+export function checkStateDirectory(directory: string): void {
+  const probe = join(directory, `.inferwatch-probe-${process.pid}`);
+  try {
+    mkdirSync(directory, { recursive: true });
+    if (!statSync(directory).isDirectory()) throw new Error('not a directory');
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (error) {
+    throw new ConfigError(
+      `state directory ${directory} is not usable (${(error as Error).message}): nothing was read from CloudWatch; fix its permissions, or pass --state-dir (config key "state.directory") naming a writable directory`,
+    );
+  }
+}
+
+/** The package's version, from the package.json next to the sources (tsx) or the build output (dist/). */
+export function packageVersion(from = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'inferwatch' && pkg.version) return pkg.version;
+    } catch {
+      // not here; look one directory up
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
 function configFor(options: BridgeOptions, env: NodeJS.ProcessEnv): BridgeConfig {
-  if (options.remoteWriteUrl && options.workspace) throw new ConfigError('--remote-write-url and --workspace conflict: give one (a workspace id resolves to its own remote-write URL)');
+  if (options.remoteWriteUrl && options.workspace) throw new UsageError('--remote-write-url and --workspace conflict: give one (a workspace id resolves to its own remote-write URL)');
+  if (options.remoteWriteUrl !== undefined) {
+    const url = HttpUrl.safeParse(options.remoteWriteUrl);
+    if (!url.success) throw new ConfigError(`--remote-write-url: ${url.error.issues[0]?.message ?? 'not a URL'}`);
+  }
   const overrides: NodeJS.ProcessEnv = { ...env };
   if (options.remoteWriteUrl) overrides.INFERWATCH_REMOTE_WRITE_URL = options.remoteWriteUrl;
   if (options.stateDir) overrides.INFERWATCH_STATE_DIR = options.stateDir;
@@ -71,8 +127,9 @@ async function cycleRunner(fileConfig: BridgeConfig, options: BridgeOptions, log
   let deadline = 0;
   let resetOnce = Boolean(options.resetState);
   const caches = createWarmCaches();
+  if (!options.dryRun && fileConfig.state.type === 'file') checkStateDirectory(fileConfig.state.directory);
   // A dry run writes nothing, so it needs no workspace.
-  const { config, workspace } = options.dryRun ? { config: fileConfig, workspace: undefined } : await resolveRemoteWrite(fileConfig, caches);
+  const { config, workspace } = options.dryRun ? { config: fileConfig, workspace: undefined } : await resolveRemoteWrite(fileConfig, caches, undefined, logger);
   if (workspace) logger.info('writing to AMP workspace', { workspaceId: workspace.workspaceId, alias: workspace.alias, remoteWriteUrl: workspace.remoteWriteUrl });
   const { deps, catalog } = createCycleDeps(
     config,
@@ -89,7 +146,11 @@ async function cycleRunner(fileConfig: BridgeConfig, options: BridgeOptions, log
 }
 
 export function buildProgram(): Command {
-  const program = new Command('inferwatch').description('SageMaker and Neuron metrics from CloudWatch into Prometheus remote write');
+  const program = new Command('inferwatch')
+    .description('SageMaker and Neuron metrics from CloudWatch into Prometheus remote write')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    // Usage errors must not exit 1 (that means "the cycle failed"): commander throws, main() picks the code.
+    .exitOverride();
   program
     .command('bridge')
     .description('run the CloudWatch -> Prometheus bridge: one cycle with --once, else one cycle per period until interrupted')
@@ -99,9 +160,9 @@ export function buildProgram(): Command {
     .option('--remote-write-url <url>', 'remote-write URL (overrides remoteWrite.url and remoteWrite.workspaceId)')
     .option('--workspace <id>', 'AMP workspace id, ws-… (overrides remoteWrite.workspaceId and remoteWrite.url); resolved with DescribeWorkspace')
     .option('--state-dir <dir>', 'keep state in this local directory (overrides state)')
-    .option('--now <time>', 'evaluate windows as if it were this time (ISO 8601 or epoch ms); for replays and tests', parseInstant)
+    .option('--now <time>', 'evaluate windows as if it were this time (ISO 8601 or epoch ms); for replays and tests', (value) => parseInstant(value))
     .option('--reset-state', 'start over: move the stored state aside (kept beside it) and count from the receiver\'s empty slate')
-    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .addOption(new Option('--log-level <level>', 'debug logs each AWS call and remote-write request with its timing').choices(LOG_LEVELS).default('info'))
     .action(async (options: BridgeOptions) => {
       const logger = consoleLogger(options.logLevel);
       const config = configFor(options, process.env);
@@ -125,15 +186,28 @@ export function buildProgram(): Command {
         while (!stopping && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 250));
       }
     });
-  program.addCommand(doctorCommand());
+  for (const command of [doctorCommand(), configCommand(), costCommand()]) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+    program.addCommand(command);
+  }
   return program;
 }
 
+/** Runs the CLI; resolves to the exit code. Commander has already printed its own usage errors. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    const message = redactText((error as Error).message);
+    process.stderr.write(`inferwatch: ${error instanceof ConfigError ? 'invalid configuration: ' : ''}${message}\n`);
+    return error instanceof ConfigError || error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
 if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((error: Error) => {
-      process.stderr.write(`inferwatch: ${error instanceof ConfigError ? 'invalid configuration: ' : ''}${error.message}\n`);
-      process.exit(error instanceof ConfigError ? 2 : 1);
-    });
+  // Success lets stdout drain on its own; a failure must not wait for open sockets.
+  void main(process.argv).then((code) => (code === 0 ? (process.exitCode = 0) : process.exit(code)));
 }

@@ -12,6 +12,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** A command used wrongly (a missing or contradictory flag) in a way the argument parser cannot see: exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Durations are whole seconds, or Prometheus-style strings such as `90s`, `2m`, `1h`. */
@@ -40,17 +48,38 @@ const Period = Duration.refine(isValidPeriod, {
   message: 'must be 1, 5, 10, 30 or a multiple of 60 seconds (CloudWatch periods)',
 });
 
-const HttpUrl = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an absolute http(s) URL' },
-);
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A URL would carry its credentials into every log line and error that quotes it, and into the Lambda's
+ * environment: they belong in `remoteWrite.auth`, whose secrets can come from the environment.
+ */
+export const HttpUrl = z
+  .string()
+  .refine(
+    (value) => {
+      const url = parseUrl(value);
+      return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:');
+    },
+    { message: 'must be an absolute http(s) URL' },
+  )
+  .refine(
+    (value) => {
+      const url = parseUrl(value);
+      return url === undefined || (url.username === '' && url.password === '');
+    },
+    {
+      message:
+        'must not contain credentials (user:password@): put them in "remoteWrite.auth" instead, { type: basic, username, passwordEnv } or { type: bearer, tokenEnv }',
+      abort: true,
+    },
+  );
 
 /** AMP's documented id pattern, narrowed to what AMP hands out (`ws-` and a UUID-like tail). */
 export const WorkspaceId = z.string().regex(/^ws-[0-9A-Za-z][-.0-9A-Za-z_]{0,60}$/, 'must be an AMP workspace id such as ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789');
@@ -224,17 +253,30 @@ export function defaultSampleBudget(env: NodeJS.ProcessEnv, heapLimitBytes: numb
 
 export const DEFAULT_NAMESPACES = ['AWS/SageMaker', '/aws/sagemaker/Endpoints'];
 
-function formatIssues(error: z.ZodError): string {
+/** `prefix` places the keys inside a larger file, e.g. `workloads[0].bridge.config.`. */
+function formatIssues(error: z.ZodError, prefix = ''): string {
   return error.issues
     .map((issue) => {
-      const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+      const key = issue.path.length > 0 ? `${prefix}${issue.path.join('.')}` : prefix ? prefix.replace(/\.$/, '') : '(top level)';
       if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((k) => (issue.path.length > 0 ? `${key}.${k}` : k));
+        const keys = issue.keys.map((k) => (issue.path.length > 0 ? `${key}.${k}` : `${prefix}${k}`));
         return `unknown config key ${keys.map((k) => `"${k}"`).join(', ')}`;
       }
       return `config key "${key}": ${issue.message}`;
     })
     .join('; ');
+}
+
+/** Keys the CloudWatchBridge construct sets itself: a user config must leave them out. */
+export const BRIDGE_KEYS_SET_BY_CONSTRUCT = ['remoteWrite', 'state', 'shard'] as const;
+
+/**
+ * Validates bridge configuration that sits inside another file (the CDK rollout config's
+ * `workloads[i].bridge.config`): errors name the whole key, `prefix` included.
+ */
+export function checkBridgeConfig(raw: unknown, prefix: string): void {
+  const parsed = BridgeConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, prefix));
 }
 
 /**

@@ -7,10 +7,11 @@ import { fetchChunk } from './cloudwatch/fetch';
 import { QueryPlan, type PlannedQuery } from './cloudwatch/plan';
 import { forEachConcurrently, RateLimiter } from './concurrency';
 import type { BridgeConfig } from './config';
+import { allFamilies, familyLookup } from './families';
 import type { BridgeLogger } from './logger';
 import { BatchBuilder, type Batch } from './remote-write/batcher';
 import type { RejectReason, SendResult } from './remote-write/client';
-import { encodeWriteRequest } from './remote-write/encode';
+import { encodeMetadataRequest, encodeWriteRequest } from './remote-write/encode';
 import type { RawQuery } from './remote-write/query';
 import { ExpositionWriter } from './remote-write/exposition';
 import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata } from './sagemaker/metadata';
@@ -197,7 +198,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     return endpoint !== undefined && (ended[endpoint] !== undefined || (variant !== undefined && ended[`${endpoint}/${variant}`] !== undefined));
   };
   const stats = emptyStats();
-  const writer = new RequestWriter(deps, journalId, leaseUntil, options.dryRun ? new ExpositionWriter(deps.output ?? (() => {})) : undefined);
+  const writer = new RequestWriter(deps, journalId, leaseUntil, options.dryRun ? new ExpositionWriter(deps.output ?? (() => {}), familyLookup(catalog)) : undefined);
   // Updated in place (each series is read and written by one chunk only), so a large fleet's state is held once.
   const nextSeries = previous.series;
   const cloudwatchLimiter = new RateLimiter(config.getMetricDataTps);
@@ -289,6 +290,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   for (const s of self.series.sort(byName)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   tail.close();
   await writer.sendAll(tail.drain());
+  if (!options.dryRun) await deps.send(encodeMetadataRequest(allFamilies(catalog))).catch((error: Error) => logger.warn('remote-write metadata not sent; types and HELP arrive with the next cycle', { error: error.message }));
 
   const report = {
     window,

@@ -6,6 +6,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { WorkspaceCache, type ResolvedWorkspace } from './amp/workspace';
+import { instrumentAwsClient } from './aws-calls';
 import { Catalog } from './catalog/catalog';
 import { DiscoveryCache } from './cloudwatch/discovery';
 import { ConfigError, type BridgeConfig } from './config';
@@ -55,9 +56,10 @@ export function resolveAuthorizer(config: BridgeConfig, env: NodeJS.ProcessEnv):
   }
 }
 
-export function createStateStore(config: BridgeConfig): StateStore {
+export function createStateStore(config: BridgeConfig, logger?: BridgeLogger): StateStore {
+  const s3 = () => new S3Client({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS });
   return config.state.type === 's3'
-    ? new S3StateStore(new S3Client({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), config.state.bucket, config.state.key)
+    ? new S3StateStore(logger ? instrumentAwsClient(s3(), logger) : s3(), config.state.bucket, config.state.key)
     : new FileStateStore(config.state.directory);
 }
 
@@ -79,9 +81,10 @@ export function workspaceRegion(config: BridgeConfig): string {
 }
 
 /** An AMP control-plane client with the credentials that sign the remote write (AWS_ENDPOINT_URL_AMP applies). */
-export function createAmpClient(config: BridgeConfig, region = workspaceRegion(config)): AmpClient {
+export function createAmpClient(config: BridgeConfig, region = workspaceRegion(config), logger?: BridgeLogger): AmpClient {
   const auth = config.remoteWrite.auth;
-  return new AmpClient({ region, maxAttempts: SDK_MAX_ATTEMPTS, credentials: sigv4Credentials(auth?.type === 'sigv4' ? auth : undefined, region) });
+  const client = new AmpClient({ region, maxAttempts: SDK_MAX_ATTEMPTS, credentials: sigv4Credentials(auth?.type === 'sigv4' ? auth : undefined, region) });
+  return logger ? instrumentAwsClient(client, logger) : client;
 }
 
 /**
@@ -89,11 +92,11 @@ export function createAmpClient(config: BridgeConfig, region = workspaceRegion(c
  * DescribeWorkspace (cached). Runs before the cycle is built, so a workspace that is missing, unreadable or not
  * ACTIVE stops the run before any billed CloudWatch call. A config with a URL passes through unchanged.
  */
-export async function resolveRemoteWrite(config: BridgeConfig, caches: WarmCaches, amp?: AmpClient): Promise<{ config: BridgeConfig; workspace?: ResolvedWorkspace }> {
+export async function resolveRemoteWrite(config: BridgeConfig, caches: WarmCaches, amp?: AmpClient, logger?: BridgeLogger): Promise<{ config: BridgeConfig; workspace?: ResolvedWorkspace }> {
   const workspaceId = config.remoteWrite.workspaceId;
   if (workspaceId === undefined) return { config };
   const region = workspaceRegion(config);
-  const workspace = await caches.workspaces.resolve(amp ?? createAmpClient(config, region), workspaceId, region);
+  const workspace = await caches.workspaces.resolve(amp ?? createAmpClient(config, region, logger), workspaceId, region);
   const auth = config.remoteWrite.auth?.type === 'sigv4' ? config.remoteWrite.auth : { type: 'sigv4' as const, service: 'aps' };
   return { config: { ...config, remoteWrite: { ...config.remoteWrite, url: workspace.remoteWriteUrl, auth: { ...auth, region } } }, workspace };
 }
@@ -110,10 +113,6 @@ export interface RuntimeOptions {
   readonly now?: () => number;
 }
 
-/**
- * Builds the cycle's dependencies from validated config. The SDK clients take endpoints from the standard
- * AWS configuration (AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_SAGEMAKER, ...): nothing custom.
- */
 /** The query endpoint beside a remote-write endpoint: AMP's and Prometheus' share their `/api/v1/` prefix. */
 export function queryUrlFor(remoteWriteUrl: string | undefined): string | undefined {
   if (!remoteWriteUrl) return undefined;
@@ -123,6 +122,10 @@ export function queryUrlFor(remoteWriteUrl: string | undefined): string | undefi
   return url.toString();
 }
 
+/**
+ * Builds the cycle's dependencies from validated config. The SDK clients take endpoints from the standard
+ * AWS configuration (AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_SAGEMAKER, ...): nothing custom.
+ */
 export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, withRemoteWrite: boolean): { deps: CycleDeps; catalog: Catalog } {
   if (withRemoteWrite && !config.remoteWrite.url) {
     throw new ConfigError(
@@ -143,12 +146,13 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
         maxAttempts: config.remoteWrite.maxAttempts,
         deadline: options.deadline,
         onRetry: (info) => options.logger.warn('remote write failed; retrying', info),
+        onAttempt: (info) => options.logger.debug('remote write request', info),
       })
     : undefined;
   const deps: CycleDeps = {
-    cloudwatch: new CloudWatchClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }),
-    sagemaker: config.sagemakerMetadata ? new SageMakerClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }) : undefined,
-    store: createStateStore(config),
+    cloudwatch: instrumentAwsClient(new CloudWatchClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), options.logger),
+    sagemaker: config.sagemakerMetadata ? instrumentAwsClient(new SageMakerClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), options.logger) : undefined,
+    store: createStateStore(config, options.logger),
     send: client ? (body) => client.send(body) : async () => ({ status: 'ok', attempts: 0 }),
     now: options.now ?? Date.now,
     deadline: options.deadline,

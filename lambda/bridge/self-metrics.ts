@@ -73,3 +73,22 @@ function parseKey(key: string): TimeSeries['labels'] {
   for (const match of key.matchAll(pattern)) labels.push({ name: match[1] as string, value: JSON.parse(match[2] as string) as string });
   return labels;
 }
+
+/** HELP and TYPE of the bridge's own metrics (a test checks every name buildSelfMetrics writes is here). */
+export const SELF_METRIC_FAMILIES: ReadonlyArray<{ family: string; type: 'counter' | 'gauge'; help: string }> = [
+  { family: 'inferwatch_bridge_cloudwatch_metrics_requested_total', type: 'counter', help: 'Metrics requested from CloudWatch GetMetricData (what CloudWatch bills per 1,000).' },
+  { family: 'inferwatch_bridge_cloudwatch_requests_total', type: 'counter', help: 'CloudWatch API calls by api.' },
+  { family: 'inferwatch_bridge_sagemaker_requests_total', type: 'counter', help: 'SageMaker API calls by api.' },
+  { family: 'inferwatch_bridge_retries_total', type: 'counter', help: 'SDK retries (throttling, 5xx) by target service.' },
+  { family: 'inferwatch_bridge_revisions_total', type: 'counter', help: 'CloudWatch datapoints that changed after they were forwarded, by kind.' },
+  { family: 'inferwatch_bridge_samples_dropped_total', type: 'counter', help: 'Datapoints not forwarded, by reason (non_finite: NaN/Inf from CloudWatch; forbidden: no permission).' },
+  { family: 'inferwatch_bridge_samples_written_total', type: 'counter', help: 'Samples the remote-write receiver accepted.' },
+  { family: 'inferwatch_bridge_samples_rejected_total', type: 'counter', help: 'Samples the remote-write receiver rejected with HTTP 400, by reason.' },
+  { family: 'inferwatch_bridge_samples_already_stored_total', type: 'counter', help: 'Samples a retried request found already stored (an earlier attempt arrived, its response was lost); counted as written too.' },
+  { family: 'inferwatch_bridge_samples_skipped_total', type: 'counter', help: 'Datapoints older than the receiver accepts (remoteWrite.maxSampleAge), not written.' },
+  { family: 'inferwatch_bridge_journal_replays_total', type: 'counter', help: 'Cycles that replayed a journaled write left by a stopped cycle.' },
+  { family: 'inferwatch_bridge_cycle_duration_seconds', type: 'gauge', help: 'Seconds the last cycle spent, by phase (collect, write).' },
+  { family: 'inferwatch_bridge_lag_seconds', type: 'gauge', help: 'Seconds between the end of the newest forwarded period and the end of the cycle.' },
+  { family: 'inferwatch_bridge_series_active', type: 'gauge', help: 'Series the last cycle wrote.' },
+  { family: 'inferwatch_bridge_queries', type: 'gauge', help: 'GetMetricData queries (metric, dimensions, statistic) in the last cycle.' },
+];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { BRIDGE_KEYS_SET_BY_CONSTRUCT, checkBridgeConfig } from '../../lambda/bridge/config';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
 
@@ -192,6 +193,15 @@ export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
   const config = parsed.data;
   const monitoringAccount = config.monitoring.account;
   config.workloads.forEach((workload, i) => {
+    const prefix = `workloads[${i}].bridge.config.`;
+    for (const key of BRIDGE_KEYS_SET_BY_CONSTRUCT) {
+      if (key in workload.bridge.config) throw new InferwatchConfigError(`config key "${prefix}${key}" is set by the CloudWatchBridge construct; leave it out`);
+    }
+    try {
+      checkBridgeConfig(workload.bridge.config, prefix);
+    } catch (error) {
+      throw new InferwatchConfigError((error as Error).message);
+    }
     const crossAccount = workload.account !== undefined && workload.account !== monitoringAccount;
     if (crossAccount && monitoringAccount === undefined) {
       throw new InferwatchConfigError(`config key "monitoring.account" is required when workloads[${i}] names another account (${workload.account})`);

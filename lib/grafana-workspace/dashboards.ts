@@ -8,6 +8,30 @@ import { DATASOURCE_UID } from '../../lambda/grafana-provisioner/provision';
 
 const DS = { type: 'prometheus', uid: '${datasource}' };
 
+/**
+ * Bridge data trails real time by up to the schedule plus the settle delay plus one period (5 + 2 + 1 minutes by
+ * default) and arrives in bursts. A window that reaches "now" holds only part of its samples, and `rate()` over it
+ * reads low (over 5 minutes, about half the truth): windows over bridge data end this far back.
+ */
+export const BRIDGE_DATA_OFFSET = '10m';
+/** Fifteen one-minute samples per rate: steady, and still quick to follow a change. */
+export const BRIDGE_RATE_WINDOW = '15m';
+
+/** Per-second rate of a bridge counter over the last complete 15 minutes. */
+export function bridgeRate(selector: string, window = BRIDGE_RATE_WINDOW): string {
+  return `rate(${selector}[${window}] offset ${BRIDGE_DATA_OFFSET})`;
+}
+
+/** Increase of a bridge counter over `window`, ending where the data is complete. */
+export function bridgeIncrease(selector: string, window: string): string {
+  return `increase(${selector}[${window}] offset ${BRIDGE_DATA_OFFSET})`;
+}
+
+/** The newest sample of a bridge gauge: the instant-query lookback (5 minutes) is shorter than the bridge's lag. */
+export function bridgeLatest(selector: string): string {
+  return `last_over_time(${selector}[${BRIDGE_RATE_WINDOW}])`;
+}
+
 /** Every query filters on these variables, so one dashboard serves every account, region and endpoint. */
 const SCOPE = 'account_id=~"$account_id", region=~"$region"';
 const ENDPOINT = `${SCOPE}, endpoint_name=~"$endpoint_name"`;
@@ -48,20 +72,20 @@ function base(uid: string, title: string, anchorMetric: string, withEndpoint: bo
   return dashboard;
 }
 
-/** SageMaker endpoints: traffic, errors, latency, capacity. Bridge data trails real time by the schedule plus the settle delay. */
+/** SageMaker endpoints: traffic, errors, latency, capacity. Bridge data trails real time: rates end 10 minutes back (BRIDGE_DATA_OFFSET). */
 export function sagemakerDashboard(): Dashboard {
   return base('inferwatch-sagemaker', 'inferwatch / SageMaker endpoints', 'aws_sagemaker_invocations_total', true)
     .withRow(new RowBuilder('Traffic and errors'))
     .withPanel(
       timeseries('Invocations per second', 'reqps', [
-        query(`sum by (endpoint_name, variant_name) (rate(aws_sagemaker_invocations_total{${ENDPOINT}}[$__rate_interval]))`, '{{endpoint_name}} / {{variant_name}}'),
+        query(`sum by (endpoint_name, variant_name) (${bridgeRate(`aws_sagemaker_invocations_total{${ENDPOINT}}`)})`, '{{endpoint_name}} / {{variant_name}}'),
       ]),
     )
     .withPanel(
       timeseries('Error ratio', 'percentunit', [
-        query(`sum by (endpoint_name) (rate(aws_sagemaker_invocation_4xx_errors_total{${ENDPOINT}}[$__rate_interval])) / sum by (endpoint_name) (rate(aws_sagemaker_invocations_total{${ENDPOINT}}[$__rate_interval]))`, '4XX {{endpoint_name}}'),
-        query(`sum by (endpoint_name) (rate(aws_sagemaker_invocation_5xx_errors_total{${ENDPOINT}}[$__rate_interval])) / sum by (endpoint_name) (rate(aws_sagemaker_invocations_total{${ENDPOINT}}[$__rate_interval]))`, '5XX {{endpoint_name}}'),
-        query(`sum by (endpoint_name) (rate(aws_sagemaker_invocation_model_errors_total{${ENDPOINT}}[$__rate_interval])) / sum by (endpoint_name) (rate(aws_sagemaker_invocations_total{${ENDPOINT}}[$__rate_interval]))`, 'model {{endpoint_name}}'),
+        query(`sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_invocation_4xx_errors_total{${ENDPOINT}}`)}) / sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_invocations_total{${ENDPOINT}}`)})`, '4XX {{endpoint_name}}'),
+        query(`sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_invocation_5xx_errors_total{${ENDPOINT}}`)}) / sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_invocations_total{${ENDPOINT}}`)})`, '5XX {{endpoint_name}}'),
+        query(`sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_invocation_model_errors_total{${ENDPOINT}}`)}) / sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_invocations_total{${ENDPOINT}}`)})`, 'model {{endpoint_name}}'),
       ]),
     )
     .withPanel(
@@ -69,20 +93,20 @@ export function sagemakerDashboard(): Dashboard {
         .title('Invocations in range')
         .unit('short')
         .datasource(DS)
-        .withTarget(query(`sum by (endpoint_name) (increase(aws_sagemaker_invocations_total{${ENDPOINT}}[$__range]))`, '{{endpoint_name}}')),
+        .withTarget(query(`sum by (endpoint_name) (${bridgeIncrease(`aws_sagemaker_invocations_total{${ENDPOINT}}`, '$__range')})`, '{{endpoint_name}}')),
     )
     .withRow(new RowBuilder('Latency'))
     .withPanel(
       timeseries(
         'Model latency percentiles',
         's',
-        ['0.5', '0.9', '0.99'].map((q) => query(`max by (endpoint_name, variant_name) (aws_sagemaker_model_latency_seconds{${ENDPOINT}, quantile="${q}"})`, `p${Number(q) * 100} {{endpoint_name}} / {{variant_name}}`)),
+        ['0.5', '0.9', '0.99'].map((q) => query(`max by (endpoint_name, variant_name) (${bridgeLatest(`aws_sagemaker_model_latency_seconds{${ENDPOINT}, quantile="${q}"}`)})`, `p${Number(q) * 100} {{endpoint_name}} / {{variant_name}}`)),
       ),
     )
     .withPanel(
       timeseries('Mean model and overhead latency', 's', [
-        query(`sum by (endpoint_name) (rate(aws_sagemaker_model_latency_seconds_sum{${ENDPOINT}}[$__rate_interval])) / sum by (endpoint_name) (rate(aws_sagemaker_model_latency_seconds_count{${ENDPOINT}}[$__rate_interval]))`, 'model {{endpoint_name}}'),
-        query(`sum by (endpoint_name) (rate(aws_sagemaker_overhead_latency_seconds_sum{${ENDPOINT}}[$__rate_interval])) / sum by (endpoint_name) (rate(aws_sagemaker_overhead_latency_seconds_count{${ENDPOINT}}[$__rate_interval]))`, 'overhead {{endpoint_name}}'),
+        query(`sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_model_latency_seconds_sum{${ENDPOINT}}`)}) / sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_model_latency_seconds_count{${ENDPOINT}}`)})`, 'model {{endpoint_name}}'),
+        query(`sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_overhead_latency_seconds_sum{${ENDPOINT}}`)}) / sum by (endpoint_name) (${bridgeRate(`aws_sagemaker_overhead_latency_seconds_count{${ENDPOINT}}`)})`, 'overhead {{endpoint_name}}'),
       ]),
     )
     .withRow(new RowBuilder('Capacity'))
@@ -91,15 +115,15 @@ export function sagemakerDashboard(): Dashboard {
         'CPU, memory and disk',
         'percentunit',
         [
-          query(`aws_sagemaker_endpoint_cpu_utilization_ratio{${ENDPOINT}}`, 'CPU {{endpoint_name}} / {{variant_name}}'),
-          query(`aws_sagemaker_endpoint_memory_utilization_ratio{${ENDPOINT}}`, 'memory {{endpoint_name}} / {{variant_name}}'),
-          query(`aws_sagemaker_endpoint_disk_utilization_ratio{${ENDPOINT}}`, 'disk {{endpoint_name}} / {{variant_name}}'),
+          query(bridgeLatest(`aws_sagemaker_endpoint_cpu_utilization_ratio{${ENDPOINT}}`), 'CPU {{endpoint_name}} / {{variant_name}}'),
+          query(bridgeLatest(`aws_sagemaker_endpoint_memory_utilization_ratio{${ENDPOINT}}`), 'memory {{endpoint_name}} / {{variant_name}}'),
+          query(bridgeLatest(`aws_sagemaker_endpoint_disk_utilization_ratio{${ENDPOINT}}`), 'disk {{endpoint_name}} / {{variant_name}}'),
         ],
         'CPU is summed over cores: 2 means two cores busy.',
       ),
     )
     .withPanel(
-      timeseries('Instances: current and desired', 'short', [query(`max by (endpoint_name, variant_name, state) (aws_sagemaker_variant_instances{${ENDPOINT}})`, '{{endpoint_name}} / {{variant_name}} {{state}}')]),
+      timeseries('Instances: current and desired', 'short', [query(`max by (endpoint_name, variant_name, state) (${bridgeLatest(`aws_sagemaker_variant_instances{${ENDPOINT}}`)})`, '{{endpoint_name}} / {{variant_name}} {{state}}')]),
     )
     .build();
 }
@@ -118,7 +142,7 @@ export function neuronDashboard(): Dashboard {
     .withVariable(variable('instance_id', 'Instance', 'neuroncore_utilization_ratio', SCOPE))
     .withVariable(variable('model_name', 'Model', 'ts_inference_requests_total', host))
     .withRow(new RowBuilder('NeuronCores and models'))
-    .withPanel(timeseries('NeuronCore utilisation', 'percentunit', [query(`avg by (instance_id, neuroncore) (neuroncore_utilization_ratio{${host}})`, '{{instance_id}} core {{neuroncore}}')]))
+    .withPanel(timeseries('NeuronCore utilisation', 'percentunit', [query(`avg by (instance_id, neuroncore) (${bridgeLatest(`neuroncore_utilization_ratio{${host}}`)})`, '{{instance_id}} core {{neuroncore}}')]))
     .withPanel(
       timeseries(
         'Mean inference and queue latency per model',
@@ -129,16 +153,16 @@ export function neuronDashboard(): Dashboard {
     )
     .withPanel(timeseries('Requests per second per model', 'reqps', [query(`sum by (instance_id, model_name) (rate(ts_inference_requests_total{${model}}[$__rate_interval]))`, '{{model_name}} {{instance_id}}')]))
     .withRow(new RowBuilder('Neuron runtime'))
-    .withPanel(timeseries('Execution latency', 's', [query(`max by (instance_id, percentile) (execution_latency_seconds{${host}})`, '{{instance_id}} {{percentile}}')]))
-    .withPanel(timeseries('Execution errors per second', 'short', [query(`sum by (instance_id, error_type) (rate(execution_errors_total{${host}}[$__rate_interval]))`, '{{instance_id}} {{error_type}}')]))
-    .withPanel(timeseries('Executions per second', 'short', [query(`sum by (instance_id, status_type) (rate(execution_status_total{${host}}[$__rate_interval]))`, '{{instance_id}} {{status_type}}')]))
+    .withPanel(timeseries('Execution latency', 's', [query(`max by (instance_id, percentile) (${bridgeLatest(`execution_latency_seconds{${host}}`)})`, '{{instance_id}} {{percentile}}')]))
+    .withPanel(timeseries('Execution errors per second', 'short', [query(`sum by (instance_id, error_type) (${bridgeRate(`execution_errors_total{${host}}`)})`, '{{instance_id}} {{error_type}}')]))
+    .withPanel(timeseries('Executions per second', 'short', [query(`sum by (instance_id, status_type) (${bridgeRate(`execution_status_total{${host}}`)})`, '{{instance_id}} {{status_type}}')]))
     .withPanel(
       timeseries('Memory', 'bytes', [
-        query(`sum by (instance_id, memory_location) (neuron_runtime_memory_used_bytes{${host}})`, 'runtime {{memory_location}} {{instance_id}}'),
-        query(`max by (instance_id) (system_memory_used_bytes{${host}})`, 'host used {{instance_id}}'),
+        query(`sum by (instance_id, memory_location) (${bridgeLatest(`neuron_runtime_memory_used_bytes{${host}}`)})`, 'runtime {{memory_location}} {{instance_id}}'),
+        query(`max by (instance_id) (${bridgeLatest(`system_memory_used_bytes{${host}}`)})`, 'host used {{instance_id}}'),
       ]),
     )
-    .withPanel(timeseries('vCPU usage', 'percentunit', [query(`sum by (instance_id, usage_type) (system_vcpu_usage_ratio{${host}})`, '{{instance_id}} {{usage_type}}')]))
+    .withPanel(timeseries('vCPU usage', 'percentunit', [query(`sum by (instance_id, usage_type) (${bridgeLatest(`system_vcpu_usage_ratio{${host}}`)})`, '{{instance_id}} {{usage_type}}')]))
     .withRow(new RowBuilder('Model server (TorchServe)'))
     .withPanel(
       timeseries(
@@ -167,7 +191,7 @@ export function neuronDashboard(): Dashboard {
 /** The bridge itself: lag, what CloudWatch bills, what the workspace accepted. */
 export function bridgeDashboard(): Dashboard {
   return base('inferwatch-bridge', 'inferwatch / bridge', 'inferwatch_bridge_lag_seconds', false)
-    .withPanel(timeseries('Lag behind real time', 's', [query(`max by (account_id, region) (inferwatch_bridge_lag_seconds{${SCOPE}})`, '{{account_id}} {{region}}')]))
+    .withPanel(timeseries('Lag behind real time', 's', [query(`max by (account_id, region) (${bridgeLatest(`inferwatch_bridge_lag_seconds{${SCOPE}}`)})`, '{{account_id}} {{region}}')]))
     .withPanel(
       timeseries(
         'GetMetricData cost per day (USD)',
@@ -188,7 +212,7 @@ export function bridgeDashboard(): Dashboard {
       ),
     )
     .withPanel(timeseries('CloudWatch revisions per hour', 'short', [query(`sum by (kind) (increase(inferwatch_bridge_revisions_total{${SCOPE}}[1h]))`, '{{kind}}')]))
-    .withPanel(timeseries('Cycle duration', 's', [query(`max by (account_id, region, phase) (inferwatch_bridge_cycle_duration_seconds{${SCOPE}})`, '{{phase}} {{account_id}} {{region}}')]))
+    .withPanel(timeseries('Cycle duration', 's', [query(`max by (account_id, region, phase) (${bridgeLatest(`inferwatch_bridge_cycle_duration_seconds{${SCOPE}}`)})`, '{{phase}} {{account_id}} {{region}}')]))
     .withPanel(timeseries('Retries per hour', 'short', [query(`sum by (target) (increase(inferwatch_bridge_retries_total{${SCOPE}}[1h]))`, '{{target}}')]))
     .build();
 }

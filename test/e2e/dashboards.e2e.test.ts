@@ -8,6 +8,7 @@ import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
 import { LocalPrometheus } from '../support/prometheus';
+import { answerKey, compareAnswers, periodsIn } from '../support/demo-queries';
 import { runBridge } from '../support/run-bridge';
 
 const MINUTE = 60_000;
@@ -105,6 +106,29 @@ describe('dashboards against bridge data in a real Prometheus', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  /** A panel's first query, as the dashboard viewer with "All" selected sends it. */
+  const panelQuery = (title: string) => interpolate(panels.find((p) => p.panel.title === title)?.panel.targets?.[0]?.expr ?? `missing panel ${title}`);
+
+  test('panels give the right answers on bridge data, not merely some data', async () => {
+    // The bridge's last cycle ran at t0 + 5 min: evaluate there, as a dashboard refreshed then would.
+    const at = t0 + 5 * MINUTE;
+    const periods = periodsIn(at, 15);
+    const rates = await prometheus.query(panelQuery('Invocations per second'), at);
+    const cpu = await prometheus.query(panelQuery('CPU, memory and disk'), at);
+    const variants = standIn.fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name })));
+    const dims = (endpoint: string, variant: string) => [
+      { Name: 'EndpointName', Value: endpoint },
+      { Name: 'VariantName', Value: variant },
+    ];
+    const key = (m: Record<string, string>) => answerKey({ endpoint_name: m.endpoint_name ?? '', variant_name: m.variant_name ?? '' });
+    const trueRates = new Map(variants.map(({ endpoint, variant }) => [key({ endpoint_name: endpoint, variant_name: variant }), periods.reduce((n, p) => n + (standIn.valueAt('AWS/SageMaker', 'Invocations', dims(endpoint, variant), 'Sum', p) ?? 0), 0) / (periods.length * 60)]));
+    expect(compareAnswers(trueRates, new Map(rates.map((s) => [key(s.metric), s.value])))).toEqual([]);
+    // The newest CPU sample is the last period of the last cycle: its window ended at the settle delay (2 min) before it ran.
+    const lastPeriod = Math.floor((at - 2 * MINUTE) / MINUTE) * MINUTE - MINUTE;
+    const trueCpu = new Map(variants.map(({ endpoint, variant }) => [key({ endpoint_name: endpoint, variant_name: variant }), (standIn.valueAt('/aws/sagemaker/Endpoints', 'CPUUtilization', dims(endpoint, variant), 'Average', lastPeriod) ?? NaN) * 0.01]));
+    expect(compareAnswers(trueCpu, new Map(cpu.map((s) => [key(s.metric), s.value])))).toEqual([]);
   });
 
   test('every variable query finds values', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { AmpStandIn, STAND_IN_ACCESS_KEY, STAND_IN_SECRET } from '../support/amp
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
 import { GrafanaStandIn } from '../support/grafana-stand-in';
 import { LocalPrometheus } from '../support/prometheus';
-import { REPO_ROOT, runBridge } from '../support/run-bridge';
+import { runBridge, runCli } from '../support/run-bridge';
 
 const ID = 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 const ACCOUNT = '123456789012';
@@ -24,19 +23,6 @@ const TOKEN = 'glsa_doctor_token';
 const HEALTH = 'GET /api/datasources/uid/inferwatch-amp/health';
 const HEALTHY = { status: 200, body: { status: 'OK', message: 'Successfully queried the Prometheus API.' } };
 const MINUTE = 60_000;
-
-function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lambda/bridge/cli.ts'), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 describe('inferwatch doctor against the AMP, CloudWatch/SageMaker and Grafana stand-ins, with a real Prometheus behind AMP', () => {
   const prometheus = new LocalPrometheus();

@@ -1,27 +1,16 @@
 /**
  * `npm run demo`: a local Prometheus fed by the real bridge CLI from simulated SageMaker and Neuron traffic
- * (the CloudWatch/SageMaker stand-in). Prints PromQL to try, then keeps one cycle a minute going until Ctrl-C.
- * `npm run demo -- --once` runs one cycle, prints the answers and exits.
+ * (the CloudWatch/SageMaker stand-in). Prints PromQL to try with its answers, each checked against the
+ * stand-in's own numbers (within 5%; the demo fails otherwise), then keeps one cycle a minute going until
+ * Ctrl-C. `npm run demo -- --once` runs one cycle, prints and checks the answers and exits.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsStandIn, defaultFleet } from './aws-stand-in';
+import { answerKey, compareAnswers, DEMO_QUERIES, TOLERANCE, type Answers } from './demo-queries';
 import { ensurePrometheus, freePort, LocalPrometheus } from './prometheus';
 import { spawnBridge } from './run-bridge';
-
-const QUERIES: Array<[string, string]> = [
-  ['requests per second by endpoint', 'sum by (endpoint_name) (rate(aws_sagemaker_invocations_total[5m]))'],
-  ['share of 5XX errors', 'sum(rate(aws_sagemaker_invocation_5xx_errors_total[15m])) / sum(rate(aws_sagemaker_invocations_total[15m]))'],
-  ['p99 model latency, seconds', 'max by (endpoint_name) (aws_sagemaker_model_latency_seconds{quantile="0.99"})'],
-  ['mean model latency, seconds', 'sum by (endpoint_name) (rate(aws_sagemaker_model_latency_seconds_sum[5m])) / sum by (endpoint_name) (rate(aws_sagemaker_model_latency_seconds_count[5m]))'],
-  ['CPU per variant (1 = one core)', 'aws_sagemaker_endpoint_cpu_utilization_ratio'],
-  ['instances running vs desired', 'aws_sagemaker_variant_instances'],
-  ['busiest NeuronCore', 'max by (instance_id) (neuroncore_utilization_ratio)'],
-  ['invocations in the last hour', 'sum by (endpoint_name) (increase(aws_sagemaker_invocations_total[1h]))'],
-  ['bridge lag, seconds', 'inferwatch_bridge_lag_seconds'],
-  ['metrics GetMetricData billed', 'inferwatch_bridge_cloudwatch_metrics_requested_total'],
-];
 
 async function waitFor(prometheus: LocalPrometheus, promql: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -32,12 +21,24 @@ async function waitFor(prometheus: LocalPrometheus, promql: string, timeoutMs: n
   throw new Error(`no data for ${promql} after ${timeoutMs / 1000}s`);
 }
 
-function formatSample(metric: Record<string, string>, value: number): string {
-  const labels = Object.entries(metric)
-    .filter(([k]) => !['__name__', 'region', 'account_id'].includes(k))
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-    .join(' ');
-  return `      ${labels || '(total)'}  ${Number.isInteger(value) ? value : value.toFixed(4)}`;
+function formatValue(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(4);
+}
+
+/** What the bridge said about its cycles on stderr: the truth of the lag and of the billed metrics depends on it. */
+class BridgeReports {
+  windowEnd: number | undefined;
+  lagSeconds = NaN;
+  metricsRequested = 0;
+
+  read(line: string): void {
+    const window = / for (\S+) \.\. (\S+);/.exec(line);
+    const queries = /, (\d+) queries in /.exec(line);
+    if (!window || !queries) return;
+    this.windowEnd = Date.parse(window[2] as string);
+    this.lagSeconds = (Date.now() - this.windowEnd) / 1000;
+    this.metricsRequested += Number(queries[1]);
+  }
 }
 
 async function main(): Promise<void> {
@@ -58,7 +59,12 @@ async function main(): Promise<void> {
   running: inferwatch bridge ${once ? '--once ' : ''}--config ${config}\n\n`);
 
   const bridge = spawnBridge([...(once ? ['--once'] : []), '--config', config], standIn.env());
-  bridge.child.stderr?.on('data', (d: Buffer) => process.stderr.write(d.toString().split('\n').filter((l) => l.startsWith('inferwatch:')).map((l) => `  ${l}\n`).join('')));
+  const reports = new BridgeReports();
+  bridge.child.stderr?.on('data', (d: Buffer) => {
+    const lines = d.toString().split('\n').filter((l) => l.startsWith('inferwatch:'));
+    for (const line of lines) reports.read(line);
+    process.stderr.write(lines.map((l) => `  ${l}\n`).join(''));
+  });
   const cleanup = async () => {
     bridge.child.kill('SIGTERM');
     await bridge.done;
@@ -74,13 +80,21 @@ async function main(): Promise<void> {
       if (run.code !== 0) throw new Error(`bridge exited with ${run.code}:\n${run.stderr}`);
     }
     await waitFor(prometheus, 'inferwatch_bridge_lag_seconds', 60_000);
-    process.stdout.write('\nPromQL to try (answers from this Prometheus now):\n');
-    for (const [title, promql] of QUERIES) {
-      const result = await prometheus.query(promql, Date.now());
+    process.stdout.write(`\nPromQL to try (answers from this Prometheus now, each checked against the stand-in within ${TOLERANCE * 100}%):\n`);
+    const wrong: string[] = [];
+    for (const { title, promql, truth } of DEMO_QUERIES) {
+      const at = Date.now();
+      if (reports.windowEnd === undefined) throw new Error('the bridge reported no cycle window');
+      const expected = truth({ standIn, at, lastPeriod: reports.windowEnd - 60_000, lagSeconds: reports.lagSeconds, metricsRequested: reports.metricsRequested });
+      const actual: Answers = new Map((await prometheus.query(promql, at)).map((sample) => [answerKey(sample.metric), sample.value]));
+      const problems = compareAnswers(expected, actual);
+      wrong.push(...problems.map((p) => `${title}: ${p}`));
       process.stdout.write(`\n  # ${title}\n  ${promql}\n`);
-      for (const sample of result.slice(0, 6)) process.stdout.write(`${formatSample(sample.metric, sample.value)}\n`);
-      if (result.length > 6) process.stdout.write(`      ... ${result.length - 6} more\n`);
+      for (const [key, value] of [...actual].slice(0, 6)) process.stdout.write(`      ${key}  ${formatValue(value)}  (true: ${formatValue(expected.get(key) ?? NaN)})\n`);
+      if (actual.size > 6) process.stdout.write(`      ... ${actual.size - 6} more\n`);
+      process.stdout.write(problems.length === 0 ? `      ✓ matches the stand-in\n` : problems.map((p) => `      ✗ ${p}\n`).join(''));
     }
+    if (wrong.length > 0) throw new Error(`${wrong.length} answer(s) differ from the stand-in's truth by more than ${TOLERANCE * 100}%:\n  ${wrong.join('\n  ')}`);
   } catch (error) {
     await cleanup();
     throw error;

@@ -14,7 +14,16 @@ export interface BridgeRun {
 
 /** Starts the real CLI (`inferwatch bridge ...`) as a child process, through tsx. */
 export function spawnBridge(args: readonly string[], env: Record<string, string>): { child: ChildProcess; done: Promise<BridgeRun> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lambda/bridge/cli.ts'), 'bridge', ...args], {
+  return spawnCli(['bridge', ...args], env);
+}
+
+/** Runs `inferwatch <args>` (any command) to completion. */
+export async function runCli(args: readonly string[], env: Record<string, string>): Promise<BridgeRun> {
+  return spawnCli(args, env).done;
+}
+
+function spawnCli(args: readonly string[], env: Record<string, string>): { child: ChildProcess; done: Promise<BridgeRun> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lambda/bridge/cli.ts'), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -23,6 +23,8 @@ export const CatalogMetricSchema = z
     /** summaries only. @default [0.5, 0.9, 0.99] */
     quantiles: z.array(z.number().gt(0).lt(1)).optional(),
     constLabels: z.record(z.string(), z.string()).default({}),
+    /** The CloudWatch unit, for the HELP text. @default not stated */
+    unit: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((metric, ctx) => {
@@ -69,6 +71,25 @@ export interface MetricMapping {
 }
 
 export type NamingProfile = 'inferwatch' | 'yace';
+
+/** The Prometheus metric family a series belongs to, for `# HELP`/`# TYPE` and remote-write metadata. */
+export interface FamilyInfo {
+  /** The family name: a summary's `_sum` and `_count` series belong to `<name>`. */
+  readonly family: string;
+  readonly type: 'counter' | 'gauge' | 'summary';
+  readonly help: string;
+}
+
+/** Family by series name (`__name__`); undefined for names nobody described. */
+export type FamilyLookup = (seriesName: string) => FamilyInfo | undefined;
+
+function helpFor(namespace: string, metricName: string, stats: readonly string[], metric: Pick<CatalogMetric, 'unit' | 'scale' | 'type'> | undefined): string {
+  const how = metric?.type === 'counter' ? ', summed per period into a running total' : '';
+  const unit = metric?.unit ? `; CloudWatch unit ${metric.unit}` : '';
+  const scale = metric && metric.scale !== 1 ? `, multiplied by ${metric.scale}` : '';
+  const source = metric ? '' : ' (not in the inferwatch catalog: raw value)';
+  return `CloudWatch ${namespace} ${metricName}, statistic${stats.length > 1 ? 's' : ''} ${stats.join(', ')}${how}${unit}${scale}${source}`;
+}
 
 function quantileStat(quantile: number): string {
   return `p${Number((quantile * 100).toFixed(4))}`;
@@ -117,6 +138,9 @@ interface ResolvedNamespace {
  */
 export class Catalog {
   private readonly namespaces = new Map<string, ResolvedNamespace>();
+  /** Families by series name: the catalog's, and the generic names `resolve` hands out for unlisted metrics. */
+  private readonly families = new Map<string, FamilyInfo>();
+  private catalogFamiliesBuilt = false;
 
   constructor(
     entries: readonly CatalogNamespace[],
@@ -145,12 +169,43 @@ export class Catalog {
     return new Catalog([...loadDefaultCatalog(), ...userEntries], profile, neuronNamespace);
   }
 
+  /**
+   * The family of a series name: a summary's `<name>_sum`, `<name>_count` and `<name>` are one `summary` family
+   * `<name>`. Covers the catalog's metrics, and unlisted metrics once `resolve` has named them.
+   */
+  familyOf(seriesName: string): FamilyInfo | undefined {
+    if (!this.catalogFamiliesBuilt) {
+      this.catalogFamiliesBuilt = true;
+      for (const [namespace, metrics] of this.listedMetrics()) for (const metric of metrics) this.resolve(namespace, metric);
+    }
+    return this.families.get(seriesName);
+  }
+
+  /** The CloudWatch metric names the catalog lists, by namespace. */
+  listedMetrics(): Array<[string, string[]]> {
+    return [...this.namespaces].map(([namespace, ns]) => [namespace, [...new Set(ns.metrics.values())].map((m) => m.metric)]);
+  }
+
+  /** Every family this catalog describes (and that `resolve` named so far): what remote-write metadata announces. */
+  allFamilies(): FamilyInfo[] {
+    this.familyOf('');
+    return [...new Map([...this.families.values()].map((f) => [f.family, f])).values()].sort((a, b) => (a.family < b.family ? -1 : 1));
+  }
+
+  private describe(series: readonly SeriesTemplate[], info: (template: SeriesTemplate) => FamilyInfo): void {
+    for (const template of series) if (!this.families.has(template.name)) this.families.set(template.name, info(template));
+  }
+
   /** How a CloudWatch metric maps; metrics the catalog does not list get generic gauge names. */
   resolve(namespace: string, metricName: string): MetricMapping {
     const ns = this.namespaces.get(namespace);
     const known = ns?.metrics.get(normalizeMetricKey(metricName));
     const labels = ns?.labels ?? new Map<string, string>();
-    if (this.profile === 'yace') return this.yaceMapping(namespace, metricName, known, ns);
+    if (this.profile === 'yace') {
+      const mapping = this.yaceMapping(namespace, metricName, known, ns);
+      this.describe(mapping.series, (t) => ({ family: t.name, type: 'gauge', help: helpFor(namespace, metricName, [t.stat], undefined).replace(' (not in the inferwatch catalog: raw value)', ' (yace names: raw value)') }));
+      return mapping;
+    }
 
     const series = known
       ? templatesFor(known)
@@ -163,6 +218,12 @@ export class Catalog {
             constLabels: {},
           }),
         );
+    if (known) {
+      const help = helpFor(namespace, known.metric, series.map((t) => t.stat), known);
+      this.describe(series, () => ({ family: known.name, type: known.type, help }));
+    } else {
+      this.describe(series, (t) => ({ family: t.name, type: 'gauge', help: helpFor(namespace, metricName, [t.stat], undefined) }));
+    }
     return {
       series,
       labelFor: (dimension) => labels.get(normalizeMetricKey(dimension)) ?? sanitizeLabelName(snakeCase(dimension)),

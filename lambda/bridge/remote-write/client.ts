@@ -1,6 +1,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { redactText, redactUrl } from '../redact';
 
 export const USER_AGENT = 'inferwatch-bridge/0.1.0';
 
@@ -36,6 +37,8 @@ export interface RemoteWriteClientOptions {
   readonly fetch?: typeof fetch;
   /** Called before each retry, for logging and the retry self-metric. */
   readonly onRetry?: (info: { attempt: number; delayMs: number; cause: string }) => void;
+  /** Called after each attempt, for debug logs: the URL is already redacted. */
+  readonly onAttempt?: (info: { url: string; attempt: number; status: number | undefined; bytes: number; ms: number }) => void;
 }
 
 const BASE_DELAY_MS = 250;
@@ -68,9 +71,13 @@ export class RemoteWriteClient {
   private readonly random: () => number;
   private readonly fetchImpl: typeof fetch;
   private readonly url: URL;
+  /** What messages name: origin and path, never user-info or query values. */
+  private readonly where: string;
 
   constructor(private readonly options: RemoteWriteClientOptions) {
     this.url = new URL(options.url);
+    const redacted = new URL(redactUrl(options.url));
+    this.where = `${redacted.origin}${redacted.pathname}`;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
@@ -81,6 +88,8 @@ export class RemoteWriteClient {
     for (let attempt = 1; ; attempt++) {
       let retryAfterMs: number | undefined;
       let cause: string;
+      let status: number | undefined;
+      const started = this.now();
       try {
         const headers = {
           'Content-Encoding': 'snappy',
@@ -95,23 +104,27 @@ export class RemoteWriteClient {
           body,
           signal: AbortSignal.timeout(this.options.timeoutMs),
         });
+        status = response.status;
         const text = await response.text().catch(() => '');
+        this.options.onAttempt?.({ url: this.where, attempt, status, bytes: body.byteLength, ms: this.now() - started });
         if (response.ok) return { status: 'ok', attempts: attempt };
         const reason = text.trim().slice(0, 500) || response.statusText;
         if (response.status === 400) return { status: 'rejected', reason: classifyRejection(reason), message: reason, attempts: attempt };
         if (response.status !== 429 && response.status < 500) {
-          throw new RemoteWriteError(`remote write to ${this.url.origin}${this.url.pathname} failed with HTTP ${response.status}: ${reason}${hintFor(response.status)}`, response.status);
+          throw new RemoteWriteError(`remote write to ${this.where} failed with HTTP ${response.status}: ${reason}${hintFor(response.status)}`, response.status);
         }
         retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.now());
         cause = `HTTP ${response.status}: ${reason}`;
       } catch (error) {
         if (error instanceof RemoteWriteError) throw error;
-        cause = `network error: ${(error as Error).message}${(error as { cause?: Error }).cause ? ` (${(error as { cause: Error }).cause.message})` : ''}`;
+        if (status === undefined) this.options.onAttempt?.({ url: this.where, attempt, status, bytes: body.byteLength, ms: this.now() - started });
+        // fetch quotes the URL it was given, user-info and all.
+        cause = redactText(`network error: ${(error as Error).message}${(error as { cause?: Error }).cause ? ` (${(error as { cause: Error }).cause.message})` : ''}`);
       }
       const backoff = this.random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1));
       const delayMs = Math.max(backoff, retryAfterMs ?? 0);
       if (attempt >= this.options.maxAttempts || this.now() + delayMs + this.options.timeoutMs > this.options.deadline()) {
-        throw new RemoteWriteError(`remote write to ${this.url.origin}${this.url.pathname} gave up after ${attempt} attempt(s): ${cause}`, undefined);
+        throw new RemoteWriteError(`remote write to ${this.where} gave up after ${attempt} attempt(s): ${cause}`, undefined);
       }
       this.options.onRetry?.({ attempt, delayMs, cause });
       await this.sleep(delayMs);

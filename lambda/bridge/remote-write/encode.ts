@@ -1,6 +1,7 @@
 import * as protobuf from 'protobufjs/light';
 import * as snappy from 'snappyjs';
 import descriptor from './prompb.json';
+import type { FamilyInfo } from '../catalog/catalog';
 import type { TimeSeries } from '../series';
 
 /** prompb.WriteRequest from Prometheus' remote-write 1.0 protocol (types.proto / remote.proto, the fields it sends). */
@@ -12,6 +13,26 @@ export function encodeWriteRequest(series: readonly TimeSeries[]): Uint8Array {
     timeseries: series.map((s) => ({ labels: s.labels, samples: s.samples })),
   });
   return snappy.compress(WriteRequest.encode(message).finish());
+}
+
+const METRIC_TYPES: Record<FamilyInfo['type'], string> = { counter: 'COUNTER', gauge: 'GAUGE', summary: 'SUMMARY' };
+
+/**
+ * A metadata-only remote-write 1.0 request: each family's type and HELP (prompb.MetricMetadata, WriteRequest field
+ * 3), so a summary's `_sum`/`_count` are known as parts of one summary. Sent apart from samples, once a cycle.
+ */
+export function encodeMetadataRequest(families: readonly FamilyInfo[]): Uint8Array {
+  const message = WriteRequest.fromObject({
+    metadata: families.map((f) => ({ type: METRIC_TYPES[f.type], metricFamilyName: f.family, help: f.help })),
+  });
+  return snappy.compress(WriteRequest.encode(message).finish());
+}
+
+export function decodeMetadataRequest(body: Uint8Array): Array<{ type: string; metricFamilyName: string; help: string; unit: string }> {
+  const decoded = WriteRequest.toObject(WriteRequest.decode(snappy.uncompress(body)), { enums: String, defaults: true }) as {
+    metadata: Array<{ type: string; metricFamilyName: string; help: string; unit: string }>;
+  };
+  return decoded.metadata;
 }
 
 /** Decodes a request body (for tests and journal inspection). */

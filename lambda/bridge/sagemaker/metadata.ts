@@ -1,5 +1,6 @@
 import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mapConcurrently, type RateLimiter } from '../concurrency';
+import type { FamilyInfo } from '../catalog/catalog';
 import type { BridgeLogger } from '../logger';
 import { sanitizeLabelValue } from '../naming';
 import type { ApiCallCounter } from '../self-metrics';
@@ -153,7 +154,15 @@ export interface MetadataSeriesOptions {
 /** How long the bridge remembers a deleted endpoint or variant: ListMetrics lists a metric 3 hours after its last datapoint. */
 const ENDED_MEMORY_MS = 3 * 3600 * 1000;
 
-const FAMILIES = ['aws_sagemaker_endpoint_info', 'aws_sagemaker_variant_instances', 'aws_sagemaker_variant_weight'] as const;
+/**
+ * HELP and TYPE of the endpoint metadata series, in the order metadataSeries writes them: the generator walks this
+ * list, so a family it writes cannot lack its HELP.
+ */
+export const METADATA_FAMILIES = [
+  { family: 'aws_sagemaker_endpoint_info', type: 'gauge', help: 'SageMaker endpoint and variant (DescribeEndpoint, DescribeEndpointConfig): always 1, the facts are labels.' },
+  { family: 'aws_sagemaker_variant_instances', type: 'gauge', help: 'SageMaker production variant instance count, by state (current, desired).' },
+  { family: 'aws_sagemaker_variant_weight', type: 'gauge', help: 'SageMaker production variant traffic weight, by state (current, desired).' },
+] as const satisfies ReadonlyArray<FamilyInfo>;
 
 /**
  * Metadata series from the cached SageMaker answers, one family after the other (as the text exposition needs):
@@ -166,11 +175,11 @@ export function* metadataSeries(cache: SageMakerCache, options: MetadataSeriesOp
     v === undefined || v === null || !Number.isFinite(v)
       ? []
       : [{ labels: buildLabels(name, { ...options.baseLabels, ...labels }), samples: [{ timestamp: options.timestamp, value: options.stale ? STALE_NAN : v }], kind: 'gauge' }];
-  for (const family of FAMILIES) {
+  for (const { family } of METADATA_FAMILIES) {
     for (const [endpointName, endpoint] of Object.entries(cache.endpoints)) {
       const common = { endpoint_name: value(endpointName) };
       const status = { ...common, endpoint_status: value(endpoint.status), endpoint_config_name: value(endpoint.config) };
-      if (family === FAMILIES[0] && endpoint.variants.length === 0) yield* series(family, status, 1);
+      if (family === 'aws_sagemaker_endpoint_info' && endpoint.variants.length === 0) yield* series(family, status, 1);
       const configVariants = cache.configs[endpoint.config];
       for (const [variantName, currentInstances, desiredInstances, currentWeight, desiredWeight, serverless] of endpoint.variants) {
         const variant = { ...common, variant_name: value(variantName) };

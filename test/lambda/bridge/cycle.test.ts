@@ -5,8 +5,9 @@ import { DiscoveryCache } from '../../../lambda/bridge/cloudwatch/discovery';
 import { resolveConfig } from '../../../lambda/bridge/config';
 import { runCycle, type CycleDeps } from '../../../lambda/bridge/cycle';
 import type { BridgeLogger } from '../../../lambda/bridge/logger';
-import { decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
+import { decodeMetadataRequest, decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
 import { RemoteWriteError, type SendResult } from '../../../lambda/bridge/remote-write/client';
+import { UNDESCRIBED } from '../../../lambda/bridge/remote-write/exposition';
 import { decodeJournalRecord } from '../../../lambda/bridge/state/journal';
 import { ConcurrentUpdateError, CorruptStateError, emptyState, encodeState } from '../../../lambda/bridge/state/state';
 import { MemoryStateStore } from '../../support/memory-state-store';
@@ -63,20 +64,46 @@ describe('runCycle', () => {
     const { deps, store, events, sent } = setup();
     const report = await runCycle(config, catalog, deps);
     expect(report.batches).toBeGreaterThan(1);
-    expect(events).toEqual(['claim', ...Array(report.batches).fill(['journal', 'send']).flat(), 'commit']);
+    // Then the remote-write metadata (types and HELP): one more request, not journaled, before the commit.
+    expect(events).toEqual(['claim', ...Array(report.batches).fill(['journal', 'send']).flat(), 'send', 'commit']);
     expect(store.saves[0]?.journal).toBeDefined();
     expect(store.current?.journal).toBeUndefined();
     expect(store.journal.size).toBe(0);
     expect(store.current?.highWaterMark).toBe(T - 2 * MIN);
     const samples = sent.flatMap((b) => decodeWriteRequest(b)).filter((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total');
     expect(samples.flatMap((s) => s.samples).at(-1)).toEqual({ timestamp: T - 3 * MIN, value: 30 });
+    const metadata = sent.at(-1) as Uint8Array;
+    expect(decodeWriteRequest(metadata)).toEqual([]);
+    const families = decodeMetadataRequest(metadata);
+    expect(families).toContainEqual(expect.objectContaining({ metricFamilyName: 'aws_sagemaker_invocations_total', type: 'COUNTER', help: expect.stringContaining('Invocations') }));
+    expect(families).toContainEqual(expect.objectContaining({ metricFamilyName: 'inferwatch_bridge_samples_written_total', type: 'COUNTER' }));
+    expect(families.filter((f) => f.type === 'SUMMARY').length).toBeGreaterThan(0);
+    expect(sent.slice(0, -1).every((body) => decodeMetadataRequest(body).length === 0)).toBe(true);
+  });
+
+  test('remote-write metadata that cannot be sent is a warning: the samples are written and the cycle commits', async () => {
+    const { deps, store, sent } = setup();
+    const warnings: string[] = [];
+    const cycleDeps: CycleDeps = {
+      ...deps,
+      logger: { ...quiet, warn: (message) => void warnings.push(message) },
+      send: async (body) => {
+        if (decodeWriteRequest(body).length === 0) throw new RemoteWriteError('remote write gave up after 6 attempt(s): HTTP 503', undefined);
+        return deps.send(body);
+      },
+    };
+    const report = await runCycle(config, catalog, cycleDeps);
+    expect(warnings).toEqual(['remote-write metadata not sent; types and HELP arrive with the next cycle']);
+    expect(sent).toHaveLength(report.batches);
+    expect(store.current?.highWaterMark).toBe(T - 2 * MIN);
+    expect(store.current?.journal).toBeUndefined();
   });
 
   test('without state, every request holds one period, oldest first; with state, periods share requests', async () => {
     const { deps, sent, setNow } = setup();
     await runCycle(config, catalog, deps);
     const timestamps = (body: Uint8Array) => new Set(decodeWriteRequest(body).flatMap((s) => s.samples.map((x) => x.timestamp)));
-    const data = sent.slice(0, -1).map(timestamps); // the last request holds the bridge's own metrics
+    const data = sent.slice(0, -2).map(timestamps); // then the bridge's own metrics, and the metadata (no samples)
     expect(data.every((set) => set.size === 1)).toBe(true);
     const order = data.map((set) => [...set][0] as number);
     expect(order).toEqual([...order].sort((a, b) => a - b));
@@ -93,6 +120,16 @@ describe('runCycle', () => {
     expect(exposition()).toContain(`aws_sagemaker_invocations_total{endpoint_name="e",region="us-east-1",variant_name="v"} 30 ${T - 3 * MIN}`);
     expect(exposition().match(/^# TYPE aws_sagemaker_invocations_total counter$/gm)).toHaveLength(1);
     expect(report.expositionBytes).toBe(Buffer.byteLength(exposition()));
+  });
+
+  test('--dry-run: HELP and TYPE come from the cycle\'s own catalog, entries added by the config included', async () => {
+    const { deps, exposition } = setup();
+    const entries = resolveConfig({ catalog: [{ namespace: 'AWS/SageMaker', metrics: [{ metric: 'Invocations', type: 'counter', name: 'team_invocations_total' }] }] }, {}).catalog;
+    const custom = Catalog.withDefaults(entries, 'inferwatch', 'neuron_monitor');
+    await runCycle(config, custom, deps, { dryRun: true });
+    expect(exposition()).toMatch(/^# HELP team_invocations_total .*Invocations.*$/m);
+    expect(exposition()).toMatch(/^# TYPE team_invocations_total counter$/m);
+    expect(exposition()).not.toContain(UNDESCRIBED);
   });
 
   test('a failed remote write leaves the journal in place and the committed state unchanged', async () => {

@@ -72,4 +72,19 @@ describe('Catalog', () => {
     expect(() => CatalogNamespaceSchema.parse({ namespace: 'X', metrics: [{ metric: 'A', type: 'gauge', name: 'a', statistic: 'Median' }] })).toThrow('CloudWatch statistic');
     expect(loadDefaultCatalog().length).toBe(3);
   });
+
+  test('familyOf: a summary\'s _sum, _count and quantile series are one summary family; unlisted metrics once resolved', () => {
+    const catalog = new Catalog(loadDefaultCatalog());
+    for (const name of ['aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count', 'aws_sagemaker_model_latency_seconds']) {
+      expect(catalog.familyOf(name)).toEqual({ family: 'aws_sagemaker_model_latency_seconds', type: 'summary', help: expect.stringContaining('CloudWatch AWS/SageMaker ModelLatency') as unknown });
+    }
+    expect(catalog.familyOf('neuroncore_utilization_ratio')?.help).toBe('CloudWatch neuron_monitor NeuronCoreUtilization, statistic Average; CloudWatch unit Percent, multiplied by 0.01');
+    expect(catalog.familyOf('aws_sagemaker_model_setup_time_average')).toBeUndefined();
+    catalog.resolve('AWS/SageMaker', 'ModelSetupTime');
+    expect(catalog.familyOf('aws_sagemaker_model_setup_time_average')).toEqual({
+      family: 'aws_sagemaker_model_setup_time_average',
+      type: 'gauge',
+      help: 'CloudWatch AWS/SageMaker ModelSetupTime, statistic Average (not in the inferwatch catalog: raw value)',
+    });
+  });
 });

@@ -1,7 +1,9 @@
 import * as snappy from 'snappyjs';
 import { BatchBuilder } from '../../../../lambda/bridge/remote-write/batcher';
-import { decodeWriteRequest, encodeWriteRequest } from '../../../../lambda/bridge/remote-write/encode';
-import { toExposition } from '../../../../lambda/bridge/remote-write/exposition';
+import { Catalog, loadDefaultCatalog } from '../../../../lambda/bridge/catalog/catalog';
+import { allFamilies, familyLookup } from '../../../../lambda/bridge/families';
+import { decodeMetadataRequest, decodeWriteRequest, encodeMetadataRequest, encodeWriteRequest } from '../../../../lambda/bridge/remote-write/encode';
+import { ExpositionWriter, toExposition, UNDESCRIBED } from '../../../../lambda/bridge/remote-write/exposition';
 import { buildLabels, type TimeSeries } from '../../../../lambda/bridge/series';
 
 const series = (name: string, n: number, labels: Record<string, string> = {}): TimeSeries => ({
@@ -73,6 +75,34 @@ describe('remote-write encoding', () => {
 
   test('the text exposition escapes label values and keeps timestamps', () => {
     const text = toExposition([{ ...series('m', 1, { path: 'a"b\\c\nd' }), kind: 'counter' }]);
-    expect(text).toBe('# TYPE m counter\nm{path="a\\"b\\\\c\\nd"} 0.5 1800000000000\n');
+    expect(text).toBe(`# HELP m ${UNDESCRIBED}\n# TYPE m counter\nm{path="a\\"b\\\\c\\nd"} 0.5 1800000000000\n`);
+  });
+
+  test('a summary is one family: _sum and _count lines inside it, HELP from the catalog, escaped', () => {
+    const lookup = familyLookup(new Catalog(loadDefaultCatalog()));
+    const latency = (name: string, labels: Record<string, string>, kind: 'counter' | 'gauge'): TimeSeries => ({ ...series(name, 1, { endpoint_name: 'e', ...labels }), kind });
+    let out = '';
+    const writer = new ExpositionWriter((text) => (out += text), lookup);
+    // The plan's order: every _sum series, then every _count, then each quantile across dimension sets.
+    writer.add([latency('aws_sagemaker_model_latency_seconds_sum', {}, 'counter'), latency('aws_sagemaker_model_latency_seconds_count', {}, 'counter')]);
+    writer.add([latency('aws_sagemaker_model_latency_seconds', { quantile: '0.5' }, 'gauge'), latency('aws_sagemaker_model_latency_seconds', { quantile: '0.99' }, 'gauge')]);
+    writer.add([{ ...series('aws_sagemaker_invocations_total', 1), kind: 'counter' }]);
+    expect(out.split('\n').filter((l) => l.startsWith('#'))).toEqual([
+      '# HELP aws_sagemaker_model_latency_seconds CloudWatch AWS/SageMaker ModelLatency, statistics Sum, SampleCount, p50, p90, p99; CloudWatch unit Microseconds, multiplied by 0.000001',
+      '# TYPE aws_sagemaker_model_latency_seconds summary',
+      '# HELP aws_sagemaker_invocations_total CloudWatch AWS/SageMaker Invocations, statistic Sum, summed per period into a running total; CloudWatch unit None',
+      '# TYPE aws_sagemaker_invocations_total counter',
+    ]);
+    expect(out).toContain('aws_sagemaker_model_latency_seconds_count{endpoint_name="e"} 0.5 1800000000000\n');
+    expect(toExposition([series('x', 1)], () => ({ family: 'x', type: 'gauge', help: 'a\\b\nc' }))).toContain('# HELP x a\\\\b\\nc\n');
+  });
+
+  test('metadata requests carry each family with its type and HELP (prompb.MetricMetadata)', () => {
+    const catalog = new Catalog(loadDefaultCatalog());
+    const metadata = decodeMetadataRequest(encodeMetadataRequest(allFamilies(catalog)));
+    expect(metadata).toContainEqual({ type: 'SUMMARY', metricFamilyName: 'aws_sagemaker_model_latency_seconds', help: expect.stringContaining('ModelLatency') as unknown, unit: '' });
+    expect(metadata).toContainEqual({ type: 'COUNTER', metricFamilyName: 'inferwatch_bridge_samples_written_total', help: 'Samples the remote-write receiver accepted.', unit: '' });
+    expect(metadata.map((m) => m.metricFamilyName)).not.toContain('aws_sagemaker_model_latency_seconds_sum');
+    expect(decodeWriteRequest(encodeMetadataRequest(allFamilies(catalog)))).toEqual([]);
   });
 });

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { InferwatchConfigError, parseInferwatchConfig } from '../../lib/config/inferwatch-config';
+import { ConfigError, loadConfig, resolveConfig, type BridgeConfig } from './config';
+
+/** Keys only the CDK rollout config has: a file with any of them is one. */
+const ROLLOUT_KEYS = ['monitoring', 'workloads', 'stackPrefix', 'logRetentionDays'];
+
+function masked(config: BridgeConfig): BridgeConfig {
+  const auth = config.remoteWrite.auth;
+  if (auth?.type === 'basic' && auth.password !== undefined) return { ...config, remoteWrite: { ...config.remoteWrite, auth: { ...auth, password: '***' } } };
+  if (auth?.type === 'bearer' && auth.token !== undefined) return { ...config, remoteWrite: { ...config.remoteWrite, auth: { ...auth, token: '***' } } };
+  return config;
+}
+
+/** Validates a bridge config (or the CDK rollout config) and prints it resolved: defaults, environment, region. */
+export function checkConfigText(file: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (file === undefined) return `bridge config (${env.INFERWATCH_CONFIG_FILE ?? (env.INFERWATCH_CONFIG ? '$INFERWATCH_CONFIG' : 'built-in defaults')}) is valid; resolved:\n${toYaml(masked(loadConfig(env)))}`;
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  if (raw !== null && typeof raw === 'object' && ROLLOUT_KEYS.some((key) => key in raw)) {
+    try {
+      return `rollout config ${file} is valid; resolved:\n${toYaml(parseInferwatchConfig(raw))}`;
+    } catch (error) {
+      if (error instanceof InferwatchConfigError) throw new ConfigError(error.message);
+      throw error;
+    }
+  }
+  return `bridge config ${file} is valid; resolved:\n${toYaml(masked(resolveConfig(raw ?? {}, env)))}`;
+}
+
+/** `inferwatch config check [file]`. */
+export function configCommand(): Command {
+  const config = new Command('config').description('work with configuration files');
+  config
+    .command('check')
+    .argument('[file]', 'a bridge config, or the CDK rollout config (inferwatch.config.yaml); default: the bridge config from the environment')
+    .description('validate a config and print the resolved settings (secrets masked); exit 2 when invalid')
+    .action((file: string | undefined) => {
+      process.stdout.write(checkConfigText(file, process.env));
+    });
+  return config;
+}

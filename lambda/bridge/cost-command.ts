@@ -1,0 +1,82 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { Command, InvalidArgumentError } from 'commander';
+import { instrumentAwsClient } from './aws-calls';
+import { Catalog } from './catalog/catalog';
+import { DiscoveryCache, discoverMetrics } from './cloudwatch/discovery';
+import { QueryPlan } from './cloudwatch/plan';
+import { loadConfig, UsageError } from './config';
+import { estimateCost, formatCost, METADATA_SERIES_PER_VARIANT, variantLoad, type FleetLoad } from './cost';
+import { consoleLogger } from './logger';
+import { ApiCallCounter } from './self-metrics';
+
+/** Series one inf1.xlarge sends through the collector (see lib/config/series-limits.ts). */
+const SERIES_PER_NEURON_HOST = 40;
+
+interface CostFlags {
+  config?: string;
+  endpoints?: number;
+  variants?: number;
+  neuronHosts: number;
+  scheduleMinutes: number;
+  hostScrapeSeconds: number;
+  discover?: boolean;
+}
+
+function count(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number (got "${value}")`);
+    return Number(value);
+  };
+}
+
+/** The load measured from ListMetrics: the queries the bridge would plan, and the variants seen. */
+async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadConfig>, cloudwatch: CloudWatchClient): Promise<{ load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>; summary: string }> {
+  const metrics = await discoverMetrics(cloudwatch, config.namespaces, new DiscoveryCache(), Date.now(), 0, new ApiCallCounter());
+  const plan = new QueryPlan(metrics, catalog, {}, config.maxLabelValueLength);
+  const variants = new Set(
+    metrics
+      .filter((m) => m.namespace === 'AWS/SageMaker')
+      .map((m) => {
+        const d = Object.fromEntries(m.dimensions.map((x) => [x.Name, x.Value]));
+        return d.EndpointName && d.VariantName ? `${d.EndpointName}/${d.VariantName}` : undefined;
+      })
+      .filter((v) => v !== undefined),
+  ).size;
+  const streamUpdatesPerMinute = metrics.reduce((n, m) => n + 1 + Math.ceil(catalog.resolve(m.namespace, m.metricName).series.filter((s) => /^p\d/.test(s.stat)).length / 5), 0);
+  return {
+    load: { queries: plan.size, streamUpdatesPerMinute, bridgeSeries: plan.size + METADATA_SERIES_PER_VARIANT * variants },
+    summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle`,
+  };
+}
+
+/** `inferwatch cost`: a month's CloudWatch and AMP bill for a fleet, beside the alternatives. */
+export function costCommand(): Command {
+  return new Command('cost')
+    .description('estimate the monthly CloudWatch and AMP bill of a fleet: the bridge beside a YACE-style 60 s scrape and Metric Streams')
+    .option('--endpoints <n>', 'SageMaker endpoints (one variant each unless --variants)', count('--endpoints'))
+    .option('--variants <n>', 'production variants, all endpoints together', count('--variants'))
+    .option('--neuron-hosts <n>', 'Inferentia hosts enrolled for the collector', count('--neuron-hosts'), 0)
+    .option('--schedule-minutes <n>', 'minutes between bridge runs', count('--schedule-minutes'), 5)
+    .option('--host-scrape-seconds <n>', "the collector's scrape interval", count('--host-scrape-seconds'), 30)
+    .option('--discover', 'count the metrics with ListMetrics in the configured region instead (no GetMetricData)')
+    .option('-c, --config <file>', 'bridge config: its period, namespaces and catalog')
+    .action(async (flags: CostFlags) => {
+      const config = loadConfig(process.env, flags.config);
+      const catalog = Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace);
+      if (flags.scheduleMinutes < 1) throw new UsageError('--schedule-minutes must be at least 1');
+      let load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>;
+      if (flags.discover) {
+        const cloudwatch = instrumentAwsClient(new CloudWatchClient({ region: config.region }), consoleLogger('warn'));
+        const found = await discoveredLoad(catalog, config, cloudwatch);
+        load = found.load;
+        process.stdout.write(`${found.summary}\n\n`);
+      } else {
+        const variants = flags.variants ?? flags.endpoints;
+        if (variants === undefined) throw new UsageError('give the fleet: --endpoints N and/or --variants N (and --neuron-hosts N), or --discover');
+        load = variantLoad(catalog, variants);
+        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle), ${flags.neuronHosts} Neuron hosts, period ${config.period} s\n\n`);
+      }
+      const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
+      process.stdout.write(`${formatCost(lines)}\n`);
+    });
+}

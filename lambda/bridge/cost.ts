@@ -1,0 +1,100 @@
+import type { Catalog } from './catalog/catalog';
+
+/**
+ * List prices (USD, us-east-1) the estimate uses, in one place. Source: the AWS pricing pages named below, read
+ * 2026-11-29. Other regions and volume tiers differ; the estimate applies the first tier throughout, so above the
+ * first tier it is an upper bound.
+ */
+export const PRICES = {
+  source: 'https://aws.amazon.com/cloudwatch/pricing/ and https://aws.amazon.com/prometheus/pricing/ (us-east-1 list prices, read 2026-11-29)',
+  /** CloudWatch GetMetricData: per 1,000 metrics requested (each query of each call counts once). */
+  getMetricDataPer1000Metrics: 0.01,
+  /** CloudWatch Metric Streams: per 1,000 metric updates; 1-5 extra statistics (percentiles) of a metric are one more update. */
+  metricStreamsPer1000Updates: 0.003,
+  /** AMP: per 10 million samples ingested, the first 2 billion samples a month. */
+  ampPer10MillionSamples: 0.9,
+} as const;
+
+const MINUTES_PER_MONTH = 30 * 24 * 60;
+
+/** What a fleet asks of CloudWatch and AMP, per cycle and per minute. */
+export interface FleetLoad {
+  /** GetMetricData queries one cycle makes (one per metric, dimensions and statistic). */
+  readonly queries: number;
+  /** Metric updates a metric stream would send a minute for the same metrics and statistics. */
+  readonly streamUpdatesPerMinute: number;
+  /** Series the bridge writes (CloudWatch queries and SageMaker metadata). */
+  readonly bridgeSeries: number;
+  /** Series the collectors write from the hosts, and how often (seconds). */
+  readonly hostSeries: number;
+  readonly hostScrapeSeconds: number;
+}
+
+/** SageMaker metadata series per variant: info, instances current/desired, weight current/desired. */
+export const METADATA_SERIES_PER_VARIANT = 5;
+
+/** The load of `variants` production variants with this catalog, every listed SageMaker metric present. */
+export function variantLoad(catalog: Catalog, variants: number): Pick<FleetLoad, 'queries' | 'streamUpdatesPerMinute' | 'bridgeSeries'> {
+  let queries = 0;
+  let updates = 0;
+  for (const [namespace, metrics] of catalog.listedMetrics()) {
+    if (namespace !== 'AWS/SageMaker' && namespace !== '/aws/sagemaker/Endpoints') continue;
+    for (const metric of metrics) {
+      const { series } = catalog.resolve(namespace, metric);
+      queries += series.length;
+      updates += 1 + Math.ceil(series.filter((s) => /^p\d/.test(s.stat)).length / 5);
+    }
+  }
+  return { queries: queries * variants, streamUpdatesPerMinute: updates * variants, bridgeSeries: (queries + METADATA_SERIES_PER_VARIANT) * variants };
+}
+
+export interface CostLine {
+  readonly approach: string;
+  readonly cloudwatch: string;
+  readonly cloudwatchUsd: number;
+  readonly amp: string;
+  readonly ampUsd: number;
+}
+
+/**
+ * A month (30 days) of the bridge at `scheduleMinutes` and `periodSeconds`, beside a YACE-style exporter scraping
+ * every 60 s and CloudWatch Metric Streams, all at the same resolution. AMP ingests the same samples in all three.
+ */
+export function estimateCost(load: FleetLoad, scheduleMinutes: number, periodSeconds: number): CostLine[] {
+  const samples = load.bridgeSeries * (MINUTES_PER_MONTH * 60) / periodSeconds + load.hostSeries * (MINUTES_PER_MONTH * 60) / load.hostScrapeSeconds;
+  const ampUsd = (samples / 1e7) * PRICES.ampPer10MillionSamples;
+  const amp = `${formatCount(samples)} samples, ${formatCount(load.bridgeSeries + load.hostSeries)} active series`;
+  const getMetricData = (everyMinutes: number) => {
+    const metrics = load.queries * (MINUTES_PER_MONTH / everyMinutes);
+    return { text: `${formatCount(metrics)} metrics requested (GetMetricData)`, usd: (metrics / 1000) * PRICES.getMetricDataPer1000Metrics };
+  };
+  const bridge = getMetricData(scheduleMinutes);
+  const yace = getMetricData(1);
+  const updates = load.streamUpdatesPerMinute * MINUTES_PER_MONTH * (60 / Math.max(60, periodSeconds));
+  return [
+    { approach: `inferwatch bridge, every ${scheduleMinutes} min`, cloudwatch: bridge.text, cloudwatchUsd: bridge.usd, amp, ampUsd },
+    { approach: 'YACE-style scrape every 60 s', cloudwatch: yace.text, cloudwatchUsd: yace.usd, amp, ampUsd },
+    {
+      approach: 'CloudWatch Metric Streams (+ Firehose, not priced)',
+      cloudwatch: `${formatCount(updates)} metric updates`,
+      cloudwatchUsd: (updates / 1000) * PRICES.metricStreamsPer1000Updates,
+      amp,
+      ampUsd,
+    },
+  ];
+}
+
+function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} billion`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} million`;
+  return String(Math.round(n));
+}
+
+/** The estimate as a table, with the price source under it. */
+export function formatCost(lines: readonly CostLine[]): string {
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  const rows = [['approach', 'CloudWatch', '', 'AMP ingestion', '', 'total / month'], ...lines.map((l) => [l.approach, l.cloudwatch, usd(l.cloudwatchUsd), l.amp, usd(l.ampUsd), usd(l.cloudwatchUsd + l.ampUsd)])];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return `${table}\n\nPrices: ${PRICES.source}; 30-day month, first volume tier.`;
+}

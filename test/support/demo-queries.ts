@@ -1,0 +1,165 @@
+import { bridgeIncrease, bridgeLatest, bridgeRate } from '../../lib/grafana-workspace/dashboards';
+import type { AwsStandIn, Dimension } from './aws-stand-in';
+
+const MINUTE = 60_000;
+/** How far an answer may be from the stand-in's truth. */
+export const TOLERANCE = 0.05;
+
+/** What the truth of an answer depends on besides the stand-in: the query time and what the bridge reported. */
+export interface TruthContext {
+  readonly standIn: AwsStandIn;
+  /** Epoch ms the query is evaluated at. */
+  readonly at: number;
+  /** Start of the newest period the bridge forwarded (its window end minus one period). */
+  readonly lastPeriod: number;
+  /** The bridge's lag at the end of its last cycle, seconds. */
+  readonly lagSeconds: number;
+  /** GetMetricData queries over all cycles so far (each bills one metric). */
+  readonly metricsRequested: number;
+}
+
+/** Answers by series: the key is the answer's labels apart from __name__, region and account_id. */
+export type Answers = Map<string, number>;
+
+export interface DemoQuery {
+  readonly title: string;
+  readonly promql: string;
+  readonly truth: (ctx: TruthContext) => Answers;
+}
+
+export function answerKey(labels: Record<string, string>): string {
+  const kept = Object.entries(labels).filter(([k]) => !['__name__', 'region', 'account_id'].includes(k));
+  return kept.length === 0 ? '(total)' : kept.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+}
+
+/** Period starts whose samples fall in a range selector `[window] offset 10m` evaluated at `at`: (at-10m-window, at-10m]. */
+export function periodsIn(at: number, windowMinutes: number): number[] {
+  const end = at - 10 * MINUTE;
+  const first = Math.floor((end - windowMinutes * MINUTE) / MINUTE) * MINUTE + MINUTE;
+  return Array.from({ length: Math.floor((end - first) / MINUTE) + 1 }, (_, i) => first + i * MINUTE);
+}
+
+const SM = 'AWS/SageMaker';
+const dims = (endpoint: string, variant: string): Dimension[] => [
+  { Name: 'EndpointName', Value: endpoint },
+  { Name: 'VariantName', Value: variant },
+];
+
+function variants(ctx: TruthContext): Array<{ endpoint: string; variant: string; instances: number }> {
+  return ctx.standIn.fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name, instances: v.instances })));
+}
+
+function sumOver(ctx: TruthContext, periods: readonly number[], namespace: string, metric: string, stat: string, d: Dimension[]): number {
+  return periods.reduce((n, p) => n + (ctx.standIn.valueAt(namespace, metric, d, stat, p) ?? 0), 0);
+}
+
+function byEndpoint(ctx: TruthContext, value: (endpoint: string, variantNames: string[]) => number): Answers {
+  const out: Answers = new Map();
+  for (const e of ctx.standIn.fleet.endpoints) out.set(answerKey({ endpoint_name: e.name }), value(e.name, e.variants.map((v) => v.name)));
+  return out;
+}
+
+/**
+ * The PromQL the README and the demo suggest, each with its true answer computed from the stand-in. Windows over
+ * bridge data end 10 minutes back and gauges take their newest sample (see BRIDGE_DATA_OFFSET).
+ */
+export const DEMO_QUERIES: readonly DemoQuery[] = [
+  {
+    title: 'requests per second by endpoint',
+    promql: `sum by (endpoint_name) (${bridgeRate('aws_sagemaker_invocations_total')})`,
+    truth: (ctx) => {
+      const periods = periodsIn(ctx.at, 15);
+      return byEndpoint(ctx, (e, vs) => vs.reduce((n, v) => n + sumOver(ctx, periods, SM, 'Invocations', 'Sum', dims(e, v)), 0) / (periods.length * 60));
+    },
+  },
+  {
+    title: 'share of 5XX errors',
+    promql: `sum(${bridgeRate('aws_sagemaker_invocation_5xx_errors_total')}) / sum(${bridgeRate('aws_sagemaker_invocations_total')})`,
+    truth: (ctx) => {
+      const periods = periodsIn(ctx.at, 15);
+      const total = (metric: string) => variants(ctx).reduce((n, v) => n + sumOver(ctx, periods, SM, metric, 'Sum', dims(v.endpoint, v.variant)), 0);
+      return new Map([[answerKey({}), total('Invocation5XXErrors') / total('Invocations')]]);
+    },
+  },
+  {
+    title: 'p99 model latency, seconds',
+    promql: `max by (endpoint_name) (${bridgeLatest('aws_sagemaker_model_latency_seconds{quantile="0.99"}')})`,
+    truth: (ctx) => byEndpoint(ctx, (e, vs) => Math.max(...vs.map((v) => (ctx.standIn.valueAt(SM, 'ModelLatency', dims(e, v), 'p99', ctx.lastPeriod) ?? NaN) * 1e-6))),
+  },
+  {
+    title: 'mean model latency, seconds',
+    promql: `sum by (endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_sum')}) / sum by (endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_count')})`,
+    truth: (ctx) => {
+      const periods = periodsIn(ctx.at, 15);
+      const total = (e: string, vs: string[], stat: string) => vs.reduce((n, v) => n + sumOver(ctx, periods, SM, 'ModelLatency', stat, dims(e, v)), 0);
+      return byEndpoint(ctx, (e, vs) => (total(e, vs, 'Sum') * 1e-6) / total(e, vs, 'SampleCount'));
+    },
+  },
+  {
+    title: 'CPU per variant (1 = one core)',
+    promql: bridgeLatest('aws_sagemaker_endpoint_cpu_utilization_ratio'),
+    truth: (ctx) =>
+      new Map(
+        variants(ctx).map((v) => [
+          answerKey({ endpoint_name: v.endpoint, variant_name: v.variant }),
+          (ctx.standIn.valueAt('/aws/sagemaker/Endpoints', 'CPUUtilization', dims(v.endpoint, v.variant), 'Average', ctx.lastPeriod) ?? NaN) * 0.01,
+        ]),
+      ),
+  },
+  {
+    title: 'instances running vs desired',
+    promql: `max by (endpoint_name, variant_name, state) (${bridgeLatest('aws_sagemaker_variant_instances')})`,
+    truth: (ctx) =>
+      new Map(
+        variants(ctx).flatMap((v) => ['current', 'desired'].map((state) => [answerKey({ endpoint_name: v.endpoint, variant_name: v.variant, state }), v.instances] as [string, number])),
+      ),
+  },
+  {
+    title: 'busiest NeuronCore',
+    promql: `max by (instance_id) (${bridgeLatest('neuroncore_utilization_ratio')})`,
+    truth: (ctx) =>
+      new Map(
+        ctx.standIn.fleet.neuronHosts.map((h) => {
+          const cores = Array.from({ length: h.cores }, (_, core) => [
+            { Name: 'InstanceId', Value: h.instanceId },
+            { Name: 'InstanceName', Value: h.instanceName },
+            { Name: 'NeuronCore', Value: String(core) },
+          ]);
+          const busiest = Math.max(...cores.map((d) => ctx.standIn.valueAt(ctx.standIn.fleet.neuronNamespace, 'NeuronCoreUtilization', d, 'Average', ctx.lastPeriod) ?? NaN));
+          return [answerKey({ instance_id: h.instanceId }), busiest * 0.01];
+        }),
+      ),
+  },
+  {
+    title: 'invocations in the half hour ending 10 minutes ago',
+    promql: `sum by (endpoint_name) (${bridgeIncrease('aws_sagemaker_invocations_total', '30m')})`,
+    truth: (ctx) => {
+      const periods = periodsIn(ctx.at, 30);
+      return byEndpoint(ctx, (e, vs) => vs.reduce((n, v) => n + sumOver(ctx, periods, SM, 'Invocations', 'Sum', dims(e, v)), 0));
+    },
+  },
+  {
+    title: 'bridge lag, seconds',
+    promql: bridgeLatest('inferwatch_bridge_lag_seconds'),
+    truth: (ctx) => new Map([[answerKey({}), ctx.lagSeconds]]),
+  },
+  {
+    title: 'metrics GetMetricData billed',
+    promql: `sum(${bridgeLatest('inferwatch_bridge_cloudwatch_metrics_requested_total')})`,
+    truth: (ctx) => new Map([[answerKey({}), ctx.metricsRequested]]),
+  },
+];
+
+/** What is wrong with the answers: series missing or unexpected, values off by more than the tolerance. */
+export function compareAnswers(expected: Answers, actual: Answers, tolerance = TOLERANCE): string[] {
+  const problems: string[] = [];
+  for (const [key, want] of expected) {
+    const got = actual.get(key);
+    if (got === undefined) problems.push(`${key}: no answer (expected ${want})`);
+    else if (!Number.isFinite(want) || !(Math.abs(got - want) <= tolerance * Math.abs(want))) {
+      problems.push(`${key}: ${got} is off the true ${want} by ${Number.isFinite(want) && want !== 0 ? `${((Math.abs(got - want) / Math.abs(want)) * 100).toFixed(1)}%` : 'more than allowed'}`);
+    }
+  }
+  for (const key of actual.keys()) if (!expected.has(key)) problems.push(`${key}: an answer the stand-in has no truth for`);
+  return problems;
+}
