@@ -138,7 +138,8 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   );
   const plan = new QueryPlan(metrics, catalog, deps.baseLabels, config.maxLabelValueLength);
   const periodMs = config.period * 1000;
-  const window = capByBudget(planned, plan.size, periodMs, config.maxSamplesPerCycle);
+  const writableFrom = Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs;
+  const window = capByBudget(planned, plan.size, periodMs, config.maxSamplesPerCycle, writableFrom);
   if (window.end < planned.end) {
     logger.info('catching up: this cycle forwards what its sample budget allows; the next cycles carry on', {
       budget: config.maxSamplesPerCycle,
@@ -154,7 +155,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     readStart,
     end: window.end,
     nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000),
-    writableFrom: Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs,
+    writableFrom,
   };
 
   // Without state, the receiver may hold some of these periods already: take each series up where it has it.
@@ -265,7 +266,8 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   }
   carryUnreadSeries(nextSeries, plan.planned, settings, window.end - SERIES_RETENTION_MS);
   const endedMetadata = await metadataDone;
-  const metadataOptions = { timestamp: window.end - periodMs, baseLabels: deps.baseLabels, maxLabelValueLength: config.maxLabelValueLength };
+  // Metadata describes the endpoints as they are now: during a catch-up, at the oldest time the receiver accepts.
+  const metadataOptions = { timestamp: Math.max(window.end - periodMs, writableFrom), baseLabels: deps.baseLabels, maxLabelValueLength: config.maxLabelValueLength };
   const metadataCount = deps.sagemaker ? countOf(metadataSeries(sagemaker, metadataOptions)) : 0;
 
   const self = buildSelfMetrics(
@@ -285,7 +287,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   if (deps.sagemaker) for (const s of metadataSeries(sagemaker, metadataOptions)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   // One period after the last metadata sample (the previous cycle's), so the series ends right where it stopped.
   const endedAt = Math.max(previous.highWaterMark ?? window.end - periodMs, settings.writableFrom);
-  if (endedMetadata) for (const s of metadataSeries(endedMetadata, { ...metadataOptions, timestamp: Math.min(endedAt, window.end - periodMs), stale: true })) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
+  if (endedMetadata) for (const s of metadataSeries(endedMetadata, { ...metadataOptions, timestamp: Math.min(endedAt, metadataOptions.timestamp), stale: true })) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   // Sorted by name: the text exposition needs each family together.
   for (const s of self.series.sort(byName)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   tail.close();
@@ -374,10 +376,15 @@ async function recoverFromReceiver(table: Map<SeriesKey, SeriesState>, plan: Que
   return true;
 }
 
-/** Ends the window early enough that the cycle forwards at most `budget` samples (but always one period). */
-export function capByBudget(window: CycleWindow, queries: number, periodMs: number, budget: number): CycleWindow {
+/**
+ * Ends the window early enough that the cycle writes at most `budget` samples (but always one period). Periods older
+ * than the receiver accepts (before `writableFrom`) are only read (counters carry their sums), so they do not count:
+ * after a long outage, each cycle skips up to `maxCycleSpan` of them.
+ */
+export function capByBudget(window: CycleWindow, queries: number, periodMs: number, budget: number, writableFrom = -Infinity): CycleWindow {
   const periods = Math.max(1, Math.floor(budget / Math.max(1, queries)));
-  return { ...window, end: Math.min(window.end, window.start + periods * periodMs) };
+  const writableStart = Math.max(window.start, writableFrom);
+  return { ...window, end: Math.min(window.end, writableStart + periods * periodMs) };
 }
 
 /**

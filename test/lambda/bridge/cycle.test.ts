@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Catalog } from '../../../lambda/bridge/catalog/catalog';
 import { DiscoveryCache } from '../../../lambda/bridge/cloudwatch/discovery';
 import { resolveConfig } from '../../../lambda/bridge/config';
-import { runCycle, type CycleDeps } from '../../../lambda/bridge/cycle';
+import { capByBudget, runCycle, type CycleDeps } from '../../../lambda/bridge/cycle';
 import type { BridgeLogger } from '../../../lambda/bridge/logger';
 import { decodeMetadataRequest, decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
 import { RemoteWriteError, type SendResult } from '../../../lambda/bridge/remote-write/client';
@@ -261,5 +261,15 @@ describe('runCycle', () => {
     expect(new Set(times).size).toBe(times.length);
     expect(times).toEqual(Array.from({ length: times.length }, (_, i) => T - 18 * MIN + i * MIN));
     expect(written.at(-1)?.value).toBe(2 * (times.length - 1));
+  });
+
+  test('the sample budget counts only periods the receiver still accepts: after a long outage a cycle skips up to the whole span', () => {
+    const window = { start: T - 6 * 60 * MIN, end: T - 5 * 60 * MIN, readStart: T - 6 * 60 * MIN - 10 * MIN };
+    // All of it older than the receiver accepts: the whole (maxCycleSpan-capped) window, whatever the budget.
+    expect(capByBudget(window, 100_000, MIN, 1_000_000, T - 50 * MIN).end).toBe(T - 5 * 60 * MIN);
+    // Partly writable: ten periods of budget from where writing starts.
+    const recent = { start: T - 70 * MIN, end: T - 2 * MIN, readStart: T - 80 * MIN };
+    expect(capByBudget(recent, 100_000, MIN, 1_000_000, T - 50 * MIN).end).toBe(T - 40 * MIN);
+    expect(capByBudget(recent, 100_000, MIN, 1_000_000).end).toBe(T - 60 * MIN);
   });
 });
