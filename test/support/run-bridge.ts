@@ -40,10 +40,6 @@ export async function runBridge(args: readonly string[], env: Record<string, str
   return spawnBridge(args, env).done;
 }
 
-/**
- * A remote-write proxy that forwards to a real receiver and, once armed, SIGKILLs the bridge the moment
- * the receiver has stored its request: the crash between remote write and state commit.
- */
 /** Forwards a request that is not a remote write (a query) to the same path on the target's host. */
 async function forwardOther(target: string, body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', target);
@@ -51,33 +47,44 @@ async function forwardOther(target: string, body: Buffer, req: IncomingMessage, 
   res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(await upstream.text());
 }
 
-export class KillAfterWriteProxy extends RecordingReceiver {
-  victim: ChildProcess | undefined;
-
-  constructor(private readonly target: string) {
+/** A remote-write proxy in front of a real receiver: writes are forwarded by `forward`, anything else (queries) as it is. */
+abstract class ForwardingProxy extends RecordingReceiver {
+  constructor(protected readonly target: string) {
     super();
-  }
-
-  get writesForwarded(): number {
-    return this.bodies.length;
   }
 
   protected override other(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
     return forwardOther(this.target, body, req, res);
   }
 
-  protected override async respond(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Stores the request in the real receiver; returns its answer. */
+  protected async forward(body: Buffer, req: IncomingMessage): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
     const upstream = await fetch(this.target, { method: 'POST', headers, body });
-    await upstream.text();
+    return { status: upstream.status, text: await upstream.text() };
+  }
+}
+
+/**
+ * A remote-write proxy that forwards to a real receiver and, once armed, SIGKILLs the bridge the moment
+ * the receiver has stored its request: the crash between remote write and state commit.
+ */
+export class KillAfterWriteProxy extends ForwardingProxy {
+  victim: ChildProcess | undefined;
+
+  get writesForwarded(): number {
+    return this.bodies.length;
+  }
+
+  protected override async respond(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { status } = await this.forward(body, req);
     if (this.victim) {
       this.victim.kill('SIGKILL');
       req.socket.destroy();
       return;
     }
-    res.writeHead(upstream.status);
-    res.end();
+    res.writeHead(status).end();
   }
 }
 
@@ -85,28 +92,21 @@ export class KillAfterWriteProxy extends RecordingReceiver {
  * A remote-write proxy that forwards to a real receiver, and for the first `lose` requests drops the connection
  * after the receiver has stored the request: a response lost on the way back, which the sender retries.
  */
-export class LoseResponseProxy extends RecordingReceiver {
+export class LoseResponseProxy extends ForwardingProxy {
   constructor(
-    private readonly target: string,
+    target: string,
     private lose: number,
   ) {
-    super();
-  }
-
-  protected override other(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    return forwardOther(this.target, body, req, res);
+    super(target);
   }
 
   protected override async respond(body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host' && name !== 'content-length') headers[name] = value;
-    const upstream = await fetch(this.target, { method: 'POST', headers, body });
-    const text = await upstream.text();
+    const { status, text } = await this.forward(body, req);
     if (this.lose > 0) {
       this.lose -= 1;
       req.socket.destroy();
       return;
     }
-    res.writeHead(upstream.status).end(text);
+    res.writeHead(status).end(text);
   }
 }
