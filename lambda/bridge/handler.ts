@@ -3,16 +3,16 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { forShard, loadConfig, type BridgeConfig } from './config';
 import { runCycle } from './cycle';
-import type { BridgeLogger } from './logger';
+import { redactingLogger, type BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
 
 const powertools = new Logger({ serviceName: 'inferwatch-bridge' });
-const logger: BridgeLogger = {
+const logger: BridgeLogger = redactingLogger({
   debug: (message, extra) => powertools.debug(message, extra ?? {}),
   info: (message, extra) => powertools.info(message, extra ?? {}),
   warn: (message, extra) => powertools.warn(message, extra ?? {}),
   error: (message, extra) => powertools.error(message, extra ?? {}),
-};
+});
 /** EMF metrics for the CloudWatch alarms that watch the bridge itself (the Prometheus self-metrics need the bridge to work). */
 const metrics = new Metrics({ namespace: 'inferwatch', serviceName: 'inferwatch-bridge' });
 // Parsed once per container: a bad config fails the first invocation loudly, before any API call.

@@ -22,3 +22,17 @@ export function consoleLogger(level: LogLevel = 'info', write: (line: string) =>
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
+
+/**
+ * Any logger, with every URL in its messages and fields redacted (user-info and query values): the Lambda's
+ * Powertools logger writes JSON fields as they are, and an error's text may quote a URL whole.
+ */
+export function redactingLogger(inner: BridgeLogger): BridgeLogger {
+  const clean = (extra: Record<string, unknown> | undefined) => (extra === undefined ? undefined : (JSON.parse(redactText(JSON.stringify(extra))) as Record<string, unknown>));
+  return {
+    debug: (message, extra) => inner.debug(redactText(message), clean(extra)),
+    info: (message, extra) => inner.info(redactText(message), clean(extra)),
+    warn: (message, extra) => inner.warn(redactText(message), clean(extra)),
+    error: (message, extra) => inner.error(redactText(message), clean(extra)),
+  };
+}

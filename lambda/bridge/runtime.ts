@@ -12,7 +12,7 @@ import { DiscoveryCache } from './cloudwatch/discovery';
 import { ConfigError, type BridgeConfig } from './config';
 import type { CycleDeps } from './cycle';
 import type { BridgeLogger } from './logger';
-import { rawQuery } from './remote-write/query';
+import { rawQuery, type RawQuery } from './remote-write/query';
 import { ampRegion, basicAuth, bearerAuth, noAuth, RemoteWriteClient, sigv4Auth, type Authorizer } from './remote-write/client';
 import { FileStateStore } from './state/file-state-store';
 import { S3StateStore } from './state/s3-state-store';
@@ -113,6 +113,21 @@ export interface RuntimeOptions {
   readonly now?: () => number;
 }
 
+/** Each receiver query at debug level, with its timing, as AWS calls and remote-write requests are. */
+function loggedQuery(query: RawQuery, queryUrl: string, logger: BridgeLogger): RawQuery {
+  return async (selector, atMs) => {
+    const started = Date.now();
+    try {
+      const series = await query(selector, atMs);
+      logger.debug('receiver query', { url: queryUrl, query: selector, series: series.length, ms: Date.now() - started });
+      return series;
+    } catch (error) {
+      logger.debug('receiver query failed', { url: queryUrl, query: selector, error: (error as Error).message, ms: Date.now() - started });
+      throw error;
+    }
+  };
+}
+
 /** The query endpoint beside a remote-write endpoint: AMP's and Prometheus' share their `/api/v1/` prefix. */
 export function queryUrlFor(remoteWriteUrl: string | undefined): string | undefined {
   if (!remoteWriteUrl) return undefined;
@@ -160,7 +175,7 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
     discoveryCache: options.caches.discovery,
     baseLabels,
     output: options.output,
-    receiverQuery: authorize && queryUrl ? rawQuery(queryUrl, authorize) : undefined,
+    receiverQuery: authorize && queryUrl ? loggedQuery(rawQuery(queryUrl, authorize), queryUrl, options.logger) : undefined,
   };
   return { deps, catalog: Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace) };
 }

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeState } from '../../lambda/bridge/state/state';
@@ -344,5 +346,38 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     expect(again.code).toBe(0);
     const [raw] = await prometheus.rawSamples('aws_sagemaker_invocations_total{endpoint_name="fleet-000"}[1h]', end1 + 40 * MINUTE);
     expect(raw?.values.at(-1)?.[0]).toBe(lastWritten);
+  });
+
+  test('a corrupt state stops the bridge, names the file and leaves it untouched; --reset-state keeps it aside and goes on exactly', async () => {
+    const file = join(stateDir, 'bridge-state.bin');
+    const corrupted = Buffer.from(readFileSync(file));
+    corrupted[corrupted.length - 30] = (corrupted[corrupted.length - 30] as number) ^ 1;
+    writeFileSync(file, corrupted);
+    const refused = await bridge(t0 + 45 * MINUTE);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`state at ${stateDir} is corrupt (checksum mismatch`);
+    expect(refused.stderr).toContain('--reset-state');
+    expect(readFileSync(file).equals(corrupted)).toBe(true);
+
+    const reset = await bridge(t0 + 45 * MINUTE, ['--reset-state']);
+    expect(reset.code).toBe(0);
+    expect(reset.stderr).toContain('took each series up where the receiver has it');
+    const aside = readdirSync(stateDir).filter((name) => name.startsWith('bridge-state.bin.reset-'));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(stateDir, aside[0] as string)).equals(corrupted)).toBe(true);
+    for (const [endpoint, variant, d] of [['churn-predictor', 'blue', BLUE], ['churn-predictor', 'green', GREEN]] as const) {
+      const series = await everyPeriodOnce(endpoint, variant, end1 + 45 * MINUTE);
+      expect(series?.values.at(-1)?.[1]).toBe(expectedTotal('Invocations', d, end1 + 44 * MINUTE));
+    }
+  });
+
+  test('a lock and a temporary file left by a save that was killed do not block the next run', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(join(stateDir, 'bridge-state.lock'), `${hostname()}/${bootId}/${dead}`);
+    writeFileSync(join(stateDir, `bridge-state.bin.${dead}.tmp`), 'half a state');
+    const run = await bridge(t0 + 50 * MINUTE);
+    expect(run.code).toBe(0);
+    expect(readdirSync(stateDir).filter((name) => name.endsWith('.lock') || name.endsWith('.tmp'))).toEqual([]);
   });
 });
