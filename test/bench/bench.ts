@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { resolveConfig } from '../../lambda/bridge/config';
 import { runCycle } from '../../lambda/bridge/cycle';
 import { BatchBuilder, type Batch } from '../../lambda/bridge/remote-write/batcher';
-import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { decodeWriteRequest, encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { toExposition } from '../../lambda/bridge/remote-write/exposition';
 import { createCycleDeps, createWarmCaches } from '../../lambda/bridge/runtime';
 import { buildLabels, type Sample } from '../../lambda/bridge/series';
 import { emptyStats, SeriesCursor } from '../../lambda/bridge/translate';
@@ -42,11 +43,13 @@ async function costOfOneHour(standIn: AwsStandIn, everyMinutes: number, start: n
     const report = await runCycle(config, catalog, {
       ...deps,
       send: async (body) => {
+        // The same samples as text exposition, for the wire-size comparison (metadata-only requests hold none).
+        const series = decodeWriteRequest(body).map((t) => ({ labels: t.labels, samples: t.samples, kind: 'gauge' as const }));
+        expositionBytes += Buffer.byteLength(toExposition(series));
         bytes += body.length;
         return { status: 'ok', attempts: 1 };
       },
     });
-    expositionBytes += report.expositionBytes;
     queries = report.queries;
     cycles += 1;
     if (cycles === 1) afterFirstCycle = standIn.callsTo('GetMetricData').length;
