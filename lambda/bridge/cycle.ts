@@ -78,7 +78,7 @@ const SERIES_RETENTION_MS = 24 * 3600 * 1000;
 /** SageMaker describing may go on this long even when the CloudWatch reads end sooner. */
 const METADATA_MIN_MS = 10_000;
 const ALREADY_STORED: ReadonlySet<RejectReason> = new Set(['out_of_order', 'duplicate']);
-const REJECT_REASONS: readonly RejectReason[] = ['out_of_order', 'duplicate', 'too_old', 'bad_request'];
+const REJECT_REASONS: readonly RejectReason[] = ['out_of_order', 'duplicate', 'too_old', 'series_limit', 'bad_request'];
 
 /**
  * One bridge cycle: finish a journaled write left by a killed cycle, then discover -> plan -> and, one

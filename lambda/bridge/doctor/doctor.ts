@@ -220,7 +220,7 @@ async function bridgeChecks(options: DoctorOptions, deps: DoctorDeps, workspace:
           ok: false,
           name,
           detail,
-          fix: 'the workspace refused samples: see the bridge log for AMP\'s reason; "bad_request" often means an account hit its active-series limit (limitsPerLabelSet)',
+          fix: 'the workspace refused samples: see the bridge log for AMP\'s reason; "series_limit" means an account hit its active-series limit (limitsPerLabelSet: raise workloads[].activeSeriesLimit or fleet)',
         };
       }
       return { ok: true, name, detail };

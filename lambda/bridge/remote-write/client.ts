@@ -6,7 +6,7 @@ import { redactText, redactUrl } from '../redact';
 export const USER_AGENT = 'inferwatch-bridge/0.1.0';
 
 /** How a receiver's 400 is classified; `out_of_order` and `duplicate` on a replay mean "already stored". */
-export type RejectReason = 'out_of_order' | 'duplicate' | 'too_old' | 'bad_request';
+export type RejectReason = 'out_of_order' | 'duplicate' | 'too_old' | 'series_limit' | 'bad_request';
 
 export type Authorizer = (request: { url: URL; headers: Record<string, string>; body: Uint8Array }) => Promise<Record<string, string>>;
 
@@ -44,8 +44,12 @@ export interface RemoteWriteClientOptions {
 const BASE_DELAY_MS = 250;
 const MAX_DELAY_MS = 20_000;
 
+/** AMP's words for an active-series limit: `per-labelset series limit`, `per-user series limit … exceeded`. */
+const SERIES_LIMIT = /series limit/i;
+
 export function classifyRejection(message: string): RejectReason {
   const text = message.toLowerCase();
+  if (SERIES_LIMIT.test(text)) return 'series_limit';
   if (text.includes('duplicate sample')) return 'duplicate';
   if (text.includes('out of bounds') || text.includes('too old')) return 'too_old';
   if (text.includes('out of order') || text.includes('out-of-order')) return 'out_of_order';
@@ -110,6 +114,9 @@ export class RemoteWriteClient {
         if (response.ok) return { status: 'ok', attempts: attempt };
         const reason = text.trim().slice(0, 500) || response.statusText;
         if (response.status === 400) return { status: 'rejected', reason: classifyRejection(reason), message: reason, attempts: attempt };
+        // AMP answers an active-series limit (per account label set, or the workspace's) with 429 too, but it does not
+        // pass with time: retrying would only fail the cycle. The samples are refused, and counted as such.
+        if (response.status === 429 && SERIES_LIMIT.test(reason)) return { status: 'rejected', reason: 'series_limit', message: reason, attempts: attempt };
         if (response.status !== 429 && response.status < 500) {
           throw new RemoteWriteError(`remote write to ${this.where} failed with HTTP ${response.status}: ${reason}${hintFor(response.status)}`, response.status);
         }

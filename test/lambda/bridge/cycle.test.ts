@@ -238,7 +238,7 @@ describe('runCycle', () => {
     await runCycle(config, catalog, deps);
     const rejected = sent.flatMap((b) => decodeWriteRequest(b)).filter((s) => s.labels[0]?.value === 'inferwatch_bridge_samples_rejected_total');
     const byReason = Object.fromEntries(rejected.map((s) => [s.labels.find((l) => l.name === 'reason')?.value, s.samples[0]?.value]));
-    expect(byReason).toEqual({ bad_request: inFirstRequest, duplicate: 0, out_of_order: 0, too_old: 0 });
+    expect(byReason).toEqual({ bad_request: inFirstRequest, duplicate: 0, out_of_order: 0, too_old: 0, series_limit: 0 });
   });
 
   test('a sample budget smaller than the backlog: each cycle forwards what it allows and commits; the next ones catch up with nothing lost', async () => {

@@ -95,6 +95,17 @@ describe('RemoteWriteClient', () => {
     expect(result).toEqual({ status: 'rejected', reason: 'out_of_order', message: 'out of order sample', attempts: 1 });
   });
 
+  test("AMP's series-limit 429 is a rejection, not retried; its ingestion-rate 429 is retried", async () => {
+    const limit = 'user=123456789012_ws-1: per-labelset series limit of 4000 for {account_id="123456789012"} exceeded';
+    const receiver = await new ScriptedReceiver([{ status: 429, body: limit }, { status: 429, body: 'ingestion rate limit (6666.6) exceeded while adding 499 samples' }, { status: 204 }]).start();
+    const { c, sleeps } = client(receiver.url);
+    expect(await c.send(body)).toEqual({ status: 'rejected', reason: 'series_limit', message: limit, attempts: 1 });
+    expect(sleeps).toEqual([]);
+    expect(await c.send(body)).toEqual({ status: 'ok', attempts: 2 });
+    await receiver.stop();
+    expect(classifyRejection('per-user series limit (local limit: 0 global limit: 3000000) exceeded')).toBe('series_limit');
+  });
+
   test('other 4xx fail at once with the status, the reason and a hint', async () => {
     const receiver = await new ScriptedReceiver([{ status: 403, body: 'User is not authorized to perform: aps:RemoteWrite' }]).start();
     const error = await client(receiver.url)
