@@ -503,6 +503,7 @@ function cycleIncrements(calls: ApiCallCounter, stats: TranslateStats, forbidden
     { name: 'inferwatch_bridge_cloudwatch_metrics_requested_total', by: calls.metricsRequested },
     ...(['cloudwatch', 'sagemaker'] as const).map((target) => ({ name: 'inferwatch_bridge_retries_total', labels: { target }, by: calls.retries.get(target) ?? 0 })),
     ...(['counter', 'gauge', 'quantile', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revisions_total', labels: { kind }, by: stats.revisions[kind] })),
+    ...(['counter', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revision_lateness_seconds_total', labels: { kind }, by: stats.lateness[kind] })),
     { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'non_finite' }, by: stats.nonFinite },
     { name: 'inferwatch_bridge_samples_dropped_total', labels: { reason: 'forbidden' }, by: forbidden },
     // Write results are added after the write; these create the counters at 0 on the first cycle.

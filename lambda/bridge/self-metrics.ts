@@ -81,6 +81,11 @@ export const SELF_METRIC_FAMILIES: ReadonlyArray<{ family: string; type: 'counte
   { family: 'inferwatch_bridge_sagemaker_requests_total', type: 'counter', help: 'SageMaker API calls by api.' },
   { family: 'inferwatch_bridge_retries_total', type: 'counter', help: 'SDK retries (throttling, 5xx) by target service.' },
   { family: 'inferwatch_bridge_revisions_total', type: 'counter', help: 'CloudWatch datapoints that changed after they were forwarded, by kind.' },
+  {
+    family: 'inferwatch_bridge_revision_lateness_seconds_total',
+    type: 'counter',
+    help: 'Seconds from each revised (counter) or late (late) period to the end of the window that saw it, summed; over revisions_total, the mean lateness.',
+  },
   { family: 'inferwatch_bridge_samples_dropped_total', type: 'counter', help: 'Datapoints not forwarded, by reason (non_finite: NaN/Inf from CloudWatch; forbidden: no permission).' },
   { family: 'inferwatch_bridge_samples_written_total', type: 'counter', help: 'Samples the remote-write receiver accepted.' },
   { family: 'inferwatch_bridge_samples_rejected_total', type: 'counter', help: 'Samples the remote-write receiver rejected with HTTP 400, by reason.' },

@@ -8,6 +8,8 @@ export interface TranslateStats {
    * data that arrived for a gauge period that was empty when the series had already moved past it.
    */
   revisions: { counter: number; gauge: number; quantile: number; late: number };
+  /** Seconds from each revised (`counter`) or late (`late`) period to the end of the window that saw it, summed. */
+  lateness: { counter: number; late: number };
   /** Datapoints that were NaN or infinite. */
   nonFinite: number;
   /** Datapoints older than the receiver accepts: counters fold them into their next sample, gauges drop them. */
@@ -15,7 +17,7 @@ export interface TranslateStats {
 }
 
 export function emptyStats(): TranslateStats {
-  return { revisions: { counter: 0, gauge: 0, quantile: 0, late: 0 }, nonFinite: 0, tooOld: { samples: 0, from: Infinity, to: -Infinity } };
+  return { revisions: { counter: 0, gauge: 0, quantile: 0, late: 0 }, lateness: { counter: 0, late: 0 }, nonFinite: 0, tooOld: { samples: 0, from: Infinity, to: -Infinity } };
 }
 
 export interface CursorSettings {
@@ -50,9 +52,12 @@ export class SeriesCursor {
   /** Aggregate of everything read so far (from readStart on): the state's window if the cycle stopped here. */
   private sumAll = 0;
   private countAll = 0;
+  private momentAll = 0;
+  private rereadMoment = 0;
   /** Aggregate of what was read from the next base on: the committed state's window. */
   private sumNext = 0;
   private countNext = 0;
+  private momentNext = 0;
   /** PartialData with no NextToken: later datapoints are missing, so the frontier must not move past them. */
   incomplete = false;
 
@@ -79,6 +84,10 @@ export class SeriesCursor {
     }
     const value = raw * this.scale;
     const forwarded = timestamp <= this.state.frontier;
+    const weight = this.counter ? value : 1;
+    this.momentAll += weight * this.periodsAfter(timestamp, this.settings.readStart);
+    if (timestamp >= this.settings.nextBase) this.momentNext += weight * this.periodsAfter(timestamp, this.settings.nextBase);
+    if (forwarded) this.rereadMoment += weight * this.periodsAfter(timestamp, this.settings.readStart);
     if (this.counter) {
       this.sumAll += value;
       if (timestamp >= this.settings.nextBase) this.sumNext += value;
@@ -149,12 +158,12 @@ export class SeriesCursor {
 
   /** The series' state as of the samples written so far, its window relative to readStart (for the journal). */
   journalState(): SeriesState {
-    return { ...this.state, window: this.sumAll, count: this.countAll, baseline: true };
+    return { ...this.state, window: this.sumAll, count: this.countAll, moment: this.momentAll, baseline: true };
   }
 
   /** The series' state after this cycle, its window relative to the next base (for the commit). */
   finalState(): SeriesState {
-    return { ...this.state, window: this.sumNext, count: this.countNext, baseline: true };
+    return { ...this.state, window: this.sumNext, count: this.countNext, moment: this.momentNext, baseline: true };
   }
 
   private write(timestamp: number, value: number, out: Sample[]): void {
@@ -171,6 +180,18 @@ export class SeriesCursor {
     } else {
       this.state.pending = candidate - this.state.total;
     }
+  }
+
+  private periodsAfter(timestamp: number, base: number): number {
+    return (timestamp - base) / this.settings.periodMs;
+  }
+
+  /** Seconds from a revised period (`index` periods after readStart, possibly an average) to the window's end. */
+  private latenessOf(index: number): number {
+    const revisedAt = this.settings.readStart + index * this.settings.periodMs;
+    const seconds = (this.settings.end - revisedAt) / 1000;
+    // An estimate from aggregates: kept within what the re-read could have covered.
+    return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), (this.settings.end - this.settings.readStart) / 1000) : 0;
   }
 
   /** Not written, but handled: a counter's total carries it, and the frontier moves past it so it is never added twice. */
@@ -192,10 +213,13 @@ export class SeriesCursor {
       const late = this.reread - previous.window;
       if (late === 0) return;
       this.stats.revisions.counter += 1;
+      this.stats.lateness.counter += this.latenessOf((this.rereadMoment - previous.moment) / late);
       this.state.pending += late;
       return;
     }
-    if (this.rereadCount > previous.count) this.stats.revisions.late += 1;
-    else if (this.reread !== previous.window) this.stats.revisions[this.quantile ? 'quantile' : 'gauge'] += 1;
+    if (this.rereadCount > previous.count) {
+      this.stats.revisions.late += 1;
+      this.stats.lateness.late += this.latenessOf((this.rereadMoment - previous.moment) / (this.rereadCount - previous.count));
+    } else if (this.reread !== previous.window) this.stats.revisions[this.quantile ? 'quantile' : 'gauge'] += 1;
   }
 }

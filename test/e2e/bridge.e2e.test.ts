@@ -226,6 +226,9 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     // Blue's revised period was behind its frontier: carried into the next sample. Green's late period was not:
     // it was written at its own timestamp, which is no revision.
     expect(byKind).toMatchObject({ counter: 1, gauge: 1 });
+    // How late: blue's revised period (end1 - 3 min) to the end of this cycle's window (end1 + 5 min).
+    const [lateness] = await prometheus.query('inferwatch_bridge_revision_lateness_seconds_total{kind="counter"}', t1 + MINUTE);
+    expect(lateness?.value).toBe(480);
     const [green] = await prometheus.rawSamples(`aws_sagemaker_invocations_total${selector('churn-predictor', 'green')}[5m]`, end1);
     expect(green?.values.filter(([t]) => t === end1 - MINUTE)).toEqual([[end1 - MINUTE, expectedTotal('Invocations', GREEN, end1 - MINUTE)]]);
     const [retries] = await prometheus.query('inferwatch_bridge_retries_total{target="cloudwatch"}', t1 + MINUTE);

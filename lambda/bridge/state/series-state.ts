@@ -19,6 +19,12 @@ export interface SeriesState {
   window: number;
   /** Gauges: how many periods were forwarded from the revision base on. */
   count: number;
+  /**
+   * Where in time `window` sits, in periods after the revision base: Σ value·k for counters, Σ k for gauges (k the
+   * period's index). A revision's difference in it, over its difference in `window` (or in `count`), is the revised
+   * period: how late the revision came, without keeping per-period values.
+   */
+  moment: number;
   /** False when `window`/`count` do not describe the current revision base (the series was not read since it moved). */
   baseline: boolean;
   /** A stale marker was written after the frontier: the series ended (its endpoint or variant was deleted). */
@@ -37,7 +43,7 @@ export function seriesKeyOf(identity: string): SeriesKey {
 export const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0] as number;
 
 export function newSeriesState(counter: boolean): SeriesState {
-  return { frontier: -Infinity, counter, total: 0, pending: 0, window: 0, count: 0, baseline: true };
+  return { frontier: -Infinity, counter, total: 0, pending: 0, window: 0, count: 0, moment: 0, baseline: true };
 }
 
 const FLAG_COUNTER = 1;
@@ -47,9 +53,9 @@ const FLAG_WRITTEN = 8;
 const FLAG_ENDED = 16;
 const KNOWN_FLAGS = FLAG_COUNTER | FLAG_PENDING | FLAG_BASELINE | FLAG_WRITTEN | FLAG_ENDED;
 
-/** Bytes of one serialized record: key, flags, frontier (epoch s), then total+window(+pending) or count+checksum. */
+/** Bytes of one serialized record: key, flags, frontier (epoch s), moment, then total+window(+pending) or count+checksum. */
 export function recordSize(state: SeriesState): number {
-  return KEY_BYTES + 1 + 4 + (state.counter ? 16 + (state.pending !== 0 ? 8 : 0) : 8);
+  return KEY_BYTES + 1 + 4 + 8 + (state.counter ? 16 + (state.pending !== 0 ? 8 : 0) : 8);
 }
 
 export function writeRecord(buffer: Buffer, offset: number, key: SeriesKey, state: SeriesState): number {
@@ -58,6 +64,7 @@ export function writeRecord(buffer: Buffer, offset: number, key: SeriesKey, stat
   const flags = (state.counter ? FLAG_COUNTER : 0) | (state.pending !== 0 ? FLAG_PENDING : 0) | (state.baseline ? FLAG_BASELINE : 0) | (written ? FLAG_WRITTEN : 0) | (state.ended ? FLAG_ENDED : 0);
   at = buffer.writeUInt8(flags, at);
   at = buffer.writeUInt32LE(written ? Math.floor(state.frontier / 1000) : 0, at);
+  at = buffer.writeDoubleLE(state.moment, at);
   if (state.counter) {
     at = buffer.writeDoubleLE(state.total, at);
     at = buffer.writeDoubleLE(state.window, at);
@@ -78,7 +85,7 @@ export function readRecord(buffer: Buffer, offset: number): { key: SeriesKey; st
   const seconds = buffer.readUInt32LE(at);
   at += 4;
   const counter = (flags & FLAG_COUNTER) !== 0;
-  const size = KEY_BYTES + 5 + (counter ? 16 + (flags & FLAG_PENDING ? 8 : 0) : 8);
+  const size = KEY_BYTES + 5 + 8 + (counter ? 16 + (flags & FLAG_PENDING ? 8 : 0) : 8);
   if (offset + size > buffer.length) throw new RangeError(`series record at byte ${offset} is cut short`);
   const state: SeriesState = {
     frontier: flags & FLAG_WRITTEN ? seconds * 1000 : -Infinity,
@@ -87,8 +94,10 @@ export function readRecord(buffer: Buffer, offset: number): { key: SeriesKey; st
     pending: 0,
     window: 0,
     count: 0,
+    moment: buffer.readDoubleLE(at),
     baseline: (flags & FLAG_BASELINE) !== 0,
   };
+  at += 8;
   if (flags & FLAG_ENDED) state.ended = true;
   if (counter) {
     state.total = buffer.readDoubleLE(at);

@@ -162,6 +162,13 @@ interface JsonSeriesStateV1 {
   s: number;
 }
 
+/** The smallest step between forwarded periods (0.1 kept one value per period), 60 s when there is no step. */
+function periodOf(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  const steps = sorted.slice(1).map((t, i) => t - (sorted[i] as number)).filter((d) => d > 0);
+  return steps.length > 0 ? Math.min(...steps) : 60_000;
+}
+
 /**
  * Reads the JSON state of inferwatch 0.1 (per-period values in the revision window) into the compact form, so
  * an upgrade keeps every counter's total and frontier. A journal left by 0.1 is not carried over: 0.1 stored it
@@ -182,6 +189,7 @@ function migrateJsonState(buffer: Buffer, location: string): BridgeState {
   for (const [identity, old] of Object.entries(committed.series)) {
     const counter = old.t !== undefined;
     const forwarded = Object.entries(old.f).map(([slot, value]) => [Number(slot) * 1000, value] as const);
+    const period = (t: number) => (t - base) / periodOf(forwarded.map(([t]) => t));
     series.set(seriesKeyOf(identity), {
       frontier: old.s > 0 ? Math.max(old.s, ...forwarded.map(([t]) => t)) : -Infinity,
       counter,
@@ -189,6 +197,7 @@ function migrateJsonState(buffer: Buffer, location: string): BridgeState {
       pending: old.p ?? 0,
       window: counter ? forwarded.reduce((sum, [, v]) => sum + v, 0) : forwarded.reduce((h, [t, v]) => (h + pointHash(t, v)) >>> 0, 0),
       count: forwarded.length,
+      moment: forwarded.reduce((m, [t, v]) => m + (counter ? v : 1) * period(t), 0),
       baseline: true,
     });
   }

@@ -98,6 +98,8 @@ describe('SeriesCursor: counters', () => {
     const second = cycle(run, T + 2 * MIN, new Map([[T - 3 * MIN, 8]]));
     expect(second?.samples).toEqual([{ timestamp: T - MIN, value: 8 }]);
     expect(second?.stats.revisions.counter).toBe(1);
+    // Its lateness, from the state's aggregates alone: the revised period to the end of the window that saw it.
+    expect(second?.stats.lateness.counter).toBe(180);
   });
 
   test('NaN and infinities are dropped and counted', () => {
@@ -163,6 +165,7 @@ describe('SeriesCursor: gauges and quantiles', () => {
     expect(revised?.stats.revisions).toMatchObject({ quantile: 1, late: 0 });
     const late = cycle(run, T + 4 * MIN, new Map([[T - 3 * MIN, 4], [T - 4 * MIN, 1]]), 'gauge', {}, true);
     expect(late?.stats.revisions).toMatchObject({ quantile: 0, late: 1 });
+    expect(late?.stats.lateness.late).toBe(360);
     expect(late?.samples).toEqual([]);
   });
 });

@@ -21,6 +21,7 @@ const counterState: fc.Arbitrary<SeriesState> = fc.record({
   pending: fc.oneof(fc.constant(0), amount),
   window: amount,
   count: fc.constant(0),
+  moment: amount,
   baseline: fc.boolean(),
 });
 const gaugeState: fc.Arbitrary<SeriesState> = fc.record({
@@ -30,6 +31,7 @@ const gaugeState: fc.Arbitrary<SeriesState> = fc.record({
   pending: fc.constant(0),
   window: uint32,
   count: uint32,
+  moment: amount,
   baseline: fc.boolean(),
 });
 
@@ -76,7 +78,7 @@ function flagBytes(bytes: Buffer): Set<number> {
   for (let i = 0; i < count; i++) {
     const f = bytes[at + 8] as number;
     flags.add(at + 8);
-    at += 13 + (f & 1 ? 16 + (f & 2 ? 8 : 0) : 8);
+    at += 13 + 8 + (f & 1 ? 16 + (f & 2 ? 8 : 0) : 8);
   }
   return flags;
 }
@@ -143,9 +145,9 @@ describe('state codec properties', () => {
   // that turns one key into another series' key decodes without error, and one series (its total, frontier)
   // is silently dropped. The encoder writes keys from a Map, so a repeated key can only be corruption.
   test('a bit flip that makes two series keys equal throws CorruptStateError', () => {
-    const gauge: SeriesState = { frontier: -Infinity, counter: false, total: 0, pending: 0, window: 0, count: 0, baseline: false };
+    const gauge: SeriesState = { frontier: -Infinity, counter: false, total: 0, pending: 0, window: 0, count: 0, moment: 0, baseline: false };
     const bytes = Buffer.from(encodeState({ selfCounters: {}, series: new Map([['\0\0\0\0\0\0\0\0', gauge], ['\0\0\0\0\0\0\0\x01', { ...gauge, counter: true }]]) }));
-    const secondKeyLastByte = tableOffset(bytes) + 4 + 21 + 7;
+    const secondKeyLastByte = tableOffset(bytes) + 4 + 29 + 7;
     bytes[secondKeyLastByte] = 0;
     expect(() => decodeState(bytes, 'prop')).toThrow(CorruptStateError);
   });
@@ -154,7 +156,7 @@ describe('state codec properties', () => {
   // bit changes a record's length, so every later record is read from the wrong offset. When the byte count
   // happens to line up, the table decodes without error into garbage series (keys made of another record's bytes).
   test('a flipped flags bit that re-frames the table throws CorruptStateError', () => {
-    const counter: SeriesState = { frontier: 0, counter: true, total: 0, pending: 0, window: 0, count: 0, baseline: false };
+    const counter: SeriesState = { frontier: 0, counter: true, total: 0, pending: 0, window: 0, count: 0, moment: 0, baseline: false };
     const lineUp = Buffer.alloc(8);
     lineUp[3] = 1; // read from the wrong offset, this byte of B's total becomes a flags byte: a counter without pending
     const table = new Map([
