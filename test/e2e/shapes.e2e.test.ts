@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { AwsStandIn, defaultFleet, instanceIdOf, type Dimension } from '../support/aws-stand-in';
 import { LocalPrometheus } from '../support/prometheus';
 import { runBridge } from '../support/run-bridge';
+import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../support/shape-metrics';
 
 const MINUTE = 60_000;
 const ACCOUNT = '123456789012';
@@ -45,22 +46,10 @@ function expectations(): Expectation[] {
   ] as const) {
     list.push({ namespace: SM, metric, dimensions: asyncEndpoint.dims, labels: asyncEndpoint.labels, name, type: 'gauge', stat });
   }
-  for (const [metric, name] of [
-    ['RequestDownloadFailures', 'aws_sagemaker_async_request_download_failures_total'],
-    ['ResponseUploadFailures', 'aws_sagemaker_async_response_upload_failures_total'],
-    ['NotificationFailures', 'aws_sagemaker_async_notification_failures_total'],
-    ['ExpiredRequests', 'aws_sagemaker_async_expired_requests_total'],
-    ['InvocationFailures', 'aws_sagemaker_async_invocation_failures_total'],
-    ['InvocationsProcesssed', 'aws_sagemaker_async_invocations_processed_total'],
-  ] as const) {
+  for (const [metric, name] of [...ASYNC_FAILURE_COUNTERS, ['InvocationsProcesssed', 'aws_sagemaker_async_invocations_processed_total'] as const]) {
     list.push({ namespace: SM, metric, dimensions: async.dims, labels: async.labels, name, type: 'counter' });
   }
-  for (const [metric, name, scale] of [
-    ['TimeInBacklog', 'aws_sagemaker_async_time_in_backlog_seconds', 1e-6],
-    ['RequestDownloadLatency', 'aws_sagemaker_async_request_download_latency_seconds', 1e-6],
-    ['ResponseUploadLatency', 'aws_sagemaker_async_response_upload_latency_seconds', 1e-6],
-    ['TotalProcessingTime', 'aws_sagemaker_async_total_processing_seconds', 1e-3],
-  ] as const) {
+  for (const [metric, name, scale] of ASYNC_LATENCY_SUMMARIES) {
     list.push({ namespace: SM, metric, dimensions: async.dims, labels: async.labels, name, type: 'summary', scale });
   }
 
@@ -81,26 +70,14 @@ function expectations(): Expectation[] {
   }
 
   const mme = variantOf('tenant-models');
-  for (const [metric, name] of [
-    ['ModelLoadingWaitTime', 'aws_sagemaker_model_loading_wait_seconds'],
-    ['ModelUnloadingTime', 'aws_sagemaker_model_unloading_seconds'],
-    ['ModelDownloadingTime', 'aws_sagemaker_model_downloading_seconds'],
-    ['ModelLoadingTime', 'aws_sagemaker_model_loading_seconds'],
-  ] as const) {
+  for (const [metric, name] of MME_LOADING_SUMMARIES) {
     list.push({ namespace: SM, metric, dimensions: mme.dims, labels: mme.labels, name, type: 'summary', scale: 1e-6, quantiles: [] });
   }
   list.push({ namespace: SM, metric: 'ModelCacheHit', dimensions: mme.dims, labels: mme.labels, name: 'aws_sagemaker_model_cache_hit_ratio', type: 'gauge', stat: 'Average' });
   list.push({ namespace: ENDPOINTS, metric: 'LoadedModelCount', dimensions: mme.dims, labels: mme.labels, name: 'aws_sagemaker_endpoint_loaded_models', type: 'gauge', stat: 'Maximum' });
 
   const hub = variantOf('llm-hub');
-  for (const [metric, name] of [
-    ['CPUReservation', 'aws_sagemaker_endpoint_cpu_reservation_ratio'],
-    ['GPUReservation', 'aws_sagemaker_endpoint_gpu_reservation_ratio'],
-    ['MemoryReservation', 'aws_sagemaker_endpoint_memory_reservation_ratio'],
-    ['CPUUtilizationNormalized', 'aws_sagemaker_endpoint_cpu_utilization_normalized_ratio'],
-    ['GPUUtilizationNormalized', 'aws_sagemaker_endpoint_gpu_utilization_normalized_ratio'],
-    ['GPUMemoryUtilizationNormalized', 'aws_sagemaker_endpoint_gpu_memory_utilization_normalized_ratio'],
-  ] as const) {
+  for (const [metric, name] of COMPONENT_ENDPOINT_GAUGES) {
     list.push({ namespace: ENDPOINTS, metric, dimensions: hub.dims, labels: hub.labels, name, type: 'gauge', stat: 'Average', scale: 0.01 });
   }
   for (const component of ['llm-chat', 'llm-embed']) {
@@ -111,12 +88,7 @@ function expectations(): Expectation[] {
       { namespace: SM, metric: 'ConcurrentRequestsPerCopy', dimensions: ic.dims, labels: ic.labels, name: 'aws_sagemaker_concurrent_requests_per_copy', type: 'gauge', stat: 'Maximum' },
       { namespace: SM, metric: 'ModelLatency', dimensions: ic.dims, labels: ic.labels, name: 'aws_sagemaker_model_latency_seconds', type: 'summary', scale: 1e-6 },
     );
-    for (const [metric, name] of [
-      ['CPUUtilizationNormalized', 'aws_sagemaker_inference_component_cpu_utilization_ratio'],
-      ['GPUUtilizationNormalized', 'aws_sagemaker_inference_component_gpu_utilization_ratio'],
-      ['GPUMemoryUtilizationNormalized', 'aws_sagemaker_inference_component_gpu_memory_utilization_ratio'],
-      ['MemoryUtilizationNormalized', 'aws_sagemaker_inference_component_memory_utilization_ratio'],
-    ] as const) {
+    for (const [metric, name] of COMPONENT_UTILISATION) {
       list.push({ namespace: COMPONENTS, metric, dimensions: ic.dims, labels: ic.labels, name, type: 'gauge', stat: 'Average', scale: 0.01 });
     }
     for (let i = 0; i < 2; i++) {

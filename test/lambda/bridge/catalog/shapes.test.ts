@@ -1,5 +1,6 @@
 import { Catalog, type MetricMapping } from '../../../../lambda/bridge/catalog/catalog';
 import { DEFAULT_NAMESPACES } from '../../../../lambda/bridge/config';
+import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../../../support/shape-metrics';
 
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
 const SM = 'AWS/SageMaker';
@@ -25,20 +26,10 @@ describe('catalog: inference components', () => {
   });
 
   test('normalised utilisation and reservations are ratios', () => {
-    for (const [metric, name] of [
-      ['CPUUtilizationNormalized', 'aws_sagemaker_inference_component_cpu_utilization_ratio'],
-      ['GPUUtilizationNormalized', 'aws_sagemaker_inference_component_gpu_utilization_ratio'],
-      ['GPUMemoryUtilizationNormalized', 'aws_sagemaker_inference_component_gpu_memory_utilization_ratio'],
-      ['MemoryUtilizationNormalized', 'aws_sagemaker_inference_component_memory_utilization_ratio'],
-    ] as const) {
+    for (const [metric, name] of COMPONENT_UTILISATION) {
       expect(gauge(COMPONENTS, metric)).toEqual([['Average', name, 'gauge', 0.01, undefined]]);
     }
-    for (const [metric, name] of [
-      ['CPUReservation', 'aws_sagemaker_endpoint_cpu_reservation_ratio'],
-      ['GPUReservation', 'aws_sagemaker_endpoint_gpu_reservation_ratio'],
-      ['MemoryReservation', 'aws_sagemaker_endpoint_memory_reservation_ratio'],
-      ['CPUUtilizationNormalized', 'aws_sagemaker_endpoint_cpu_utilization_normalized_ratio'],
-    ] as const) {
+    for (const [metric, name] of COMPONENT_ENDPOINT_GAUGES) {
       expect(gauge(ENDPOINTS, metric)).toEqual([['Average', name, 'gauge', 0.01, undefined]]);
     }
   });
@@ -67,13 +58,7 @@ describe('catalog: asynchronous endpoints', () => {
   });
 
   test('failures are counters', () => {
-    for (const [metric, name] of [
-      ['RequestDownloadFailures', 'aws_sagemaker_async_request_download_failures_total'],
-      ['ResponseUploadFailures', 'aws_sagemaker_async_response_upload_failures_total'],
-      ['NotificationFailures', 'aws_sagemaker_async_notification_failures_total'],
-      ['ExpiredRequests', 'aws_sagemaker_async_expired_requests_total'],
-      ['InvocationFailures', 'aws_sagemaker_async_invocation_failures_total'],
-    ] as const) {
+    for (const [metric, name] of ASYNC_FAILURE_COUNTERS) {
       expect(gauge(SM, metric)).toEqual([['Sum', name, 'counter', 1, undefined]]);
     }
   });
@@ -85,12 +70,7 @@ describe('catalog: asynchronous endpoints', () => {
   });
 
   test('latencies are summaries in seconds: microseconds, except TotalProcessingTime in milliseconds', () => {
-    for (const [metric, name, scale] of [
-      ['TimeInBacklog', 'aws_sagemaker_async_time_in_backlog_seconds', 1e-6],
-      ['RequestDownloadLatency', 'aws_sagemaker_async_request_download_latency_seconds', 1e-6],
-      ['ResponseUploadLatency', 'aws_sagemaker_async_response_upload_latency_seconds', 1e-6],
-      ['TotalProcessingTime', 'aws_sagemaker_async_total_processing_seconds', 1e-3],
-    ] as const) {
+    for (const [metric, name, scale] of ASYNC_LATENCY_SUMMARIES) {
       expect(gauge(SM, metric)).toEqual([
         ['Sum', `${name}_sum`, 'counter', scale, undefined],
         ['SampleCount', `${name}_count`, 'counter', 1, undefined],
@@ -123,12 +103,7 @@ describe('catalog: serverless endpoints', () => {
 
 describe('catalog: multi-model endpoints', () => {
   test('loading times are summaries in seconds with no quantiles (CloudWatch offers no percentiles for them)', () => {
-    for (const [metric, name] of [
-      ['ModelLoadingWaitTime', 'aws_sagemaker_model_loading_wait_seconds'],
-      ['ModelUnloadingTime', 'aws_sagemaker_model_unloading_seconds'],
-      ['ModelDownloadingTime', 'aws_sagemaker_model_downloading_seconds'],
-      ['ModelLoadingTime', 'aws_sagemaker_model_loading_seconds'],
-    ] as const) {
+    for (const [metric, name] of MME_LOADING_SUMMARIES) {
       expect(gauge(SM, metric)).toEqual([
         ['Sum', `${name}_sum`, 'counter', 1e-6, undefined],
         ['SampleCount', `${name}_count`, 'counter', 1, undefined],
