@@ -251,7 +251,7 @@ export function defaultSampleBudget(env: NodeJS.ProcessEnv, heapLimitBytes: numb
   return Math.round(Math.min(10_000_000, Math.max(1_000_000, mib * 10_000)));
 }
 
-export const DEFAULT_NAMESPACES = ['AWS/SageMaker', '/aws/sagemaker/Endpoints'];
+export const DEFAULT_NAMESPACES = ['AWS/SageMaker', '/aws/sagemaker/Endpoints', '/aws/sagemaker/InferenceComponents'];
 
 /** `prefix` places the keys inside a larger file, e.g. `workloads[0].bridge.config.`. */
 function formatIssues(error: z.ZodError, prefix = ''): string {

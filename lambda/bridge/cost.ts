@@ -33,11 +33,11 @@ export interface FleetLoad {
 /** SageMaker metadata series per variant: info, instances current/desired, weight current/desired. */
 export const METADATA_SERIES_PER_VARIANT = 5;
 
-/** The load of `variants` production variants with this catalog, every listed SageMaker metric present. */
+/** The load of `variants` real-time production variants with this catalog, every listed SageMaker metric of a real-time endpoint present. */
 export function variantLoad(catalog: Catalog, variants: number): Pick<FleetLoad, 'queries' | 'streamUpdatesPerMinute' | 'bridgeSeries'> {
   let queries = 0;
   let updates = 0;
-  for (const [namespace, metrics] of catalog.listedMetrics()) {
+  for (const [namespace, metrics] of catalog.listedMetrics(true)) {
     if (namespace !== 'AWS/SageMaker' && namespace !== '/aws/sagemaker/Endpoints') continue;
     for (const metric of metrics) {
       const { series } = catalog.resolve(namespace, metric);

@@ -9,8 +9,11 @@
  * few times its expected size instead of multiplying the workspace's bill.
  */
 
-/** Series one production variant yields with the built-in catalog: 5 counters, 2 summaries of 3 quantiles + sum + count, 6 utilisation gauges, 5 metadata series. */
-export const SERIES_PER_VARIANT = 26;
+/**
+ * Series one real-time production variant yields with the built-in catalog: 5 counters, 2 summaries of 3 quantiles
+ * + sum + count, 6 utilisation gauges, the concurrency gauge, 5 metadata series.
+ */
+export const SERIES_PER_VARIANT = 27;
 /** Series one inf1.xlarge (4 NeuronCores) sends through the collector after relabelling: 39 in the captured exporter output, rounded up. */
 export const SERIES_PER_NEURON_HOST = 40;
 /** The bridge's own series per workload (gauges, and counters by api/reason/kind). */

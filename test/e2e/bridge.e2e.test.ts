@@ -121,7 +121,7 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
         'aws_sagemaker_endpoint_memory_utilization_ratio',
         'aws_sagemaker_endpoint_disk_utilization_ratio',
         'aws_sagemaker_endpoint_loaded_models',
-        'aws_sagemaker_model_setup_time_average',
+        'aws_sagemaker_model_setup_seconds',
         'aws_sagemaker_endpoint_info',
         'aws_sagemaker_variant_instances',
         'aws_sagemaker_variant_weight',

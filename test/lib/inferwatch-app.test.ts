@@ -50,7 +50,7 @@ describe('the CDK app', () => {
     Template.fromStack(stacks.workloads[0] as never).resourceCountIs('AWS::Scheduler::Schedule', 1);
     // Without an account in the config, the limit's account_id is the deploying account's, resolved by CloudFormation.
     Template.fromStack(stacks.monitoring).hasResourceProperties('AWS::APS::Workspace', {
-      WorkspaceConfiguration: { LimitsPerLabelSets: [{ LabelSet: [{ Name: 'account_id', Value: { Ref: 'AWS::AccountId' } }], Limits: { MaxSeries: 4000 } }] },
+      WorkspaceConfiguration: { LimitsPerLabelSets: [{ LabelSet: [{ Name: 'account_id', Value: { Ref: 'AWS::AccountId' } }], Limits: { MaxSeries: 5000 } }] },
     });
   });
 
@@ -86,8 +86,8 @@ describe('the CDK app', () => {
     mon.hasResourceProperties('AWS::APS::Workspace', {
       WorkspaceConfiguration: {
         LimitsPerLabelSets: [
-          { LabelSet: [{ Name: 'account_id', Value: '111111111111' }], Limits: { MaxSeries: 4000 } },
-          { LabelSet: [{ Name: 'account_id', Value: '222222222222' }], Limits: { MaxSeries: 17000 } },
+          { LabelSet: [{ Name: 'account_id', Value: '111111111111' }], Limits: { MaxSeries: 5000 } },
+          { LabelSet: [{ Name: 'account_id', Value: '222222222222' }], Limits: { MaxSeries: 18000 } },
           { LabelSet: [{ Name: 'account_id', Value: '333333333333' }], Limits: { MaxSeries: 25000 } },
         ],
         RetentionPeriodInDays: Match.absent(),

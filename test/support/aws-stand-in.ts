@@ -19,7 +19,18 @@ export interface FleetEndpoint {
   readonly createdAt?: number;
   /** Epoch seconds. @default createdAt */
   readonly modifiedAt?: number;
+  /**
+   * Which inference shape the endpoint is: it decides the CloudWatch metrics and dimension sets it publishes and what
+   * DescribeEndpoint and DescribeEndpointConfig answer. @default 'realtime'
+   */
+  readonly shape?: EndpointShape;
+  /** Inference components hosted on the endpoint (shape `inference-components` only). @default none */
+  readonly components?: readonly string[];
+  /** `MetricsConfig.EnableEnhancedMetrics`: per-instance, per-container and per-accelerator series besides the per-variant ones. @default false */
+  readonly enhanced?: boolean;
 }
+
+export type EndpointShape = 'realtime' | 'async' | 'serverless' | 'multi-model' | 'inference-components';
 
 export interface StandInOptions {
   /** Delay before every CloudWatch and SageMaker answer, throttling errors included. Requests are served concurrently. @default 0 */
@@ -40,6 +51,36 @@ export interface FleetOptions {
   /** Inf1 hosts publishing through neuron-monitor-cloudwatch.py. */
   readonly neuronHosts: ReadonlyArray<{ instanceId: string; instanceName: string; cores: number }>;
   readonly neuronNamespace: string;
+}
+
+export interface DefaultFleetOptions {
+  /**
+   * Adds one endpoint of every inference shape (asynchronous, serverless, multi-model, inference components, and a
+   * real-time endpoint with enhanced metrics) after the others; off, the fleet and its query counts stay as before.
+   * @default false
+   */
+  readonly shapes?: boolean;
+}
+
+/** The endpoints `defaultFleet(..., { shapes: true })` adds, one per inference shape. */
+export const SHAPE_ENDPOINTS: readonly FleetEndpoint[] = [
+  { name: 'orders-async', shape: 'async', variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.xlarge', instances: 2, weight: 1 }] },
+  // Serverless variants have no instances: SageMaker describes a ServerlessConfig instead.
+  { name: 'faq-serverless', shape: 'serverless', variants: [{ name: 'AllTraffic', instanceType: '', instances: 0, weight: 1 }] },
+  { name: 'tenant-models', shape: 'multi-model', variants: [{ name: 'AllTraffic', instanceType: 'ml.c5.xlarge', instances: 2, weight: 1 }] },
+  {
+    name: 'llm-hub',
+    shape: 'inference-components',
+    components: ['llm-chat', 'llm-embed'],
+    enhanced: true,
+    variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.12xlarge', instances: 2, weight: 1 }],
+  },
+  { name: 'ranker', enhanced: true, variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.2xlarge', instances: 2, weight: 1 }] },
+];
+
+/** The instance ids SageMaker reports with enhanced metrics, for instance `index` of an endpoint. */
+export function instanceIdOf(endpoint: string, index: number): string {
+  return `i-${(hash(endpoint) + index).toString(16).padStart(17, '0')}`;
 }
 
 interface MetricDef {
@@ -68,7 +109,7 @@ export function identity(namespace: string, metricName: string, dimensions: read
   return `${namespace}|${metricName}|${dims.join(',')}`;
 }
 
-export function defaultFleet(neuronNamespace = 'neuron_monitor', extraEndpoints = 0): FleetOptions {
+export function defaultFleet(neuronNamespace = 'neuron_monitor', extraEndpoints = 0, options: DefaultFleetOptions = {}): FleetOptions {
   return {
     neuronNamespace,
     endpoints: [
@@ -84,6 +125,7 @@ export function defaultFleet(neuronNamespace = 'neuron_monitor', extraEndpoints 
         name: `fleet-${String(i).padStart(3, '0')}`,
         variants: [{ name: 'AllTraffic', instanceType: 'ml.m5.large', instances: 1, weight: 1 }],
       })),
+      ...(options.shapes ? SHAPE_ENDPOINTS : []),
     ],
     neuronHosts: [{ instanceId: 'i-0823d657f57057590', instanceName: ODD_INSTANCE_NAME, cores: 4 }],
   };
@@ -119,9 +161,185 @@ export function fleetOf(variants: number, neuronNamespace = 'neuron_monitor'): F
   return { neuronNamespace, endpoints, neuronHosts };
 }
 
+const SM = 'AWS/SageMaker';
+const ENDPOINTS_NS = '/aws/sagemaker/Endpoints';
+const COMPONENTS_NS = '/aws/sagemaker/InferenceComponents';
+const minute = (t: number) => t / 60;
+
+/** A count CloudWatch answers only to Sum (failures, invocations). */
+function counterMetric(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (t: number) => number | undefined): MetricDef {
+  return { namespace, metricName, dimensions, value: (stat, t) => (stat === 'Sum' ? fn(t) : undefined) };
+}
+
+/** A sampled level (backlog, utilisation): Average, Minimum and Maximum around `fn`, nothing else. */
+function levelMetric(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (t: number) => number): MetricDef {
+  const stats: Record<string, (v: number) => number> = { Average: (v) => v, Minimum: (v) => v * 0.5, Maximum: (v) => v * 1.5 };
+  return { namespace, metricName, dimensions, value: (stat, t) => stats[stat]?.(fn(t)) };
+}
+
+/**
+ * A timing in the unit AWS publishes it, `count` samples a period around `mean`. `sum` and `percentiles` say which
+ * statistics CloudWatch offers: ModelSetupTime has no Sum, the multi-model loading times no percentiles.
+ */
+function timingMetric(
+  namespace: string,
+  metricName: string,
+  dimensions: readonly Dimension[],
+  mean: number,
+  count: (t: number) => number | undefined,
+  offers: { readonly sum: boolean; readonly percentiles: boolean },
+): MetricDef {
+  return {
+    namespace,
+    metricName,
+    dimensions,
+    value: (stat, t) => {
+      const n = count(t);
+      if (!n) return undefined;
+      if (stat === 'SampleCount') return n;
+      if (stat === 'Sum') return offers.sum ? n * mean : undefined;
+      if (stat === 'Average') return mean;
+      if (stat === 'Minimum') return mean * 0.5;
+      if (stat === 'Maximum') return mean * 2;
+      const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
+      return p && offers.percentiles ? mean * (0.5 + Number(p[1]) / 100) : undefined;
+    },
+  };
+}
+
+/**
+ * The metrics of a non-real-time shape or of enhanced metrics, with the names, units and dimension sets of the
+ * "SageMaker AI metrics in Amazon CloudWatch" page and its asynchronous, serverless, multi-model, inference component
+ * and enhanced-metrics pages.
+ */
+function shapeMetrics(endpoint: FleetEndpoint): MetricDef[] {
+  const out: MetricDef[] = [];
+  const epDims = [{ Name: 'EndpointName', Value: endpoint.name }];
+  for (const variant of endpoint.variants) {
+    const dims = [...epDims, { Name: 'VariantName', Value: variant.name }];
+    const n = (t: number) => invocationsAt(endpoint.name, variant.name, t);
+    switch (endpoint.shape ?? 'realtime') {
+      case 'async':
+        // Backlog metrics are keyed by EndpointName alone; the rest by EndpointName, VariantName.
+        out.push(
+          levelMetric(SM, 'ApproximateBacklogSize', epDims, (t) => 10 + (minute(t) % 5) * 2),
+          levelMetric(SM, 'ApproximateBacklogSizePerInstance', epDims, (t) => (10 + (minute(t) % 5) * 2) / variant.instances),
+          levelMetric(SM, 'ApproximateAgeOfOldestRequest', epDims, (t) => 30 + (minute(t) % 5) * 6),
+          levelMetric(SM, 'HasBacklogWithoutCapacity', epDims, (t) => (minute(t) % 6 === 0 ? 1 : 0)),
+          counterMetric(SM, 'RequestDownloadFailures', dims, (t) => (minute(t) % 4 === 0 ? 1 : 0)),
+          counterMetric(SM, 'ResponseUploadFailures', dims, () => 0),
+          counterMetric(SM, 'NotificationFailures', dims, (t) => (minute(t) % 5 === 0 ? 2 : 0)),
+          counterMetric(SM, 'ExpiredRequests', dims, (t) => (minute(t) % 7 === 0 ? 1 : undefined)),
+          counterMetric(SM, 'InvocationFailures', dims, (t) => minute(t) % 3),
+          // Spelled with three s's, as AWS publishes it.
+          counterMetric(SM, 'InvocationsProcesssed', dims, n),
+          timingMetric(SM, 'TimeInBacklog', dims, 4_000_000, n, { sum: true, percentiles: true }),
+          timingMetric(SM, 'RequestDownloadLatency', dims, 150_000, n, { sum: true, percentiles: true }),
+          timingMetric(SM, 'ResponseUploadLatency', dims, 90_000, n, { sum: true, percentiles: true }),
+          // Milliseconds, unlike every other SageMaker timing.
+          timingMetric(SM, 'TotalProcessingTime', dims, 5_500, n, { sum: true, percentiles: true }),
+        );
+        break;
+      case 'serverless': {
+        const provisioned = (t: number) => Math.floor(n(t) * 0.8);
+        out.push(
+          counterMetric(SM, 'Invocations', dims, n),
+          // Cold starts happen in one period of three; CloudWatch has no datapoint in the others.
+          timingMetric(SM, 'ModelSetupTime', dims, 2_500_000, (t) => (minute(t) % 3 === 0 ? 2 : undefined), { sum: false, percentiles: true }),
+          levelMetric(SM, 'ServerlessConcurrentExecutionsUtilization', dims, (t) => 0.3 + (minute(t) % 4) * 0.1),
+          levelMetric(SM, 'ServerlessProvisionedConcurrencyExecutions', dims, () => 2),
+          levelMetric(SM, 'ServerlessProvisionedConcurrencyUtilization', dims, () => 0.5),
+          counterMetric(SM, 'ServerlessProvisionedConcurrencyInvocations', dims, provisioned),
+          counterMetric(SM, 'ServerlessProvisionedConcurrencySpilloverInvocations', dims, (t) => n(t) - provisioned(t)),
+        );
+        break;
+      }
+      case 'multi-model': {
+        const loads = (t: number) => 1 + (minute(t) % 3);
+        out.push(
+          counterMetric(SM, 'Invocations', dims, n),
+          timingMetric(SM, 'ModelLoadingWaitTime', dims, 800_000, loads, { sum: true, percentiles: false }),
+          timingMetric(SM, 'ModelUnloadingTime', dims, 120_000, loads, { sum: true, percentiles: false }),
+          timingMetric(SM, 'ModelDownloadingTime', dims, 2_000_000, loads, { sum: true, percentiles: false }),
+          timingMetric(SM, 'ModelLoadingTime', dims, 600_000, loads, { sum: true, percentiles: false }),
+          {
+            // 1 per request whose model was loaded, 0 otherwise: the Average is the hit ratio.
+            namespace: SM,
+            metricName: 'ModelCacheHit',
+            dimensions: dims,
+            value: (stat, t) => ({ Sum: n(t) - loads(t), SampleCount: n(t), Average: (n(t) - loads(t)) / n(t) })[stat],
+          },
+          levelMetric(ENDPOINTS_NS, 'LoadedModelCount', dims, (t) => 10 + (minute(t) % 3)),
+        );
+        break;
+      }
+      case 'inference-components':
+        out.push(
+          levelMetric(ENDPOINTS_NS, 'CPUReservation', dims, () => 50),
+          levelMetric(ENDPOINTS_NS, 'GPUReservation', dims, () => 75),
+          levelMetric(ENDPOINTS_NS, 'MemoryReservation', dims, () => 37.5),
+          levelMetric(ENDPOINTS_NS, 'CPUUtilizationNormalized', dims, (t) => 30 + (minute(t) % 4)),
+          levelMetric(ENDPOINTS_NS, 'GPUUtilizationNormalized', dims, (t) => 60 + (minute(t) % 4)),
+          levelMetric(ENDPOINTS_NS, 'GPUMemoryUtilizationNormalized', dims, () => 70),
+        );
+        for (const component of endpoint.components ?? []) {
+          // Component metrics sit on InferenceComponentName alone, not on EndpointName, VariantName.
+          const ic = [{ Name: 'InferenceComponentName', Value: component }];
+          const calls = (t: number) => invocationsAt(component, variant.name, t);
+          const copies = 2;
+          out.push(
+            counterMetric(SM, 'Invocations', ic, calls),
+            counterMetric(SM, 'InvocationsPerCopy', ic, (t) => calls(t) / copies),
+            timingMetric(SM, 'ModelLatency', ic, 90_000, calls, { sum: true, percentiles: true }),
+            levelMetric(SM, 'ConcurrentRequestsPerCopy', ic, (t) => 2 + (minute(t) % 3)),
+            levelMetric(COMPONENTS_NS, 'CPUUtilizationNormalized', ic, () => 40),
+            levelMetric(COMPONENTS_NS, 'GPUUtilizationNormalized', ic, (t) => 65 + (minute(t) % 2)),
+            levelMetric(COMPONENTS_NS, 'GPUMemoryUtilizationNormalized', ic, () => 80),
+            levelMetric(COMPONENTS_NS, 'MemoryUtilizationNormalized', ic, () => 30),
+          );
+          if (endpoint.enhanced) {
+            for (let i = 0; i < variant.instances; i++) {
+              out.push(
+                levelMetric(COMPONENTS_NS, 'GPUUtilizationNormalized', [...ic, { Name: 'InstanceId', Value: instanceIdOf(endpoint.name, i) }, { Name: 'ContainerId', Value: `${component}-c${i}` }, { Name: 'AcceleratorId', Value: '0' }], () => 60 + i * 10),
+              );
+            }
+          }
+        }
+        break;
+      case 'realtime':
+        out.push(
+          counterMetric(SM, 'Invocations', dims, n),
+          counterMetric(SM, 'InvocationsPerInstance', dims, (t) => n(t) / variant.instances),
+          levelMetric(SM, 'ConcurrentRequestsPerModel', dims, (t) => 3 + (minute(t) % 4)),
+          levelMetric(ENDPOINTS_NS, 'CPUUtilization', dims, () => 120),
+        );
+        break;
+    }
+    if (endpoint.enhanced) {
+      // Enhanced metrics add per-instance (and per-GPU) series; the per-variant ones above stay.
+      for (let i = 0; i < variant.instances; i++) {
+        const instance = [...dims, { Name: 'InstanceId', Value: instanceIdOf(endpoint.name, i) }];
+        // On a component endpoint the invocations sit on InferenceComponentName, never on EndpointName, VariantName.
+        if ((endpoint.shape ?? 'realtime') === 'realtime') {
+          out.push(counterMetric(SM, 'Invocations', instance, (t) => Math.floor(n(t) / variant.instances) + (i === 0 ? n(t) % variant.instances : 0)));
+        }
+        out.push(
+          levelMetric(ENDPOINTS_NS, 'CPUUtilization', instance, () => 100 + i * 40),
+          levelMetric(ENDPOINTS_NS, 'GPUUtilization', [...instance, { Name: 'AcceleratorId', Value: '0' }], () => 50 + i * 20),
+        );
+      }
+    }
+  }
+  return out;
+}
+
 function buildMetrics(fleet: FleetOptions): MetricDef[] {
   const metrics: MetricDef[] = [];
   for (const endpoint of fleet.endpoints) {
+    if ((endpoint.shape ?? 'realtime') !== 'realtime' || endpoint.enhanced) {
+      metrics.push(...shapeMetrics(endpoint));
+      continue;
+    }
     for (const variant of endpoint.variants) {
       const dims = [
         { Name: 'EndpointName', Value: endpoint.name },
@@ -263,6 +481,7 @@ interface EndpointRecord {
 }
 
 const DEFAULT_TIME = 1_700_000_000;
+const SERVERLESS_CONFIG = { MemorySizeInMB: 2048, MaxConcurrency: 20, ProvisionedConcurrency: 2 };
 const SORT_KEYS = ['Name', 'CreationTime', 'Status'];
 const SORT_ORDERS = ['Ascending', 'Descending'];
 
@@ -661,8 +880,7 @@ export class AwsStandIn {
         VariantName: v.name,
         CurrentWeight: v.weight,
         DesiredWeight: v.weight,
-        CurrentInstanceCount: v.instances,
-        DesiredInstanceCount: v.instances,
+        ...(endpoint.shape === 'serverless' ? { CurrentServerlessConfig: SERVERLESS_CONFIG } : { CurrentInstanceCount: v.instances, DesiredInstanceCount: v.instances }),
       })),
     };
   }
@@ -675,7 +893,14 @@ export class AwsStandIn {
       EndpointConfigName: `${endpoint.name}-config`,
       EndpointConfigArn: `arn:aws:sagemaker:us-east-2:123456789012:endpoint-config/${endpoint.name}-config`,
       CreationTime: record.createdAt,
-      ProductionVariants: endpoint.variants.map((v) => ({ VariantName: v.name, ModelName: `${endpoint.name}-model`, InstanceType: v.instanceType, InitialInstanceCount: v.instances })),
+      ProductionVariants: endpoint.variants.map((v) => ({
+        VariantName: v.name,
+        // Endpoints that host inference components name their models in the components, not in the config.
+        ...(endpoint.shape === 'inference-components' ? {} : { ModelName: `${endpoint.name}-model` }),
+        ...(endpoint.shape === 'serverless' ? { ServerlessConfig: SERVERLESS_CONFIG } : { InstanceType: v.instanceType, InitialInstanceCount: v.instances }),
+      })),
+      ...(endpoint.shape === 'async' ? { AsyncInferenceConfig: { OutputConfig: { S3OutputPath: `s3://inferwatch-stand-in/${endpoint.name}/out/` } } } : {}),
+      ...(endpoint.enhanced ? { MetricsConfig: { EnableEnhancedMetrics: true } } : {}),
     };
   }
 }

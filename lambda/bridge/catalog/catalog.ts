@@ -25,6 +25,10 @@ export const CatalogMetricSchema = z
     constLabels: z.record(z.string(), z.string()).default({}),
     /** The CloudWatch unit, for the HELP text. @default not stated */
     unit: z.string().min(1).optional(),
+    /** What the value means when the CloudWatch name does not say it; starts the HELP text. @default none */
+    help: z.string().min(1).optional(),
+    /** The only endpoint shape that publishes the metric: the cost estimate leaves it out of a real-time variant. @default every endpoint */
+    shape: z.enum(['async', 'serverless', 'multi-model', 'inference-components']).optional(),
   })
   .strict()
   .superRefine((metric, ctx) => {
@@ -83,12 +87,13 @@ export interface FamilyInfo {
 /** Family by series name (`__name__`); undefined for names nobody described. */
 export type FamilyLookup = (seriesName: string) => FamilyInfo | undefined;
 
-function helpFor(namespace: string, metricName: string, stats: readonly string[], metric: Pick<CatalogMetric, 'unit' | 'scale' | 'type'> | undefined): string {
+function helpFor(namespace: string, metricName: string, stats: readonly string[], metric: Pick<CatalogMetric, 'unit' | 'scale' | 'type' | 'help'> | undefined): string {
   const how = metric?.type === 'counter' ? ', summed per period into a running total' : '';
   const unit = metric?.unit ? `; CloudWatch unit ${metric.unit}` : '';
   const scale = metric && metric.scale !== 1 ? `, multiplied by ${metric.scale}` : '';
   const source = metric ? '' : ' (not in the inferwatch catalog: raw value)';
-  return `CloudWatch ${namespace} ${metricName}, statistic${stats.length > 1 ? 's' : ''} ${stats.join(', ')}${how}${unit}${scale}${source}`;
+  const meaning = metric?.help ? `${metric.help}. ` : '';
+  return `${meaning}CloudWatch ${namespace} ${metricName}, statistic${stats.length > 1 ? 's' : ''} ${stats.join(', ')}${how}${unit}${scale}${source}`;
 }
 
 function quantileStat(quantile: number): string {
@@ -181,9 +186,12 @@ export class Catalog {
     return this.families.get(seriesName);
   }
 
-  /** The CloudWatch metric names the catalog lists, by namespace. */
-  listedMetrics(): Array<[string, string[]]> {
-    return [...this.namespaces].map(([namespace, ns]) => [namespace, [...new Set(ns.metrics.values())].map((m) => m.metric)]);
+  /** The CloudWatch metric names the catalog lists, by namespace; `realTimeOnly` leaves out those only one other endpoint shape publishes. */
+  listedMetrics(realTimeOnly = false): Array<[string, string[]]> {
+    return [...this.namespaces].map(([namespace, ns]) => [
+      namespace,
+      [...new Set(ns.metrics.values())].filter((m) => !realTimeOnly || m.shape === undefined).map((m) => m.metric),
+    ]);
   }
 
   /** Every family this catalog describes (and that `resolve` named so far): what remote-write metadata announces. */

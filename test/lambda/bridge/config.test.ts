@@ -12,7 +12,7 @@ describe('config', () => {
       settle: 120,
       initialLookback: 900,
       revisionWindow: 600,
-      namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', 'neuron_monitor'],
+      namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', '/aws/sagemaker/InferenceComponents', 'neuron_monitor'],
       namingProfile: 'inferwatch',
       state: { type: 'file', directory: '.inferwatch/state' },
       remoteWrite: { maxSamplesPerRequest: 2000, timeout: 10, maxAttempts: 6 },
@@ -76,7 +76,7 @@ describe('config', () => {
   test('reads YAML files and names the file when it cannot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iw-config-'));
     writeFileSync(join(dir, 'ok.yaml'), 'period: 2m\nrevisionWindow: 10m\nneuronNamespace: Neuron\n');
-    expect(loadConfigFile(join(dir, 'ok.yaml'), {})).toMatchObject({ period: 120, namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', 'Neuron'] });
+    expect(loadConfigFile(join(dir, 'ok.yaml'), {})).toMatchObject({ period: 120, namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', '/aws/sagemaker/InferenceComponents', 'Neuron'] });
     writeFileSync(join(dir, 'bad.yaml'), 'period: [1\n');
     expect(() => loadConfigFile(join(dir, 'bad.yaml'), {})).toThrow(/bad\.yaml is not valid YAML/);
     expect(() => loadConfigFile(join(dir, 'missing.yaml'), {})).toThrow(/cannot read config file .*missing\.yaml/);

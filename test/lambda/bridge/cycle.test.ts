@@ -243,7 +243,8 @@ describe('runCycle', () => {
 
   test('a sample budget smaller than the backlog: each cycle forwards what it allows and commits; the next ones catch up with nothing lost', async () => {
     const { deps, store, sent, setNow } = setup();
-    const small = { ...config, maxSamplesPerCycle: 12 };
+    // Three namespaces, so three queries: the arithmetic below does not move when the default namespaces do.
+    const small = { ...config, namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', 'neuron_monitor'], maxSamplesPerCycle: 12 };
     const ends: number[] = [];
     for (let cycle = 0; cycle < 6; cycle++) {
       const report = await runCycle(small, catalog, deps);

@@ -8,11 +8,13 @@ const REPO = join(__dirname, '..', '..', '..');
 describe('series limits per account', () => {
   test('SERIES_PER_VARIANT is what the built-in catalog yields per variant, plus the 5 metadata series', () => {
     const catalog = parseYaml(readFileSync(join(REPO, 'lambda/bridge/catalog/default-catalog.yaml'), 'utf8')) as {
-      namespaces: Array<{ namespace: string; metrics: Array<{ type: string; quantiles?: number[] }> }>;
+      namespaces: Array<{ namespace: string; metrics: Array<{ type: string; quantiles?: number[]; shape?: string }> }>;
     };
+    // A real-time variant: metrics only another endpoint shape publishes are not there.
     const perVariant = catalog.namespaces
       .filter((n) => n.namespace === 'AWS/SageMaker' || n.namespace === '/aws/sagemaker/Endpoints')
       .flatMap((n) => n.metrics)
+      .filter((m) => m.shape === undefined)
       .reduce((total, m) => total + (m.type === 'summary' ? (m.quantiles?.length ?? 0) + 2 : 1), 0);
     // aws_sagemaker_endpoint_info, variant_instances{current,desired}, variant_weight{current,desired}
     expect(SERIES_PER_VARIANT).toBe(perVariant + 5);
@@ -29,7 +31,7 @@ describe('series limits per account', () => {
   });
 
   test('the limit is HEADROOM × the expected series, summed over an account\'s workloads, an explicit share as is, rounded up to a thousand', () => {
-    expect(expectedSeries({ variants: 50, neuronHosts: 0 })).toBe(26 * 50 + 30);
+    expect(expectedSeries({ variants: 50, neuronHosts: 0 })).toBe(27 * 50 + 30);
     const limits = accountSeriesLimits([
       { account: '111111111111', fleet: { variants: 50, neuronHosts: 0 } },
       { account: '222222222222', fleet: { variants: 200, neuronHosts: 10 } },
@@ -38,8 +40,8 @@ describe('series limits per account', () => {
     ]);
     expect(HEADROOM).toBe(3);
     expect([...limits]).toEqual([
-      ['111111111111', 4_000], // 3 × 1,330 = 3,990
-      ['222222222222', 22_000], // 3 × (5,200 + 400 + 30) = 16,890, + 5,000
+      ['111111111111', 5_000], // 3 × 1,380 = 4,140
+      ['222222222222', 23_000], // 3 × (5,400 + 400 + 30) = 17,490, + 5,000
       ['333333333333', 0], // 0: not enforced, usage still published to CloudWatch
     ]);
   });

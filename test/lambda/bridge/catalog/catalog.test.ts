@@ -34,8 +34,8 @@ describe('Catalog', () => {
   });
 
   test('unknown metrics get aws_<namespace>_<metric>_<stat> gauges; unknown dimensions snake_case', () => {
-    const m = catalog.resolve('AWS/SageMaker', 'ModelSetupTime');
-    expect(m.series).toEqual([{ stat: 'Average', name: 'aws_sagemaker_model_setup_time_average', kind: 'gauge', scale: 1, constLabels: {} }]);
+    const m = catalog.resolve('AWS/SageMaker', 'FutureTime');
+    expect(m.series).toEqual([{ stat: 'Average', name: 'aws_sagemaker_future_time_average', kind: 'gauge', scale: 1, constLabels: {} }]);
     expect(m.labelFor('TargetModel')).toBe('target_model');
     expect(catalog.resolve('Custom/Thing', 'QueueDepth').series[0]?.name).toBe('aws_custom_thing_queue_depth_average');
   });
@@ -70,7 +70,7 @@ describe('Catalog', () => {
   test('catalog entries are validated: counters end in _total, statistics are CloudWatch statistics', () => {
     expect(() => CatalogNamespaceSchema.parse({ namespace: 'X', metrics: [{ metric: 'A', type: 'counter', name: 'a_count' }] })).toThrow('must end in _total');
     expect(() => CatalogNamespaceSchema.parse({ namespace: 'X', metrics: [{ metric: 'A', type: 'gauge', name: 'a', statistic: 'Median' }] })).toThrow('CloudWatch statistic');
-    expect(loadDefaultCatalog().length).toBe(3);
+    expect(loadDefaultCatalog().length).toBe(4);
   });
 
   test('familyOf: a summary\'s _sum, _count and quantile series are one summary family; unlisted metrics once resolved', () => {
@@ -79,12 +79,12 @@ describe('Catalog', () => {
       expect(catalog.familyOf(name)).toEqual({ family: 'aws_sagemaker_model_latency_seconds', type: 'summary', help: expect.stringContaining('CloudWatch AWS/SageMaker ModelLatency') as unknown });
     }
     expect(catalog.familyOf('neuroncore_utilization_ratio')?.help).toBe('CloudWatch neuron_monitor NeuronCoreUtilization, statistic Average; CloudWatch unit Percent, multiplied by 0.01');
-    expect(catalog.familyOf('aws_sagemaker_model_setup_time_average')).toBeUndefined();
-    catalog.resolve('AWS/SageMaker', 'ModelSetupTime');
-    expect(catalog.familyOf('aws_sagemaker_model_setup_time_average')).toEqual({
-      family: 'aws_sagemaker_model_setup_time_average',
+    expect(catalog.familyOf('aws_sagemaker_future_time_average')).toBeUndefined();
+    catalog.resolve('AWS/SageMaker', 'FutureTime');
+    expect(catalog.familyOf('aws_sagemaker_future_time_average')).toEqual({
+      family: 'aws_sagemaker_future_time_average',
       type: 'gauge',
-      help: 'CloudWatch AWS/SageMaker ModelSetupTime, statistic Average (not in the inferwatch catalog: raw value)',
+      help: 'CloudWatch AWS/SageMaker FutureTime, statistic Average (not in the inferwatch catalog: raw value)',
     });
   });
 });
