@@ -46,9 +46,13 @@ export function instrumentAwsClient<T extends Instrumentable>(client: T, logger:
         const e = error as Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
         logger.debug('aws call failed', { service, operation, status: e.$metadata?.httpStatusCode, attempts: e.$metadata?.attempts, error: e.name, ms: Date.now() - started });
         const code = networkCode(error);
-        if (code !== undefined && e instanceof Error && !e.message.startsWith(`${service} `)) {
+        if (e instanceof Error && !e.message.startsWith(`${service} `)) {
           const envName = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
-          e.message = `${service} ${operation}: cannot reach the ${service} endpoint (${code}: ${e.message}); check the network, or ${envName} / AWS_ENDPOINT_URL if you set one`;
+          e.message =
+            code !== undefined
+              ? `${service} ${operation}: cannot reach the ${service} endpoint (${code}: ${e.message}); check the network, or ${envName} / AWS_ENDPOINT_URL if you set one`
+              : // The service's own text alone ("boom") does not say which call failed.
+                `${service} ${operation} failed${e.$metadata?.httpStatusCode ? ` with HTTP ${e.$metadata.httpStatusCode}` : ''}${e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt(s)` : ''}: ${e.name}: ${e.message}`;
         }
         throw error;
       }

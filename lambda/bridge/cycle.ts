@@ -208,51 +208,55 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   // Without state and without the receiver's answer, one request per period: periods the receiver holds fail alone.
   const mode = options.dryRun ? 'whole' : stored || recovered ? 'stream' : 'byTimestamp';
 
-  await forEachConcurrently(plan.chunks(), options.dryRun ? 1 : config.concurrency, async (chunk) => {
-    const batcher = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, mode);
-    const cursors = chunk.map((query) => new SeriesCursor(previous.series.get(query.key), query.template.kind === 'counter', query.template.constLabels.quantile !== undefined, query.template.scale, settings, stats));
-    const batchSeries = chunk.map((query) => ({ labels: query.labels, kind: query.template.kind, key: query.key }));
-    const wrote = new Uint8Array(chunk.length);
-    const out: Sample[] = [];
-    // Each sample goes into the journal with the state it leaves its series in: a new counter's 0 baseline apart
-    // from its first value, so that a replay that stops between the two never sends the baseline again.
-    const add = (index: number) => {
-      if (out.length === 0) return;
-      const series = batchSeries[index] as (typeof batchSeries)[number];
-      const cursor = cursors[index] as SeriesCursor;
-      const [first, second] = out;
-      if (second && first) {
-        batcher.add(series, [first], cursor.baselineState(first.timestamp));
-        batcher.add(series, [second], cursor.journalState());
-      } else {
-        batcher.add(series, out, cursor.journalState());
-      }
-      wrote[index] = 1;
-    };
-    const outcome = await fetchChunk(deps.cloudwatch, chunk, { start: readStart, end: window.end, periodSeconds: config.period }, cloudwatchLimiter, calls, logger, async (page) => {
-      for (const { index, timestamps, values } of page) {
+  try {
+    await forEachConcurrently(plan.chunks(), options.dryRun ? 1 : config.concurrency, async (chunk) => {
+      const batcher = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, mode);
+      const cursors = chunk.map((query) => new SeriesCursor(previous.series.get(query.key), query.template.kind === 'counter', query.template.constLabels.quantile !== undefined, query.template.scale, settings, stats));
+      const batchSeries = chunk.map((query) => ({ labels: query.labels, kind: query.template.kind, key: query.key }));
+      const wrote = new Uint8Array(chunk.length);
+      const out: Sample[] = [];
+      // Each sample goes into the journal with the state it leaves its series in: a new counter's 0 baseline apart
+      // from its first value, so that a replay that stops between the two never sends the baseline again.
+      const add = (index: number) => {
+        if (out.length === 0) return;
+        const series = batchSeries[index] as (typeof batchSeries)[number];
         const cursor = cursors[index] as SeriesCursor;
-        for (let i = 0; i < timestamps.length; i++) {
-          out.length = 0;
-          cursor.push((timestamps[i] as Date).getTime(), values[i] as number, out);
-          add(index);
+        const [first, second] = out;
+        if (second && first) {
+          batcher.add(series, [first], cursor.baselineState(first.timestamp));
+          batcher.add(series, [second], cursor.journalState());
+        } else {
+          batcher.add(series, out, cursor.journalState());
         }
+        wrote[index] = 1;
+      };
+      const outcome = await fetchChunk(deps.cloudwatch, chunk, { start: readStart, end: window.end, periodSeconds: config.period }, cloudwatchLimiter, calls, logger, async (page) => {
+        for (const { index, timestamps, values } of page) {
+          const cursor = cursors[index] as SeriesCursor;
+          for (let i = 0; i < timestamps.length; i++) {
+            out.length = 0;
+            cursor.push((timestamps[i] as Date).getTime(), values[i] as number, out);
+            add(index);
+          }
+        }
+        await writer.sendAll(batcher.drain());
+      });
+      forbidden += outcome.forbidden;
+      for (const [index, cursor] of cursors.entries()) {
+        if (outcome.incomplete.has(index)) cursor.incomplete = true;
+        out.length = 0;
+        cursor.finish(out);
+        if (endedSeries(chunk[index] as PlannedQuery)) cursor.end(out);
+        add(index);
+        nextSeries.set((chunk[index] as PlannedQuery).key, cursor.finalState());
       }
+      batcher.close();
       await writer.sendAll(batcher.drain());
+      seriesWritten += wrote.reduce((n, w) => n + w, 0);
     });
-    forbidden += outcome.forbidden;
-    for (const [index, cursor] of cursors.entries()) {
-      if (outcome.incomplete.has(index)) cursor.incomplete = true;
-      out.length = 0;
-      cursor.finish(out);
-      if (endedSeries(chunk[index] as PlannedQuery)) cursor.end(out);
-      add(index);
-      nextSeries.set((chunk[index] as PlannedQuery).key, cursor.finalState());
-    }
-    batcher.close();
-    await writer.sendAll(batcher.drain());
-    seriesWritten += wrote.reduce((n, w) => n + w, 0);
-  });
+  } catch (error) {
+    throw cycleFailure(error, writer, previous.highWaterMark, options.dryRun);
+  }
   readsDone = true;
   for (const collision of plan.collisions) logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
   if (stats.nonFinite > 0) logger.warn('dropped NaN/Inf datapoints from CloudWatch', { count: stats.nonFinite });
@@ -374,6 +378,20 @@ async function recoverFromReceiver(table: Map<SeriesKey, SeriesState>, plan: Que
   }
   deps.logger.info('no bridge state: took each series up where the receiver has it', { series: table.size, from: new Date(span.from).toISOString() });
   return true;
+}
+
+/**
+ * A failed cycle's last word says what happened: which call failed (the error's own message), what this cycle had
+ * written and that it is journaled, and where the next cycle starts. Nothing was committed.
+ */
+function cycleFailure(error: unknown, writer: RequestWriter, highWaterMark: number | undefined, dryRun: boolean | undefined): Error {
+  if (!(error instanceof Error) || dryRun) return error as Error;
+  const kept =
+    writer.requests > 0
+      ? `it had written ${writer.samples} samples in ${writer.requests} request(s), journaled: the next cycle replays them first`
+      : 'it had written nothing';
+  error.message = `${error.message}. Nothing was committed: ${kept}, and carries on from ${highWaterMark === undefined ? 'the initial lookback' : new Date(highWaterMark).toISOString()}`;
+  return error;
 }
 
 /**

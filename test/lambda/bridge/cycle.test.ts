@@ -273,4 +273,19 @@ describe('runCycle', () => {
     expect(capByBudget(recent, 100_000, MIN, 1_000_000, T - 50 * MIN).end).toBe(T - 40 * MIN);
     expect(capByBudget(recent, 100_000, MIN, 1_000_000).end).toBe(T - 60 * MIN);
   });
+
+  test('a failed cycle says which call failed, what it had written and kept, and where the next one starts', async () => {
+    const { deps } = setup();
+    cw.on(GetMetricDataCommand).rejects(new Error('CloudWatch GetMetricData failed with HTTP 500 after 8 attempt(s): InternalFailure: boom'));
+    await expect(runCycle(config, catalog, deps)).rejects.toThrow(
+      /^CloudWatch GetMetricData failed with HTTP 500 .*boom\. Nothing was committed: it had written nothing, and carries on from the initial lookback$/,
+    );
+    cw.reset();
+    cw.on(ListMetricsCommand).resolves({ Metrics: [{ MetricName: 'Invocations', Dimensions: [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }] }] });
+    cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
+      MetricDataResults: input.MetricDataQueries?.map((q) => ({ Id: q.Id, Timestamps: [new Date(T - 5 * MIN)], Values: [2], StatusCode: 'Complete' })),
+    }));
+    const failing = { ...deps, send: async () => Promise.reject(new RemoteWriteError('remote write to http://127.0.0.1:9090/api/v1/write gave up after 6 attempt(s): HTTP 503', undefined)) };
+    await expect(runCycle(config, catalog, failing)).rejects.toThrow(/gave up after 6 attempt\(s\): HTTP 503\. Nothing was committed: it had written \d+ samples in 1 request\(s\), journaled: the next cycle replays them first/);
+  });
 });
