@@ -383,4 +383,20 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     expect(run.code).toBe(0);
     expect(readdirSync(stateDir).filter((name) => name.endsWith('.lock') || name.endsWith('.tmp'))).toEqual([]);
   });
+
+  test('CloudWatch failing: the last word names the call and says nothing was committed; the next cycle carries on exactly', async () => {
+    standIn.failNext(1000); // every GetMetricData attempt of this cycle, the SDK's retries included
+    const failed = await bridge(t0 + 55 * MINUTE);
+    standIn.failNext(0);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      /CloudWatch GetMetricData failed with HTTP 500 after \d+ attempt\(s\): InternalFailure: boom\. Nothing was committed: it had written (nothing|\d+ samples in \d+ request\(s\), journaled: the next cycle replays them first), and carries on from \d{4}-/,
+    );
+    const next = await bridge(t0 + 56 * MINUTE);
+    expect(next.code).toBe(0);
+    for (const [endpoint, variant, d] of [['churn-predictor', 'blue', BLUE], ['churn-predictor', 'green', GREEN]] as const) {
+      const series = await everyPeriodOnce(endpoint, variant, end1 + 56 * MINUTE);
+      expect(series?.values.at(-1)?.[1]).toBe(expectedTotal('Invocations', d, end1 + 55 * MINUTE));
+    }
+  }, 120_000);
 });

@@ -522,6 +522,7 @@ export class AwsStandIn {
   private readonly recordBodies: boolean;
   private server: Server | undefined;
   private throttleRemaining = 0;
+  private failRemaining = 0;
   private requests = 0;
   /** Small pages force NextToken, as CloudWatch does past 100,800 datapoints. */
   datapointsPerPage = 100_800;
@@ -645,6 +646,11 @@ export class AwsStandIn {
     this.throttleRemaining = count;
   }
 
+  /** The next `count` GetMetricData calls fail with HTTP 500 InternalFailure, as CloudWatch does when it is broken. */
+  failNext(count: number): void {
+    this.failRemaining = count;
+  }
+
   callsTo(action: string): RecordedCall[] {
     return this.calls.filter((c) => c.target.endsWith(`.${action}`));
   }
@@ -667,6 +673,10 @@ export class AwsStandIn {
       if (action === 'GetMetricData' && this.throttleRemaining > 0) this.throttleRemaining -= 1;
       this.throttled.set(action, (this.throttled.get(action) ?? 0) + 1);
       return this.answer(() => this.error(res, 400, 'Throttling', 'Rate exceeded', target));
+    }
+    if (action === 'GetMetricData' && this.failRemaining > 0) {
+      this.failRemaining -= 1;
+      return this.answer(() => this.error(res, 500, 'InternalFailure', 'boom', target));
     }
     let send: () => void;
     try {
