@@ -399,4 +399,22 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
       expect(series?.values.at(-1)?.[1]).toBe(expectedTotal('Invocations', d, end1 + 55 * MINUTE));
     }
   }, 120_000);
+
+  test('a metric ListMetrics leaves out for a cycle: its periods are written at their own timestamps when it is back', async () => {
+    const IMAGE = dims('image-classifier', 'AllTraffic');
+    standIn.setListed(SM, 'Invocations', IMAGE, false);
+    standIn.setListed('/aws/sagemaker/Endpoints', 'CPUUtilization', IMAGE, false);
+    const hidden = await bridge(t0 + 61 * MINUTE);
+    expect(hidden.code).toBe(0);
+    standIn.setListed(SM, 'Invocations', IMAGE, true);
+    standIn.setListed('/aws/sagemaker/Endpoints', 'CPUUtilization', IMAGE, true);
+    const back = await bridge(t0 + 66 * MINUTE);
+    expect(back.code).toBe(0);
+    // Every period once, the hidden cycle's included, and the counter exact.
+    const series = await everyPeriodOnce('image-classifier', 'AllTraffic', end1 + 66 * MINUTE);
+    expect(series?.values.at(-1)?.[1]).toBe(expectedTotal('Invocations', IMAGE, end1 + 65 * MINUTE));
+    const [cpu] = await prometheus.rawSamples(`aws_sagemaker_endpoint_cpu_utilization_ratio${selector('image-classifier', 'AllTraffic')}[10m]`, end1 + 65 * MINUTE);
+    // The gauge too: one sample per period through the hidden cycle's window and after, none missing.
+    expect(cpu?.values.map(([t]) => t).filter((t) => t >= end1 + 56 * MINUTE)).toEqual(Array.from({ length: 10 }, (_, i) => end1 + 56 * MINUTE + i * MINUTE));
+  });
 });

@@ -523,6 +523,7 @@ export class AwsStandIn {
   private server: Server | undefined;
   private throttleRemaining = 0;
   private failRemaining = 0;
+  private readonly unlisted = new Set<string>();
   private requests = 0;
   /** Small pages force NextToken, as CloudWatch does past 100,800 datapoints. */
   datapointsPerPage = 100_800;
@@ -646,6 +647,16 @@ export class AwsStandIn {
     this.throttleRemaining = count;
   }
 
+  /**
+   * ListMetrics leaves this metric out (or, with `listed`, lists it again) while its datapoints go on: CloudWatch can
+   * list a metric later than its first datapoints.
+   */
+  setListed(namespace: string, metricName: string, dimensions: readonly Dimension[], listed: boolean): void {
+    const id = identity(namespace, metricName, dimensions);
+    if (listed) this.unlisted.delete(id);
+    else this.unlisted.add(id);
+  }
+
   /** The next `count` GetMetricData calls fail with HTTP 500 InternalFailure, as CloudWatch does when it is broken. */
   failNext(count: number): void {
     this.failRemaining = count;
@@ -748,7 +759,8 @@ export class AwsStandIn {
   }
 
   private listMetrics(body: Record<string, unknown>): unknown {
-    const matching = this.byNamespace.get(String(body.Namespace)) ?? [];
+    const all = this.byNamespace.get(String(body.Namespace)) ?? [];
+    const matching = this.unlisted.size === 0 ? all : all.filter((m) => !this.unlisted.has(identity(m.namespace, m.metricName, m.dimensions)));
     const offset = body.NextToken ? Number(Buffer.from(String(body.NextToken), 'base64').toString()) : 0;
     const page = matching.slice(offset, offset + this.listMetricsPageSize);
     const next = offset + page.length < matching.length ? Buffer.from(String(offset + page.length)).toString('base64') : undefined;
