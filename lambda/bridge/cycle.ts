@@ -272,7 +272,17 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   const endedMetadata = await metadataDone;
   // Metadata describes the endpoints as they are now: during a catch-up, at the oldest time the receiver accepts.
   const metadataOptions = { timestamp: Math.max(window.end - periodMs, writableFrom), baseLabels: deps.baseLabels, maxLabelValueLength: config.maxLabelValueLength };
-  const metadataCount = deps.sagemaker ? countOf(metadataSeries(sagemaker, metadataOptions)) : 0;
+  const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
+  let metadataCount = 0;
+  if (deps.sagemaker) {
+    for (const s of metadataSeries(sagemaker, metadataOptions)) {
+      tail.add({ labels: s.labels, kind: s.kind }, s.samples);
+      metadataCount += 1;
+    }
+  }
+  // One period after the last metadata sample (the previous cycle's), so the series ends right where it stopped.
+  const endedAt = Math.max(previous.highWaterMark ?? window.end - periodMs, settings.writableFrom);
+  if (endedMetadata) for (const s of metadataSeries(endedMetadata, { ...metadataOptions, timestamp: Math.min(endedAt, metadataOptions.timestamp), stale: true })) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
 
   const self = buildSelfMetrics(
     {
@@ -287,11 +297,6 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
     },
     previous.selfCounters,
   );
-  const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
-  if (deps.sagemaker) for (const s of metadataSeries(sagemaker, metadataOptions)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
-  // One period after the last metadata sample (the previous cycle's), so the series ends right where it stopped.
-  const endedAt = Math.max(previous.highWaterMark ?? window.end - periodMs, settings.writableFrom);
-  if (endedMetadata) for (const s of metadataSeries(endedMetadata, { ...metadataOptions, timestamp: Math.min(endedAt, metadataOptions.timestamp), stale: true })) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   // Sorted by name: the text exposition needs each family together.
   for (const s of self.series.sort(byName)) tail.add({ labels: s.labels, kind: s.kind }, s.samples);
   tail.close();
@@ -537,12 +542,6 @@ function writeIncrements(written: number, rejected: Partial<Record<RejectReason,
     { name: 'inferwatch_bridge_samples_already_stored_total', by: alreadyStored },
     ...REJECT_REASONS.map((reason) => ({ name: 'inferwatch_bridge_samples_rejected_total', labels: { reason }, by: rejected[reason] ?? 0 })),
   ];
-}
-
-function countOf(items: Iterable<unknown>): number {
-  let count = 0;
-  for (const item of items) if (item !== undefined) count += 1;
-  return count;
 }
 
 function byName(a: TimeSeries, b: TimeSeries): number {

@@ -3,15 +3,10 @@ import { hostname } from 'node:os';
 import { decodeRecords, encodeRecords, recordSize, type SeriesKey, type SeriesState } from './series-state';
 
 /**
- * One journal record: the exact remote-write request body, and the state of every series in it once the
- * body is stored. Replaying the records in order and adopting their series states recovers exactly what a
- * killed cycle wrote, however far it got.
+ * One journal record: the exact remote-write request body, and the state of every series in it once the body is
+ * stored. Replaying the records in order and adopting their series states recovers exactly what a killed cycle
+ * wrote, however far it got.
  */
-export interface JournalRecord {
-  readonly body: Uint8Array;
-  readonly series: ReadonlyMap<SeriesKey, SeriesState> | ReadonlyArray<[SeriesKey, SeriesState]>;
-}
-
 const MAGIC = Buffer.from('IWJ1');
 
 export function encodeJournalRecord(body: Uint8Array, series: ReadonlyArray<[SeriesKey, SeriesState]>): Buffer {
