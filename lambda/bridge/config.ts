@@ -116,6 +116,20 @@ const AuthSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/**
+ * How latency metrics (catalog entries of type `summary` that the catalog marks `histogram: true`) are written:
+ * `summary` (p50/p90/p99 per series, `<name>{quantile}`), `histogram` (`<name>_bucket{le}` from CloudWatch's
+ * `TC(:edge)`, aggregatable with `histogram_quantile`), or `both`.
+ */
+export const LATENCY_MODES = ['summary', 'histogram', 'both'] as const;
+export type LatencyMode = (typeof LATENCY_MODES)[number];
+export const DEFAULT_LATENCY_MODE: LatencyMode = 'histogram';
+
+/** True when rules and dashboards should ask `histogram_quantile` over `_bucket` series. */
+export function latencyHasHistogram(mode: LatencyMode): boolean {
+  return mode !== 'summary';
+}
+
 const StateSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('file'), directory: z.string().min(1) }).strict(),
   z.object({ type: z.literal('s3'), bucket: z.string().min(3), key: z.string().min(1).default('inferwatch/bridge-state.json') }).strict(),
@@ -145,6 +159,8 @@ export const BridgeConfigSchema = z
     catalog: z.array(CatalogNamespaceSchema).default([]),
     /** `inferwatch` (Prometheus conventions) or `yace` (yet-another-cloudwatch-exporter names). @default "inferwatch" */
     namingProfile: z.enum(['inferwatch', 'yace']).default('inferwatch'),
+    /** Latency as `summary`, `histogram` or `both`: see LATENCY_MODES and the README's accuracy and cost tables. @default "histogram" */
+    latency: z.enum(LATENCY_MODES).default(DEFAULT_LATENCY_MODE),
     /** Emit endpoint metadata series from the SageMaker API. @default true */
     sagemakerMetadata: z.boolean().default(true),
     /** How long ListMetrics results are reused by warm invocations. @default 600 */
