@@ -176,3 +176,115 @@ describe.each([
     expect(up).toEqual([{ metric: { __name__: 'up', job: 'triton', account_id: ACCOUNT, region: REGION, instance: INSTANCE, instance_id: INSTANCE }, value: 0 }]);
   });
 });
+
+/** The parts of neuron-monitor's JSON report the exporter's per-core memory gauges come from. */
+interface MonitorReport {
+  readonly neuron_runtime_data: ReadonlyArray<{
+    readonly neuron_runtime_tag: string;
+    readonly report: { readonly memory_used: { readonly neuron_runtime_used_bytes: { readonly usage_breakdown: { readonly neuroncore_memory_usage: Record<string, Record<string, number>> } } } };
+  }>;
+}
+
+/** The five kinds neuron-monitor-prometheus.py (Neuron 2.x) serves as neuroncore_memory_usage_<kind>, one gauge per core. */
+const CORE_MEMORY_KINDS = ['constants', 'model_code', 'model_shared_scratchpad', 'runtime_memory', 'tensors'];
+
+/**
+ * What a Neuron 2.x exporter serves beside the captured families, from the same report: per core and kind, a gauge with
+ * the runtime's labels, `neuroncore`, and `memory_location` left "None" (the exporter sets the label and never fills it).
+ */
+function coreMemoryGauges(exposition: string, report: MonitorReport): string {
+  const runtime = report.neuron_runtime_data[0];
+  if (!runtime) throw new Error('the report has no runtime');
+  const latency = parseExposition(exposition).find((s) => s.name === 'execution_latency_seconds');
+  if (!latency) throw new Error('the exposition has no execution_latency_seconds to take the runtime labels from');
+  const { percentile: _percentile, ...labels } = latency.labels;
+  const lines: string[] = [];
+  for (const kind of CORE_MEMORY_KINDS) {
+    lines.push(`# HELP neuroncore_memory_usage_${kind} NeuronCore memory utilization for ${kind}`, `# TYPE neuroncore_memory_usage_${kind} gauge`);
+    for (const [core, usage] of Object.entries(runtime.report.memory_used.neuron_runtime_used_bytes.usage_breakdown.neuroncore_memory_usage)) {
+      const all = { ...labels, memory_location: 'None', neuroncore: core };
+      const text = Object.keys(all)
+        .sort()
+        .map((k) => `${k}="${all[k as keyof typeof all]}"`)
+        .join(',');
+      lines.push(`neuroncore_memory_usage_${kind}{${text}} ${usage[kind]}`);
+    }
+  }
+  return `${exposition}${lines.join('\n')}\n`;
+}
+
+/** What the exporter before Neuron 2.x served for the same data: the execution_* families were inference_*. */
+function pre2Names(exposition: string): string {
+  return exposition.replace(/^(# (?:HELP|TYPE) )?execution_(\w+)( Execution)?/gm, (_m, comment: string | undefined, rest: string, help: string | undefined) => `${comment ?? ''}inference_${rest}${help ? ' Inference' : ''}`);
+}
+
+describe('collector scrape config against a Neuron 2.x exporter with per-core memory gauges, and a pre-2.x exporter', () => {
+  const captured = readFileSync(join(FIXTURES, 'exporter-running.prom'), 'utf8');
+  const report = JSON.parse(readFileSync(join(FIXTURES, 'report-running.json'), 'utf8')) as MonitorReport;
+  const current = coreMemoryGauges(captured, report);
+  const older = pre2Names(captured);
+  const prometheus = new LocalPrometheus();
+  const servers: Server[] = [];
+
+  beforeAll(async () => {
+    const hosts = [
+      { text: current, instance: INSTANCE },
+      { text: older, instance: 'i-0000000000000pre2' },
+    ];
+    const jobs = [];
+    for (const host of hosts) {
+      const server = await serve(host.text);
+      servers.push(server);
+      const rendered = renderCollectorConfig({
+        scrapeIntervalSeconds: 2,
+        exporterPort: portOf(server),
+        accountId: ACCOUNT,
+        region: REGION,
+        remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
+        workspaceRegion: REGION,
+      });
+      const config = parseYaml(forHost(rendered, host.instance)).receivers.prometheus.config as { global: unknown; scrape_configs: Array<{ job_name: string }> };
+      // Two hosts in one Prometheus: the same neuron-monitor job as each host renders it, told apart by instance.
+      jobs.push({ global: config.global, job: { ...config.scrape_configs.find((j) => j.job_name === 'neuron-monitor'), job_name: `neuron-monitor-${jobs.length}` } });
+    }
+    await prometheus.start(undefined, [], toYaml({ global: jobs[0]?.global, scrape_configs: jobs.map((j) => j.job) }));
+    const want = parseExposition(current).filter((s) => !DROPPED.test(s.name)).length + parseExposition(older).filter((s) => !DROPPED.test(s.name)).length;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const got = (await prometheus.query('count({job=~"neuron-monitor-.*", __name__!~"up|scrape_.*"})', Date.now()))[0]?.value;
+      if (got === want) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error('Prometheus did not scrape both exporters within 30 s');
+  });
+
+  afterAll(async () => {
+    await prometheus.stop();
+    for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('the five neuroncore_memory_usage_* gauges arrive for every core, with the values of the report', async () => {
+    const usage = report.neuron_runtime_data[0]?.report.memory_used.neuron_runtime_used_bytes.usage_breakdown.neuroncore_memory_usage ?? {};
+    expect(Object.keys(usage)).toHaveLength(4);
+    for (const kind of CORE_MEMORY_KINDS) {
+      const scraped = await prometheus.query(`neuroncore_memory_usage_${kind}{instance="${INSTANCE}"}`, Date.now());
+      const got = Object.fromEntries(scraped.map((s) => [s.metric.neuroncore, s.value]));
+      expect({ kind, got }).toEqual({ kind, got: Object.fromEntries(Object.entries(usage).map(([core, u]) => [core, u[kind]])) });
+      for (const s of scraped) expect(s.metric).toMatchObject({ account_id: ACCOUNT, instance_id: INSTANCE, runtime_tag: '15439', memory_location: 'None' });
+    }
+    expect((await prometheus.query(`neuroncore_memory_usage_constants{instance="${INSTANCE}", neuroncore="0"}`, Date.now()))[0]?.value).toBe(61766864);
+  });
+
+  test('a pre-2.x host: inference_* arrive as execution_*, each series with its labels and value; no inference_* series is left', async () => {
+    const oldSamples = parseExposition(older).filter((s) => s.name.startsWith('inference_') && !DROPPED.test(s.name));
+    expect(new Set(oldSamples.map((s) => s.name))).toEqual(new Set(['inference_errors_total', 'inference_status_total', 'inference_latency_seconds']));
+    const scraped = await prometheus.query('{instance="i-0000000000000pre2", __name__=~"execution_.*"}', Date.now());
+    const got = new Map(scraped.map((s) => [identity(s.metric.__name__ as string, s.metric), s.value]));
+    const want = new Map(oldSamples.map((s) => [identity(s.name.replace(/^inference_/, 'execution_'), s.labels), s.value]));
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [key, value] of want) expect(got.get(key)).toBeCloseTo(value, 12);
+    expect(await prometheus.query('{__name__=~"inference_.*"}', Date.now())).toEqual([]);
+    const p99 = await prometheus.query('execution_latency_seconds{percentile="p99"}', Date.now());
+    expect(p99.map((s) => s.metric.instance).sort()).toEqual(['i-0000000000000pre2', INSTANCE].sort());
+  });
+});

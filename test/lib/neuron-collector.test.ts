@@ -205,6 +205,29 @@ describe('the collector config template', () => {
     expect(rendered({ extraScrapeTargets: [{ job: 'triton', port: 8002 }] })).toContain("job_name: 'triton'");
   });
 
+  test('neuron-monitor names: the per-core memory gauges pass, the pre-2.x inference_* families take their execution_* names', () => {
+    type Rule = { source_labels?: string[]; regex: string; action?: string; target_label?: string; replacement?: string };
+    const job = parseYaml(renderCollectorConfig(values)).receivers.prometheus.config.scrape_configs[0] as { metric_relabel_configs: Rule[] };
+    // The name rules as Prometheus applies them (anchored regex, $1 in the replacement); the e2e test runs the real thing.
+    const arrives = (name: string): string | undefined => {
+      let current = name;
+      for (const rule of job.metric_relabel_configs) {
+        expect(rule.source_labels).toEqual(['__name__']);
+        const match = new RegExp(`^(?:${rule.regex})$`).exec(current);
+        if (!match) continue;
+        if (rule.action === 'drop') return undefined;
+        if (rule.target_label === '__name__') current = (rule.replacement ?? '$1').replace(/\$\{?(\d)\}?/g, (_m, i: string) => match[Number(i)] ?? '');
+      }
+      return current;
+    };
+    for (const kind of ['constants', 'model_code', 'model_shared_scratchpad', 'runtime_memory', 'tensors']) expect(arrives(`neuroncore_memory_usage_${kind}`)).toBe(`neuroncore_memory_usage_${kind}`);
+    expect(arrives('inference_latency_seconds')).toBe('execution_latency_seconds');
+    expect(arrives('inference_errors_total')).toBe('execution_errors_total');
+    expect(arrives('inference_status_total')).toBe('execution_status_total');
+    expect(arrives('inference_errors_created')).toBeUndefined();
+    for (const name of ['execution_latency_seconds', 'execution_errors_total', 'neuroncore_utilization_ratio', 'hardware_ecc_events_total']) expect(arrives(name)).toBe(name);
+  });
+
   test("a failing scrape's warning is logged a few times an hour, not at every scrape", () => {
     expect(parseYaml(renderCollectorConfig(values)).service.telemetry.logs).toEqual({ sampling: { enabled: true, tick: '1h', initial: 5, thereafter: 0 } });
   });
