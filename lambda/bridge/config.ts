@@ -161,6 +161,12 @@ export const BridgeConfigSchema = z
     namingProfile: z.enum(['inferwatch', 'yace']).default('inferwatch'),
     /** Latency as `summary`, `histogram` or `both`: see LATENCY_MODES and the README's accuracy and cost tables. @default "histogram" */
     latency: z.enum(LATENCY_MODES).default(DEFAULT_LATENCY_MODE),
+    /**
+     * Read the catalog's high-resolution metrics (those with a `resolution`, such as ConcurrentRequestsPerModel and
+     * ConcurrentRequestsPerCopy every 10 s) at their own period instead of `period`. The same metrics are requested
+     * (the same GetMetricData bill); each writes `period / resolution` times the samples. @default false
+     */
+    highResolution: z.boolean().default(false),
     /** Emit endpoint metadata series from the SageMaker API. @default true */
     sagemakerMetadata: z.boolean().default(true),
     /** How long ListMetrics results are reused by warm invocations. @default 600 */
@@ -317,6 +323,10 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
   const config = parsed.data;
   const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const namespaces = config.namespaces ?? [...DEFAULT_NAMESPACES, config.neuronNamespace];
+  // Naming a Neuron namespace and then not reading it would drop every Neuron metric without a word.
+  if (input.neuronNamespace !== undefined && config.namespaces !== undefined && !namespaces.includes(config.neuronNamespace)) {
+    throw new ConfigError(`config key "namespaces" must include the "neuronNamespace" (${config.neuronNamespace}), or leave "neuronNamespace" out: its metrics are read only from a listed namespace`);
+  }
   const maxSamplesPerCycle = config.maxSamplesPerCycle ?? defaultSampleBudget(env, getHeapStatistics().heap_size_limit);
   return { ...config, region, namespaces, maxSamplesPerCycle };
 }

@@ -75,6 +75,8 @@ export interface CycleReport {
 }
 
 const SERIES_RETENTION_MS = 24 * 3600 * 1000;
+/** How long CloudWatch keeps datapoints of periods under a minute (GetMetricData, MetricStat Period). */
+const HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1000;
 /** SageMaker describing may go on this long even when the CloudWatch reads end sooner. */
 const METADATA_MIN_MS = 10_000;
 const ALREADY_STORED: ReadonlySet<RejectReason> = new Set(['out_of_order', 'duplicate']);
@@ -136,10 +138,20 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   const metrics = (await discoverMetrics(deps.cloudwatch, config.namespaces, deps.discoveryCache, startedAt, config.discoveryInterval * 1000, calls)).filter((metric) =>
     metricInShard(metric, config.shard),
   );
-  const plan = new QueryPlan(metrics, catalog, deps.baseLabels, config.maxLabelValueLength);
+  // The series' windows refer to the stored base: read from there, whatever the window (a recovered first cycle has one but no high-water mark).
+  const readStart = Math.min(previous.revisionBase ?? planned.readStart, planned.start);
+  // CloudWatch keeps high-resolution datapoints 3 hours and answers a read that starts earlier with none: such a
+  // cycle (a catch-up after a long outage) reads those metrics at the cycle's period.
+  const highResolution = config.highResolution && readStart >= startedAt - HIGH_RESOLUTION_RETENTION_MS;
+  if (config.highResolution && !highResolution) logger.info('this cycle reads high-resolution metrics at the configured period: CloudWatch keeps their datapoints 3 hours', { readFrom: iso(readStart), period: config.period });
+  const plan = new QueryPlan(metrics, catalog, deps.baseLabels, config.maxLabelValueLength, { period: config.period, highResolution });
+  // Once per name in the catalog's life (a warm Lambda, a CLI process): enough for a user to report it, never a flood.
+  for (const [namespace, names] of catalog.takeUnlisted()) {
+    logger.info('CloudWatch metrics that match no catalog entry: forwarded under generic names (report them, or add catalog entries)', { namespace, metrics: names });
+  }
   const periodMs = config.period * 1000;
   const writableFrom = Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs;
-  const window = capByBudget(planned, plan.size, periodMs, config.maxSamplesPerCycle, writableFrom);
+  const window = capByBudget(planned, plan.samplesPerPeriod, periodMs, config.maxSamplesPerCycle, writableFrom);
   if (window.end < planned.end) {
     logger.info('catching up: this cycle forwards what its sample budget allows; the next cycles carry on', {
       budget: config.maxSamplesPerCycle,
@@ -148,8 +160,6 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       readyUpTo: iso(planned.end),
     });
   }
-  // The series' windows refer to the stored base: read from there, whatever the window (a recovered first cycle has one but no high-water mark).
-  const readStart = Math.min(previous.revisionBase ?? window.readStart, window.start);
   const settings: CursorSettings = {
     periodMs,
     readStart,
@@ -211,7 +221,10 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   try {
     await forEachConcurrently(plan.chunks(), options.dryRun ? 1 : config.concurrency, async (chunk) => {
       const batcher = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, mode);
-      const cursors = chunk.map((query) => new SeriesCursor(previous.series.get(query.key), query.template.kind === 'counter', query.template.constLabels.quantile !== undefined, query.template.scale, settings, stats));
+      // One period per chunk: a high-resolution chunk's series step by their own period; the window stays the cycle's.
+      const periodSeconds = chunk[0]?.periodSeconds ?? config.period;
+      const chunkSettings = periodSeconds === config.period ? settings : { ...settings, periodMs: periodSeconds * 1000 };
+      const cursors = chunk.map((query) => new SeriesCursor(previous.series.get(query.key), query.template.kind === 'counter', query.template.constLabels.quantile !== undefined, query.template.scale, chunkSettings, stats));
       const batchSeries = chunk.map((query) => ({ labels: query.labels, kind: query.template.kind, key: query.key }));
       const wrote = new Uint8Array(chunk.length);
       const out: Sample[] = [];
@@ -230,7 +243,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
         }
         wrote[index] = 1;
       };
-      const outcome = await fetchChunk(deps.cloudwatch, chunk, { start: readStart, end: window.end, periodSeconds: config.period }, cloudwatchLimiter, calls, logger, async (page) => {
+      const outcome = await fetchChunk(deps.cloudwatch, chunk, { start: readStart, end: window.end, periodSeconds }, cloudwatchLimiter, calls, logger, async (page) => {
         for (const { index, timestamps, values } of page) {
           const cursor = cursors[index] as SeriesCursor;
           for (let i = 0; i < timestamps.length; i++) {

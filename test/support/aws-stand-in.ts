@@ -44,6 +44,8 @@ export interface StandInOptions {
   readonly tpsLimits?: Readonly<Record<string, number>>;
   /** Keep every request body in `calls` (tests inspect them); a fleet-scale benchmark turns this off and reads `counts`. @default true */
   readonly recordBodies?: boolean;
+  /** CloudWatch's clock, epoch ms: high-resolution datapoints are kept 3 hours before it. @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface FleetOptions {
@@ -87,8 +89,23 @@ interface MetricDef {
   readonly namespace: string;
   readonly metricName: string;
   readonly dimensions: readonly Dimension[];
-  /** Value of a statistic at a period start (epoch seconds); undefined = no datapoint. */
+  /** Value of a statistic of the datapoint CloudWatch stores at `periodStart` (epoch seconds); undefined = none. */
   readonly value: (stat: string, periodStart: number) => number | undefined;
+  /** Seconds between stored datapoints: 60, or 1, 5, 10, 30 for a high-resolution metric. @default 60 */
+  readonly resolution?: number;
+}
+
+/** CloudWatch keeps datapoints of periods under a minute this long (MetricStat Period, GetMetricData). */
+const HIGH_RESOLUTION_RETENTION_S = 3 * 3600;
+
+/** A statistic over several stored datapoints, as CloudWatch computes it for a longer period (equal sample counts). */
+function aggregate(stat: string, parts: readonly number[]): number | undefined {
+  if (stat === 'Sum' || stat === 'SampleCount') return parts.reduce((a, b) => a + b, 0);
+  if (stat === 'Maximum') return Math.max(...parts);
+  if (stat === 'Minimum') return Math.min(...parts);
+  if (stat === 'Average') return parts.reduce((a, b) => a + b, 0) / parts.length;
+  // Percentiles need the raw values, which a statistic per datapoint does not keep.
+  return undefined;
 }
 
 function hash(text: string): number {
@@ -169,6 +186,16 @@ const minute = (t: number) => t / 60;
 /** A count CloudWatch answers only to Sum (failures, invocations). */
 function counterMetric(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (t: number) => number | undefined): MetricDef {
   return { namespace, metricName, dimensions, value: (stat, t) => (stat === 'Sum' ? fn(t) : undefined) };
+}
+
+/**
+ * A level SageMaker publishes every 10 s as a high-resolution metric (ConcurrentRequestsPerModel, ...PerCopy): each
+ * 10 s datapoint differs, and a minute of them aggregates to what `levelMetric` gives for that minute (its first
+ * datapoint holds the minute's Maximum and Minimum; Average is the minute's throughout).
+ */
+function highResolutionLevel(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (minuteStart: number) => number): MetricDef {
+  const stats: Record<string, (v: number, i: number) => number> = { Average: (v) => v, Minimum: (v, i) => v * 0.5 + i * 0.25, Maximum: (v, i) => v * 1.5 - i * 0.5 };
+  return { namespace, metricName, dimensions, resolution: 10, value: (stat, t) => stats[stat]?.(fn(t - (t % 60)), (t % 60) / 10) };
 }
 
 /** A sampled level (backlog, utilisation): Average, Minimum and Maximum around `fn`, nothing else. */
@@ -291,7 +318,7 @@ function shapeMetrics(endpoint: FleetEndpoint): MetricDef[] {
             counterMetric(SM, 'Invocations', ic, calls),
             counterMetric(SM, 'InvocationsPerCopy', ic, (t) => calls(t) / copies),
             timingMetric(SM, 'ModelLatency', ic, 90_000, calls, { sum: true, percentiles: true }),
-            levelMetric(SM, 'ConcurrentRequestsPerCopy', ic, (t) => 2 + (minute(t) % 3)),
+            highResolutionLevel(SM, 'ConcurrentRequestsPerCopy', ic, (t) => 2 + (minute(t) % 3)),
             levelMetric(COMPONENTS_NS, 'CPUUtilizationNormalized', ic, () => 40),
             levelMetric(COMPONENTS_NS, 'GPUUtilizationNormalized', ic, (t) => 65 + (minute(t) % 2)),
             levelMetric(COMPONENTS_NS, 'GPUMemoryUtilizationNormalized', ic, () => 80),
@@ -310,7 +337,7 @@ function shapeMetrics(endpoint: FleetEndpoint): MetricDef[] {
         out.push(
           counterMetric(SM, 'Invocations', dims, n),
           counterMetric(SM, 'InvocationsPerInstance', dims, (t) => n(t) / variant.instances),
-          levelMetric(SM, 'ConcurrentRequestsPerModel', dims, (t) => 3 + (minute(t) % 4)),
+          highResolutionLevel(SM, 'ConcurrentRequestsPerModel', dims, (t) => 3 + (minute(t) % 4)),
           levelMetric(ENDPOINTS_NS, 'CPUUtilization', dims, () => 120),
         );
         break;
@@ -520,6 +547,7 @@ export class AwsStandIn {
   private readonly latencyMs: number;
   private readonly tpsLimits: Readonly<Record<string, number>>;
   private readonly recordBodies: boolean;
+  private readonly now: () => number;
   private server: Server | undefined;
   private throttleRemaining = 0;
   private failRemaining = 0;
@@ -536,6 +564,7 @@ export class AwsStandIn {
     this.latencyMs = options.latencyMs ?? 0;
     this.tpsLimits = options.tpsLimits ?? { GetMetricData: 50 };
     this.recordBodies = options.recordBodies ?? true;
+    this.now = options.now ?? Date.now;
     this.metrics = buildMetrics(fleet);
     this.byIdentity = new Map(this.metrics.map((m) => [identity(m.namespace, m.metricName, m.dimensions), m]));
     for (const m of this.metrics) {
@@ -629,17 +658,35 @@ export class AwsStandIn {
     this.overrides.get(`${identity(namespace, metricName, dimensions)}|${stat}`)?.delete(periodStartMs / 1000);
   }
 
-  /** The value CloudWatch currently holds (what the bridge should end up with). */
-  valueAt(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): number | undefined {
+  /** The value CloudWatch currently holds for a period (what the bridge should end up with), 60 s unless said. */
+  valueAt(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number, periodSeconds = 60): number | undefined {
     const id = identity(namespace, metricName, dimensions);
     const metric = this.byIdentity.get(id);
     if (!metric) return undefined;
-    const override = this.overrides.get(`${id}|${stat}`);
     const t = periodStartMs / 1000;
     const endpoint = dimensions.find((d) => d.Name === 'EndpointName')?.Value;
     const deletedAt = endpoint === undefined ? undefined : this.deletedEndpoints.get(endpoint);
     if (deletedAt !== undefined && t >= deletedAt) return undefined;
-    return override?.has(t) ? override.get(t) : metric.value(stat, t);
+    return this.pointAt(id, metric, stat, t, periodSeconds);
+  }
+
+  /**
+   * The datapoint of a `period`-second bucket starting at `t` (epoch s), from what CloudWatch stores: a period shorter
+   * than the metric's resolution finds a datapoint only in the buckets where a stored one starts (a standard metric read
+   * at 10 s answers once a minute); a longer one aggregates the stored datapoints of a high-resolution metric.
+   */
+  private pointAt(id: string, metric: MetricDef, stat: string, t: number, period: number): number | undefined {
+    const override = this.overrides.get(`${id}|${stat}`);
+    const stored = (at: number) => (override?.has(at) ? override.get(at) : metric.value(stat, at));
+    const resolution = metric.resolution ?? 60;
+    if (period < resolution) return t % resolution === 0 ? stored(t) : undefined;
+    if (resolution >= 60 || period === resolution) return stored(t);
+    const parts: number[] = [];
+    for (let at = t; at < t + period; at += resolution) {
+      const v = stored(at);
+      if (v !== undefined) parts.push(v);
+    }
+    return parts.length === 0 ? undefined : aggregate(stat, parts);
   }
 
   /** The next `count` GetMetricData calls are refused with CloudWatch's throttling error. */
@@ -789,7 +836,6 @@ export class AwsStandIn {
       const stat = q.MetricStat.Stat;
       const id = identity(q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions ?? []);
       const metric = this.byIdentity.get(id);
-      const override = this.overrides.get(`${id}|${stat}`);
       if (body.NextToken === undefined) {
         this.distinctQueries.add(`${id}|${stat}|${period}`);
         if (/^p\d/.test(stat)) this.percentileMetrics.add(id);
@@ -798,9 +844,11 @@ export class AwsStandIn {
       const values: number[] = [];
       const endpoint = q.MetricStat.Metric.Dimensions?.find((d) => d.Name === 'EndpointName')?.Value;
       const deletedAt = endpoint === undefined ? Infinity : (this.deletedEndpoints.get(endpoint) ?? Infinity);
-      if (metric) {
+      // A period under a minute reaching back more than 3 hours returns no datapoints (MetricStat Period).
+      const expired = period < 60 && start < this.now() / 1000 - HIGH_RESOLUTION_RETENTION_S;
+      if (metric && !expired) {
         for (let t = Math.ceil(start / period) * period; t < Math.min(end, deletedAt); t += period) {
-          const v = override?.has(t) ? override.get(t) : metric.value(stat, t);
+          const v = this.pointAt(id, metric, stat, t, period);
           if (v !== undefined) {
             timestamps.push(t);
             values.push(v);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -29,6 +30,11 @@ export const CatalogMetricSchema = z
     help: z.string().min(1).optional(),
     /** The only endpoint shape that publishes the metric: the cost estimate leaves it out of a real-time variant. @default every endpoint */
     shape: z.enum(['async', 'serverless', 'multi-model', 'inference-components']).optional(),
+    /**
+     * Seconds between the datapoints CloudWatch keeps for the metric, when it is a high-resolution metric (1, 5, 10
+     * or 30): with the `highResolution` config key the bridge reads it at this period. @default 60 (standard resolution)
+     */
+    resolution: z.union([z.literal(1), z.literal(5), z.literal(10), z.literal(30)]).optional(),
   })
   .strict()
   .superRefine((metric, ctx) => {
@@ -70,6 +76,8 @@ export interface SeriesTemplate {
 
 export interface MetricMapping {
   readonly series: readonly SeriesTemplate[];
+  /** Seconds between CloudWatch's datapoints of a high-resolution metric (the catalog's `resolution`). @default standard (60) */
+  readonly resolution?: number;
   /** The label a CloudWatch dimension becomes. */
   labelFor(dimension: string): string;
 }
@@ -122,6 +130,18 @@ function templatesFor(metric: CatalogMetric): SeriesTemplate[] {
   }
 }
 
+/**
+ * `aws_<prefix>_<metric>_<statistic>` for a metric the catalog does not list. The namespace's prefix is not said twice
+ * (a Neuron `NeuronCoreFoo` is `aws_neuron_core_foo_average`, not `aws_neuron_neuron_core_foo_average`), and a name
+ * with nothing snake_case can keep (`%`, `利用率`) keeps a hash of itself, so distinct metrics stay distinct series.
+ */
+function genericName(prefix: string, metricName: string, stat: string): string {
+  let metric = snakeCase(metricName);
+  if (metric.startsWith(`${prefix}_`) && metric.length > prefix.length + 1) metric = metric.slice(prefix.length + 1);
+  if (metric === '') metric = `metric_${createHash('sha256').update(metricName).digest('hex').slice(0, 8)}`;
+  return `aws_${prefix}_${metric}_${snakeCase(stat)}`;
+}
+
 const DEFAULT_CATALOG_PATH = join(__dirname, 'default-catalog.yaml');
 
 export function loadDefaultCatalog(): CatalogNamespace[] {
@@ -146,6 +166,9 @@ export class Catalog {
   /** Families by series name: the catalog's, and the generic names `resolve` hands out for unlisted metrics. */
   private readonly families = new Map<string, FamilyInfo>();
   private catalogFamiliesBuilt = false;
+  /** Unlisted metrics `resolve` named, by namespace (metric -> its first series name), not yet handed to `takeUnlisted`. */
+  private readonly unlisted = new Map<string, Map<string, string>>();
+  private readonly unlistedSeen = new Set<string>();
 
   constructor(
     entries: readonly CatalogNamespace[],
@@ -212,7 +235,8 @@ export class Catalog {
     if (this.profile === 'yace') {
       const mapping = this.yaceMapping(namespace, metricName, known, ns);
       this.describe(mapping.series, (t) => ({ family: t.name, type: 'gauge', help: helpFor(namespace, metricName, [t.stat], undefined).replace(' (not in the inferwatch catalog: raw value)', ' (yace names: raw value)') }));
-      return mapping;
+      if (!known) this.noteUnlisted(namespace, metricName, mapping.series[0]?.name ?? '');
+      return { ...mapping, resolution: known?.resolution };
     }
 
     const series = known
@@ -220,7 +244,7 @@ export class Catalog {
       : (ns?.defaultStatistics ?? ['Average']).map(
           (stat): SeriesTemplate => ({
             stat,
-            name: `aws_${ns?.prefix ?? namespacePrefix(namespace)}_${snakeCase(metricName)}_${snakeCase(stat)}`,
+            name: genericName(ns?.prefix ?? namespacePrefix(namespace), metricName, stat),
             kind: 'gauge',
             scale: 1,
             constLabels: {},
@@ -231,11 +255,32 @@ export class Catalog {
       this.describe(series, () => ({ family: known.name, type: known.type, help }));
     } else {
       this.describe(series, (t) => ({ family: t.name, type: 'gauge', help: helpFor(namespace, metricName, [t.stat], undefined) }));
+      this.noteUnlisted(namespace, metricName, series[0]?.name ?? '');
     }
     return {
       series,
+      resolution: known?.resolution,
       labelFor: (dimension) => labels.get(normalizeMetricKey(dimension)) ?? sanitizeLabelName(snakeCase(dimension)),
     };
+  }
+
+  private noteUnlisted(namespace: string, metricName: string, seriesName: string): void {
+    const key = `${namespace}\u0000${metricName}`;
+    if (this.unlistedSeen.has(key)) return;
+    this.unlistedSeen.add(key);
+    const names = this.unlisted.get(namespace) ?? new Map<string, string>();
+    names.set(metricName, seriesName);
+    this.unlisted.set(namespace, names);
+  }
+
+  /**
+   * The metrics no catalog entry matched that `resolve` named since the last call, by namespace, each with the name it
+   * got: each is handed out once in the catalog's life (a warm Lambda's, a CLI process'), for one log line.
+   */
+  takeUnlisted(): Array<[string, Record<string, string>]> {
+    const taken = [...this.unlisted].map(([namespace, names]): [string, Record<string, string>] => [namespace, Object.fromEntries([...names].sort(([a], [b]) => (a < b ? -1 : 1)))]);
+    this.unlisted.clear();
+    return taken;
   }
 
   /** yet-another-cloudwatch-exporter names: aws_<namespace>_<metric>_<statistic>, raw values, `dimension_<Name>` labels. */

@@ -13,22 +13,35 @@ export interface PlannedQuery {
   /** Prometheus labels, `__name__` included, sorted. */
   readonly labels: readonly Label[];
   readonly key: SeriesKey;
+  /** The GetMetricData period of the query, seconds: the cycle's, or a high-resolution metric's own. */
+  readonly periodSeconds: number;
+}
+
+/** The periods a plan reads at. */
+export interface PlanPeriods {
+  /** The cycle's period (config `period`), seconds. */
+  readonly period: number;
+  /** Read the catalog's high-resolution metrics at their own `resolution` when it is shorter (config `highResolution`). */
+  readonly highResolution: boolean;
 }
 
 interface MetricGroup {
   readonly mapping: MetricMapping;
   readonly metrics: DiscoveredMetric[];
+  readonly periodSeconds: number;
 }
 
 /**
  * The queries of a cycle: one per (metric, dimensions, statistic) the catalog asks for, all sharing the cycle's
- * period and window. They are built lazily, one GetMetricData call's worth at a time, so a cycle never holds
+ * window, and its period but for high-resolution metrics read at their own (each call holds one period). They are built lazily, one GetMetricData call's worth at a time, so a cycle never holds
  * every query of a large fleet. The order keeps each Prometheus metric family together (metric names sorted,
  * statistic before dimensions), which the text exposition needs.
  */
 export class QueryPlan {
-  /** Queries in the plan (before collisions are left out). */
+  /** Queries in the plan (before collisions are left out): what GetMetricData bills. */
   readonly size: number;
+  /** Datapoints the queries return per cycle period: a query at a shorter period returns several. */
+  readonly samplesPerPeriod: number;
   /** CloudWatch metrics that would land on a series another metric already fills (after label sanitising). */
   readonly collisions: string[] = [];
   /** The series planned so far (all of them once `chunks()` is exhausted). */
@@ -40,20 +53,25 @@ export class QueryPlan {
     catalog: Catalog,
     private readonly baseLabels: Readonly<Record<string, string>>,
     private readonly maxLabelValueLength: number,
+    periods: PlanPeriods = { period: 60, highResolution: false },
   ) {
     const byName = new Map<string, MetricGroup>();
     for (const metric of metrics) {
       const id = `${metric.namespace}\u0000${metric.metricName}`;
       let group = byName.get(id);
       if (!group) {
-        group = { mapping: catalog.resolve(metric.namespace, metric.metricName), metrics: [] };
+        const mapping = catalog.resolve(metric.namespace, metric.metricName);
+        const own = mapping.resolution;
+        group = { mapping, metrics: [], periodSeconds: periods.highResolution && own !== undefined && own < periods.period ? own : periods.period };
         byName.set(id, group);
       }
       group.metrics.push(metric);
     }
     const family = (group: MetricGroup) => group.mapping.series[0]?.name ?? '';
-    this.groups = [...byName.values()].sort((a, b) => (family(a) < family(b) ? -1 : family(a) > family(b) ? 1 : 0));
+    // One period per GetMetricData call: the cycle's period first, then each shorter one, families sorted within.
+    this.groups = [...byName.values()].sort((a, b) => b.periodSeconds - a.periodSeconds || (family(a) < family(b) ? -1 : family(a) > family(b) ? 1 : 0));
     this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
+    this.samplesPerPeriod = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length * (periods.period / group.periodSeconds), 0);
   }
 
   /** Every Prometheus metric name the plan writes, and whether it is a counter. */
@@ -63,11 +81,15 @@ export class QueryPlan {
     return [...families].map(([name, counter]) => ({ name, counter }));
   }
 
-  /** The queries in calls of at most `size` (500). */
+  /** The queries in calls of at most `size` (500), each call's queries of one period. */
   *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
     const seen = this.planned;
     let chunk: PlannedQuery[] = [];
-    for (const { mapping, metrics } of this.groups) {
+    for (const { mapping, metrics, periodSeconds } of this.groups) {
+      if (chunk.length > 0 && chunk[0]?.periodSeconds !== periodSeconds) {
+        yield chunk;
+        chunk = [];
+      }
       const dimensionLabels = metrics.map((metric) => {
         const labels: Record<string, string> = {};
         for (const dimension of metric.dimensions) {
@@ -85,7 +107,7 @@ export class QueryPlan {
             continue;
           }
           seen.add(key);
-          chunk.push({ metric, template, labels, key });
+          chunk.push({ metric, template, labels, key, periodSeconds });
           if (chunk.length === size) {
             yield chunk;
             chunk = [];

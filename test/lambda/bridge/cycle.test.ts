@@ -81,6 +81,34 @@ describe('runCycle', () => {
     expect(sent.slice(0, -1).every((body) => decodeMetadataRequest(body).length === 0)).toBe(true);
   });
 
+  test('Neuron metrics no catalog entry matches arrive under generic names, logged at INFO once in the catalog\'s life', async () => {
+    const { deps, sent, setNow } = setup();
+    const neuron = (MetricName: string) => ({ Namespace: 'neuron_monitor', MetricName, Dimensions: [{ Name: 'InstanceId', Value: 'i-1' }, { Name: 'NeuronCore', Value: '0' }] });
+    cw.on(ListMetricsCommand, { Namespace: 'neuron_monitor' }).resolves({ Metrics: [neuron('NeuronCoreUtilization'), neuron('MatmulUtilization'), neuron('DmaQueueDepth')] });
+    const infos: Array<[string, Record<string, unknown> | undefined]> = [];
+    const logged = { ...deps, logger: { ...quiet, info: (message: string, extra?: Record<string, unknown>) => void infos.push([message, extra]) } };
+    const once = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
+    // The mock lists Invocations in every other namespace, where it is unlisted too: only the Neuron lines are looked at.
+    const unlisted = () => infos.filter(([message, extra]) => message.startsWith('CloudWatch metrics that match no catalog entry') && extra?.namespace === 'neuron_monitor');
+    await runCycle({ ...config, discoveryInterval: 0 }, once, logged);
+    expect(unlisted()).toEqual([
+      [expect.any(String), { namespace: 'neuron_monitor', metrics: { DmaQueueDepth: 'aws_neuron_dma_queue_depth_average', MatmulUtilization: 'aws_neuron_matmul_utilization_average' } }],
+    ]);
+    const names = new Set(sent.flatMap((b) => decodeWriteRequest(b)).map((s) => s.labels[0]?.value));
+    for (const name of ['aws_neuron_matmul_utilization_average', 'aws_neuron_dma_queue_depth_average', 'neuroncore_utilization_ratio']) expect(names).toContain(name);
+    const series = sent.flatMap((b) => decodeWriteRequest(b)).find((s) => s.labels[0]?.value === 'aws_neuron_matmul_utilization_average');
+    expect(Object.fromEntries(series?.labels.map((l) => [l.name, l.value]) ?? [])).toEqual({ __name__: 'aws_neuron_matmul_utilization_average', instance_id: 'i-1', neuroncore: '0', region: 'us-east-1' });
+    // The next cycles of the same process (a warm Lambda) list the same metrics: nothing more is logged.
+    setNow(T + 5 * MIN);
+    await runCycle({ ...config, discoveryInterval: 0 }, once, logged);
+    expect(unlisted()).toHaveLength(1);
+    // A new name later is logged on its own.
+    cw.on(ListMetricsCommand, { Namespace: 'neuron_monitor' }).resolves({ Metrics: [neuron('MatmulUtilization'), neuron('SramEccCorrected')] });
+    setNow(T + 10 * MIN);
+    await runCycle({ ...config, discoveryInterval: 0 }, once, logged);
+    expect(unlisted().map(([, extra]) => extra)).toEqual([expect.anything(), { namespace: 'neuron_monitor', metrics: { SramEccCorrected: 'aws_neuron_sram_ecc_corrected_average' } }]);
+  });
+
   test('remote-write metadata that cannot be sent is a warning: the samples are written and the cycle commits', async () => {
     const { deps, store, sent } = setup();
     const warnings: string[] = [];

@@ -40,6 +40,45 @@ describe('Catalog', () => {
     expect(catalog.resolve('Custom/Thing', 'QueueDepth').series[0]?.name).toBe('aws_custom_thing_queue_depth_average');
   });
 
+  test('Neuron: pre-2.x Inference* names and the per-core memory gauges take the exporter names; unlisted ones a generic name that says neuron once', () => {
+    const custom = Catalog.withDefaults([], 'inferwatch', 'Prod/Neuron Monitor');
+    expect(custom.resolve('Prod/Neuron Monitor', 'InferenceErrors').series).toEqual([{ stat: 'Sum', name: 'execution_errors_total', kind: 'counter', scale: 1, constLabels: {} }]);
+    expect(custom.resolve('Prod/Neuron Monitor', 'Inference Status').series[0]?.name).toBe('execution_status_total');
+    expect(custom.resolve('Prod/Neuron Monitor', 'inference_latency').series[0]).toMatchObject({ name: 'execution_latency_seconds', stat: 'Average' });
+    for (const kind of ['Constants', 'ModelCode', 'ModelSharedScratchpad', 'RuntimeMemory', 'Tensors']) {
+      expect(custom.resolve('Prod/Neuron Monitor', `NeuronCore Memory Usage ${kind}`).series[0]).toMatchObject({ name: `neuroncore_memory_usage_${kind.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()}`, kind: 'gauge' });
+    }
+    expect(custom.resolve('Prod/Neuron Monitor', 'MatmulUtilization').series[0]?.name).toBe('aws_neuron_matmul_utilization_average');
+    expect(custom.resolve('Prod/Neuron Monitor', 'NeuronDeviceTemperature').series[0]?.name).toBe('aws_neuron_device_temperature_average');
+    expect(custom.resolve('Prod/Neuron Monitor', 'Neuron').series[0]?.name).toBe('aws_neuron_neuron_average');
+    // Nothing snake_case can keep: a hash of the name, so two such metrics stay two series.
+    const odd = [custom.resolve('Prod/Neuron Monitor', '利用率').series[0]?.name, custom.resolve('Prod/Neuron Monitor', '温度').series[0]?.name];
+    expect(odd[0]).toMatch(/^aws_neuron_metric_[0-9a-f]{8}_average$/);
+    expect(odd[1]).not.toBe(odd[0]);
+    expect(custom.resolve('Prod/Neuron Monitor', 'MatmulUtilization').labelFor('RuntimeIndex')).toBe('runtime_index');
+  });
+
+  test('takeUnlisted: each metric no entry matches is handed out once, by namespace, with the name it got', () => {
+    const fresh = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
+    fresh.resolve('neuron_monitor', 'MatmulUtilization');
+    fresh.resolve('neuron_monitor', 'NeuronCoreUtilization');
+    fresh.resolve('AWS/SageMaker', 'FutureTime');
+    fresh.resolve('neuron_monitor', 'DmaQueueDepth');
+    fresh.familyOf('anything');
+    expect(fresh.takeUnlisted()).toEqual([
+      ['neuron_monitor', { DmaQueueDepth: 'aws_neuron_dma_queue_depth_average', MatmulUtilization: 'aws_neuron_matmul_utilization_average' }],
+      ['AWS/SageMaker', { FutureTime: 'aws_sagemaker_future_time_average' }],
+    ]);
+    fresh.resolve('neuron_monitor', 'MatmulUtilization');
+    expect(fresh.takeUnlisted()).toEqual([]);
+    fresh.resolve('neuron_monitor', 'Other');
+    expect(fresh.takeUnlisted()).toEqual([['neuron_monitor', { Other: 'aws_neuron_other_average' }]]);
+    const yace = Catalog.withDefaults([], 'yace', 'neuron_monitor');
+    yace.resolve('neuron_monitor', 'MatmulUtilization');
+    yace.resolve('neuron_monitor', 'NeuronCoreUtilization');
+    expect(yace.takeUnlisted()).toEqual([['neuron_monitor', { MatmulUtilization: 'aws_neuron_monitor_matmul_utilization_average' }]]);
+  });
+
   test('user entries extend and override the built-in catalog', () => {
     const user = CatalogNamespaceSchema.parse({
       namespace: 'AWS/SageMaker',
