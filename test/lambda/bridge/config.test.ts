@@ -19,6 +19,19 @@ describe('config', () => {
     });
   });
 
+  test('highResolution: off unless asked, a boolean', () => {
+    expect(resolveConfig({}, {}).highResolution).toBe(false);
+    expect(resolveConfig({ highResolution: true }, {}).highResolution).toBe(true);
+    expect(() => resolveConfig({ highResolution: 10 }, {})).toThrow('config key "highResolution"');
+  });
+
+  test('a neuronNamespace the namespaces leave out is an error naming both keys; leaving either out is fine', () => {
+    expect(() => resolveConfig({ neuronNamespace: 'Prod/Neuron', namespaces: ['AWS/SageMaker'] }, {})).toThrow(/config key "namespaces" must include the "neuronNamespace" \(Prod\/Neuron\)/);
+    expect(resolveConfig({ neuronNamespace: 'Prod/Neuron', namespaces: ['AWS/SageMaker', 'Prod/Neuron'] }, {}).namespaces).toEqual(['AWS/SageMaker', 'Prod/Neuron']);
+    expect(resolveConfig({ neuronNamespace: 'Prod/Neuron' }, {}).namespaces).toContain('Prod/Neuron');
+    expect(resolveConfig({ namespaces: ['AWS/SageMaker'] }, {}).namespaces).toEqual(['AWS/SageMaker']);
+  });
+
   test('durations take seconds or Prometheus-style strings', () => {
     expect(resolveConfig({ period: '5m', settle: '90s', initialLookback: '1h', revisionWindow: '15m' }, {})).toMatchObject({ period: 300, settle: 90, initialLookback: 3600, revisionWindow: 900 });
   });

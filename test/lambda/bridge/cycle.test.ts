@@ -109,6 +109,68 @@ describe('runCycle', () => {
     expect(unlisted().map(([, extra]) => extra)).toEqual([expect.anything(), { namespace: 'neuron_monitor', metrics: { SramEccCorrected: 'aws_neuron_sram_ecc_corrected_average' } }]);
   });
 
+  test('highResolution: ConcurrentRequestsPerModel in a call of its own at Period 10, every 10 s sample written once over overlapping cycles', async () => {
+    const { deps, sent, setNow, store } = setup();
+    const dimensions = [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }];
+    cw.on(ListMetricsCommand).resolves({ Metrics: [] });
+    cw.on(ListMetricsCommand, { Namespace: 'AWS/SageMaker' }).resolves({ Metrics: [{ MetricName: 'Invocations', Dimensions: dimensions }, { MetricName: 'ConcurrentRequestsPerModel', Dimensions: dimensions }] });
+    const calls: GetMetricDataCommandInput[] = [];
+    const level = (t: number) => (t / 10_000) % 7;
+    cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      calls.push(input);
+      const start = (input.StartTime as Date).getTime();
+      const end = (input.EndTime as Date).getTime();
+      return {
+        MetricDataResults: input.MetricDataQueries?.map((q) => {
+          const period = (q.MetricStat?.Period as number) * 1000;
+          const name = q.MetricStat?.Metric?.MetricName;
+          // As CloudWatch stores them: Invocations once a minute, the concurrency gauge every 10 s.
+          if (name === 'Invocations' && period !== MIN) throw new Error(`Invocations read at ${period} ms`);
+          const timestamps: Date[] = [];
+          for (let t = start; t < end; t += period) timestamps.push(new Date(t));
+          return { Id: q.Id, Timestamps: timestamps, Values: timestamps.map((t) => (name === 'Invocations' ? 2 : level(t.getTime()))), StatusCode: 'Complete' };
+        }),
+      };
+    });
+    const hiRes = { ...config, highResolution: true, discoveryInterval: 0 };
+    const first = await runCycle(hiRes, catalog, deps);
+    expect(first.highWaterMark).toBe(T - 2 * MIN);
+    const periods = calls.map((c) => [...new Set(c.MetricDataQueries?.map((q) => `${q.MetricStat?.Metric?.MetricName}@${q.MetricStat?.Period}`))]);
+    expect(periods).toEqual([['Invocations@60'], ['ConcurrentRequestsPerModel@10']]);
+    expect(new Set(calls.map((c) => `${(c.StartTime as Date).getTime()}-${(c.EndTime as Date).getTime()}`)).size).toBe(1);
+    expect(first.queries).toBe(2);
+
+    setNow(T + 5 * MIN);
+    const second = await runCycle(hiRes, catalog, deps);
+    expect(second.highWaterMark).toBe(T + 3 * MIN);
+    // The second cycle re-read the revision window (10 min) at 10 s as well.
+    expect((calls.at(-1)?.StartTime as Date).getTime()).toBe(T - 12 * MIN);
+    const samples = (name: string) => sent.flatMap((b) => decodeWriteRequest(b)).filter((x) => x.labels[0]?.value === name).flatMap((x) => x.samples);
+    const concurrency = samples('aws_sagemaker_concurrent_requests_per_model');
+    const want = Array.from({ length: 120 }, (_, i) => T - 17 * MIN + i * 10_000);
+    expect(concurrency.map((x) => x.timestamp)).toEqual(want);
+    expect(concurrency.map((x) => x.value)).toEqual(want.map(level));
+    const invocations = samples('aws_sagemaker_invocations_total');
+    expect(invocations.map((x) => x.timestamp)).toEqual([T - 18 * MIN, ...Array.from({ length: 20 }, (_, i) => T - 17 * MIN + i * MIN)]);
+    expect(invocations.at(-1)?.value).toBe(40);
+    expect(store.current?.highWaterMark).toBe(T + 3 * MIN);
+  });
+
+  test('highResolution: a cycle that reads from more than 3 hours back reads them at the cycle period, and says so', async () => {
+    const { deps } = setup();
+    const infos: string[] = [];
+    const periods: number[] = [];
+    cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      for (const q of input.MetricDataQueries ?? []) periods.push(q.MetricStat?.Period as number);
+      return { MetricDataResults: [] };
+    });
+    const dimensions = [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }];
+    cw.on(ListMetricsCommand, { Namespace: 'AWS/SageMaker' }).resolves({ Metrics: [{ MetricName: 'ConcurrentRequestsPerModel', Dimensions: dimensions }] });
+    await runCycle({ ...config, highResolution: true, initialLookback: 4 * 3600, discoveryInterval: 0 }, catalog, { ...deps, logger: { ...quiet, info: (m) => void infos.push(m) } });
+    expect(new Set(periods)).toEqual(new Set([60]));
+    expect(infos).toContain('this cycle reads high-resolution metrics at the configured period: CloudWatch keeps their datapoints 3 hours');
+  });
+
   test('remote-write metadata that cannot be sent is a warning: the samples are written and the cycle commits', async () => {
     const { deps, store, sent } = setup();
     const warnings: string[] = [];

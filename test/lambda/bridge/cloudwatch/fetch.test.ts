@@ -47,6 +47,60 @@ async function fetchAll(queries: PlannedQuery[], calls = new ApiCallCounter()) {
   return { pages, forbidden, calls };
 }
 
+/** `n` variants, each with ConcurrentRequestsPerModel (high resolution, 10 s) and Invocations. */
+function variantsWithConcurrency(n: number): DiscoveredMetric[] {
+  return Array.from({ length: n }, (_, i) => {
+    const dimensions = [
+      { Name: 'EndpointName', Value: `e${i}` },
+      { Name: 'VariantName', Value: 'AllTraffic' },
+    ];
+    return [
+      { namespace: 'AWS/SageMaker', metricName: 'ConcurrentRequestsPerModel', dimensions },
+      { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions },
+    ];
+  }).flat();
+}
+
+describe('QueryPlan periods', () => {
+  const hiRes = (q: PlannedQuery) => q.metric.metricName === 'ConcurrentRequestsPerModel';
+
+  test('highResolution off (the default): every query at the cycle period, as before', () => {
+    const plan = new QueryPlan(variantsWithConcurrency(3), catalog, {}, 1024, { period: 60, highResolution: false });
+    const chunks = [...plan.chunks()];
+    expect(chunks).toHaveLength(1);
+    expect(chunks.flat().map((q) => q.periodSeconds)).toEqual(Array(6).fill(60));
+    expect(plan.samplesPerPeriod).toBe(plan.size);
+    expect([...new QueryPlan(variantsWithConcurrency(3), catalog, {}, 1024).chunks()].flat().every((q) => q.periodSeconds === 60)).toBe(true);
+  });
+
+  test('highResolution on: the 10 s metrics in chunks of their own, after the cycle period ones, each chunk one period and at most 500', () => {
+    const plan = new QueryPlan(variantsWithConcurrency(700), catalog, {}, 1024, { period: 60, highResolution: true });
+    const chunks = [...plan.chunks()];
+    expect(chunks.map((c) => [c.length, c[0]?.periodSeconds])).toEqual([
+      [500, 60],
+      [200, 60],
+      [500, 10],
+      [200, 10],
+    ]);
+    for (const chunk of chunks) expect(new Set(chunk.map((q) => q.periodSeconds)).size).toBe(1);
+    expect(chunks.flat().filter(hiRes).every((q) => q.periodSeconds === 10)).toBe(true);
+    expect(chunks.flat().filter((q) => !hiRes(q)).every((q) => q.periodSeconds === 60)).toBe(true);
+    // The same queries (the same bill), six datapoints a minute from each 10 s one.
+    expect(plan.size).toBe(1400);
+    expect(plan.samplesPerPeriod).toBe(700 + 700 * 6);
+    // The period's series keep their names: only the period changes.
+    expect(chunks[2]?.[0]?.labels[0]).toEqual({ name: '__name__', value: 'aws_sagemaker_concurrent_requests_per_model' });
+  });
+
+  test('a 2-minute period reads them at 10 s (12 a period); a 10 s period has nothing shorter to read', () => {
+    const two = new QueryPlan(variantsWithConcurrency(2), catalog, {}, 1024, { period: 120, highResolution: true });
+    expect([...two.chunks()].map((c) => c.map((q) => q.periodSeconds))).toEqual([[120, 120], [10, 10]]);
+    expect(two.samplesPerPeriod).toBe(2 + 2 * 12);
+    const ten = new QueryPlan(variantsWithConcurrency(2), catalog, {}, 1024, { period: 10, highResolution: true });
+    expect([...ten.chunks()].map((c) => c.map((q) => q.periodSeconds))).toEqual([[10, 10, 10, 10]]);
+  });
+});
+
 describe('QueryPlan', () => {
   test('one query per metric and statistic, with labels from dimensions plus the base labels', () => {
     const queries = queriesOf([{ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }] }], { region: 'us-east-1' });
