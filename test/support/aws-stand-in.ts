@@ -53,6 +53,11 @@ export interface FleetOptions {
   /** Inf1 hosts publishing through neuron-monitor-cloudwatch.py. */
   readonly neuronHosts: ReadonlyArray<{ instanceId: string; instanceName: string; cores: number }>;
   readonly neuronNamespace: string;
+  /**
+   * Per-core metrics the hosts also publish that the catalog does not list (users rename and add metrics in
+   * neuron-monitor-cloudwatch.py), as percentages by InstanceId and NeuronCore. @default none
+   */
+  readonly unlistedNeuronMetrics?: readonly string[];
 }
 
 export interface DefaultFleetOptions {
@@ -485,6 +490,7 @@ function buildMetrics(fleet: FleetOptions): MetricDef[] {
       // One period CloudWatch reports as NaN: the bridge must drop it, not write it.
       value: (stat, t) => (stat === 'Average' ? ((t / 60) % 11 === 0 ? NaN : 0.0033) : undefined),
     });
+    metrics.push(...unlistedNeuronMetrics(fleet, host));
     // Over-long dimension value: the label is cut, with a hash to keep it distinct.
     metrics.push({
       namespace: fleet.neuronNamespace,
@@ -494,6 +500,21 @@ function buildMetrics(fleet: FleetOptions): MetricDef[] {
     });
   }
   return metrics;
+}
+
+/** A percentage per core for each of the fleet's `unlistedNeuronMetrics`: a different level per metric and core. */
+function unlistedNeuronMetrics(fleet: FleetOptions, host: FleetOptions['neuronHosts'][number]): MetricDef[] {
+  return (fleet.unlistedNeuronMetrics ?? []).flatMap((metricName, m) =>
+    Array.from({ length: host.cores }, (_, core) => ({
+      namespace: fleet.neuronNamespace,
+      metricName,
+      dimensions: [
+        { Name: 'InstanceId', Value: host.instanceId },
+        { Name: 'NeuronCore', Value: String(core) },
+      ],
+      value: (stat: string, t: number) => (stat === 'Average' ? 10 * (m + 1) + core + ((t / 60) % 3) : undefined),
+    })),
+  );
 }
 
 export interface RecordedCall {
