@@ -5,7 +5,7 @@ import { Catalog } from './catalog/catalog';
 import { DiscoveryCache, discoverMetrics } from './cloudwatch/discovery';
 import { QueryPlan } from './cloudwatch/plan';
 import { loadConfig, UsageError } from './config';
-import { estimateCost, formatCost, METADATA_SERIES_PER_VARIANT, variantLoad, type FleetLoad } from './cost';
+import { estimateCost, formatCost, highResolutionExtraSamples, METADATA_SERIES_PER_VARIANT, variantLoad, type FleetLoad } from './cost';
 import { consoleLogger } from './logger';
 import { ApiCallCounter } from './self-metrics';
 
@@ -32,7 +32,7 @@ function count(flag: string): (value: string) => number {
 /** The load measured from ListMetrics: the queries the bridge would plan, and the variants seen. */
 async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadConfig>, cloudwatch: CloudWatchClient): Promise<{ load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>; summary: string }> {
   const metrics = await discoverMetrics(cloudwatch, config.namespaces, new DiscoveryCache(), Date.now(), 0, new ApiCallCounter());
-  const plan = new QueryPlan(metrics, catalog, {}, config.maxLabelValueLength);
+  const plan = new QueryPlan(metrics, catalog, {}, config.maxLabelValueLength, { period: config.period, highResolution: config.highResolution });
   const variants = new Set(
     metrics
       .filter((m) => m.namespace === 'AWS/SageMaker')
@@ -44,7 +44,12 @@ async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadCo
   ).size;
   const streamUpdatesPerMinute = metrics.reduce((n, m) => n + 1 + Math.ceil(catalog.resolve(m.namespace, m.metricName).series.filter((s) => /^p\d/.test(s.stat)).length / 5), 0);
   return {
-    load: { queries: plan.size, streamUpdatesPerMinute, bridgeSeries: plan.size + METADATA_SERIES_PER_VARIANT * variants },
+    load: {
+      queries: plan.size,
+      streamUpdatesPerMinute,
+      bridgeSeries: plan.size + METADATA_SERIES_PER_VARIANT * variants,
+      bridgeSamplesPerPeriod: plan.samplesPerPeriod + METADATA_SERIES_PER_VARIANT * variants,
+    },
     summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle`,
   };
 }
@@ -73,8 +78,11 @@ export function costCommand(): Command {
       } else {
         const variants = flags.variants ?? flags.endpoints;
         if (variants === undefined) throw new UsageError('give the fleet: --endpoints N and/or --variants N (and --neuron-hosts N), or --discover');
-        load = variantLoad(catalog, variants);
-        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle), ${flags.neuronHosts} Neuron hosts, period ${config.period} s\n\n`);
+        const base = variantLoad(catalog, variants);
+        const extra = highResolutionExtraSamples(catalog, variants, { period: config.period, highResolution: config.highResolution });
+        load = { ...base, bridgeSamplesPerPeriod: base.bridgeSeries + extra };
+        const highResolution = extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : '';
+        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${highResolution}\n\n`);
       }
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);

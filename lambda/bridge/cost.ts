@@ -1,4 +1,5 @@
 import type { Catalog } from './catalog/catalog';
+import type { PlanPeriods } from './cloudwatch/plan';
 
 /**
  * List prices (USD, us-east-1) the estimate uses, in one place. Source: the AWS pricing pages named below, read
@@ -25,6 +26,8 @@ export interface FleetLoad {
   readonly streamUpdatesPerMinute: number;
   /** Series the bridge writes (CloudWatch queries and SageMaker metadata). */
   readonly bridgeSeries: number;
+  /** Samples the bridge writes per period: a high-resolution series read at its own resolution writes several. @default bridgeSeries */
+  readonly bridgeSamplesPerPeriod?: number;
   /** Series the collectors write from the hosts, and how often (seconds). */
   readonly hostSeries: number;
   readonly hostScrapeSeconds: number;
@@ -48,6 +51,24 @@ export function variantLoad(catalog: Catalog, variants: number): Pick<FleetLoad,
   return { queries: queries * variants, streamUpdatesPerMinute: updates * variants, bridgeSeries: (queries + METADATA_SERIES_PER_VARIANT) * variants };
 }
 
+/**
+ * The samples per period that reading high-resolution metrics at their own resolution (config `highResolution`) adds
+ * to `variants` real-time variants: each such series writes `period / resolution` samples instead of one. The
+ * queries, and so the GetMetricData bill, stay the same.
+ */
+export function highResolutionExtraSamples(catalog: Catalog, variants: number, periods: PlanPeriods): number {
+  if (!periods.highResolution) return 0;
+  let extra = 0;
+  for (const [namespace, metrics] of catalog.listedMetrics(true)) {
+    if (namespace !== 'AWS/SageMaker' && namespace !== '/aws/sagemaker/Endpoints') continue;
+    for (const metric of metrics) {
+      const { series, resolution } = catalog.resolve(namespace, metric);
+      if (resolution !== undefined && resolution < periods.period) extra += series.length * (periods.period / resolution - 1);
+    }
+  }
+  return extra * variants;
+}
+
 export interface CostLine {
   readonly approach: string;
   readonly cloudwatch: string;
@@ -58,12 +79,17 @@ export interface CostLine {
 
 /**
  * A month (30 days) of the bridge at `scheduleMinutes` and `periodSeconds`, beside a YACE-style exporter scraping
- * every 60 s and CloudWatch Metric Streams, all at the same resolution. AMP ingests the same samples in all three.
+ * every 60 s and CloudWatch Metric Streams, all at the same resolution: AMP ingests the same samples in all three,
+ * except the extra samples of high-resolution metrics the bridge reads at their own period (`bridgeSamplesPerPeriod`),
+ * which a 60 s scrape and a stream (one value a minute) do not deliver.
  */
 export function estimateCost(load: FleetLoad, scheduleMinutes: number, periodSeconds: number): CostLine[] {
-  const samples = load.bridgeSeries * (MINUTES_PER_MONTH * 60) / periodSeconds + load.hostSeries * (MINUTES_PER_MONTH * 60) / load.hostScrapeSeconds;
-  const ampUsd = (samples / 1e7) * PRICES.ampPer10MillionSamples;
-  const amp = `${formatCount(samples)} samples, ${formatCount(load.bridgeSeries + load.hostSeries)} active series`;
+  const ampOf = (bridgeSamplesPerPeriod: number) => {
+    const samples = (bridgeSamplesPerPeriod * (MINUTES_PER_MONTH * 60)) / periodSeconds + (load.hostSeries * (MINUTES_PER_MONTH * 60)) / load.hostScrapeSeconds;
+    return { amp: `${formatCount(samples)} samples, ${formatCount(load.bridgeSeries + load.hostSeries)} active series`, ampUsd: (samples / 1e7) * PRICES.ampPer10MillionSamples };
+  };
+  const { amp, ampUsd } = ampOf(load.bridgeSeries);
+  const ours = ampOf(load.bridgeSamplesPerPeriod ?? load.bridgeSeries);
   const getMetricData = (everyMinutes: number) => {
     const metrics = load.queries * (MINUTES_PER_MONTH / everyMinutes);
     return { text: `${formatCount(metrics)} metrics requested (GetMetricData)`, usd: (metrics / 1000) * PRICES.getMetricDataPer1000Metrics };
@@ -72,7 +98,7 @@ export function estimateCost(load: FleetLoad, scheduleMinutes: number, periodSec
   const yace = getMetricData(1);
   const updates = load.streamUpdatesPerMinute * MINUTES_PER_MONTH * (60 / Math.max(60, periodSeconds));
   return [
-    { approach: `inferwatch bridge, every ${scheduleMinutes} min`, cloudwatch: bridge.text, cloudwatchUsd: bridge.usd, amp, ampUsd },
+    { approach: `inferwatch bridge, every ${scheduleMinutes} min`, cloudwatch: bridge.text, cloudwatchUsd: bridge.usd, ...ours },
     { approach: 'YACE-style scrape every 60 s', cloudwatch: yace.text, cloudwatchUsd: yace.usd, amp, ampUsd },
     {
       approach: 'CloudWatch Metric Streams (+ Firehose, not priced)',

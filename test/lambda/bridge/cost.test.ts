@@ -1,5 +1,5 @@
 import { Catalog, loadDefaultCatalog } from '../../../lambda/bridge/catalog/catalog';
-import { estimateCost, formatCost, PRICES, variantLoad } from '../../../lambda/bridge/cost';
+import { estimateCost, formatCost, highResolutionExtraSamples, PRICES, variantLoad } from '../../../lambda/bridge/cost';
 
 describe('cost estimate', () => {
   const catalog = new Catalog(loadDefaultCatalog());
@@ -7,6 +7,19 @@ describe('cost estimate', () => {
   test('one real-time variant: 22 GetMetricData queries (5 counters, 2 summaries of 5 statistics, 7 gauges), 16 stream updates a minute, 27 series', () => {
     // Metrics only asynchronous, serverless, multi-model or inference-component endpoints publish are left out.
     expect(variantLoad(catalog, 1)).toEqual({ queries: 22, streamUpdatesPerMinute: 16, bridgeSeries: 27 });
+  });
+
+  test('highResolution: ConcurrentRequestsPerModel at 10 s adds 5 samples a minute per variant, $0.0194 a variant-month in AMP, nothing in CloudWatch', () => {
+    expect(highResolutionExtraSamples(catalog, 1, { period: 60, highResolution: false })).toBe(0);
+    expect(highResolutionExtraSamples(catalog, 100, { period: 60, highResolution: true })).toBe(500);
+    expect(highResolutionExtraSamples(catalog, 1, { period: 120, highResolution: true })).toBe(11);
+    const load = { ...variantLoad(catalog, 1), hostSeries: 0, hostScrapeSeconds: 30 };
+    const [low, high] = [estimateCost(load, 5, 60), estimateCost({ ...load, bridgeSamplesPerPeriod: load.bridgeSeries + 5 }, 5, 60)];
+    expect(high[0]?.cloudwatchUsd).toBe(low[0]?.cloudwatchUsd);
+    // 5 more samples a minute, 43,200 minutes: 216,000 samples at $0.90 per 10 million.
+    expect((high[0]?.ampUsd ?? 0) - (low[0]?.ampUsd ?? 0)).toBeCloseTo(0.01944, 5);
+    // A 60 s scrape and a metric stream deliver one value a minute whatever the resolution: their lines do not change.
+    expect(high.slice(1)).toEqual(low.slice(1));
   });
 
   test('100 variants and 10 Neuron hosts for a 30-day month at the table prices', () => {
