@@ -156,6 +156,17 @@ describe('runCycle', () => {
     expect(store.current?.highWaterMark).toBe(T + 3 * MIN);
   });
 
+  test('highResolution: the sample budget counts six samples a minute for a 10 s query', async () => {
+    const { deps } = setup();
+    const dimensions = [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }];
+    cw.on(ListMetricsCommand).resolves({ Metrics: [] });
+    cw.on(ListMetricsCommand, { Namespace: 'AWS/SageMaker' }).resolves({ Metrics: [{ MetricName: 'Invocations', Dimensions: dimensions }, { MetricName: 'ConcurrentRequestsPerModel', Dimensions: dimensions }] });
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    // One query at 60 s and one at 10 s: 7 samples a minute, so a budget of 21 forwards 3 minutes.
+    const report = await runCycle({ ...config, highResolution: true, maxSamplesPerCycle: 21, discoveryInterval: 0 }, catalog, deps);
+    expect(report.window).toMatchObject({ start: T - 17 * MIN, end: T - 14 * MIN });
+  });
+
   test('highResolution: a cycle that reads from more than 3 hours back reads them at the cycle period, and says so', async () => {
     const { deps } = setup();
     const infos: string[] = [];
