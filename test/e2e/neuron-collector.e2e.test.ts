@@ -197,15 +197,15 @@ function coreMemoryGauges(exposition: string, report: MonitorReport): string {
   if (!runtime) throw new Error('the report has no runtime');
   const latency = parseExposition(exposition).find((s) => s.name === 'execution_latency_seconds');
   if (!latency) throw new Error('the exposition has no execution_latency_seconds to take the runtime labels from');
-  const { percentile: _percentile, ...labels } = latency.labels;
+  const labels = Object.fromEntries(Object.entries(latency.labels).filter(([name]) => name !== 'percentile'));
   const lines: string[] = [];
   for (const kind of CORE_MEMORY_KINDS) {
     lines.push(`# HELP neuroncore_memory_usage_${kind} NeuronCore memory utilization for ${kind}`, `# TYPE neuroncore_memory_usage_${kind} gauge`);
     for (const [core, usage] of Object.entries(runtime.report.memory_used.neuron_runtime_used_bytes.usage_breakdown.neuroncore_memory_usage)) {
-      const all = { ...labels, memory_location: 'None', neuroncore: core };
+      const all: Record<string, string> = { ...labels, memory_location: 'None', neuroncore: core };
       const text = Object.keys(all)
         .sort()
-        .map((k) => `${k}="${all[k as keyof typeof all]}"`)
+        .map((k) => `${k}="${all[k]}"`)
         .join(',');
       lines.push(`neuroncore_memory_usage_${kind}{${text}} ${usage[kind]}`);
     }
