@@ -299,6 +299,15 @@ export const BRIDGE_KEYS_SET_BY_CONSTRUCT = ['remoteWrite', 'state', 'shard'] as
 export function checkBridgeConfig(raw: unknown, prefix: string): void {
   const parsed = BridgeConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, prefix));
+  checkNeuronNamespace(raw as Record<string, unknown> | undefined, parsed.data, prefix);
+}
+
+/** Naming a Neuron namespace and then not reading it would drop every Neuron metric without a word. */
+function checkNeuronNamespace(input: Record<string, unknown> | undefined, config: ParsedConfig, prefix = ''): void {
+  if (input?.neuronNamespace === undefined || config.namespaces === undefined || config.namespaces.includes(config.neuronNamespace)) return;
+  throw new ConfigError(
+    `config key "${prefix}namespaces" must include the "${prefix}neuronNamespace" (${config.neuronNamespace}), or leave "${prefix}neuronNamespace" out: its metrics are read only from a listed namespace`,
+  );
 }
 
 /**
@@ -322,11 +331,8 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
   const config = parsed.data;
   const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  checkNeuronNamespace(input, config);
   const namespaces = config.namespaces ?? [...DEFAULT_NAMESPACES, config.neuronNamespace];
-  // Naming a Neuron namespace and then not reading it would drop every Neuron metric without a word.
-  if (input.neuronNamespace !== undefined && config.namespaces !== undefined && !namespaces.includes(config.neuronNamespace)) {
-    throw new ConfigError(`config key "namespaces" must include the "neuronNamespace" (${config.neuronNamespace}), or leave "neuronNamespace" out: its metrics are read only from a listed namespace`);
-  }
   const maxSamplesPerCycle = config.maxSamplesPerCycle ?? defaultSampleBudget(env, getHeapStatistics().heap_size_limit);
   return { ...config, region, namespaces, maxSamplesPerCycle };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, loadConfigFile, resolveConfig } from '../../../lambda/bridge/config';
+import { checkBridgeConfig, ConfigError, loadConfig, loadConfigFile, resolveConfig } from '../../../lambda/bridge/config';
 
 describe('config', () => {
   test('defaults: the three inference namespaces, 60 s periods, 120 s settle, 15 min lookback, 10 min revision window', () => {
@@ -30,6 +30,8 @@ describe('config', () => {
     expect(resolveConfig({ neuronNamespace: 'Prod/Neuron', namespaces: ['AWS/SageMaker', 'Prod/Neuron'] }, {}).namespaces).toEqual(['AWS/SageMaker', 'Prod/Neuron']);
     expect(resolveConfig({ neuronNamespace: 'Prod/Neuron' }, {}).namespaces).toContain('Prod/Neuron');
     expect(resolveConfig({ namespaces: ['AWS/SageMaker'] }, {}).namespaces).toEqual(['AWS/SageMaker']);
+    expect(() => checkBridgeConfig({ neuronNamespace: 'N', namespaces: ['AWS/SageMaker'] }, 'workloads[0].bridge.config.')).toThrow('config key "workloads[0].bridge.config.namespaces" must include the "workloads[0].bridge.config.neuronNamespace" (N)');
+    expect(() => checkBridgeConfig({ neuronNamespace: 'N', namespaces: ['N'] }, 'workloads[0].bridge.config.')).not.toThrow();
   });
 
   test('durations take seconds or Prometheus-style strings', () => {
