@@ -156,6 +156,44 @@ describe('runCycle', () => {
     expect(store.current?.highWaterMark).toBe(T + 3 * MIN);
   });
 
+  test('highResolution: a late 10 s datapoint is counted as late, a revised one as a gauge revision; neither is written again', async () => {
+    const { deps, sent, setNow } = setup();
+    const dimensions = [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }];
+    cw.on(ListMetricsCommand).resolves({ Metrics: [] });
+    cw.on(ListMetricsCommand, { Namespace: 'AWS/SageMaker' }).resolves({ Metrics: [{ MetricName: 'ConcurrentRequestsPerModel', Dimensions: dimensions }] });
+    // Missing in the first cycle, there in the second; forwarded by the second cycle, changed before the third.
+    const late = T - 5 * MIN + 20_000;
+    const revised = T - MIN + 30_000;
+    let cycle = 1;
+    cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      const start = (input.StartTime as Date).getTime();
+      const end = (input.EndTime as Date).getTime();
+      const timestamps: Date[] = [];
+      for (let t = start; t < end; t += 10_000) if (cycle > 1 || t !== late) timestamps.push(new Date(t));
+      const value = (t: number) => (cycle > 2 && t === revised ? 99 : 3);
+      return { MetricDataResults: input.MetricDataQueries?.map((q) => ({ Id: q.Id, Timestamps: timestamps, Values: timestamps.map((t) => value(t.getTime())), StatusCode: 'Complete' })) };
+    });
+    const hiRes = { ...config, highResolution: true, discoveryInterval: 0 };
+    const decoded = () => sent.flatMap((b) => decodeWriteRequest(b));
+    const revisions = (kind: string) =>
+      decoded()
+        .filter((x) => x.labels[0]?.value === 'inferwatch_bridge_revisions_total' && x.labels.some((l) => l.name === 'kind' && l.value === kind))
+        .flatMap((x) => x.samples)
+        .at(-1)?.value;
+    for (const now of [T, T + 5 * MIN, T + 10 * MIN]) {
+      setNow(now);
+      await runCycle(hiRes, catalog, deps);
+      if (cycle === 2) expect({ late: revisions('late'), gauge: revisions('gauge') }).toEqual({ late: 1, gauge: 0 });
+      cycle += 1;
+    }
+    expect({ late: revisions('late'), gauge: revisions('gauge') }).toEqual({ late: 1, gauge: 1 });
+    const gauge = decoded()
+      .filter((x) => x.labels[0]?.value === 'aws_sagemaker_concurrent_requests_per_model')
+      .flatMap((x) => x.samples);
+    expect(gauge.map((x) => x.timestamp)).toEqual(Array.from({ length: 150 }, (_, i) => T - 17 * MIN + i * 10_000).filter((t) => t !== late));
+    expect(gauge.every((x) => x.value === 3)).toBe(true);
+  });
+
   test('highResolution: the sample budget counts six samples a minute for a 10 s query', async () => {
     const { deps } = setup();
     const dimensions = [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }];
