@@ -135,8 +135,26 @@ describe('highResolution end to end: CLI -> stand-in (shapes, an unlisted Neuron
     expect(count(highDry, 'aws_sagemaker_concurrent_requests_per_model')).toBe(6 * count(lowDry, 'aws_sagemaker_concurrent_requests_per_model'));
   });
 
+  test('a deleted endpoint: its 10 s series ends 10 s after its last sample (the stale marker steps by its own period), the 60 s ones 60 s after', async () => {
+    const config = join(work, 'high.yaml');
+    const lastWritten = end - 10_000;
+    standIn.deleteEndpoint('ranker', end);
+    const present = async (selector: string, at: number) => (await prometheus.query(selector, at)).length > 0;
+    expect(await present('aws_sagemaker_concurrent_requests_per_model{endpoint_name="ranker"}', lastWritten + 11_000)).toBe(true);
+    for (const now of [t0 + 8 * MINUTE, t0 + 13 * MINUTE]) {
+      const run = await runBridge(['--once', '--config', config, '--state-dir', join(work, 'state'), '--now', String(now)], standIn.env());
+      expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    }
+    expect(await present('aws_sagemaker_concurrent_requests_per_model{endpoint_name="ranker"}', lastWritten + 9_000)).toBe(true);
+    expect(await present('aws_sagemaker_concurrent_requests_per_model{endpoint_name="ranker"}', lastWritten + 11_000)).toBe(false);
+    expect(await present('aws_sagemaker_invocations_total{endpoint_name="ranker", instance_id=""}', end - MINUTE + 59_000)).toBe(true);
+    expect(await present('aws_sagemaker_invocations_total{endpoint_name="ranker", instance_id=""}', end + 1_000)).toBe(false);
+    // The components' copies are not the deleted endpoint's series: they go on every 10 s.
+    expect(await present('aws_sagemaker_concurrent_requests_per_copy{inference_component_name="llm-chat"}', end + 5 * MINUTE)).toBe(true);
+  });
+
   test('an unlisted Neuron metric arrives under its generic name, per core, and is logged once at INFO', async () => {
-    const found = await prometheus.rawSamples('aws_neuron_matmul_utilization_average[1h]', end);
+    const found = await prometheus.rawSamples('aws_neuron_matmul_utilization_average[1h]', end - 1);
     expect(found.map((s) => s.metric.neuroncore).sort()).toEqual(['0', '1', '2', '3']);
     for (const s of found) {
       expect(s.metric).toMatchObject({ instance_id: 'i-0823d657f57057590', account_id: ACCOUNT });
