@@ -1,4 +1,5 @@
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,9 @@ describe('highResolution end to end: CLI -> stand-in (shapes, an unlisted Neuron
     expect(others(lowDry).length).toBeGreaterThan(500);
     const count = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`)).length;
     expect(count(highDry, 'aws_sagemaker_concurrent_requests_per_model')).toBe(6 * count(lowDry, 'aws_sagemaker_concurrent_requests_per_model'));
+    // Each family still in one piece: promtool reads the exposition without a complaint.
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: highDry, encoding: 'utf8' });
+    expect({ status: promtool.status, out: promtool.stdout + promtool.stderr }).toEqual({ status: 0, out: '' });
   });
 
   test('a deleted endpoint: its 10 s series ends 10 s after its last sample (the stale marker steps by its own period), the 60 s ones 60 s after', async () => {
