@@ -1,4 +1,4 @@
-import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient, type GetResourcesCommandInput } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { RateLimiter } from '../../../../lambda/bridge/concurrency';
 import { checkBridgeConfig, ConfigError, resolveConfig } from '../../../../lambda/bridge/config';
@@ -165,7 +165,7 @@ describe('endpoint tags as labels', () => {
 describe('the GetResources stand-in is as strict as the API reference', () => {
   test('ResourceARNList: 1 to 100 ARNs, no filters or paging beside it, unknown ARNs left out without an error', async () => {
     const arn = endpointArn('Fraud-Scorer-2');
-    const refused = (input: ConstructorParameters<typeof GetResourcesCommand>[0]) => expect(tagging.send(new GetResourcesCommand(input))).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    const refused = (input: GetResourcesCommandInput) => expect(tagging.send(new GetResourcesCommand(input))).rejects.toMatchObject({ name: 'InvalidParameterException' });
     await refused({ ResourceARNList: Array.from({ length: 101 }, (_, i) => endpointArn(`e${i}`)) });
     await refused({ ResourceARNList: [] });
     await refused({ ResourceARNList: [arn], TagFilters: [{ Key: 'team' }] });
