@@ -279,12 +279,12 @@ export const METADATA_FAMILIES = [
   {
     family: 'aws_sagemaker_inference_component_desired_copies',
     type: 'gauge',
-    help: 'Copies of the model an inference component asks for (DescribeInferenceComponent RuntimeConfig.DesiredCopyCount; autoscaling moves it). Re-read at least every 15 minutes, every cycle while current and desired differ.',
+    help: 'SageMaker inference component: copies of the model it asks for (DescribeInferenceComponent RuntimeConfig.DesiredCopyCount; autoscaling moves it). Re-read at least every 15 minutes, every cycle while current and desired differ.',
   },
   {
     family: 'aws_sagemaker_inference_component_current_copies',
     type: 'gauge',
-    help: 'Copies of the model an inference component has deployed (DescribeInferenceComponent RuntimeConfig.CurrentCopyCount). Re-read at least every 15 minutes, every cycle while current and desired differ.',
+    help: 'SageMaker inference component: copies of the model deployed now (DescribeInferenceComponent RuntimeConfig.CurrentCopyCount). Re-read at least every 15 minutes, every cycle while current and desired differ.',
   },
 ] as const satisfies ReadonlyArray<FamilyInfo>;
 
