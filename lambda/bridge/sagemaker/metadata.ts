@@ -41,6 +41,23 @@ export interface MetadataOptions {
  */
 export const COMPONENT_REFRESH_MS = 15 * 60_000;
 
+/** Every page of a SageMaker List call (100 a page, the most it allows), each item to `each`. */
+async function listPages<T>(
+  options: Pick<MetadataOptions, 'limiter' | 'calls'>,
+  api: 'ListEndpoints' | 'ListInferenceComponents',
+  fetch: (nextToken: string | undefined) => Promise<{ items: T[] | undefined; page: { NextToken?: string; $metadata?: { attempts?: number } } }>,
+  each: (item: T) => void,
+): Promise<void> {
+  let nextToken: string | undefined;
+  do {
+    await options.limiter.take();
+    const { items, page } = await fetch(nextToken);
+    options.calls.record('sagemaker', api, page.$metadata?.attempts);
+    for (const item of items ?? []) each(item);
+    nextToken = page.NextToken;
+  } while (nextToken);
+}
+
 export function emptySageMakerCache(): SageMakerCache {
   return { endpoints: {}, configs: {} };
 }
@@ -55,18 +72,19 @@ export function emptySageMakerCache(): SageMakerCache {
 export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache: SageMakerCache, options: MetadataOptions): Promise<SageMakerCache> {
   const { calls, logger } = options;
   const listed = new Map<string, { modified: number; status: string; arn: string }>();
-  let nextToken: string | undefined;
-  do {
-    await options.limiter.take();
-    const page = await sagemaker.send(new ListEndpointsCommand({ MaxResults: 100, NextToken: nextToken }));
-    calls.record('sagemaker', 'ListEndpoints', page.$metadata?.attempts);
-    for (const endpoint of page.Endpoints ?? []) {
+  await listPages(
+    options,
+    'ListEndpoints',
+    async (token) => {
+      const page = await sagemaker.send(new ListEndpointsCommand({ MaxResults: 100, NextToken: token }));
+      return { items: page.Endpoints, page };
+    },
+    (endpoint) => {
       if (endpoint.EndpointName && options.inShard(endpoint.EndpointName)) {
         listed.set(endpoint.EndpointName, { modified: endpoint.LastModifiedTime?.getTime() ?? 0, status: endpoint.EndpointStatus ?? '', arn: endpoint.EndpointArn ?? '' });
       }
-    }
-    nextToken = page.NextToken;
-  } while (nextToken);
+    },
+  );
 
   // What ended since the last cycle: its metadata series get a staleness marker, and so, next cycle, do its CloudWatch series.
   // A copy: configs no endpoint uses any more are dropped from the cache below, but the markers need their labels.
@@ -185,13 +203,15 @@ async function refreshComponents(sagemaker: SageMakerClient, cache: SageMakerCac
   const { calls, logger } = options;
   const listed = new Map<string, { endpoint: string; variant: string; arn: string; modified: number; status: string }>();
   try {
-    let nextToken: string | undefined;
-    do {
-      await options.limiter.take();
-      const page = await sagemaker.send(new ListInferenceComponentsCommand({ MaxResults: 100, NextToken: nextToken }));
-      calls.record('sagemaker', 'ListInferenceComponents', page.$metadata?.attempts);
-      for (const c of page.InferenceComponents ?? []) {
-        if (!c.InferenceComponentName || !c.EndpointName || !options.inShard(c.EndpointName)) continue;
+    await listPages(
+      options,
+      'ListInferenceComponents',
+      async (token) => {
+        const page = await sagemaker.send(new ListInferenceComponentsCommand({ MaxResults: 100, NextToken: token }));
+        return { items: page.InferenceComponents, page };
+      },
+      (c) => {
+        if (!c.InferenceComponentName || !c.EndpointName || !options.inShard(c.EndpointName)) return;
         listed.set(c.InferenceComponentName, {
           endpoint: c.EndpointName,
           variant: c.VariantName ?? '',
@@ -199,9 +219,8 @@ async function refreshComponents(sagemaker: SageMakerClient, cache: SageMakerCac
           modified: c.LastModifiedTime?.getTime() ?? 0,
           status: c.InferenceComponentStatus ?? '',
         });
-      }
-      nextToken = page.NextToken;
-    } while (nextToken);
+      },
+    );
   } catch (error) {
     logger.warn('ListInferenceComponents failed; inference component copies are not refreshed this cycle', { error: (error as Error).message });
     return;
