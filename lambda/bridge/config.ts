@@ -248,6 +248,9 @@ export const BridgeConfigSchema = z
     if (config.maxCycleSpan < config.period) {
       ctx.addIssue({ code: 'custom', path: ['maxCycleSpan'], message: `must be at least one period (${config.period}s)` });
     }
+    if (config.endpointTags.length > 0 && !config.sagemakerMetadata) {
+      ctx.addIssue({ code: 'custom', path: ['endpointTags'], message: 'needs "sagemakerMetadata": true: the tags are labels on the metadata _info series (or leave endpointTags out)' });
+    }
     const labelOf = new Map<string, string>();
     config.endpointTags.forEach((key, index) => {
       const label = tagLabelName(key);

@@ -201,7 +201,7 @@ describe('the endpointTags key', () => {
     expect(resolveConfig({}, {})).toMatchObject({ endpointTags: [] });
   });
 
-  test('refused at synth time, naming the key: two keys with one label, a key AWS would not accept, too many keys', () => {
+  test('refused at synth time, naming the key: two keys with one label, a key AWS would not accept, too many keys, tags without metadata', () => {
     const prefix = 'workloads[0].bridge.config.';
     expect(() => checkBridgeConfig({ endpointTags: ['cost-center', 'cost_center'] }, prefix)).toThrow(
       new ConfigError('config key "workloads[0].bridge.config.endpointTags.1": "cost_center" and "cost-center" both become the label tag_cost_center: keep one of them'),
@@ -210,5 +210,6 @@ describe('the endpointTags key', () => {
     expect(() => checkBridgeConfig({ endpointTags: [''] }, prefix)).toThrow(/endpointTags\.0/);
     expect(() => checkBridgeConfig({ endpointTags: Array.from({ length: 21 }, (_, i) => `k${i}`) }, prefix)).toThrow(/endpointTags.*at most 20 tag keys/);
     expect(() => checkBridgeConfig({ endpointTagsRefresh: 0 }, prefix)).toThrow(/endpointTagsRefresh/);
+    expect(() => checkBridgeConfig({ endpointTags: ['team'], sagemakerMetadata: false }, prefix)).toThrow(/config key "workloads\[0\]\.bridge\.config\.endpointTags": needs "sagemakerMetadata": true/);
   });
 });
