@@ -67,7 +67,9 @@ export function emptySageMakerCache(): SageMakerCache {
  *
  * ListEndpoints runs every cycle (one call per 100 endpoints). DescribeEndpoint runs only for endpoints that are
  * new, whose LastModifiedTime or status changed, or that were not described for `refreshMs`; endpoint configs
- * are immutable and described once. `cache` lives in the bridge state, so a cold start costs no more calls.
+ * are immutable and described once. Then the inference components (refreshComponents) with what is left of
+ * `maxDescribes`, and, with `tags`, the tags of both (refreshTags). `cache` lives in the bridge state, so a cold
+ * start costs no more calls.
  */
 export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache: SageMakerCache, options: MetadataOptions): Promise<SageMakerCache> {
   const { calls, logger } = options;
