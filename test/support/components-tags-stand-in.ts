@@ -31,7 +31,6 @@ export function componentArn(name: string): string {
 function listedArn(kind: 'endpoint' | 'inference-component', name: string): string {
   return `arn:aws:sagemaker:${REGION}:${ACCOUNT}:${kind}/${name}`;
 }
-export const listedEndpointArn = (name: string): string => listedArn('endpoint', name);
 
 interface ComponentRecord {
   readonly name: string;
