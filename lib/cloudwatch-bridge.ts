@@ -23,6 +23,7 @@ const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
 const SCHEDULER_MAX_EVENT_AGE = Duration.hours(24);
 const STATE_PREFIX = 'inferwatch/';
 const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
+const INFERENCE_COMPONENT_RESOURCE = 'inference-component';
 
 export interface CloudWatchBridgeProps {
   /** The AMP workspace id (`ws-…`): the bridge looks up its endpoint and status with DescribeWorkspace at start. */
@@ -126,7 +127,7 @@ export class CloudWatchBridge extends Construct {
     for (const key of BRIDGE_KEYS_SET_BY_CONSTRUCT) {
       if (key in userConfig) throw new ConfigError(`config key "bridge.config.${key}" is set by the CloudWatchBridge construct; leave it out`);
     }
-    const settle = resolveConfig(userConfig as BridgeConfigInput, {}).settle;
+    const { settle, endpointTags } = resolveConfig(userConfig as BridgeConfigInput, {});
 
     this.stateBucket = new s3.Bucket(this, 'State', {
       encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
@@ -167,7 +168,7 @@ export class CloudWatchBridge extends Construct {
         resources: ['*'],
       }),
     );
-    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ListSageMakerEndpoints', actions: ['sagemaker:ListEndpoints'], resources: ['*'] }));
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ListSageMakerEndpoints', actions: ['sagemaker:ListEndpoints', 'sagemaker:ListInferenceComponents'], resources: ['*'] }));
     const stack = Stack.of(this);
     this.role.addToPolicy(
       new iam.PolicyStatement({
@@ -177,6 +178,15 @@ export class CloudWatchBridge extends Construct {
         resources: SAGEMAKER_DESCRIBE_RESOURCES.map((resource) => `arn:${Aws.PARTITION}:sagemaker:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/*`),
       }),
     );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeInferenceComponents',
+        actions: ['sagemaker:DescribeInferenceComponent'],
+        resources: [`arn:${Aws.PARTITION}:sagemaker:${Aws.REGION}:${Aws.ACCOUNT_ID}:${INFERENCE_COMPONENT_RESOURCE}/*`],
+      }),
+    );
+    // Only with `endpointTags`: tags are read only then.
+    if (endpointTags.length > 0) this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadEndpointTags', actions: ['tag:GetResources'], resources: ['*'] }));
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'BridgeState',
@@ -308,7 +318,8 @@ export class CloudWatchBridge extends Construct {
     const policy = this.role.node.findChild('DefaultPolicy');
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:GetMetricData, cloudwatch:ListMetrics, sagemaker:ListEndpoints and the X-Ray trace writes support no resource-level permissions.',
+      reason:
+        'cloudwatch:GetMetricData, cloudwatch:ListMetrics, sagemaker:ListEndpoints, sagemaker:ListInferenceComponents, tag:GetResources (granted only with endpointTags) and the X-Ray trace writes support no resource-level permissions.',
     });
     for (const resource of SAGEMAKER_DESCRIBE_RESOURCES) {
       Validations.of(policy).acknowledge({
@@ -316,6 +327,10 @@ export class CloudWatchBridge extends Construct {
         reason: 'The bridge reports metadata of every SageMaker endpoint in its account and region; their names are not known at deploy time.',
       });
     }
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${INFERENCE_COMPONENT_RESOURCE}/*]`,
+      reason: 'The bridge reports the copy counts of every SageMaker inference component in its account and region; their names are not known at deploy time.',
+    });
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.stateBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${STATE_PREFIX}*]`,
       reason: 'One state object per shard, all under this prefix.',

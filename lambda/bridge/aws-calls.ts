@@ -4,6 +4,7 @@ import type { BridgeLogger } from './logger';
 const SERVICE_NAMES: Record<string, string> = {
   CloudWatchClient: 'CloudWatch',
   SageMakerClient: 'SageMaker',
+  ResourceGroupsTaggingAPIClient: 'Resource Groups Tagging',
   S3Client: 'S3',
   AmpClient: 'AMP',
   STSClient: 'STS',

@@ -3,6 +3,7 @@ import { getHeapStatistics } from 'node:v8';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CatalogNamespaceSchema } from './catalog/catalog';
+import { tagLabelName } from './sagemaker/tags';
 
 /** Thrown for any configuration problem; the message names the offending key. */
 export class ConfigError extends Error {
@@ -130,6 +131,9 @@ export function latencyHasHistogram(mode: LatencyMode): boolean {
   return mode !== 'summary';
 }
 
+/** Tag labels ride on every `_info` series; AMP allows 70 labels a series. */
+const MAX_ENDPOINT_TAGS = 20;
+
 const StateSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('file'), directory: z.string().min(1) }).strict(),
   z.object({ type: z.literal('s3'), bucket: z.string().min(3), key: z.string().min(1).default('inferwatch/bridge-state.json') }).strict(),
@@ -169,6 +173,23 @@ export const BridgeConfigSchema = z
     highResolution: z.boolean().default(false),
     /** Emit endpoint metadata series from the SageMaker API. @default true */
     sagemakerMetadata: z.boolean().default(true),
+    /**
+     * Tag keys of SageMaker endpoints and inference components that become labels on their `_info` series, named
+     * `tag_` and the key with characters other than letters, digits and `_` as `_` (`cost-center` -> `tag_cost_center`).
+     * Read with tag:GetResources, one call per 100 resources. @default [] (no tags read)
+     */
+    endpointTags: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(128)
+          .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u, 'must be an AWS tag key: letters, digits, spaces and _ . : / = + - @, at most 128 characters'),
+      )
+      .max(MAX_ENDPOINT_TAGS, `at most ${MAX_ENDPOINT_TAGS} tag keys: each is a label on every _info series`)
+      .default([]),
+    /** Tags read longer ago than this are read again (a tag change shows within it). @default 3600 */
+    endpointTagsRefresh: PositiveDuration.default(3600),
     /** How long ListMetrics results are reused by warm invocations. @default 600 */
     discoveryInterval: NonNegativeDuration.default(600),
     /** Label values longer than this are cut (with a hash suffix, so they stay distinct). @default 1024 */
@@ -233,6 +254,18 @@ export const BridgeConfigSchema = z
     if (config.maxCycleSpan < config.period) {
       ctx.addIssue({ code: 'custom', path: ['maxCycleSpan'], message: `must be at least one period (${config.period}s)` });
     }
+    if (config.endpointTags.length > 0 && !config.sagemakerMetadata) {
+      ctx.addIssue({ code: 'custom', path: ['endpointTags'], message: 'needs "sagemakerMetadata": true: the tags are labels on the metadata _info series (or leave endpointTags out)' });
+    }
+    const labelOf = new Map<string, string>();
+    config.endpointTags.forEach((key, index) => {
+      const label = tagLabelName(key);
+      const other = labelOf.get(label);
+      if (other !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['endpointTags', index], message: `"${key}" and "${other}" both become the label ${label}: keep one of them` });
+      }
+      labelOf.set(label, key);
+    });
     if (config.remoteWrite.url !== undefined && config.remoteWrite.workspaceId !== undefined) {
       ctx.addIssue({
         code: 'custom',

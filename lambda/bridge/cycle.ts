@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Catalog } from './catalog/catalog';
 import { discoverMetrics, type DiscoveryCache } from './cloudwatch/discovery';
@@ -29,6 +30,8 @@ export interface CycleDeps {
   readonly cloudwatch: CloudWatchClient;
   /** Absent: no endpoint metadata series. */
   readonly sagemaker?: SageMakerClient;
+  /** Reads endpoint tags (`endpointTags`); absent: no tag labels. */
+  readonly tagging?: ResourceGroupsTaggingAPIClient;
   readonly store: StateStore;
   /** Sends one remote-write request body. */
   readonly send: (body: Uint8Array) => Promise<SendResult>;
@@ -195,6 +198,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
         calls,
         logger,
         inShard: (name) => endpointInShard(name, config.shard),
+        tags: deps.tagging && config.endpointTags.length > 0 ? { client: deps.tagging, keys: config.endpointTags, refreshMs: config.endpointTagsRefresh * 1000 } : undefined,
       })
     : Promise.resolve(undefined);
   // Awaited after the reads; a failure here must not go unhandled meanwhile.
@@ -284,7 +288,12 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   carryUnreadSeries(nextSeries, plan.planned, settings, window.end - SERIES_RETENTION_MS);
   const endedMetadata = await metadataDone;
   // Metadata describes the endpoints as they are now: during a catch-up, at the oldest time the receiver accepts.
-  const metadataOptions = { timestamp: Math.max(window.end - periodMs, writableFrom), baseLabels: deps.baseLabels, maxLabelValueLength: config.maxLabelValueLength };
+  const metadataOptions = {
+    timestamp: Math.max(window.end - periodMs, writableFrom),
+    baseLabels: deps.baseLabels,
+    maxLabelValueLength: config.maxLabelValueLength,
+    tagKeys: config.endpointTags,
+  };
   const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
   let metadataCount = 0;
   if (deps.sagemaker) {

@@ -1,6 +1,7 @@
 import { AmpClient } from '@aws-sdk/client-amp';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -167,6 +168,10 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
   const deps: CycleDeps = {
     cloudwatch: instrumentAwsClient(new CloudWatchClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), options.logger),
     sagemaker: config.sagemakerMetadata ? instrumentAwsClient(new SageMakerClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), options.logger) : undefined,
+    tagging:
+      config.sagemakerMetadata && config.endpointTags.length > 0
+        ? instrumentAwsClient(new ResourceGroupsTaggingAPIClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), options.logger)
+        : undefined,
     store: createStateStore(config, options.logger),
     send: client ? (body) => client.send(body) : async () => ({ status: 'ok', attempts: 0 }),
     now: options.now ?? Date.now,

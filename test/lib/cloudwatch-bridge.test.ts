@@ -1,4 +1,5 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -61,7 +62,13 @@ describe('CloudWatchBridge', () => {
     const bySid = Object.fromEntries(statements(template).filter((s) => s.Sid).map((s) => [s.Sid, s]));
     expect(bySid.RemoteWrite).toMatchObject({ Action: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], Resource: WORKSPACE_ARN });
     expect(bySid.ReadCloudWatchMetrics).toMatchObject({ Action: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], Resource: '*' });
-    expect(bySid.ListSageMakerEndpoints).toMatchObject({ Action: ['sagemaker:ListEndpoints'], Resource: '*' });
+    expect(bySid.ListSageMakerEndpoints).toMatchObject({ Action: ['sagemaker:ListEndpoints', 'sagemaker:ListInferenceComponents'], Resource: '*' });
+    expect(bySid.DescribeInferenceComponents).toMatchObject({
+      Action: ['sagemaker:DescribeInferenceComponent'],
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':inference-component/*']] },
+    });
+    // Tags are read only when endpointTags are configured.
+    expect(statements(template).flatMap((s) => s.Action)).not.toContain('tag:GetResources');
     expect(bySid.DescribeSageMakerEndpoints).toMatchObject({
       Action: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
       Resource: [
@@ -73,6 +80,24 @@ describe('CloudWatchBridge', () => {
     expect(bySid.BridgeStateExists).toMatchObject({ Action: ['s3:ListBucket'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BridgeState/), 'Arn'] } });
     // No AWS-managed policy on the role.
     template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }, ManagedPolicyArns: Match.absent() });
+  });
+
+  test('endpointTags: tag:GetResources on * (it takes no resource-level permissions), acknowledged with its reason, cdk-nag clean', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Tags', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new CloudWatchBridge(stack, 'Bridge', { workspaceId: 'ws-1234', workspaceArn: WORKSPACE_ARN, bridgeConfig: { endpointTags: ['team', 'cost-center'] } });
+    // Before the first synth (Template.fromStack synthesizes, and the app keeps that assembly).
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
+    expect(() => app.synth()).not.toThrow();
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^BridgeRole') }],
+      PolicyDocument: { Statement: Match.arrayWith([{ Sid: 'ReadEndpointTags', Effect: 'Allow', Action: 'tag:GetResources', Resource: '*' }]) },
+    });
+    const policy = stack.node.findChild('Bridge').node.findChild('Role').node.findChild('DefaultPolicy');
+    const reasons = JSON.stringify(policy.node.metadata);
+    expect(reasons).toContain('tag:GetResources');
+    expect(() => new CloudWatchBridge(new Stack(new App()), 'Bad', { workspaceId: 'ws-1234', workspaceArn: WORKSPACE_ARN, bridgeConfig: { endpointTags: ['team', 'team!'] } })).toThrow(/config key "endpointTags\.1"/);
   });
 
   test('from an empty bucket, with exactly the S3 permissions of the synthesized role, the state store starts, saves, reloads, journals and clears its journal', async () => {

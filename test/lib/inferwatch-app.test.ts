@@ -24,6 +24,8 @@ const WILDCARD_RESOURCE_ALLOWED = new Set([
   'cloudwatch:GetMetricData', // no resource-level permissions
   'cloudwatch:ListMetrics', // no resource-level permissions
   'sagemaker:ListEndpoints', // List* take no resource
+  'sagemaker:ListInferenceComponents',
+  'tag:GetResources', // no resource-level permissions (only with endpointTags)
   'xray:PutTraceSegments', // Lambda active tracing
   'xray:PutTelemetryRecords',
 ]);

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ComponentsAndTags, TAGGING_TARGET_PREFIX } from './components-tags-stand-in';
 
 /**
  * A local stand-in for CloudWatch (AWS JSON 1.0, `GraniteServiceVersion20100801.`) and SageMaker
- * (AWS JSON 1.1, `SageMaker.`), serving deterministic synthetic inference traffic. The SDK reaches it
- * through the standard AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL_SAGEMAKER variables.
+ * (AWS JSON 1.1, `SageMaker.`), serving deterministic synthetic inference traffic, with inference components and
+ * the tagging API's GetResources from components-tags-stand-in.ts. The SDK reaches it through the standard
+ * AWS_ENDPOINT_URL_CLOUDWATCH / AWS_ENDPOINT_URL_SAGEMAKER / AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API variables.
  */
 
 export interface Dimension {
@@ -28,6 +30,10 @@ export interface FleetEndpoint {
   readonly components?: readonly string[];
   /** `MetricsConfig.EnableEnhancedMetrics`: per-instance, per-container and per-accelerator series besides the per-variant ones. @default false */
   readonly enhanced?: boolean;
+  /** Tags of the endpoint (GetResources). @default none */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Tags of its inference components, by component name. @default none */
+  readonly componentTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export type EndpointShape = 'realtime' | 'async' | 'serverless' | 'multi-model' | 'inference-components';
@@ -574,6 +580,8 @@ export class AwsStandIn {
   private failRemaining = 0;
   private readonly unlisted = new Set<string>();
   private requests = 0;
+  /** Inference components (copy counts) and resource tags. */
+  readonly componentsAndTags: ComponentsAndTags;
   /** Small pages force NextToken, as CloudWatch does past 100,800 datapoints. */
   datapointsPerPage = 100_800;
   listMetricsPageSize = 500;
@@ -593,6 +601,7 @@ export class AwsStandIn {
       list.push(m);
       this.byNamespace.set(m.namespace, list);
     }
+    this.componentsAndTags = new ComponentsAndTags(fleet.endpoints, DEFAULT_TIME);
     for (const endpoint of fleet.endpoints) {
       const createdAt = endpoint.createdAt ?? DEFAULT_TIME;
       const record = { endpoint, createdAt, modifiedAt: endpoint.modifiedAt ?? createdAt };
@@ -654,6 +663,7 @@ export class AwsStandIn {
   deleteEndpoint(name: string, deletedAtMs: number): void {
     if (!this.endpoints.delete(name)) throw new Error(`no endpoint ${name} in the fleet`);
     this.deletedEndpoints.set(name, deletedAtMs / 1000);
+    this.componentsAndTags.endpointDeleted(name);
   }
 
   /** The SDK environment that points CloudWatch and SageMaker clients here. */
@@ -661,6 +671,7 @@ export class AwsStandIn {
     return {
       AWS_ENDPOINT_URL_CLOUDWATCH: this.url,
       AWS_ENDPOINT_URL_SAGEMAKER: this.url,
+      AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: this.url,
       AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
       AWS_SECRET_ACCESS_KEY: 'stand-in-secret',
       AWS_REGION: 'us-east-2',
@@ -799,6 +810,8 @@ export class AwsStandIn {
       if (action === 'DescribeEndpoint') return this.replier(res, '1.1', this.describeEndpoint(body));
       if (action === 'DescribeEndpointConfig') return this.replier(res, '1.1', this.describeEndpointConfig(body));
     }
+    const payload = this.componentsAndTags.handle(service, action, body);
+    if (payload !== undefined) return this.replier(res, '1.1', payload);
     return () => this.error(res, 400, 'UnknownOperationException', `stand-in does not implement ${target}`, target);
   }
 
@@ -816,7 +829,7 @@ export class AwsStandIn {
   }
 
   private error(res: ServerResponse, status: number, code: string, message: string, target: string): void {
-    const version = target.startsWith('SageMaker.') ? '1.1' : '1.0';
+    const version = target.startsWith('SageMaker.') || target.startsWith(`${TAGGING_TARGET_PREFIX}.`) ? '1.1' : '1.0';
     res.writeHead(status, {
       'content-type': `application/x-amz-json-${version}`,
       'x-amzn-requestid': `req-${this.requests}`,

@@ -34,6 +34,7 @@ test('every endpoint metadata series has a gauge family with HELP, endpoints wit
       creating: { modified: 1, described: 1, status: 'Creating', config: '', variants: [] },
     },
     configs: { 'a-config': { blue: ['ml.inf1.xlarge', 'm'] } },
+    components: { chat: { endpoint: 'a', variant: 'blue', arn: 'arn:aws:sagemaker:us-east-2:123456789012:inference-component/chat', modified: 1, described: 1, status: 'InService', desired: 2, current: 1 } },
   };
   const names = new Set([...metadataSeries(cache, { timestamp: 0, baseLabels: {}, maxLabelValueLength: 1024 })].map((s) => s.labels[0]?.value ?? ''));
   const lookup = familyLookup(new Catalog(loadDefaultCatalog()));
