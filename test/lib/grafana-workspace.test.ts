@@ -60,7 +60,7 @@ describe('GrafanaWorkspace', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  test('the custom resource carries the workspace, the AMP endpoint and region, and the three dashboards', () => {
+  test('the custom resource carries the workspace, the AMP endpoint and region, and every dashboard', () => {
     const template = synth();
     const resource = Object.values(template.findResources('Custom::GrafanaProvisioning'))[0]?.Properties;
     expect(resource).toMatchObject({
@@ -69,7 +69,16 @@ describe('GrafanaWorkspace', () => {
       PrometheusUrl: { 'Fn::GetAtt': [expect.stringMatching(/^PrometheusWorkspace/), 'PrometheusEndpoint'] },
       PrometheusRegion: 'eu-west-1',
     });
-    expect((JSON.parse(resource?.Dashboards as string) as Array<{ uid: string }>).map((d) => d.uid)).toEqual(['inferwatch-sagemaker', 'inferwatch-neuron', 'inferwatch-bridge']);
+    expect((JSON.parse(resource?.Dashboards as string) as Array<{ uid: string }>).map((d) => d.uid)).toEqual([
+      'inferwatch-fleet',
+      'inferwatch-sagemaker',
+      'inferwatch-inference-components',
+      'inferwatch-async',
+      'inferwatch-serverless',
+      'inferwatch-multi-model',
+      'inferwatch-neuron',
+      'inferwatch-bridge',
+    ]);
   });
 
   test('SAML: metadata, role attribute and values', () => {
