@@ -35,7 +35,7 @@ export function panelsOf(dashboards: readonly Dashboard[]): DashboardPanel[] {
  * dashboards send the listed values; `.*` is the same on the stand-in's data), or the value in `chosen`. A variable
  * the dashboard does not define is an error, not left for Prometheus to reject with a less useful message.
  */
-export function interpolate(expr: string, dashboard: Pick<Dashboard, 'templating'>, chosen: Readonly<Record<string, string>> = {}): string {
+export function interpolate(expr: string, dashboard: { readonly templating?: { readonly list?: ReadonlyArray<{ readonly name: string }> } }, chosen: Readonly<Record<string, string>> = {}): string {
   const variables = new Set((dashboard.templating?.list ?? []).map((v) => v.name));
   return expr
     .replace(/\$__rate_interval/g, '5m')
@@ -62,12 +62,21 @@ export const DEMO_CHARTS: readonly ChartSpec[] = [
   { dashboard: 'inferwatch-async', panel: 'Backlog', file: 'async-backlog.png' },
   { dashboard: 'inferwatch-inference-components', panel: 'Normalised utilisation per component', file: 'component-utilisation.png' },
   { dashboard: 'inferwatch-multi-model', panel: 'Cache hit ratio', file: 'mme-cache-hits.png' },
-  { dashboard: 'inferwatch-bridge', panel: 'Active series and queries', file: 'bridge-series.png' },
+  { dashboard: 'inferwatch-bridge', panel: 'Lag behind real time', file: 'bridge-lag.png' },
+  { dashboard: 'inferwatch-bridge', panel: 'Metrics requested per hour', file: 'bridge-metrics-requested.png' },
 ];
 
 const WIDTH = 900;
 const HEIGHT = 340;
 const FONT = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf', 'DejaVuSans.ttf');
+/** DejaVu Sans' mean advance per character, in ems. */
+const DEJAVU_EM_PER_CHAR = 0.6;
+
+// Without a canvas ECharts guesses text widths for a narrower font, and legend entries run into each other: measure
+// for the font resvg draws with.
+echarts.setPlatformAPI({
+  measureText: (text: string, font?: string) => ({ width: text.length * Number(/(\d+(?:\.\d+)?)px/.exec(font ?? '')?.[1] ?? 12) * DEJAVU_EM_PER_CHAR }),
+});
 
 /** Grafana's legend format: `{{label}}` is the series' value of the label, empty when it has none. */
 export function legendOf(format: string | undefined, metric: Readonly<Record<string, string>>): string {
@@ -105,8 +114,8 @@ export async function panelSeries(prometheus: LocalPrometheus, found: DashboardP
   return lines;
 }
 
-/** One panel as PNG: the title, the lines, the axis in the panel's unit, the legend below. */
-export function renderPng(title: string, subtitle: string, unit: string | undefined, lines: ReadonlyArray<{ name: string; values: PromSeries['values'] }>): Buffer {
+/** One panel as PNG over [start, end]: the title, the lines, the axis in the panel's unit, the legend below. */
+export function renderPng(title: string, subtitle: string, unit: string | undefined, lines: ReadonlyArray<{ name: string; values: PromSeries['values'] }>, start: number, end: number): Buffer {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: WIDTH, height: HEIGHT });
   chart.setOption({
     animation: false,
@@ -115,7 +124,7 @@ export function renderPng(title: string, subtitle: string, unit: string | undefi
     title: { text: title, subtext: subtitle, left: 12, top: 6, textStyle: { fontSize: 15 }, subtextStyle: { fontSize: 11 } },
     grid: { left: 80, right: 24, top: 62, bottom: 80 },
     legend: { bottom: 6, left: 12, right: 12, type: 'plain', itemWidth: 18, itemHeight: 8, textStyle: { fontSize: 11 } },
-    xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+    xAxis: { type: 'time', min: start, max: end, axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', axisLabel: { formatter: formatterFor(unit) } },
     series: lines.map((line) => ({ type: 'line', name: line.name, showSymbol: false, lineStyle: { width: 2 }, data: line.values })),
   });
@@ -160,7 +169,7 @@ export async function renderCharts(prometheus: LocalPrometheus, dashboards: read
     const found = panels.find((p) => p.dashboard.uid === spec.dashboard && p.panel.title === spec.panel);
     if (!found) throw new Error(`no panel "${spec.panel}" on dashboard ${spec.dashboard}`);
     const lines = await panelSeries(prometheus, found, start, end, 30);
-    const png = renderPng(found.panel.title ?? spec.panel, `${found.dashboard.title} (npm run demo, simulated traffic)`, found.panel.fieldConfig?.defaults?.unit, lines);
+    const png = renderPng(found.panel.title ?? spec.panel, `${found.dashboard.title} (npm run demo, simulated traffic)`, found.panel.fieldConfig?.defaults?.unit, lines, start, end);
     const problems = pngProblems(png);
     if (problems.length > 0) throw new Error(`${spec.file}: ${problems.join('; ')}`);
     const file = join(dir, spec.file);
