@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
+import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { buildLabels, type TimeSeries } from '../../lambda/bridge/series';
 import { AwsStandIn, defaultFleet, type Dimension } from '../support/aws-stand-in';
 import { answerKey, compareAnswers, periodsIn, type Answers } from '../support/demo-queries';
 import { interpolate, panelsOf } from '../support/demo-charts';
@@ -31,6 +33,39 @@ const ACCOUNTS = [
  * holds none of them; the day the bridge writes them, their panel must return data like every other.
  */
 const NOT_YET_WRITTEN = ['aws_sagemaker_inference_component_desired_copies', 'aws_sagemaker_inference_component_current_copies'];
+
+/**
+ * An account whose latency histogram is known by construction, to hold the quantile panels' arithmetic to exact
+ * answers whatever the bridge writes: two variants of 100 requests a minute; variant a all under 50 ms, variant b 90
+ * under 50 ms and 10 between 0.5 s and 1 s. Pooled, the 198th of 200 requests sits 8 tenths into the (0.5, 1] bucket:
+ * p99 = 0.5 + 0.8 * 0.5 = 0.9 s. Variant a also carries a summary p99 of 5 s, as `latency: both` writes: the histogram
+ * must win. The maximum of the per-variant p99s (0.95 s for b) would be wrong.
+ */
+const HISTOGRAM_ACCOUNT = '999999999999';
+const HISTOGRAM_P99 = 0.9;
+function knownHistogram(from: number, to: number): TimeSeries[] {
+  const edges: Array<[string, number, number]> = [
+    // le, cumulative per minute for variant a, for variant b
+    ['0.05', 100, 90],
+    ['0.5', 100, 90],
+    ['1', 100, 100],
+    ['+Inf', 100, 100],
+  ];
+  const minutes = Array.from({ length: (to - from) / MINUTE + 1 }, (_, i) => i);
+  const counter = (name: string, labels: Record<string, string>, perMinute: number): TimeSeries => ({
+    labels: buildLabels(name, { account_id: HISTOGRAM_ACCOUNT, region: 'us-east-2', endpoint_name: 'known-histogram', ...labels }),
+    samples: minutes.map((i) => ({ timestamp: from + i * MINUTE, value: (i + 1) * perMinute })),
+    kind: 'counter',
+  });
+  return [
+    ...edges.flatMap(([le, a, b]) => [counter('aws_sagemaker_model_latency_seconds_bucket', { variant_name: 'a', le }, a), counter('aws_sagemaker_model_latency_seconds_bucket', { variant_name: 'b', le }, b)]),
+    counter('aws_sagemaker_model_latency_seconds_count', { variant_name: 'a' }, 100),
+    counter('aws_sagemaker_model_latency_seconds_count', { variant_name: 'b' }, 100),
+    counter('aws_sagemaker_model_latency_seconds_sum', { variant_name: 'a' }, 2),
+    counter('aws_sagemaker_model_latency_seconds_sum', { variant_name: 'b' }, 12),
+    { ...counter('aws_sagemaker_model_latency_seconds', { variant_name: 'a', quantile: '0.99' }, 0), samples: minutes.map((i) => ({ timestamp: from + i * MINUTE, value: 5 })), kind: 'gauge' },
+  ];
+}
 
 describe('dashboards against bridge data in a real Prometheus', () => {
   const standIn = new AwsStandIn(defaultFleet('neuron_monitor', 0, { shapes: true }));
@@ -63,6 +98,13 @@ describe('dashboards against bridge data in a real Prometheus', () => {
         }
       }),
     );
+    // Before anything newer arrives: Prometheus refuses samples an hour older than its newest.
+    const written = await fetch(prometheus.remoteWriteUrl, {
+      method: 'POST',
+      headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0' },
+      body: encodeWriteRequest(knownHistogram(t0 - 30 * MINUTE, t0)),
+    });
+    if (!written.ok) throw new Error(`the known histogram was refused: ${written.status} ${await written.text()}`);
     // Then a host as the collector sees it: neuron-monitor and TorchServe, scraped with the collector's rendered config.
     const rendered = renderCollectorConfig({
       scrapeIntervalSeconds: 2,
@@ -140,10 +182,10 @@ describe('dashboards against bridge data in a real Prometheus', () => {
     );
   });
 
-  /** A panel's first query as the dashboard viewer sends it with the first account chosen and "All" in every other variable. */
-  const panelQuery = (uid: string, title: string) => {
+  /** A panel's query (the first unless `index`) as the dashboard viewer sends it with one account chosen and "All" in every other variable. */
+  const panelQuery = (uid: string, title: string, account: string = ACCOUNTS[0].id, index = 0) => {
     const found = panels.find((p) => p.dashboard.uid === uid && p.panel.title === title);
-    return interpolate(found?.panel.targets?.[0]?.expr ?? `missing panel ${uid} / ${title}`, found?.dashboard ?? { templating: { list: [] } }, { account_id: ACCOUNTS[0].id });
+    return interpolate(found?.panel.targets?.[index]?.expr ?? `missing panel ${uid} / ${title}`, found?.dashboard ?? { templating: { list: [] } }, { account_id: account });
   };
   const d = (pairs: Record<string, string>): Dimension[] => Object.entries(pairs).map(([Name, Value]) => ({ Name, Value }));
   const variants = () => standIn.fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name, dims: d({ EndpointName: e.name, VariantName: v.name }) })));
@@ -205,6 +247,22 @@ describe('dashboards against bridge data in a real Prometheus', () => {
         ['llm-chat', 'llm-embed'].map((c) => [answerKey({ inference_component_name: c }), (sumOver('AWS/SageMaker', 'InvocationsPerCopy', d({ InferenceComponentName: c })) ?? NaN) / (periods.length * 60)]),
       );
       expect(compareAnswers(truePerCopy, got(perCopy, ['inference_component_name']))).toEqual([]);
+    });
+  });
+
+  describe('latency quantiles: histogram_quantile over pooled buckets where there are histograms, the summary where not', () => {
+    const at = t0 + 5 * MINUTE;
+    const p99 = async (title: string, account: string, index = 0) => (await prometheus.query(panelQuery('inferwatch-fleet', title, account, index), at)).map((s) => ({ labels: { ...s.metric }, value: Number(s.value.toFixed(9)) }));
+
+    test('per endpoint and per account, the pooled p99 of the known histogram, not the summary beside it nor the largest variant p99', async () => {
+      expect(await p99('p99 model latency per endpoint', HISTOGRAM_ACCOUNT)).toEqual([{ labels: { endpoint_name: 'known-histogram' }, value: HISTOGRAM_P99 }]);
+      expect(await p99('p99 model latency: fleet and per account', HISTOGRAM_ACCOUNT, 1)).toEqual([{ labels: { account_id: HISTOGRAM_ACCOUNT }, value: HISTOGRAM_P99 }]);
+    });
+
+    test('every account has a p99, histograms or not; the fleet has one', async () => {
+      const accounts = (await p99('p99 model latency: fleet and per account', '.*', 1)).map((s) => s.labels.account_id).sort();
+      expect(accounts).toEqual([...ACCOUNTS.map((a) => a.id), HISTOGRAM_ACCOUNT].sort());
+      expect(await p99('p99 model latency: fleet and per account', '.*')).toHaveLength(1);
     });
   });
 
