@@ -214,18 +214,25 @@ describe('dashboards against bridge data in a real Prometheus', () => {
       expect(compareAnswers(truth, got(rates, ['endpoint_name', 'variant_name']))).toEqual([]);
     });
 
-    test('fleet overview: requests per second by endpoint and by component', async () => {
+    test('fleet overview: requests per second by endpoint and by component, an endpoint of each account apart', async () => {
       const truth: Answers = new Map();
+      const add = (labels: Record<string, string>, value: number) => {
+        for (const { id } of ACCOUNTS) {
+          const key = answerKey({ ...labels, account: id });
+          truth.set(key, (truth.get(key) ?? 0) + value);
+        }
+      };
       for (const v of variants()) {
         const sum = sumOver('AWS/SageMaker', 'Invocations', v.dims);
-        const key = answerKey({ endpoint_name: v.endpoint, inference_component_name: '' });
-        if (sum !== undefined) truth.set(key, (truth.get(key) ?? 0) + sum / (periods.length * 60));
+        if (sum !== undefined) add({ endpoint_name: v.endpoint, inference_component_name: '' }, sum / (periods.length * 60));
       }
       for (const component of standIn.fleet.endpoints.flatMap((e) => e.components ?? [])) {
-        truth.set(answerKey({ endpoint_name: '', inference_component_name: component }), (sumOver('AWS/SageMaker', 'Invocations', d({ InferenceComponentName: component })) ?? NaN) / (periods.length * 60));
+        add({ endpoint_name: '', inference_component_name: component }, (sumOver('AWS/SageMaker', 'Invocations', d({ InferenceComponentName: component })) ?? NaN) / (periods.length * 60));
       }
-      const rates = await prometheus.query(panelQuery('inferwatch-fleet', 'Requests per second'), at);
-      expect(compareAnswers(truth, got(rates, ['endpoint_name', 'inference_component_name']))).toEqual([]);
+      // Every account: the two accounts' endpoints of one name are two series, not one of twice the rate.
+      const rates = await prometheus.query(panelQuery('inferwatch-fleet', 'Requests per second', '.*'), at);
+      const answers = new Map(rates.map((r) => [answerKey({ endpoint_name: r.metric.endpoint_name ?? '', inference_component_name: r.metric.inference_component_name ?? '', account: r.metric.account_id ?? '' }), r.value]));
+      expect(compareAnswers(truth, answers)).toEqual([]);
     });
 
     test('endpoint detail: CPU per variant is the newest per-variant sample', async () => {
@@ -255,7 +262,7 @@ describe('dashboards against bridge data in a real Prometheus', () => {
     const p99 = async (title: string, account: string, index = 0) => (await prometheus.query(panelQuery('inferwatch-fleet', title, account, index), at)).map((s) => ({ labels: { ...s.metric }, value: Number(s.value.toFixed(9)) }));
 
     test('per endpoint and per account, the pooled p99 of the known histogram, not the summary beside it nor the largest variant p99', async () => {
-      expect(await p99('p99 model latency per endpoint', HISTOGRAM_ACCOUNT)).toEqual([{ labels: { endpoint_name: 'known-histogram' }, value: HISTOGRAM_P99 }]);
+      expect(await p99('p99 model latency per endpoint', HISTOGRAM_ACCOUNT)).toEqual([{ labels: { account_id: HISTOGRAM_ACCOUNT, endpoint_name: 'known-histogram', region: 'us-east-2' }, value: HISTOGRAM_P99 }]);
       expect(await p99('p99 model latency: fleet and per account', HISTOGRAM_ACCOUNT, 1)).toEqual([{ labels: { account_id: HISTOGRAM_ACCOUNT }, value: HISTOGRAM_P99 }]);
     });
 

@@ -68,6 +68,7 @@ export const DEMO_CHARTS: readonly ChartSpec[] = [
 
 const WIDTH = 900;
 const HEIGHT = 340;
+const LEGEND_FONT_PX = 11;
 const FONT = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf', 'DejaVuSans.ttf');
 /** DejaVu Sans' mean advance per character, in ems. */
 const DEJAVU_EM_PER_CHAR = 0.6;
@@ -116,14 +117,17 @@ export async function panelSeries(prometheus: LocalPrometheus, found: DashboardP
 
 /** One panel as PNG over [start, end]: the title, the lines, the axis in the panel's unit, the legend below. */
 export function renderPng(title: string, subtitle: string, unit: string | undefined, lines: ReadonlyArray<{ name: string; values: PromSeries['values'] }>, start: number, end: number): Buffer {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: WIDTH, height: HEIGHT });
+  // The plot keeps its height however many rows the legend takes below it.
+  const legendWidth = lines.reduce((w, line) => w + line.name.length * LEGEND_FONT_PX * DEJAVU_EM_PER_CHAR + 36, 0);
+  const legendRows = Math.max(1, Math.ceil(legendWidth / (WIDTH - 48)));
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: WIDTH, height: HEIGHT + (legendRows - 1) * 18 });
   chart.setOption({
     animation: false,
     backgroundColor: '#ffffff',
     textStyle: { fontFamily: 'DejaVu Sans' },
     title: { text: title, subtext: subtitle, left: 12, top: 6, textStyle: { fontSize: 15 }, subtextStyle: { fontSize: 11 } },
-    grid: { left: 80, right: 24, top: 62, bottom: 80 },
-    legend: { bottom: 6, left: 12, right: 12, type: 'plain', itemWidth: 18, itemHeight: 8, textStyle: { fontSize: 11 } },
+    grid: { left: 80, right: 24, top: 62, bottom: 44 + legendRows * 18 },
+    legend: { bottom: 6, left: 12, right: 12, type: 'plain', itemWidth: 18, itemHeight: 8, textStyle: { fontSize: LEGEND_FONT_PX } },
     xAxis: { type: 'time', min: start, max: end, axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', axisLabel: { formatter: formatterFor(unit) } },
     series: lines.map((line) => ({ type: 'line', name: line.name, showSymbol: false, lineStyle: { width: 2 }, data: line.values })),

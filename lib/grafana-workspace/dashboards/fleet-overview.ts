@@ -2,6 +2,9 @@ import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dash
 import { bridgeIncrease, bridgeLatest, latencyQuantile, latest, PER_VARIANT, query, rateRatio, SCOPE, stat, sumRate, timeseries, base } from './shared';
 
 const FLEET = `${SCOPE}, ${PER_VARIANT}`;
+/** An endpoint's name is unique only within its account and region: two accounts' "prod" are two endpoints. */
+const WHERE = ['account_id', 'region'];
+const ENDPOINT_LEGEND = '{{endpoint_name}}{{inference_component_name}} ({{account_id}} {{region}})';
 
 /** Every endpoint, component and host of every account and region on one page: where to look first. */
 export function fleetOverviewDashboard(): Dashboard {
@@ -14,8 +17,8 @@ export function fleetOverviewDashboard(): Dashboard {
         'reqps',
         [
           // A series carries either endpoint_name (a variant) or inference_component_name (a component), never both.
-          query(sumRate('aws_sagemaker_invocations_total', FLEET, ['endpoint_name', 'inference_component_name']), '{{endpoint_name}}{{inference_component_name}}'),
-          query(sumRate('aws_sagemaker_async_invocations_processed_total', FLEET, ['endpoint_name']), '{{endpoint_name}} (async, processed)'),
+          query(sumRate('aws_sagemaker_invocations_total', FLEET, [...WHERE, 'endpoint_name', 'inference_component_name']), ENDPOINT_LEGEND),
+          query(sumRate('aws_sagemaker_async_invocations_processed_total', FLEET, [...WHERE, 'endpoint_name']), '{{endpoint_name}} ({{account_id}} {{region}}, async, processed)'),
         ],
         'By endpoint, or by inference component where the endpoint hosts components (CloudWatch keys those by component alone).',
       ),
@@ -40,7 +43,7 @@ export function fleetOverviewDashboard(): Dashboard {
     )
     .withPanel(
       timeseries('p99 model latency per endpoint', 's', [
-        query(latencyQuantile('aws_sagemaker_model_latency_seconds', 0.99, FLEET, ['endpoint_name', 'inference_component_name']), '{{endpoint_name}}{{inference_component_name}}'),
+        query(latencyQuantile('aws_sagemaker_model_latency_seconds', 0.99, FLEET, [...WHERE, 'endpoint_name', 'inference_component_name']), ENDPOINT_LEGEND),
       ]),
     )
     .withPanel(stat('Requests in range', 'short', query(`sum (${bridgeIncrease(`aws_sagemaker_invocations_total{${FLEET}}`, '$__range')})`, 'requests')))
@@ -55,7 +58,7 @@ export function fleetOverviewDashboard(): Dashboard {
     )
     .withPanel(timeseries('Instances: current and desired', 'short', [query(latest('sum', 'aws_sagemaker_variant_instances', SCOPE, ['state']), '{{state}}')]))
     .withPanel(timeseries('Busiest NeuronCore per host', 'percentunit', [query(latest('max', 'neuroncore_utilization_ratio', SCOPE, ['instance_id']), '{{instance_id}}')]))
-    .withPanel(timeseries('Asynchronous backlog', 'short', [query(latest('sum', 'aws_sagemaker_async_backlog_size', SCOPE, ['endpoint_name']), '{{endpoint_name}}')]))
+    .withPanel(timeseries('Asynchronous backlog', 'short', [query(latest('sum', 'aws_sagemaker_async_backlog_size', SCOPE, [...WHERE, 'endpoint_name']), '{{endpoint_name}} ({{account_id}} {{region}})')]))
     .withPanel(timeseries('Bridge lag behind real time', 's', [query(latest('max', 'inferwatch_bridge_lag_seconds', SCOPE, ['account_id', 'region']), '{{account_id}} {{region}}')]))
     .build();
 }
