@@ -5,7 +5,17 @@
 export { AlertTopic, type AlertPublisher, type AlertTopicProps } from './alert-topic';
 export { CloudWatchBridge, MAX_SCHEDULE_MINUTES, type CloudWatchBridgeProps } from './cloudwatch-bridge';
 export { GRAFANA_VERSION, GrafanaWorkspace, type GrafanaSamlProps, type GrafanaWorkspaceProps } from './grafana-workspace';
-export { allDashboards, bridgeDashboard, neuronDashboard, sagemakerDashboard } from './grafana-workspace/dashboards';
+export {
+  allDashboards,
+  asyncEndpointsDashboard,
+  bridgeDashboard,
+  endpointDetailDashboard,
+  fleetOverviewDashboard,
+  inferenceComponentsDashboard,
+  multiModelDashboard,
+  neuronDashboard,
+  serverlessDashboard,
+} from './grafana-workspace/dashboards';
 export { buildInferwatch, type InferwatchStacks } from './inferwatch-app';
 export { MonitoringStack, type MonitoringStackProps } from './monitoring-stack';
 export { NeuronCollector, type NeuronCollectorProps } from './neuron-collector';

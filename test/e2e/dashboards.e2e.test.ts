@@ -6,34 +6,74 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
-import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
+import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { buildLabels, type TimeSeries } from '../../lambda/bridge/series';
+import { AwsStandIn, defaultFleet, type Dimension } from '../support/aws-stand-in';
+import { answerKey, compareAnswers, periodsIn, type Answers } from '../support/demo-queries';
+import { interpolate, panelsOf } from '../support/demo-charts';
 import { LocalPrometheus } from '../support/prometheus';
-import { answerKey, compareAnswers, periodsIn } from '../support/demo-queries';
 import { runBridge } from '../support/run-bridge';
 
 const MINUTE = 60_000;
 const FIXTURES = join(__dirname, '..', 'fixtures');
 /** The neuron-monitor fixture's host: TorchServe's series get its id from the collector config. */
 const HOST = 'i-0823d657f57057590';
+/**
+ * Two accounts of one fleet, one per latency mode, so every latency panel is run on a fleet that mixes histograms and
+ * summaries (a bridge that writes only summaries leaves both accounts on the fallback).
+ */
+const ACCOUNTS = [
+  { id: '123456789012', latency: 'histogram' },
+  { id: '210987654321', latency: 'summary' },
+] as const;
 
-/** Queries that are right to be empty on the stand-in's data, and why. */
-const EMPTY_IS_RIGHT: Record<string, string> = {};
+/**
+ * Series the bridge of this branch does not write yet, and only these: the copy counts from DescribeInferenceComponent,
+ * which another change adds under these agreed names. A query over them may come back empty only while Prometheus
+ * holds none of them; the day the bridge writes them, their panel must return data like every other.
+ */
+const NOT_YET_WRITTEN = ['aws_sagemaker_inference_component_desired_copies', 'aws_sagemaker_inference_component_current_copies'];
 
-/** Grafana's variables as a dashboard viewer with "All" selected would send them. */
-function interpolate(expr: string): string {
-  return expr
-    .replace(/\$__rate_interval/g, '5m')
-    .replace(/\$__range/g, '1h')
-    .replace(/\$(account_id|region|endpoint_name|instance_id|model_name)\b/g, '.*');
+/**
+ * An account whose latency histogram is known by construction, to hold the quantile panels' arithmetic to exact
+ * answers whatever the bridge writes: two variants of 100 requests a minute; variant a all under 50 ms, variant b 90
+ * under 50 ms and 10 between 0.5 s and 1 s. Pooled, the 198th of 200 requests sits 8 tenths into the (0.5, 1] bucket:
+ * p99 = 0.5 + 0.8 * 0.5 = 0.9 s. Variant a also carries a summary p99 of 5 s, as `latency: both` writes: the histogram
+ * must win. The maximum of the per-variant p99s (0.95 s for b) would be wrong.
+ */
+const HISTOGRAM_ACCOUNT = '999999999999';
+const HISTOGRAM_P99 = 0.9;
+function knownHistogram(from: number, to: number): TimeSeries[] {
+  const edges: Array<[string, number, number]> = [
+    // le, cumulative per minute for variant a, for variant b
+    ['0.05', 100, 90],
+    ['0.5', 100, 90],
+    ['1', 100, 100],
+    ['+Inf', 100, 100],
+  ];
+  const minutes = Array.from({ length: (to - from) / MINUTE + 1 }, (_, i) => i);
+  const counter = (name: string, labels: Record<string, string>, perMinute: number): TimeSeries => ({
+    labels: buildLabels(name, { account_id: HISTOGRAM_ACCOUNT, region: 'us-east-2', endpoint_name: 'known-histogram', ...labels }),
+    samples: minutes.map((i) => ({ timestamp: from + i * MINUTE, value: (i + 1) * perMinute })),
+    kind: 'counter',
+  });
+  return [
+    ...edges.flatMap(([le, a, b]) => [counter('aws_sagemaker_model_latency_seconds_bucket', { variant_name: 'a', le }, a), counter('aws_sagemaker_model_latency_seconds_bucket', { variant_name: 'b', le }, b)]),
+    counter('aws_sagemaker_model_latency_seconds_count', { variant_name: 'a' }, 100),
+    counter('aws_sagemaker_model_latency_seconds_count', { variant_name: 'b' }, 100),
+    counter('aws_sagemaker_model_latency_seconds_sum', { variant_name: 'a' }, 2),
+    counter('aws_sagemaker_model_latency_seconds_sum', { variant_name: 'b' }, 12),
+    { ...counter('aws_sagemaker_model_latency_seconds', { variant_name: 'a', quantile: '0.99' }, 0), samples: minutes.map((i) => ({ timestamp: from + i * MINUTE, value: 5 })), kind: 'gauge' },
+  ];
 }
 
 describe('dashboards against bridge data in a real Prometheus', () => {
-  const standIn = new AwsStandIn(defaultFleet());
+  const standIn = new AwsStandIn(defaultFleet('neuron_monitor', 0, { shapes: true }));
   const prometheus = new LocalPrometheus();
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-dash-'));
   const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 90 * MINUTE;
   const servers: Server[] = [];
-  const panels = allDashboards().flatMap((d) => (d.panels ?? []).map((p) => ({ dashboard: d.title, panel: p as { title?: string; type: string; targets?: Array<{ expr?: string; legendFormat?: string }> } })));
+  const panels = panelsOf(allDashboards());
 
   /** Serves a fixture as the host's exporter would; returns its port. */
   async function serve(fixture: string): Promise<number> {
@@ -47,19 +87,30 @@ describe('dashboards against bridge data in a real Prometheus', () => {
   beforeAll(async () => {
     await standIn.start();
     await prometheus.start();
-    const config = join(work, 'c.yaml');
-    writeFileSync(config, `accountId: "123456789012"\ninitialLookback: 45m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n`);
-    // Two cycles: write results reach the self-metrics one cycle later.
-    for (const now of [t0, t0 + 5 * MINUTE]) {
-      const run = await runBridge(['--once', '--config', config, '--state-dir', join(work, 'state'), '--now', String(now)], standIn.env());
-      if (run.code !== 0) throw new Error(run.stderr);
-    }
+    await Promise.all(
+      ACCOUNTS.map(async ({ id, latency }) => {
+        const config = join(work, `${id}.yaml`);
+        writeFileSync(config, `accountId: "${id}"\nlatency: ${latency}\ninitialLookback: 45m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n`);
+        // Two cycles: write results reach the self-metrics one cycle later.
+        for (const now of [t0, t0 + 5 * MINUTE]) {
+          const run = await runBridge(['--once', '--config', config, '--state-dir', join(work, `state-${id}`), '--now', String(now)], standIn.env());
+          if (run.code !== 0) throw new Error(run.stderr);
+        }
+      }),
+    );
+    // Before anything newer arrives: Prometheus refuses samples an hour older than its newest.
+    const written = await fetch(prometheus.remoteWriteUrl, {
+      method: 'POST',
+      headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0' },
+      body: encodeWriteRequest(knownHistogram(t0 - 30 * MINUTE, t0)),
+    });
+    if (!written.ok) throw new Error(`the known histogram was refused: ${written.status} ${await written.text()}`);
     // Then a host as the collector sees it: neuron-monitor and TorchServe, scraped with the collector's rendered config.
     const rendered = renderCollectorConfig({
       scrapeIntervalSeconds: 2,
       exporterPort: await serve('neuron-monitor/exporter-running.prom'),
       torchServe: { port: await serve('torchserve/metrics.prom'), path: '/metrics' },
-      accountId: '123456789012',
+      accountId: ACCOUNTS[0].id,
       region: 'us-east-2',
       remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
       workspaceRegion: 'us-east-2',
@@ -80,66 +131,157 @@ describe('dashboards against bridge data in a real Prometheus', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('the three dashboards default to the provisioned data source and filter by account and region', () => {
-    expect(allDashboards().map((d) => d.uid)).toEqual(['inferwatch-sagemaker', 'inferwatch-neuron', 'inferwatch-bridge']);
+  test('every dashboard defaults to the provisioned data source and filters by account and region', () => {
+    expect(allDashboards().map((d) => d.title)).toEqual([
+      'inferwatch / Fleet overview',
+      'inferwatch / Endpoint detail',
+      'inferwatch / Inference components',
+      'inferwatch / Asynchronous endpoints',
+      'inferwatch / Serverless endpoints',
+      'inferwatch / Multi-model endpoints',
+      'inferwatch / Inferentia (Neuron)',
+      'inferwatch / bridge',
+    ]);
     for (const d of allDashboards()) {
       const names = (d.templating?.list ?? []).map((v) => v.name);
       expect(names.slice(0, 3)).toEqual(['datasource', 'account_id', 'region']);
     }
-    expect(panels.length).toBeGreaterThan(15);
+    expect(panels.length).toBeGreaterThan(60);
   });
 
   test('every panel query is valid PromQL and returns data', async () => {
     const failures: string[] = [];
+    const excused: string[] = [];
+    const present = new Set(await prometheus.seriesNames());
     for (const { dashboard, panel } of panels) {
       for (const target of panel.targets ?? []) {
-        if (!target.expr) continue;
-        const where = `${dashboard} / ${panel.title} / ${target.legendFormat}`;
+        const where = `${dashboard.title} / ${panel.title} / ${target.legendFormat}`;
+        if (!target.expr) {
+          failures.push(`${where}: no expr`);
+          continue;
+        }
         try {
           // Bridge data sits around t0, scraped data in the last seconds: the range ends exactly at now to see both.
           const now = Date.now();
-          const result = await prometheus.queryRange(interpolate(target.expr), now - Math.ceil((now - t0) / MINUTE + 60) * MINUTE, now, 60);
-          if (result.length === 0 && !(target.legendFormat && EMPTY_IS_RIGHT[target.legendFormat])) failures.push(`${where}: no data`);
+          const result = await prometheus.queryRange(interpolate(target.expr, dashboard), now - Math.ceil((now - t0) / MINUTE + 60) * MINUTE, now, 60);
+          if (result.length > 0) continue;
+          const awaited = NOT_YET_WRITTEN.filter((name) => target.expr?.includes(name));
+          if (awaited.length > 0 && awaited.every((name) => !present.has(name))) excused.push(where);
+          else failures.push(`${where}: no data`);
         } catch (error) {
           failures.push(`${where}: ${(error as Error).message}`);
         }
       }
     }
     expect(failures).toEqual([]);
+    // The allowlist excuses the copies panel and nothing else, and only while the copy counts are missing.
+    expect(excused).toEqual(
+      NOT_YET_WRITTEN.some((name) => present.has(name))
+        ? []
+        : ['inferwatch / Inference components / Copies: current and desired / current {{inference_component_name}} on {{endpoint_name}}', 'inferwatch / Inference components / Copies: current and desired / desired {{inference_component_name}} on {{endpoint_name}}'],
+    );
   });
 
-  /** A panel's first query, as the dashboard viewer with "All" selected sends it. */
-  const panelQuery = (title: string) => interpolate(panels.find((p) => p.panel.title === title)?.panel.targets?.[0]?.expr ?? `missing panel ${title}`);
+  /** A panel's query (the first unless `index`) as the dashboard viewer sends it with one account chosen and "All" in every other variable. */
+  const panelQuery = (uid: string, title: string, account: string = ACCOUNTS[0].id, index = 0) => {
+    const found = panels.find((p) => p.dashboard.uid === uid && p.panel.title === title);
+    return interpolate(found?.panel.targets?.[index]?.expr ?? `missing panel ${uid} / ${title}`, found?.dashboard ?? { templating: { list: [] } }, { account_id: account });
+  };
+  const d = (pairs: Record<string, string>): Dimension[] => Object.entries(pairs).map(([Name, Value]) => ({ Name, Value }));
+  const variants = () => standIn.fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name, dims: d({ EndpointName: e.name, VariantName: v.name }) })));
+  const got = (samples: Array<{ metric: Record<string, string>; value: number }>, labels: readonly string[]) =>
+    new Map(samples.map((s) => [answerKey(Object.fromEntries(labels.map((l) => [l, s.metric[l] ?? '']))), s.value]));
 
-  test('panels give the right answers on bridge data, not merely some data', async () => {
+  describe('panels give the right answers on bridge data, not merely some data', () => {
     // The bridge's last cycle ran at t0 + 5 min: evaluate there, as a dashboard refreshed then would.
     const at = t0 + 5 * MINUTE;
     const periods = periodsIn(at, 15);
-    const rates = await prometheus.query(panelQuery('Invocations per second'), at);
-    const cpu = await prometheus.query(panelQuery('CPU, memory and disk'), at);
-    const variants = standIn.fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name })));
-    const dims = (endpoint: string, variant: string) => [
-      { Name: 'EndpointName', Value: endpoint },
-      { Name: 'VariantName', Value: variant },
-    ];
-    const key = (m: Record<string, string>) => answerKey({ endpoint_name: m.endpoint_name ?? '', variant_name: m.variant_name ?? '' });
-    const trueRates = new Map(variants.map(({ endpoint, variant }) => [key({ endpoint_name: endpoint, variant_name: variant }), periods.reduce((n, p) => n + (standIn.valueAt('AWS/SageMaker', 'Invocations', dims(endpoint, variant), 'Sum', p) ?? 0), 0) / (periods.length * 60)]));
-    expect(compareAnswers(trueRates, new Map(rates.map((s) => [key(s.metric), s.value])))).toEqual([]);
-    // The newest CPU sample is the last period of the last cycle: its window ended at the settle delay (2 min) before it ran.
+    // The newest gauge sample is the last period of the last cycle: its window ended at the settle delay (2 min) before it ran.
     const lastPeriod = Math.floor((at - 2 * MINUTE) / MINUTE) * MINUTE - MINUTE;
-    const trueCpu = new Map(variants.map(({ endpoint, variant }) => [key({ endpoint_name: endpoint, variant_name: variant }), (standIn.valueAt('/aws/sagemaker/Endpoints', 'CPUUtilization', dims(endpoint, variant), 'Average', lastPeriod) ?? NaN) * 0.01]));
-    expect(compareAnswers(trueCpu, new Map(cpu.map((s) => [key(s.metric), s.value])))).toEqual([]);
+    const sumOver = (namespace: string, metric: string, dims: Dimension[]) => periods.reduce<number | undefined>((n, p) => {
+      const v = standIn.valueAt(namespace, metric, dims, 'Sum', p);
+      return v === undefined ? n : (n ?? 0) + v;
+    }, undefined);
+
+    test('endpoint detail: invocations per variant, once each though enhanced metrics add per-instance series', async () => {
+      const truth: Answers = new Map();
+      for (const v of variants()) {
+        const sum = sumOver('AWS/SageMaker', 'Invocations', v.dims);
+        if (sum !== undefined) truth.set(answerKey({ endpoint_name: v.endpoint, variant_name: v.variant }), sum / (periods.length * 60));
+      }
+      expect(truth.has(answerKey({ endpoint_name: 'ranker', variant_name: 'AllTraffic' }))).toBe(true);
+      const rates = await prometheus.query(panelQuery('inferwatch-sagemaker', 'Invocations per second'), at);
+      expect(compareAnswers(truth, got(rates, ['endpoint_name', 'variant_name']))).toEqual([]);
+    });
+
+    test('fleet overview: requests per second by endpoint and by component, an endpoint of each account apart', async () => {
+      const truth: Answers = new Map();
+      const add = (labels: Record<string, string>, value: number) => {
+        for (const { id } of ACCOUNTS) {
+          const key = answerKey({ ...labels, account: id });
+          truth.set(key, (truth.get(key) ?? 0) + value);
+        }
+      };
+      for (const v of variants()) {
+        const sum = sumOver('AWS/SageMaker', 'Invocations', v.dims);
+        if (sum !== undefined) add({ endpoint_name: v.endpoint, inference_component_name: '' }, sum / (periods.length * 60));
+      }
+      for (const component of standIn.fleet.endpoints.flatMap((e) => e.components ?? [])) {
+        add({ endpoint_name: '', inference_component_name: component }, (sumOver('AWS/SageMaker', 'Invocations', d({ InferenceComponentName: component })) ?? NaN) / (periods.length * 60));
+      }
+      // Every account: the two accounts' endpoints of one name are two series, not one of twice the rate.
+      const rates = await prometheus.query(panelQuery('inferwatch-fleet', 'Requests per second', '.*'), at);
+      const answers = new Map(rates.map((r) => [answerKey({ endpoint_name: r.metric.endpoint_name ?? '', inference_component_name: r.metric.inference_component_name ?? '', account: r.metric.account_id ?? '' }), r.value]));
+      expect(compareAnswers(truth, answers)).toEqual([]);
+    });
+
+    test('endpoint detail: CPU per variant is the newest per-variant sample', async () => {
+      const truth: Answers = new Map();
+      for (const v of variants()) {
+        const cpu = standIn.valueAt('/aws/sagemaker/Endpoints', 'CPUUtilization', v.dims, 'Average', lastPeriod);
+        if (cpu !== undefined) truth.set(answerKey({ endpoint_name: v.endpoint, variant_name: v.variant }), cpu * 0.01);
+      }
+      const cpu = await prometheus.query(panelQuery('inferwatch-sagemaker', 'CPU, memory and disk'), at);
+      expect(compareAnswers(truth, got(cpu, ['endpoint_name', 'variant_name']))).toEqual([]);
+    });
+
+    test('asynchronous: the backlog; inference components: invocations per copy', async () => {
+      const backlog = await prometheus.query(panelQuery('inferwatch-async', 'Backlog'), at);
+      const trueBacklog = new Map([[answerKey({ endpoint_name: 'orders-async' }), standIn.valueAt('AWS/SageMaker', 'ApproximateBacklogSize', d({ EndpointName: 'orders-async' }), 'Average', lastPeriod) ?? NaN]]);
+      expect(compareAnswers(trueBacklog, got(backlog, ['endpoint_name']))).toEqual([]);
+      const perCopy = await prometheus.query(panelQuery('inferwatch-inference-components', 'Invocations per copy per second'), at);
+      const truePerCopy = new Map(
+        ['llm-chat', 'llm-embed'].map((c) => [answerKey({ inference_component_name: c }), (sumOver('AWS/SageMaker', 'InvocationsPerCopy', d({ InferenceComponentName: c })) ?? NaN) / (periods.length * 60)]),
+      );
+      expect(compareAnswers(truePerCopy, got(perCopy, ['inference_component_name']))).toEqual([]);
+    });
+  });
+
+  describe('latency quantiles: histogram_quantile over pooled buckets where there are histograms, the summary where not', () => {
+    const at = t0 + 5 * MINUTE;
+    const p99 = async (title: string, account: string, index = 0) => (await prometheus.query(panelQuery('inferwatch-fleet', title, account, index), at)).map((s) => ({ labels: { ...s.metric }, value: Number(s.value.toFixed(9)) }));
+
+    test('per endpoint and per account, the pooled p99 of the known histogram, not the summary beside it nor the largest variant p99', async () => {
+      expect(await p99('p99 model latency per endpoint', HISTOGRAM_ACCOUNT)).toEqual([{ labels: { account_id: HISTOGRAM_ACCOUNT, endpoint_name: 'known-histogram', region: 'us-east-2' }, value: HISTOGRAM_P99 }]);
+      expect(await p99('p99 model latency: fleet and per account', HISTOGRAM_ACCOUNT, 1)).toEqual([{ labels: { account_id: HISTOGRAM_ACCOUNT }, value: HISTOGRAM_P99 }]);
+    });
+
+    test('every account has a p99, histograms or not; the fleet has one', async () => {
+      const accounts = (await p99('p99 model latency: fleet and per account', '.*', 1)).map((s) => s.labels.account_id).sort();
+      expect(accounts).toEqual([...ACCOUNTS.map((a) => a.id), HISTOGRAM_ACCOUNT].sort());
+      expect(await p99('p99 model latency: fleet and per account', '.*')).toHaveLength(1);
+    });
   });
 
   test('every variable query finds values', async () => {
-    for (const d of allDashboards()) {
-      for (const v of d.templating?.list ?? []) {
+    for (const dashboard of allDashboards()) {
+      for (const v of dashboard.templating?.list ?? []) {
         if (v.type !== 'query') continue;
         const match = /^label_values\((\w+)\{(.*)\}, (\w+)\)$/.exec(String(v.query));
         expect(match).not.toBeNull();
         const [, metric, selector, label] = match as unknown as [string, string, string, string];
-        const values = await prometheus.query(`count by (${label}) (last_over_time(${metric}{${interpolate(selector)}}[3h]))`, Date.now());
-        expect({ variable: `${d.uid}/${v.name}`, found: values.length > 0 }).toEqual({ variable: `${d.uid}/${v.name}`, found: true });
+        const values = await prometheus.query(`count by (${label}) (last_over_time(${metric}{${interpolate(selector, dashboard)}}[3h]))`, Date.now());
+        expect({ variable: `${dashboard.uid}/${v.name}`, found: values.length > 0 }).toEqual({ variable: `${dashboard.uid}/${v.name}`, found: true });
       }
     }
   });

@@ -1,11 +1,16 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEMO_CHARTS, pngProblems } from '../support/demo-charts';
 import { DEMO_QUERIES } from '../support/demo-queries';
 import { REPO_ROOT } from '../support/run-bridge';
 
 /** The README's quick start: `npm run demo` must keep working. `--once` runs it to completion. */
-test('npm run demo -- --once feeds a local Prometheus and answers the PromQL it suggests', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/support/demo.ts'), '--once'], {
+test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests and draws the main panels', async () => {
+  // Not docs/img: the test must not rewrite the README's images.
+  const pngDir = mkdtempSync(join(tmpdir(), 'inferwatch-demo-png-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/support/demo.ts'), '--once', '--png-dir', pngDir], {
     cwd: REPO_ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
@@ -21,4 +26,13 @@ test('npm run demo -- --once feeds a local Prometheus and answers the PromQL it 
   // Every suggested query was checked against the stand-in's truth, and passed.
   expect(stdout.match(/✓ matches the stand-in/g)).toHaveLength(DEMO_QUERIES.length);
   expect(stdout).not.toContain('✗');
+  // Every main panel drawn, each a readable image with lines on it, and the README shows each one.
+  expect(readdirSync(pngDir).sort()).toEqual(DEMO_CHARTS.map((c) => c.file).sort());
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  for (const { file } of DEMO_CHARTS) {
+    const png = readFileSync(join(pngDir, file));
+    expect({ file, bigEnough: statSync(join(pngDir, file)).size > 10_000, problems: pngProblems(png) }).toEqual({ file, bigEnough: true, problems: [] });
+    expect(readme).toContain(`](docs/img/${file})`);
+  }
+  rmSync(pngDir, { recursive: true, force: true });
 });

@@ -4,7 +4,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { GRAFANA_VERSION, GrafanaWorkspace, type GrafanaWorkspaceProps } from '../../lib/grafana-workspace';
+import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { buildInferwatch } from '../../lib/inferwatch-app';
+import { interpolate, panelsOf } from '../support/demo-charts';
 import { PrometheusWorkspace } from '../../lib/prometheus-workspace';
 
 function synth(props: Partial<GrafanaWorkspaceProps> = {}) {
@@ -60,7 +62,7 @@ describe('GrafanaWorkspace', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  test('the custom resource carries the workspace, the AMP endpoint and region, and the three dashboards', () => {
+  test('the custom resource carries the workspace, the AMP endpoint and region, and every dashboard', () => {
     const template = synth();
     const resource = Object.values(template.findResources('Custom::GrafanaProvisioning'))[0]?.Properties;
     expect(resource).toMatchObject({
@@ -69,7 +71,16 @@ describe('GrafanaWorkspace', () => {
       PrometheusUrl: { 'Fn::GetAtt': [expect.stringMatching(/^PrometheusWorkspace/), 'PrometheusEndpoint'] },
       PrometheusRegion: 'eu-west-1',
     });
-    expect((JSON.parse(resource?.Dashboards as string) as Array<{ uid: string }>).map((d) => d.uid)).toEqual(['inferwatch-sagemaker', 'inferwatch-neuron', 'inferwatch-bridge']);
+    expect((JSON.parse(resource?.Dashboards as string) as Array<{ uid: string }>).map((d) => d.uid)).toEqual([
+      'inferwatch-fleet',
+      'inferwatch-sagemaker',
+      'inferwatch-inference-components',
+      'inferwatch-async',
+      'inferwatch-serverless',
+      'inferwatch-multi-model',
+      'inferwatch-neuron',
+      'inferwatch-bridge',
+    ]);
   });
 
   test('SAML: metadata, role attribute and values', () => {
@@ -88,5 +99,24 @@ describe('GrafanaWorkspace', () => {
     Template.fromStack(monitoring).resourceCountIs('AWS::Grafana::Workspace', 0);
     expect(() => parseInferwatchConfig({ monitoring: { grafana: { authentication: 'SAML' } } })).toThrow('config key "monitoring.grafana.saml": is required when authentication is SAML');
     expect(() => parseInferwatchConfig({ monitoring: { grafana: { saml: { adminRoleValues: ['a'], idpMetadataXml: '<x/>' } } } })).toThrow('config key "monitoring.grafana.saml": is only used when authentication is SAML');
+  });
+
+  test('dashboards: unique uids; every panel on the data source variable, every query on variables its dashboard defines', () => {
+    const uids = allDashboards().map((d) => d.uid);
+    expect(new Set(uids).size).toBe(uids.length);
+    const problems: string[] = [];
+    for (const { dashboard, panel } of panelsOf(allDashboards())) {
+      const where = `${dashboard.uid} / ${panel.title}`;
+      if ((panel as { datasource?: { uid?: string } }).datasource?.uid !== '${datasource}') problems.push(`${where}: not on \${datasource}`);
+      if ((panel.targets ?? []).length === 0) problems.push(`${where}: no query`);
+      for (const target of panel.targets ?? []) {
+        try {
+          interpolate(target.expr ?? '', dashboard);
+        } catch (error) {
+          problems.push(`${where}: ${(error as Error).message}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });

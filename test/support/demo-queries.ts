@@ -45,19 +45,44 @@ const dims = (endpoint: string, variant: string): Dimension[] => [
   { Name: 'VariantName', Value: variant },
 ];
 
-function variants(ctx: TruthContext): Array<{ endpoint: string; variant: string; instances: number }> {
-  return ctx.standIn.fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name, instances: v.instances })));
+function variants(ctx: TruthContext): Array<{ endpoint: string; variant: string; instances: number; serverless: boolean }> {
+  return ctx.standIn.fleet.endpoints.flatMap((e) => e.variants.map((v) => ({ endpoint: e.name, variant: v.name, instances: v.instances, serverless: e.shape === 'serverless' })));
 }
 
-function sumOver(ctx: TruthContext, periods: readonly number[], namespace: string, metric: string, stat: string, d: Dimension[]): number {
-  return periods.reduce((n, p) => n + (ctx.standIn.valueAt(namespace, metric, d, stat, p) ?? 0), 0);
+/** CloudWatch's `stat` summed over `periods`; undefined where CloudWatch has no datapoint in any of them. */
+function sumOver(ctx: TruthContext, periods: readonly number[], namespace: string, metric: string, stat: string, d: Dimension[]): number | undefined {
+  return periods.reduce<number | undefined>((n, p) => {
+    const v = ctx.standIn.valueAt(namespace, metric, d, stat, p);
+    return v === undefined ? n : (n ?? 0) + v;
+  }, undefined);
 }
 
-function byEndpoint(ctx: TruthContext, value: (endpoint: string, variantNames: string[]) => number): Answers {
-  const out: Answers = new Map();
-  for (const e of ctx.standIn.fleet.endpoints) out.set(answerKey({ endpoint_name: e.name }), value(e.name, e.variants.map((v) => v.name)));
+/** Sum of `stat` over the variants of each endpoint; an endpoint whose variants have no such metric has no answer. */
+function byEndpoint(ctx: TruthContext, periods: readonly number[], metric: string, stat: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of ctx.standIn.fleet.endpoints) {
+    const sums = e.variants.map((v) => sumOver(ctx, periods, SM, metric, stat, dims(e.name, v.name))).filter((x): x is number => x !== undefined);
+    if (sums.length > 0) out.set(e.name, sums.reduce((a, b) => a + b, 0));
+  }
   return out;
 }
+
+function keyedByEndpoint(values: Map<string, number>, f: (value: number, endpoint: string) => number = (v) => v): Answers {
+  return new Map([...values].map(([endpoint, value]) => [answerKey({ endpoint_name: endpoint }), f(value, endpoint)]));
+}
+
+/** Invocations of every variant and every inference component over `periods`: the fleet's requests. */
+function fleetInvocations(ctx: TruthContext, periods: readonly number[]): number {
+  const components = ctx.standIn.fleet.endpoints.flatMap((e) => e.components ?? []);
+  const variantSum = [...byEndpoint(ctx, periods, 'Invocations', 'Sum').values()].reduce((a, b) => a + b, 0);
+  return components.reduce((n, c) => n + (sumOver(ctx, periods, SM, 'Invocations', 'Sum', [{ Name: 'InferenceComponentName', Value: c }]) ?? 0), variantSum);
+}
+
+/**
+ * Enhanced metrics add per-instance series (`instance_id`) beside each variant's, and inference components carry no
+ * `endpoint_name`: per-endpoint sums keep to `endpoint_name!="", instance_id=""`, or they count requests twice.
+ */
+const PER_VARIANT_INVOCATIONS = 'aws_sagemaker_invocations_total{endpoint_name!="", instance_id=""}';
 
 /**
  * The PromQL the README and the demo suggest, each with its true answer computed from the stand-in. Windows over
@@ -66,44 +91,51 @@ function byEndpoint(ctx: TruthContext, value: (endpoint: string, variantNames: s
 export const DEMO_QUERIES: readonly DemoQuery[] = [
   {
     title: 'requests per second by endpoint',
-    promql: `sum by (endpoint_name) (${bridgeRate('aws_sagemaker_invocations_total')})`,
+    promql: `sum by (endpoint_name) (${bridgeRate(PER_VARIANT_INVOCATIONS)})`,
     truth: (ctx) => {
       const periods = periodsIn(ctx.at, 15);
-      return byEndpoint(ctx, (e, vs) => vs.reduce((n, v) => n + sumOver(ctx, periods, SM, 'Invocations', 'Sum', dims(e, v)), 0) / (periods.length * 60));
+      return keyedByEndpoint(byEndpoint(ctx, periods, 'Invocations', 'Sum'), (n) => n / (periods.length * 60));
     },
   },
   {
     title: 'share of 5XX errors',
-    promql: `sum(${bridgeRate('aws_sagemaker_invocation_5xx_errors_total')}) / sum(${bridgeRate('aws_sagemaker_invocations_total')})`,
+    promql: `sum(${bridgeRate('aws_sagemaker_invocation_5xx_errors_total{instance_id=""}')}) / sum(${bridgeRate('aws_sagemaker_invocations_total{instance_id=""}')})`,
     truth: (ctx) => {
       const periods = periodsIn(ctx.at, 15);
-      const total = (metric: string) => variants(ctx).reduce((n, v) => n + sumOver(ctx, periods, SM, metric, 'Sum', dims(v.endpoint, v.variant)), 0);
-      return new Map([[answerKey({}), total('Invocation5XXErrors') / total('Invocations')]]);
+      const errors = [...byEndpoint(ctx, periods, 'Invocation5XXErrors', 'Sum').values()].reduce((a, b) => a + b, 0);
+      return new Map([[answerKey({}), errors / fleetInvocations(ctx, periods)]]);
     },
   },
   {
     title: 'p99 model latency, seconds',
-    promql: `max by (endpoint_name) (${bridgeLatest('aws_sagemaker_model_latency_seconds{quantile="0.99"}')})`,
-    truth: (ctx) => byEndpoint(ctx, (e, vs) => Math.max(...vs.map((v) => (ctx.standIn.valueAt(SM, 'ModelLatency', dims(e, v), 'p99', ctx.lastPeriod) ?? NaN) * 1e-6))),
+    promql: `max by (endpoint_name) (${bridgeLatest('aws_sagemaker_model_latency_seconds{endpoint_name!="", quantile="0.99"}')})`,
+    truth: (ctx) => {
+      const out: Answers = new Map();
+      for (const e of ctx.standIn.fleet.endpoints) {
+        const p99s = e.variants.map((v) => ctx.standIn.valueAt(SM, 'ModelLatency', dims(e.name, v.name), 'p99', ctx.lastPeriod)).filter((x): x is number => x !== undefined);
+        if (p99s.length > 0) out.set(answerKey({ endpoint_name: e.name }), Math.max(...p99s) * 1e-6);
+      }
+      return out;
+    },
   },
   {
     title: 'mean model latency, seconds',
-    promql: `sum by (endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_sum')}) / sum by (endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_count')})`,
+    promql: `sum by (endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_sum{endpoint_name!=""}')}) / sum by (endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_count{endpoint_name!=""}')})`,
     truth: (ctx) => {
       const periods = periodsIn(ctx.at, 15);
-      const total = (e: string, vs: string[], stat: string) => vs.reduce((n, v) => n + sumOver(ctx, periods, SM, 'ModelLatency', stat, dims(e, v)), 0);
-      return byEndpoint(ctx, (e, vs) => (total(e, vs, 'Sum') * 1e-6) / total(e, vs, 'SampleCount'));
+      const counts = byEndpoint(ctx, periods, 'ModelLatency', 'SampleCount');
+      return keyedByEndpoint(byEndpoint(ctx, periods, 'ModelLatency', 'Sum'), (sum, e) => (sum * 1e-6) / (counts.get(e) ?? NaN));
     },
   },
   {
     title: 'CPU per variant (1 = one core)',
-    promql: bridgeLatest('aws_sagemaker_endpoint_cpu_utilization_ratio'),
+    promql: bridgeLatest('aws_sagemaker_endpoint_cpu_utilization_ratio{instance_id=""}'),
     truth: (ctx) =>
       new Map(
-        variants(ctx).map((v) => [
-          answerKey({ endpoint_name: v.endpoint, variant_name: v.variant }),
-          (ctx.standIn.valueAt('/aws/sagemaker/Endpoints', 'CPUUtilization', dims(v.endpoint, v.variant), 'Average', ctx.lastPeriod) ?? NaN) * 0.01,
-        ]),
+        variants(ctx).flatMap((v) => {
+          const cpu = ctx.standIn.valueAt('/aws/sagemaker/Endpoints', 'CPUUtilization', dims(v.endpoint, v.variant), 'Average', ctx.lastPeriod);
+          return cpu === undefined ? [] : [[answerKey({ endpoint_name: v.endpoint, variant_name: v.variant }), cpu * 0.01] as [string, number]];
+        }),
       ),
   },
   {
@@ -111,7 +143,10 @@ export const DEMO_QUERIES: readonly DemoQuery[] = [
     promql: `max by (endpoint_name, variant_name, state) (${bridgeLatest('aws_sagemaker_variant_instances')})`,
     truth: (ctx) =>
       new Map(
-        variants(ctx).flatMap((v) => ['current', 'desired'].map((state) => [answerKey({ endpoint_name: v.endpoint, variant_name: v.variant, state }), v.instances] as [string, number])),
+        // Serverless variants have no instances, and no instance count.
+        variants(ctx)
+          .filter((v) => !v.serverless)
+          .flatMap((v) => ['current', 'desired'].map((state) => [answerKey({ endpoint_name: v.endpoint, variant_name: v.variant, state }), v.instances] as [string, number])),
       ),
   },
   {
@@ -132,11 +167,8 @@ export const DEMO_QUERIES: readonly DemoQuery[] = [
   },
   {
     title: 'invocations in the half hour ending 10 minutes ago',
-    promql: `sum by (endpoint_name) (${bridgeIncrease('aws_sagemaker_invocations_total', '30m')})`,
-    truth: (ctx) => {
-      const periods = periodsIn(ctx.at, 30);
-      return byEndpoint(ctx, (e, vs) => vs.reduce((n, v) => n + sumOver(ctx, periods, SM, 'Invocations', 'Sum', dims(e, v)), 0));
-    },
+    promql: `sum by (endpoint_name) (${bridgeIncrease(PER_VARIANT_INVOCATIONS, '30m')})`,
+    truth: (ctx) => keyedByEndpoint(byEndpoint(ctx, periodsIn(ctx.at, 30), 'Invocations', 'Sum')),
   },
   {
     title: 'bridge lag, seconds',

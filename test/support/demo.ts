@@ -1,16 +1,25 @@
 /**
  * `npm run demo`: a local Prometheus fed by the real bridge CLI from simulated SageMaker and Neuron traffic
- * (the CloudWatch/SageMaker stand-in). Prints PromQL to try with its answers, each checked against the
- * stand-in's own numbers (within 5%; the demo fails otherwise), then keeps one cycle a minute going until
- * Ctrl-C. `npm run demo -- --once` runs one cycle, prints and checks the answers and exits.
+ * (the CloudWatch/SageMaker stand-in, every endpoint shape). Prints PromQL to try with its answers, each checked
+ * against the stand-in's own numbers (within 5%; the demo fails otherwise), draws the dashboards' main panels to
+ * PNG (docs/img/, or `--png-dir DIR`), then keeps one cycle a minute going until Ctrl-C.
+ * `npm run demo -- --once` runs one cycle, prints and checks the answers, draws the panels and exits.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { AwsStandIn, defaultFleet } from './aws-stand-in';
+import { renderCharts } from './demo-charts';
 import { answerKey, compareAnswers, DEMO_QUERIES, TOLERANCE, type Answers } from './demo-queries';
 import { ensurePrometheus, freePort, LocalPrometheus } from './prometheus';
-import { spawnBridge } from './run-bridge';
+import { REPO_ROOT, runBridge, spawnBridge } from './run-bridge';
+
+/** The demo's data starts this far back: 25 minutes before the charts' 45, so their first rates have full windows. */
+const HISTORY_START_MINUTES = 70;
+const CHART_MINUTES = 45;
+/** Minutes back of the cycles a 10-minute schedule would have run before the live bridge takes over. */
+const HISTORY_CYCLES = [40, 30, 20, 10] as const;
 
 async function waitFor(prometheus: LocalPrometheus, promql: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -43,23 +52,38 @@ class BridgeReports {
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
+  const pngArg = process.argv.indexOf('--png-dir');
+  const pngDir = pngArg > 0 ? (process.argv[pngArg + 1] ?? '') : join(REPO_ROOT, 'docs', 'img');
+  if (!pngDir) throw new Error('--png-dir needs a directory');
   ensurePrometheus((line) => process.stdout.write(`${line}\n`));
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-demo-'));
-  const standIn = await new AwsStandIn(defaultFleet('neuron_monitor', 3)).start();
+  const standIn = await new AwsStandIn(defaultFleet('neuron_monitor', 3, { shapes: true })).start();
   const prometheus = new LocalPrometheus();
   // Prometheus' usual port when it is free (Debian's package may already run one there).
   await prometheus.start((await isFree(9090)) ? 9090 : await freePort());
   const config = join(work, 'inferwatch.yaml');
-  writeFileSync(config, `# written by npm run demo\naccountId: "123456789012"\ninitialLookback: 45m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\nstate:\n  type: file\n  directory: ${join(work, 'state')}\n`);
+  // Latency as histograms and summaries both: the p99 panels draw from the histograms where the bridge writes them, the
+  // suggested PromQL reads the summaries' own p99, which the stand-in's truth is.
+  writeFileSync(config, `# written by npm run demo\naccountId: "123456789012"\nlatency: both\ninitialLookback: ${HISTORY_START_MINUTES - HISTORY_CYCLES[0]}m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\nstate:\n  type: file\n  directory: ${join(work, 'state')}\n`);
 
   process.stdout.write(`inferwatch demo
   Prometheus          ${prometheus.url}  (remote-write receiver on)
-  CloudWatch/SageMaker stand-in ${standIn.url}  (5 endpoints, 6 variants, one inf1 host)
+  CloudWatch/SageMaker stand-in ${standIn.url}  (${standIn.fleet.endpoints.length} endpoints of every shape, one inf1 host)
   bridge config       ${config}
-  running: inferwatch bridge ${once ? '--once ' : ''}--config ${config}\n\n`);
+  running: inferwatch bridge --once --config ${config} --now <every 10 minutes of the last 40>, then
+           inferwatch bridge ${once ? '--once ' : ''}--config ${config}\n\n`);
 
-  const bridge = spawnBridge([...(once ? ['--once'] : []), '--config', config], standIn.env());
   const reports = new BridgeReports();
+  // The last 45 minutes as the bridge's schedule would have run them, so its own metrics have a history to draw.
+  const started = Date.now();
+  for (const minutesAgo of HISTORY_CYCLES) {
+    const run = await runBridge(['--once', '--config', config, '--now', String(started - minutesAgo * 60_000)], standIn.env());
+    if (run.code !== 0) throw new Error(`bridge --now (${minutesAgo} minutes ago) exited with ${run.code}:\n${run.stderr}`);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('inferwatch:'));
+    for (const line of lines) reports.read(line);
+    process.stderr.write(lines.map((l) => `  ${l}\n`).join(''));
+  }
+  const bridge = spawnBridge([...(once ? ['--once'] : []), '--config', config], standIn.env());
   bridge.child.stderr?.on('data', (d: Buffer) => {
     const lines = d.toString().split('\n').filter((l) => l.startsWith('inferwatch:'));
     for (const line of lines) reports.read(line);
@@ -95,6 +119,9 @@ async function main(): Promise<void> {
       process.stdout.write(problems.length === 0 ? `      ✓ matches the stand-in\n` : problems.map((p) => `      ✗ ${p}\n`).join(''));
     }
     if (wrong.length > 0) throw new Error(`${wrong.length} answer(s) differ from the stand-in's truth by more than ${TOLERANCE * 100}%:\n  ${wrong.join('\n  ')}`);
+    const end = Date.now();
+    const charts = await renderCharts(prometheus, allDashboards(), pngDir, end - CHART_MINUTES * 60_000, end);
+    process.stdout.write(`\nThe dashboards' main panels, drawn from this Prometheus:\n${charts.map((f) => `  ${f}\n`).join('')}`);
   } catch (error) {
     await cleanup();
     throw error;

@@ -43,15 +43,14 @@ describe('provision', () => {
     grafana.reply('GET /api/folders/inferwatch', { status: 404, body: { message: 'folder not found' } });
     const result = await provision(input(), deps());
 
-    expect(result).toEqual({ dataSourceUid: 'inferwatch-amp', dashboards: ['inferwatch-sagemaker', 'inferwatch-neuron', 'inferwatch-bridge'] });
+    const uids = allDashboards().map((d) => d.uid);
+    expect(result).toEqual({ dataSourceUid: 'inferwatch-amp', dashboards: uids });
     expect(grafana.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /api/datasources/uid/inferwatch-amp',
       'POST /api/datasources',
       'GET /api/folders/inferwatch',
       'POST /api/folders',
-      'POST /api/dashboards/db',
-      'POST /api/dashboards/db',
-      'POST /api/dashboards/db',
+      ...uids.map(() => 'POST /api/dashboards/db'),
     ]);
     expect(grafana.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(grafana.requests[1]?.body).toEqual({
@@ -65,7 +64,7 @@ describe('provision', () => {
     });
     expect(grafana.requests[3]?.body).toEqual({ uid: 'inferwatch', title: 'inferwatch' });
     const posted = grafana.requests[4]?.body as { dashboard: { uid: string; id: null; panels: unknown[] }; folderUid: string; overwrite: boolean };
-    expect(posted).toMatchObject({ folderUid: 'inferwatch', overwrite: true, dashboard: { uid: 'inferwatch-sagemaker', id: null } });
+    expect(posted).toMatchObject({ folderUid: 'inferwatch', overwrite: true, dashboard: { uid: 'inferwatch-fleet', id: null } });
     expect(posted.dashboard.panels.length).toBeGreaterThan(5);
 
     expect(grafanaMock.commandCalls(CreateWorkspaceServiceAccountCommand)[0]?.args[0].input).toEqual({ workspaceId: 'g-abc123', name: 'inferwatch-provisioner', grafanaRole: 'ADMIN' });
@@ -85,7 +84,8 @@ describe('provision', () => {
   test('a 5xx from Grafana is retried', async () => {
     grafana.reply('POST /api/dashboards/db', { status: 502, body: { message: 'bad gateway' } }, { status: 200 });
     await provision(input(), deps());
-    expect(grafana.requests.filter((r) => r.path === '/api/dashboards/db')).toHaveLength(4);
+    // Every dashboard once, and the one that got the 502 once more.
+    expect(grafana.requests.filter((r) => r.path === '/api/dashboards/db')).toHaveLength(allDashboards().length + 1);
   });
 
   test('a 4xx fails with the method, path, status and Grafana message, and the token is still deleted', async () => {
