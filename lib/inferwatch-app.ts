@@ -47,6 +47,9 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     ...(crossAccount.length > 0 && { writerRoleName: writerRole, writerPrincipalPath: workloadRolePath }),
     seriesLimits: [...limits].map(([account, maxSeries]) => ({ labels: { account_id: account }, maxSeries })),
     retentionDays: config.monitoring.retentionDays,
+    workloadAlerts: config.workloads
+      .filter((w) => Object.keys(w.alerts).length > 0)
+      .map((w) => ({ account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID, region: w.region ?? monitoringEnv.region ?? Aws.REGION, alerts: w.alerts })),
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 
