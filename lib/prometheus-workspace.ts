@@ -167,7 +167,7 @@ export class PrometheusWorkspace extends Construct {
     this.ruleGroupsNamespace = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
       workspace: this.workspace.attrArn,
       name: RULE_NAMESPACE,
-      data: mergeRuleFiles(ruleFiles, renderAlertGroups(workloadAlerts)),
+      data: checkRecordedInputs(mergeRuleFiles(ruleFiles, renderAlertGroups(workloadAlerts))),
     });
 
     stackOutput(this, 'WorkspaceId', this.workspaceId, 'AMP workspace id (monitoring.workspaceId for workload accounts)');
@@ -204,6 +204,24 @@ function validateWorkloadAlerts(workloads: readonly WorkloadAlerts[]): void {
     const problem = alertOverrideProblems(workload.alerts)[0];
     if (problem) throw new Error(`PrometheusWorkspace: ${key}.alerts.${problem.path.join('.')} ${problem.message}`);
   }
+}
+
+/** A recording rule's name: level:metric:operation. */
+const RECORDED_NAME = /\b[a-z_]+:[a-zA-Z0-9_]+:[a-zA-Z0-9_]+\b/g;
+
+/** Every recording rule an expression of the namespace reads is recorded in it: else the alerts that read it never fire. */
+function checkRecordedInputs(data: string): string {
+  const rules = (parseYaml(data) as { groups: Array<{ rules: Array<{ record?: string; alert?: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+  const recorded = new Set(rules.map((r) => r.record).filter((r): r is string => r !== undefined));
+  for (const rule of rules) {
+    for (const name of String(rule.expr).match(RECORDED_NAME) ?? []) {
+      // The override markers exist only with overrides, and then are rendered beside the alerts.
+      if (!recorded.has(name) && name !== 'inferwatch:alert_override:info') {
+        throw new Error(`PrometheusWorkspace: ${rule.alert ?? rule.record} reads the recording rule ${name}, which no rule file records; pass ruleFiles: [...DEFAULT_RULE_FILES, yours]`);
+      }
+    }
+  }
+  return data;
 }
 
 /**

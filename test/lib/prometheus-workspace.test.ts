@@ -252,6 +252,15 @@ describe('PrometheusWorkspace', () => {
     expect(() => new PrometheusWorkspace(stack, 'Prometheus', { workloadAlerts: [workload] })).toThrow(message);
   });
 
+  test('rule files that leave out the recording rules the alerts read throw, naming the rule', () => {
+    const own = join(work, 'own.rules.yaml');
+    writeFileSync(own, 'groups:\n  - name: own\n    rules:\n      - record: x:y:z\n        expr: vector(1)\n');
+    expect(() => new PrometheusWorkspace(new Stack(new App(), 'OwnRules'), 'Prometheus', { ruleFiles: [own] })).toThrow(
+      'PrometheusWorkspace: SageMakerEndpointHigh5xxRatio reads the recording rule endpoint:aws_sagemaker_invocation_5xx_errors:ratio_rate15m, which no rule file records',
+    );
+    expect(() => new PrometheusWorkspace(new Stack(new App(), 'MoreRules'), 'Prometheus', { ruleFiles: [...DEFAULT_RULE_FILES, own] })).not.toThrow();
+  });
+
   test('one workload, one set of alert settings', () => {
     const stack = new Stack(new App(), 'TwiceAlerts');
     const workload = { account: '222222222222', region: 'eu-west-1', alerts: {} };
