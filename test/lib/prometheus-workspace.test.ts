@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace, type PrometheusWorkspaceProps } from '../../lib/prometheus-workspace';
-import { humanThreshold, loadAlertTemplate } from '../../lib/prometheus-workspace/alert-rules';
+import { durationSeconds, humanThreshold, loadAlertTemplate } from '../../lib/prometheus-workspace/alert-rules';
 import { freePort } from '../support/prometheus';
 
 function synth(withKey: boolean) {
@@ -130,8 +130,10 @@ describe('PrometheusWorkspace', () => {
     const check = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
     expect(check.stdout + check.stderr).toContain('SUCCESS');
     expect(check.status).toBe(0);
-    const config = parseYaml(readFileSync(file, 'utf8')) as { route: { group_by: string[] }; receivers: Array<Record<string, unknown>> };
+    const config = parseYaml(readFileSync(file, 'utf8')) as { route: { group_by: string[]; repeat_interval: string }; receivers: Array<Record<string, unknown>> };
     expect(config.route.group_by).toEqual(['alertname', 'account_id', 'region', 'endpoint_name']);
+    // AMP treats a repeat_interval above five days as five days.
+    expect(durationSeconds(config.route.repeat_interval)).toBeLessThanOrEqual(5 * 86_400);
     // AMP accepts SNS receivers only.
     for (const receiver of config.receivers) expect(Object.keys(receiver).filter((k) => k.endsWith('_configs'))).toEqual(['sns_configs']);
     const route = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, '--verify.receivers=sns', 'alertname=SageMakerModelLatencyP99High', 'endpoint_name=churn'], { encoding: 'utf8' });

@@ -95,6 +95,7 @@ describe('rollout config', () => {
       ['333333333333', 'us-east-1', 1],
     ]);
     expect(config.workloads[2]?.neuronCollector.extraScrapeTargets).toEqual([{ job: 'triton', port: 8002, path: '/metrics' }]);
+    expect(config.workloads[2]?.alerts).toEqual({ SageMakerModelLatencyP99High: { threshold: 2.5, severity: 'critical' }, SageMakerServerlessColdStarts: { enabled: false } });
   });
 
   test('loads YAML files', () => {
