@@ -43,6 +43,11 @@ export interface MonitoringStackProps extends StackProps {
    */
   readonly workloadAlerts?: readonly WorkloadAlerts[];
   /**
+   * How far the slowest bridge's data trails real time, seconds (schedule + settle + period): sizes the rules' windows.
+   * @default 480, a 5-minute schedule
+   */
+  readonly bridgeLagSeconds?: number;
+  /**
    * Name of the writer role; unique per install, since IAM role names are global to the account.
    * @default "inferwatch-remote-writer"
    */
@@ -75,6 +80,7 @@ export class MonitoringStack extends Stack {
       seriesLimits: props.seriesLimits,
       retentionDays: props.retentionDays,
       workloadAlerts: props.workloadAlerts,
+      bridgeLagSeconds: props.bridgeLagSeconds,
     });
     this.grafana =
       props.grafana === false ? undefined : new GrafanaWorkspace(this, 'Grafana', { prometheus: this.prometheus, logRetention: props.logRetention, ...props.grafana });

@@ -9,7 +9,16 @@ import { Construct } from 'constructs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AlertTopic } from './alert-topic';
 import { allowCloudWatchLogs } from './log-encryption';
-import { alertOverrideProblems, renderAlertGroups, type RuleGroup, type WorkloadAlerts } from './prometheus-workspace/alert-rules';
+import {
+  alertOverrideProblems,
+  bridgeWindows,
+  DEFAULT_BRIDGE_LAG_SECONDS,
+  fillBridgeWindows,
+  renderAlertGroups,
+  type BridgeWindows,
+  type RuleGroup,
+  type WorkloadAlerts,
+} from './prometheus-workspace/alert-rules';
 import { stackOutput } from './stack-output';
 
 export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
@@ -61,6 +70,12 @@ export interface PrometheusWorkspaceProps {
    * @default none: the defaults everywhere
    */
   readonly workloadAlerts?: readonly WorkloadAlerts[];
+  /**
+   * How far the slowest bridge's data trails real time, seconds: its schedule plus settle plus period. The rules'
+   * windows grow with it (see bridgeWindows), so that they always hold the newest batch.
+   * @default 480 (a 5-minute schedule, 120 s settle, 60 s period): 15-minute windows, rates read 10 minutes back
+   */
+  readonly bridgeLagSeconds?: number;
   /**
    * Email addresses subscribed to the alert topic.
    * @default none
@@ -135,6 +150,9 @@ export class PrometheusWorkspace extends Construct {
     }).topic;
 
     const workloadAlerts = props.workloadAlerts ?? [];
+    const lag = props.bridgeLagSeconds ?? DEFAULT_BRIDGE_LAG_SECONDS;
+    if (!Number.isFinite(lag) || lag <= 0) throw new Error(`PrometheusWorkspace: bridgeLagSeconds must be a positive number of seconds (got ${lag})`);
+    const windows = bridgeWindows(lag);
     validateWorkloadAlerts(workloadAlerts);
     const seriesLimits = props.seriesLimits ?? [];
     validateLimits(seriesLimits, props.retentionDays);
@@ -167,7 +185,7 @@ export class PrometheusWorkspace extends Construct {
     this.ruleGroupsNamespace = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
       workspace: this.workspace.attrArn,
       name: RULE_NAMESPACE,
-      data: checkRecordedInputs(mergeRuleFiles(ruleFiles, renderAlertGroups(workloadAlerts))),
+      data: checkRecordedInputs(mergeRuleFiles(ruleFiles, renderAlertGroups(workloadAlerts, windows), windows)),
     });
 
     stackOutput(this, 'WorkspaceId', this.workspaceId, 'AMP workspace id (monitoring.workspaceId for workload accounts)');
@@ -226,9 +244,9 @@ function checkRecordedInputs(data: string): string {
 
 /**
  * One namespace holds every group: the files' `groups` lists, then `extraGroups` (the rendered alerts). Group names
- * must be unique, and each within AMP's length limit.
+ * must be unique, and each within AMP's length limit. `${window}` and `${offset}` in the files become `windows`.
  */
-export function mergeRuleFiles(files: readonly string[], extraGroups: readonly RuleGroup[] = []): string {
+export function mergeRuleFiles(files: readonly string[], extraGroups: readonly RuleGroup[] = [], windows: BridgeWindows = bridgeWindows()): string {
   const groups: unknown[] = [];
   const names = new Set<string>();
   const add = (group: unknown, source: string) => {
@@ -242,7 +260,7 @@ export function mergeRuleFiles(files: readonly string[], extraGroups: readonly R
     groups.push(group);
   };
   for (const file of files) {
-    const parsed = parseYaml(readFileSync(file, 'utf8')) as { groups?: unknown } | null;
+    const parsed = parseYaml(fillBridgeWindows(readFileSync(file, 'utf8'), windows)) as { groups?: unknown } | null;
     if (!parsed || !Array.isArray(parsed.groups)) throw new Error(`rule file ${file} does not start with a top-level "groups:" list`);
     for (const group of parsed.groups) add(group, `rule file ${file}`);
   }

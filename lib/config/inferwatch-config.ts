@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BRIDGE_KEYS_SET_BY_CONSTRUCT, checkBridgeConfig } from '../../lambda/bridge/config';
+import { BRIDGE_KEYS_SET_BY_CONSTRUCT, BridgeConfigSchema, checkBridgeConfig } from '../../lambda/bridge/config';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
@@ -235,6 +235,15 @@ export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
     }
   });
   return config;
+}
+
+/**
+ * How far the workload's bridge data trails real time, seconds: its schedule, plus the settle delay and one period
+ * of its bridge config. The monitoring stack sizes the rules' windows for the slowest workload.
+ */
+export function bridgeLagSeconds(workload: WorkloadConfig): number {
+  const bridge = BridgeConfigSchema.parse(workload.bridge.config);
+  return workload.bridge.scheduleMinutes * 60 + bridge.settle + bridge.period;
 }
 
 /** Reads the config from a YAML/JSON file path, or takes an object (cdk.json context). */

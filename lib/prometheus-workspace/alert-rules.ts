@@ -74,6 +74,33 @@ export interface RuleGroup {
   readonly rules: ReadonlyArray<Record<string, unknown>>;
 }
 
+/** How far bridge data trails real time with the defaults: a 5-minute schedule, 120 s settle and a 60 s period. */
+export const DEFAULT_BRIDGE_LAG_SECONDS = 5 * 60 + 120 + 60;
+
+/** The windows that suit bridge data (`${window}` and `${offset}` in the rule files and the alert template). */
+export interface BridgeWindows {
+  /** Lookback of last_over_time and of rates: always holds the newest sample, even just before a cycle writes. */
+  readonly window: string;
+  /** How far back an absolute rate reads its window, so that the window is complete. */
+  readonly offset: string;
+}
+
+/**
+ * Windows for bridge data that trails real time by up to `lagSeconds` (schedule + settle + period) and arrives once a
+ * schedule: 15m and 10m for the defaults. The window adds 7 minutes for the cycle's own run time and rounds up to 5
+ * minutes; the offset adds 2 and rounds up to a minute.
+ */
+export function bridgeWindows(lagSeconds: number = DEFAULT_BRIDGE_LAG_SECONDS): BridgeWindows {
+  const window = Math.max(900, Math.ceil((lagSeconds + 420) / 300) * 300);
+  const offset = Math.max(600, Math.ceil((lagSeconds + 120) / 60) * 60);
+  return { window: `${window / 60}m`, offset: `${offset / 60}m` };
+}
+
+/** Fills `${window}` and `${offset}` in a rule file's text; other text is left alone. */
+export function fillBridgeWindows(text: string, windows: BridgeWindows): string {
+  return text.replace(/\$\{(window|offset)\}/g, (_, name: 'window' | 'offset') => windows[name]);
+}
+
 let cached: AlertTemplate | undefined;
 
 /** Reads and checks the alert template (the project's unless `file` is given). */
@@ -142,11 +169,16 @@ function fill(text: string, values: Readonly<Record<string, string>>, where: str
   });
 }
 
-function alertRule(definition: AlertDefinition, settings: { threshold?: number; severity: Severity; for: string }, wrap: (expr: string) => string): Record<string, unknown> {
+function alertRule(
+  definition: AlertDefinition,
+  settings: { threshold?: number; severity: Severity; for: string },
+  windows: BridgeWindows,
+  wrap: (expr: string) => string,
+): Record<string, unknown> {
   const unit = definition.threshold?.unit ?? 'count';
   const forText = humanThreshold(durationSeconds(settings.for), 'seconds');
-  const people: Record<string, string> = { for: forText };
-  const machine: Record<string, string> = {};
+  const people: Record<string, string> = { for: forText, window: windows.window };
+  const machine: Record<string, string> = { ...windows };
   if (settings.threshold !== undefined) {
     people.threshold = humanThreshold(settings.threshold, unit);
     machine.threshold = String(settings.threshold);
@@ -178,21 +210,21 @@ export function durationSeconds(duration: string): number {
  * it, a rule per overriding workload, and the marker series that tell them apart. Overrides must have passed
  * alertOverrideProblems.
  */
-export function renderAlertGroups(workloads: readonly WorkloadAlerts[] = [], template: AlertTemplate = loadAlertTemplate()): RuleGroup[] {
+export function renderAlertGroups(workloads: readonly WorkloadAlerts[] = [], windows: BridgeWindows = bridgeWindows(), template: AlertTemplate = loadAlertTemplate()): RuleGroup[] {
   const rules: Array<Record<string, unknown>> = [];
   const markers: Array<Record<string, unknown>> = [];
   for (const definition of template.alerts) {
     const defaults = { threshold: definition.threshold?.value, severity: definition.severity, for: definition.for };
     const overriding = workloads.filter((w) => w.alerts[definition.alert] !== undefined);
     const names = { alert: definition.alert };
-    rules.push(alertRule(definition, defaults, (expr) => (overriding.length === 0 ? expr : fill(template.defaultExpr, { ...names, expr }, 'defaultExpr').trimEnd())));
+    rules.push(alertRule(definition, defaults, windows, (expr) => (overriding.length === 0 ? expr : fill(template.defaultExpr, { ...names, expr }, 'defaultExpr').trimEnd())));
     for (const workload of overriding) {
       const override = workload.alerts[definition.alert] as AlertOverride;
       const labels = { alert: definition.alert, account_id: workload.account, region: workload.region };
       markers.push({ record: 'inferwatch:alert_override:info', expr: 'vector(1)', labels });
       if (override.enabled === false) continue;
       const settings = { threshold: override.threshold ?? defaults.threshold, severity: override.severity ?? defaults.severity, for: override.for ?? defaults.for };
-      rules.push(alertRule(definition, settings, (expr) => fill(template.overrideExpr, { ...names, account_id: workload.account, region: workload.region, expr }, 'overrideExpr').trimEnd()));
+      rules.push(alertRule(definition, settings, windows, (expr) => fill(template.overrideExpr, { ...names, account_id: workload.account, region: workload.region, expr }, 'overrideExpr').trimEnd()));
     }
   }
   const groups: RuleGroup[] = [];

@@ -242,6 +242,20 @@ describe('PrometheusWorkspace', () => {
     expect(unit.ok).toBe(true);
   });
 
+  test('with a 15-minute schedule the windows widen, and a batch still counts until the next one lands (promtool)', () => {
+    const data = namespaceData({ bridgeLagSeconds: 15 * 60 + 180 });
+    expect(data).toContain('[25m] offset 20m');
+    const unit = promtoolTest('inferwatch.schedule.test.yaml', data);
+    expect(unit.output).toContain('SUCCESS');
+    expect(unit.ok).toBe(true);
+    // The default windows would not hold: the rate reads low and the instance alert lapses between batches.
+    const narrow = promtoolTest('inferwatch.schedule.test.yaml', namespaceData());
+    expect(narrow.output).toContain('endpoint:aws_sagemaker_invocations:rate15m');
+    expect(narrow.output).toContain('SageMakerVariantBelowDesiredInstances');
+    expect(narrow.ok).toBe(false);
+    expect(() => namespaceData({ bridgeLagSeconds: 0 })).toThrow('bridgeLagSeconds must be a positive number of seconds');
+  });
+
   test.each([
     [{ account: '12345', region: 'eu-west-1', alerts: {} }, 'workloadAlerts[0].account "12345" is not a 12-digit AWS account id'],
     [{ account: '222222222222', region: 'Europe', alerts: {} }, 'workloadAlerts[0].region "Europe" is not an AWS region'],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml } from 'yaml';
-import { InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
+import { bridgeLagSeconds, InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../../lib/inferwatch-app';
 
 describe('rollout config', () => {
@@ -85,6 +85,15 @@ describe('rollout config', () => {
       { alert: 'SageMakerModelLatencyP99High', account_id: '111111111111', region: 'eu-west-2' },
       { alert: 'SageMakerServerlessColdStarts', account_id: '111111111111', region: 'eu-west-2' },
     ]);
+  });
+
+  test('the slowest bridge sizes the rules\' windows: schedule plus settle plus period', () => {
+    const config = parseInferwatchConfig({ workloads: [{}, { region: 'eu-west-2', bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { settle: '3m' } } }] });
+    expect(config.workloads.map(bridgeLagSeconds)).toEqual([480, 15 * 60 + 180 + 60]);
+    const { monitoring } = buildInferwatch(new App(), { ...config, monitoring: { ...config.monitoring, account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-12345678-abcd-ef01-2345-6789abcdef01' } });
+    const data = Object.values(Template.fromStack(monitoring).findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
+    expect(data).toContain('[30m] offset 21m');
+    expect(data).not.toContain('offset 10m');
   });
 
   test('the example in the repository is valid', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { ALERTS_TEMPLATE, durationSeconds, loadAlertTemplate, renderAlertGroups } from '../../../lib/prometheus-workspace/alert-rules';
+import { ALERTS_TEMPLATE, bridgeWindows, durationSeconds, loadAlertTemplate, renderAlertGroups } from '../../../lib/prometheus-workspace/alert-rules';
 
 const work = mkdtempSync(join(tmpdir(), 'iw-alerts-'));
 const project = parseYaml(readFileSync(ALERTS_TEMPLATE, 'utf8')) as { alerts: Array<Record<string, unknown>> };
@@ -35,13 +35,20 @@ describe('alert template', () => {
   test('an alert defined twice, or a placeholder without a value, fails', () => {
     expect(() => loadAlertTemplate(templateWith({}, [project.alerts[0] as Record<string, unknown>]))).toThrow('alert SageMakerEndpointHigh5xxRatio is defined twice');
     const template = loadAlertTemplate(templateWith({ summary: 'ratio ${ratio}' }));
-    expect(() => renderAlertGroups([], template)).toThrow('${ratio} in alert SageMakerEndpointHigh5xxRatio has no value');
+    expect(() => renderAlertGroups([], bridgeWindows(), template)).toThrow('${ratio} in alert SageMakerEndpointHigh5xxRatio has no value');
   });
 
   test('without overrides the alerts carry no marker group and no unless clause', () => {
     const groups = renderAlertGroups([]);
     expect(groups.map((g) => g.name)).toEqual(['inferwatch-alerts']);
     expect(JSON.stringify(groups)).not.toContain('inferwatch:alert_override:info');
+  });
+
+  test('windows for bridge data: 15m and 10m back for the default 5-minute schedule, wider for slower schedules', () => {
+    expect(bridgeWindows()).toEqual({ window: '15m', offset: '10m' });
+    // 15-minute schedule, 120 s settle, 60 s period: the newest batch is up to 18 minutes old when the next arrives.
+    expect(bridgeWindows(15 * 60 + 180)).toEqual({ window: '25m', offset: '20m' });
+    expect(bridgeWindows(60)).toEqual({ window: '15m', offset: '10m' });
   });
 
   test('Prometheus durations in seconds', () => {
