@@ -21,6 +21,7 @@ export { MonitoringStack, type MonitoringStackProps } from './monitoring-stack';
 export { NeuronCollector, type NeuronCollectorProps } from './neuron-collector';
 export { DEMO_HOST_INSTANCE_TYPES, NEURON_BASE_DLAMI_PARAMETER, type DemoHostInstanceType } from './neuron-collector/demo-host-image';
 export { ampRemoteWriteUrl, DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace, type PrometheusWorkspaceProps, type SeriesLimit } from './prometheus-workspace';
+export { ALERTS_TEMPLATE, type AlertOverride, type Severity, type WorkloadAlerts } from './prometheus-workspace/alert-rules';
 export { WorkloadStack, type WorkloadStackProps } from './workload-stack';
 export { DEFAULT_WRITER_ROLE_NAME, writerRoleArn, writerRoleName } from './writer-role';
 export { InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig, type InferwatchConfig, type WorkloadConfig } from './config/inferwatch-config';

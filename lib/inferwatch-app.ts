@@ -1,7 +1,7 @@
 import { Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { InferwatchConfigError, type InferwatchConfig } from './config/inferwatch-config';
+import { bridgeLagSeconds, InferwatchConfigError, type InferwatchConfig } from './config/inferwatch-config';
 import { accountSeriesLimits } from './config/series-limits';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
@@ -47,6 +47,10 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     ...(crossAccount.length > 0 && { writerRoleName: writerRole, writerPrincipalPath: workloadRolePath }),
     seriesLimits: [...limits].map(([account, maxSeries]) => ({ labels: { account_id: account }, maxSeries })),
     retentionDays: config.monitoring.retentionDays,
+    workloadAlerts: config.workloads
+      .filter((w) => Object.keys(w.alerts).length > 0)
+      .map((w) => ({ account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID, region: w.region ?? monitoringEnv.region ?? Aws.REGION, alerts: w.alerts })),
+    bridgeLagSeconds: Math.max(...config.workloads.map(bridgeLagSeconds)),
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 

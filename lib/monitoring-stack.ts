@@ -5,6 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { GrafanaWorkspace, type GrafanaWorkspaceProps } from './grafana-workspace';
 import { PrometheusWorkspace, type SeriesLimit } from './prometheus-workspace';
+import type { WorkloadAlerts } from './prometheus-workspace/alert-rules';
 import { DEFAULT_ROLE_PATH, DEFAULT_WRITER_ROLE_NAME, rolePathPattern } from './writer-role';
 
 export interface MonitoringStackProps extends StackProps {
@@ -37,6 +38,16 @@ export interface MonitoringStackProps extends StackProps {
   /** @default AMP's default, 150 days */
   readonly retentionDays?: number;
   /**
+   * Alert settings per workload (account and region); the others get the defaults.
+   * @default none
+   */
+  readonly workloadAlerts?: readonly WorkloadAlerts[];
+  /**
+   * How far the slowest bridge's data trails real time, seconds (schedule + settle + period): sizes the rules' windows.
+   * @default 480, a 5-minute schedule
+   */
+  readonly bridgeLagSeconds?: number;
+  /**
    * Name of the writer role; unique per install, since IAM role names are global to the account.
    * @default "inferwatch-remote-writer"
    */
@@ -68,6 +79,8 @@ export class MonitoringStack extends Stack {
       logRetention: props.logRetention,
       seriesLimits: props.seriesLimits,
       retentionDays: props.retentionDays,
+      workloadAlerts: props.workloadAlerts,
+      bridgeLagSeconds: props.bridgeLagSeconds,
     });
     this.grafana =
       props.grafana === false ? undefined : new GrafanaWorkspace(this, 'Grafana', { prometheus: this.prometheus, logRetention: props.logRetention, ...props.grafana });

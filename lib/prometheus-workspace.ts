@@ -6,12 +6,29 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AlertTopic } from './alert-topic';
 import { allowCloudWatchLogs } from './log-encryption';
+import {
+  alertOverrideProblems,
+  bridgeWindows,
+  DEFAULT_BRIDGE_LAG_SECONDS,
+  fillBridgeWindows,
+  renderAlertGroups,
+  type BridgeWindows,
+  type RuleGroup,
+  type WorkloadAlerts,
+} from './prometheus-workspace/alert-rules';
 import { stackOutput } from './stack-output';
 
 export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
 const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
+
+/** AMP: "The combined length of a rule group namespace and a rule group name cannot exceed 721 UTF-8 bytes." */
+const MAX_NAMESPACE_AND_GROUP_BYTES = 721;
+const RULE_NAMESPACE = 'inferwatch';
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** An active-series limit on the series that carry every label of `labels` (AMP `limitsPerLabelSet`). */
 export interface SeriesLimit {
@@ -42,10 +59,23 @@ export interface PrometheusWorkspaceProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Prometheus rule files (YAML) loaded into the rule groups namespace.
-   * @default the project's rules: lib/prometheus-workspace/inferwatch.rules.yaml
+   * Prometheus rule files (YAML) loaded into the rule groups namespace beside the alerts. The alerts use the project's
+   * recording rules: to add rules of your own, pass `[...DEFAULT_RULE_FILES, yours]`.
+   * @default the project's recording rules: lib/prometheus-workspace/inferwatch.rules.yaml
    */
   readonly ruleFiles?: readonly string[];
+  /**
+   * Alert thresholds, severities and hold times per workload (account and region); every other workload gets the
+   * defaults of lib/prometheus-workspace/inferwatch.alerts.yaml.
+   * @default none: the defaults everywhere
+   */
+  readonly workloadAlerts?: readonly WorkloadAlerts[];
+  /**
+   * How far the slowest bridge's data trails real time, seconds: its schedule plus settle plus period. The rules'
+   * windows grow with it (see bridgeWindows), so that they always hold the newest batch.
+   * @default 480 (a 5-minute schedule, 120 s settle, 60 s period): 15-minute windows, rates read 10 minutes back
+   */
+  readonly bridgeLagSeconds?: number;
   /**
    * Email addresses subscribed to the alert topic.
    * @default none
@@ -119,6 +149,11 @@ export class PrometheusWorkspace extends Construct {
       publishers: [{ service: 'aps.amazonaws.com', actions: ['sns:Publish', 'sns:GetTopicAttributes'] }],
     }).topic;
 
+    const workloadAlerts = props.workloadAlerts ?? [];
+    const lag = props.bridgeLagSeconds ?? DEFAULT_BRIDGE_LAG_SECONDS;
+    if (!Number.isFinite(lag) || lag <= 0) throw new Error(`PrometheusWorkspace: bridgeLagSeconds must be a positive number of seconds (got ${lag})`);
+    const windows = bridgeWindows(lag);
+    validateWorkloadAlerts(workloadAlerts);
     const seriesLimits = props.seriesLimits ?? [];
     validateLimits(seriesLimits, props.retentionDays);
     const alertmanagerConfig = readFileSync(ALERTMANAGER_TEMPLATE, 'utf8');
@@ -149,8 +184,8 @@ export class PrometheusWorkspace extends Construct {
 
     this.ruleGroupsNamespace = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
       workspace: this.workspace.attrArn,
-      name: 'inferwatch',
-      data: mergeRuleFiles(ruleFiles),
+      name: RULE_NAMESPACE,
+      data: checkRecordedInputs(mergeRuleFiles(ruleFiles, renderAlertGroups(workloadAlerts, windows), windows)),
     });
 
     stackOutput(this, 'WorkspaceId', this.workspaceId, 'AMP workspace id (monitoring.workspaceId for workload accounts)');
@@ -175,13 +210,61 @@ function indent(text: string, spaces: number): string {
     .join('\n');
 }
 
-/** One namespace holds every group: the files' `groups` lists, concatenated. Group names must be unique. */
-export function mergeRuleFiles(files: readonly string[]): string {
-  const blocks = files.map((file) => {
-    const text = readFileSync(file, 'utf8');
-    const body = text.replace(/^(\s*#.*\n)*/, '');
-    if (!/^groups:\s*\n/m.test(body)) throw new Error(`rule file ${file} does not start with a top-level "groups:" list`);
-    return body.replace(/^groups:\s*\n/m, '');
-  });
-  return `groups:\n${blocks.join('\n')}`;
+function validateWorkloadAlerts(workloads: readonly WorkloadAlerts[]): void {
+  const seen = new Set<string>();
+  for (const [i, workload] of workloads.entries()) {
+    const key = `workloadAlerts[${i}]`;
+    if (!Token.isUnresolved(workload.account) && !ACCOUNT.test(workload.account)) throw new Error(`PrometheusWorkspace: ${key}.account "${workload.account}" is not a 12-digit AWS account id`);
+    if (!Token.isUnresolved(workload.region) && !REGION.test(workload.region)) throw new Error(`PrometheusWorkspace: ${key}.region "${workload.region}" is not an AWS region such as us-east-1`);
+    const id = `${workload.account}/${workload.region}`;
+    if (seen.has(id)) throw new Error(`PrometheusWorkspace: ${key} repeats the workload ${id}; give each account and region one set of alert settings`);
+    seen.add(id);
+    const problem = alertOverrideProblems(workload.alerts)[0];
+    if (problem) throw new Error(`PrometheusWorkspace: ${key}.alerts.${problem.path.join('.')} ${problem.message}`);
+  }
+}
+
+/** A recording rule's name: level:metric:operation. */
+const RECORDED_NAME = /\b[a-z_]+:[a-zA-Z0-9_]+:[a-zA-Z0-9_]+\b/g;
+
+/** Every recording rule an expression of the namespace reads is recorded in it: else the alerts that read it never fire. */
+function checkRecordedInputs(data: string): string {
+  const rules = (parseYaml(data) as { groups: Array<{ rules: Array<{ record?: string; alert?: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+  const recorded = new Set(rules.map((r) => r.record).filter((r): r is string => r !== undefined));
+  for (const rule of rules) {
+    for (const name of String(rule.expr).match(RECORDED_NAME) ?? []) {
+      // The override markers exist only with overrides, and then are rendered beside the alerts.
+      if (!recorded.has(name) && name !== 'inferwatch:alert_override:info') {
+        throw new Error(`PrometheusWorkspace: ${rule.alert ?? rule.record} reads the recording rule ${name}, which no rule file records; pass ruleFiles: [...DEFAULT_RULE_FILES, yours]`);
+      }
+    }
+  }
+  return data;
+}
+
+/**
+ * One namespace holds every group: the files' `groups` lists, then `extraGroups` (the rendered alerts). Group names
+ * must be unique, and each within AMP's length limit. `${window}` and `${offset}` in the files become `windows`.
+ */
+export function mergeRuleFiles(files: readonly string[], extraGroups: readonly RuleGroup[] = [], windows: BridgeWindows = bridgeWindows()): string {
+  const groups: unknown[] = [];
+  const names = new Set<string>();
+  const add = (group: unknown, source: string) => {
+    const name = (group as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || name === '') throw new Error(`${source}: a rule group without a name`);
+    if (names.has(name)) throw new Error(`${source}: rule group "${name}" is defined twice; group names must be unique in the namespace`);
+    if (Buffer.byteLength(RULE_NAMESPACE + name) > MAX_NAMESPACE_AND_GROUP_BYTES) {
+      throw new Error(`${source}: rule group "${name.slice(0, 40)}…" is too long: AMP allows ${MAX_NAMESPACE_AND_GROUP_BYTES} bytes for namespace and group name together`);
+    }
+    names.add(name);
+    groups.push(group);
+  };
+  for (const file of files) {
+    const parsed = parseYaml(fillBridgeWindows(readFileSync(file, 'utf8'), windows)) as { groups?: unknown } | null;
+    if (!parsed || !Array.isArray(parsed.groups)) throw new Error(`rule file ${file} does not start with a top-level "groups:" list`);
+    for (const group of parsed.groups) add(group, `rule file ${file}`);
+  }
+  for (const group of extraGroups) add(group, 'the rendered alerts');
+  // No folding: a PromQL line or a deploy-time token must not be cut.
+  return stringifyYaml({ groups }, { lineWidth: 0 });
 }

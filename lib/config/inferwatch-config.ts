@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BRIDGE_KEYS_SET_BY_CONSTRUCT, checkBridgeConfig } from '../../lambda/bridge/config';
+import { BRIDGE_KEYS_SET_BY_CONSTRUCT, BridgeConfigSchema, checkBridgeConfig } from '../../lambda/bridge/config';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
+import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
 
 /** A synth-time configuration error; the message names the key. */
@@ -106,6 +107,20 @@ const FleetSettings = z
   })
   .strict();
 
+/** One alert's settings for one workload; what is left out keeps the default of lib/prometheus-workspace/inferwatch.alerts.yaml. */
+const AlertOverride = z
+  .object({
+    /** In the alert's unit (ratio 0-1, seconds or count: see the README's alert table). @default the alert's default */
+    threshold: z.number().optional(),
+    /** @default the alert's default */
+    severity: z.enum(SEVERITIES).optional(),
+    /** How long the condition must hold, a Prometheus duration such as 10m or 1h30m. @default the alert's default */
+    for: z.string().regex(PROMETHEUS_DURATION, 'must be a Prometheus duration such as 10m or 1h30m').optional(),
+    /** `false`: the alert never fires for this workload. @default true */
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
 const Workload = z
   .object({
     /** @default the monitoring account */
@@ -121,6 +136,13 @@ const Workload = z
     activeSeriesLimit: z.number().int().min(0).max(100_000_000).optional(),
     bridge: BridgeSettings.default(BridgeSettings.parse({})),
     neuronCollector: NeuronCollectorSettings.default(NeuronCollectorSettings.parse({})),
+    /** This workload's alert settings by alert name (thresholds, severities, hold times, on or off). @default {} */
+    alerts: z
+      .record(z.string(), AlertOverride)
+      .default({})
+      .superRefine((alerts, ctx) => {
+        for (const problem of alertOverrideProblems(alerts)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      }),
   })
   .strict();
 
@@ -156,7 +178,7 @@ export const InferwatchConfigSchema = z
       .strict()
       .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [], grafana: { enabled: true, authentication: 'AWS_SSO' } }),
     /** Where bridges run. @default one, in the monitoring account and region */
-    workloads: z.array(Workload).min(1).default([{ fleet: { variants: 50, neuronHosts: 0 }, bridge: BridgeSettings.parse({}), neuronCollector: NeuronCollectorSettings.parse({}) }]),
+    workloads: z.array(Workload).min(1).default([{ fleet: { variants: 50, neuronHosts: 0 }, bridge: BridgeSettings.parse({}), neuronCollector: NeuronCollectorSettings.parse({}), alerts: {} }]),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -213,6 +235,15 @@ export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
     }
   });
   return config;
+}
+
+/**
+ * How far the workload's bridge data trails real time, seconds: its schedule, plus the settle delay and one period
+ * of its bridge config. The monitoring stack sizes the rules' windows for the slowest workload.
+ */
+export function bridgeLagSeconds(workload: WorkloadConfig): number {
+  const bridge = BridgeConfigSchema.parse(workload.bridge.config);
+  return workload.bridge.scheduleMinutes * 60 + bridge.settle + bridge.period;
 }
 
 /** Reads the config from a YAML/JSON file path, or takes an object (cdk.json context). */

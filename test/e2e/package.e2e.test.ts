@@ -51,6 +51,7 @@ describe('the packed package', () => {
         'package/dist/lambda-bundles/bridge/default-catalog.yaml',
         'package/dist/lambda-bundles/grafana-provisioner/index.js',
         'package/dist/lib/prometheus-workspace/inferwatch.rules.yaml',
+        'package/dist/lib/prometheus-workspace/inferwatch.alerts.yaml',
       ]),
     );
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);

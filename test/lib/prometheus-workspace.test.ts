@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -7,7 +7,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace } from '../../lib/prometheus-workspace';
+import { DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace, type PrometheusWorkspaceProps } from '../../lib/prometheus-workspace';
+import { durationSeconds, humanThreshold, loadAlertTemplate } from '../../lib/prometheus-workspace/alert-rules';
+import { freePort } from '../support/prometheus';
 
 function synth(withKey: boolean) {
   const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
@@ -17,6 +19,43 @@ function synth(withKey: boolean) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'iw-amp-'));
+const RULES_DIR = join(__dirname, '../../lib/prometheus-workspace');
+
+/** The rule groups namespace as synthesized. */
+function namespaceData(props: PrometheusWorkspaceProps = {}): string {
+  const stack = new Stack(new App(), 'Rules', { env: { account: '111111111111', region: 'eu-west-1' } });
+  new PrometheusWorkspace(stack, 'Prometheus', props);
+  return Object.values(Template.fromStack(stack).findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
+}
+
+/** Runs a promtool test file of lib/prometheus-workspace against `data`, written beside a copy of it as the file it names. */
+function promtoolTest(testFile: string, data: string): { ok: boolean; output: string } {
+  const dir = mkdtempSync(join(work, 'unit-'));
+  writeFileSync(join(dir, 'inferwatch.namespace.yaml'), data);
+  copyFileSync(join(RULES_DIR, testFile), join(dir, testFile));
+  const unit = spawnSync('promtool', ['test', 'rules', join(dir, testFile)], { encoding: 'utf8' });
+  return { ok: unit.status === 0, output: unit.stdout + unit.stderr };
+}
+
+/** The alert manager definition as synthesized, with the topic and region filled in as CloudFormation would. */
+function renderedAlertmanager(): string {
+  const { template } = synth(false);
+  const definition = Object.values(template.findResources('AWS::APS::Workspace'))[0]?.Properties.AlertManagerDefinition as { 'Fn::Sub': [string, Record<string, unknown>] };
+  const [text, variables] = definition['Fn::Sub'];
+  expect(Object.keys(variables).sort()).toEqual(['ALERT_TOPIC_ARN', 'REGION']);
+  const rendered = text.replace('${ALERT_TOPIC_ARN}', 'arn:aws:sns:eu-west-1:111111111111:alerts').replace('${REGION}', 'eu-west-1');
+  const file = join(work, 'alertmanager.yml');
+  writeFileSync(file, (parseYaml(rendered) as { alertmanager_config: string }).alertmanager_config);
+  return file;
+}
+
+interface PromtoolTests {
+  tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }>; promql_expr_test?: Array<{ expr: string }> }>;
+}
+
+const OVERRIDES = [
+  { account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { threshold: 2, severity: 'critical' as const, for: '5m' }, SageMakerEndpointHigh5xxRatio: { enabled: false } } },
+];
 
 describe('PrometheusWorkspace', () => {
   test('series limits per label set and retention go into the workspace configuration (CloudFormation, no custom resource)', () => {
@@ -86,39 +125,188 @@ describe('PrometheusWorkspace', () => {
     });
   });
 
-  test('the alert manager definition passes amtool check-config once rendered', () => {
-    const { template } = synth(false);
-    const definition = Object.values(template.findResources('AWS::APS::Workspace'))[0]?.Properties.AlertManagerDefinition as { 'Fn::Sub': [string, Record<string, unknown>] };
-    const [text, variables] = definition['Fn::Sub'];
-    expect(Object.keys(variables).sort()).toEqual(['ALERT_TOPIC_ARN', 'REGION']);
-    const rendered = text.replace('${ALERT_TOPIC_ARN}', 'arn:aws:sns:eu-west-1:111111111111:alerts').replace('${REGION}', 'eu-west-1');
-    const config = (parseYaml(rendered) as { alertmanager_config: string }).alertmanager_config;
-    const file = join(work, 'alertmanager.yml');
-    writeFileSync(file, config);
+  test('the alert manager definition passes amtool check-config once rendered, and routes by alert and endpoint to SNS', () => {
+    const file = renderedAlertmanager();
     const check = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
     expect(check.stdout + check.stderr).toContain('SUCCESS');
     expect(check.status).toBe(0);
+    const config = parseYaml(readFileSync(file, 'utf8')) as { route: { group_by: string[]; repeat_interval: string }; receivers: Array<Record<string, unknown>> };
+    expect(config.route.group_by).toEqual(['alertname', 'account_id', 'region', 'endpoint_name']);
+    // AMP treats a repeat_interval above five days as five days.
+    expect(durationSeconds(config.route.repeat_interval)).toBeLessThanOrEqual(5 * 86_400);
+    // AMP accepts SNS receivers only.
+    for (const receiver of config.receivers) expect(Object.keys(receiver).filter((k) => k.endsWith('_configs'))).toEqual(['sns_configs']);
+    const route = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, '--verify.receivers=sns', 'alertname=SageMakerModelLatencyP99High', 'endpoint_name=churn'], { encoding: 'utf8' });
+    expect(route.stdout.trim()).toBe('sns');
+    expect(route.status).toBe(0);
+  });
+
+  test('a real Alertmanager with the definition holds back the latency and error alerts of an endpoint that is not InService', async () => {
+    const file = renderedAlertmanager();
+    const port = await freePort();
+    const storage = mkdtempSync(join(work, 'am-'));
+    const am = spawn('prometheus-alertmanager', [`--config.file=${file}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'], { stdio: 'ignore' });
+    const url = `http://127.0.0.1:${port}/api/v2/alerts`;
+    try {
+      for (let i = 0; i < 100; i++) {
+        if (await fetch(`http://127.0.0.1:${port}/-/ready`).then((r) => r.ok, () => false)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const where = { account_id: '111111111111', region: 'us-east-1' };
+      const alert = (labels: Record<string, string>) => ({ labels: { ...where, severity: 'warning', ...labels }, startsAt: new Date().toISOString() });
+      const sent = [
+        alert({ alertname: 'SageMakerEndpointNotInService', endpoint_name: 'broken', endpoint_status: 'Failed' }),
+        alert({ alertname: 'SageMakerEndpointHigh5xxRatio', endpoint_name: 'broken' }),
+        alert({ alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', variant_name: 'AllTraffic', quantile: '0.99' }),
+        alert({ alertname: 'SageMakerEndpointHighModelErrorRatio', endpoint_name: 'broken' }),
+        // Another endpoint, and the same name in another account: not held back.
+        alert({ alertname: 'SageMakerEndpointHigh5xxRatio', endpoint_name: 'fine' }),
+        { ...alert({ alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', variant_name: 'AllTraffic', quantile: '0.99' }), labels: { ...where, account_id: '222222222222', alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', severity: 'warning' } },
+        // A state alert of the endpoint that is down is not an effect of it.
+        alert({ alertname: 'SageMakerVariantBelowDesiredInstances', endpoint_name: 'broken', variant_name: 'AllTraffic' }),
+        alert({ alertname: 'InferwatchBridgeSilent', account_id: '333333333333' }),
+        alert({ alertname: 'SageMakerEndpointNoData', account_id: '333333333333', endpoint_name: 'quiet' }),
+        alert({ alertname: 'SageMakerEndpointNoData', endpoint_name: 'quiet' }),
+      ];
+      const post = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sent) });
+      expect(post.status).toBe(200);
+      const key = (a: { labels: Record<string, string> }) => `${a.labels.alertname} ${a.labels.account_id} ${a.labels.endpoint_name ?? ''}`;
+      let states: Record<string, string> = {};
+      for (let i = 0; i < 50; i++) {
+        const got = (await (await fetch(url)).json()) as Array<{ labels: Record<string, string>; status: { state: string } }>;
+        states = Object.fromEntries(got.map((a) => [key(a), a.status.state]));
+        if (Object.keys(states).length === sent.length && states['SageMakerEndpointHigh5xxRatio 111111111111 broken'] === 'suppressed') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(states).toEqual({
+        'SageMakerEndpointNotInService 111111111111 broken': 'active',
+        'SageMakerEndpointHigh5xxRatio 111111111111 broken': 'suppressed',
+        'SageMakerModelLatencyP99High 111111111111 broken': 'suppressed',
+        'SageMakerEndpointHighModelErrorRatio 111111111111 broken': 'suppressed',
+        'SageMakerEndpointHigh5xxRatio 111111111111 fine': 'active',
+        'SageMakerModelLatencyP99High 222222222222 broken': 'active',
+        'SageMakerVariantBelowDesiredInstances 111111111111 broken': 'active',
+        'InferwatchBridgeSilent 333333333333 ': 'active',
+        'SageMakerEndpointNoData 333333333333 quiet': 'suppressed',
+        'SageMakerEndpointNoData 111111111111 quiet': 'active',
+      });
+    } finally {
+      am.kill('SIGTERM');
+    }
   });
 
   test('the rule groups namespace holds the project rules, valid for promtool, and their unit tests pass', () => {
-    const { template } = synth(false);
-    const data = Object.values(template.findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
+    const data = namespaceData();
     const file = join(work, 'rules.yml');
     writeFileSync(file, data);
     const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
-    expect(check.stdout).toMatch(/SUCCESS: 18 rules found/);
-    const unit = spawnSync('promtool', ['test', 'rules', join(__dirname, '../../lib/prometheus-workspace/inferwatch.rules.test.yaml')], { encoding: 'utf8' });
-    expect(unit.stdout + unit.stderr).toContain('SUCCESS');
-    expect(unit.status).toBe(0);
+    expect(check.stdout).toMatch(/SUCCESS: \d+ rules found/);
+    expect(check.stdout + check.stderr).not.toMatch(/WARNING|FAILED/);
+    const unit = promtoolTest('inferwatch.rules.test.yaml', data);
+    expect(unit.output).toContain('SUCCESS');
+    expect(unit.ok).toBe(true);
+  });
+
+  test('the unit tests cover every alert firing and quiet, and every recording rule', () => {
+    const tests = (parseYaml(readFileSync(join(RULES_DIR, 'inferwatch.rules.test.yaml'), 'utf8')) as PromtoolTests).tests;
+    const alertTests = tests.flatMap((t) => t.alert_rule_test ?? []);
+    for (const { alert } of loadAlertTemplate().alerts) {
+      const mine = alertTests.filter((t) => t.alertname === alert);
+      expect({ alert, fires: mine.some((t) => (t.exp_alerts ?? []).length > 0), quiet: mine.some((t) => (t.exp_alerts ?? []).length === 0) }).toEqual({ alert, fires: true, quiet: true });
+    }
+    const exprs = tests.flatMap((t) => t.promql_expr_test ?? []).map((t) => t.expr);
+    const recorded = (parseYaml(readFileSync(DEFAULT_RULE_FILES[0] as string, 'utf8')) as { groups: Array<{ rules: Array<{ record?: string }> }> }).groups.flatMap((g) => g.rules.map((r) => r.record));
+    for (const record of new Set(recorded)) expect({ record, tested: exprs.some((e) => e.startsWith(record as string)) }).toEqual({ record, tested: true });
+  });
+
+  test('every alert has a hold time, a severity, a summary, a description and a runbook', () => {
+    const groups = (parseYaml(namespaceData({ workloadAlerts: OVERRIDES })) as { groups: Array<{ rules: Array<Record<string, unknown>> }> }).groups;
+    const alerts = groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
+    expect(alerts.length).toBeGreaterThanOrEqual(loadAlertTemplate().alerts.length);
+    for (const rule of alerts) {
+      const { labels, annotations } = rule as { labels: Record<string, string>; annotations: Record<string, string> };
+      expect({ alert: rule.alert, for: typeof rule.for, severity: labels.severity, annotations: Object.keys(annotations).sort() }).toEqual({
+        alert: rule.alert,
+        for: 'string',
+        severity: expect.stringMatching(/^(critical|warning|info)$/),
+        annotations: ['description', 'runbook', 'summary'],
+      });
+      expect(JSON.stringify(rule)).not.toContain('${');
+    }
+  });
+
+  test('a workload\'s own thresholds, severities and hold times replace the defaults for it alone, without double firing (promtool)', () => {
+    const data = namespaceData({ workloadAlerts: OVERRIDES });
+    const unit = promtoolTest('inferwatch.overrides.test.yaml', data);
+    expect(unit.output).toContain('SUCCESS');
+    expect(unit.ok).toBe(true);
+  });
+
+  test('with a 15-minute schedule the windows widen, and a batch still counts until the next one lands (promtool)', () => {
+    const data = namespaceData({ bridgeLagSeconds: 15 * 60 + 180 });
+    expect(data).toContain('[25m] offset 20m');
+    const unit = promtoolTest('inferwatch.schedule.test.yaml', data);
+    expect(unit.output).toContain('SUCCESS');
+    expect(unit.ok).toBe(true);
+    // The default windows would not hold: the rate reads low and the instance alert lapses between batches.
+    const narrow = promtoolTest('inferwatch.schedule.test.yaml', namespaceData());
+    expect(narrow.output).toContain('endpoint:aws_sagemaker_invocations:rate15m');
+    expect(narrow.output).toContain('SageMakerVariantBelowDesiredInstances');
+    expect(narrow.ok).toBe(false);
+    expect(() => namespaceData({ bridgeLagSeconds: 0 })).toThrow('bridgeLagSeconds must be a positive number of seconds');
+  });
+
+  test.each([
+    [{ account: '12345', region: 'eu-west-1', alerts: {} }, 'workloadAlerts[0].account "12345" is not a 12-digit AWS account id'],
+    [{ account: '222222222222', region: 'Europe', alerts: {} }, 'workloadAlerts[0].region "Europe" is not an AWS region'],
+    [{ account: '222222222222', region: 'eu-west-1', alerts: { NoSuchAlert: {} } }, 'workloadAlerts[0].alerts.NoSuchAlert is not an inferwatch alert'],
+    [{ account: '222222222222', region: 'eu-west-1', alerts: { SageMakerEndpointNotInService: { threshold: 1 } } }, 'alerts.SageMakerEndpointNotInService.threshold SageMakerEndpointNotInService has no threshold'],
+    [{ account: '222222222222', region: 'eu-west-1', alerts: { SageMakerEndpointHigh5xxRatio: { threshold: 5 } } }, 'alerts.SageMakerEndpointHigh5xxRatio.threshold is a ratio from 0 to 1'],
+    [{ account: '222222222222', region: 'eu-west-1', alerts: { InferwatchBridgeSilent: { threshold: 90.5 } } }, 'alerts.InferwatchBridgeSilent.threshold is a window in whole seconds'],
+  ])('impossible alert settings throw, naming the key: %j', (workload, message) => {
+    const stack = new Stack(new App(), 'BadAlerts');
+    expect(() => new PrometheusWorkspace(stack, 'Prometheus', { workloadAlerts: [workload] })).toThrow(message);
+  });
+
+  test('rule files that leave out the recording rules the alerts read throw, naming the rule', () => {
+    const own = join(work, 'own.rules.yaml');
+    writeFileSync(own, 'groups:\n  - name: own\n    rules:\n      - record: x:y:z\n        expr: vector(1)\n');
+    expect(() => new PrometheusWorkspace(new Stack(new App(), 'OwnRules'), 'Prometheus', { ruleFiles: [own] })).toThrow(
+      'PrometheusWorkspace: SageMakerEndpointHigh5xxRatio reads the recording rule endpoint:aws_sagemaker_invocation_5xx_errors:ratio_rate15m, which no rule file records',
+    );
+    expect(() => new PrometheusWorkspace(new Stack(new App(), 'MoreRules'), 'Prometheus', { ruleFiles: [...DEFAULT_RULE_FILES, own] })).not.toThrow();
+  });
+
+  test('one workload, one set of alert settings', () => {
+    const stack = new Stack(new App(), 'TwiceAlerts');
+    const workload = { account: '222222222222', region: 'eu-west-1', alerts: {} };
+    expect(() => new PrometheusWorkspace(stack, 'Prometheus', { workloadAlerts: [workload, workload] })).toThrow('workloadAlerts[1] repeats the workload 222222222222/eu-west-1');
+  });
+
+  test('thresholds read as people write them', () => {
+    expect([humanThreshold(0.05, 'ratio'), humanThreshold(0.001, 'ratio'), humanThreshold(1800, 'seconds'), humanThreshold(7200, 'seconds'), humanThreshold(90, 'seconds'), humanThreshold(0.1, 'seconds'), humanThreshold(10, 'count')]).toEqual(['5%', '0.1%', '30m', '2h', '90s', '100ms', '10']);
+  });
+
+  test('the README lists every alert with its default threshold, severity and hold time', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    for (const alert of loadAlertTemplate().alerts) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${alert.alert}\` |`));
+      const threshold = alert.threshold ? humanThreshold(alert.threshold.value, alert.threshold.unit) : '—';
+      expect({ alert: alert.alert, row: row?.split(' | ').slice(1, 4) }).toEqual({ alert: alert.alert, row: [threshold, alert.severity, alert.for] });
+    }
   });
 
   test('several rule files merge into one namespace', () => {
     const extra = join(work, 'extra.rules.yaml');
     writeFileSync(extra, '# team rules\ngroups:\n  - name: team\n    rules:\n      - record: x:y:z\n        expr: vector(1)\n');
     const merged = parseYaml(mergeRuleFiles([...DEFAULT_RULE_FILES, extra])) as { groups: Array<{ name: string }> };
-    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-model-server', 'inferwatch-alerts', 'team']);
+    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-neuron', 'inferwatch-model-server', 'team']);
     writeFileSync(join(work, 'bad.yaml'), 'rules: []\n');
     expect(() => mergeRuleFiles([join(work, 'bad.yaml')])).toThrow(/does not start with a top-level "groups:" list/);
+    expect(() => mergeRuleFiles([extra, extra])).toThrow('rule group "team" is defined twice');
+    const long = join(work, 'long.rules.yaml');
+    writeFileSync(long, `groups:\n  - name: ${'g'.repeat(712)}\n    rules: []\n`);
+    expect(() => mergeRuleFiles([long])).toThrow('AMP allows 721 bytes for namespace and group name together');
   });
 
   test('outputs are named WorkspaceId, RemoteWriteUrl and QueryUrl, as the README promises', () => {

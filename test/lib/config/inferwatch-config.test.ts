@@ -1,7 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { parse as parseYaml } from 'yaml';
+import { bridgeLagSeconds, InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
+import { buildInferwatch } from '../../../lib/inferwatch-app';
 
 describe('rollout config', () => {
   test('zero config: one monitoring stack and one bridge in the same account, 5-minute schedule', () => {
@@ -49,9 +53,47 @@ describe('rollout config', () => {
     [{ monitoring: { retentionDays: 2000 } }, 'config key "monitoring.retentionDays"'],
     [{ workloads: [{ account: '222222222222' }] }, 'config key "monitoring.account" is required when workloads[0] names another account'],
     [{ monitoring: { account: '111111111111' }, workloads: [{ account: '222222222222' }] }, 'config key "monitoring.workspaceId" is required for workloads[0] in account 222222222222'],
+    [{ workloads: [{ alerts: { SageMakerLatencyHigh: { threshold: 2 } } }] }, 'config key "workloads[0].alerts.SageMakerLatencyHigh": is not an inferwatch alert; the alerts are SageMakerEndpointHigh5xxRatio,'],
+    [{ workloads: [{ alerts: { SageMakerEndpointHigh5xxRatio: { threshold: 5 } } }] }, 'config key "workloads[0].alerts.SageMakerEndpointHigh5xxRatio.threshold": is a ratio from 0 to 1 (0.05 is 5%), got 5'],
+    [{ workloads: [{ alerts: { SageMakerEndpointNotInService: { threshold: 1 } } }] }, 'config key "workloads[0].alerts.SageMakerEndpointNotInService.threshold": SageMakerEndpointNotInService has no threshold'],
+    [{ workloads: [{ alerts: { SageMakerEndpointNoData: { threshold: 100.5 } } }] }, 'config key "workloads[0].alerts.SageMakerEndpointNoData.threshold": is a window in whole seconds, at least 60'],
+    [{ workloads: [{ alerts: { NeuronExecutionErrors: { threshold: -1 } } }] }, 'config key "workloads[0].alerts.NeuronExecutionErrors.threshold": must be a number from 0'],
+    [{ workloads: [{ alerts: { SageMakerServerlessColdStarts: { threshold: 2.5 } } }] }, 'config key "workloads[0].alerts.SageMakerServerlessColdStarts.threshold": is a count, a whole number'],
+    [{ workloads: [{ alerts: { NeuronCoreSaturated: { severity: 'page' } } }] }, 'config key "workloads[0].alerts.NeuronCoreSaturated.severity"'],
+    [{ workloads: [{ alerts: { NeuronCoreSaturated: { for: '10 minutes' } } }] }, 'config key "workloads[0].alerts.NeuronCoreSaturated.for": must be a Prometheus duration such as 10m or 1h30m'],
+    [{ workloads: [{ alerts: { NeuronCoreSaturated: { threshhold: 0.8 } } }] }, 'unknown config key "workloads[0].alerts.NeuronCoreSaturated.threshhold"'],
   ])('rejects %j naming the key', (raw, message) => {
     expect(() => parseInferwatchConfig(raw)).toThrow(InferwatchConfigError);
     expect(() => parseInferwatchConfig(raw)).toThrow(message);
+  });
+
+  test('a workload\'s alert settings reach the monitoring stack\'s rules, for its account and region alone', () => {
+    const config = parseInferwatchConfig({
+      monitoring: { account: '111111111111', region: 'eu-west-1' },
+      workloads: [{}, { region: 'eu-west-2', alerts: { SageMakerModelLatencyP99High: { threshold: 2.5, severity: 'critical', for: '5m' }, SageMakerServerlessColdStarts: { enabled: false } } }],
+    });
+    expect(config.workloads[0]?.alerts).toEqual({});
+    const { monitoring } = buildInferwatch(new App(), { ...config, monitoring: { ...config.monitoring, workspaceId: 'ws-12345678-abcd-ef01-2345-6789abcdef01' } });
+    const data = Object.values(Template.fromStack(monitoring).findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
+    const rules = (parseYaml(data) as { groups: Array<{ rules: Array<{ alert?: string; expr: string; for?: string; labels?: Record<string, string> }> }> }).groups.flatMap((g) => g.rules);
+    const latency = rules.filter((r) => r.alert === 'SageMakerModelLatencyP99High');
+    expect(latency.map((r) => [r.labels?.severity, r.for])).toEqual([['warning', '15m'], ['critical', '5m']]);
+    expect(latency[1]?.expr).toContain('> 2.5');
+    expect(latency[1]?.expr).toContain('account_id="111111111111", region="eu-west-2"');
+    expect(rules.filter((r) => r.alert === 'SageMakerServerlessColdStarts')).toHaveLength(1);
+    expect(rules.filter((r) => r.labels?.alert !== undefined).map((r) => r.labels)).toEqual([
+      { alert: 'SageMakerModelLatencyP99High', account_id: '111111111111', region: 'eu-west-2' },
+      { alert: 'SageMakerServerlessColdStarts', account_id: '111111111111', region: 'eu-west-2' },
+    ]);
+  });
+
+  test('the slowest bridge sizes the rules\' windows: schedule plus settle plus period', () => {
+    const config = parseInferwatchConfig({ workloads: [{}, { region: 'eu-west-2', bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { settle: '3m' } } }] });
+    expect(config.workloads.map(bridgeLagSeconds)).toEqual([480, 15 * 60 + 180 + 60]);
+    const { monitoring } = buildInferwatch(new App(), { ...config, monitoring: { ...config.monitoring, account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-12345678-abcd-ef01-2345-6789abcdef01' } });
+    const data = Object.values(Template.fromStack(monitoring).findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
+    expect(data).toContain('[30m] offset 21m');
+    expect(data).not.toContain('offset 10m');
   });
 
   test('the example in the repository is valid', () => {
@@ -62,6 +104,7 @@ describe('rollout config', () => {
       ['333333333333', 'us-east-1', 1],
     ]);
     expect(config.workloads[2]?.neuronCollector.extraScrapeTargets).toEqual([{ job: 'triton', port: 8002, path: '/metrics' }]);
+    expect(config.workloads[2]?.alerts).toEqual({ SageMakerModelLatencyP99High: { threshold: 2.5, severity: 'critical' }, SageMakerServerlessColdStarts: { enabled: false } });
   });
 
   test('loads YAML files', () => {

@@ -1,0 +1,234 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** The alert template: every alert with its default threshold, severity and hold time. */
+export const ALERTS_TEMPLATE = join(__dirname, 'inferwatch.alerts.yaml');
+
+export const SEVERITIES = ['critical', 'warning', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export type ThresholdUnit = 'ratio' | 'seconds' | 'count';
+
+/** A Prometheus duration as rule files take it in `for:` (one or more number-unit pairs, e.g. 10m, 1h30m). */
+export const PROMETHEUS_DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
+
+const Threshold = z
+  .object({
+    value: z.number().min(0),
+    unit: z.enum(['ratio', 'seconds', 'count']),
+    /** The value is a range selector's length: whole seconds, at least one minute. */
+    window: z.boolean().default(false),
+  })
+  .strict();
+
+const AlertDefinitionSchema = z
+  .object({
+    alert: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/),
+    threshold: Threshold.optional(),
+    severity: z.enum(SEVERITIES),
+    for: z.string().regex(PROMETHEUS_DURATION),
+    expr: z.string().min(1),
+    summary: z.string().min(1),
+    description: z.string().min(1),
+    runbook: z.string().min(1),
+  })
+  .strict();
+
+const TemplateSchema = z
+  .object({
+    group: z.string().min(1),
+    defaultExpr: z.string().includes('${expr}'),
+    overrideExpr: z.string().includes('${expr}'),
+    alerts: z.array(AlertDefinitionSchema).min(1),
+  })
+  .strict();
+
+export type AlertDefinition = z.output<typeof AlertDefinitionSchema>;
+export type AlertTemplate = z.output<typeof TemplateSchema>;
+
+/** One workload's changes to one alert. Leave a key out to keep the default. */
+export interface AlertOverride {
+  /** In the alert's unit (see the README's alert table). @default the alert's default */
+  readonly threshold?: number;
+  /** @default the alert's default */
+  readonly severity?: Severity;
+  /** How long the condition must hold, a Prometheus duration such as 10m. @default the alert's default */
+  readonly for?: string;
+  /** `false`: the alert never fires for this workload. @default true */
+  readonly enabled?: boolean;
+}
+
+/** The alert settings of one workload (an account and a region). */
+export interface WorkloadAlerts {
+  readonly account: string;
+  readonly region: string;
+  /** By alert name. */
+  readonly alerts: Readonly<Record<string, AlertOverride>>;
+}
+
+/** A Prometheus rule as rule files hold it. */
+export interface RuleGroup {
+  readonly name: string;
+  readonly interval?: string;
+  readonly rules: ReadonlyArray<Record<string, unknown>>;
+}
+
+/** How far bridge data trails real time with the defaults: a 5-minute schedule, 120 s settle and a 60 s period. */
+export const DEFAULT_BRIDGE_LAG_SECONDS = 5 * 60 + 120 + 60;
+
+/** The windows that suit bridge data (`${window}` and `${offset}` in the rule files and the alert template). */
+export interface BridgeWindows {
+  /** Lookback of last_over_time and of rates: always holds the newest sample, even just before a cycle writes. */
+  readonly window: string;
+  /** How far back an absolute rate reads its window, so that the window is complete. */
+  readonly offset: string;
+}
+
+/**
+ * Windows for bridge data that trails real time by up to `lagSeconds` (schedule + settle + period) and arrives once a
+ * schedule: 15m and 10m for the defaults. The window adds 7 minutes for the cycle's own run time and rounds up to 5
+ * minutes; the offset adds 2 and rounds up to a minute.
+ */
+export function bridgeWindows(lagSeconds: number = DEFAULT_BRIDGE_LAG_SECONDS): BridgeWindows {
+  const window = Math.max(900, Math.ceil((lagSeconds + 420) / 300) * 300);
+  const offset = Math.max(600, Math.ceil((lagSeconds + 120) / 60) * 60);
+  return { window: `${window / 60}m`, offset: `${offset / 60}m` };
+}
+
+/** Fills `${window}` and `${offset}` in a rule file's text; other text is left alone. */
+export function fillBridgeWindows(text: string, windows: BridgeWindows): string {
+  return text.replace(/\$\{(window|offset)\}/g, (_, name: 'window' | 'offset') => windows[name]);
+}
+
+let cached: AlertTemplate | undefined;
+
+/** Reads and checks the alert template (the project's unless `file` is given). */
+export function loadAlertTemplate(file?: string): AlertTemplate {
+  if (file === undefined && cached) return cached;
+  const path = file ?? ALERTS_TEMPLATE;
+  const parsed = TemplateSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(`alert template ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const names = new Set<string>();
+  for (const alert of parsed.data.alerts) {
+    if (names.has(alert.alert)) throw new Error(`alert template ${path}: alert ${alert.alert} is defined twice`);
+    names.add(alert.alert);
+    if (!alert.threshold && /\$\{threshold\}/.test([alert.expr, alert.summary, alert.description, alert.runbook].join())) {
+      throw new Error(`alert template ${path}: alert ${alert.alert} uses \${threshold} but has no threshold`);
+    }
+  }
+  if (file === undefined) cached = parsed.data;
+  return parsed.data;
+}
+
+/** Problems with one workload's `alerts` map, each with the key under `alerts` it is about. Empty when it is fine. */
+export function alertOverrideProblems(alerts: Readonly<Record<string, AlertOverride>>, template: AlertTemplate = loadAlertTemplate()): Array<{ path: string[]; message: string }> {
+  const byName = new Map(template.alerts.map((a) => [a.alert, a]));
+  const problems: Array<{ path: string[]; message: string }> = [];
+  for (const [name, override] of Object.entries(alerts)) {
+    const definition = byName.get(name);
+    if (!definition) {
+      problems.push({ path: [name], message: `is not an inferwatch alert; the alerts are ${[...byName.keys()].join(', ')}` });
+      continue;
+    }
+    if (override.threshold === undefined) continue;
+    const threshold = definition.threshold;
+    if (!threshold) {
+      problems.push({ path: [name, 'threshold'], message: `${name} has no threshold (it fires on a state, not a level); set severity, for or enabled instead` });
+    } else if (!Number.isFinite(override.threshold) || override.threshold < 0) {
+      problems.push({ path: [name, 'threshold'], message: 'must be a number from 0' });
+    } else if (threshold.unit === 'ratio' && override.threshold > 1) {
+      problems.push({ path: [name, 'threshold'], message: `is a ratio from 0 to 1 (0.05 is 5%), got ${override.threshold}` });
+    } else if (threshold.window && (!Number.isInteger(override.threshold) || override.threshold < 60)) {
+      problems.push({ path: [name, 'threshold'], message: `is a window in whole seconds, at least 60 (got ${override.threshold})` });
+    } else if (threshold.unit === 'count' && !Number.isInteger(override.threshold)) {
+      problems.push({ path: [name, 'threshold'], message: `is a count, a whole number (got ${override.threshold})` });
+    }
+  }
+  return problems;
+}
+
+/** The number as people read it: 5%, 30m, 100ms, 10. */
+export function humanThreshold(value: number, unit: ThresholdUnit): string {
+  if (unit === 'ratio') return `${Number((value * 100).toPrecision(6))}%`;
+  if (unit === 'count') return String(value);
+  if (value >= 3600 && value % 3600 === 0) return `${value / 3600}h`;
+  if (value >= 60 && value % 60 === 0) return `${value / 60}m`;
+  if (value >= 1) return `${value}s`;
+  return `${Number((value * 1000).toPrecision(6))}ms`;
+}
+
+/** Fills `${name}` placeholders; a placeholder without a value is an error in the template, not left in a rule. */
+function fill(text: string, values: Readonly<Record<string, string>>, where: string): string {
+  return text.replace(/\$\{(\w+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`alert template: \${${name}} in ${where} has no value`);
+    return value;
+  });
+}
+
+function alertRule(
+  definition: AlertDefinition,
+  settings: { threshold?: number; severity: Severity; for: string },
+  windows: BridgeWindows,
+  wrap: (expr: string) => string,
+): Record<string, unknown> {
+  const unit = definition.threshold?.unit ?? 'count';
+  const forText = humanThreshold(durationSeconds(settings.for), 'seconds');
+  const people: Record<string, string> = { for: forText, window: windows.window };
+  const machine: Record<string, string> = { ...windows };
+  if (settings.threshold !== undefined) {
+    people.threshold = humanThreshold(settings.threshold, unit);
+    machine.threshold = String(settings.threshold);
+  }
+  const where = `alert ${definition.alert}`;
+  return {
+    alert: definition.alert,
+    expr: wrap(fill(definition.expr, machine, where).trimEnd()),
+    for: settings.for,
+    labels: { severity: settings.severity },
+    annotations: {
+      summary: fill(definition.summary, people, where),
+      description: fill(definition.description, people, where),
+      runbook: fill(definition.runbook, people, where),
+    },
+  };
+}
+
+/** Seconds in a Prometheus duration such as 1h30m. */
+export function durationSeconds(duration: string): number {
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(n) * (units[unit as string] as number);
+  return total;
+}
+
+/**
+ * The alert rule groups for these workloads: a default rule per alert for every workload without an override of
+ * it, a rule per overriding workload, and the marker series that tell them apart. Overrides must have passed
+ * alertOverrideProblems.
+ */
+export function renderAlertGroups(workloads: readonly WorkloadAlerts[] = [], windows: BridgeWindows = bridgeWindows(), template: AlertTemplate = loadAlertTemplate()): RuleGroup[] {
+  const rules: Array<Record<string, unknown>> = [];
+  const markers: Array<Record<string, unknown>> = [];
+  for (const definition of template.alerts) {
+    const defaults = { threshold: definition.threshold?.value, severity: definition.severity, for: definition.for };
+    const overriding = workloads.filter((w) => w.alerts[definition.alert] !== undefined);
+    const names = { alert: definition.alert };
+    rules.push(alertRule(definition, defaults, windows, (expr) => (overriding.length === 0 ? expr : fill(template.defaultExpr, { ...names, expr }, 'defaultExpr').trimEnd())));
+    for (const workload of overriding) {
+      const override = workload.alerts[definition.alert] as AlertOverride;
+      const labels = { alert: definition.alert, account_id: workload.account, region: workload.region };
+      markers.push({ record: 'inferwatch:alert_override:info', expr: 'vector(1)', labels });
+      if (override.enabled === false) continue;
+      const settings = { threshold: override.threshold ?? defaults.threshold, severity: override.severity ?? defaults.severity, for: override.for ?? defaults.for };
+      rules.push(alertRule(definition, settings, windows, (expr) => fill(template.overrideExpr, { ...names, account_id: workload.account, region: workload.region, expr }, 'overrideExpr').trimEnd()));
+    }
+  }
+  const groups: RuleGroup[] = [];
+  if (markers.length > 0) groups.push({ name: `${template.group}-overrides`, interval: '1m', rules: markers });
+  groups.push({ name: template.group, rules });
+  return groups;
+}
