@@ -30,8 +30,9 @@ function spawnCli(args: readonly string[], env: Record<string, string>): { child
   });
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A chunk may end inside a multi-byte character (label values in Japanese): decode as text, not chunk by chunk.
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const done = new Promise<BridgeRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { child, done };
 }
