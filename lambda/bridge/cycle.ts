@@ -15,7 +15,7 @@ import type { RejectReason, SendResult } from './remote-write/client';
 import { encodeMetadataRequest, encodeWriteRequest } from './remote-write/encode';
 import type { RawQuery } from './remote-write/query';
 import { ExpositionWriter } from './remote-write/exposition';
-import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata } from './sagemaker/metadata';
+import { componentEndedKey, emptySageMakerCache, metadataSeries, refreshEndpointMetadata } from './sagemaker/metadata';
 import { addToCounters, ApiCallCounter, buildSelfMetrics, type SelfMetricInput } from './self-metrics';
 import { buildLabels, seriesKey, type Sample, type TimeSeries } from './series';
 import { endpointInShard, metricInShard } from './shard';
@@ -204,12 +204,14 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   // Awaited after the reads; a failure here must not go unhandled meanwhile.
   metadataDone.catch(() => {});
 
-  // Endpoints and variants the previous cycles saw deleted: their CloudWatch series get a staleness marker.
+  // Endpoints, variants and inference components the previous cycles saw deleted: their CloudWatch series get a staleness marker.
   const ended = previous.sagemaker?.ended ?? {};
   const endedSeries = (query: PlannedQuery): boolean => {
     if (Object.keys(ended).length === 0) return false;
     const endpoint = query.metric.dimensions.find((d) => d.Name === 'EndpointName')?.Value;
     const variant = query.metric.dimensions.find((d) => d.Name === 'VariantName')?.Value;
+    const component = query.metric.dimensions.find((d) => d.Name === 'InferenceComponentName')?.Value;
+    if (component !== undefined && ended[componentEndedKey(component)] !== undefined) return true;
     return endpoint !== undefined && (ended[endpoint] !== undefined || (variant !== undefined && ended[`${endpoint}/${variant}`] !== undefined));
   };
   const stats = emptyStats();

@@ -115,4 +115,30 @@ describe('inference component copies and endpoint tags end to end: CLI -> stand-
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: dryRun, encoding: 'utf8' });
     expect({ status: promtool.status, out: promtool.stdout + promtool.stderr }).toEqual({ status: 0, out: '' });
   });
+  test('a deleted inference component ends at once: staleness markers for its copies and _info, then for its CloudWatch series', async () => {
+    const deletedAt = t1 + MINUTE;
+    standIn.deleteInferenceComponent('llm-embed', deletedAt);
+    const lastSample = async (selector: string, at: number) => (await prometheus.rawSamples(`${selector}[3h]`, at))[0]?.values.at(-1)?.[0];
+    const present = async (selector: string, at: number) => (await prometheus.query(selector, at)).length > 0;
+
+    const t2 = t1 + 5 * MINUTE;
+    await cycle(t2);
+    // The cycle that sees it gone ends its SageMaker series one period after their last sample; llm-chat goes on.
+    const copies = await lastSample('aws_sagemaker_inference_component_current_copies{inference_component_name="llm-embed"}', t2);
+    expect(copies).toBeDefined();
+    expect(await present('aws_sagemaker_inference_component_current_copies{inference_component_name="llm-embed"}', (copies as number) + MINUTE + 1000)).toBe(false);
+    expect(await present('aws_sagemaker_inference_component_info{inference_component_name="llm-embed"}', (copies as number) + MINUTE + 1000)).toBe(false);
+    expect(await present('aws_sagemaker_inference_component_current_copies{inference_component_name="llm-chat"}', (copies as number) + MINUTE + 1000)).toBe(true);
+
+    const t3 = t2 + 5 * MINUTE;
+    await cycle(t3);
+    // Its CloudWatch series, still listed by ListMetrics with no new data, end one period after their last sample.
+    for (const family of ['aws_sagemaker_invocations_per_copy_total', 'aws_sagemaker_inference_component_cpu_utilization_ratio']) {
+      const last = await lastSample(`${family}{inference_component_name="llm-embed"}`, t3);
+      expect(last).toBeLessThan(deletedAt);
+      expect(await present(`${family}{inference_component_name="llm-embed"}`, (last as number) + 1000)).toBe(true);
+      expect(await present(`${family}{inference_component_name="llm-embed"}`, (last as number) + MINUTE + 1000)).toBe(false);
+      expect(await present(`${family}{inference_component_name="llm-chat"}`, (last as number) + MINUTE + 1000)).toBe(true);
+    }
+  });
 });

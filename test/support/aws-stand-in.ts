@@ -647,6 +647,7 @@ export class AwsStandIn {
   }
 
   private readonly deletedEndpoints = new Map<string, number>();
+  private readonly deletedComponents = new Map<string, number>();
 
   /** An endpoint update (e.g. a new instance count): SageMaker moves its LastModifiedTime. */
   updateEndpoint(name: string, variants: FleetEndpoint['variants'], modifiedAt: number): void {
@@ -664,6 +665,22 @@ export class AwsStandIn {
     if (!this.endpoints.delete(name)) throw new Error(`no endpoint ${name} in the fleet`);
     this.deletedEndpoints.set(name, deletedAtMs / 1000);
     this.componentsAndTags.endpointDeleted(name);
+  }
+
+  /** An inference component deleted at `deletedAtMs`: no longer listed, and no CloudWatch datapoint from then on. */
+  deleteInferenceComponent(name: string, deletedAtMs: number): void {
+    this.componentsAndTags.deleteComponent(name);
+    this.deletedComponents.set(name, deletedAtMs / 1000);
+  }
+
+  /** Epoch seconds from which a metric with these dimensions has no data (its endpoint or component deleted), else Infinity. */
+  private dataEndsAt(dimensions: readonly Dimension[] | undefined): number {
+    const endpoint = dimensions?.find((d) => d.Name === 'EndpointName')?.Value;
+    const component = dimensions?.find((d) => d.Name === 'InferenceComponentName')?.Value;
+    return Math.min(
+      endpoint === undefined ? Infinity : (this.deletedEndpoints.get(endpoint) ?? Infinity),
+      component === undefined ? Infinity : (this.deletedComponents.get(component) ?? Infinity),
+    );
   }
 
   /** The SDK environment that points CloudWatch and SageMaker clients here. */
@@ -696,9 +713,7 @@ export class AwsStandIn {
     const metric = this.byIdentity.get(id);
     if (!metric) return undefined;
     const t = periodStartMs / 1000;
-    const endpoint = dimensions.find((d) => d.Name === 'EndpointName')?.Value;
-    const deletedAt = endpoint === undefined ? undefined : this.deletedEndpoints.get(endpoint);
-    if (deletedAt !== undefined && t >= deletedAt) return undefined;
+    if (t >= this.dataEndsAt(dimensions)) return undefined;
     return this.pointAt(id, metric, stat, t, periodSeconds);
   }
 
@@ -876,8 +891,7 @@ export class AwsStandIn {
       }
       const timestamps: number[] = [];
       const values: number[] = [];
-      const endpoint = q.MetricStat.Metric.Dimensions?.find((d) => d.Name === 'EndpointName')?.Value;
-      const deletedAt = endpoint === undefined ? Infinity : (this.deletedEndpoints.get(endpoint) ?? Infinity);
+      const deletedAt = this.dataEndsAt(q.MetricStat.Metric.Dimensions);
       // A period under a minute reaching back more than 3 hours returns no datapoints (MetricStat Period).
       const expired = period < 60 && start < this.now() / 1000 - HIGH_RESOLUTION_RETENTION_S;
       if (metric && !expired) {

@@ -110,6 +110,11 @@ export class ComponentsAndTags {
     this.throttleRemaining = count;
   }
 
+  /** DeleteInferenceComponent: SageMaker no longer lists or describes it. */
+  deleteComponent(name: string): void {
+    if (!this.components.delete(name)) throw new Error(`no inference component ${name}`);
+  }
+
   /** DeleteEndpoint takes its components with it. */
   endpointDeleted(endpoint: string): void {
     for (const [name, record] of this.components) if (record.endpoint === endpoint) this.components.delete(name);

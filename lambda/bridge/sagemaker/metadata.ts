@@ -201,6 +201,14 @@ export async function refreshEndpointMetadata(sagemaker: SageMakerClient, cache:
  * every cycle until it settles), or that were not described for COMPONENT_REFRESH_MS. Components gone from the
  * list go to `ended` for their staleness markers. A failed list keeps the cached components as they were.
  */
+/**
+ * The key of a deleted inference component in the cache's `ended` map (beside endpoint and endpoint/variant keys):
+ * a colon cannot occur in a SageMaker endpoint name, so it never meets an endpoint's key.
+ */
+export function componentEndedKey(name: string): string {
+  return `component:${name}`;
+}
+
 async function refreshComponents(sagemaker: SageMakerClient, cache: SageMakerCache, ended: SageMakerCache, options: MetadataOptions & { timeUp: () => boolean }): Promise<void> {
   const { calls, logger } = options;
   const listed = new Map<string, { endpoint: string; variant: string; arn: string; modified: number; status: string }>();
@@ -231,6 +239,7 @@ async function refreshComponents(sagemaker: SageMakerClient, cache: SageMakerCac
   for (const [name, component] of Object.entries(components)) {
     if (listed.has(name)) continue;
     (ended.components as Record<string, CachedComponent>)[name] = component;
+    (cache.ended ??= {})[componentEndedKey(name)] = options.now;
     delete components[name];
   }
   const refreshMs = Math.min(options.refreshMs, COMPONENT_REFRESH_MS);

@@ -19,7 +19,7 @@ export interface SageMakerCache {
   endpoints: Record<string, CachedEndpoint>;
   /** Endpoint config name -> variant -> [instance type, model name]. Configs are immutable. */
   configs: Record<string, Record<string, [string, string]>>;
-  /** Deleted endpoints (`name`) and variants (`name/variant`) -> when the bridge saw them go (epoch ms). */
+  /** Deleted endpoints (`name`), variants (`name/variant`) and inference components (`component:name`) -> when the bridge saw them go (epoch ms). */
   ended?: Record<string, number>;
   /** Inference component name -> DescribeInferenceComponent, reduced. Absent from states written before components were read. */
   components?: Record<string, CachedComponent>;
