@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Catalog, CatalogNamespaceSchema, loadDefaultCatalog } from '../../../../lambda/bridge/catalog/catalog';
 
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
@@ -125,5 +127,18 @@ describe('Catalog', () => {
       type: 'gauge',
       help: 'CloudWatch AWS/SageMaker FutureTime, statistic Average (not in the inferwatch catalog: raw value)',
     });
+  });
+});
+
+describe('the README documents the catalog', () => {
+  const readme = readFileSync(join(__dirname, '../../../../README.md'), 'utf8');
+  const schema = readme.slice(readme.indexOf('\n## Metric schema'), readme.indexOf('\n## Exactness'));
+
+  test('every built-in metric appears in the Metric schema section under its CloudWatch name and its Prometheus name', () => {
+    expect(schema.length).toBeGreaterThan(1000);
+    const missing = loadDefaultCatalog().flatMap((ns) =>
+      ns.metrics.flatMap((metric) => [metric.metric, metric.name].filter((name) => !schema.includes(`\`${name}`)).map((name) => `${ns.namespace} ${metric.metric}: ${name}`)),
+    );
+    expect(missing).toEqual([]);
   });
 });
