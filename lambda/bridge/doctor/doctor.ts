@@ -237,7 +237,7 @@ async function awsReadChecks(options: DoctorOptions, deps: DoctorDeps): Promise<
     );
   const sagemaker: Promise<Check> = deps.sagemaker.send(new ListEndpointsCommand({ MaxResults: 10 })).then(
     (answer) => ({ ok: true, name: `SageMaker in ${options.region}`, detail: `readable: ${answer.Endpoints?.length ?? 0}${answer.NextToken ? '+' : ''} endpoints` }),
-    (error: unknown) => ({ ok: false, name: `SageMaker in ${options.region}`, detail: errorText(error), fix: 'the credentials need sagemaker:ListEndpoints, DescribeEndpoint and DescribeEndpointConfig' }),
+    (error: unknown) => ({ ok: false, name: `SageMaker in ${options.region}`, detail: errorText(error), fix: 'the credentials need sagemaker:ListEndpoints, DescribeEndpoint, DescribeEndpointConfig, ListInferenceComponents and DescribeInferenceComponent (and tag:GetResources with endpointTags)' }),
   );
   return Promise.all([cloudwatch, sagemaker]);
 }

@@ -56,7 +56,7 @@ describe('runDoctor (aws-sdk-client-mock)', () => {
         '✗ CloudWatch in eu-west-1: AccessDeniedException (HTTP 403): User: arn:aws:sts::210987654321:assumed-role/ops/me is not authorized to perform: cloudwatch:ListMetrics',
         '    fix: the credentials need cloudwatch:ListMetrics and cloudwatch:GetMetricData (the bridge role has both)',
         '✗ SageMaker in eu-west-1: AccessDeniedException (HTTP 403): User: arn:aws:sts::210987654321:assumed-role/ops/me is not authorized to perform: sagemaker:ListEndpoints',
-        '    fix: the credentials need sagemaker:ListEndpoints, DescribeEndpoint and DescribeEndpointConfig',
+        '    fix: the credentials need sagemaker:ListEndpoints, DescribeEndpoint, DescribeEndpointConfig, ListInferenceComponents and DescribeInferenceComponent (and tag:GetResources with endpointTags)',
       ].join('\n'),
     );
     expect(queried).toEqual(['inferwatch_bridge_lag_seconds[3600s]', 'inferwatch_bridge_samples_written_total[3600s]', 'inferwatch_bridge_samples_rejected_total[3600s]']);
