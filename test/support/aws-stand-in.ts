@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isStatistic, LATENCY_PROFILES, rawLatencies, statisticOf, type LatencyProfile } from './latency-distribution';
 
 /**
  * A local stand-in for CloudWatch (AWS JSON 1.0, `GraniteServiceVersion20100801.`) and SageMaker
@@ -14,7 +15,7 @@ export interface Dimension {
 
 export interface FleetEndpoint {
   readonly name: string;
-  readonly variants: ReadonlyArray<{ name: string; instanceType: string; instances: number; weight: number }>;
+  readonly variants: ReadonlyArray<{ name: string; instanceType: string; instances: number; weight: number; latencyProfile?: LatencyProfile }>;
   /** Epoch seconds. @default 1700000000 */
   readonly createdAt?: number;
   /** Epoch seconds. @default createdAt */
@@ -89,6 +90,8 @@ interface MetricDef {
   readonly dimensions: readonly Dimension[];
   /** Value of a statistic at a period start (epoch seconds); undefined = no datapoint. */
   readonly value: (stat: string, periodStart: number) => number | undefined;
+  /** For timings: the raw values of the period (ascending) every statistic above is computed from. */
+  readonly raw?: (periodStart: number) => Float64Array;
 }
 
 function hash(text: string): number {
@@ -178,33 +181,58 @@ function levelMetric(namespace: string, metricName: string, dimensions: readonly
 }
 
 /**
- * A timing in the unit AWS publishes it, `count` samples a period around `mean`. `sum` and `percentiles` say which
- * statistics CloudWatch offers: ModelSetupTime has no Sum, the multi-model loading times no percentiles.
+ * A timing in the unit AWS publishes it, `count` raw values a period with median about `median`. `sum` and
+ * `percentiles` say which statistics CloudWatch offers: ModelSetupTime has no Sum, the multi-model loading times
+ * no percentiles (and so no TC or PR either).
  */
 function timingMetric(
   namespace: string,
   metricName: string,
   dimensions: readonly Dimension[],
-  mean: number,
+  median: number,
   count: (t: number) => number | undefined,
   offers: { readonly sum: boolean; readonly percentiles: boolean },
+  profile: LatencyProfile = 'fast',
 ): MetricDef {
+  const seed = identity(namespace, metricName, dimensions);
+  const raw = (t: number) => cachedRaw(seed, t, () => rawLatencies(`${seed}|${t}`, profile, count(t) ?? 0, median / PROFILE_MEDIAN[profile]));
   return {
     namespace,
     metricName,
     dimensions,
+    raw,
     value: (stat, t) => {
-      const n = count(t);
-      if (!n) return undefined;
-      if (stat === 'SampleCount') return n;
-      if (stat === 'Sum') return offers.sum ? n * mean : undefined;
-      if (stat === 'Average') return mean;
-      if (stat === 'Minimum') return mean * 0.5;
-      if (stat === 'Maximum') return mean * 2;
-      const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
-      return p && offers.percentiles ? mean * (0.5 + Number(p[1]) / 100) : undefined;
+      if (stat === 'Sum' && !offers.sum) return undefined;
+      if (!offers.percentiles && !['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'].includes(stat)) return undefined;
+      return statisticOf(raw(t), stat);
     },
   };
+}
+
+/** The median (seconds) of each profile's first component: `timingMetric` scales it to the metric's own median. */
+const PROFILE_MEDIAN: Readonly<Record<LatencyProfile, number>> = { fast: 0.015, slow: 0.12, bimodal: 0.02 };
+
+/**
+ * The last periods' raw values: a GetMetricData call asks several statistics of one metric and period (in one call
+ * or the next), and drawing them again for each would cost a fleet-scale benchmark most of its time.
+ */
+const RAW_CACHE = new Map<string, Float64Array>();
+const RAW_CACHE_SIZE = 50_000;
+
+function cachedRaw(seed: string, t: number, draw: () => Float64Array): Float64Array {
+  const key = `${seed}|${t}`;
+  let values = RAW_CACHE.get(key);
+  if (!values) {
+    if (RAW_CACHE.size >= RAW_CACHE_SIZE) RAW_CACHE.clear();
+    values = draw();
+    RAW_CACHE.set(key, values);
+  }
+  return values;
+}
+
+/** The latency profile of a variant: its own, else one of the three by a hash of its name. */
+export function latencyProfileOf(endpoint: string, variant: { name: string; latencyProfile?: LatencyProfile }): LatencyProfile {
+  return variant.latencyProfile ?? (LATENCY_PROFILES[hash(`${endpoint}/${variant.name}`) % LATENCY_PROFILES.length] as LatencyProfile);
 }
 
 /**
@@ -354,24 +382,10 @@ function buildMetrics(fleet: FleetOptions): MetricDef[] {
       counter('Invocation5XXErrors', (t) => ((t / 60) % 5 === 0 ? 1 : undefined));
       counter('InvocationModelErrors', () => 0);
       counter('InvocationsPerInstance', (t) => invocations(t) / variant.instances);
-      for (const [metricName, meanUs] of [
-        ['ModelLatency', 12000 + (hash(endpoint.name) % 5000)],
-        ['OverheadLatency', 800],
-      ] as const) {
-        metrics.push({
-          namespace: 'AWS/SageMaker',
-          metricName,
-          dimensions: dims,
-          value: (stat, t) => {
-            const n = invocations(t);
-            if (stat === 'Sum') return n * meanUs;
-            if (stat === 'SampleCount') return n;
-            if (stat === 'Average') return meanUs;
-            const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
-            return p ? meanUs * (0.5 + Number(p[1]) / 100) : undefined;
-          },
-        });
-      }
+      const profile = latencyProfileOf(endpoint.name, variant);
+      // OverheadLatency: SageMaker's own share, well under a millisecond whatever the model.
+      metrics.push(timingMetric(SM, 'ModelLatency', dims, PROFILE_MEDIAN[profile] * 1e6, invocations, { sum: true, percentiles: true }, profile));
+      metrics.push(timingMetric(SM, 'OverheadLatency', dims, 800, invocations, { sum: true, percentiles: true }));
       for (const [metricName, base] of [
         ['CPUUtilization', 180],
         ['MemoryUtilization', 42],
@@ -642,6 +656,11 @@ export class AwsStandIn {
     return override?.has(t) ? override.get(t) : metric.value(stat, t);
   }
 
+  /** The raw values (ascending, CloudWatch's unit) a timing's statistics of one period are computed from; empty for other metrics. */
+  rawValuesAt(namespace: string, metricName: string, dimensions: readonly Dimension[], periodStartMs: number): Float64Array {
+    return this.byIdentity.get(identity(namespace, metricName, dimensions))?.raw?.(periodStartMs / 1000) ?? new Float64Array(0);
+  }
+
   /** The next `count` GetMetricData calls are refused with CloudWatch's throttling error. */
   throttleNext(count: number): void {
     this.throttleRemaining = count;
@@ -784,6 +803,10 @@ export class AwsStandIn {
       this.getMetricDataFirstPages += 1;
     }
     this.latestEndTime = Math.max(this.latestEndTime, end * 1000);
+    queries.forEach((q, i) => {
+      // CloudWatch refuses the whole call for a string that is no statistic (a known statistic the metric lacks only has no datapoints).
+      if (!isStatistic(String(q.MetricStat?.Stat))) throw validation(`The value ${String(q.MetricStat?.Stat)} for parameter MetricDataQueries.member.${i + 1}.MetricStat.Stat is not a valid statistic.`);
+    });
     const all = queries.map((q) => {
       const period = q.MetricStat.Period;
       const stat = q.MetricStat.Stat;

@@ -7,17 +7,42 @@ import type { DiscoveredMetric } from './discovery';
 /** GetMetricData takes at most 500 queries per call. */
 export const MAX_QUERIES_PER_CALL = 500;
 
-export interface PlannedQuery {
-  readonly metric: DiscoveredMetric;
+/** One Prometheus series a query's datapoints become. */
+export interface PlannedSeries {
   readonly template: SeriesTemplate;
   /** Prometheus labels, `__name__` included, sorted. */
   readonly labels: readonly Label[];
   readonly key: SeriesKey;
 }
 
+export interface PlannedQuery extends PlannedSeries {
+  readonly metric: DiscoveredMetric;
+  /**
+   * Further series fed by the same datapoints (same statistic and scale): a histogram's `le="+Inf"` bucket is its
+   * `_count`. CloudWatch bills per metric requested, so a statistic is read once however many series it fills.
+   */
+  readonly also: readonly PlannedSeries[];
+}
+
+/** Templates that read one statistic: the first is the query's own series, the rest its `also`. */
+type QueryTemplates = readonly [SeriesTemplate, ...SeriesTemplate[]];
+
 interface MetricGroup {
   readonly mapping: MetricMapping;
+  readonly queries: readonly QueryTemplates[];
   readonly metrics: DiscoveredMetric[];
+}
+
+/** The mapping's templates grouped by what CloudWatch is asked (statistic and scale), in order of first appearance. */
+function queryTemplates(mapping: MetricMapping): QueryTemplates[] {
+  const byStat = new Map<string, SeriesTemplate[]>();
+  for (const template of mapping.series) {
+    const id = `${template.stat}\u0000${template.scale}\u0000${template.kind}`;
+    const group = byStat.get(id);
+    if (group) group.push(template);
+    else byStat.set(id, [template]);
+  }
+  return [...byStat.values()] as unknown as QueryTemplates[];
 }
 
 /**
@@ -27,8 +52,10 @@ interface MetricGroup {
  * statistic before dimensions), which the text exposition needs.
  */
 export class QueryPlan {
-  /** Queries in the plan (before collisions are left out). */
+  /** Queries in the plan (before collisions are left out): the CloudWatch metrics one read requests. */
   readonly size: number;
+  /** Series the queries fill: more than `size` where one statistic feeds two series (a histogram's +Inf bucket). */
+  readonly seriesCount: number;
   /** CloudWatch metrics that would land on a series another metric already fills (after label sanitising). */
   readonly collisions: string[] = [];
   /** The series planned so far (all of them once `chunks()` is exhausted). */
@@ -46,14 +73,16 @@ export class QueryPlan {
       const id = `${metric.namespace}\u0000${metric.metricName}`;
       let group = byName.get(id);
       if (!group) {
-        group = { mapping: catalog.resolve(metric.namespace, metric.metricName), metrics: [] };
+        const mapping = catalog.resolve(metric.namespace, metric.metricName);
+        group = { mapping, queries: queryTemplates(mapping), metrics: [] };
         byName.set(id, group);
       }
       group.metrics.push(metric);
     }
     const family = (group: MetricGroup) => group.mapping.series[0]?.name ?? '';
     this.groups = [...byName.values()].sort((a, b) => (family(a) < family(b) ? -1 : family(a) > family(b) ? 1 : 0));
-    this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
+    this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.queries.length, 0);
+    this.seriesCount = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
   }
 
   /** Every Prometheus metric name the plan writes, and whether it is a counter. */
@@ -67,7 +96,7 @@ export class QueryPlan {
   *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
     const seen = this.planned;
     let chunk: PlannedQuery[] = [];
-    for (const { mapping, metrics } of this.groups) {
+    for (const { mapping, queries, metrics } of this.groups) {
       const dimensionLabels = metrics.map((metric) => {
         const labels: Record<string, string> = {};
         for (const dimension of metric.dimensions) {
@@ -76,16 +105,22 @@ export class QueryPlan {
         }
         return labels;
       });
-      for (const template of mapping.series) {
+      for (const [template, ...others] of queries) {
         for (const [index, metric] of metrics.entries()) {
-          const labels = buildLabels(template.name, { ...dimensionLabels[index], ...template.constLabels, ...this.baseLabels });
-          const key = seriesKeyOf(seriesKey(labels));
-          if (seen.has(key)) {
-            this.collisions.push(`${metric.namespace} ${metric.metricName} ${template.stat} ${JSON.stringify(metric.dimensions)}`);
-            continue;
-          }
-          seen.add(key);
-          chunk.push({ metric, template, labels, key });
+          const plannedSeries = (t: SeriesTemplate): PlannedSeries | undefined => {
+            const labels = buildLabels(t.name, { ...dimensionLabels[index], ...t.constLabels, ...this.baseLabels });
+            const key = seriesKeyOf(seriesKey(labels));
+            if (seen.has(key)) {
+              this.collisions.push(`${metric.namespace} ${metric.metricName} ${t.stat} ${JSON.stringify(metric.dimensions)}`);
+              return undefined;
+            }
+            seen.add(key);
+            return { template: t, labels, key };
+          };
+          const own = plannedSeries(template);
+          if (!own) continue;
+          const also = others.map(plannedSeries).filter((p): p is PlannedSeries => p !== undefined);
+          chunk.push({ ...own, metric, also });
           if (chunk.length === size) {
             yield chunk;
             chunk = [];
