@@ -48,7 +48,8 @@ describe('dashboards against bridge data in a real Prometheus', () => {
     await standIn.start();
     await prometheus.start();
     const config = join(work, 'c.yaml');
-    writeFileSync(config, `accountId: "123456789012"\ninitialLookback: 45m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n`);
+    // The latency panels still read the summary quantiles until they move to histogram_quantile (issue 15, item 4).
+    writeFileSync(config, `accountId: "123456789012"\ninitialLookback: 45m\nlatency: summary\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n`);
     // Two cycles: write results reach the self-metrics one cycle later.
     for (const now of [t0, t0 + 5 * MINUTE]) {
       const run = await runBridge(['--once', '--config', config, '--state-dir', join(work, 'state'), '--now', String(now)], standIn.env());

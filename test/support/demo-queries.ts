@@ -1,4 +1,5 @@
 import { bridgeIncrease, bridgeLatest, bridgeRate } from '../../lib/grafana-workspace/dashboards';
+import { DEFAULT_BUCKETS } from '../../lambda/bridge/catalog/catalog';
 import type { AwsStandIn, Dimension } from './aws-stand-in';
 
 const MINUTE = 60_000;
@@ -59,6 +60,17 @@ function byEndpoint(ctx: TruthContext, value: (endpoint: string, variantNames: s
   return out;
 }
 
+/** Prometheus' histogram_quantile over cumulative buckets [upper bound, count], ascending: linear within the bucket. */
+export function histogramQuantile(q: number, buckets: ReadonlyArray<readonly [number, number]>): number {
+  const total = buckets[buckets.length - 1]?.[1] ?? 0;
+  const rank = q * total;
+  const i = buckets.findIndex(([, count]) => count >= rank);
+  const [upper, count] = buckets[i] as readonly [number, number];
+  if (upper === Infinity) return buckets[buckets.length - 2]?.[0] ?? NaN;
+  const [lower, below] = i === 0 ? [0, 0] : (buckets[i - 1] as readonly [number, number]);
+  return lower + ((upper - lower) * (rank - below)) / (count - below);
+}
+
 /**
  * The PromQL the README and the demo suggest, each with its true answer computed from the stand-in. Windows over
  * bridge data end 10 minutes back and gauges take their newest sample (see BRIDGE_DATA_OFFSET).
@@ -82,9 +94,18 @@ export const DEMO_QUERIES: readonly DemoQuery[] = [
     },
   },
   {
-    title: 'p99 model latency, seconds',
-    promql: `max by (endpoint_name) (${bridgeLatest('aws_sagemaker_model_latency_seconds{quantile="0.99"}')})`,
-    truth: (ctx) => byEndpoint(ctx, (e, vs) => Math.max(...vs.map((v) => (ctx.standIn.valueAt(SM, 'ModelLatency', dims(e, v), 'p99', ctx.lastPeriod) ?? NaN) * 1e-6))),
+    title: 'p99 model latency, seconds (histogram: over every variant of the endpoint)',
+    promql: `histogram_quantile(0.99, sum by (le, endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_bucket')}))`,
+    truth: (ctx) => {
+      // rate() takes the difference between the window's first and last cumulative sample: the first period's own
+      // count is in both, so the buckets hold the periods after it. CloudWatch's TC(:edge in µs) over those, summed
+      // over the endpoint's variants, are the buckets Prometheus interpolates in.
+      const periods = periodsIn(ctx.at, 15).slice(1);
+      return byEndpoint(ctx, (e, vs) => {
+        const count = (stat: string) => vs.reduce((n, v) => n + sumOver(ctx, periods, SM, 'ModelLatency', stat, dims(e, v)), 0);
+        return histogramQuantile(0.99, [...DEFAULT_BUCKETS.map((edge): [number, number] => [edge, count(`TC(:${edge * 1e6})`)]), [Infinity, count('SampleCount')]]);
+      });
+    },
   },
   {
     title: 'mean model latency, seconds',
