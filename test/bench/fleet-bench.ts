@@ -16,6 +16,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
+import { Catalog } from '../../lambda/bridge/catalog/catalog';
+import { formatLatencyModeCosts, latencyModeCosts } from '../../lambda/bridge/cost';
+import { DEFAULT_LATENCY_MODE } from '../../lambda/bridge/latency';
 import { AwsStandIn, fleetOf } from '../support/aws-stand-in';
 import { ensurePrometheus, LocalPrometheus } from '../support/prometheus';
 import { CountingProxy } from './counting-proxy';
@@ -566,6 +569,15 @@ function render(report: Report): string {
     }
   }
   push('');
+  push('## Latency: histogram beside summary, per real-time variant and month', '');
+  push(
+    `The catalog's plan for one real-time variant in each \`latency\` mode, the bridge every ${CYCLE_MINUTES} minutes with 60 s periods (what \`inferwatch cost\` prints). The fleet runs above use the default, \`${DEFAULT_LATENCY_MODE}\`.`,
+    '',
+    '```text',
+    formatLatencyModeCosts(latencyModeCosts((mode) => Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', mode), CYCLE_MINUTES, 60), DEFAULT_LATENCY_MODE),
+    '```',
+    '',
+  );
   if (report.inProcess !== undefined) {
     push('## In-process figures (test/bench/bench.ts)', '', report.inProcess, '');
   }
