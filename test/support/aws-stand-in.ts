@@ -52,6 +52,11 @@ export interface FleetOptions {
   /** Inf1 hosts publishing through neuron-monitor-cloudwatch.py. */
   readonly neuronHosts: ReadonlyArray<{ instanceId: string; instanceName: string; cores: number }>;
   readonly neuronNamespace: string;
+  /**
+   * Real-time latencies are drawn per period counted from this moment (epoch seconds), so a test that runs at any
+   * time of day, its periods aligned alike, measures the same values. @default 0
+   */
+  readonly latencySeedEpoch?: number;
 }
 
 export interface DefaultFleetOptions {
@@ -193,9 +198,10 @@ function timingMetric(
   count: (t: number) => number | undefined,
   offers: { readonly sum: boolean; readonly percentiles: boolean },
   profile: LatencyProfile = 'fast',
+  epoch = 0,
 ): MetricDef {
   const seed = identity(namespace, metricName, dimensions);
-  const raw = (t: number) => cachedRaw(seed, t, () => rawLatencies(`${seed}|${t}`, profile, count(t) ?? 0, median / PROFILE_MEDIAN[profile]));
+  const raw = (t: number) => cachedRaw(`${seed}|${t}|${epoch}`, () => rawLatencies(`${seed}|${t - epoch}`, profile, count(t) ?? 0, median / PROFILE_MEDIAN[profile]));
   return {
     namespace,
     metricName,
@@ -219,8 +225,7 @@ const PROFILE_MEDIAN: Readonly<Record<LatencyProfile, number>> = { fast: 0.015, 
 const RAW_CACHE = new Map<string, Float64Array>();
 const RAW_CACHE_SIZE = 50_000;
 
-function cachedRaw(seed: string, t: number, draw: () => Float64Array): Float64Array {
-  const key = `${seed}|${t}`;
+function cachedRaw(key: string, draw: () => Float64Array): Float64Array {
   let values = RAW_CACHE.get(key);
   if (!values) {
     if (RAW_CACHE.size >= RAW_CACHE_SIZE) RAW_CACHE.clear();
@@ -384,8 +389,9 @@ function buildMetrics(fleet: FleetOptions): MetricDef[] {
       counter('InvocationsPerInstance', (t) => invocations(t) / variant.instances);
       const profile = latencyProfileOf(endpoint.name, variant);
       // OverheadLatency: SageMaker's own share, well under a millisecond whatever the model.
-      metrics.push(timingMetric(SM, 'ModelLatency', dims, PROFILE_MEDIAN[profile] * 1e6, invocations, { sum: true, percentiles: true }, profile));
-      metrics.push(timingMetric(SM, 'OverheadLatency', dims, 800, invocations, { sum: true, percentiles: true }));
+      const epoch = fleet.latencySeedEpoch ?? 0;
+      metrics.push(timingMetric(SM, 'ModelLatency', dims, PROFILE_MEDIAN[profile] * 1e6, invocations, { sum: true, percentiles: true }, profile, epoch));
+      metrics.push(timingMetric(SM, 'OverheadLatency', dims, 800, invocations, { sum: true, percentiles: true }, 'fast', epoch));
       for (const [metricName, base] of [
         ['CPUUtilization', 180],
         ['MemoryUtilization', 42],
@@ -637,6 +643,11 @@ export class AwsStandIn {
     const map = this.overrides.get(key) ?? new Map<number, number | undefined>();
     map.set(periodStartMs / 1000, value);
     this.overrides.set(key, map);
+  }
+
+  /** True when `setValue` revised (or withheld) this statistic of this period. */
+  isOverridden(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): boolean {
+    return this.overrides.get(`${identity(namespace, metricName, dimensions)}|${stat}`)?.has(periodStartMs / 1000) ?? false;
   }
 
   clearValue(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): void {
