@@ -219,16 +219,17 @@ function timingMetric(
 const PROFILE_MEDIAN: Readonly<Record<LatencyProfile, number>> = { fast: 0.015, slow: 0.12, bimodal: 0.02 };
 
 /**
- * The last periods' raw values: a GetMetricData call asks several statistics of one metric and period (in one call
- * or the next), and drawing them again for each would cost a fleet-scale benchmark most of its time.
+ * The latest periods' raw values: the bridge asks each statistic of a metric for every series before the next
+ * statistic (one call per 500), so drawing the values again for each would cost a fleet-scale benchmark most of its
+ * time. Room for a 10,000-variant fleet's two latencies over a cycle's 15 periods; the oldest go first.
  */
 const RAW_CACHE = new Map<string, Float64Array>();
-const RAW_CACHE_SIZE = 50_000;
+const RAW_CACHE_SIZE = 400_000;
 
 function cachedRaw(key: string, draw: () => Float64Array): Float64Array {
   let values = RAW_CACHE.get(key);
   if (!values) {
-    if (RAW_CACHE.size >= RAW_CACHE_SIZE) RAW_CACHE.clear();
+    if (RAW_CACHE.size >= RAW_CACHE_SIZE) RAW_CACHE.delete(RAW_CACHE.keys().next().value as string);
     values = draw();
     RAW_CACHE.set(key, values);
   }
@@ -521,7 +522,7 @@ export class AwsStandIn {
   getMetricDataFirstPages = 0;
   /** Datapoints answered by GetMetricData, over every page. */
   datapointsServed = 0;
-  /** Metrics asked for a percentile statistic: CloudWatch Metric Streams bills each one an extra update. */
+  /** Metrics asked for a percentile or a trimmed count (TC): CloudWatch Metric Streams bills each one an extra update. */
   readonly percentileMetrics = new Set<string>();
   /** Distinct (metric, statistic, period) queries on first pages: what a scraper asks for each scrape. */
   readonly distinctQueries = new Set<string>();
@@ -826,7 +827,7 @@ export class AwsStandIn {
       const override = this.overrides.get(`${id}|${stat}`);
       if (body.NextToken === undefined) {
         this.distinctQueries.add(`${id}|${stat}|${period}`);
-        if (/^p\d/.test(stat)) this.percentileMetrics.add(id);
+        if (/^(p\d|TC\()/.test(stat)) this.percentileMetrics.add(id);
       }
       const timestamps: number[] = [];
       const values: number[] = [];
