@@ -91,6 +91,7 @@ describe('CloudWatch statistics of raw values (Statistics definitions page)', ()
       expect(count).toBe(raw.length);
       expect(tc).toBeCloseTo(countAtMost(raw, 100000), 9);
       expect(pr).toBeCloseTo((100 * (tc as number)) / (count as number), 9);
+      client.destroy();
     } finally {
       await standIn.stop();
     }
