@@ -160,8 +160,8 @@ function templatesFor(metric: CatalogMetric, latency: LatencyMode): SeriesTempla
       const quantiles = histogram && latency === 'histogram' ? [] : (metric.quantiles ?? [0.5, 0.9, 0.99]);
       const quantileName = histogram ? quantileFamilyName(metric.name) : metric.name;
       const count: SeriesTemplate = { ...base, scale: 1, stat: 'SampleCount', name: `${metric.name}_count`, kind: 'counter' };
-      // Buckets in `le` order, then _sum and _count: the exposition writes the family as it comes. The +Inf bucket is
-      // SampleCount, the same query as _count (the plan reads a statistic once and feeds both series).
+      // Buckets in `le` order, +Inf last, then _sum and _count, all one family for the exposition. The +Inf bucket is
+      // SampleCount, the same query as _count: the plan reads a statistic once and feeds both series.
       const buckets: SeriesTemplate[] = histogram
         ? [
             ...(metric.buckets ?? DEFAULT_BUCKETS).map((edge): SeriesTemplate => ({ ...base, scale: 1, stat: trimmedCountStat(edge, metric.scale), name: `${metric.name}_bucket`, kind: 'counter', constLabels: { ...metric.constLabels, le: formatLe(edge) } })),
