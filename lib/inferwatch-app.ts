@@ -3,6 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { bridgeLagSeconds, InferwatchConfigError, type InferwatchConfig } from './config/inferwatch-config';
 import { accountSeriesLimits } from './config/series-limits';
+import type { LatencyMode } from '../lambda/bridge/latency';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
 import { rolePath, writerRoleArn, writerRoleName } from './writer-role';
@@ -33,7 +34,12 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
 
   // Every series carries account_id; a workload without an account is in the monitoring account (the deploying one when that is unset too).
   const limits = accountSeriesLimits(
-    config.workloads.map((w) => ({ account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID, fleet: w.fleet, activeSeriesLimit: w.activeSeriesLimit })),
+    config.workloads.map((w) => ({
+      account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID,
+      // The latency mode changes the series per variant (histogram buckets); checked valid with the rest of the bridge config.
+      fleet: { ...w.fleet, latency: (w.bridge.config as { latency?: LatencyMode }).latency },
+      activeSeriesLimit: w.activeSeriesLimit,
+    })),
   );
 
   const monitoring = new MonitoringStack(app, `${config.stackPrefix}-Monitoring`, {

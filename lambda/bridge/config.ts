@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CatalogNamespaceSchema } from './catalog/catalog';
 import { tagLabelName } from './sagemaker/tags';
+import { DEFAULT_LATENCY_MODE, LATENCY_MODES } from './latency';
 
 /** Thrown for any configuration problem; the message names the offending key. */
 export class ConfigError extends Error {
@@ -117,19 +118,8 @@ const AuthSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-/**
- * How latency metrics (catalog entries of type `summary` that the catalog marks `histogram: true`) are written:
- * `summary` (p50/p90/p99 per series, `<name>{quantile}`), `histogram` (`<name>_bucket{le}` from CloudWatch's
- * `TC(:edge)`, aggregatable with `histogram_quantile`), or `both`.
- */
-export const LATENCY_MODES = ['summary', 'histogram', 'both'] as const;
-export type LatencyMode = (typeof LATENCY_MODES)[number];
-export const DEFAULT_LATENCY_MODE: LatencyMode = 'histogram';
-
-/** True when rules and dashboards should ask `histogram_quantile` over `_bucket` series. */
-export function latencyHasHistogram(mode: LatencyMode): boolean {
-  return mode !== 'summary';
-}
+// Here since the config key came first; the catalog needs them too, and the catalog cannot import this module.
+export { DEFAULT_LATENCY_MODE, LATENCY_MODES, latencyHasHistogram, type LatencyMode } from './latency';
 
 /** Tag labels ride on every `_info` series; AMP allows 70 labels a series. */
 const MAX_ENDPOINT_TAGS = 20;

@@ -5,7 +5,7 @@ import { Catalog } from './catalog/catalog';
 import { DiscoveryCache, discoverMetrics } from './cloudwatch/discovery';
 import { QueryPlan } from './cloudwatch/plan';
 import { loadConfig, UsageError } from './config';
-import { estimateCost, formatCost, highResolutionExtraSamples, METADATA_SERIES_PER_VARIANT, variantLoad, type FleetLoad } from './cost';
+import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, METADATA_SERIES_PER_VARIANT, streamUpdates, variantLoad, type FleetLoad } from './cost';
 import { consoleLogger } from './logger';
 import { ApiCallCounter } from './self-metrics';
 
@@ -42,12 +42,12 @@ async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadCo
       })
       .filter((v) => v !== undefined),
   ).size;
-  const streamUpdatesPerMinute = metrics.reduce((n, m) => n + 1 + Math.ceil(catalog.resolve(m.namespace, m.metricName).series.filter((s) => /^p\d/.test(s.stat)).length / 5), 0);
+  const streamUpdatesPerMinute = metrics.reduce((n, m) => n + streamUpdates(catalog.resolve(m.namespace, m.metricName).series.map((s) => s.stat)), 0);
   return {
     load: {
       queries: plan.size,
       streamUpdatesPerMinute,
-      bridgeSeries: plan.size + METADATA_SERIES_PER_VARIANT * variants,
+      bridgeSeries: plan.seriesCount + METADATA_SERIES_PER_VARIANT * variants,
       bridgeSamplesPerPeriod: plan.samplesPerPeriod + METADATA_SERIES_PER_VARIANT * variants,
     },
     summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle`,
@@ -67,7 +67,7 @@ export function costCommand(): Command {
     .option('-c, --config <file>', 'bridge config: its period, namespaces and catalog')
     .action(async (flags: CostFlags) => {
       const config = loadConfig(process.env, flags.config);
-      const catalog = Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace);
+      const catalog = Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, config.latency);
       if (flags.scheduleMinutes < 1) throw new UsageError('--schedule-minutes must be at least 1');
       let load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>;
       if (flags.discover) {
@@ -86,5 +86,7 @@ export function costCommand(): Command {
       }
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);
+      const modes = latencyModeCosts((mode) => Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, mode), flags.scheduleMinutes, config.period);
+      process.stdout.write(`\nLatency as histogram (fleet-wide p99 with histogram_quantile), summary (per-series quantiles) or both, per real-time variant:\n${formatLatencyModeCosts(modes, config.latency)}\n`);
     });
 }

@@ -1,5 +1,6 @@
 import type { Catalog } from './catalog/catalog';
 import type { PlanPeriods } from './cloudwatch/plan';
+import { LATENCY_MODES, type LatencyMode } from './latency';
 
 /**
  * List prices (USD, us-east-1) the estimate uses, in one place. Source: the AWS pricing pages named below, read
@@ -36,19 +37,59 @@ export interface FleetLoad {
 /** SageMaker metadata series per variant: info, instances current/desired, weight current/desired. */
 export const METADATA_SERIES_PER_VARIANT = 5;
 
+/** Extra statistics a metric stream sends beside the standard ones: percentiles, and TC (a histogram's buckets). */
+const EXTRA_STATISTIC = /^(p\d|TC\()/;
+
+/** Metric-stream updates a minute for one metric read with these statistics: 1, plus 1 for every 5 extra statistics. */
+export function streamUpdates(stats: readonly string[]): number {
+  return 1 + Math.ceil(new Set(stats.filter((s) => EXTRA_STATISTIC.test(s))).size / 5);
+}
+
 /** The load of `variants` real-time production variants with this catalog, every listed SageMaker metric of a real-time endpoint present. */
 export function variantLoad(catalog: Catalog, variants: number): Pick<FleetLoad, 'queries' | 'streamUpdatesPerMinute' | 'bridgeSeries'> {
   let queries = 0;
+  let series = 0;
   let updates = 0;
   for (const [namespace, metrics] of catalog.listedMetrics(true)) {
     if (namespace !== 'AWS/SageMaker' && namespace !== '/aws/sagemaker/Endpoints') continue;
     for (const metric of metrics) {
-      const { series } = catalog.resolve(namespace, metric);
-      queries += series.length;
-      updates += 1 + Math.ceil(series.filter((s) => /^p\d/.test(s.stat)).length / 5);
+      const mapping = catalog.resolve(namespace, metric);
+      const stats = mapping.series.map((s) => s.stat);
+      // One query per statistic: a histogram's +Inf bucket and _count share SampleCount.
+      queries += new Set(stats).size;
+      series += mapping.series.length;
+      updates += streamUpdates(stats);
     }
   }
-  return { queries: queries * variants, streamUpdatesPerMinute: updates * variants, bridgeSeries: (queries + METADATA_SERIES_PER_VARIANT) * variants };
+  return { queries: queries * variants, streamUpdatesPerMinute: updates * variants, bridgeSeries: (series + METADATA_SERIES_PER_VARIANT) * variants };
+}
+
+/** What one real-time variant costs a month in each latency mode, the bridge running every `scheduleMinutes`. */
+export interface LatencyModeCost {
+  readonly mode: LatencyMode;
+  readonly queries: number;
+  readonly series: number;
+  readonly cloudwatchUsd: number;
+  readonly ampUsd: number;
+}
+
+export function latencyModeCosts(catalogFor: (mode: LatencyMode) => Catalog, scheduleMinutes: number, periodSeconds: number): LatencyModeCost[] {
+  return LATENCY_MODES.map((mode) => {
+    const load = variantLoad(catalogFor(mode), 1);
+    const [bridge] = estimateCost({ ...load, hostSeries: 0, hostScrapeSeconds: 60 }, scheduleMinutes, periodSeconds);
+    return { mode, queries: load.queries, series: load.bridgeSeries, cloudwatchUsd: bridge?.cloudwatchUsd ?? 0, ampUsd: bridge?.ampUsd ?? 0 };
+  });
+}
+
+/** The latency modes side by side, per real-time variant and month, for `inferwatch cost` and the bench. */
+export function formatLatencyModeCosts(costs: readonly LatencyModeCost[], current: LatencyMode): string {
+  const usd = (n: number) => `$${n.toFixed(3)}`;
+  const rows = [
+    ['latency', 'queries a cycle', 'series', 'CloudWatch', 'AMP', 'total / variant-month'],
+    ...costs.map((c) => [`${c.mode}${c.mode === current ? ' (configured)' : ''}`, String(c.queries), String(c.series), usd(c.cloudwatchUsd), usd(c.ampUsd), usd(c.cloudwatchUsd + c.ampUsd)]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
 /**

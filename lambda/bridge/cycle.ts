@@ -230,44 +230,57 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       // One period per chunk: a high-resolution chunk's series step by their own period; the window stays the cycle's.
       const periodSeconds = chunk[0]?.periodSeconds ?? config.period;
       const chunkSettings = periodSeconds === config.period ? settings : { ...settings, periodMs: periodSeconds * 1000 };
-      const cursors = chunk.map((query) => new SeriesCursor(previous.series.get(query.key), query.template.kind === 'counter', query.template.constLabels.quantile !== undefined, query.template.scale, chunkSettings, stats));
-      const batchSeries = chunk.map((query) => ({ labels: query.labels, kind: query.template.kind, key: query.key }));
-      const wrote = new Uint8Array(chunk.length);
+      // Each query's own series, then the series its datapoints also feed; `outputsOf[q]` indexes both.
+      const series = chunk.flatMap((query) => [query, ...query.also]);
+      const outputsOf: number[][] = [];
+      let next = 0;
+      for (const query of chunk) {
+        outputsOf.push(Array.from({ length: 1 + query.also.length }, (_, i) => next + i));
+        next += 1 + query.also.length;
+      }
+      const cursors = series.map((s) => new SeriesCursor(previous.series.get(s.key), s.template.kind === 'counter', s.template.constLabels.quantile !== undefined, s.template.scale, chunkSettings, stats));
+      const batchSeries = series.map((s) => ({ labels: s.labels, kind: s.template.kind, key: s.key }));
+      const wrote = new Uint8Array(series.length);
       const out: Sample[] = [];
       // Each sample goes into the journal with the state it leaves its series in: a new counter's 0 baseline apart
       // from its first value, so that a replay that stops between the two never sends the baseline again.
       const add = (index: number) => {
         if (out.length === 0) return;
-        const series = batchSeries[index] as (typeof batchSeries)[number];
+        const batch = batchSeries[index] as (typeof batchSeries)[number];
         const cursor = cursors[index] as SeriesCursor;
         const [first, second] = out;
         if (second && first) {
-          batcher.add(series, [first], cursor.baselineState(first.timestamp));
-          batcher.add(series, [second], cursor.journalState());
+          batcher.add(batch, [first], cursor.baselineState(first.timestamp));
+          batcher.add(batch, [second], cursor.journalState());
         } else {
-          batcher.add(series, out, cursor.journalState());
+          batcher.add(batch, out, cursor.journalState());
         }
         wrote[index] = 1;
       };
       const outcome = await fetchChunk(deps.cloudwatch, chunk, { start: readStart, end: window.end, periodSeconds }, cloudwatchLimiter, calls, logger, async (page) => {
         for (const { index, timestamps, values } of page) {
-          const cursor = cursors[index] as SeriesCursor;
-          for (let i = 0; i < timestamps.length; i++) {
-            out.length = 0;
-            cursor.push((timestamps[i] as Date).getTime(), values[i] as number, out);
-            add(index);
+          for (const output of outputsOf[index] ?? []) {
+            const cursor = cursors[output] as SeriesCursor;
+            for (let i = 0; i < timestamps.length; i++) {
+              out.length = 0;
+              cursor.push((timestamps[i] as Date).getTime(), values[i] as number, out);
+              add(output);
+            }
           }
         }
         await writer.sendAll(batcher.drain());
       });
       forbidden += outcome.forbidden;
-      for (const [index, cursor] of cursors.entries()) {
-        if (outcome.incomplete.has(index)) cursor.incomplete = true;
-        out.length = 0;
-        cursor.finish(out);
-        if (endedSeries(chunk[index] as PlannedQuery)) cursor.end(out);
-        add(index);
-        nextSeries.set((chunk[index] as PlannedQuery).key, cursor.finalState());
+      for (const [index, query] of chunk.entries()) {
+        for (const output of outputsOf[index] ?? []) {
+          const cursor = cursors[output] as SeriesCursor;
+          if (outcome.incomplete.has(index)) cursor.incomplete = true;
+          out.length = 0;
+          cursor.finish(out);
+          if (endedSeries(query)) cursor.end(out);
+          add(output);
+          nextSeries.set((series[output] as PlannedQuery['also'][number]).key, cursor.finalState());
+        }
       }
       batcher.close();
       await writer.sendAll(batcher.drain());

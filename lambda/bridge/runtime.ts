@@ -182,5 +182,5 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
     output: options.output,
     receiverQuery: authorize && queryUrl ? loggedQuery(rawQuery(queryUrl, authorize), queryUrl, options.logger) : undefined,
   };
-  return { deps, catalog: Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace) };
+  return { deps, catalog: Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, config.latency) };
 }

@@ -1,8 +1,10 @@
+import { DEFAULT_LATENCY_MODE, type LatencyMode } from '../../lambda/bridge/latency';
+
 /**
  * Active-series limits per workload account (AMP `limitsPerLabelSet` on the `account_id` label set), derived from
  * the fleet size the rollout config declares. The formula, per account, over its workloads (regions):
  *
- *   limit = HEADROOM × Σ (SERIES_PER_VARIANT × variants + SERIES_PER_NEURON_HOST × neuronHosts + SELF_SERIES_PER_BRIDGE)
+ *   limit = HEADROOM × Σ (SERIES_PER_VARIANT[latency] × variants + SERIES_PER_NEURON_HOST × neuronHosts + SELF_SERIES_PER_BRIDGE)
  *
  * rounded up to a whole thousand. The headroom lets a fleet grow, and blue/green deployments briefly double the
  * variants, before the limit bites; a runaway account (a label explosion, a forgotten load test) is stopped at a
@@ -10,10 +12,13 @@
  */
 
 /**
- * Series one real-time production variant yields with the built-in catalog: 5 counters, 2 summaries of 3 quantiles
- * + sum + count, 6 utilisation gauges, the concurrency gauge, 5 metadata series.
+ * Series one real-time production variant yields with the built-in catalog, by the bridge's `latency` mode: 5
+ * counters, 6 utilisation gauges, the concurrency gauge, 5 metadata series, and the two latencies (ModelLatency,
+ * OverheadLatency) as `summary` (3 quantiles + sum + count each), `histogram` (11 buckets + `+Inf` + sum + count
+ * each) or `both` (histogram and quantiles).
  */
-export const SERIES_PER_VARIANT = 27;
+export const SERIES_PER_VARIANT_BY_LATENCY: Readonly<Record<LatencyMode, number>> = { summary: 27, histogram: 45, both: 51 };
+export const SERIES_PER_VARIANT = SERIES_PER_VARIANT_BY_LATENCY[DEFAULT_LATENCY_MODE];
 /** Series one inf1.xlarge (4 NeuronCores) sends through the collector after relabelling: 39 in the captured exporter output, rounded up. */
 export const SERIES_PER_NEURON_HOST = 40;
 /** The bridge's own series per workload (gauges, and counters by api/reason/kind). */
@@ -25,11 +30,13 @@ export interface FleetSize {
   readonly variants: number;
   /** Inferentia hosts enrolled for the collector. */
   readonly neuronHosts: number;
+  /** The bridge's `latency` mode. @default DEFAULT_LATENCY_MODE (histogram) */
+  readonly latency?: LatencyMode;
 }
 
 /** The formula above for one workload, before rounding. */
 export function expectedSeries(fleet: FleetSize): number {
-  return SERIES_PER_VARIANT * fleet.variants + SERIES_PER_NEURON_HOST * fleet.neuronHosts + SELF_SERIES_PER_BRIDGE;
+  return SERIES_PER_VARIANT_BY_LATENCY[fleet.latency ?? DEFAULT_LATENCY_MODE] * fleet.variants + SERIES_PER_NEURON_HOST * fleet.neuronHosts + SELF_SERIES_PER_BRIDGE;
 }
 
 /**

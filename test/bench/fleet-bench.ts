@@ -16,6 +16,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
+import { Catalog } from '../../lambda/bridge/catalog/catalog';
+import { formatLatencyModeCosts, latencyModeCosts } from '../../lambda/bridge/cost';
+import { DEFAULT_LATENCY_MODE } from '../../lambda/bridge/latency';
 import { AwsStandIn, fleetOf } from '../support/aws-stand-in';
 import { ensurePrometheus, LocalPrometheus } from '../support/prometheus';
 import { CountingProxy } from './counting-proxy';
@@ -30,8 +33,11 @@ const MiB = 1024 * 1024;
 const SETTLE_SECONDS = 120;
 const CYCLE_MINUTES = 5;
 /** Hard limits: a cycle past them is recorded as FAILED. */
-/** As the CloudWatchBridge construct runs the function at its default 512 MB: a heap of 30% of it (NODE_OPTIONS). */
-const HEAP_LIMIT_MIB = 153;
+/**
+ * As the CloudWatchBridge construct runs the function at its default 512 MB: a heap of 30% of it (NODE_OPTIONS).
+ * BENCH_HEAP_MIB sizes it for another `memoryMiB` (307 for 1,024 MB).
+ */
+const HEAP_LIMIT_MIB = Number(process.env.BENCH_HEAP_MIB ?? 153);
 const CYCLE_TIMEOUT_MS = 10 * MINUTE;
 
 interface Options {
@@ -441,7 +447,7 @@ function render(report: Report): string {
   );
   push(
     `Reproduce: \`npm run bench\` (builds first; sizes ${options.sizes.join(', ')}${options.outageSize > 0 ? `, outages of ${options.outages.map((m) => `${m / 60} h`).join(' and ')} at ${options.outageSize} variants` : ''}). ` +
-      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--latency`, `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES).',
+      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--latency`, `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES); BENCH_HEAP_MIB for another Lambda size (307 for 1,024 MB).',
     '',
   );
   push(`Idle process (node + CLI loaded, \`bridge --help\`): peak RSS ${fmt.mib(idle.rssMiB)} MiB, CPU ${fmt.s(idle.cpuMs)} s.`, '');
@@ -566,6 +572,15 @@ function render(report: Report): string {
     }
   }
   push('');
+  push('## Latency: histogram beside summary, per real-time variant and month', '');
+  push(
+    `The catalog's plan for one real-time variant in each \`latency\` mode, the bridge every ${CYCLE_MINUTES} minutes with 60 s periods (what \`inferwatch cost\` prints). The fleet runs above use the default, \`${DEFAULT_LATENCY_MODE}\`.`,
+    '',
+    '```text',
+    formatLatencyModeCosts(latencyModeCosts((mode) => Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', mode), CYCLE_MINUTES, 60), DEFAULT_LATENCY_MODE),
+    '```',
+    '',
+  );
   if (report.inProcess !== undefined) {
     push('## In-process figures (test/bench/bench.ts)', '', report.inProcess, '');
   }

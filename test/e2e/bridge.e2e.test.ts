@@ -113,10 +113,10 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
         'aws_sagemaker_invocation_5xx_errors_total',
         'aws_sagemaker_invocation_model_errors_total',
         'aws_sagemaker_invocations_per_instance_total',
-        'aws_sagemaker_model_latency_seconds',
+        'aws_sagemaker_model_latency_seconds_bucket',
         'aws_sagemaker_model_latency_seconds_sum',
         'aws_sagemaker_model_latency_seconds_count',
-        'aws_sagemaker_overhead_latency_seconds',
+        'aws_sagemaker_overhead_latency_seconds_bucket',
         'aws_sagemaker_endpoint_cpu_utilization_ratio',
         'aws_sagemaker_endpoint_memory_utilization_ratio',
         'aws_sagemaker_endpoint_disk_utilization_ratio',
@@ -166,9 +166,9 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     const [cpu] = await prometheus.rawSamples(`aws_sagemaker_endpoint_cpu_utilization_ratio${selector('churn-predictor', 'blue')}[20m]`, end1);
     expect(cpu?.values.map(([t]) => t)).toEqual(Array.from({ length: 15 }, (_, i) => start1 + i * MINUTE));
     for (const [t, v] of cpu?.values ?? []) expect(v).toBeCloseTo((180 + ((t / MINUTE) % 4)) / 100, 12);
-    // Summaries: µs -> seconds; quantiles as labels.
-    const [p99] = await prometheus.rawSamples(`aws_sagemaker_model_latency_seconds{endpoint_name="image-classifier",quantile="0.99"}[20m]`, end1);
-    expect(p99?.values[0]?.[1]).toBeCloseTo(((standIn.valueAt(SM, 'ModelLatency', dims('image-classifier', 'AllTraffic'), 'p99', start1) ?? 0) as number) / 1e6, 12);
+    // Latency histograms (the default): le in seconds, each bucket CloudWatch's TC(:edge in µs) made cumulative.
+    const [bucket] = await prometheus.rawSamples(`aws_sagemaker_model_latency_seconds_bucket{endpoint_name="image-classifier",le="0.1"}[20m]`, end1);
+    expect(bucket?.values[1]?.[1]).toBeCloseTo(standIn.valueAt(SM, 'ModelLatency', dims('image-classifier', 'AllTraffic'), 'TC(:100000)', start1) ?? NaN, 9);
     // The NaN period is dropped, not written.
     const [latency] = await prometheus.rawSamples('execution_latency_seconds[20m]', end1);
     const nanPeriods = Array.from({ length: 15 }, (_, i) => start1 + i * MINUTE).filter((t) => (t / MINUTE) % 11 === 0);

@@ -3,12 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { Catalog } from '../../lambda/bridge/catalog/catalog';
 import { AwsStandIn, defaultFleet, instanceIdOf, type Dimension } from '../support/aws-stand-in';
 import { LocalPrometheus } from '../support/prometheus';
 import { runBridge } from '../support/run-bridge';
 import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../support/shape-metrics';
 
 const MINUTE = 60_000;
+const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
 const ACCOUNT = '123456789012';
 const SM = 'AWS/SageMaker';
 const ENDPOINTS = '/aws/sagemaker/Endpoints';
@@ -23,7 +25,8 @@ interface Expectation {
   readonly dimensions: readonly Dimension[];
   readonly labels: Labels;
   readonly name: string;
-  readonly type: 'counter' | 'gauge' | 'summary';
+  /** `summary` entries the catalog marks `histogram: true` are histograms in the default latency mode. */
+  readonly type: 'counter' | 'gauge' | 'summary' | 'histogram';
   /** gauges only */
   readonly stat?: string;
   readonly scale?: number;
@@ -50,7 +53,7 @@ function expectations(): Expectation[] {
     list.push({ namespace: SM, metric, dimensions: async.dims, labels: async.labels, name, type: 'counter' });
   }
   for (const [metric, name, scale] of ASYNC_LATENCY_SUMMARIES) {
-    list.push({ namespace: SM, metric, dimensions: async.dims, labels: async.labels, name, type: 'summary', scale });
+    list.push({ namespace: SM, metric, dimensions: async.dims, labels: async.labels, name, type: 'histogram', scale });
   }
 
   const serverless = variantOf('faq-serverless');
@@ -86,7 +89,7 @@ function expectations(): Expectation[] {
       { namespace: SM, metric: 'Invocations', dimensions: ic.dims, labels: ic.labels, name: 'aws_sagemaker_invocations_total', type: 'counter' },
       { namespace: SM, metric: 'InvocationsPerCopy', dimensions: ic.dims, labels: ic.labels, name: 'aws_sagemaker_invocations_per_copy_total', type: 'counter' },
       { namespace: SM, metric: 'ConcurrentRequestsPerCopy', dimensions: ic.dims, labels: ic.labels, name: 'aws_sagemaker_concurrent_requests_per_copy', type: 'gauge', stat: 'Maximum' },
-      { namespace: SM, metric: 'ModelLatency', dimensions: ic.dims, labels: ic.labels, name: 'aws_sagemaker_model_latency_seconds', type: 'summary', scale: 1e-6 },
+      { namespace: SM, metric: 'ModelLatency', dimensions: ic.dims, labels: ic.labels, name: 'aws_sagemaker_model_latency_seconds', type: 'histogram', scale: 1e-6 },
     );
     for (const [metric, name] of COMPONENT_UTILISATION) {
       list.push({ namespace: COMPONENTS, metric, dimensions: ic.dims, labels: ic.labels, name, type: 'gauge', stat: 'Average', scale: 0.01 });
@@ -199,7 +202,12 @@ describe('every inference shape end to end: CLI -> CloudWatch stand-in (shapes o
 
   test('every new series name arrives in Prometheus', async () => {
     const names = await prometheus.seriesNames();
-    const wanted = new Set(all.flatMap((e) => (e.type === 'summary' ? [e.name, `${e.name}_sum`, `${e.name}_count`].filter((n) => n !== e.name || (e.quantiles ?? [0.5]).length > 0) : [e.name])));
+    const wanted = new Set(
+      all.flatMap((e) => {
+        if (e.type === 'histogram') return [`${e.name}_bucket`, `${e.name}_sum`, `${e.name}_count`];
+        return e.type === 'summary' ? [e.name, `${e.name}_sum`, `${e.name}_count`].filter((n) => n !== e.name || (e.quantiles ?? [0.5]).length > 0) : [e.name];
+      }),
+    );
     expect(names).toEqual(expect.arrayContaining([...wanted]));
   });
 
@@ -225,6 +233,20 @@ describe('every inference shape end to end: CLI -> CloudWatch stand-in (shapes o
       expect(samples.map(([t, v]) => [t, Number(v.toPrecision(12))])).toEqual(want.map(([t, v]) => [t, Number(v?.toPrecision(12))]));
     }
     if ((e.quantiles ?? [0.5]).length === 0) expect(await prometheus.query(selector(e.name, e.labels), last)).toEqual([]);
+  });
+
+  test.each(all.filter((e) => e.type === 'histogram').map((e) => [`${e.name} ${JSON.stringify(e.labels)}`, e] as const))('histogram %s: _sum in seconds, _count, each bucket the running total of TC(:edge)', async (_, e) => {
+    expect(await counterAt(`${e.name}_sum`, e.labels)).toBeCloseTo(total(e, 'Sum', e.scale ?? 1), 6);
+    const count = total(e, 'SampleCount', 1);
+    expect(await counterAt(`${e.name}_count`, e.labels)).toBe(count);
+    const buckets = catalog.resolve(e.namespace, e.metric).series.filter((t) => t.constLabels.le !== undefined);
+    expect(buckets.length).toBeGreaterThan(5);
+    for (const bucket of buckets) {
+      const le = bucket.constLabels.le as string;
+      const want = le === '+Inf' ? count : total(e, bucket.stat, 1);
+      expect([le, await counterAt(`${e.name}_bucket`, e.labels, { le })]).toEqual([le, expect.closeTo(want, 6)]);
+    }
+    expect(await prometheus.query(selector(e.name, e.labels), last)).toEqual([]);
   });
 
   test('bridge --dry-run declares each family with its type and catalog HELP, and promtool check metrics passes', () => {

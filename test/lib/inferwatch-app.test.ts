@@ -13,7 +13,8 @@ import { RecordingReceiver } from '../support/recording-receiver';
 const MULTI = {
   monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', alertEmails: ['ops@example.com'] },
   workloads: [
-    { account: '111111111111', region: 'eu-west-1' },
+    // Summary latency: 27 series a variant instead of the histogram's 45.
+    { account: '111111111111', region: 'eu-west-1', bridge: { config: { latency: 'summary' } } },
     { account: '222222222222', region: 'eu-west-1', bridge: { shards: 2 }, fleet: { variants: 200, neuronHosts: 10 } },
     { account: '333333333333', region: 'us-east-1', activeSeriesLimit: 25_000, bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { neuronNamespace: 'Neuron' } } },
   ],
@@ -52,7 +53,7 @@ describe('the CDK app', () => {
     Template.fromStack(stacks.workloads[0] as never).resourceCountIs('AWS::Scheduler::Schedule', 1);
     // Without an account in the config, the limit's account_id is the deploying account's, resolved by CloudFormation.
     Template.fromStack(stacks.monitoring).hasResourceProperties('AWS::APS::Workspace', {
-      WorkspaceConfiguration: { LimitsPerLabelSets: [{ LabelSet: [{ Name: 'account_id', Value: { Ref: 'AWS::AccountId' } }], Limits: { MaxSeries: 5000 } }] },
+      WorkspaceConfiguration: { LimitsPerLabelSets: [{ LabelSet: [{ Name: 'account_id', Value: { Ref: 'AWS::AccountId' } }], Limits: { MaxSeries: 7000 } }] },
     });
   });
 
@@ -89,7 +90,8 @@ describe('the CDK app', () => {
       WorkspaceConfiguration: {
         LimitsPerLabelSets: [
           { LabelSet: [{ Name: 'account_id', Value: '111111111111' }], Limits: { MaxSeries: 5000 } },
-          { LabelSet: [{ Name: 'account_id', Value: '222222222222' }], Limits: { MaxSeries: 18000 } },
+          // 3 × (200 × 45 + 10 × 40 + 30) = 28,290
+          { LabelSet: [{ Name: 'account_id', Value: '222222222222' }], Limits: { MaxSeries: 29000 } },
           { LabelSet: [{ Name: 'account_id', Value: '333333333333' }], Limits: { MaxSeries: 25000 } },
         ],
         RetentionPeriodInDays: Match.absent(),

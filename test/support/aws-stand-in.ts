@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ComponentsAndTags, TAGGING_TARGET_PREFIX } from './components-tags-stand-in';
+import { isStatistic, LATENCY_PROFILES, rawLatencies, statisticOf, type LatencyProfile } from './latency-distribution';
 
 /**
  * A local stand-in for CloudWatch (AWS JSON 1.0, `GraniteServiceVersion20100801.`) and SageMaker
@@ -16,7 +17,7 @@ export interface Dimension {
 
 export interface FleetEndpoint {
   readonly name: string;
-  readonly variants: ReadonlyArray<{ name: string; instanceType: string; instances: number; weight: number }>;
+  readonly variants: ReadonlyArray<{ name: string; instanceType: string; instances: number; weight: number; latencyProfile?: LatencyProfile }>;
   /** Epoch seconds. @default 1700000000 */
   readonly createdAt?: number;
   /** Epoch seconds. @default createdAt */
@@ -64,6 +65,11 @@ export interface FleetOptions {
    * neuron-monitor-cloudwatch.py), as percentages by InstanceId and NeuronCore. @default none
    */
   readonly unlistedNeuronMetrics?: readonly string[];
+  /**
+   * Real-time latencies are drawn per period counted from this moment (epoch seconds), so a test that runs at any
+   * time of day, its periods aligned alike, measures the same values. @default 0
+   */
+  readonly latencySeedEpoch?: number;
 }
 
 export interface DefaultFleetOptions {
@@ -102,6 +108,8 @@ interface MetricDef {
   readonly dimensions: readonly Dimension[];
   /** Value of a statistic of the datapoint CloudWatch stores at `periodStart` (epoch seconds); undefined = none. */
   readonly value: (stat: string, periodStart: number) => number | undefined;
+  /** For timings: the raw values of the period (ascending) every statistic above is computed from. */
+  readonly raw?: (periodStart: number) => Float64Array;
   /** Seconds between stored datapoints: 60, or 1, 5, 10, 30 for a high-resolution metric. @default 60 */
   readonly resolution?: number;
 }
@@ -216,33 +224,59 @@ function levelMetric(namespace: string, metricName: string, dimensions: readonly
 }
 
 /**
- * A timing in the unit AWS publishes it, `count` samples a period around `mean`. `sum` and `percentiles` say which
- * statistics CloudWatch offers: ModelSetupTime has no Sum, the multi-model loading times no percentiles.
+ * A timing in the unit AWS publishes it, `count` raw values a period with median about `median`. `sum` and
+ * `percentiles` say which statistics CloudWatch offers: ModelSetupTime has no Sum, the multi-model loading times
+ * no percentiles (and so no TC or PR either).
  */
 function timingMetric(
   namespace: string,
   metricName: string,
   dimensions: readonly Dimension[],
-  mean: number,
+  median: number,
   count: (t: number) => number | undefined,
   offers: { readonly sum: boolean; readonly percentiles: boolean },
+  profile: LatencyProfile = 'fast',
+  epoch = 0,
 ): MetricDef {
+  const seed = identity(namespace, metricName, dimensions);
+  const raw = (t: number) => cachedRaw(`${seed}|${t}|${epoch}`, () => rawLatencies(`${seed}|${t - epoch}`, profile, count(t) ?? 0, median / PROFILE_MEDIAN[profile]));
   return {
     namespace,
     metricName,
     dimensions,
+    raw,
     value: (stat, t) => {
-      const n = count(t);
-      if (!n) return undefined;
-      if (stat === 'SampleCount') return n;
-      if (stat === 'Sum') return offers.sum ? n * mean : undefined;
-      if (stat === 'Average') return mean;
-      if (stat === 'Minimum') return mean * 0.5;
-      if (stat === 'Maximum') return mean * 2;
-      const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
-      return p && offers.percentiles ? mean * (0.5 + Number(p[1]) / 100) : undefined;
+      if (stat === 'Sum' && !offers.sum) return undefined;
+      if (!offers.percentiles && !['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'].includes(stat)) return undefined;
+      return statisticOf(raw(t), stat);
     },
   };
+}
+
+/** The median (seconds) of each profile's first component: `timingMetric` scales it to the metric's own median. */
+const PROFILE_MEDIAN: Readonly<Record<LatencyProfile, number>> = { fast: 0.015, slow: 0.12, bimodal: 0.02 };
+
+/**
+ * The latest periods' raw values: the bridge asks each statistic of a metric for every series before the next
+ * statistic (one call per 500), so drawing the values again for each would cost a fleet-scale benchmark most of its
+ * time. Room for a 10,000-variant fleet's two latencies over a cycle's 15 periods; the oldest go first.
+ */
+const RAW_CACHE = new Map<string, Float64Array>();
+const RAW_CACHE_SIZE = 400_000;
+
+function cachedRaw(key: string, draw: () => Float64Array): Float64Array {
+  let values = RAW_CACHE.get(key);
+  if (!values) {
+    if (RAW_CACHE.size >= RAW_CACHE_SIZE) RAW_CACHE.delete(RAW_CACHE.keys().next().value as string);
+    values = draw();
+    RAW_CACHE.set(key, values);
+  }
+  return values;
+}
+
+/** The latency profile of a variant: its own, else one of the three by a hash of its name. */
+export function latencyProfileOf(endpoint: string, variant: { name: string; latencyProfile?: LatencyProfile }): LatencyProfile {
+  return variant.latencyProfile ?? (LATENCY_PROFILES[hash(`${endpoint}/${variant.name}`) % LATENCY_PROFILES.length] as LatencyProfile);
 }
 
 /**
@@ -392,24 +426,11 @@ function buildMetrics(fleet: FleetOptions): MetricDef[] {
       counter('Invocation5XXErrors', (t) => ((t / 60) % 5 === 0 ? 1 : undefined));
       counter('InvocationModelErrors', () => 0);
       counter('InvocationsPerInstance', (t) => invocations(t) / variant.instances);
-      for (const [metricName, meanUs] of [
-        ['ModelLatency', 12000 + (hash(endpoint.name) % 5000)],
-        ['OverheadLatency', 800],
-      ] as const) {
-        metrics.push({
-          namespace: 'AWS/SageMaker',
-          metricName,
-          dimensions: dims,
-          value: (stat, t) => {
-            const n = invocations(t);
-            if (stat === 'Sum') return n * meanUs;
-            if (stat === 'SampleCount') return n;
-            if (stat === 'Average') return meanUs;
-            const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
-            return p ? meanUs * (0.5 + Number(p[1]) / 100) : undefined;
-          },
-        });
-      }
+      const profile = latencyProfileOf(endpoint.name, variant);
+      // OverheadLatency: SageMaker's own share, well under a millisecond whatever the model.
+      const epoch = fleet.latencySeedEpoch ?? 0;
+      metrics.push(timingMetric(SM, 'ModelLatency', dims, PROFILE_MEDIAN[profile] * 1e6, invocations, { sum: true, percentiles: true }, profile, epoch));
+      metrics.push(timingMetric(SM, 'OverheadLatency', dims, 800, invocations, { sum: true, percentiles: true }, 'fast', epoch));
       for (const [metricName, base] of [
         ['CPUUtilization', 180],
         ['MemoryUtilization', 42],
@@ -555,7 +576,7 @@ export class AwsStandIn {
   getMetricDataFirstPages = 0;
   /** Datapoints answered by GetMetricData, over every page. */
   datapointsServed = 0;
-  /** Metrics asked for a percentile statistic: CloudWatch Metric Streams bills each one an extra update. */
+  /** Metrics asked for a percentile or a trimmed count (TC): CloudWatch Metric Streams bills each one an extra update. */
   readonly percentileMetrics = new Set<string>();
   /** Distinct (metric, statistic, period) queries on first pages: what a scraper asks for each scrape. */
   readonly distinctQueries = new Set<string>();
@@ -703,6 +724,11 @@ export class AwsStandIn {
     this.overrides.set(key, map);
   }
 
+  /** True when `setValue` revised (or withheld) this statistic of this period. */
+  isOverridden(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): boolean {
+    return this.overrides.get(`${identity(namespace, metricName, dimensions)}|${stat}`)?.has(periodStartMs / 1000) ?? false;
+  }
+
   clearValue(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): void {
     this.overrides.get(`${identity(namespace, metricName, dimensions)}|${stat}`)?.delete(periodStartMs / 1000);
   }
@@ -734,6 +760,11 @@ export class AwsStandIn {
       if (v !== undefined) parts.push(v);
     }
     return parts.length === 0 ? undefined : aggregate(stat, parts);
+  }
+
+  /** The raw values (ascending, CloudWatch's unit) a timing's statistics of one period are computed from; empty for other metrics. */
+  rawValuesAt(namespace: string, metricName: string, dimensions: readonly Dimension[], periodStartMs: number): Float64Array {
+    return this.byIdentity.get(identity(namespace, metricName, dimensions))?.raw?.(periodStartMs / 1000) ?? new Float64Array(0);
   }
 
   /** The next `count` GetMetricData calls are refused with CloudWatch's throttling error. */
@@ -880,6 +911,10 @@ export class AwsStandIn {
       this.getMetricDataFirstPages += 1;
     }
     this.latestEndTime = Math.max(this.latestEndTime, end * 1000);
+    queries.forEach((q, i) => {
+      // CloudWatch refuses the whole call for a string that is no statistic (a known statistic the metric lacks only has no datapoints).
+      if (!isStatistic(String(q.MetricStat?.Stat))) throw validation(`The value ${String(q.MetricStat?.Stat)} for parameter MetricDataQueries.member.${i + 1}.MetricStat.Stat is not a valid statistic.`);
+    });
     const all = queries.map((q) => {
       const period = q.MetricStat.Period;
       const stat = q.MetricStat.Stat;
@@ -887,7 +922,7 @@ export class AwsStandIn {
       const metric = this.byIdentity.get(id);
       if (body.NextToken === undefined) {
         this.distinctQueries.add(`${id}|${stat}|${period}`);
-        if (/^p\d/.test(stat)) this.percentileMetrics.add(id);
+        if (/^(p\d|TC\()/.test(stat)) this.percentileMetrics.add(id);
       }
       const timestamps: number[] = [];
       const values: number[] = [];

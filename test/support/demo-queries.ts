@@ -1,4 +1,5 @@
 import { bridgeIncrease, bridgeLatest, bridgeRate } from '../../lib/grafana-workspace/dashboards';
+import { DEFAULT_BUCKETS } from '../../lambda/bridge/catalog/catalog';
 import type { AwsStandIn, Dimension } from './aws-stand-in';
 
 const MINUTE = 60_000;
@@ -71,6 +72,17 @@ function keyedByEndpoint(values: Map<string, number>, f: (value: number, endpoin
   return new Map([...values].map(([endpoint, value]) => [answerKey({ endpoint_name: endpoint }), f(value, endpoint)]));
 }
 
+/** Prometheus' histogram_quantile over cumulative buckets [upper bound, count], ascending: linear within the bucket. */
+export function histogramQuantile(q: number, buckets: ReadonlyArray<readonly [number, number]>): number {
+  const total = buckets[buckets.length - 1]?.[1] ?? 0;
+  const rank = q * total;
+  const i = buckets.findIndex(([, count]) => count >= rank);
+  const [upper, count] = buckets[i] as readonly [number, number];
+  if (upper === Infinity) return buckets[buckets.length - 2]?.[0] ?? NaN;
+  const [lower, below] = i === 0 ? [0, 0] : (buckets[i - 1] as readonly [number, number]);
+  return lower + ((upper - lower) * (rank - below)) / (count - below);
+}
+
 /** Invocations of every variant and every inference component over `periods`: the fleet's requests. */
 function fleetInvocations(ctx: TruthContext, periods: readonly number[]): number {
   const components = ctx.standIn.fleet.endpoints.flatMap((e) => e.components ?? []);
@@ -107,13 +119,18 @@ export const DEMO_QUERIES: readonly DemoQuery[] = [
     },
   },
   {
-    title: 'p99 model latency, seconds',
-    promql: `max by (endpoint_name) (${bridgeLatest('aws_sagemaker_model_latency_seconds{endpoint_name!="", quantile="0.99"}')})`,
+    title: 'p99 model latency, seconds (histogram: over every variant of the endpoint)',
+    promql: `histogram_quantile(0.99, sum by (le, endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_bucket{endpoint_name!="", instance_id=""}')}))`,
     truth: (ctx) => {
+      // rate() takes the difference between the window's first and last cumulative sample: the first period's own
+      // count is in both, so the buckets hold the periods after it. CloudWatch's TC(:edge in µs) over those, summed
+      // over the endpoint's variants, are the buckets Prometheus interpolates in.
+      const periods = periodsIn(ctx.at, 15).slice(1);
       const out: Answers = new Map();
       for (const e of ctx.standIn.fleet.endpoints) {
-        const p99s = e.variants.map((v) => ctx.standIn.valueAt(SM, 'ModelLatency', dims(e.name, v.name), 'p99', ctx.lastPeriod)).filter((x): x is number => x !== undefined);
-        if (p99s.length > 0) out.set(answerKey({ endpoint_name: e.name }), Math.max(...p99s) * 1e-6);
+        const count = (stat: string) => e.variants.reduce((n, v) => n + (sumOver(ctx, periods, SM, 'ModelLatency', stat, dims(e.name, v.name)) ?? 0), 0);
+        if (count('SampleCount') === 0) continue;
+        out.set(answerKey({ endpoint_name: e.name }), histogramQuantile(0.99, [...DEFAULT_BUCKETS.map((edge): [number, number] => [edge, count(`TC(:${edge * 1e6})`)]), [Infinity, count('SampleCount')]]));
       }
       return out;
     },

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_LATENCY_MODE, type LatencyMode } from '../latency';
 import { METRIC_NAME, namespacePrefix, normalizeMetricKey, sanitizeLabelName, snakeCase, yaceSnakeCase } from '../naming';
 
 const Statistic = z
@@ -23,6 +24,13 @@ export const CatalogMetricSchema = z
     scale: z.number().positive().default(1),
     /** summaries only. @default [0.5, 0.9, 0.99] */
     quantiles: z.array(z.number().gt(0).lt(1)).optional(),
+    /**
+     * summaries only: also (or instead, by the `latency` config key) a Prometheus histogram from CloudWatch's
+     * `TC(:edge)`. Needs a metric CloudWatch offers percentile statistics for. @default false
+     */
+    histogram: z.boolean().optional(),
+    /** Histogram bucket upper bounds, in seconds (after `scale`), ascending. @default DEFAULT_BUCKETS */
+    buckets: z.array(z.number().positive().finite()).min(1).max(30).optional(),
     constLabels: z.record(z.string(), z.string()).default({}),
     /** The CloudWatch unit, for the HELP text. @default not stated */
     unit: z.string().min(1).optional(),
@@ -47,6 +55,16 @@ export const CatalogMetricSchema = z
     if (metric.type !== 'summary' && metric.quantiles !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['quantiles'], message: 'only summaries take quantiles' });
     }
+    if (metric.type !== 'summary' && (metric.histogram !== undefined || metric.buckets !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: [metric.histogram !== undefined ? 'histogram' : 'buckets'], message: 'only summaries (timings with Sum, SampleCount and percentiles) can be histograms' });
+    }
+    if (metric.buckets !== undefined && metric.histogram !== true) {
+      ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'buckets need "histogram: true"' });
+    }
+    const buckets = metric.buckets ?? [];
+    if (buckets.some((edge, i) => i > 0 && edge <= (buckets[i - 1] as number))) {
+      ctx.addIssue({ code: 'custom', path: ['buckets'], message: `bucket edges must be strictly ascending (got ${buckets.join(', ')})` });
+    }
   });
 
 export const CatalogNamespaceSchema = z
@@ -64,6 +82,23 @@ export type CatalogNamespace = z.output<typeof CatalogNamespaceSchema>;
 export type CatalogMetric = z.output<typeof CatalogMetricSchema>;
 
 const CatalogFileSchema = z.object({ namespaces: z.array(CatalogNamespaceSchema) }).strict();
+
+/**
+ * Bucket upper bounds (seconds) of a latency histogram unless the catalog entry gives its own: Prometheus client
+ * libraries' default buckets, 5 ms to 10 s, which cover model latency from a small classifier to a large model's
+ * full response. 11 edges: 11 more CloudWatch metrics per latency metric (the +Inf bucket is SampleCount, read once).
+ */
+export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The `le` label of a bucket edge, as Prometheus client libraries write it (0.005, 0.1, 1, 2.5, +Inf). */
+export function formatLe(edge: number): string {
+  return edge === Infinity ? '+Inf' : String(edge);
+}
+
+/** The summary family name of the quantile gauges in `both` mode: the histogram keeps `<name>` (see README). */
+export function quantileFamilyName(name: string): string {
+  return name.endsWith('_seconds') ? `${name.slice(0, -'_seconds'.length)}_quantile_seconds` : `${name}_quantile`;
+}
 
 /** What one GetMetricData statistic of a metric becomes. */
 export interface SeriesTemplate {
@@ -88,7 +123,7 @@ export type NamingProfile = 'inferwatch' | 'yace';
 export interface FamilyInfo {
   /** The family name: a summary's `_sum` and `_count` series belong to `<name>`. */
   readonly family: string;
-  readonly type: 'counter' | 'gauge' | 'summary';
+  readonly type: 'counter' | 'gauge' | 'summary' | 'histogram';
   readonly help: string;
 }
 
@@ -108,25 +143,52 @@ function quantileStat(quantile: number): string {
   return `p${Number((quantile * 100).toFixed(4))}`;
 }
 
-function templatesFor(metric: CatalogMetric): SeriesTemplate[] {
+/**
+ * CloudWatch's trimmed count of values at most `edge` seconds, in the metric's own unit (`edge / scale`): TC's
+ * lower bound is exclusive and its upper inclusive, exactly the `le` of a Prometheus bucket.
+ */
+function trimmedCountStat(edge: number, scale: number): string {
+  return `TC(:${Number((edge / scale).toPrecision(12))})`;
+}
+
+/** True when a catalog entry is written as a histogram in this latency mode. */
+function writesHistogram(metric: CatalogMetric, latency: LatencyMode): boolean {
+  return metric.type === 'summary' && metric.histogram === true && latency !== 'summary';
+}
+
+function templatesFor(metric: CatalogMetric, latency: LatencyMode): SeriesTemplate[] {
   const base = { scale: metric.scale, constLabels: metric.constLabels };
   switch (metric.type) {
     case 'counter':
       return [{ ...base, stat: 'Sum', name: metric.name, kind: 'counter' }];
     case 'gauge':
       return [{ ...base, stat: metric.statistic ?? 'Average', name: metric.name, kind: 'gauge' }];
-    case 'summary':
+    case 'summary': {
+      const histogram = writesHistogram(metric, latency);
+      const quantiles = histogram && latency === 'histogram' ? [] : (metric.quantiles ?? [0.5, 0.9, 0.99]);
+      const quantileName = histogram ? quantileFamilyName(metric.name) : metric.name;
+      const count: SeriesTemplate = { ...base, scale: 1, stat: 'SampleCount', name: `${metric.name}_count`, kind: 'counter' };
+      // Buckets in `le` order, +Inf last, then _sum and _count, all one family for the exposition. The +Inf bucket is
+      // SampleCount, the same query as _count: the plan reads a statistic once and feeds both series.
+      const buckets: SeriesTemplate[] = histogram
+        ? [
+            ...(metric.buckets ?? DEFAULT_BUCKETS).map((edge): SeriesTemplate => ({ ...base, scale: 1, stat: trimmedCountStat(edge, metric.scale), name: `${metric.name}_bucket`, kind: 'counter', constLabels: { ...metric.constLabels, le: formatLe(edge) } })),
+            { ...count, name: `${metric.name}_bucket`, constLabels: { ...metric.constLabels, le: '+Inf' } },
+          ]
+        : [];
       return [
+        ...buckets,
         { ...base, stat: 'Sum', name: `${metric.name}_sum`, kind: 'counter' },
-        { ...base, scale: 1, stat: 'SampleCount', name: `${metric.name}_count`, kind: 'counter' },
-        ...(metric.quantiles ?? [0.5, 0.9, 0.99]).map((q): SeriesTemplate => ({
+        count,
+        ...quantiles.map((q): SeriesTemplate => ({
           ...base,
           stat: quantileStat(q),
-          name: metric.name,
+          name: quantileName,
           kind: 'gauge',
           constLabels: { ...metric.constLabels, quantile: String(q) },
         })),
       ];
+    }
   }
 }
 
@@ -174,6 +236,8 @@ export class Catalog {
     entries: readonly CatalogNamespace[],
     private readonly profile: NamingProfile = 'inferwatch',
     neuronNamespace = 'neuron_monitor',
+    /** How entries marked `histogram` are written (the `latency` config key). */
+    readonly latency: LatencyMode = DEFAULT_LATENCY_MODE,
   ) {
     for (const entry of entries) {
       const namespace = entry.role === 'neuron' ? neuronNamespace : entry.namespace;
@@ -193,8 +257,8 @@ export class Catalog {
     }
   }
 
-  static withDefaults(userEntries: readonly CatalogNamespace[], profile: NamingProfile, neuronNamespace: string): Catalog {
-    return new Catalog([...loadDefaultCatalog(), ...userEntries], profile, neuronNamespace);
+  static withDefaults(userEntries: readonly CatalogNamespace[], profile: NamingProfile, neuronNamespace: string, latency: LatencyMode = DEFAULT_LATENCY_MODE): Catalog {
+    return new Catalog([...loadDefaultCatalog(), ...userEntries], profile, neuronNamespace, latency);
   }
 
   /**
@@ -240,7 +304,7 @@ export class Catalog {
     }
 
     const series = known
-      ? templatesFor(known)
+      ? templatesFor(known, this.latency)
       : (ns?.defaultStatistics ?? ['Average']).map(
           (stat): SeriesTemplate => ({
             stat,
@@ -251,8 +315,14 @@ export class Catalog {
           }),
         );
     if (known) {
-      const help = helpFor(namespace, known.metric, series.map((t) => t.stat), known);
-      this.describe(series, () => ({ family: known.name, type: known.type, help }));
+      const histogram = writesHistogram(known, this.latency);
+      const stats = [...new Set(series.map((t) => (t.stat.startsWith('TC(') ? 'TC(:le) per bucket' : t.stat)))];
+      const help = helpFor(namespace, known.metric, stats, known);
+      const quantileName = quantileFamilyName(known.name);
+      const quantileHelp = `${helpFor(namespace, known.metric, stats.filter((s) => /^p\d/.test(s)), known)}; the histogram is ${known.name}`;
+      this.describe(series, (t) =>
+        histogram && t.name === quantileName ? { family: quantileName, type: 'summary', help: quantileHelp } : { family: known.name, type: histogram ? 'histogram' : known.type, help },
+      );
     } else {
       this.describe(series, (t) => ({ family: t.name, type: 'gauge', help: helpFor(namespace, metricName, [t.stat], undefined) }));
       this.noteUnlisted(namespace, metricName, series[0]?.name ?? '');
@@ -285,7 +355,8 @@ export class Catalog {
 
   /** yet-another-cloudwatch-exporter names: aws_<namespace>_<metric>_<statistic>, raw values, `dimension_<Name>` labels. */
   private yaceMapping(namespace: string, metricName: string, known: CatalogMetric | undefined, ns: ResolvedNamespace | undefined): MetricMapping {
-    const stats = known ? templatesFor(known).map((t) => t.stat) : [...(ns?.defaultStatistics ?? ['Average'])];
+    // YACE has no histograms: its names are per statistic, so a latency keeps its summary statistics.
+    const stats = known ? templatesFor(known, 'summary').map((t) => t.stat) : [...(ns?.defaultStatistics ?? ['Average'])];
     // YACE lower-cases the namespace as a whole (AWS/SageMaker -> sagemaker) and splits only metric names.
     const service = namespace.replace(/^\/?aws\//i, '').toLowerCase().replace(/[^a-z0-9]+/g, '_');
     const prefix = `aws_${service}_${yaceSnakeCase(metricName)}`;

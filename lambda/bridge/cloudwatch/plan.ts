@@ -7,14 +7,12 @@ import type { DiscoveredMetric } from './discovery';
 /** GetMetricData takes at most 500 queries per call. */
 export const MAX_QUERIES_PER_CALL = 500;
 
-export interface PlannedQuery {
-  readonly metric: DiscoveredMetric;
+/** One Prometheus series a query's datapoints become. */
+export interface PlannedSeries {
   readonly template: SeriesTemplate;
   /** Prometheus labels, `__name__` included, sorted. */
   readonly labels: readonly Label[];
   readonly key: SeriesKey;
-  /** The GetMetricData period of the query, seconds: the cycle's, or a high-resolution metric's own. */
-  readonly periodSeconds: number;
 }
 
 /** The periods a plan reads at. */
@@ -25,10 +23,37 @@ export interface PlanPeriods {
   readonly highResolution: boolean;
 }
 
+export interface PlannedQuery extends PlannedSeries {
+  readonly metric: DiscoveredMetric;
+  /** The GetMetricData period of the query, seconds: the cycle's, or a high-resolution metric's own. */
+  readonly periodSeconds: number;
+  /**
+   * Further series fed by the same datapoints (same statistic and scale): a histogram's `le="+Inf"` bucket is its
+   * `_count`. CloudWatch bills per metric requested, so a statistic is read once however many series it fills.
+   */
+  readonly also: readonly PlannedSeries[];
+}
+
+/** Templates that read one statistic: the first is the query's own series, the rest its `also`. */
+type QueryTemplates = readonly [SeriesTemplate, ...SeriesTemplate[]];
+
 interface MetricGroup {
   readonly mapping: MetricMapping;
+  readonly queries: readonly QueryTemplates[];
   readonly metrics: DiscoveredMetric[];
   readonly periodSeconds: number;
+}
+
+/** The mapping's templates grouped by what CloudWatch is asked (statistic and scale), in order of first appearance. */
+function queryTemplates(mapping: MetricMapping): QueryTemplates[] {
+  const byStat = new Map<string, SeriesTemplate[]>();
+  for (const template of mapping.series) {
+    const id = `${template.stat}\u0000${template.scale}\u0000${template.kind}`;
+    const group = byStat.get(id);
+    if (group) group.push(template);
+    else byStat.set(id, [template]);
+  }
+  return [...byStat.values()] as unknown as QueryTemplates[];
 }
 
 /**
@@ -38,8 +63,10 @@ interface MetricGroup {
  * statistic before dimensions), which the text exposition needs.
  */
 export class QueryPlan {
-  /** Queries in the plan (before collisions are left out): what GetMetricData bills. */
+  /** Queries in the plan (before collisions are left out): the CloudWatch metrics one read requests, what GetMetricData bills. */
   readonly size: number;
+  /** Series the queries fill: more than `size` where one statistic feeds two series (a histogram's +Inf bucket). */
+  readonly seriesCount: number;
   /** Datapoints the queries return per cycle period: a query at a shorter period returns several. */
   readonly samplesPerPeriod: number;
   /** CloudWatch metrics that would land on a series another metric already fills (after label sanitising). */
@@ -62,7 +89,7 @@ export class QueryPlan {
       if (!group) {
         const mapping = catalog.resolve(metric.namespace, metric.metricName);
         const own = mapping.resolution;
-        group = { mapping, metrics: [], periodSeconds: periods.highResolution && own !== undefined && own < periods.period ? own : periods.period };
+        group = { mapping, queries: queryTemplates(mapping), metrics: [], periodSeconds: periods.highResolution && own !== undefined && own < periods.period ? own : periods.period };
         byName.set(id, group);
       }
       group.metrics.push(metric);
@@ -70,7 +97,8 @@ export class QueryPlan {
     const family = (group: MetricGroup) => group.mapping.series[0]?.name ?? '';
     // One period per GetMetricData call: the cycle's period first, then each shorter one, families sorted within.
     this.groups = [...byName.values()].sort((a, b) => b.periodSeconds - a.periodSeconds || (family(a) < family(b) ? -1 : family(a) > family(b) ? 1 : 0));
-    this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
+    this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.queries.length, 0);
+    this.seriesCount = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
     this.samplesPerPeriod = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length * (periods.period / group.periodSeconds), 0);
   }
 
@@ -85,7 +113,7 @@ export class QueryPlan {
   *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
     const seen = this.planned;
     let chunk: PlannedQuery[] = [];
-    for (const { mapping, metrics, periodSeconds } of this.groups) {
+    for (const { mapping, queries, metrics, periodSeconds } of this.groups) {
       if (chunk.length > 0 && chunk[0]?.periodSeconds !== periodSeconds) {
         yield chunk;
         chunk = [];
@@ -98,16 +126,22 @@ export class QueryPlan {
         }
         return labels;
       });
-      for (const template of mapping.series) {
+      for (const [template, ...others] of queries) {
         for (const [index, metric] of metrics.entries()) {
-          const labels = buildLabels(template.name, { ...dimensionLabels[index], ...template.constLabels, ...this.baseLabels });
-          const key = seriesKeyOf(seriesKey(labels));
-          if (seen.has(key)) {
-            this.collisions.push(`${metric.namespace} ${metric.metricName} ${template.stat} ${JSON.stringify(metric.dimensions)}`);
-            continue;
-          }
-          seen.add(key);
-          chunk.push({ metric, template, labels, key, periodSeconds });
+          const plannedSeries = (t: SeriesTemplate): PlannedSeries | undefined => {
+            const labels = buildLabels(t.name, { ...dimensionLabels[index], ...t.constLabels, ...this.baseLabels });
+            const key = seriesKeyOf(seriesKey(labels));
+            if (seen.has(key)) {
+              this.collisions.push(`${metric.namespace} ${metric.metricName} ${t.stat} ${JSON.stringify(metric.dimensions)}`);
+              return undefined;
+            }
+            seen.add(key);
+            return { template: t, labels, key };
+          };
+          const own = plannedSeries(template);
+          if (!own) continue;
+          const also = others.map(plannedSeries).filter((p): p is PlannedSeries => p !== undefined);
+          chunk.push({ ...own, metric, also, periodSeconds });
           if (chunk.length === size) {
             yield chunk;
             chunk = [];

@@ -15,11 +15,11 @@ export function encodeWriteRequest(series: readonly TimeSeries[]): Uint8Array {
   return snappy.compress(WriteRequest.encode(message).finish());
 }
 
-const METRIC_TYPES: Record<FamilyInfo['type'], string> = { counter: 'COUNTER', gauge: 'GAUGE', summary: 'SUMMARY' };
+const METRIC_TYPES: Record<FamilyInfo['type'], string> = { counter: 'COUNTER', gauge: 'GAUGE', summary: 'SUMMARY', histogram: 'HISTOGRAM' };
 
 /**
  * A metadata-only remote-write 1.0 request: each family's type and HELP (prompb.MetricMetadata, WriteRequest field
- * 3), so a summary's `_sum`/`_count` are known as parts of one summary. Sent apart from samples, once a cycle.
+ * 3), so a summary's or histogram's `_sum`/`_count` (and `_bucket`) are known as parts of one family. Sent apart from samples, once a cycle.
  */
 export function encodeMetadataRequest(families: readonly FamilyInfo[]): Uint8Array {
   const message = WriteRequest.fromObject({

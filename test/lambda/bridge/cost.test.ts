@@ -1,8 +1,8 @@
 import { Catalog, loadDefaultCatalog } from '../../../lambda/bridge/catalog/catalog';
-import { estimateCost, formatCost, highResolutionExtraSamples, PRICES, variantLoad } from '../../../lambda/bridge/cost';
+import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, PRICES, variantLoad } from '../../../lambda/bridge/cost';
 
 describe('cost estimate', () => {
-  const catalog = new Catalog(loadDefaultCatalog());
+  const catalog = new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'summary');
 
   test('one real-time variant: 22 GetMetricData queries (5 counters, 2 summaries of 5 statistics, 7 gauges), 16 stream updates a minute, 27 series', () => {
     // Metrics only asynchronous, serverless, multi-model or inference-component endpoints publish are left out.
@@ -20,6 +20,22 @@ describe('cost estimate', () => {
     expect((high[0]?.ampUsd ?? 0) - (low[0]?.ampUsd ?? 0)).toBeCloseTo(0.01944, 5);
     // A 60 s scrape and a metric stream deliver one value a minute whatever the resolution: their lines do not change.
     expect(high.slice(1)).toEqual(low.slice(1));
+  });
+
+  test('histogram latency: 2 latencies of 11 TC + SampleCount + Sum = 13 queries each (the +Inf bucket shares SampleCount), 14 series each', () => {
+    const histograms = new Catalog(loadDefaultCatalog());
+    // 22 - 2 x 5 summary statistics + 2 x 13; series 27 - 2 x 5 + 2 x 14; the stream sends 11 TC as 3 extra updates.
+    expect(variantLoad(histograms, 1)).toEqual({ queries: 38, streamUpdatesPerMinute: 20, bridgeSeries: 45 });
+    expect(variantLoad(new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'both'), 1)).toEqual({ queries: 44, streamUpdatesPerMinute: 20, bridgeSeries: 51 });
+    const costs = latencyModeCosts((mode) => new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', mode), 5, 60);
+    // Every 5 minutes: 8,640 reads a month at $0.01 per 1,000 metrics; 43,200 samples a series at $0.90 per 10 million.
+    const cents = (n: number) => Math.round(n * 1e6) / 1e6;
+    expect(costs.map((c) => [c.mode, c.queries, c.series, cents(c.cloudwatchUsd), cents(c.ampUsd)])).toEqual([
+      ['summary', 22, 27, cents((22 * 8640 * 0.01) / 1000), cents((27 * 43200 * 0.9) / 1e7)],
+      ['histogram', 38, 45, cents((38 * 8640 * 0.01) / 1000), cents((45 * 43200 * 0.9) / 1e7)],
+      ['both', 44, 51, cents((44 * 8640 * 0.01) / 1000), cents((51 * 43200 * 0.9) / 1e7)],
+    ]);
+    expect(formatLatencyModeCosts(costs, 'histogram')).toMatch(/^histogram \(configured\) +38 +45 +\$3\.283 +\$0\.175 +\$3\.458$/m);
   });
 
   test('100 variants and 10 Neuron hosts for a 30-day month at the table prices', () => {

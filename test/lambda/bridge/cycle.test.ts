@@ -8,7 +8,9 @@ import type { BridgeLogger } from '../../../lambda/bridge/logger';
 import { decodeMetadataRequest, decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
 import { RemoteWriteError, type SendResult } from '../../../lambda/bridge/remote-write/client';
 import { UNDESCRIBED } from '../../../lambda/bridge/remote-write/exposition';
+import { buildLabels, seriesKey } from '../../../lambda/bridge/series';
 import { decodeJournalRecord } from '../../../lambda/bridge/state/journal';
+import { seriesKeyOf } from '../../../lambda/bridge/state/series-state';
 import { ConcurrentUpdateError, CorruptStateError, emptyState, encodeState } from '../../../lambda/bridge/state/state';
 import { MemoryStateStore } from '../../support/memory-state-store';
 
@@ -236,6 +238,34 @@ describe('runCycle', () => {
     expect(sent).toHaveLength(report.batches);
     expect(store.current?.highWaterMark).toBe(T - 2 * MIN);
     expect(store.current?.journal).toBeUndefined();
+  });
+
+  test('a latency histogram: SampleCount read once feeds the +Inf bucket and _count, each with its own state and journal entry', async () => {
+    cw.on(ListMetricsCommand).resolves({ Metrics: [{ MetricName: 'ModelLatency', Dimensions: [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }] }] });
+    const { deps, store, sent } = setup();
+    const journaled: string[] = [];
+    const append = store.appendJournal.bind(store);
+    store.appendJournal = async (id, seq, record) => {
+      journaled.push(...decodeJournalRecord(record, `${id}/${seq}`).series.keys());
+      return append(id, seq, record);
+    };
+    await runCycle(config, catalog, deps);
+    // (The mock lists the metric in every namespace; only AWS/SageMaker's is the catalog's latency.)
+    const queries = cw.commandCalls(GetMetricDataCommand).flatMap((c) => c.args[0].input.MetricDataQueries ?? []);
+    const stats = queries.filter((q) => q.MetricStat?.Metric?.Namespace === 'AWS/SageMaker').map((q) => q.MetricStat?.Stat);
+    expect(stats.filter((s) => s === 'SampleCount')).toHaveLength(1);
+    expect(stats).toHaveLength(13);
+    const keyOf = (name: string, extra: Record<string, string> = {}) => seriesKeyOf(seriesKey(buildLabels(name, { endpoint_name: 'e', variant_name: 'v', region: 'us-east-1', ...extra })));
+    const inf = keyOf('aws_sagemaker_model_latency_seconds_bucket', { le: '+Inf' });
+    const count = keyOf('aws_sagemaker_model_latency_seconds_count');
+    expect(journaled).toEqual(expect.arrayContaining([inf, count]));
+    expect(store.current?.series.get(inf)).toEqual(store.current?.series.get(count));
+    expect(store.current?.series.get(inf)?.total).toBe(30);
+    const written = sent.flatMap((b) => decodeWriteRequest(b));
+    const samplesOf = (match: (labels: Array<{ name: string; value: string }>) => boolean) => written.filter((s) => match(s.labels)).flatMap((s) => s.samples);
+    const infSamples = samplesOf((labels) => labels.some((l) => l.name === 'le' && l.value === '+Inf'));
+    expect(infSamples).toHaveLength(16);
+    expect(samplesOf((labels) => labels[0]?.value === 'aws_sagemaker_model_latency_seconds_count')).toEqual(infSamples);
   });
 
   test('without state, every request holds one period, oldest first; with state, periods share requests', async () => {

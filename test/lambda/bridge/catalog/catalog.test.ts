@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Catalog, CatalogNamespaceSchema, loadDefaultCatalog } from '../../../../lambda/bridge/catalog/catalog';
 
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
+const summaries = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', 'summary');
 
 describe('Catalog', () => {
   test('SageMaker invocation counters read Sum and end in _total', () => {
@@ -12,8 +13,8 @@ describe('Catalog', () => {
     expect(m.labelFor('InferenceComponentName')).toBe('inference_component_name');
   });
 
-  test('latencies are summaries in seconds: _sum and _count counters, quantile gauges', () => {
-    const m = catalog.resolve('AWS/SageMaker', 'ModelLatency');
+  test('latency summary: in seconds, _sum and _count counters, quantile gauges', () => {
+    const m = summaries.resolve('AWS/SageMaker', 'ModelLatency');
     expect(m.series.map((s) => [s.stat, s.name, s.kind, s.scale, s.constLabels.quantile])).toEqual([
       ['Sum', 'aws_sagemaker_model_latency_seconds_sum', 'counter', 1e-6, undefined],
       ['SampleCount', 'aws_sagemaker_model_latency_seconds_count', 'counter', 1, undefined],
@@ -21,6 +22,54 @@ describe('Catalog', () => {
       ['p90', 'aws_sagemaker_model_latency_seconds', 'gauge', 1e-6, '0.9'],
       ['p99', 'aws_sagemaker_model_latency_seconds', 'gauge', 1e-6, '0.99'],
     ]);
+  });
+
+  test('latency histogram (the default): TC(:edge in µs) buckets in le order, +Inf from SampleCount, then _sum and _count', () => {
+    const m = catalog.resolve('AWS/SageMaker', 'ModelLatency');
+    const buckets = m.series.filter((s) => s.name === 'aws_sagemaker_model_latency_seconds_bucket');
+    expect(buckets.every((s) => s.kind === 'counter' && s.scale === 1)).toBe(true);
+    expect(buckets.map((s) => `${s.stat} ${s.constLabels.le}`)).toEqual([
+      'TC(:5000) 0.005', 'TC(:10000) 0.01', 'TC(:25000) 0.025', 'TC(:50000) 0.05', 'TC(:100000) 0.1', 'TC(:250000) 0.25',
+      'TC(:500000) 0.5', 'TC(:1000000) 1', 'TC(:2500000) 2.5', 'TC(:5000000) 5', 'TC(:10000000) 10', 'SampleCount +Inf',
+    ]);
+    expect(m.series.slice(buckets.length).map((s) => [s.stat, s.name, s.kind, s.scale])).toEqual([
+      ['Sum', 'aws_sagemaker_model_latency_seconds_sum', 'counter', 1e-6],
+      ['SampleCount', 'aws_sagemaker_model_latency_seconds_count', 'counter', 1],
+    ]);
+    // TotalProcessingTime is in milliseconds: its edges (100 ms to an hour) in ms.
+    const total = catalog.resolve('AWS/SageMaker', 'TotalProcessingTime').series;
+    expect(total.filter((s) => s.constLabels.le !== undefined).map((s) => `${s.stat} ${s.constLabels.le}`)).toEqual([
+      'TC(:100) 0.1', 'TC(:500) 0.5', 'TC(:1000) 1', 'TC(:5000) 5', 'TC(:10000) 10', 'TC(:30000) 30', 'TC(:60000) 60', 'TC(:300000) 300', 'TC(:900000) 900', 'TC(:3600000) 3600', 'SampleCount +Inf',
+    ]);
+    // No percentiles offered, so no TC: the multi-model loading times stay _sum and _count.
+    expect(catalog.resolve('AWS/SageMaker', 'ModelLoadingTime').series.map((s) => s.stat)).toEqual(['Sum', 'SampleCount']);
+  });
+
+  test('latency both: the histogram keeps <name>, the quantiles move to the summary <name minus _seconds>_quantile_seconds', () => {
+    const both = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', 'both');
+    const series = both.resolve('AWS/SageMaker', 'OverheadLatency').series;
+    expect(series.filter((s) => s.constLabels.quantile !== undefined).map((s) => [s.stat, s.name, s.constLabels.quantile])).toEqual([
+      ['p50', 'aws_sagemaker_overhead_latency_quantile_seconds', '0.5'],
+      ['p90', 'aws_sagemaker_overhead_latency_quantile_seconds', '0.9'],
+      ['p99', 'aws_sagemaker_overhead_latency_quantile_seconds', '0.99'],
+    ]);
+    expect(series.filter((s) => s.name.endsWith('_bucket'))).toHaveLength(12);
+    expect(both.familyOf('aws_sagemaker_overhead_latency_seconds_bucket')).toMatchObject({ family: 'aws_sagemaker_overhead_latency_seconds', type: 'histogram' });
+    expect(both.familyOf('aws_sagemaker_overhead_latency_seconds_count')).toMatchObject({ family: 'aws_sagemaker_overhead_latency_seconds', type: 'histogram' });
+    expect(both.familyOf('aws_sagemaker_overhead_latency_quantile_seconds')).toMatchObject({ family: 'aws_sagemaker_overhead_latency_quantile_seconds', type: 'summary' });
+  });
+
+  test('bucket edges: per catalog entry, ascending, only on histogram summaries', () => {
+    const user = CatalogNamespaceSchema.parse({
+      namespace: 'AWS/SageMaker',
+      metrics: [{ metric: 'ModelLatency', type: 'summary', histogram: true, buckets: [0.002, 0.02, 0.2], name: 'aws_sagemaker_model_latency_seconds', scale: 0.000001 }],
+    });
+    const custom = Catalog.withDefaults([user], 'inferwatch', 'neuron_monitor');
+    expect(custom.resolve('AWS/SageMaker', 'ModelLatency').series.filter((s) => s.name.endsWith('_bucket')).map((s) => `${s.stat} ${s.constLabels.le}`)).toEqual(['TC(:2000) 0.002', 'TC(:20000) 0.02', 'TC(:200000) 0.2', 'SampleCount +Inf']);
+    const entry = (extra: object) => ({ namespace: 'X', metrics: [{ metric: 'A', type: 'summary', name: 'a_seconds', ...extra }] });
+    expect(() => CatalogNamespaceSchema.parse(entry({ histogram: true, buckets: [0.1, 0.05] }))).toThrow('strictly ascending');
+    expect(() => CatalogNamespaceSchema.parse(entry({ buckets: [0.1] }))).toThrow('buckets need');
+    expect(() => CatalogNamespaceSchema.parse({ namespace: 'X', metrics: [{ metric: 'A', type: 'gauge', name: 'a', histogram: true }] })).toThrow('only summaries');
   });
 
   test('utilisation percentages become ratios', () => {
@@ -115,10 +164,15 @@ describe('Catalog', () => {
   });
 
   test('familyOf: a summary\'s _sum, _count and quantile series are one summary family; unlisted metrics once resolved', () => {
-    const catalog = new Catalog(loadDefaultCatalog());
+    const catalog = new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'summary');
     for (const name of ['aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count', 'aws_sagemaker_model_latency_seconds']) {
       expect(catalog.familyOf(name)).toEqual({ family: 'aws_sagemaker_model_latency_seconds', type: 'summary', help: expect.stringContaining('CloudWatch AWS/SageMaker ModelLatency') as unknown });
     }
+    const histograms = new Catalog(loadDefaultCatalog());
+    for (const name of ['aws_sagemaker_model_latency_seconds_bucket', 'aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count']) {
+      expect(histograms.familyOf(name)).toEqual({ family: 'aws_sagemaker_model_latency_seconds', type: 'histogram', help: expect.stringContaining('CloudWatch AWS/SageMaker ModelLatency, statistics TC(:le) per bucket, SampleCount, Sum; CloudWatch unit Microseconds') as unknown });
+    }
+    expect(histograms.familyOf('aws_sagemaker_model_latency_seconds')).toBeUndefined();
     expect(catalog.familyOf('neuroncore_utilization_ratio')?.help).toBe('CloudWatch neuron_monitor NeuronCoreUtilization, statistic Average; CloudWatch unit Percent, multiplied by 0.01');
     expect(catalog.familyOf('aws_sagemaker_future_time_average')).toBeUndefined();
     catalog.resolve('AWS/SageMaker', 'FutureTime');

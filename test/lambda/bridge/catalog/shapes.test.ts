@@ -70,17 +70,20 @@ describe('catalog: asynchronous endpoints', () => {
   });
 
   test('latencies are summaries in seconds: microseconds, except TotalProcessingTime in milliseconds', () => {
+    const summaries = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', 'summary');
     for (const [metric, name, scale] of ASYNC_LATENCY_SUMMARIES) {
-      expect(gauge(SM, metric)).toEqual([
+      expect(shapeOf(summaries.resolve(SM, metric))).toEqual([
         ['Sum', `${name}_sum`, 'counter', scale, undefined],
         ['SampleCount', `${name}_count`, 'counter', 1, undefined],
         ['p50', name, 'gauge', scale, '0.5'],
         ['p90', name, 'gauge', scale, '0.9'],
         ['p99', name, 'gauge', scale, '0.99'],
       ]);
-      expect(catalog.familyOf(name)?.type).toBe('summary');
+      expect(summaries.familyOf(name)?.type).toBe('summary');
+      // Histograms by default: CloudWatch offers TC for them as it offers percentiles.
+      expect(catalog.familyOf(`${name}_bucket`)?.type).toBe('histogram');
     }
-    expect(catalog.familyOf('aws_sagemaker_async_total_processing_seconds')?.help).toContain('CloudWatch unit Milliseconds, multiplied by 0.001');
+    expect(summaries.familyOf('aws_sagemaker_async_total_processing_seconds')?.help).toContain('CloudWatch unit Milliseconds, multiplied by 0.001');
   });
 });
 

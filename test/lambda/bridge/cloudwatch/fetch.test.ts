@@ -33,7 +33,8 @@ beforeEach(() => {
   warnings.length = 0;
 });
 
-const queriesOf = (metrics: DiscoveredMetric[], base: Record<string, string> = {}) => [...new QueryPlan(metrics, catalog, base, 1024).chunks()].flat();
+const summaries = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', 'summary');
+const queriesOf = (metrics: DiscoveredMetric[], base: Record<string, string> = {}, from = catalog) => [...new QueryPlan(metrics, from, base, 1024).chunks()].flat();
 
 async function fetchAll(queries: PlannedQuery[], calls = new ApiCallCounter()) {
   const pages: PagePoints[][] = [];
@@ -103,9 +104,25 @@ describe('QueryPlan periods', () => {
 
 describe('QueryPlan', () => {
   test('one query per metric and statistic, with labels from dimensions plus the base labels', () => {
-    const queries = queriesOf([{ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }] }], { region: 'us-east-1' });
+    const queries = queriesOf([{ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: 'e' }, { Name: 'VariantName', Value: 'v' }] }], { region: 'us-east-1' }, summaries);
     expect(queries.map((q) => q.template.stat)).toEqual(['Sum', 'SampleCount', 'p50', 'p90', 'p99']);
     expect(Object.fromEntries(queries[2]?.labels.map((l) => [l.name, l.value]) ?? [])).toEqual({ __name__: 'aws_sagemaker_model_latency_seconds', endpoint_name: 'e', variant_name: 'v', quantile: '0.5', region: 'us-east-1' });
+  });
+
+  test('a histogram reads SampleCount once: the query feeds both the +Inf bucket and _count', () => {
+    const metric = { namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: 'e' }] };
+    const plan = new QueryPlan([metric], catalog, {}, 1024);
+    const queries = [...plan.chunks()].flat();
+    expect(plan.size).toBe(13);
+    expect(plan.seriesCount).toBe(14);
+    expect(queries.map((q) => q.template.stat).filter((s) => s === 'SampleCount')).toHaveLength(1);
+    const sampleCount = queries.find((q) => q.template.stat === 'SampleCount');
+    const names = [sampleCount, ...(sampleCount?.also ?? [])].map((s) => Object.fromEntries(s?.labels.map((l) => [l.name, l.value]) ?? []));
+    expect(names).toEqual([
+      { __name__: 'aws_sagemaker_model_latency_seconds_bucket', endpoint_name: 'e', le: '+Inf' },
+      { __name__: 'aws_sagemaker_model_latency_seconds_count', endpoint_name: 'e' },
+    ]);
+    expect(plan.planned.size).toBe(14);
   });
 
   test('two CloudWatch metrics landing on one series: the second is skipped and reported', () => {
@@ -123,7 +140,7 @@ describe('QueryPlan', () => {
       ...endpoints(300),
       ...Array.from({ length: 300 }, (_, i) => ({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: `e${i}` }] })),
     ];
-    const plan = new QueryPlan(metrics, catalog, {}, 1024);
+    const plan = new QueryPlan(metrics, summaries, {}, 1024);
     const chunks = [...plan.chunks()];
     expect(plan.size).toBe(300 + 300 * 5);
     expect(chunks.map((c) => c.length)).toEqual([500, 500, 500, 300]);

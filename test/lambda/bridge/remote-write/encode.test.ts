@@ -79,7 +79,7 @@ describe('remote-write encoding', () => {
   });
 
   test('a summary is one family: _sum and _count lines inside it, HELP from the catalog, escaped', () => {
-    const lookup = familyLookup(new Catalog(loadDefaultCatalog()));
+    const lookup = familyLookup(new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'summary'));
     const latency = (name: string, labels: Record<string, string>, kind: 'counter' | 'gauge'): TimeSeries => ({ ...series(name, 1, { endpoint_name: 'e', ...labels }), kind });
     let out = '';
     const writer = new ExpositionWriter((text) => (out += text), lookup);
@@ -98,9 +98,17 @@ describe('remote-write encoding', () => {
   });
 
   test('metadata requests carry each family with its type and HELP (prompb.MetricMetadata)', () => {
+    const summaries = decodeMetadataRequest(encodeMetadataRequest(allFamilies(new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'summary'))));
+    expect(summaries).toContainEqual({ type: 'SUMMARY', metricFamilyName: 'aws_sagemaker_model_latency_seconds', help: expect.stringContaining('ModelLatency') as unknown, unit: '' });
     const catalog = new Catalog(loadDefaultCatalog());
     const metadata = decodeMetadataRequest(encodeMetadataRequest(allFamilies(catalog)));
-    expect(metadata).toContainEqual({ type: 'SUMMARY', metricFamilyName: 'aws_sagemaker_model_latency_seconds', help: expect.stringContaining('ModelLatency') as unknown, unit: '' });
+    expect(metadata).toContainEqual({ type: 'HISTOGRAM', metricFamilyName: 'aws_sagemaker_model_latency_seconds', help: expect.stringContaining('ModelLatency, statistics TC(:le) per bucket') as unknown, unit: '' });
+    expect(metadata.map((m) => m.metricFamilyName)).not.toContain('aws_sagemaker_model_latency_seconds_bucket');
+    const both = decodeMetadataRequest(encodeMetadataRequest(allFamilies(new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'both'))));
+    expect(both.filter((m) => m.metricFamilyName.startsWith('aws_sagemaker_model_latency')).map((m) => [m.type, m.metricFamilyName])).toEqual([
+      ['SUMMARY', 'aws_sagemaker_model_latency_quantile_seconds'],
+      ['HISTOGRAM', 'aws_sagemaker_model_latency_seconds'],
+    ]);
     expect(metadata).toContainEqual({ type: 'COUNTER', metricFamilyName: 'inferwatch_bridge_samples_written_total', help: 'Samples the remote-write receiver accepted.', unit: '' });
     expect(metadata.map((m) => m.metricFamilyName)).not.toContain('aws_sagemaker_model_latency_seconds_sum');
     expect(decodeWriteRequest(encodeMetadataRequest(allFamilies(catalog)))).toEqual([]);
