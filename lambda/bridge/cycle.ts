@@ -20,7 +20,8 @@ import { addToCounters, ApiCallCounter, buildSelfMetrics, type SelfMetricInput }
 import { buildLabels, seriesKey, type Sample, type TimeSeries } from './series';
 import { endpointInShard, metricInShard } from './shard';
 import { currentHolder, decodeJournalRecord, encodeJournalRecord, holderIsDead } from './state/journal';
-import { newSeriesState, seriesKeyOf, type SeriesKey, type SeriesState } from './state/series-state';
+import { newSeriesState, seriesKeyOf } from './state/series-state';
+import type { SeriesTable } from './state/series-table';
 import { ConcurrentUpdateError, decodeState, emptyState, encodeState, type BridgeState, type StateStore } from './state/state';
 import { emptyStats, SeriesCursor, type CursorSettings, type TranslateStats } from './translate';
 import { alignDown, planWindow, type CycleWindow } from './windows';
@@ -147,7 +148,8 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   // cycle (a catch-up after a long outage) reads those metrics at the cycle's period.
   const highResolution = config.highResolution && readStart >= startedAt - HIGH_RESOLUTION_RETENTION_MS;
   if (config.highResolution && !highResolution) logger.info('this cycle reads high-resolution metrics at the configured period: CloudWatch keeps their datapoints 3 hours', { readFrom: iso(readStart), period: config.period });
-  const plan = new QueryPlan(metrics, catalog, deps.baseLabels, config.maxLabelValueLength, { period: config.period, highResolution });
+  // The table marks what is planned: a Set of every planned key would cost a large fleet ~20 MB of heap.
+  const plan = new QueryPlan(metrics, catalog, deps.baseLabels, config.maxLabelValueLength, { period: config.period, highResolution }, previous.series);
   // Once per name in the catalog's life (a warm Lambda, a CLI process): enough for a user to report it, never a flood.
   for (const [namespace, names] of catalog.takeUnlisted()) {
     logger.info('CloudWatch metrics that match no catalog entry: forwarded under generic names (report them, or add catalog entries)', { namespace, metrics: names });
@@ -300,7 +302,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
       maxSampleAge: config.remoteWrite.maxSampleAge,
     });
   }
-  carryUnreadSeries(nextSeries, plan.planned, settings, window.end - SERIES_RETENTION_MS);
+  carryUnreadSeries(nextSeries, settings, window.end - SERIES_RETENTION_MS);
   const endedMetadata = await metadataDone;
   // Metadata describes the endpoints as they are now: during a catch-up, at the oldest time the receiver accepts.
   const metadataOptions = {
@@ -391,7 +393,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
  * lost. Series the receiver does not hold start as new. Returns false (and the cycle falls back to one request per
  * period) when the receiver cannot be asked.
  */
-async function recoverFromReceiver(table: Map<SeriesKey, SeriesState>, plan: QueryPlan, deps: CycleDeps, span: { from: number; to: number }): Promise<boolean> {
+async function recoverFromReceiver(table: SeriesTable, plan: QueryPlan, deps: CycleDeps, span: { from: number; to: number }): Promise<boolean> {
   const query = deps.receiverQuery as RawQuery;
   const matchers = Object.entries(deps.baseLabels)
     .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
@@ -452,9 +454,9 @@ export function capByBudget(window: CycleWindow, queries: number, periodMs: numb
  * brief absence is not a counter reset. Their windows referred to the old base: still right if nothing they
  * forwarded is at or after the new base, otherwise unknown until they are read again.
  */
-function carryUnreadSeries(table: Map<SeriesKey, SeriesState>, read: ReadonlySet<SeriesKey>, settings: CursorSettings, forgetBefore: number): void {
+function carryUnreadSeries(table: SeriesTable, settings: CursorSettings, forgetBefore: number): void {
   for (const [key, state] of table) {
-    if (read.has(key)) continue;
+    if (table.isPlanned(key)) continue;
     if (state.frontier < forgetBefore) {
       table.delete(key);
       continue;
@@ -462,6 +464,7 @@ function carryUnreadSeries(table: Map<SeriesKey, SeriesState>, read: ReadonlySet
     const nothingSinceBase = state.frontier < settings.nextBase;
     table.set(key, { ...state, window: nothingSinceBase ? 0 : state.window, count: nothingSinceBase ? 0 : state.count, baseline: nothingSinceBase });
   }
+  table.clearPlanned();
 }
 
 /**

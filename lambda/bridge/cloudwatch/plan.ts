@@ -56,6 +56,20 @@ function queryTemplates(mapping: MetricMapping): QueryTemplates[] {
   return [...byStat.values()] as unknown as QueryTemplates[];
 }
 
+/** Notes the series a plan fills, to find two metrics landing on one series: false when `key` was noted already. */
+export interface PlannedMarks {
+  markPlanned(key: SeriesKey): boolean;
+}
+
+/** PlannedMarks in a Set, for a plan without a series table. The cycle marks its table: a Set costs ~45 B a series. */
+export class PlannedKeys extends Set<SeriesKey> implements PlannedMarks {
+  markPlanned(key: SeriesKey): boolean {
+    if (this.has(key)) return false;
+    this.add(key);
+    return true;
+  }
+}
+
 /**
  * The queries of a cycle: one per (metric, dimensions, statistic) the catalog asks for, all sharing the cycle's
  * window, and its period but for high-resolution metrics read at their own (each call holds one period). They are built lazily, one GetMetricData call's worth at a time, so a cycle never holds
@@ -71,8 +85,6 @@ export class QueryPlan {
   readonly samplesPerPeriod: number;
   /** CloudWatch metrics that would land on a series another metric already fills (after label sanitising). */
   readonly collisions: string[] = [];
-  /** The series planned so far (all of them once `chunks()` is exhausted). */
-  readonly planned = new Set<SeriesKey>();
   private readonly groups: MetricGroup[];
 
   constructor(
@@ -81,6 +93,8 @@ export class QueryPlan {
     private readonly baseLabels: Readonly<Record<string, string>>,
     private readonly maxLabelValueLength: number,
     periods: PlanPeriods = { period: 60, highResolution: false },
+    /** Notes the series planned so far (all of them once `chunks()` is exhausted). */
+    readonly planned: PlannedMarks = new PlannedKeys(),
   ) {
     const byName = new Map<string, MetricGroup>();
     for (const metric of metrics) {
@@ -111,7 +125,6 @@ export class QueryPlan {
 
   /** The queries in calls of at most `size` (500), each call's queries of one period. */
   *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
-    const seen = this.planned;
     let chunk: PlannedQuery[] = [];
     for (const { mapping, queries, metrics, periodSeconds } of this.groups) {
       if (chunk.length > 0 && chunk[0]?.periodSeconds !== periodSeconds) {
@@ -131,11 +144,10 @@ export class QueryPlan {
           const plannedSeries = (t: SeriesTemplate): PlannedSeries | undefined => {
             const labels = buildLabels(t.name, { ...dimensionLabels[index], ...t.constLabels, ...this.baseLabels });
             const key = seriesKeyOf(seriesKey(labels));
-            if (seen.has(key)) {
+            if (!this.planned.markPlanned(key)) {
               this.collisions.push(`${metric.namespace} ${metric.metricName} ${t.stat} ${JSON.stringify(metric.dimensions)}`);
               return undefined;
             }
-            seen.add(key);
             return { template: t, labels, key };
           };
           const own = plannedSeries(template);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SeriesTable } from './series-table';
 
 /**
  * What the bridge remembers of one series between cycles: its write frontier, and for counters the running
@@ -123,16 +124,25 @@ export function encodeRecords(entries: Iterable<[SeriesKey, SeriesState]>, count
   return buffer.subarray(0, at);
 }
 
-export function decodeRecords(buffer: Buffer, offset: number, into: Map<SeriesKey, SeriesState>): number {
+/** Where decodeRecords puts the records: a SeriesTable for a state, a Map for a journal record's few. Empty at first. */
+export interface SeriesSink {
+  has(key: SeriesKey): boolean;
+  set(key: SeriesKey, state: SeriesState): unknown;
+}
+
+/** The smallest record: a gauge's. */
+const MIN_RECORD_BYTES = KEY_BYTES + 5 + 8 + 8;
+
+export function decodeRecords(buffer: Buffer, offset: number, into: SeriesSink): number {
   if (offset + 4 > buffer.length) throw new RangeError('series table is cut short');
   const count = buffer.readUInt32LE(offset);
-  const seen = new Set<SeriesKey>();
+  // Sized by the count, but never past what the bytes can hold: a corrupt count must not allocate gigabytes.
+  if (into instanceof SeriesTable) into.reserve(Math.min(count, Math.floor((buffer.length - offset - 4) / MIN_RECORD_BYTES)));
   let at = offset + 4;
   for (let i = 0; i < count; i++) {
     const { key, state, next } = readRecord(buffer, at);
     // Records come from a map: a key seen twice means the bytes are not what was written.
-    if (seen.has(key)) throw new RangeError(`series record at byte ${at} repeats a key`);
-    seen.add(key);
+    if (into.has(key)) throw new RangeError(`series record at byte ${at} repeats a key`);
     into.set(key, state);
     at = next;
   }

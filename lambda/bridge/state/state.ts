@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { decodeRecords, encodeSeriesTable, pointHash, seriesKeyOf, type SeriesKey, type SeriesState } from './series-state';
+import { decodeRecords, encodeSeriesTable, pointHash, seriesKeyOf } from './series-state';
+import { SeriesTable } from './series-table';
 
 /** The journal of a cycle that may have written without committing: its records live apart from the state. */
 export interface JournalHeader {
@@ -63,7 +64,8 @@ export interface BridgeState {
   highWaterMark?: number;
   /** Epoch ms: where the next cycle starts reading; the series' windows and counts refer to it. */
   revisionBase?: number;
-  series: Map<SeriesKey, SeriesState>;
+  /** Updated in place by a cycle; `get` returns a copy, so every change goes through `set`. */
+  series: SeriesTable;
   /** Cumulative values of the bridge's own counters, keyed by series identity. */
   selfCounters: Record<string, number>;
   /** How long the previous cycle's remote write took, ms. */
@@ -73,7 +75,7 @@ export interface BridgeState {
 }
 
 export function emptyState(): BridgeState {
-  return { series: new Map(), selfCounters: {} };
+  return { series: new SeriesTable(), selfCounters: {} };
 }
 
 export interface LoadedState {
@@ -169,7 +171,7 @@ export function decodeState(bytes: Uint8Array, location: string): BridgeState {
     throw new CorruptStateError(location, `header is not JSON: ${(error as Error).message}`);
   }
   if (typeof header !== 'object' || header === null || typeof header.selfCounters !== 'object') throw new CorruptStateError(location, 'header lacks selfCounters');
-  const series = new Map<SeriesKey, SeriesState>();
+  const series = new SeriesTable();
   try {
     const tableEnd = decodeRecords(buffer.subarray(0, end), 8 + headerLength, series);
     if (tableEnd !== end) throw new RangeError(`${end - tableEnd} bytes after the last series record`);
@@ -208,7 +210,7 @@ function migrateJsonState(buffer: Buffer, location: string): BridgeState {
   const inner = (document.document ?? document) as { committed?: { version?: number; highWaterMark?: number; series?: Record<string, JsonSeriesStateV1>; selfCounters?: Record<string, number> } };
   const committed = inner.committed;
   if (committed?.version !== 1 || typeof committed.series !== 'object') throw new CorruptStateError(location, 'JSON without a version 1 committed state');
-  const series = new Map<SeriesKey, SeriesState>();
+  const series = new SeriesTable();
   const base = Math.min(...Object.values(committed.series).flatMap((s) => Object.keys(s.f).map((slot) => Number(slot) * 1000)), committed.highWaterMark ?? Infinity);
   for (const [identity, old] of Object.entries(committed.series)) {
     const counter = old.t !== undefined;

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Catalog } from '../../../../lambda/bridge/catalog/catalog';
 import { DiscoveryCache, discoverMetrics, type DiscoveredMetric } from '../../../../lambda/bridge/cloudwatch/discovery';
 import { CloudWatchDataError, fetchChunk, type PagePoints } from '../../../../lambda/bridge/cloudwatch/fetch';
-import { QueryPlan, type PlannedQuery } from '../../../../lambda/bridge/cloudwatch/plan';
+import { PlannedKeys, QueryPlan, type PlannedQuery } from '../../../../lambda/bridge/cloudwatch/plan';
 import { RateLimiter } from '../../../../lambda/bridge/concurrency';
 import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
@@ -111,7 +111,8 @@ describe('QueryPlan', () => {
 
   test('a histogram reads SampleCount once: the query feeds both the +Inf bucket and _count', () => {
     const metric = { namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: 'e' }] };
-    const plan = new QueryPlan([metric], catalog, {}, 1024);
+    const planned = new PlannedKeys();
+    const plan = new QueryPlan([metric], catalog, {}, 1024, undefined, planned);
     const queries = [...plan.chunks()].flat();
     expect(plan.size).toBe(13);
     expect(plan.seriesCount).toBe(14);
@@ -122,7 +123,7 @@ describe('QueryPlan', () => {
       { __name__: 'aws_sagemaker_model_latency_seconds_bucket', endpoint_name: 'e', le: '+Inf' },
       { __name__: 'aws_sagemaker_model_latency_seconds_count', endpoint_name: 'e' },
     ]);
-    expect(plan.planned.size).toBe(14);
+    expect(planned.size).toBe(14);
   });
 
   test('two CloudWatch metrics landing on one series: the second is skipped and reported', () => {

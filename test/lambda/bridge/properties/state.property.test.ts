@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { SeriesKey, SeriesState } from '../../../../lambda/bridge/state/series-state';
+import { SeriesTable } from '../../../../lambda/bridge/state/series-table';
 import { CorruptStateError, decodeState, encodeState, type BridgeState } from '../../../../lambda/bridge/state/state';
 
 const latin1 = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
@@ -38,7 +39,7 @@ const gaugeState: fc.Arbitrary<SeriesState> = fc.record({
 const state: fc.Arbitrary<BridgeState> = fc.record({
   highWaterMark: fc.option(fc.integer({ min: 0, max: 2 ** 42 }), { nil: undefined }),
   revisionBase: fc.option(fc.integer({ min: 0, max: 2 ** 42 }), { nil: undefined }),
-  series: fc.uniqueArray(fc.tuple(key, fc.oneof(counterState, gaugeState)), { selector: ([k]) => k, maxLength: 60 }).map((entries) => new Map(entries)),
+  series: fc.uniqueArray(fc.tuple(key, fc.oneof(counterState, gaugeState)), { selector: ([k]) => k, maxLength: 60 }).map((entries) => SeriesTable.from(entries)),
   selfCounters: fc.dictionary(fc.string(), fc.nat()),
 });
 
@@ -91,7 +92,7 @@ describe('state codec properties', () => {
         const decoded = decodeState(bytes, 'prop');
         expectSameTable(decoded.series, s.series);
         expect(plain(decoded)).toEqual(plain(s));
-        const empty = encodeState({ ...s, series: new Map() });
+        const empty = encodeState({ ...s, series: new SeriesTable() });
         expect(bytes.length - empty.length).toBeLessThanOrEqual(100 * s.series.size);
       }),
       { numRuns: 300 },
@@ -146,7 +147,7 @@ describe('state codec properties', () => {
   // is silently dropped. The encoder writes keys from a Map, so a repeated key can only be corruption.
   test('a bit flip that makes two series keys equal throws CorruptStateError', () => {
     const gauge: SeriesState = { frontier: -Infinity, counter: false, total: 0, pending: 0, window: 0, count: 0, moment: 0, baseline: false };
-    const bytes = Buffer.from(encodeState({ selfCounters: {}, series: new Map([['\0\0\0\0\0\0\0\0', gauge], ['\0\0\0\0\0\0\0\x01', { ...gauge, counter: true }]]) }));
+    const bytes = Buffer.from(encodeState({ selfCounters: {}, series: SeriesTable.from([['\0\0\0\0\0\0\0\0', gauge], ['\0\0\0\0\0\0\0\x01', { ...gauge, counter: true }]]) }));
     const secondKeyLastByte = tableOffset(bytes) + 4 + 29 + 7;
     bytes[secondKeyLastByte] = 0;
     expect(() => decodeState(bytes, 'prop')).toThrow(CorruptStateError);
@@ -159,7 +160,7 @@ describe('state codec properties', () => {
     const counter: SeriesState = { frontier: 0, counter: true, total: 0, pending: 0, window: 0, count: 0, moment: 0, baseline: false };
     const lineUp = Buffer.alloc(8);
     lineUp[3] = 1; // read from the wrong offset, this byte of B's total becomes a flags byte: a counter without pending
-    const table = new Map([
+    const table = SeriesTable.from([
       ['AAAAAAAA', counter],
       ['BBBBBBBB', { ...counter, total: lineUp.readDoubleLE(0), pending: 1 }],
     ]);

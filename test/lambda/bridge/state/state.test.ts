@@ -1,11 +1,12 @@
 import { gzipSync } from 'node:zlib';
-import { seriesKeyOf, type SeriesState } from '../../../../lambda/bridge/state/series-state';
+import { seriesKeyOf } from '../../../../lambda/bridge/state/series-state';
+import { SeriesTable } from '../../../../lambda/bridge/state/series-table';
 import { CorruptStateError, decodeState, encodeState, type BridgeState } from '../../../../lambda/bridge/state/state';
 
 const T = 1_800_000_000_000;
 
 function fleetState(series: number): BridgeState {
-  const table = new Map<string, SeriesState>();
+  const table = new SeriesTable();
   for (let i = 0; i < series; i++) {
     const counter = i % 3 !== 0;
     table.set(seriesKeyOf(`aws_sagemaker_x{endpoint_name="endpoint-${i}",variant_name="AllTraffic",account_id="123456789012",region="eu-west-1"}`), {
