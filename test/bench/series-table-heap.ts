@@ -2,34 +2,14 @@
  * Heap held by the bridge's series state for a large fleet, the old way (a Map of SeriesState objects, and a Set
  * of the keys a cycle planned) beside the SeriesTable (typed-array columns, a planned bit), in the same run:
  *
- *   node --expose-gc --import tsx test/bench/series-table-heap.ts [series]   (default 450,000: 10,000 variants)
+ *   node --expose-gc --import tsx test/bench/series-table-heap.ts [series]   (default 450,000; 10,000 histogram variants make 392,046)
  */
 import { readRecord, seriesKeyOf, type SeriesKey, type SeriesState } from '../../lambda/bridge/state/series-state';
-import { SeriesTable } from '../../lambda/bridge/state/series-table';
 import { decodeState, encodeState } from '../../lambda/bridge/state/state';
+import { fleetIdentity, fleetState } from '../support/fleet-state';
 
-const T = 1_800_000_000_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
-
-/** A state like a histogram fleet's: 2 in 3 series counters (buckets, _count, _sum), a few with pending revisions. */
-function fleetBytes(series: number): Buffer {
-  const table = new SeriesTable(series);
-  for (let i = 0; i < series; i++) {
-    const counter = i % 3 !== 0;
-    table.set(seriesKeyOf(`aws_sagemaker_model_latency_seconds_bucket{endpoint_name="endpoint-${i}",le="${i % 17}",region="eu-west-1"}`), {
-      frontier: T + (i % 5) * 60_000,
-      counter,
-      total: counter ? 1_000_000 + i * 17.5 : 0,
-      pending: counter && i % 97 === 1 ? -3 : 0,
-      window: counter ? 4321 + i : (i * 2654435761) >>> 0,
-      count: counter ? 0 : 15,
-      moment: counter ? 12.5 * i : 105,
-      baseline: i % 50 !== 0,
-    });
-  }
-  return encodeState({ highWaterMark: T, revisionBase: T - 300_000, series: table, selfCounters: {} });
-}
 
 /** The decoder before SeriesTable: every record an object in a Map. */
 function decodeToMap(bytes: Buffer): Map<SeriesKey, SeriesState> {
@@ -66,11 +46,11 @@ function measure<T>(build: () => T): { heap: number; buffers: number; bytes: num
 
 /** The plan's keys are new strings each cycle (seriesKeyOf of the labels), not the table's: a Set keeps them. */
 function plan(series: number, mark: (key: SeriesKey) => void): void {
-  for (let i = 0; i < series; i++) mark(seriesKeyOf(`aws_sagemaker_model_latency_seconds_bucket{endpoint_name="endpoint-${i}",le="${i % 17}",region="eu-west-1"}`));
+  for (let i = 0; i < series; i++) mark(seriesKeyOf(fleetIdentity(i)));
 }
 
 const series = Number(process.argv[2] ?? 450_000);
-const bytes = fleetBytes(series);
+const bytes = encodeState(fleetState(series));
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 /** Heap + backing stores of typed arrays (outside the heap: --max-old-space-size does not bound them, RSS does). */
 const split = (m: { heap: number; buffers: number }) => `${mib(m.heap)} heap + ${mib(m.buffers)} typed arrays`;

@@ -1,27 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { seriesKeyOf } from '../../../../lambda/bridge/state/series-state';
-import { SeriesTable } from '../../../../lambda/bridge/state/series-table';
-import { CorruptStateError, decodeState, encodeState, type BridgeState } from '../../../../lambda/bridge/state/state';
+import { CorruptStateError, decodeState, encodeState } from '../../../../lambda/bridge/state/state';
+import { fleetState } from '../../../support/fleet-state';
 
 const T = 1_800_000_000_000;
-
-function fleetState(series: number): BridgeState {
-  const table = new SeriesTable();
-  for (let i = 0; i < series; i++) {
-    const counter = i % 3 !== 0;
-    table.set(seriesKeyOf(`aws_sagemaker_x{endpoint_name="endpoint-${i}",variant_name="AllTraffic",account_id="123456789012",region="eu-west-1"}`), {
-      frontier: T + (i % 5) * 60_000,
-      counter,
-      total: counter ? 1_000_000 + i * 17.5 : 0,
-      pending: counter && i % 97 === 1 ? -3 : 0,
-      window: counter ? 4321 + i : (i * 2654435761) >>> 0,
-      count: counter ? 0 : 15,
-      moment: counter ? 12.5 * i : 105,
-      baseline: i % 50 !== 0,
-    });
-  }
-  return { highWaterMark: T + 5 * 60_000, revisionBase: T - 5 * 60_000, series: table, selfCounters: { 'inferwatch_bridge_x_total{}': 3 } };
-}
 
 describe('bridge state encoding', () => {
   test('round-trips every field of every series', () => {
