@@ -1,8 +1,9 @@
-import { Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { bridgeLagSeconds, InferwatchConfigError, type InferwatchConfig } from './config/inferwatch-config';
-import { accountSeriesLimits } from './config/series-limits';
+import { shardSizingWarning } from './config/bridge-sizing';
+import { accountSeriesLimits, type FleetSize } from './config/series-limits';
 import type { LatencyMode } from '../lambda/bridge/latency';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
@@ -18,6 +19,12 @@ function retention(days: number): logs.RetentionDays {
   const match = allowed.sort((a, b) => a - b).find((v) => v >= days);
   if (match === undefined) throw new InferwatchConfigError(`config key "logRetentionDays": ${days} is longer than CloudWatch Logs allows`);
   return match as logs.RetentionDays;
+}
+
+/** The fleet a workload declares, with its bridge's latency mode: histogram buckets change the series per variant. */
+function declaredFleet(workload: InferwatchConfig['workloads'][number]): FleetSize {
+  // The bridge config was checked valid with the rest of the rollout config, so `latency` is a mode when present.
+  return { ...workload.fleet, latency: (workload.bridge.config as { latency?: LatencyMode }).latency };
 }
 
 /**
@@ -36,8 +43,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
   const limits = accountSeriesLimits(
     config.workloads.map((w) => ({
       account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID,
-      // The latency mode changes the series per variant (histogram buckets); checked valid with the rest of the bridge config.
-      fleet: { ...w.fleet, latency: (w.bridge.config as { latency?: LatencyMode }).latency },
+      fleet: declaredFleet(w),
       activeSeriesLimit: w.activeSeriesLimit,
     })),
   );
@@ -60,7 +66,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 
-  const workloads = config.workloads.map((workload) => {
+  const workloads = config.workloads.map((workload, index) => {
     const env: Environment = { account: workload.account ?? monitoringEnv.account, region: workload.region ?? monitoringEnv.region };
     const sameAccount = env.account === monitoringEnv.account;
     const sameEnv = sameAccount && env.region === monitoringEnv.region;
@@ -106,6 +112,11 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       },
     });
     if (sameEnv && workspaceId === undefined) stack.addStackDependency(monitoring);
+    const sizing = shardSizingWarning(
+      { fleet: declaredFleet(workload), shards: workload.bridge.shards, memoryMiB: workload.bridge.memoryMiB },
+      `workloads[${index}]`,
+    );
+    if (sizing) Annotations.of(stack).addWarningV2('inferwatch:bridge-shard-size', sizing);
     return stack;
   });
 
