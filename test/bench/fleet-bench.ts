@@ -68,7 +68,8 @@ export interface CycleResult {
   readonly throttled: number;
   readonly queries: number;
   readonly distinctQueries: number;
-  readonly percentileMetrics: number;
+  /** Metric Streams' extra updates a minute (1 per 5 percentile or TC statistics of a metric). */
+  readonly streamExtraUpdates: number;
   readonly datapoints: number;
   readonly listMetricsCalls: number;
   readonly sagemakerCalls: { list: number; describe: number; config: number };
@@ -258,7 +259,7 @@ class FleetRun {
       throttled: [...s.throttled.values()].reduce((a, b) => a + b, 0),
       queries,
       distinctQueries: s.distinctQueries.size,
-      percentileMetrics: s.percentileMetrics.size,
+      streamExtraUpdates: s.streamExtraUpdates(),
       datapoints: s.datapointsServed,
       listMetricsCalls: s.counts.get('ListMetrics') ?? 0,
       sagemakerCalls: { list: s.counts.get('ListEndpoints') ?? 0, describe: s.counts.get('DescribeEndpoint') ?? 0, config: s.counts.get('DescribeEndpointConfig') ?? 0 },
@@ -567,7 +568,7 @@ function render(report: Report): string {
       push(`| ${fmt.int(size.variants)} | (steady cycle failed) | | |`);
       continue;
     }
-    for (const row of cloudWatchBill({ metricsRequestedPerCycle: s.queries, distinctQueries: s.distinctQueries, metrics: size.metrics, percentileMetrics: s.percentileMetrics, cycleMinutes: CYCLE_MINUTES })) {
+    for (const row of cloudWatchBill({ metricsRequestedPerCycle: s.queries, distinctQueries: s.distinctQueries, metrics: size.metrics, streamExtraUpdates: s.streamExtraUpdates, cycleMinutes: CYCLE_MINUTES })) {
       push(`| ${fmt.int(size.variants)} | ${row.name} | ${fmt.int(row.unitsPerMonth)} ${row.unit} | ${row.dollarsPerMonth.toFixed(2)} |`);
     }
   }

@@ -109,10 +109,10 @@ export interface BillRow {
  * minute. Metric Streams bill one update per metric per minute, one more for the percentiles (one to five extra
  * statistics are one extra update), and Firehose on top (not counted here).
  */
-export function cloudWatchBill(input: { metricsRequestedPerCycle: number; distinctQueries: number; metrics: number; percentileMetrics: number; cycleMinutes: number }): BillRow[] {
+export function cloudWatchBill(input: { metricsRequestedPerCycle: number; distinctQueries: number; metrics: number; streamExtraUpdates: number; cycleMinutes: number }): BillRow[] {
   const bridge = (input.metricsRequestedPerCycle * MINUTES_PER_MONTH) / input.cycleMinutes;
   const yace = input.distinctQueries * MINUTES_PER_MONTH;
-  const streams = (input.metrics + input.percentileMetrics) * MINUTES_PER_MONTH;
+  const streams = (input.metrics + input.streamExtraUpdates) * MINUTES_PER_MONTH;
   return [
     { name: `inferwatch bridge, a cycle every ${input.cycleMinutes} min (GetMetricData)`, unitsPerMonth: bridge, unit: 'metrics requested', dollarsPerMonth: (bridge / 1000) * GET_METRIC_DATA_PER_1000 },
     { name: 'YACE-style scrape every 60 s, period 60 (GetMetricData)', unitsPerMonth: yace, unit: 'metrics requested', dollarsPerMonth: (yace / 1000) * GET_METRIC_DATA_PER_1000 },

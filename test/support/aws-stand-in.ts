@@ -576,8 +576,13 @@ export class AwsStandIn {
   getMetricDataFirstPages = 0;
   /** Datapoints answered by GetMetricData, over every page. */
   datapointsServed = 0;
-  /** Metrics asked for a percentile or a trimmed count (TC): CloudWatch Metric Streams bills each one an extra update. */
-  readonly percentileMetrics = new Set<string>();
+  /** Percentile and trimmed-count (TC) statistics asked per metric: a metric stream sends them as extra updates. */
+  readonly extraStatistics = new Map<string, Set<string>>();
+
+  /** Metric Streams' extra updates a minute for the statistics asked: one for every 5 extra statistics of a metric. */
+  streamExtraUpdates(): number {
+    return [...this.extraStatistics.values()].reduce((n, stats) => n + Math.ceil(stats.size / 5), 0);
+  }
   /** Distinct (metric, statistic, period) queries on first pages: what a scraper asks for each scrape. */
   readonly distinctQueries = new Set<string>();
   /** The latest GetMetricData EndTime seen (epoch ms): how far the bridge has read. */
@@ -654,7 +659,7 @@ export class AwsStandIn {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  /** Zeroes `counts`, `throttled`, `metricsRequested`, `getMetricDataFirstPages`, `latestEndTime`, `peakInFlight`, `datapointsServed`, `percentileMetrics` and `distinctQueries` (one benchmark cycle each). */
+  /** Zeroes `counts`, `throttled`, `metricsRequested`, `getMetricDataFirstPages`, `latestEndTime`, `peakInFlight`, `datapointsServed`, `extraStatistics` and `distinctQueries` (one benchmark cycle each). */
   resetCounts(): void {
     this.counts.clear();
     this.throttled.clear();
@@ -663,7 +668,7 @@ export class AwsStandIn {
     this.latestEndTime = 0;
     this.peakInFlight = 0;
     this.datapointsServed = 0;
-    this.percentileMetrics.clear();
+    this.extraStatistics.clear();
     this.distinctQueries.clear();
   }
 
@@ -922,7 +927,7 @@ export class AwsStandIn {
       const metric = this.byIdentity.get(id);
       if (body.NextToken === undefined) {
         this.distinctQueries.add(`${id}|${stat}|${period}`);
-        if (/^(p\d|TC\()/.test(stat)) this.percentileMetrics.add(id);
+        if (/^(p\d|TC\()/.test(stat)) this.extraStatistics.set(id, (this.extraStatistics.get(id) ?? new Set()).add(stat));
       }
       const timestamps: number[] = [];
       const values: number[] = [];
