@@ -119,7 +119,7 @@ const AuthSchema = z.discriminatedUnion('type', [
 ]);
 
 // Here since the config key came first; the catalog needs them too, and the catalog cannot import this module.
-export { DEFAULT_LATENCY_MODE, LATENCY_MODES, latencyHasHistogram, type LatencyMode } from './latency';
+export { DEFAULT_LATENCY_MODE, LATENCY_MODES, type LatencyMode } from './latency';
 
 /** Tag labels ride on every `_info` series; AMP allows 70 labels a series. */
 const MAX_ENDPOINT_TAGS = 20;

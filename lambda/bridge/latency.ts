@@ -7,7 +7,3 @@ export const LATENCY_MODES = ['summary', 'histogram', 'both'] as const;
 export type LatencyMode = (typeof LATENCY_MODES)[number];
 export const DEFAULT_LATENCY_MODE: LatencyMode = 'histogram';
 
-/** True when rules and dashboards should ask `histogram_quantile` over `_bucket` series. */
-export function latencyHasHistogram(mode: LatencyMode): boolean {
-  return mode !== 'summary';
-}
