@@ -6,7 +6,7 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const source = join(root, 'lambda', 'bridge', 'cli.ts');
+const source = join(root, 'cli', 'main.ts');
 
 function hasTsx() {
   try {
@@ -22,7 +22,7 @@ if (existsSync(source) && hasTsx()) {
   require(require.resolve('tsx/cjs', { paths: [root] }));
   cli = require(source);
 } else {
-  cli = require(join(root, 'dist', 'lambda', 'bridge', 'cli.js'));
+  cli = require(join(root, 'dist', 'cli', 'main.js'));
 }
 cli.main(process.argv).then((code) => {
   // Success lets stdout drain on its own; a failure must not wait for open sockets.

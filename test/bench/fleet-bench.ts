@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the built CLI (`node dist/lambda/bridge/cli.js bridge --once --now ...`) as a black box, one child
+ * `npm run bench`: the built CLI (`node dist/cli/main.js bridge --once --now ...`) as a black box, one child
  * process per cycle, against a stand-in fleet of N endpoint variants (50 ms of CloudWatch and SageMaker latency, AWS's
  * page and rate limits) and a real Prometheus behind a counting proxy. Per cycle: wall, CPU, peak RSS (from a preload
  * that reports process.resourceUsage() on exit), GetMetricData calls against the minimum, SageMaker calls, state size,
@@ -17,16 +17,16 @@ import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { Catalog } from '../../lambda/bridge/catalog/catalog';
-import { formatLatencyModeCosts, latencyModeCosts } from '../../lambda/bridge/cost';
+import { formatLatencyModeCosts, latencyModeCosts } from '../../cli/cost';
 import { DEFAULT_LATENCY_MODE } from '../../lambda/bridge/latency';
-import { AwsStandIn, fleetOf } from '../support/aws-stand-in';
-import { ensurePrometheus, LocalPrometheus } from '../support/prometheus';
+import { AwsStandIn, fleetOf } from '../support/stand-ins/aws-stand-in';
+import { ensurePrometheus, LocalPrometheus } from '../support/harness/prometheus';
 import { CountingProxy } from './counting-proxy';
 import { cloudWatchBill, coldInit, compareEncoders, lastLine } from './peers';
 import type { UsageReport } from './preload';
 
 const REPO_ROOT = join(__dirname, '..', '..');
-const CLI = join(REPO_ROOT, 'dist', 'lambda', 'bridge', 'cli.js');
+const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const PRELOAD = join(REPO_ROOT, 'dist', 'test', 'bench', 'preload.js');
 const MINUTE = 60_000;
 const MiB = 1024 * 1024;
@@ -442,7 +442,7 @@ function render(report: Report): string {
   push(
     `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; Prometheus 2.x receiver; ${options.latency} ms injected latency on every CloudWatch and SageMaker call; ` +
       `CloudWatch limits as AWS documents them (ListMetrics 500 a page, GetMetricData ≤ 500 queries and ≤ 100,800 datapoints a response, 50 TPS). ` +
-      `Each cycle is \`node dist/lambda/bridge/cli.js bridge --once --now …\`, a fresh process with \`--max-old-space-size=${HEAP_LIMIT_MIB}\`; wall includes process start. ` +
+      `Each cycle is \`node dist/cli/main.js bridge --once --now …\`, a fresh process with \`--max-old-space-size=${HEAP_LIMIT_MIB}\`; wall includes process start. ` +
       `Run took ${report.minutes.toFixed(1)} min.`,
     '',
   );

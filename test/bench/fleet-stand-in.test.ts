@@ -1,6 +1,6 @@
 import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { AwsStandIn, fleetOf } from '../support/aws-stand-in';
+import { AwsStandIn, fleetOf } from '../support/stand-ins/aws-stand-in';
 
 /** The fleet-scale stand-in is as strict as AWS: every documented limit the benchmark relies on, through the real SDK. */
 describe('fleet stand-in', () => {

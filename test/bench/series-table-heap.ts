@@ -6,7 +6,7 @@
  */
 import { readRecord, seriesKeyOf, type SeriesKey, type SeriesState } from '../../lambda/bridge/state/series-state';
 import { decodeState, encodeState } from '../../lambda/bridge/state/state';
-import { fleetIdentity, fleetState } from '../support/fleet-state';
+import { fleetIdentity, fleetState } from '../support/harness/fleet-state';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');

@@ -4,9 +4,9 @@ import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeState } from '../../lambda/bridge/state/state';
-import { AwsStandIn, defaultFleet, ODD_INSTANCE_NAME, type Dimension } from '../support/aws-stand-in';
-import { LocalPrometheus } from '../support/prometheus';
-import { KillAfterWriteProxy, LoseResponseProxy, runBridge, spawnBridge } from '../support/run-bridge';
+import { AwsStandIn, defaultFleet, ODD_INSTANCE_NAME, type Dimension } from '../support/stand-ins/aws-stand-in';
+import { LocalPrometheus } from '../support/harness/prometheus';
+import { KillAfterWriteProxy, LoseResponseProxy, runBridge, spawnBridge } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 const SM = 'AWS/SageMaker';

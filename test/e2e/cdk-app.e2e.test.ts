@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/run-bridge';
+import { REPO_ROOT } from '../support/harness/run-bridge';
 
 /** `cdk synth` runs bin/app.ts; a config mistake must read like the bridge's: one line, the full key, exit 2. */
 test('the CDK app reports a config error in one line naming the full key, and exits 2', () => {

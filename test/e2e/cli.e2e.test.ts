@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
-import { RecordingReceiver } from '../support/recording-receiver';
-import { runBridge, runCli, type BridgeRun } from '../support/run-bridge';
+import { AwsStandIn, defaultFleet } from '../support/stand-ins/aws-stand-in';
+import { RecordingReceiver } from '../support/harness/recording-receiver';
+import { runBridge, runCli, type BridgeRun } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 /** The one string that must never appear in any output or stored byte. */
@@ -68,7 +68,7 @@ describe('the CLI: exit codes, argument checks, logs, secrets', () => {
   });
 
   test('--version prints the package version', async () => {
-    const version = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../lambda/bridge/cli.ts'), '--version'], { encoding: 'utf8' });
+    const version = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../cli/main.ts'), '--version'], { encoding: 'utf8' });
     expect(version.status).toBe(0);
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version);
   });

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsStandIn, defaultFleet, type FleetEndpoint } from '../support/aws-stand-in';
-import { LocalPrometheus } from '../support/prometheus';
-import { runBridge } from '../support/run-bridge';
+import { AwsStandIn, defaultFleet, type FleetEndpoint } from '../support/stand-ins/aws-stand-in';
+import { LocalPrometheus } from '../support/harness/prometheus';
+import { runBridge } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 const ACCOUNT = '123456789012';

@@ -8,11 +8,11 @@ import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
 import { buildLabels, type TimeSeries } from '../../lambda/bridge/series';
-import { AwsStandIn, defaultFleet, type Dimension } from '../support/aws-stand-in';
-import { answerKey, compareAnswers, periodsIn, type Answers } from '../support/demo-queries';
-import { interpolate, panelsOf } from '../support/demo-charts';
-import { LocalPrometheus } from '../support/prometheus';
-import { runBridge } from '../support/run-bridge';
+import { AwsStandIn, defaultFleet, type Dimension } from '../support/stand-ins/aws-stand-in';
+import { answerKey, compareAnswers, periodsIn, type Answers } from '../../demo/demo-queries';
+import { interpolate, panelsOf } from '../../demo/demo-charts';
+import { LocalPrometheus } from '../support/harness/prometheus';
+import { runBridge } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 const FIXTURES = join(__dirname, '..', 'fixtures');

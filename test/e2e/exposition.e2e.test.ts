@@ -3,9 +3,9 @@ import { Catalog, loadDefaultCatalog } from '../../lambda/bridge/catalog/catalog
 import { allFamilies } from '../../lambda/bridge/families';
 import { noAuth, RemoteWriteClient } from '../../lambda/bridge/remote-write/client';
 import { encodeMetadataRequest } from '../../lambda/bridge/remote-write/encode';
-import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
-import { LocalPrometheus } from '../support/prometheus';
-import { runBridge } from '../support/run-bridge';
+import { AwsStandIn, defaultFleet } from '../support/stand-ins/aws-stand-in';
+import { LocalPrometheus } from '../support/harness/prometheus';
+import { runBridge } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BUCKETS, formatLe } from '../../lambda/bridge/catalog/catalog';
 import { decodeMetadataRequest } from '../../lambda/bridge/remote-write/encode';
-import { AwsStandIn, type Dimension, type FleetEndpoint } from '../support/aws-stand-in';
-import { histogramQuantile } from '../support/demo-queries';
-import type { LatencyProfile } from '../support/latency-distribution';
-import { LocalPrometheus, type PromSeries } from '../support/prometheus';
-import { RecordingReceiver } from '../support/recording-receiver';
-import { runBridge } from '../support/run-bridge';
+import { AwsStandIn, type Dimension, type FleetEndpoint } from '../support/stand-ins/aws-stand-in';
+import { histogramQuantile } from '../../demo/demo-queries';
+import type { LatencyProfile } from '../support/stand-ins/latency-distribution';
+import { LocalPrometheus, type PromSeries } from '../support/harness/prometheus';
+import { RecordingReceiver } from '../support/harness/recording-receiver';
+import { runBridge } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 const SM = 'AWS/SageMaker';

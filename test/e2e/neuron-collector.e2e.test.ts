@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
-import { freePort, LocalPrometheus } from '../support/prometheus';
+import { freePort, LocalPrometheus } from '../support/harness/prometheus';
 
 /** Real output of neuron-monitor-prometheus.py on an inf1.xlarge and of TorchServe (copies of shared/fixtures, checked unedited). */
 const FIXTURES = join(__dirname, '..', 'fixtures', 'neuron-monitor');

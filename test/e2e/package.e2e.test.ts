@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { REPO_ROOT } from '../support/run-bridge';
+import { REPO_ROOT } from '../support/harness/run-bridge';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const quiet = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
@@ -45,7 +45,7 @@ describe('the packed package', () => {
         'package/bin/inferwatch.js',
         'package/dist/lib/index.js',
         'package/dist/lib/index.d.ts',
-        'package/dist/lambda/bridge/cli.js',
+        'package/dist/cli/main.js',
         'package/dist/lambda/bridge/catalog/default-catalog.yaml',
         'package/dist/lambda-bundles/bridge/index.js',
         'package/dist/lambda-bundles/bridge/default-catalog.yaml',
@@ -68,7 +68,7 @@ describe('the packed package', () => {
   }, 120_000);
 
   test('the installed command runs the compiled CLI', () => {
-    expect(existsSync(join(installed, 'lambda', 'bridge', 'cli.ts'))).toBe(false);
+    expect(existsSync(join(installed, 'cli', 'main.ts'))).toBe(false);
     const run = spawnSync(process.execPath, [join(installed, 'bin', 'inferwatch.js'), 'bridge', '--now', '0'], { encoding: 'utf8', env: quiet });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('expected an ISO 8601 time');

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Catalog } from '../../lambda/bridge/catalog/catalog';
-import { AwsStandIn, defaultFleet, instanceIdOf, type Dimension } from '../support/aws-stand-in';
-import { LocalPrometheus } from '../support/prometheus';
-import { runBridge } from '../support/run-bridge';
-import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../support/shape-metrics';
+import { AwsStandIn, defaultFleet, instanceIdOf, type Dimension } from '../support/stand-ins/aws-stand-in';
+import { LocalPrometheus } from '../support/harness/prometheus';
+import { runBridge } from '../support/harness/run-bridge';
+import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../support/harness/shape-metrics';
 
 const MINUTE = 60_000;
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');

@@ -8,8 +8,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3StateStore } from '../../lambda/bridge/state/s3-state-store';
 import { emptyState, encodeState } from '../../lambda/bridge/state/state';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from '../../lib/cloudwatch-bridge';
-import { resolveIntrinsics } from '../support/cfn-intrinsics';
-import { S3StandIn, type PolicyStatement } from '../support/s3-stand-in';
+import { resolveIntrinsics } from '../support/harness/cfn-intrinsics';
+import { S3StandIn, type PolicyStatement } from '../support/stand-ins/s3-stand-in';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
 

@@ -6,7 +6,7 @@ import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { GRAFANA_VERSION, GrafanaWorkspace, type GrafanaWorkspaceProps } from '../../lib/grafana-workspace';
 import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { buildInferwatch } from '../../lib/inferwatch-app';
-import { interpolate, panelsOf } from '../support/demo-charts';
+import { interpolate, panelsOf } from '../../demo/demo-charts';
 import { PrometheusWorkspace } from '../../lib/prometheus-workspace';
 
 function synth(props: Partial<GrafanaWorkspaceProps> = {}) {

@@ -6,9 +6,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
-import { AmpStandIn } from '../support/amp-stand-in';
-import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
-import { RecordingReceiver } from '../support/recording-receiver';
+import { AmpStandIn } from '../support/stand-ins/amp-stand-in';
+import { AwsStandIn, defaultFleet } from '../support/stand-ins/aws-stand-in';
+import { RecordingReceiver } from '../support/harness/recording-receiver';
 
 const MULTI = {
   monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', alertEmails: ['ops@example.com'] },

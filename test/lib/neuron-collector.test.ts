@@ -9,7 +9,7 @@ import { NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-col
 import { INF1_DLAMI_LOOKUP, NEURON_BASE_DLAMI_PARAMETER } from '../../lib/neuron-collector/demo-host-image';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { forHost, renderCollectorConfig, renderExporterUnit, TORCHSERVE_DEFAULTS } from '../../lib/neuron-collector/render';
-import { resolveIntrinsics } from '../support/cfn-intrinsics';
+import { resolveIntrinsics } from '../support/harness/cfn-intrinsics';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
 const URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write';

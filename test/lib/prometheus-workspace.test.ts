@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace, type PrometheusWorkspaceProps } from '../../lib/prometheus-workspace';
 import { durationSeconds, humanThreshold, loadAlertTemplate } from '../../lib/prometheus-workspace/alert-rules';
-import { freePort } from '../support/prometheus';
+import { freePort } from '../support/harness/prometheus';
 
 function synth(withKey: boolean) {
   const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });

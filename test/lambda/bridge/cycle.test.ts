@@ -12,7 +12,7 @@ import { buildLabels, seriesKey } from '../../../lambda/bridge/series';
 import { decodeJournalRecord } from '../../../lambda/bridge/state/journal';
 import { seriesKeyOf } from '../../../lambda/bridge/state/series-state';
 import { ConcurrentUpdateError, CorruptStateError, emptyState, encodeState } from '../../../lambda/bridge/state/state';
-import { MemoryStateStore } from '../../support/memory-state-store';
+import { MemoryStateStore } from '../../support/stand-ins/memory-state-store';
 
 const MIN = 60_000;
 const T = 1_800_000_000_000 - (1_800_000_000_000 % MIN);

@@ -1,7 +1,7 @@
 import type { GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RecordingReceiver } from '../../support/recording-receiver';
+import { RecordingReceiver } from '../../support/harness/recording-receiver';
 
 type CloudWatchModule = typeof import('@aws-sdk/client-cloudwatch');
 type S3Module = typeof import('@aws-sdk/client-s3');

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allDashboards } from '../../../lib/grafana-workspace/dashboards';
 import { handler, parseProperties } from '../../../lambda/grafana-provisioner/handler';
 import { provision, type ProvisionInput } from '../../../lambda/grafana-provisioner/provision';
-import { GrafanaStandIn } from '../../support/grafana-stand-in';
+import { GrafanaStandIn } from '../../support/stand-ins/grafana-stand-in';
 
 const TOKEN = 'glsa_secret_token_value_1234';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { accountSeriesLimits, expectedSeries, HEADROOM, SERIES_PER_NEURON_HOST, SERIES_PER_VARIANT, SERIES_PER_VARIANT_BY_LATENCY } from '../../../lib/config/series-limits';
 import { Catalog } from '../../../lambda/bridge/catalog/catalog';
-import { variantLoad } from '../../../lambda/bridge/cost';
+import { variantLoad } from '../../../cli/cost';
 import { LATENCY_MODES } from '../../../lambda/bridge/latency';
 
 const REPO = join(__dirname, '..', '..', '..');

@@ -1,6 +1,6 @@
 import { AmpClient } from '@aws-sdk/client-amp';
 import { describeWorkspace } from '../../../../lambda/bridge/amp/workspace';
-import { AmpStandIn } from '../../../support/amp-stand-in';
+import { AmpStandIn } from '../../../support/stand-ins/amp-stand-in';
 
 const ID = 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 

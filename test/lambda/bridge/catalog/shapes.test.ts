@@ -1,6 +1,6 @@
 import { Catalog, type MetricMapping } from '../../../../lambda/bridge/catalog/catalog';
 import { DEFAULT_NAMESPACES } from '../../../../lambda/bridge/config';
-import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../../../support/shape-metrics';
+import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../../../support/harness/shape-metrics';
 
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
 const SM = 'AWS/SageMaker';

@@ -8,8 +8,8 @@ import { runCycle, type CycleDeps } from '../../../../lambda/bridge/cycle';
 import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { RemoteWriteError, type SendResult } from '../../../../lambda/bridge/remote-write/client';
 import { planWindow } from '../../../../lambda/bridge/windows';
-import { MemoryStateStore } from '../../../support/memory-state-store';
-import { identityOf, RemoteWriteValidator } from '../../../support/remote-write-validity';
+import { MemoryStateStore } from '../../../support/stand-ins/memory-state-store';
+import { identityOf, RemoteWriteValidator } from '../../../support/harness/remote-write-validity';
 
 /*
  * runCycle end to end, several cycles, against a GetMetricData stand-in with ground truth (datapoints published

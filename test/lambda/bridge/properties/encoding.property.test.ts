@@ -7,7 +7,7 @@ import { encodeWriteRequest } from '../../../../lambda/bridge/remote-write/encod
 import type { Sample } from '../../../../lambda/bridge/series';
 import type { SeriesKey, SeriesState } from '../../../../lambda/bridge/state/series-state';
 import { emptyStats, SeriesCursor, type CursorSettings } from '../../../../lambda/bridge/translate';
-import { identityOf, RemoteWriteValidator } from '../../../support/remote-write-validity';
+import { identityOf, RemoteWriteValidator } from '../../../support/harness/remote-write-validity';
 
 /*
  * Discovered metrics with any dimension names and values -> QueryPlan -> SeriesCursor -> BatchBuilder (stream)

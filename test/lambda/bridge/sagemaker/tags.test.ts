@@ -8,8 +8,8 @@ import { tagLabelName } from '../../../../lambda/bridge/sagemaker/tags';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
 import { decodeState, emptyState, encodeState, type SageMakerCache } from '../../../../lambda/bridge/state/state';
-import { AwsStandIn, type FleetEndpoint } from '../../../support/aws-stand-in';
-import { componentArn, endpointArn } from '../../../support/components-tags-stand-in';
+import { AwsStandIn, type FleetEndpoint } from '../../../support/stand-ins/aws-stand-in';
+import { componentArn, endpointArn } from '../../../support/stand-ins/components-tags-stand-in';
 
 const T0 = 1_800_000_000_000;
 const KEYS = ['team', 'cost-center'];

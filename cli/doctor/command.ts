@@ -2,12 +2,12 @@ import { AmpClient } from '@aws-sdk/client-amp';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { Command } from 'commander';
-import { GrafanaApi } from '../../grafana-provisioner/grafana-api';
-import { ConfigError, loadConfig, WorkspaceId, type BridgeConfig } from '../config';
-import { sigv4Auth } from '../remote-write/client';
-import { sigv4Credentials, workspaceRegion } from '../runtime';
+import { GrafanaApi } from '../../lambda/grafana-provisioner/grafana-api';
+import { ConfigError, loadConfig, WorkspaceId, type BridgeConfig } from '../../lambda/bridge/config';
+import { sigv4Auth } from '../../lambda/bridge/remote-write/client';
+import { sigv4Credentials, workspaceRegion } from '../../lambda/bridge/runtime';
 import { formatChecks, runDoctor } from './doctor';
-import { rawQuery } from '../remote-write/query';
+import { rawQuery } from '../../lambda/bridge/remote-write/query';
 
 interface DoctorFlags {
   workspace?: string;

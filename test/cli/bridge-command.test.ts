@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkStateDirectory, packageVersion, parseInstant } from '../../../lambda/bridge/cli';
-import { ConfigError } from '../../../lambda/bridge/config';
+import { checkStateDirectory, parseInstant } from '../../cli/bridge-command';
+import { packageVersion } from '../../cli/main';
+import { ConfigError } from '../../lambda/bridge/config';
 
 const WALL = Date.UTC(2026, 10, 29, 12);
 

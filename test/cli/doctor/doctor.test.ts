@@ -9,8 +9,8 @@ import {
 import { CloudWatchClient, CloudWatchServiceException, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { ListEndpointsCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
-import { formatChecks, runDoctor } from '../../../../lambda/bridge/doctor/doctor';
-import type { RawQuery } from '../../../../lambda/bridge/remote-write/query';
+import { formatChecks, runDoctor } from '../../../cli/doctor/doctor';
+import type { RawQuery } from '../../../lambda/bridge/remote-write/query';
 
 const ID = 'ws-0a1b2c3d';
 const amp = mockClient(AmpClient);

@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-amp';
 import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ListEndpointsCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
-import type { GrafanaApi } from '../../grafana-provisioner/grafana-api';
-import { describeWorkspace, WorkspaceError, type ResolvedWorkspace } from '../amp/workspace';
-import type { RawQuery, RawSeries } from '../remote-write/query';
+import type { GrafanaApi } from '../../lambda/grafana-provisioner/grafana-api';
+import { describeWorkspace, WorkspaceError, type ResolvedWorkspace } from '../../lambda/bridge/amp/workspace';
+import type { RawQuery, RawSeries } from '../../lambda/bridge/remote-write/query';
 
 /** One line of the doctor's answer: ✓ or ✗, what was found, and for a ✗ what to do. */
 export interface Check {

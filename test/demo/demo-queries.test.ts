@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { answerKey, compareAnswers, DEMO_QUERIES } from '../support/demo-queries';
+import { answerKey, compareAnswers, DEMO_QUERIES } from '../../demo/demo-queries';
 
 describe('the demo checks its answers', () => {
   const truth = new Map([

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { InferwatchConfigError, parseInferwatchConfig } from '../../lib/config/inferwatch-config';
-import { ConfigError, loadConfig, resolveConfig, type BridgeConfig } from './config';
+import { InferwatchConfigError, parseInferwatchConfig } from '../lib/config/inferwatch-config';
+import { ConfigError, loadConfig, resolveConfig, type BridgeConfig } from '../lambda/bridge/config';
 
 /** Keys only the CDK rollout config has: a file with any of them is one. */
 const ROLLOUT_KEYS = ['monitoring', 'workloads', 'stackPrefix', 'logRetentionDays'];

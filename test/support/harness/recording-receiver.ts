@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
 
 /** A remote-write receiver that accepts everything (204) and keeps the request bodies. */
 export class RecordingReceiver {

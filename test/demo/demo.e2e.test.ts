@@ -2,15 +2,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_CHARTS, pngProblems } from '../support/demo-charts';
-import { DEMO_QUERIES } from '../support/demo-queries';
-import { REPO_ROOT } from '../support/run-bridge';
+import { DEMO_CHARTS, pngProblems } from '../../demo/demo-charts';
+import { DEMO_QUERIES } from '../../demo/demo-queries';
+import { REPO_ROOT } from '../support/harness/run-bridge';
 
 /** The README's quick start: `npm run demo` must keep working. `--once` runs it to completion. */
 test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests and draws the main panels', async () => {
   // Not docs/img: the test must not rewrite the README's images.
   const pngDir = mkdtempSync(join(tmpdir(), 'inferwatch-demo-png-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/support/demo.ts'), '--once', '--png-dir', pngDir], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'demo/demo.ts'), '--once', '--png-dir', pngDir], {
     cwd: REPO_ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });

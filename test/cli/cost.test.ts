@@ -1,5 +1,5 @@
-import { Catalog, loadDefaultCatalog } from '../../../lambda/bridge/catalog/catalog';
-import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, PRICES, variantLoad } from '../../../lambda/bridge/cost';
+import { Catalog, loadDefaultCatalog } from '../../lambda/bridge/catalog/catalog';
+import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, PRICES, variantLoad } from '../../cli/cost';
 
 describe('cost estimate', () => {
   const catalog = new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'summary');

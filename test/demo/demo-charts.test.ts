@@ -1,6 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
 import { allDashboards } from '../../lib/grafana-workspace/dashboards';
-import { DEMO_CHARTS, interpolate, legendOf, panelsOf, pngProblems, renderPng } from '../support/demo-charts';
+import { DEMO_CHARTS, interpolate, legendOf, panelsOf, pngProblems, renderPng } from '../../demo/demo-charts';
 
 const MINUTE = 60_000;
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { RecordingReceiver } from './recording-receiver';
 
-export const REPO_ROOT = join(__dirname, '..', '..');
+export const REPO_ROOT = join(__dirname, '..', '..', '..');
 
 export interface BridgeRun {
   readonly code: number | null;
@@ -23,7 +23,7 @@ export async function runCli(args: readonly string[], env: Record<string, string
 }
 
 function spawnCli(args: readonly string[], env: Record<string, string>): { child: ChildProcess; done: Promise<BridgeRun> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lambda/bridge/cli.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'cli/main.ts'), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

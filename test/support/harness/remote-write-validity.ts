@@ -1,4 +1,4 @@
-import { decodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
 
 /** Prometheus' label-name and metric-name rules (remote write 1.0 asks for the same). */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

@@ -1,6 +1,6 @@
-import { seriesKeyOf } from '../../lambda/bridge/state/series-state';
-import { SeriesTable } from '../../lambda/bridge/state/series-table';
-import type { BridgeState } from '../../lambda/bridge/state/state';
+import { seriesKeyOf } from '../../../lambda/bridge/state/series-state';
+import { SeriesTable } from '../../../lambda/bridge/state/series-table';
+import type { BridgeState } from '../../../lambda/bridge/state/state';
 
 export const FLEET_T = 1_800_000_000_000;
 

@@ -10,7 +10,7 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { Resvg } from '@resvg/resvg-js';
 import * as echarts from 'echarts';
 import { PNG } from 'pngjs';
-import type { LocalPrometheus, PromSeries } from './prometheus';
+import type { LocalPrometheus, PromSeries } from '../test/support/harness/prometheus';
 
 /** What the charts and the query test read of a panel. */
 export interface PanelView {

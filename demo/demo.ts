@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allDashboards } from '../../lib/grafana-workspace/dashboards';
-import { AwsStandIn, defaultFleet } from './aws-stand-in';
+import { allDashboards } from '../lib/grafana-workspace/dashboards';
+import { AwsStandIn, defaultFleet } from '../test/support/stand-ins/aws-stand-in';
 import { renderCharts } from './demo-charts';
 import { answerKey, compareAnswers, DEMO_QUERIES, TOLERANCE, type Answers } from './demo-queries';
-import { ensurePrometheus, freePort, LocalPrometheus } from './prometheus';
-import { REPO_ROOT, runBridge, spawnBridge } from './run-bridge';
+import { ensurePrometheus, freePort, LocalPrometheus } from '../test/support/harness/prometheus';
+import { REPO_ROOT, runBridge, spawnBridge } from '../test/support/harness/run-bridge';
 
 /** The demo's data starts this far back: 25 minutes before the charts' 45, so their first rates have full windows. */
 const HISTORY_START_MINUTES = 70;

@@ -1,15 +1,10 @@
-#!/usr/bin/env node
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, HttpUrl, loadConfig, UsageError, WorkspaceId, type BridgeConfig } from './config';
-import { runCycle, type CycleReport } from './cycle';
-import { configCommand } from './config-command';
-import { costCommand } from './cost-command';
-import { doctorCommand } from './doctor/command';
-import { consoleLogger, LOG_LEVELS, type BridgeLogger, type LogLevel } from './logger';
-import { redactText } from './redact';
-import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, HttpUrl, loadConfig, UsageError, WorkspaceId, type BridgeConfig } from '../lambda/bridge/config';
+import { runCycle, type CycleReport } from '../lambda/bridge/cycle';
+import { consoleLogger, LOG_LEVELS, type BridgeLogger, type LogLevel } from '../lambda/bridge/logger';
+import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from '../lambda/bridge/runtime';
 
 interface BridgeOptions {
   once?: boolean;
@@ -22,10 +17,6 @@ interface BridgeOptions {
   resetState?: boolean;
   logLevel: LogLevel;
 }
-
-/** Usage errors (unknown option, bad flag value) and configuration errors exit 2; a failed cycle exits 1. */
-export const EXIT_USAGE = 2;
-export const EXIT_FAILED = 1;
 
 /** A whole CLI run may retry remote writes for this long. */
 const CLI_WRITE_BUDGET_MS = 5 * 60 * 1000;
@@ -63,19 +54,6 @@ export function checkStateDirectory(directory: string): void {
     throw new ConfigError(
       `state directory ${directory} is not usable (${(error as Error).message}): nothing was read from CloudWatch; fix its permissions, or pass --state-dir (config key "state.directory") naming a writable directory`,
     );
-  }
-}
-
-/** The package's version, from the package.json next to the sources (tsx) or the build output (dist/). */
-export function packageVersion(from = __dirname): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'inferwatch' && pkg.version) return pkg.version;
-    } catch {
-      // not here; look one directory up
-    }
-    if (dirname(dir) === dir) return 'unknown';
   }
 }
 
@@ -145,14 +123,9 @@ async function cycleRunner(fileConfig: BridgeConfig, options: BridgeOptions, log
   };
 }
 
-export function buildProgram(): Command {
-  const program = new Command('inferwatch')
-    .description('SageMaker and Neuron metrics from CloudWatch into Prometheus remote write')
-    .version(packageVersion(), '-V, --version', 'print the version')
-    // Usage errors must not exit 1 (that means "the cycle failed"): commander throws, main() picks the code.
-    .exitOverride();
-  program
-    .command('bridge')
+/** `inferwatch bridge`: one cycle with --once, else one cycle per period until interrupted. */
+export function bridgeCommand(): Command {
+  return new Command('bridge')
     .description('run the CloudWatch -> Prometheus bridge: one cycle with --once, else one cycle per period until interrupted')
     .option('--once', 'run a single cycle and exit')
     .option('--dry-run', 'print the Prometheus text exposition of what would be written; write and commit nothing')
@@ -186,28 +159,4 @@ export function buildProgram(): Command {
         while (!stopping && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 250));
       }
     });
-  for (const command of [doctorCommand(), configCommand(), costCommand()]) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-    program.addCommand(command);
-  }
-  return program;
-}
-
-/** Runs the CLI; resolves to the exit code. Commander has already printed its own usage errors. */
-export async function main(argv: readonly string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
-    const message = redactText((error as Error).message);
-    process.stderr.write(`inferwatch: ${error instanceof ConfigError ? 'invalid configuration: ' : ''}${message}\n`);
-    return error instanceof ConfigError || error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
-  }
-}
-
-if (require.main === module) {
-  // Success lets stdout drain on its own; a failure must not wait for open sockets.
-  void main(process.argv).then((code) => (code === 0 ? (process.exitCode = 0) : process.exit(code)));
 }

@@ -1,6 +1,6 @@
-import { bridgeIncrease, bridgeLatest, bridgeRate } from '../../lib/grafana-workspace/dashboards';
-import { DEFAULT_BUCKETS } from '../../lambda/bridge/catalog/catalog';
-import type { AwsStandIn, Dimension } from './aws-stand-in';
+import { bridgeIncrease, bridgeLatest, bridgeRate } from '../lib/grafana-workspace/dashboards';
+import { DEFAULT_BUCKETS } from '../lambda/bridge/catalog/catalog';
+import type { AwsStandIn, Dimension } from '../test/support/stand-ins/aws-stand-in';
 
 const MINUTE = 60_000;
 /** How far an answer may be from the stand-in's truth. */

@@ -1,6 +1,6 @@
-import type { Catalog } from './catalog/catalog';
-import type { PlanPeriods } from './cloudwatch/plan';
-import { LATENCY_MODES, type LatencyMode } from './latency';
+import type { Catalog } from '../lambda/bridge/catalog/catalog';
+import type { PlanPeriods } from '../lambda/bridge/cloudwatch/plan';
+import { LATENCY_MODES, type LatencyMode } from '../lambda/bridge/latency';
 
 /**
  * List prices (USD, us-east-1) the estimate uses, in one place. Source: the AWS pricing pages named below, read

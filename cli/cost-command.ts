@@ -1,13 +1,13 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Command, InvalidArgumentError } from 'commander';
-import { instrumentAwsClient } from './aws-calls';
-import { Catalog } from './catalog/catalog';
-import { DiscoveryCache, discoverMetrics } from './cloudwatch/discovery';
-import { QueryPlan } from './cloudwatch/plan';
-import { loadConfig, UsageError } from './config';
+import { instrumentAwsClient } from '../lambda/bridge/aws-calls';
+import { Catalog } from '../lambda/bridge/catalog/catalog';
+import { DiscoveryCache, discoverMetrics } from '../lambda/bridge/cloudwatch/discovery';
+import { QueryPlan } from '../lambda/bridge/cloudwatch/plan';
+import { loadConfig, UsageError } from '../lambda/bridge/config';
 import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, METADATA_SERIES_PER_VARIANT, streamUpdates, variantLoad, type FleetLoad } from './cost';
-import { consoleLogger } from './logger';
-import { ApiCallCounter } from './self-metrics';
+import { consoleLogger } from '../lambda/bridge/logger';
+import { ApiCallCounter } from '../lambda/bridge/self-metrics';
 
 /** Series one inf1.xlarge sends through the collector (see lib/config/series-limits.ts). */
 const SERIES_PER_NEURON_HOST = 40;
