@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
-import { ConfigError } from '../lambda/bridge/config';
-import { InferwatchConfigError, loadInferwatchConfig } from '../lib/config/inferwatch-config';
+import { ConfigError } from '../contract/errors';
+import { loadInferwatchConfig } from '../lib/config/inferwatch-config';
 import { buildInferwatch } from '../lib/inferwatch-app';
 
 try {
@@ -15,7 +15,7 @@ try {
   app.synth();
 } catch (error) {
   // A configuration mistake is one line naming the key, like the bridge's; anything else keeps its stack trace.
-  if (!(error instanceof InferwatchConfigError || error instanceof ConfigError)) throw error;
+  if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`inferwatch: invalid configuration: ${error.message}\n`);
   process.exit(2);
 }

@@ -1,7 +1,9 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, HttpUrl, loadConfig, UsageError, WorkspaceId, type BridgeConfig } from '../lambda/bridge/config';
+import { HttpUrl, WorkspaceId, type BridgeConfig } from '../contract/bridge-config';
+import { ConfigError, UsageError } from '../contract/errors';
+import { loadConfig } from '../lambda/bridge/config';
 import { runCycle, type CycleReport } from '../lambda/bridge/cycle';
 import { consoleLogger, LOG_LEVELS, type BridgeLogger, type LogLevel } from '../lambda/bridge/logger';
 import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from '../lambda/bridge/runtime';

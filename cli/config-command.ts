@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { InferwatchConfigError, parseInferwatchConfig } from '../lib/config/inferwatch-config';
-import { ConfigError, loadConfig, resolveConfig, type BridgeConfig } from '../lambda/bridge/config';
+import { parseInferwatchConfig } from '../lib/config/inferwatch-config';
+import { resolveConfig, type BridgeConfig } from '../contract/bridge-config';
+import { ConfigError } from '../contract/errors';
+import { loadConfig } from '../lambda/bridge/config';
 
 /** Keys only the CDK rollout config has: a file with any of them is one. */
 const ROLLOUT_KEYS = ['monitoring', 'workloads', 'stackPrefix', 'logRetentionDays'];
@@ -24,12 +26,7 @@ export function checkConfigText(file: string | undefined, env: NodeJS.ProcessEnv
     throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
   }
   if (raw !== null && typeof raw === 'object' && ROLLOUT_KEYS.some((key) => key in raw)) {
-    try {
-      return `rollout config ${file} is valid; resolved:\n${toYaml(parseInferwatchConfig(raw))}`;
-    } catch (error) {
-      if (error instanceof InferwatchConfigError) throw new ConfigError(error.message);
-      throw error;
-    }
+    return `rollout config ${file} is valid; resolved:\n${toYaml(parseInferwatchConfig(raw))}`;
   }
   return `bridge config ${file} is valid; resolved:\n${toYaml(masked(resolveConfig(raw ?? {}, env)))}`;
 }

@@ -1,16 +1,15 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Command, InvalidArgumentError } from 'commander';
+import { SERIES_PER_NEURON_HOST } from '../contract/constants';
 import { instrumentAwsClient } from '../lambda/bridge/aws-calls';
 import { Catalog } from '../lambda/bridge/catalog/catalog';
 import { DiscoveryCache, discoverMetrics } from '../lambda/bridge/cloudwatch/discovery';
 import { QueryPlan } from '../lambda/bridge/cloudwatch/plan';
-import { loadConfig, UsageError } from '../lambda/bridge/config';
+import { UsageError } from '../contract/errors';
+import { loadConfig } from '../lambda/bridge/config';
 import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, METADATA_SERIES_PER_VARIANT, streamUpdates, variantLoad, type FleetLoad } from './cost';
 import { consoleLogger } from '../lambda/bridge/logger';
 import { ApiCallCounter } from '../lambda/bridge/self-metrics';
-
-/** Series one inf1.xlarge sends through the collector (see lib/config/series-limits.ts). */
-const SERIES_PER_NEURON_HOST = 40;
 
 interface CostFlags {
   config?: string;

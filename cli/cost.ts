@@ -1,6 +1,7 @@
+import { GET_METRIC_DATA_USD_PER_1000_METRICS } from '../contract/constants';
 import type { Catalog } from '../lambda/bridge/catalog/catalog';
 import type { PlanPeriods } from '../lambda/bridge/cloudwatch/plan';
-import { LATENCY_MODES, type LatencyMode } from '../lambda/bridge/latency';
+import { LATENCY_MODES, type LatencyMode } from '../contract/latency';
 
 /**
  * List prices (USD, us-east-1) the estimate uses, in one place. Source: the AWS pricing pages named below, read
@@ -10,7 +11,7 @@ import { LATENCY_MODES, type LatencyMode } from '../lambda/bridge/latency';
 export const PRICES = {
   source: 'https://aws.amazon.com/cloudwatch/pricing/ and https://aws.amazon.com/prometheus/pricing/ (us-east-1 list prices, read 2026-11-29)',
   /** CloudWatch GetMetricData: per 1,000 metrics requested (each query of each call counts once). */
-  getMetricDataPer1000Metrics: 0.01,
+  getMetricDataPer1000Metrics: GET_METRIC_DATA_USD_PER_1000_METRICS,
   /** CloudWatch Metric Streams: per 1,000 metric updates; 1-5 extra statistics (percentiles) of a metric are one more update. */
   metricStreamsPer1000Updates: 0.003,
   /** AMP: per 10 million samples ingested, the first 2 billion samples a month. */

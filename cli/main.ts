@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, UsageError } from '../lambda/bridge/config';
+import { ConfigError, UsageError } from '../contract/errors';
 import { redactText } from '../lambda/bridge/redact';
 import { bridgeCommand } from './bridge-command';
 import { configCommand } from './config-command';

@@ -12,13 +12,14 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BRIDGE_KEYS_SET_BY_CONSTRUCT, ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
+import { MAX_SCHEDULE_MINUTES } from '../contract/constants';
+import { BRIDGE_KEYS_SET_BY_CONSTRUCT, resolveConfig, type BridgeConfigInput } from '../contract/bridge-config';
+import { ConfigError } from '../contract/errors';
 import { allowCloudWatchLogs } from './log-encryption';
 import { lambdaCode } from './lambda-code';
 import { DEFAULT_ROLE_PATH } from './writer-role';
 
 /** Twice this is the lag alarm's period, and CloudWatch alarms evaluate at most one day. */
-export const MAX_SCHEDULE_MINUTES = 720;
 const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
 const SCHEDULER_MAX_EVENT_AGE = Duration.hours(24);
 const STATE_PREFIX = 'inferwatch/';

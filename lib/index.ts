@@ -3,7 +3,8 @@
  * `import { CloudWatchBridge, PrometheusWorkspace } from 'inferwatch'`.
  */
 export { AlertTopic, type AlertPublisher, type AlertTopicProps } from './alert-topic';
-export { CloudWatchBridge, MAX_SCHEDULE_MINUTES, type CloudWatchBridgeProps } from './cloudwatch-bridge';
+export { CloudWatchBridge, type CloudWatchBridgeProps } from './cloudwatch-bridge';
+export { MAX_SCHEDULE_MINUTES } from '../contract/constants';
 export { GRAFANA_VERSION, GrafanaWorkspace, type GrafanaSamlProps, type GrafanaWorkspaceProps } from './grafana-workspace';
 export {
   allDashboards,
@@ -24,6 +25,7 @@ export { ampRemoteWriteUrl, DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorksp
 export { ALERTS_TEMPLATE, type AlertOverride, type Severity, type WorkloadAlerts } from './prometheus-workspace/alert-rules';
 export { WorkloadStack, type WorkloadStackProps } from './workload-stack';
 export { DEFAULT_WRITER_ROLE_NAME, writerRoleArn, writerRoleName } from './writer-role';
-export { InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig, type InferwatchConfig, type WorkloadConfig } from './config/inferwatch-config';
+export { loadInferwatchConfig, parseInferwatchConfig, type InferwatchConfig, type WorkloadConfig } from './config/inferwatch-config';
 export { accountSeriesLimits, expectedSeries, type FleetSize } from './config/series-limits';
-export { ConfigError, type BridgeConfigInput } from '../lambda/bridge/config';
+export { type BridgeConfigInput } from '../contract/bridge-config';
+export { ConfigError } from '../contract/errors';

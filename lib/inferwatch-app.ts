@@ -1,10 +1,11 @@
 import { Annotations, Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { bridgeLagSeconds, InferwatchConfigError, type InferwatchConfig } from './config/inferwatch-config';
+import { ConfigError } from '../contract/errors';
+import { bridgeLagSeconds, type InferwatchConfig } from './config/inferwatch-config';
 import { shardSizingWarning } from './config/bridge-sizing';
 import { accountSeriesLimits, type FleetSize } from './config/series-limits';
-import type { LatencyMode } from '../lambda/bridge/latency';
+import type { LatencyMode } from '../contract/latency';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
 import { rolePath, writerRoleArn, writerRoleName } from './writer-role';
@@ -17,7 +18,7 @@ export interface InferwatchStacks {
 function retention(days: number): logs.RetentionDays {
   const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
   const match = allowed.sort((a, b) => a - b).find((v) => v >= days);
-  if (match === undefined) throw new InferwatchConfigError(`config key "logRetentionDays": ${days} is longer than CloudWatch Logs allows`);
+  if (match === undefined) throw new ConfigError(`config key "logRetentionDays": ${days} is longer than CloudWatch Logs allows`);
   return match as logs.RetentionDays;
 }
 
@@ -77,7 +78,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       target = { workspaceId: monitoring.prometheus.workspaceId, workspaceArn: monitoring.prometheus.workspaceArn };
     } else {
       if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
-        throw new InferwatchConfigError(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
+        throw new ConfigError(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
       }
       // Partition from the stack, so the same config deploys in aws-cn and aws-us-gov (the collector's URL takes the
       // stack's domain the same way, in ampRemoteWriteUrl).

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-amp';
 import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ListEndpointsCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DATASOURCE_UID } from '../../contract/constants';
 import type { GrafanaApi } from '../../lambda/grafana-provisioner/grafana-api';
 import { describeWorkspace, WorkspaceError, type ResolvedWorkspace } from '../../lambda/bridge/amp/workspace';
 import type { RawQuery, RawSeries } from '../../lambda/bridge/remote-write/query';
@@ -243,7 +244,7 @@ async function awsReadChecks(options: DoctorOptions, deps: DoctorDeps): Promise<
 }
 
 async function grafanaCheck(options: DoctorOptions, grafana: GrafanaApi): Promise<Check> {
-  const uid = options.dataSourceUid ?? 'inferwatch-amp';
+  const uid = options.dataSourceUid ?? DATASOURCE_UID;
   const name = `Grafana data source ${uid}`;
   try {
     const health = await grafana.request<{ status?: string; message?: string }>('GET', `/api/datasources/uid/${encodeURIComponent(uid)}/health`);

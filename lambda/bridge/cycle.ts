@@ -7,7 +7,7 @@ import { discoverMetrics, type DiscoveryCache } from './cloudwatch/discovery';
 import { fetchChunk } from './cloudwatch/fetch';
 import { QueryPlan, type PlannedQuery } from './cloudwatch/plan';
 import { forEachConcurrently, RateLimiter } from './concurrency';
-import type { BridgeConfig } from './config';
+import type { BridgeConfig } from '../../contract/bridge-config';
 import { allFamilies, familyLookup } from './families';
 import type { BridgeLogger } from './logger';
 import { BatchBuilder, type Batch } from './remote-write/batcher';

@@ -5,9 +5,9 @@ import {
   ListWorkspaceServiceAccountsCommand,
   type GrafanaClient,
 } from '@aws-sdk/client-grafana';
+import { DATASOURCE_UID } from '../../contract/constants';
 import { GrafanaApi, type GrafanaApiOptions } from './grafana-api';
 
-export const DATASOURCE_UID = 'inferwatch-amp';
 export const FOLDER_UID = 'inferwatch';
 const SERVICE_ACCOUNT = 'inferwatch-provisioner';
 /** Long enough for a slow provisioning run, short enough to be worthless soon after. */

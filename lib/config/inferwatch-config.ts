@@ -1,18 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BRIDGE_KEYS_SET_BY_CONSTRUCT, BridgeConfigSchema, checkBridgeConfig } from '../../lambda/bridge/config';
+import { BRIDGE_KEYS_SET_BY_CONSTRUCT, BridgeConfigSchema, checkBridgeConfig } from '../../contract/bridge-config';
+import { MAX_SCHEDULE_MINUTES } from '../../contract/constants';
+import { ConfigError } from '../../contract/errors';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
-
-/** A synth-time configuration error; the message names the key. */
-export class InferwatchConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InferwatchConfigError';
-  }
-}
 
 const Account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1');
@@ -20,7 +14,7 @@ const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS regio
 const BridgeSettings = z
   .object({
     /** Minutes between bridge runs, at most 720 (the lag alarm's period is twice this, at most a day). Cost is per metric per run: see the README's measurements. @default 5 */
-    scheduleMinutes: z.number().int().min(1).max(720, 'must be at most 720: the lag alarm watches a period of twice the schedule, and CloudWatch alarms evaluate at most one day').default(5),
+    scheduleMinutes: z.number().int().min(1).max(MAX_SCHEDULE_MINUTES, `must be at most ${MAX_SCHEDULE_MINUTES}: the lag alarm watches a period of twice the schedule, and CloudWatch alarms evaluate at most one day`).default(5),
     /** Split the fleet across this many schedules by a stable hash of the endpoint name. @default 1 */
     shards: z.number().int().min(1).max(100).default(1),
     /** Lambda memory, MiB. @default 512 */
@@ -211,25 +205,21 @@ function format(error: z.ZodError): string {
 /** Validates the rollout configuration; every error names its key. */
 export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
   const parsed = InferwatchConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new InferwatchConfigError(format(parsed.error));
+  if (!parsed.success) throw new ConfigError(format(parsed.error));
   const config = parsed.data;
   const monitoringAccount = config.monitoring.account;
   config.workloads.forEach((workload, i) => {
     const prefix = `workloads[${i}].bridge.config.`;
     for (const key of BRIDGE_KEYS_SET_BY_CONSTRUCT) {
-      if (key in workload.bridge.config) throw new InferwatchConfigError(`config key "${prefix}${key}" is set by the CloudWatchBridge construct; leave it out`);
+      if (key in workload.bridge.config) throw new ConfigError(`config key "${prefix}${key}" is set by the CloudWatchBridge construct; leave it out`);
     }
-    try {
-      checkBridgeConfig(workload.bridge.config, prefix);
-    } catch (error) {
-      throw new InferwatchConfigError((error as Error).message);
-    }
+    checkBridgeConfig(workload.bridge.config, prefix);
     const crossAccount = workload.account !== undefined && workload.account !== monitoringAccount;
     if (crossAccount && monitoringAccount === undefined) {
-      throw new InferwatchConfigError(`config key "monitoring.account" is required when workloads[${i}] names another account (${workload.account})`);
+      throw new ConfigError(`config key "monitoring.account" is required when workloads[${i}] names another account (${workload.account})`);
     }
     if (crossAccount && config.monitoring.workspaceId === undefined) {
-      throw new InferwatchConfigError(
+      throw new ConfigError(
         `config key "monitoring.workspaceId" is required for workloads[${i}] in account ${workload.account}: deploy the monitoring stack first, then set it from its WorkspaceId output`,
       );
     }
@@ -253,7 +243,7 @@ export function loadInferwatchConfig(source: string | object | undefined): Infer
   try {
     text = readFileSync(source, 'utf8');
   } catch (error) {
-    throw new InferwatchConfigError(`cannot read config file ${source}: ${(error as Error).message}`);
+    throw new ConfigError(`cannot read config file ${source}: ${(error as Error).message}`);
   }
   return parseInferwatchConfig(parseYaml(text));
 }

@@ -1,4 +1,5 @@
-import { DEFAULT_LATENCY_MODE, type LatencyMode } from '../../lambda/bridge/latency';
+import { SERIES_PER_NEURON_HOST } from '../../contract/constants';
+import { DEFAULT_LATENCY_MODE, type LatencyMode } from '../../contract/latency';
 
 /**
  * Active-series limits per workload account (AMP `limitsPerLabelSet` on the `account_id` label set), derived from
@@ -19,8 +20,8 @@ import { DEFAULT_LATENCY_MODE, type LatencyMode } from '../../lambda/bridge/late
  */
 export const SERIES_PER_VARIANT_BY_LATENCY: Readonly<Record<LatencyMode, number>> = { summary: 27, histogram: 45, both: 51 };
 export const SERIES_PER_VARIANT = SERIES_PER_VARIANT_BY_LATENCY[DEFAULT_LATENCY_MODE];
-/** Series one inf1.xlarge (4 NeuronCores) sends through the collector after relabelling: 39 in the captured exporter output, rounded up. */
-export const SERIES_PER_NEURON_HOST = 40;
+// Re-exported beside the formula that uses it, where its tests read it.
+export { SERIES_PER_NEURON_HOST };
 /** The bridge's own series per workload (gauges, and counters by api/reason/kind). */
 export const SELF_SERIES_PER_BRIDGE = 30;
 export const HEADROOM = 3;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { resolveConfig } from '../../lambda/bridge/config';
+import { resolveConfig } from '../../contract/bridge-config';
 import { runCycle } from '../../lambda/bridge/cycle';
 import { BatchBuilder, type Batch } from '../../lambda/bridge/remote-write/batcher';
 import { decodeWriteRequest, encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';

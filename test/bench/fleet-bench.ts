@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { Catalog } from '../../lambda/bridge/catalog/catalog';
 import { formatLatencyModeCosts, latencyModeCosts } from '../../cli/cost';
-import { DEFAULT_LATENCY_MODE } from '../../lambda/bridge/latency';
+import { DEFAULT_LATENCY_MODE } from '../../contract/latency';
 import { AwsStandIn, fleetOf } from '../support/stand-ins/aws-stand-in';
 import { ensurePrometheus, LocalPrometheus } from '../support/harness/prometheus';
 import { CountingProxy } from './counting-proxy';

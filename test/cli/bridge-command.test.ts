@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkStateDirectory, parseInstant } from '../../cli/bridge-command';
 import { packageVersion } from '../../cli/main';
-import { ConfigError } from '../../lambda/bridge/config';
+import { ConfigError } from '../../contract/errors';
 
 const WALL = Date.UTC(2026, 10, 29, 12);
 

@@ -1,5 +1,5 @@
 import type { Catalog, MetricMapping, SeriesTemplate } from '../catalog/catalog';
-import { sanitizeLabelValue } from '../naming';
+import { sanitizeLabelValue } from '../../../contract/naming';
 import { buildLabels, seriesKey, type Label } from '../series';
 import { seriesKeyOf, type SeriesKey } from '../state/series-state';
 import type { DiscoveredMetric } from './discovery';

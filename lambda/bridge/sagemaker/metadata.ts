@@ -10,7 +10,7 @@ import {
 import { mapConcurrently, type RateLimiter } from '../concurrency';
 import type { FamilyInfo } from '../catalog/catalog';
 import type { BridgeLogger } from '../logger';
-import { sanitizeLabelValue } from '../naming';
+import { sanitizeLabelValue } from '../../../contract/naming';
 import type { ApiCallCounter } from '../self-metrics';
 import { buildLabels, type TimeSeries } from '../series';
 import { STALE_NAN } from '../state/series-state';

@@ -1,17 +1,12 @@
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { RateLimiter } from '../concurrency';
 import type { BridgeLogger } from '../logger';
-import { sanitizeLabelName } from '../naming';
+import { tagLabelName } from '../../../contract/naming';
 import type { ApiCallCounter } from '../self-metrics';
 import type { SageMakerCache } from '../state/state';
 
 /** GetResources takes at most 100 ARNs in ResourceARNList (and then no pagination parameters). */
 export const GET_RESOURCES_MAX_ARNS = 100;
-
-/** The Prometheus label a tag key becomes: `cost-center` -> `tag_cost_center`, `Team` -> `tag_Team` (case kept, as YACE does). */
-export function tagLabelName(key: string): string {
-  return `tag_${sanitizeLabelName(key)}`;
-}
 
 /**
  * The tagging API may answer an ARN in another case than SageMaker lists it (SageMaker lower-cases the names in

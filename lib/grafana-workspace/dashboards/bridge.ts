@@ -1,8 +1,7 @@
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { GET_METRIC_DATA_USD_PER_1000_METRICS as USD_PER_1000_METRICS } from '../../../contract/constants';
 import { base, latest, query, SCOPE, timeseries } from './shared';
 
-/** GetMetricData list price in us-east-1: USD per 1,000 metrics requested. */
-const USD_PER_1000_METRICS = 0.01;
 const BY_TARGET = ['account_id', 'region'];
 
 /**

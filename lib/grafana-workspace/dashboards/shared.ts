@@ -3,7 +3,7 @@ import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 // Dashboards default to the data source the provisioner creates.
-import { DATASOURCE_UID } from '../../../lambda/grafana-provisioner/provision';
+import { DATASOURCE_UID } from '../../../contract/constants';
 
 export const DS = { type: 'prometheus', uid: '${datasource}' };
 

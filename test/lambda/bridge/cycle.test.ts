@@ -2,7 +2,7 @@ import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type GetMet
 import { mockClient } from 'aws-sdk-client-mock';
 import { Catalog } from '../../../lambda/bridge/catalog/catalog';
 import { DiscoveryCache } from '../../../lambda/bridge/cloudwatch/discovery';
-import { resolveConfig } from '../../../lambda/bridge/config';
+import { resolveConfig } from '../../../contract/bridge-config';
 import { capByBudget, runCycle, type CycleDeps } from '../../../lambda/bridge/cycle';
 import type { BridgeLogger } from '../../../lambda/bridge/logger';
 import { decodeMetadataRequest, decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';

@@ -1,4 +1,5 @@
-import { forShard, resolveConfig } from '../../../lambda/bridge/config';
+import { resolveConfig } from '../../../contract/bridge-config';
+import { forShard } from '../../../lambda/bridge/config';
 import { metricInShard, shardOf } from '../../../lambda/bridge/shard';
 
 describe('shards', () => {

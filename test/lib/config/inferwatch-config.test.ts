@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml } from 'yaml';
-import { bridgeLagSeconds, InferwatchConfigError, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
+import { ConfigError } from '../../../contract/errors';
+import { bridgeLagSeconds, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../../lib/inferwatch-app';
 
 describe('rollout config', () => {
@@ -63,7 +64,7 @@ describe('rollout config', () => {
     [{ workloads: [{ alerts: { NeuronCoreSaturated: { for: '10 minutes' } } }] }, 'config key "workloads[0].alerts.NeuronCoreSaturated.for": must be a Prometheus duration such as 10m or 1h30m'],
     [{ workloads: [{ alerts: { NeuronCoreSaturated: { threshhold: 0.8 } } }] }, 'unknown config key "workloads[0].alerts.NeuronCoreSaturated.threshhold"'],
   ])('rejects %j naming the key', (raw, message) => {
-    expect(() => parseInferwatchConfig(raw)).toThrow(InferwatchConfigError);
+    expect(() => parseInferwatchConfig(raw)).toThrow(ConfigError);
     expect(() => parseInferwatchConfig(raw)).toThrow(message);
   });
 

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { accountSeriesLimits, expectedSeries, HEADROOM, SERIES_PER_NEURON_HOST, SERIES_PER_VARIANT, SERIES_PER_VARIANT_BY_LATENCY } from '../../../lib/config/series-limits';
 import { Catalog } from '../../../lambda/bridge/catalog/catalog';
 import { variantLoad } from '../../../cli/cost';
-import { LATENCY_MODES } from '../../../lambda/bridge/latency';
+import { LATENCY_MODES } from '../../../contract/latency';
 
 const REPO = join(__dirname, '..', '..', '..');
 

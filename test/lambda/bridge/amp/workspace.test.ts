@@ -1,7 +1,7 @@
 import { AccessDeniedException, AmpClient, DescribeWorkspaceCommand, ResourceNotFoundException } from '@aws-sdk/client-amp';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describeWorkspace, WorkspaceCache, WorkspaceError } from '../../../../lambda/bridge/amp/workspace';
-import { resolveConfig } from '../../../../lambda/bridge/config';
+import { resolveConfig } from '../../../../contract/bridge-config';
 import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from '../../../../lambda/bridge/runtime';
 
 const ID = 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789';

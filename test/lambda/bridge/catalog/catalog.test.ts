@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Catalog, CatalogNamespaceSchema, loadDefaultCatalog } from '../../../../lambda/bridge/catalog/catalog';
+import { Catalog, loadDefaultCatalog } from '../../../../lambda/bridge/catalog/catalog';
+import { CatalogNamespaceSchema } from '../../../../contract/catalog-schema';
 
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
 const summaries = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', 'summary');

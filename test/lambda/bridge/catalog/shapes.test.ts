@@ -1,5 +1,5 @@
 import { Catalog, type MetricMapping } from '../../../../lambda/bridge/catalog/catalog';
-import { DEFAULT_NAMESPACES } from '../../../../lambda/bridge/config';
+import { DEFAULT_NAMESPACES } from '../../../../contract/bridge-config';
 import { ASYNC_FAILURE_COUNTERS, ASYNC_LATENCY_SUMMARIES, COMPONENT_ENDPOINT_GAUGES, COMPONENT_UTILISATION, MME_LOADING_SUMMARIES } from '../../../support/harness/shape-metrics';
 
 const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { Catalog } from '../../../../lambda/bridge/catalog/catalog';
 import { DiscoveryCache } from '../../../../lambda/bridge/cloudwatch/discovery';
-import { resolveConfig } from '../../../../lambda/bridge/config';
+import { resolveConfig } from '../../../../contract/bridge-config';
 import { runCycle, type CycleDeps } from '../../../../lambda/bridge/cycle';
 import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { RemoteWriteError, type SendResult } from '../../../../lambda/bridge/remote-write/client';

@@ -1,10 +1,11 @@
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient, type GetResourcesCommandInput } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { RateLimiter } from '../../../../lambda/bridge/concurrency';
-import { checkBridgeConfig, ConfigError, resolveConfig } from '../../../../lambda/bridge/config';
+import { checkBridgeConfig, resolveConfig } from '../../../../contract/bridge-config';
+import { ConfigError } from '../../../../contract/errors';
 import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata, type MetadataOptions } from '../../../../lambda/bridge/sagemaker/metadata';
-import { tagLabelName } from '../../../../lambda/bridge/sagemaker/tags';
+import { tagLabelName } from '../../../../contract/naming';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
 import { decodeState, emptyState, encodeState, type SageMakerCache } from '../../../../lambda/bridge/state/state';

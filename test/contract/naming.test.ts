@@ -1,4 +1,4 @@
-import { namespacePrefix, normalizeMetricKey, sanitizeLabelName, sanitizeLabelValue, snakeCase, yaceSnakeCase } from '../../../lambda/bridge/naming';
+import { namespacePrefix, normalizeMetricKey, sanitizeLabelName, sanitizeLabelValue, snakeCase, yaceSnakeCase } from '../../contract/naming';
 
 describe('naming', () => {
   test.each([

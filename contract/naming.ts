@@ -63,3 +63,8 @@ export function normalizeMetricKey(name: string): string {
 export function namespacePrefix(namespace: string): string {
   return snakeCase(namespace.replace(/^\/?aws\//i, ''));
 }
+
+/** The Prometheus label a tag key becomes: `cost-center` -> `tag_cost_center`, `Team` -> `tag_Team` (case kept, as YACE does). */
+export function tagLabelName(key: string): string {
+  return `tag_${sanitizeLabelName(key)}`;
+}
