@@ -287,8 +287,8 @@ describe('PrometheusWorkspace', () => {
     expect([humanThreshold(0.05, 'ratio'), humanThreshold(0.001, 'ratio'), humanThreshold(1800, 'seconds'), humanThreshold(7200, 'seconds'), humanThreshold(90, 'seconds'), humanThreshold(0.1, 'seconds'), humanThreshold(10, 'count')]).toEqual(['5%', '0.1%', '30m', '2h', '90s', '100ms', '10']);
   });
 
-  test('the README lists every alert with its default threshold, severity and hold time', () => {
-    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+  test('docs/alerts.md lists every alert with its default threshold, severity and hold time', () => {
+    const readme = readFileSync(join(__dirname, '../../docs/alerts.md'), 'utf8');
     for (const alert of loadAlertTemplate().alerts) {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${alert.alert}\` |`));
       const threshold = alert.threshold ? humanThreshold(alert.threshold.value, alert.threshold.unit) : '—';
