@@ -1,6 +1,7 @@
 import { bridgeIncrease, bridgeLatest, bridgeRate } from '../lib/grafana-workspace/dashboards';
 import { DEFAULT_BUCKETS } from '../lambda/bridge/catalog/catalog';
-import type { AwsStandIn, Dimension } from '../test/support/stand-ins/aws-stand-in';
+import type { AwsStandIn } from '../test/support/stand-ins/aws-stand-in';
+import type { Dimension } from '../test/support/stand-ins/fleet';
 
 const MINUTE = 60_000;
 /** How far an answer may be from the stand-in's truth. */

@@ -19,7 +19,8 @@ import { toExposition } from '../../lambda/bridge/remote-write/exposition';
 import { createCycleDeps, createWarmCaches } from '../../lambda/bridge/runtime';
 import { buildLabels, type Sample } from '../../lambda/bridge/series';
 import { emptyStats, SeriesCursor } from '../../lambda/bridge/translate';
-import { AwsStandIn, defaultFleet } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { defaultFleet } from '../support/stand-ins/fleet';
 
 const MINUTE = 60_000;
 const ENDPOINTS = 200;

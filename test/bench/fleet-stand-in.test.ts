@@ -1,6 +1,7 @@
 import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { AwsStandIn, fleetOf } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { fleetOf } from '../support/stand-ins/fleet';
 
 /** The fleet-scale stand-in is as strict as AWS: every documented limit the benchmark relies on, through the real SDK. */
 describe('fleet stand-in', () => {

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeState } from '../../lambda/bridge/state/state';
-import { AwsStandIn, defaultFleet, ODD_INSTANCE_NAME, type Dimension } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { defaultFleet, ODD_INSTANCE_NAME, type Dimension } from '../support/stand-ins/fleet';
 import { LocalPrometheus } from '../support/harness/prometheus';
 import { KillAfterWriteProxy, LoseResponseProxy, runBridge, spawnBridge } from '../support/harness/run-bridge';
 

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsStandIn, defaultFleet } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { defaultFleet } from '../support/stand-ins/fleet';
 import { RecordingReceiver } from '../support/harness/recording-receiver';
 import { runBridge, runCli, type BridgeRun } from '../support/harness/run-bridge';
 

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsStandIn, defaultFleet, type FleetEndpoint } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { defaultFleet, type FleetEndpoint } from '../support/stand-ins/fleet';
 import { LocalPrometheus } from '../support/harness/prometheus';
 import { runBridge } from '../support/harness/run-bridge';
 

@@ -3,7 +3,8 @@ import { Catalog, loadDefaultCatalog } from '../../lambda/bridge/catalog/catalog
 import { allFamilies } from '../../lambda/bridge/families';
 import { noAuth, RemoteWriteClient } from '../../lambda/bridge/remote-write/client';
 import { encodeMetadataRequest } from '../../lambda/bridge/remote-write/encode';
-import { AwsStandIn, defaultFleet } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { defaultFleet } from '../support/stand-ins/fleet';
 import { LocalPrometheus } from '../support/harness/prometheus';
 import { runBridge } from '../support/harness/run-bridge';
 

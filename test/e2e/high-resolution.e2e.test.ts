@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { AwsStandIn, defaultFleet, type Dimension } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { defaultFleet, type Dimension } from '../support/stand-ins/fleet';
 import { LocalPrometheus } from '../support/harness/prometheus';
 import { runBridge } from '../support/harness/run-bridge';
 

@@ -7,7 +7,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
 import { AmpStandIn } from '../support/stand-ins/amp-stand-in';
-import { AwsStandIn, defaultFleet } from '../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { defaultFleet } from '../support/stand-ins/fleet';
 import { RecordingReceiver } from '../support/harness/recording-receiver';
 
 const MULTI = {

@@ -5,7 +5,8 @@ import { COMPONENT_REFRESH_MS, emptySageMakerCache, METADATA_FAMILIES, metadataS
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
 import { decodeState, encodeState, emptyState, type SageMakerCache } from '../../../../lambda/bridge/state/state';
-import { AwsStandIn, type FleetEndpoint } from '../../../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../../../support/stand-ins/aws-stand-in';
+import { type FleetEndpoint } from '../../../support/stand-ins/fleet';
 
 const HUB: FleetEndpoint = {
   name: 'llm-hub',

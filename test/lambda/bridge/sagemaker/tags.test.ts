@@ -9,7 +9,8 @@ import { tagLabelName } from '../../../../contract/naming';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
 import { decodeState, emptyState, encodeState, type SageMakerCache } from '../../../../lambda/bridge/state/state';
-import { AwsStandIn, type FleetEndpoint } from '../../../support/stand-ins/aws-stand-in';
+import { AwsStandIn } from '../../../support/stand-ins/aws-stand-in';
+import { type FleetEndpoint } from '../../../support/stand-ins/fleet';
 import { componentArn, endpointArn } from '../../../support/stand-ins/components-tags-stand-in';
 
 const T0 = 1_800_000_000_000;

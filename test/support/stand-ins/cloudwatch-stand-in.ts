@@ -1,0 +1,229 @@
+import { validation } from './aws-json';
+import { aggregate, buildMetrics, HIGH_RESOLUTION_RETENTION_S, identity, type Dimension, type FleetOptions, type MetricDef } from './fleet';
+import { isStatistic } from './latency-distribution';
+
+/**
+ * CloudWatch (AWS JSON 1.0, `GraniteServiceVersion20100801.`): ListMetrics and GetMetricData over the fleet's
+ * metrics, with CloudWatch's documented limits and paging. `AwsStandIn` serves it over HTTP.
+ */
+export class CloudWatchStandIn {
+  /** What CloudWatch bills GetMetricData for: the queries of every accepted first page (no NextToken). */
+  metricsRequested = 0;
+  /** Accepted GetMetricData first pages: the minimum number of calls is ceil(queries / 500) per window read. */
+  getMetricDataFirstPages = 0;
+  /** Datapoints answered by GetMetricData, over every page. */
+  datapointsServed = 0;
+  /** Percentile and trimmed-count (TC) statistics asked per metric: a metric stream sends them as extra updates. */
+  readonly extraStatistics = new Map<string, Set<string>>();
+  /** Distinct (metric, statistic, period) queries on first pages: what a scraper asks for each scrape. */
+  readonly distinctQueries = new Set<string>();
+  /** The latest GetMetricData EndTime seen (epoch ms): how far the bridge has read. */
+  latestEndTime = 0;
+  /** Small pages force NextToken, as CloudWatch does past 100,800 datapoints. */
+  datapointsPerPage = 100_800;
+  listMetricsPageSize = 500;
+  private readonly metrics: MetricDef[];
+  private readonly byIdentity: Map<string, MetricDef>;
+  private readonly byNamespace = new Map<string, MetricDef[]>();
+  private readonly overrides = new Map<string, Map<number, number | undefined>>();
+  private readonly unlisted = new Set<string>();
+  private readonly deletedEndpoints = new Map<string, number>();
+  private readonly deletedComponents = new Map<string, number>();
+
+  constructor(
+    fleet: FleetOptions,
+    private readonly now: () => number,
+  ) {
+    this.metrics = buildMetrics(fleet);
+    this.byIdentity = new Map(this.metrics.map((m) => [identity(m.namespace, m.metricName, m.dimensions), m]));
+    for (const m of this.metrics) {
+      const list = this.byNamespace.get(m.namespace) ?? [];
+      list.push(m);
+      this.byNamespace.set(m.namespace, list);
+    }
+  }
+
+  /** The number of CloudWatch metrics served (ListMetrics entries over every namespace). */
+  get metricCount(): number {
+    return this.metrics.length;
+  }
+
+  /** Zeroes the GetMetricData counters (one benchmark cycle each). */
+  resetCounts(): void {
+    this.metricsRequested = 0;
+    this.getMetricDataFirstPages = 0;
+    this.latestEndTime = 0;
+    this.datapointsServed = 0;
+    this.extraStatistics.clear();
+    this.distinctQueries.clear();
+  }
+
+  /** No datapoint for the endpoint's metrics from `deletedAtMs` on; they stay listed, as ListMetrics keeps recently active ones. */
+  endpointDeleted(name: string, deletedAtMs: number): void {
+    this.deletedEndpoints.set(name, deletedAtMs / 1000);
+  }
+
+  /** No datapoint for the inference component's metrics from `deletedAtMs` on. */
+  componentDeleted(name: string, deletedAtMs: number): void {
+    this.deletedComponents.set(name, deletedAtMs / 1000);
+  }
+
+  /** Metric Streams' extra updates a minute for the statistics asked: one for every 5 extra statistics of a metric. */
+  streamExtraUpdates(): number {
+    return [...this.extraStatistics.values()].reduce((n, stats) => n + Math.ceil(stats.size / 5), 0);
+  }
+
+  /** Epoch seconds from which a metric with these dimensions has no data (its endpoint or component deleted), else Infinity. */
+  private dataEndsAt(dimensions: readonly Dimension[] | undefined): number {
+    const endpoint = dimensions?.find((d) => d.Name === 'EndpointName')?.Value;
+    const component = dimensions?.find((d) => d.Name === 'InferenceComponentName')?.Value;
+    return Math.min(
+      endpoint === undefined ? Infinity : (this.deletedEndpoints.get(endpoint) ?? Infinity),
+      component === undefined ? Infinity : (this.deletedComponents.get(component) ?? Infinity),
+    );
+  }
+
+  /** CloudWatch revises (or, with undefined, withholds) one statistic of one period. */
+  setValue(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number, value: number | undefined): void {
+    const key = `${identity(namespace, metricName, dimensions)}|${stat}`;
+    const map = this.overrides.get(key) ?? new Map<number, number | undefined>();
+    map.set(periodStartMs / 1000, value);
+    this.overrides.set(key, map);
+  }
+
+  /** True when `setValue` revised (or withheld) this statistic of this period. */
+  isOverridden(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): boolean {
+    return this.overrides.get(`${identity(namespace, metricName, dimensions)}|${stat}`)?.has(periodStartMs / 1000) ?? false;
+  }
+
+  clearValue(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number): void {
+    this.overrides.get(`${identity(namespace, metricName, dimensions)}|${stat}`)?.delete(periodStartMs / 1000);
+  }
+
+  /** The value CloudWatch currently holds for a period (what the bridge should end up with), 60 s unless said. */
+  valueAt(namespace: string, metricName: string, dimensions: readonly Dimension[], stat: string, periodStartMs: number, periodSeconds = 60): number | undefined {
+    const id = identity(namespace, metricName, dimensions);
+    const metric = this.byIdentity.get(id);
+    if (!metric) return undefined;
+    const t = periodStartMs / 1000;
+    if (t >= this.dataEndsAt(dimensions)) return undefined;
+    return this.pointAt(id, metric, stat, t, periodSeconds);
+  }
+
+  /**
+   * The datapoint of a `period`-second bucket starting at `t` (epoch s), from what CloudWatch stores: a period shorter
+   * than the metric's resolution finds a datapoint only in the buckets where a stored one starts (a standard metric read
+   * at 10 s answers once a minute); a longer one aggregates the stored datapoints of a high-resolution metric.
+   */
+  private pointAt(id: string, metric: MetricDef, stat: string, t: number, period: number): number | undefined {
+    const override = this.overrides.get(`${id}|${stat}`);
+    const stored = (at: number) => (override?.has(at) ? override.get(at) : metric.value(stat, at));
+    const resolution = metric.resolution ?? 60;
+    if (period < resolution) return t % resolution === 0 ? stored(t) : undefined;
+    if (resolution >= 60 || period === resolution) return stored(t);
+    const parts: number[] = [];
+    for (let at = t; at < t + period; at += resolution) {
+      const v = stored(at);
+      if (v !== undefined) parts.push(v);
+    }
+    return parts.length === 0 ? undefined : aggregate(stat, parts);
+  }
+
+  /** The raw values (ascending, CloudWatch's unit) a timing's statistics of one period are computed from; empty for other metrics. */
+  rawValuesAt(namespace: string, metricName: string, dimensions: readonly Dimension[], periodStartMs: number): Float64Array {
+    return this.byIdentity.get(identity(namespace, metricName, dimensions))?.raw?.(periodStartMs / 1000) ?? new Float64Array(0);
+  }
+
+  /**
+   * ListMetrics leaves this metric out (or, with `listed`, lists it again) while its datapoints go on: CloudWatch can
+   * list a metric later than its first datapoints.
+   */
+  setListed(namespace: string, metricName: string, dimensions: readonly Dimension[], listed: boolean): void {
+    const id = identity(namespace, metricName, dimensions);
+    if (listed) this.unlisted.delete(id);
+    else this.unlisted.add(id);
+  }
+
+  listMetrics(body: Record<string, unknown>): unknown {
+    const all = this.byNamespace.get(String(body.Namespace)) ?? [];
+    const matching = this.unlisted.size === 0 ? all : all.filter((m) => !this.unlisted.has(identity(m.namespace, m.metricName, m.dimensions)));
+    const offset = body.NextToken ? Number(Buffer.from(String(body.NextToken), 'base64').toString()) : 0;
+    const page = matching.slice(offset, offset + this.listMetricsPageSize);
+    const next = offset + page.length < matching.length ? Buffer.from(String(offset + page.length)).toString('base64') : undefined;
+    return {
+      Metrics: page.map((m) => ({ Namespace: m.namespace, MetricName: m.metricName, Dimensions: m.dimensions })),
+      ...(next ? { NextToken: next } : {}),
+    };
+  }
+
+  getMetricData(body: Record<string, unknown>): unknown {
+    const queries = body.MetricDataQueries as Array<{ Id: string; MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions?: Dimension[] }; Period: number; Stat: string } }>;
+    if (!Array.isArray(queries) || queries.length === 0) throw validation('MetricDataQueries is required');
+    if (queries.length > 500) throw validation('The collection MetricDataQueries must not have a size greater than 500.');
+    const start = Number(body.StartTime);
+    const end = Number(body.EndTime);
+    if (body.ScanBy !== 'TimestampAscending') throw validation('stand-in expects ScanBy TimestampAscending');
+    const maxDatapoints = body.MaxDatapoints === undefined ? this.datapointsPerPage : Math.min(Number(body.MaxDatapoints), this.datapointsPerPage);
+    if (!(maxDatapoints >= 1)) throw validation('MaxDatapoints must be at least 1');
+    if (body.NextToken === undefined) {
+      this.metricsRequested += queries.length;
+      this.getMetricDataFirstPages += 1;
+    }
+    this.latestEndTime = Math.max(this.latestEndTime, end * 1000);
+    queries.forEach((q, i) => {
+      // CloudWatch refuses the whole call for a string that is no statistic (a known statistic the metric lacks only has no datapoints).
+      if (!isStatistic(String(q.MetricStat?.Stat))) throw validation(`The value ${String(q.MetricStat?.Stat)} for parameter MetricDataQueries.member.${i + 1}.MetricStat.Stat is not a valid statistic.`);
+    });
+    const all = queries.map((q) => {
+      const period = q.MetricStat.Period;
+      const stat = q.MetricStat.Stat;
+      const id = identity(q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions ?? []);
+      const metric = this.byIdentity.get(id);
+      if (body.NextToken === undefined) {
+        this.distinctQueries.add(`${id}|${stat}|${period}`);
+        if (/^(p\d|TC\()/.test(stat)) this.extraStatistics.set(id, (this.extraStatistics.get(id) ?? new Set()).add(stat));
+      }
+      const timestamps: number[] = [];
+      const values: number[] = [];
+      const deletedAt = this.dataEndsAt(q.MetricStat.Metric.Dimensions);
+      // A period under a minute reaching back more than 3 hours returns no datapoints (MetricStat Period).
+      const expired = period < 60 && start < this.now() / 1000 - HIGH_RESOLUTION_RETENTION_S;
+      if (metric && !expired) {
+        for (let t = Math.ceil(start / period) * period; t < Math.min(end, deletedAt); t += period) {
+          const v = this.pointAt(id, metric, stat, t, period);
+          if (v !== undefined) {
+            timestamps.push(t);
+            values.push(v);
+          }
+        }
+      }
+      return { Id: q.Id, timestamps, values };
+    });
+    // Datapoints are paged across all queries in order; a query cut by a page boundary continues on the next page.
+    const offset = body.NextToken ? Number(Buffer.from(String(body.NextToken), 'base64').toString()) : 0;
+    let skipped = 0;
+    let room = maxDatapoints;
+    const results = all.map((r) => {
+      const from = Math.max(0, Math.min(r.timestamps.length, offset - skipped));
+      skipped += r.timestamps.length;
+      const take = Math.max(0, Math.min(room, r.timestamps.length - from));
+      room -= take;
+      const complete = from + take === r.timestamps.length;
+      return {
+        Id: r.Id,
+        Label: r.Id,
+        Timestamps: r.timestamps.slice(from, from + take),
+        Values: r.values.slice(from, from + take),
+        StatusCode: complete ? 'Complete' : 'PartialData',
+      };
+    });
+    const served = offset + (maxDatapoints - room);
+    this.datapointsServed += maxDatapoints - room;
+    const total = all.reduce((n, r) => n + r.timestamps.length, 0);
+    return {
+      MetricDataResults: results,
+      Messages: [],
+      ...(served < total ? { NextToken: Buffer.from(String(served)).toString('base64') } : {}),
+    };
+  }
+}

@@ -1,0 +1,524 @@
+import { LATENCY_PROFILES, rawLatencies, statisticOf, type LatencyProfile } from './latency-distribution';
+
+/**
+ * The simulated fleet the AWS stand-ins serve: SageMaker endpoints of every shape and Inferentia hosts, and the
+ * deterministic CloudWatch metrics they publish (cloudwatch-stand-in.ts serves them, sagemaker-stand-in.ts the
+ * endpoints, aws-stand-in.ts both over HTTP).
+ */
+export interface Dimension {
+  readonly Name: string;
+  readonly Value: string;
+}
+
+export interface FleetEndpoint {
+  readonly name: string;
+  readonly variants: ReadonlyArray<{ name: string; instanceType: string; instances: number; weight: number; latencyProfile?: LatencyProfile }>;
+  /** Epoch seconds. @default 1700000000 */
+  readonly createdAt?: number;
+  /** Epoch seconds. @default createdAt */
+  readonly modifiedAt?: number;
+  /**
+   * Which inference shape the endpoint is: it decides the CloudWatch metrics and dimension sets it publishes and what
+   * DescribeEndpoint and DescribeEndpointConfig answer. @default 'realtime'
+   */
+  readonly shape?: EndpointShape;
+  /** Inference components hosted on the endpoint (shape `inference-components` only). @default none */
+  readonly components?: readonly string[];
+  /** `MetricsConfig.EnableEnhancedMetrics`: per-instance, per-container and per-accelerator series besides the per-variant ones. @default false */
+  readonly enhanced?: boolean;
+  /** Tags of the endpoint (GetResources). @default none */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Tags of its inference components, by component name. @default none */
+  readonly componentTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export type EndpointShape = 'realtime' | 'async' | 'serverless' | 'multi-model' | 'inference-components';
+
+export interface FleetOptions {
+  readonly endpoints: readonly FleetEndpoint[];
+  /** Inf1 hosts publishing through neuron-monitor-cloudwatch.py. */
+  readonly neuronHosts: ReadonlyArray<{ instanceId: string; instanceName: string; cores: number }>;
+  readonly neuronNamespace: string;
+  /**
+   * Per-core metrics the hosts also publish that the catalog does not list (users rename and add metrics in
+   * neuron-monitor-cloudwatch.py), as percentages by InstanceId and NeuronCore. @default none
+   */
+  readonly unlistedNeuronMetrics?: readonly string[];
+  /**
+   * Real-time latencies are drawn per period counted from this moment (epoch seconds), so a test that runs at any
+   * time of day, its periods aligned alike, measures the same values. @default 0
+   */
+  readonly latencySeedEpoch?: number;
+}
+
+export interface DefaultFleetOptions {
+  /**
+   * Adds one endpoint of every inference shape (asynchronous, serverless, multi-model, inference components, and a
+   * real-time endpoint with enhanced metrics) after the others; off, the fleet and its query counts stay as before.
+   * @default false
+   */
+  readonly shapes?: boolean;
+}
+
+/** The endpoints `defaultFleet(..., { shapes: true })` adds, one per inference shape. */
+export const SHAPE_ENDPOINTS: readonly FleetEndpoint[] = [
+  { name: 'orders-async', shape: 'async', variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.xlarge', instances: 2, weight: 1 }] },
+  // Serverless variants have no instances: SageMaker describes a ServerlessConfig instead.
+  { name: 'faq-serverless', shape: 'serverless', variants: [{ name: 'AllTraffic', instanceType: '', instances: 0, weight: 1 }] },
+  { name: 'tenant-models', shape: 'multi-model', variants: [{ name: 'AllTraffic', instanceType: 'ml.c5.xlarge', instances: 2, weight: 1 }] },
+  {
+    name: 'llm-hub',
+    shape: 'inference-components',
+    components: ['llm-chat', 'llm-embed'],
+    enhanced: true,
+    variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.12xlarge', instances: 2, weight: 1 }],
+  },
+  { name: 'ranker', enhanced: true, variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.2xlarge', instances: 2, weight: 1 }] },
+];
+
+/** The instance ids SageMaker reports with enhanced metrics, for instance `index` of an endpoint. */
+export function instanceIdOf(endpoint: string, index: number): string {
+  return `i-${(hash(endpoint) + index).toString(16).padStart(17, '0')}`;
+}
+
+export interface MetricDef {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: readonly Dimension[];
+  /** Value of a statistic of the datapoint CloudWatch stores at `periodStart` (epoch seconds); undefined = none. */
+  readonly value: (stat: string, periodStart: number) => number | undefined;
+  /** For timings: the raw values of the period (ascending) every statistic above is computed from. */
+  readonly raw?: (periodStart: number) => Float64Array;
+  /** Seconds between stored datapoints: 60, or 1, 5, 10, 30 for a high-resolution metric. @default 60 */
+  readonly resolution?: number;
+}
+
+/** CloudWatch keeps datapoints of periods under a minute this long (MetricStat Period, GetMetricData). */
+export const HIGH_RESOLUTION_RETENTION_S = 3 * 3600;
+
+/** A statistic over several stored datapoints, as CloudWatch computes it for a longer period (equal sample counts). */
+export function aggregate(stat: string, parts: readonly number[]): number | undefined {
+  if (stat === 'Sum' || stat === 'SampleCount') return parts.reduce((a, b) => a + b, 0);
+  if (stat === 'Maximum') return Math.max(...parts);
+  if (stat === 'Minimum') return Math.min(...parts);
+  if (stat === 'Average') return parts.reduce((a, b) => a + b, 0) / parts.length;
+  // Percentiles need the raw values, which a statistic per datapoint does not keep.
+  return undefined;
+}
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Invocations per minute of one variant: a steady base with a wobble, always a whole number. */
+export function invocationsAt(endpoint: string, variant: string, periodStart: number): number {
+  return 50 + (hash(`${endpoint}/${variant}`) % 40) + ((periodStart / 60) % 7) * 3;
+}
+
+export const ODD_INSTANCE_NAME = 'gpu "pool" \\ 東京\nline2';
+
+export function identity(namespace: string, metricName: string, dimensions: readonly Dimension[]): string {
+  const dims = [...dimensions].sort((a, b) => a.Name.localeCompare(b.Name)).map((d) => `${d.Name}=${d.Value}`);
+  return `${namespace}|${metricName}|${dims.join(',')}`;
+}
+
+export function defaultFleet(neuronNamespace = 'neuron_monitor', extraEndpoints = 0, options: DefaultFleetOptions = {}): FleetOptions {
+  return {
+    neuronNamespace,
+    endpoints: [
+      {
+        name: 'churn-predictor',
+        variants: [
+          { name: 'blue', instanceType: 'ml.inf1.xlarge', instances: 2, weight: 0.9 },
+          { name: 'green', instanceType: 'ml.inf1.2xlarge', instances: 1, weight: 0.1 },
+        ],
+      },
+      { name: 'image-classifier', variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.xlarge', instances: 3, weight: 1 }] },
+      ...Array.from({ length: extraEndpoints }, (_, i) => ({
+        name: `fleet-${String(i).padStart(3, '0')}`,
+        variants: [{ name: 'AllTraffic', instanceType: 'ml.m5.large', instances: 1, weight: 1 }],
+      })),
+      ...(options.shapes ? SHAPE_ENDPOINTS : []),
+    ],
+    neuronHosts: [{ instanceId: 'i-0823d657f57057590', instanceName: ODD_INSTANCE_NAME, cores: 4 }],
+  };
+}
+
+/**
+ * A fleet of `variants` endpoint variants, as the benchmark needs it: three endpoints in four have two variants, the
+ * rest one (about variants / 1.75 endpoints), created a minute apart; one Neuron host (4 cores) per 10 variants.
+ */
+export function fleetOf(variants: number, neuronNamespace = 'neuron_monitor'): FleetOptions {
+  const endpoints: FleetEndpoint[] = [];
+  let left = variants;
+  for (let i = 0; left > 0; i++) {
+    const count = i % 4 === 3 || left === 1 ? 1 : 2;
+    left -= count;
+    const name = `fleet-${String(i).padStart(5, '0')}`;
+    endpoints.push({
+      name,
+      createdAt: 1_700_000_000 + i * 60,
+      variants: Array.from({ length: count }, (_, v) => ({
+        name: count === 1 ? 'AllTraffic' : v === 0 ? 'blue' : 'green',
+        instanceType: i % 3 === 0 ? 'ml.inf1.xlarge' : 'ml.g5.xlarge',
+        instances: 1 + (i % 3),
+        weight: count === 1 ? 1 : v === 0 ? 0.9 : 0.1,
+      })),
+    });
+  }
+  const neuronHosts = Array.from({ length: Math.ceil(variants / 10) }, (_, i) => ({
+    instanceId: `i-${(0x0a00000000000000n + BigInt(i)).toString(16).padStart(17, '0')}`,
+    instanceName: `inf1-host-${i}`,
+    cores: 4,
+  }));
+  return { neuronNamespace, endpoints, neuronHosts };
+}
+
+const SM = 'AWS/SageMaker';
+const ENDPOINTS_NS = '/aws/sagemaker/Endpoints';
+const COMPONENTS_NS = '/aws/sagemaker/InferenceComponents';
+const minute = (t: number) => t / 60;
+
+/** A count CloudWatch answers only to Sum (failures, invocations). */
+function counterMetric(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (t: number) => number | undefined): MetricDef {
+  return { namespace, metricName, dimensions, value: (stat, t) => (stat === 'Sum' ? fn(t) : undefined) };
+}
+
+/**
+ * A level SageMaker publishes every 10 s as a high-resolution metric (ConcurrentRequestsPerModel, ...PerCopy): each
+ * 10 s datapoint differs, and a minute of them aggregates to what `levelMetric` gives for that minute (its first
+ * datapoint holds the minute's Maximum and Minimum; Average is the minute's throughout).
+ */
+function highResolutionLevel(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (minuteStart: number) => number): MetricDef {
+  const stats: Record<string, (v: number, i: number) => number> = { Average: (v) => v, Minimum: (v, i) => v * 0.5 + i * 0.25, Maximum: (v, i) => v * 1.5 - i * 0.5 };
+  return { namespace, metricName, dimensions, resolution: 10, value: (stat, t) => stats[stat]?.(fn(t - (t % 60)), (t % 60) / 10) };
+}
+
+/** A sampled level (backlog, utilisation): Average, Minimum and Maximum around `fn`, nothing else. */
+function levelMetric(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (t: number) => number): MetricDef {
+  const stats: Record<string, (v: number) => number> = { Average: (v) => v, Minimum: (v) => v * 0.5, Maximum: (v) => v * 1.5 };
+  return { namespace, metricName, dimensions, value: (stat, t) => stats[stat]?.(fn(t)) };
+}
+
+/**
+ * A timing in the unit AWS publishes it, `count` raw values a period with median about `median`. `sum` and
+ * `percentiles` say which statistics CloudWatch offers: ModelSetupTime has no Sum, the multi-model loading times
+ * no percentiles (and so no TC or PR either).
+ */
+function timingMetric(
+  namespace: string,
+  metricName: string,
+  dimensions: readonly Dimension[],
+  median: number,
+  count: (t: number) => number | undefined,
+  offers: { readonly sum: boolean; readonly percentiles: boolean },
+  profile: LatencyProfile = 'fast',
+  epoch = 0,
+): MetricDef {
+  const seed = identity(namespace, metricName, dimensions);
+  const raw = (t: number) => cachedRaw(`${seed}|${t}|${epoch}`, () => rawLatencies(`${seed}|${t - epoch}`, profile, count(t) ?? 0, median / PROFILE_MEDIAN[profile]));
+  return {
+    namespace,
+    metricName,
+    dimensions,
+    raw,
+    value: (stat, t) => {
+      if (stat === 'Sum' && !offers.sum) return undefined;
+      if (!offers.percentiles && !['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'].includes(stat)) return undefined;
+      return statisticOf(raw(t), stat);
+    },
+  };
+}
+
+/** The median (seconds) of each profile's first component: `timingMetric` scales it to the metric's own median. */
+const PROFILE_MEDIAN: Readonly<Record<LatencyProfile, number>> = { fast: 0.015, slow: 0.12, bimodal: 0.02 };
+
+/**
+ * The latest periods' raw values: the bridge asks each statistic of a metric for every series before the next
+ * statistic (one call per 500), so drawing the values again for each would cost a fleet-scale benchmark most of its
+ * time. Room for a 10,000-variant fleet's two latencies over a cycle's 15 periods; the oldest go first.
+ */
+const RAW_CACHE = new Map<string, Float64Array>();
+const RAW_CACHE_SIZE = 400_000;
+
+function cachedRaw(key: string, draw: () => Float64Array): Float64Array {
+  let values = RAW_CACHE.get(key);
+  if (!values) {
+    if (RAW_CACHE.size >= RAW_CACHE_SIZE) RAW_CACHE.delete(RAW_CACHE.keys().next().value as string);
+    values = draw();
+    RAW_CACHE.set(key, values);
+  }
+  return values;
+}
+
+/** The latency profile of a variant: its own, else one of the three by a hash of its name. */
+export function latencyProfileOf(endpoint: string, variant: { name: string; latencyProfile?: LatencyProfile }): LatencyProfile {
+  return variant.latencyProfile ?? (LATENCY_PROFILES[hash(`${endpoint}/${variant.name}`) % LATENCY_PROFILES.length] as LatencyProfile);
+}
+
+/**
+ * The metrics of a non-real-time shape or of enhanced metrics, with the names, units and dimension sets of the
+ * "SageMaker AI metrics in Amazon CloudWatch" page and its asynchronous, serverless, multi-model, inference component
+ * and enhanced-metrics pages.
+ */
+function shapeMetrics(endpoint: FleetEndpoint): MetricDef[] {
+  const out: MetricDef[] = [];
+  const epDims = [{ Name: 'EndpointName', Value: endpoint.name }];
+  for (const variant of endpoint.variants) {
+    const dims = [...epDims, { Name: 'VariantName', Value: variant.name }];
+    const n = (t: number) => invocationsAt(endpoint.name, variant.name, t);
+    switch (endpoint.shape ?? 'realtime') {
+      case 'async':
+        // Backlog metrics are keyed by EndpointName alone; the rest by EndpointName, VariantName.
+        out.push(
+          levelMetric(SM, 'ApproximateBacklogSize', epDims, (t) => 10 + (minute(t) % 5) * 2),
+          levelMetric(SM, 'ApproximateBacklogSizePerInstance', epDims, (t) => (10 + (minute(t) % 5) * 2) / variant.instances),
+          levelMetric(SM, 'ApproximateAgeOfOldestRequest', epDims, (t) => 30 + (minute(t) % 5) * 6),
+          levelMetric(SM, 'HasBacklogWithoutCapacity', epDims, (t) => (minute(t) % 6 === 0 ? 1 : 0)),
+          counterMetric(SM, 'RequestDownloadFailures', dims, (t) => (minute(t) % 4 === 0 ? 1 : 0)),
+          counterMetric(SM, 'ResponseUploadFailures', dims, () => 0),
+          counterMetric(SM, 'NotificationFailures', dims, (t) => (minute(t) % 5 === 0 ? 2 : 0)),
+          counterMetric(SM, 'ExpiredRequests', dims, (t) => (minute(t) % 7 === 0 ? 1 : undefined)),
+          counterMetric(SM, 'InvocationFailures', dims, (t) => minute(t) % 3),
+          // Spelled with three s's, as AWS publishes it.
+          counterMetric(SM, 'InvocationsProcesssed', dims, n),
+          timingMetric(SM, 'TimeInBacklog', dims, 4_000_000, n, { sum: true, percentiles: true }),
+          timingMetric(SM, 'RequestDownloadLatency', dims, 150_000, n, { sum: true, percentiles: true }),
+          timingMetric(SM, 'ResponseUploadLatency', dims, 90_000, n, { sum: true, percentiles: true }),
+          // Milliseconds, unlike every other SageMaker timing.
+          timingMetric(SM, 'TotalProcessingTime', dims, 5_500, n, { sum: true, percentiles: true }),
+        );
+        break;
+      case 'serverless': {
+        const provisioned = (t: number) => Math.floor(n(t) * 0.8);
+        out.push(
+          counterMetric(SM, 'Invocations', dims, n),
+          // Cold starts happen in one period of three; CloudWatch has no datapoint in the others.
+          timingMetric(SM, 'ModelSetupTime', dims, 2_500_000, (t) => (minute(t) % 3 === 0 ? 2 : undefined), { sum: false, percentiles: true }),
+          levelMetric(SM, 'ServerlessConcurrentExecutionsUtilization', dims, (t) => 0.3 + (minute(t) % 4) * 0.1),
+          levelMetric(SM, 'ServerlessProvisionedConcurrencyExecutions', dims, () => 2),
+          levelMetric(SM, 'ServerlessProvisionedConcurrencyUtilization', dims, () => 0.5),
+          counterMetric(SM, 'ServerlessProvisionedConcurrencyInvocations', dims, provisioned),
+          counterMetric(SM, 'ServerlessProvisionedConcurrencySpilloverInvocations', dims, (t) => n(t) - provisioned(t)),
+        );
+        break;
+      }
+      case 'multi-model': {
+        const loads = (t: number) => 1 + (minute(t) % 3);
+        out.push(
+          counterMetric(SM, 'Invocations', dims, n),
+          timingMetric(SM, 'ModelLoadingWaitTime', dims, 800_000, loads, { sum: true, percentiles: false }),
+          timingMetric(SM, 'ModelUnloadingTime', dims, 120_000, loads, { sum: true, percentiles: false }),
+          timingMetric(SM, 'ModelDownloadingTime', dims, 2_000_000, loads, { sum: true, percentiles: false }),
+          timingMetric(SM, 'ModelLoadingTime', dims, 600_000, loads, { sum: true, percentiles: false }),
+          {
+            // 1 per request whose model was loaded, 0 otherwise: the Average is the hit ratio.
+            namespace: SM,
+            metricName: 'ModelCacheHit',
+            dimensions: dims,
+            value: (stat, t) => ({ Sum: n(t) - loads(t), SampleCount: n(t), Average: (n(t) - loads(t)) / n(t) })[stat],
+          },
+          levelMetric(ENDPOINTS_NS, 'LoadedModelCount', dims, (t) => 10 + (minute(t) % 3)),
+        );
+        break;
+      }
+      case 'inference-components':
+        out.push(
+          levelMetric(ENDPOINTS_NS, 'CPUReservation', dims, () => 50),
+          levelMetric(ENDPOINTS_NS, 'GPUReservation', dims, () => 75),
+          levelMetric(ENDPOINTS_NS, 'MemoryReservation', dims, () => 37.5),
+          levelMetric(ENDPOINTS_NS, 'CPUUtilizationNormalized', dims, (t) => 30 + (minute(t) % 4)),
+          levelMetric(ENDPOINTS_NS, 'GPUUtilizationNormalized', dims, (t) => 60 + (minute(t) % 4)),
+          levelMetric(ENDPOINTS_NS, 'GPUMemoryUtilizationNormalized', dims, () => 70),
+        );
+        for (const component of endpoint.components ?? []) {
+          // Component metrics sit on InferenceComponentName alone, not on EndpointName, VariantName.
+          const ic = [{ Name: 'InferenceComponentName', Value: component }];
+          const calls = (t: number) => invocationsAt(component, variant.name, t);
+          const copies = 2;
+          out.push(
+            counterMetric(SM, 'Invocations', ic, calls),
+            counterMetric(SM, 'InvocationsPerCopy', ic, (t) => calls(t) / copies),
+            timingMetric(SM, 'ModelLatency', ic, 90_000, calls, { sum: true, percentiles: true }),
+            highResolutionLevel(SM, 'ConcurrentRequestsPerCopy', ic, (t) => 2 + (minute(t) % 3)),
+            levelMetric(COMPONENTS_NS, 'CPUUtilizationNormalized', ic, () => 40),
+            levelMetric(COMPONENTS_NS, 'GPUUtilizationNormalized', ic, (t) => 65 + (minute(t) % 2)),
+            levelMetric(COMPONENTS_NS, 'GPUMemoryUtilizationNormalized', ic, () => 80),
+            levelMetric(COMPONENTS_NS, 'MemoryUtilizationNormalized', ic, () => 30),
+          );
+          if (endpoint.enhanced) {
+            for (let i = 0; i < variant.instances; i++) {
+              out.push(
+                levelMetric(COMPONENTS_NS, 'GPUUtilizationNormalized', [...ic, { Name: 'InstanceId', Value: instanceIdOf(endpoint.name, i) }, { Name: 'ContainerId', Value: `${component}-c${i}` }, { Name: 'AcceleratorId', Value: '0' }], () => 60 + i * 10),
+              );
+            }
+          }
+        }
+        break;
+      case 'realtime':
+        out.push(
+          counterMetric(SM, 'Invocations', dims, n),
+          counterMetric(SM, 'InvocationsPerInstance', dims, (t) => n(t) / variant.instances),
+          highResolutionLevel(SM, 'ConcurrentRequestsPerModel', dims, (t) => 3 + (minute(t) % 4)),
+          levelMetric(ENDPOINTS_NS, 'CPUUtilization', dims, () => 120),
+        );
+        break;
+    }
+    if (endpoint.enhanced) {
+      // Enhanced metrics add per-instance (and per-GPU) series; the per-variant ones above stay.
+      for (let i = 0; i < variant.instances; i++) {
+        const instance = [...dims, { Name: 'InstanceId', Value: instanceIdOf(endpoint.name, i) }];
+        // On a component endpoint the invocations sit on InferenceComponentName, never on EndpointName, VariantName.
+        if ((endpoint.shape ?? 'realtime') === 'realtime') {
+          out.push(counterMetric(SM, 'Invocations', instance, (t) => Math.floor(n(t) / variant.instances) + (i === 0 ? n(t) % variant.instances : 0)));
+        }
+        out.push(
+          levelMetric(ENDPOINTS_NS, 'CPUUtilization', instance, () => 100 + i * 40),
+          levelMetric(ENDPOINTS_NS, 'GPUUtilization', [...instance, { Name: 'AcceleratorId', Value: '0' }], () => 50 + i * 20),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+export function buildMetrics(fleet: FleetOptions): MetricDef[] {
+  const metrics: MetricDef[] = [];
+  for (const endpoint of fleet.endpoints) {
+    if ((endpoint.shape ?? 'realtime') !== 'realtime' || endpoint.enhanced) {
+      metrics.push(...shapeMetrics(endpoint));
+      continue;
+    }
+    for (const variant of endpoint.variants) {
+      const dims = [
+        { Name: 'EndpointName', Value: endpoint.name },
+        { Name: 'VariantName', Value: variant.name },
+      ];
+      const invocations = (t: number) => invocationsAt(endpoint.name, variant.name, t);
+      const counter = (metricName: string, fn: (t: number) => number | undefined) =>
+        metrics.push({ namespace: 'AWS/SageMaker', metricName, dimensions: dims, value: (stat, t) => (stat === 'Sum' ? fn(t) : undefined) });
+      counter('Invocations', invocations);
+      counter('Invocation4XXErrors', (t) => (t / 60) % 3);
+      // 5XX errors are rare: CloudWatch has no datapoint at all in most periods.
+      counter('Invocation5XXErrors', (t) => ((t / 60) % 5 === 0 ? 1 : undefined));
+      counter('InvocationModelErrors', () => 0);
+      counter('InvocationsPerInstance', (t) => invocations(t) / variant.instances);
+      const profile = latencyProfileOf(endpoint.name, variant);
+      // OverheadLatency: SageMaker's own share, well under a millisecond whatever the model.
+      const epoch = fleet.latencySeedEpoch ?? 0;
+      metrics.push(timingMetric(SM, 'ModelLatency', dims, PROFILE_MEDIAN[profile] * 1e6, invocations, { sum: true, percentiles: true }, profile, epoch));
+      metrics.push(timingMetric(SM, 'OverheadLatency', dims, 800, invocations, { sum: true, percentiles: true }, 'fast', epoch));
+      for (const [metricName, base] of [
+        ['CPUUtilization', 180],
+        ['MemoryUtilization', 42],
+        ['DiskUtilization', 12],
+      ] as const) {
+        metrics.push({
+          namespace: '/aws/sagemaker/Endpoints',
+          metricName,
+          dimensions: dims,
+          value: (stat, t) => (stat === 'Average' ? base + ((t / 60) % 4) : undefined),
+        });
+      }
+      metrics.push({ namespace: '/aws/sagemaker/Endpoints', metricName: 'LoadedModelCount', dimensions: dims, value: (stat) => (stat === 'Maximum' ? 1 : undefined) });
+    }
+  }
+  // A metric the catalog does not know: it gets the generic aws_<namespace>_<metric>_<stat> name.
+  const first = fleet.endpoints[0];
+  if (first) {
+    metrics.push({
+      namespace: 'AWS/SageMaker',
+      metricName: 'ModelSetupTime',
+      dimensions: [
+        { Name: 'EndpointName', Value: first.name },
+        { Name: 'VariantName', Value: first.variants[0]?.name ?? 'AllTraffic' },
+      ],
+      value: (stat) => (stat === 'Average' ? 1500 : undefined),
+    });
+  }
+  for (const host of fleet.neuronHosts) {
+    const hostDims = [
+      { Name: 'InstanceId', Value: host.instanceId },
+      { Name: 'InstanceName', Value: host.instanceName },
+    ];
+    for (let core = 0; core < host.cores; core++) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'NeuronCoreUtilization',
+        dimensions: [...hostDims, { Name: 'NeuronCore', Value: String(core) }],
+        value: (stat, t) => (stat === 'Average' ? (core === 0 ? 86 + ((t / 60) % 5) : 0) : undefined),
+      });
+    }
+    for (const errorType of ['generic', 'numerical', 'transient', 'model', 'runtime', 'hardware']) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'ExecutionErrors',
+        dimensions: [...hostDims, { Name: 'ErrorType', Value: errorType }],
+        value: (stat, t) => (stat === 'Sum' ? (errorType === 'transient' && (t / 60) % 4 === 0 ? 2 : 0) : undefined),
+      });
+    }
+    for (const statusType of ['completed', 'completed_with_err', 'timed_out']) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'ExecutionStatus',
+        dimensions: [...hostDims, { Name: 'StatusType', Value: statusType }],
+        value: (stat, t) => (stat === 'Sum' ? (statusType === 'completed' ? 2900 + ((t / 60) % 9) * 10 : 0) : undefined),
+      });
+    }
+    for (const [location, bytes] of [
+      ['host', 1127288832],
+      ['neuron_device', 63118912],
+    ] as const) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'NeuronRuntimeMemoryUsed',
+        dimensions: [...hostDims, { Name: 'MemoryLocation', Value: location }],
+        value: (stat) => (stat === 'Average' ? bytes : undefined),
+      });
+    }
+    for (const [usageType, percent] of [
+      ['user', 27.98],
+      ['system', 2.93],
+    ] as const) {
+      metrics.push({
+        namespace: fleet.neuronNamespace,
+        metricName: 'SystemVcpuUsage',
+        dimensions: [{ Name: 'InstanceId', Value: host.instanceId }, { Name: 'UsageType', Value: usageType }],
+        value: (stat) => (stat === 'Average' ? percent : undefined),
+      });
+    }
+    metrics.push({
+      namespace: fleet.neuronNamespace,
+      metricName: 'ExecutionLatency',
+      dimensions: [...hostDims, { Name: 'Percentile', Value: 'p50' }],
+      // One period CloudWatch reports as NaN: the bridge must drop it, not write it.
+      value: (stat, t) => (stat === 'Average' ? ((t / 60) % 11 === 0 ? NaN : 0.0033) : undefined),
+    });
+    metrics.push(...unlistedNeuronMetrics(fleet, host));
+    // Over-long dimension value: the label is cut, with a hash to keep it distinct.
+    metrics.push({
+      namespace: fleet.neuronNamespace,
+      metricName: 'SystemMemoryUsed',
+      dimensions: [{ Name: 'InstanceId', Value: host.instanceId }, { Name: 'ModelPath', Value: `/opt/models/${'x'.repeat(1500)}` }],
+      value: (stat) => (stat === 'Average' ? 7090806784 : undefined),
+    });
+  }
+  return metrics;
+}
+
+/** A percentage per core for each of the fleet's `unlistedNeuronMetrics`: a different level per metric and core. */
+function unlistedNeuronMetrics(fleet: FleetOptions, host: FleetOptions['neuronHosts'][number]): MetricDef[] {
+  return (fleet.unlistedNeuronMetrics ?? []).flatMap((metricName, m) =>
+    Array.from({ length: host.cores }, (_, core) => ({
+      namespace: fleet.neuronNamespace,
+      metricName,
+      dimensions: [
+        { Name: 'InstanceId', Value: host.instanceId },
+        { Name: 'NeuronCore', Value: String(core) },
+      ],
+      value: (stat: string, t: number) => (stat === 'Average' ? 10 * (m + 1) + core + ((t / 60) % 3) : undefined),
+    })),
+  );
+}
