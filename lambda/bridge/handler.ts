@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { type BridgeConfig } from '../../contract/bridge-config';
+import type { BridgeConfig } from '../../contract/bridge-config';
 import { forShard, loadConfig } from './config';
 import { runCycle } from './cycle';
 import { redactingLogger, type BridgeLogger } from './logger';

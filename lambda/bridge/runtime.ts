@@ -10,7 +10,7 @@ import { WorkspaceCache, type ResolvedWorkspace } from './amp/workspace';
 import { instrumentAwsClient } from './aws-calls';
 import { Catalog } from './catalog/catalog';
 import { DiscoveryCache } from './cloudwatch/discovery';
-import { type BridgeConfig } from '../../contract/bridge-config';
+import type { BridgeConfig } from '../../contract/bridge-config';
 import { ConfigError } from '../../contract/errors';
 import type { CycleDeps } from './cycle';
 import type { BridgeLogger } from './logger';
