@@ -22,7 +22,8 @@ import { endpointInShard, metricInShard } from './shard';
 import { currentHolder, decodeJournalRecord, encodeJournalRecord, holderIsDead } from './state/journal';
 import { newSeriesState, seriesKeyOf } from './state/series-state';
 import type { SeriesTable } from './state/series-table';
-import { ConcurrentUpdateError, decodeState, emptyState, encodeState, type BridgeState, type StateStore } from './state/state';
+import { LeaseHeldError, type StateStore } from './state/store';
+import { decodeState, emptyState, encodeState, type BridgeState } from './state/state';
 import { emptyStats, SeriesCursor, type CursorSettings, type TranslateStats } from './translate';
 import { alignDown, planWindow, type CycleWindow } from './windows';
 
@@ -107,7 +108,7 @@ export async function runCycle(config: BridgeConfig, catalog: Catalog, deps: Cyc
   if (stored?.journal && !options.dryRun) {
     const journal = stored.journal;
     if (Date.now() < journal.leaseUntil && !holderIsDead(journal.holder, { sameProcess: true })) {
-      throw new ConcurrentUpdateError(store.location, `is being written by another cycle (${journal.holder}) until ${new Date(journal.leaseUntil).toISOString()}`);
+      throw new LeaseHeldError(store.location, journal.holder, journal.leaseUntil);
     }
     replayedBatches = await replayJournal(stored, deps);
     stored.selfCounters = addToCounters(stored.selfCounters, deps.baseLabels, [{ name: 'inferwatch_bridge_journal_replays_total', by: 1 }]);

@@ -1,7 +1,11 @@
 import { AccessDeniedException, DescribeWorkspaceCommand, ResourceNotFoundException, type AmpClient } from '@aws-sdk/client-amp';
+import { ConfigError } from '../../../contract/errors';
 
-/** An AMP workspace the bridge cannot use: not found, not readable, or not ACTIVE. The message says what to do. */
-export class WorkspaceError extends Error {
+/**
+ * An AMP workspace the bridge cannot use: not found, not readable, or not ACTIVE. The workspace id and the role's
+ * permissions are configuration: the message says which key or grant to fix (or, while it is CREATING, to wait).
+ */
+export class WorkspaceError extends ConfigError {
   constructor(
     readonly workspaceId: string,
     /** What is wrong, naming the workspace and its status or the missing permission. */
@@ -10,7 +14,6 @@ export class WorkspaceError extends Error {
     readonly fix: string,
   ) {
     super(`${problem}: ${fix}`);
-    this.name = 'WorkspaceError';
   }
 }
 

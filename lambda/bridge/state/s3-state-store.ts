@@ -1,5 +1,5 @@
 import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ConcurrentUpdateError, type LoadedState, type StateStore } from './state';
+import { ConcurrentUpdateError, type LoadedState, type StateStore } from './store';
 
 function isMissing(error: unknown): boolean {
   return error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';

@@ -11,7 +11,9 @@ import { UNDESCRIBED } from '../../../lambda/bridge/remote-write/exposition';
 import { buildLabels, seriesKey } from '../../../lambda/bridge/series';
 import { decodeJournalRecord } from '../../../lambda/bridge/state/journal';
 import { seriesKeyOf } from '../../../lambda/bridge/state/series-state';
-import { ConcurrentUpdateError, CorruptStateError, emptyState, encodeState } from '../../../lambda/bridge/state/state';
+import { ConcurrentUpdateError } from '../../../lambda/bridge/state/store';
+import { CorruptStateError } from '../../../lambda/bridge/state/corrupt-state-error';
+import { emptyState, encodeState } from '../../../lambda/bridge/state/state';
 import { MemoryStateStore } from '../../support/memory-state-store';
 
 const MIN = 60_000;

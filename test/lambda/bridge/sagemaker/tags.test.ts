@@ -7,7 +7,8 @@ import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata, type Meta
 import { tagLabelName } from '../../../../lambda/bridge/sagemaker/tags';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
-import { decodeState, emptyState, encodeState, type SageMakerCache } from '../../../../lambda/bridge/state/state';
+import { decodeState, emptyState, encodeState } from '../../../../lambda/bridge/state/state';
+import type { SageMakerCache } from '../../../../lambda/bridge/sagemaker/cache';
 import { AwsStandIn, type FleetEndpoint } from '../../../support/aws-stand-in';
 import { componentArn, endpointArn } from '../../../support/components-tags-stand-in';
 
