@@ -1,5 +1,6 @@
 import { AccessDeniedException, DescribeWorkspaceCommand, ResourceNotFoundException, type AmpClient } from '@aws-sdk/client-amp';
 import { ConfigError } from '../../../contract/errors';
+import { sdkError } from '../aws-calls';
 
 /**
  * An AMP workspace the bridge cannot use: not found, not readable, or not ACTIVE. The workspace id and the role's
@@ -49,7 +50,8 @@ export async function describeWorkspace(amp: AmpClient, workspaceId: string, reg
   let answer;
   try {
     answer = await amp.send(new DescribeWorkspaceCommand({ workspaceId }));
-  } catch (error) {
+  } catch (failure) {
+    const error = sdkError(failure);
     if (error instanceof ResourceNotFoundException) {
       throw new WorkspaceError(
         workspaceId,
@@ -64,7 +66,7 @@ export async function describeWorkspace(amp: AmpClient, workspaceId: string, reg
         `grant aps:DescribeWorkspace on arn:aws:aps:${region}:<account>:workspace/${workspaceId} to the bridge role, or to the writer role it assumes`,
       );
     }
-    throw error;
+    throw failure;
   }
   const workspace = answer.workspace;
   const status = workspace?.status?.statusCode ?? 'UNKNOWN';
