@@ -49,6 +49,21 @@ function networkCode(error: unknown): string | undefined {
   return code !== undefined && NETWORK_CODES.has(code) ? code : undefined;
 }
 
+/** The SDK's error, wrapped in one that names the service and the call; already wrapped errors pass as they are. */
+function wrapFailure(error: unknown, service: string, operation: string): unknown {
+  const e = error as Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
+  if (error instanceof AwsCallError || error instanceof AwsRequestError || !(e instanceof Error) || e.message.startsWith(`${service} `)) return error;
+  const code = networkCode(error);
+  if (code !== undefined) {
+    const envName = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
+    return new AwsCallError(`${service} ${operation}: cannot reach the ${service} endpoint (${code}: ${e.message}); check the network, or ${envName} / AWS_ENDPOINT_URL if you set one`, { cause: error });
+  }
+  const status = e.$metadata?.httpStatusCode;
+  // The service's own text alone ("boom") does not say which call failed.
+  const message = `${service} ${operation} failed${status ? ` with HTTP ${status}` : ''}${e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt(s)` : ''}: ${e.name}: ${e.message}`;
+  return transient(e.name, status) ? new AwsCallError(message, { cause: error }) : new AwsRequestError(message, { cause: error });
+}
+
 /**
  * Logs each AWS call (service, operation, status, attempts, milliseconds) at debug, and wraps a failure in an error
  * that says which service and call it was (and, when the service could not be reached, where its endpoint comes
@@ -69,16 +84,7 @@ export function instrumentAwsClient<T extends Instrumentable>(client: T, logger:
       } catch (error) {
         const e = error as Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
         logger.debug('aws call failed', { service, operation, status: e.$metadata?.httpStatusCode, attempts: e.$metadata?.attempts, error: e.name, ms: Date.now() - started });
-        if (error instanceof AwsCallError || error instanceof AwsRequestError || !(e instanceof Error) || e.message.startsWith(`${service} `)) throw error;
-        const code = networkCode(error);
-        const envName = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
-        if (code !== undefined) {
-          throw new AwsCallError(`${service} ${operation}: cannot reach the ${service} endpoint (${code}: ${e.message}); check the network, or ${envName} / AWS_ENDPOINT_URL if you set one`, { cause: error });
-        }
-        const status = e.$metadata?.httpStatusCode;
-        // The service's own text alone ("boom") does not say which call failed.
-        const message = `${service} ${operation} failed${status ? ` with HTTP ${status}` : ''}${e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt(s)` : ''}: ${e.name}: ${e.message}`;
-        throw transient(e.name, status) ? new AwsCallError(message, { cause: error }) : new AwsRequestError(message, { cause: error });
+        throw wrapFailure(error, service, operation);
       }
     },
     { step: 'initialize', name: 'inferwatchCallLog', override: true },

@@ -25,8 +25,25 @@ export interface Finished {
  * nothing.
  */
 export async function finish(cycle: CycleContext, plan: CyclePlan, claim: Claim, streamed: Streamed): Promise<Finished> {
-  const { config, deps, logger, options, previous, stats } = cycle;
-  const { window, settings, periodMs, writableFrom } = plan;
+  const { config, deps, logger, options } = cycle;
+  warnDropped(cycle);
+  carryUnreadSeries(cycle.previous.series, plan.settings, plan.window.end - SERIES_RETENTION_MS);
+  const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
+  const snapshotSeries = await addSnapshots(plan, cycle.previous, tail);
+  const self = selfMetrics(cycle, plan, streamed, snapshotSeries);
+  // Sorted by name: the text exposition needs each family together.
+  for (const s of self.series.sort(byName)) addSeries(tail, s);
+  tail.close();
+  await streamed.writer.sendAll(tail.drain());
+  if (!options.dryRun) {
+    await deps.send(encodeMetadataRequest(allFamilies(cycle.catalog))).catch((error: Error) => logger.warn('remote-write metadata not sent; types and HELP arrive with the next cycle', { error: error.message }));
+    const { writer } = streamed;
+    await commit(cycle, plan, claim, streamed, addToCounters(self.counters, deps.baseLabels, writeIncrements(writer.written, writer.rejected, writer.alreadyStored)));
+  }
+  return { series: streamed.seriesWritten + snapshotSeries + self.series.length };
+}
+
+function warnDropped({ config, logger, stats }: CycleContext): void {
   if (stats.nonFinite > 0) logger.warn('dropped NaN/Inf datapoints from CloudWatch', { count: stats.nonFinite });
   if (stats.tooOld.samples > 0) {
     logger.warn('datapoints older than the receiver accepts were not written; counters carry their sums into their next sample', {
@@ -36,48 +53,46 @@ export async function finish(cycle: CycleContext, plan: CyclePlan, claim: Claim,
       maxSampleAge: config.remoteWrite.maxSampleAge,
     });
   }
-  carryUnreadSeries(previous.series, settings, window.end - SERIES_RETENTION_MS);
+}
 
-  const tail = new BatchBuilder(config.remoteWrite.maxSamplesPerRequest, options.dryRun ? 'whole' : 'stream');
-  const add = (s: TimeSeries) => tail.add({ labels: s.labels, kind: s.kind }, s.samples);
+function addSeries(tail: BatchBuilder, s: TimeSeries): void {
+  tail.add({ labels: s.labels, kind: s.kind }, s.samples);
+}
+
+/** Every source's snapshot, after the reads; returns how many of its series are current (not ended). */
+async function addSnapshots({ sources, window, periodMs, writableFrom }: CyclePlan, previous: BridgeState, tail: BatchBuilder): Promise<number> {
   // The snapshot describes things as they are now: during a catch-up, at the oldest time the receiver accepts.
   const at = Math.max(window.end - periodMs, writableFrom);
   // One period after the previous cycle's snapshot, so an ended series stops right where it stopped.
   const endedAt = Math.min(Math.max(previous.highWaterMark ?? window.end - periodMs, writableFrom), at);
-  let snapshotSeries = 0;
-  for (const source of plan.sources) {
+  let current = 0;
+  for (const source of sources) {
     const snapshot = await source.snapshot?.({ at, endedAt });
     if (!snapshot) continue;
     for (const s of snapshot.current) {
-      add(s);
-      snapshotSeries += 1;
+      addSeries(tail, s);
+      current += 1;
     }
-    for (const s of snapshot.ended) add(s);
+    for (const s of snapshot.ended) addSeries(tail, s);
   }
+  return current;
+}
 
-  const { writer, seriesWritten, forbidden } = streamed;
-  const self = buildSelfMetrics(
+function selfMetrics(cycle: CycleContext, plan: CyclePlan, { seriesWritten, forbidden }: Streamed, snapshotSeries: number): ReturnType<typeof buildSelfMetrics> {
+  const { deps, previous } = cycle;
+  return buildSelfMetrics(
     {
       timestamp: deps.now(),
       baseLabels: deps.baseLabels,
       collectSeconds: (deps.now() - cycle.startedAt) / 1000,
       lastWriteSeconds: previous.lastWriteMs === undefined ? undefined : previous.lastWriteMs / 1000,
-      lagSeconds: (deps.now() - window.end) / 1000,
+      lagSeconds: (deps.now() - plan.window.end) / 1000,
       seriesActive: seriesWritten + snapshotSeries,
       queries: plan.queries,
-      increments: cycleIncrements(cycle.calls, stats, forbidden),
+      increments: cycleIncrements(cycle.calls, cycle.stats, forbidden),
     },
     previous.selfCounters,
   );
-  // Sorted by name: the text exposition needs each family together.
-  for (const s of self.series.sort(byName)) add(s);
-  tail.close();
-  await writer.sendAll(tail.drain());
-  if (!options.dryRun) {
-    await deps.send(encodeMetadataRequest(allFamilies(cycle.catalog))).catch((error: Error) => logger.warn('remote-write metadata not sent; types and HELP arrive with the next cycle', { error: error.message }));
-    await commit(cycle, plan, claim, streamed, addToCounters(self.counters, deps.baseLabels, writeIncrements(writer.written, writer.rejected, writer.alreadyStored)));
-  }
-  return { series: seriesWritten + snapshotSeries + self.series.length };
 }
 
 /** The conditional write that ends the cycle: what every source keeps, the high-water mark, the series' states. */
