@@ -49,7 +49,7 @@ interface StateHeader {
 }
 
 /**
- * `IWS2`, header length, JSON header, the binary series table (see series-state.ts), then a CRC-32 of all of it:
+ * `IWS2`, header length, JSON header, the binary series table (see series-codec.ts), then a CRC-32 of all of it:
  * a state changed or cut after it was written is an error, never a different valid state.
  */
 export function encodeState(state: BridgeState): Buffer {

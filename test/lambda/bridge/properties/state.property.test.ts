@@ -143,7 +143,7 @@ describe('state codec properties', () => {
     );
   });
 
-  // Known bug (lambda/bridge/state/series-state.ts decodeRecords, which this branch may not edit): a bit flip
+  // Known bug (lambda/bridge/state/series-codec.ts decodeRecords, which this branch may not edit): a bit flip
   // that turns one key into another series' key decodes without error, and one series (its total, frontier)
   // is silently dropped. The encoder writes keys from a Map, so a repeated key can only be corruption.
   test('a bit flip that makes two series keys equal throws CorruptStateError', () => {
