@@ -1,4 +1,25 @@
+import { ConfigError, RecoverableError } from '../../contract/errors';
 import type { BridgeLogger } from './logger';
+
+/** An AWS call that did not get through, after the SDK's retries: the endpoint unreachable, a 5xx, or throttling. `cause` is the SDK's error. */
+export class AwsCallError extends RecoverableError {}
+
+/**
+ * An AWS call refused (a 4xx other than throttling): a missing permission, or a name or id that does not exist.
+ * `cause` is the SDK's error, with its name and `$metadata`.
+ */
+export class AwsRequestError extends ConfigError {}
+
+/** The SDK's own error behind a failed call of an instrumented client (or `error` itself), for checks on its name or class. */
+export function sdkError(error: unknown): unknown {
+  return error instanceof AwsCallError || error instanceof AwsRequestError ? error.cause : error;
+}
+
+const THROTTLING = /Throttl|TooManyRequests|RequestLimitExceeded|SlowDown|LimitExceeded/;
+
+function transient(name: string, status: number | undefined): boolean {
+  return status === undefined || status >= 500 || status === 429 || THROTTLING.test(name);
+}
 
 /** The names people know the services by, for messages. */
 const SERVICE_NAMES: Record<string, string> = {
@@ -28,9 +49,26 @@ function networkCode(error: unknown): string | undefined {
   return code !== undefined && NETWORK_CODES.has(code) ? code : undefined;
 }
 
+/** The SDK's error, wrapped in one that names the service and the call; already wrapped errors pass as they are. */
+function wrapFailure(error: unknown, service: string, operation: string): unknown {
+  const e = error as Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
+  if (error instanceof AwsCallError || error instanceof AwsRequestError || !(e instanceof Error) || e.message.startsWith(`${service} `)) return error;
+  const code = networkCode(error);
+  if (code !== undefined) {
+    const envName = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
+    return new AwsCallError(`${service} ${operation}: cannot reach the ${service} endpoint (${code}: ${e.message}); check the network, or ${envName} / AWS_ENDPOINT_URL if you set one`, { cause: error });
+  }
+  const status = e.$metadata?.httpStatusCode;
+  // The service's own text alone ("boom") does not say which call failed.
+  const message = `${service} ${operation} failed${status ? ` with HTTP ${status}` : ''}${e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt(s)` : ''}: ${e.name}: ${e.message}`;
+  return transient(e.name, status) ? new AwsCallError(message, { cause: error }) : new AwsRequestError(message, { cause: error });
+}
+
 /**
- * Logs each AWS call (service, operation, status, attempts, milliseconds) at debug, and makes a failure to reach
- * the service say which service it was and where its endpoint comes from, instead of only `ECONNREFUSED host:port`.
+ * Logs each AWS call (service, operation, status, attempts, milliseconds) at debug, and wraps a failure in an error
+ * that says which service and call it was (and, when the service could not be reached, where its endpoint comes
+ * from), instead of only `ECONNREFUSED host:port`: AwsCallError when a later call may succeed, AwsRequestError when
+ * the request itself was refused. The SDK's error is the `cause` (see sdkError).
  * Works at the SDK's initialize step, so one line covers the call with all its retries.
  */
 export function instrumentAwsClient<T extends Instrumentable>(client: T, logger: BridgeLogger): T {
@@ -46,16 +84,7 @@ export function instrumentAwsClient<T extends Instrumentable>(client: T, logger:
       } catch (error) {
         const e = error as Error & { $metadata?: { httpStatusCode?: number; attempts?: number } };
         logger.debug('aws call failed', { service, operation, status: e.$metadata?.httpStatusCode, attempts: e.$metadata?.attempts, error: e.name, ms: Date.now() - started });
-        const code = networkCode(error);
-        if (e instanceof Error && !e.message.startsWith(`${service} `)) {
-          const envName = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
-          e.message =
-            code !== undefined
-              ? `${service} ${operation}: cannot reach the ${service} endpoint (${code}: ${e.message}); check the network, or ${envName} / AWS_ENDPOINT_URL if you set one`
-              : // The service's own text alone ("boom") does not say which call failed.
-                `${service} ${operation} failed${e.$metadata?.httpStatusCode ? ` with HTTP ${e.$metadata.httpStatusCode}` : ''}${e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempt(s)` : ''}: ${e.name}: ${e.message}`;
-        }
-        throw error;
+        throw wrapFailure(error, service, operation);
       }
     },
     { step: 'initialize', name: 'inferwatchCallLog', override: true },

@@ -18,7 +18,7 @@ import { rawQuery, type RawQuery } from './remote-write/query';
 import { ampRegion, basicAuth, bearerAuth, noAuth, RemoteWriteClient, sigv4Auth, type Authorizer } from './remote-write/client';
 import { FileStateStore } from './state/file-state-store';
 import { S3StateStore } from './state/s3-state-store';
-import type { StateStore } from './state/state';
+import type { StateStore } from './state/store';
 
 /** SDK retries cover CloudWatch throttling (and 5xx) with the SDK's backoff. */
 const SDK_MAX_ATTEMPTS = 8;

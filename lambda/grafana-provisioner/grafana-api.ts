@@ -1,13 +1,33 @@
-/** An HTTP error from the Grafana API: method, path, status and Grafana's message (never the token). */
-export class GrafanaApiError extends Error {
+import { ConfigError, RecoverableError } from '../../contract/errors';
+
+function grafanaFailure(method: string, path: string, status: number | undefined, detail: string): string {
+  return `Grafana ${method} ${path} failed${status === undefined ? '' : ` with HTTP ${status}`}: ${detail}`;
+}
+
+/**
+ * Grafana refused a request (a 4xx other than 429): the token, its role, or what was sent must change. Method,
+ * path, status and Grafana's message (never the token).
+ */
+export class GrafanaApiError extends ConfigError {
   constructor(
     readonly method: string,
     readonly path: string,
     readonly status: number | undefined,
     detail: string,
   ) {
-    super(`Grafana ${method} ${path} failed${status === undefined ? '' : ` with HTTP ${status}`}: ${detail}`);
-    this.name = 'GrafanaApiError';
+    super(grafanaFailure(method, path, status, detail));
+  }
+}
+
+/** Grafana did not answer, or answered 5xx or 429, on every attempt: the same request may succeed later. */
+export class GrafanaUnavailableError extends RecoverableError {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number | undefined,
+    detail: string,
+  ) {
+    super(grafanaFailure(method, path, status, detail));
   }
 }
 
@@ -56,7 +76,7 @@ export class GrafanaApi {
         if (error instanceof GrafanaApiError) throw error;
         detail = `network error: ${(error as Error).message}`;
       }
-      if (attempt >= this.maxAttempts) throw new GrafanaApiError(method, path, status, `${detail} (after ${attempt} attempts)`);
+      if (attempt >= this.maxAttempts) throw new GrafanaUnavailableError(method, path, status, `${detail} (after ${attempt} attempts)`);
       await this.sleep(500 * 2 ** (attempt - 1));
     }
   }

@@ -4,7 +4,8 @@
  *
  *   node --expose-gc --import tsx test/bench/series-table-heap.ts [series]   (default 450,000; 10,000 histogram variants make 392,046)
  */
-import { readRecord, seriesKeyOf, type SeriesKey, type SeriesState } from '../../lambda/bridge/state/series-state';
+import { readRecord } from '../../lambda/bridge/state/series-codec';
+import { seriesKeyOf, type SeriesKey, type SeriesState } from '../../lambda/bridge/state/series-state';
 import { decodeState, encodeState } from '../../lambda/bridge/state/state';
 import { fleetIdentity, fleetState } from '../support/harness/fleet-state';
 

@@ -1,7 +1,12 @@
 import { AccessDeniedException, DescribeWorkspaceCommand, ResourceNotFoundException, type AmpClient } from '@aws-sdk/client-amp';
+import { ConfigError } from '../../../contract/errors';
+import { sdkError } from '../aws-calls';
 
-/** An AMP workspace the bridge cannot use: not found, not readable, or not ACTIVE. The message says what to do. */
-export class WorkspaceError extends Error {
+/**
+ * An AMP workspace the bridge cannot use: not found, not readable, or not ACTIVE. The workspace id and the role's
+ * permissions are configuration: the message says which key or grant to fix (or, while it is CREATING, to wait).
+ */
+export class WorkspaceError extends ConfigError {
   constructor(
     readonly workspaceId: string,
     /** What is wrong, naming the workspace and its status or the missing permission. */
@@ -10,7 +15,6 @@ export class WorkspaceError extends Error {
     readonly fix: string,
   ) {
     super(`${problem}: ${fix}`);
-    this.name = 'WorkspaceError';
   }
 }
 
@@ -46,7 +50,8 @@ export async function describeWorkspace(amp: AmpClient, workspaceId: string, reg
   let answer;
   try {
     answer = await amp.send(new DescribeWorkspaceCommand({ workspaceId }));
-  } catch (error) {
+  } catch (failure) {
+    const error = sdkError(failure);
     if (error instanceof ResourceNotFoundException) {
       throw new WorkspaceError(
         workspaceId,
@@ -61,7 +66,7 @@ export async function describeWorkspace(amp: AmpClient, workspaceId: string, reg
         `grant aps:DescribeWorkspace on arn:aws:aps:${region}:<account>:workspace/${workspaceId} to the bridge role, or to the writer role it assumes`,
       );
     }
-    throw error;
+    throw failure;
   }
   const workspace = answer.workspace;
   const status = workspace?.status?.statusCode ?? 'UNKNOWN';

@@ -1,16 +1,12 @@
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { RecoverableError } from '../../../contract/errors';
 import type { BridgeLogger } from '../logger';
 import type { RateLimiter } from '../concurrency';
 import type { ApiCallCounter } from '../self-metrics';
 import type { PlannedQuery } from './plan';
 
 /** A query CloudWatch could not answer this time; the cycle stops uncommitted and the next one reads the window again. */
-export class CloudWatchDataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CloudWatchDataError';
-  }
-}
+export class CloudWatchDataError extends RecoverableError {}
 
 export function describeQuery(query: PlannedQuery): string {
   const dims = query.metric.dimensions.map((d) => `${d.Name}=${d.Value}`).join(',');

@@ -28,6 +28,9 @@ interface Added {
   readonly state: SeriesState | undefined;
 }
 
+/** How requests are cut: see BatchBuilder. */
+export type BatchMode = 'stream' | 'byTimestamp' | 'whole';
+
 /**
  * Collects samples into requests of at most `maxSamples`. `stream`: a request is closed as soon as it is full
  * (the samples of one add never split, so each series' recorded state matches what the request holds).
@@ -43,7 +46,7 @@ export class BatchBuilder {
 
   constructor(
     private readonly maxSamples: number,
-    private readonly mode: 'stream' | 'byTimestamp' | 'whole',
+    private readonly mode: BatchMode,
   ) {}
 
   add(series: BatchSeries, samples: readonly Sample[], state?: SeriesState): void {

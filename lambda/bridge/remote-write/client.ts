@@ -1,6 +1,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { RecoverableError } from '../../../contract/errors';
 import { redactText, redactUrl } from '../redact';
 
 export const USER_AGENT = 'inferwatch-bridge/0.1.0';
@@ -13,14 +14,17 @@ export type Authorizer = (request: { url: URL; headers: Record<string, string>; 
 /** A send's outcome: accepted, or rejected whole or in part by a 400 with the receiver's reason. */
 export type SendResult = { status: 'ok'; attempts: number } | { status: 'rejected'; reason: RejectReason; message: string; attempts: number };
 
-/** A failure that the bridge must not paper over: auth/config 4xx, or retries exhausted within the time left. */
-export class RemoteWriteError extends Error {
+/**
+ * A request the receiver did not store: retries ran out within the time left, or it was refused (a 4xx other than
+ * 400 and 429, whose message names the fix). Either way the journal keeps it and the next cycle replays it first.
+ */
+export class RemoteWriteError extends RecoverableError {
   constructor(
     message: string,
     readonly status: number | undefined,
+    options?: { readonly cause?: unknown },
   ) {
-    super(message);
-    this.name = 'RemoteWriteError';
+    super(message, options);
   }
 }
 

@@ -1,3 +1,4 @@
+import { RecoverableError } from '../../../contract/errors';
 import { USER_AGENT, type Authorizer } from './client';
 
 /** One series of a range selector's raw samples: `[epoch ms, value]`, oldest first. */
@@ -7,13 +8,12 @@ export interface RawSeries {
 }
 
 /** A query the workspace refused or could not answer; the message carries the HTTP status and what to check. */
-export class PromQueryError extends Error {
+export class PromQueryError extends RecoverableError {
   constructor(
     message: string,
     readonly status: number | undefined,
   ) {
     super(message);
-    this.name = 'PromQueryError';
   }
 }
 

@@ -14,7 +14,7 @@ import { sanitizeLabelValue } from '../../../contract/naming';
 import type { ApiCallCounter } from '../self-metrics';
 import { buildLabels, type TimeSeries } from '../series';
 import { STALE_NAN } from '../state/series-state';
-import type { CachedComponent, SageMakerCache } from '../state/state';
+import type { CachedComponent, SageMakerCache } from './cache';
 import { refreshTags, tagLabels } from './tags';
 
 export interface MetadataOptions {

@@ -3,7 +3,7 @@ import type { RateLimiter } from '../concurrency';
 import type { BridgeLogger } from '../logger';
 import { tagLabelName } from '../../../contract/naming';
 import type { ApiCallCounter } from '../self-metrics';
-import type { SageMakerCache } from '../state/state';
+import type { SageMakerCache } from './cache';
 
 /** GetResources takes at most 100 ARNs in ResourceARNList (and then no pagination parameters). */
 export const GET_RESOURCES_MAX_ARNS = 100;

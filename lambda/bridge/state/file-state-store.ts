@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { currentHolder, holderIsDead } from './journal';
-import { ConcurrentUpdateError, type LoadedState, type StateStore } from './state';
+import { ConcurrentUpdateError, type LoadedState, type StateStore } from './store';
 
 /** A lock whose holder cannot be checked (another host) counts as abandoned after this long. */
 const STALE_LOCK_MS = 30_000;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { decodeRecords, encodeRecords, recordSize, type SeriesKey, type SeriesState } from './series-state';
+import { StateError } from '../../../contract/errors';
+import { decodeRecords, encodeRecords, recordSize } from './series-codec';
+import type { SeriesKey, SeriesState } from './series-state';
 
 /**
  * One journal record: the exact remote-write request body, and the state of every series in it once the body is
@@ -19,7 +21,7 @@ export function encodeJournalRecord(body: Uint8Array, series: ReadonlyArray<[Ser
 
 export function decodeJournalRecord(bytes: Uint8Array, name: string): { body: Uint8Array; series: Map<SeriesKey, SeriesState> } {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.length < 8 || !buffer.subarray(0, 4).equals(MAGIC)) throw new Error(`journal record ${name} is not an inferwatch journal record`);
+  if (buffer.length < 8 || !buffer.subarray(0, 4).equals(MAGIC)) throw new StateError(`journal record ${name} is not an inferwatch journal record`);
   const bodyLength = buffer.readUInt32LE(4);
   const series = new Map<SeriesKey, SeriesState>();
   decodeRecords(buffer, 8 + bodyLength, series);

@@ -1,7 +1,9 @@
 import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ConcurrentUpdateError, type LoadedState, type StateStore } from './state';
+import { sdkError } from '../aws-calls';
+import { ConcurrentUpdateError, type LoadedState, type StateStore } from './store';
 
-function isMissing(error: unknown): boolean {
+function isMissing(failure: unknown): boolean {
+  const error = sdkError(failure);
   return error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
 }
 
@@ -44,11 +46,12 @@ export class S3StateStore implements StateStore {
       );
       if (!response.ETag) throw new Error(`S3 returned no ETag for ${this.location}`);
       return response.ETag;
-    } catch (error) {
+    } catch (failure) {
+      const error = sdkError(failure);
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       // 412: the precondition failed; 409: a concurrent conditional write to the same key is in flight.
       if (status === 412 || status === 409 || (error as { name?: string }).name === 'PreconditionFailed') throw new ConcurrentUpdateError(this.location);
-      throw error;
+      throw failure;
     }
   }
 

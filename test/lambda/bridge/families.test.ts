@@ -2,7 +2,7 @@ import { Catalog, loadDefaultCatalog } from '../../../lambda/bridge/catalog/cata
 import { familyLookup } from '../../../lambda/bridge/families';
 import { METADATA_FAMILIES, metadataSeries } from '../../../lambda/bridge/sagemaker/metadata';
 import { buildSelfMetrics } from '../../../lambda/bridge/self-metrics';
-import type { SageMakerCache } from '../../../lambda/bridge/state/state';
+import type { SageMakerCache } from '../../../lambda/bridge/sagemaker/cache';
 
 test('every series the bridge writes about itself has a family with HELP', () => {
   const { series } = buildSelfMetrics(

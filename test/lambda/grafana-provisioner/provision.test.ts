@@ -6,7 +6,9 @@ import {
   ListWorkspaceServiceAccountsCommand,
 } from '@aws-sdk/client-grafana';
 import { mockClient } from 'aws-sdk-client-mock';
+import { hasRemedy } from '../../../contract/errors';
 import { allDashboards } from '../../../lib/grafana-workspace/dashboards';
+import { GrafanaApiError, GrafanaUnavailableError } from '../../../lambda/grafana-provisioner/grafana-api';
 import { handler, parseProperties } from '../../../lambda/grafana-provisioner/handler';
 import { provision, type ProvisionInput } from '../../../lambda/grafana-provisioner/provision';
 import { GrafanaStandIn } from '../../support/stand-ins/grafana-stand-in';
@@ -93,6 +95,17 @@ describe('provision', () => {
     await expect(provision(input(), deps())).rejects.toThrow('Grafana POST /api/dashboards/db failed with HTTP 403: Permissions needed: dashboards:create');
     expect(grafanaMock.commandCalls(DeleteWorkspaceServiceAccountTokenCommand)).toHaveLength(1);
     expect(logs.join('\n')).not.toContain(TOKEN);
+  });
+
+  test('a refusal asks for a fix; a Grafana that stays unavailable, for a retry', async () => {
+    grafana.reply('POST /api/dashboards/db', { status: 403, body: { message: 'Permissions needed: dashboards:create' } });
+    const refused = await provision(input(), deps()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(GrafanaApiError);
+    expect(hasRemedy(refused, 'fix-config')).toBe(true);
+    grafana.reply('GET /api/datasources/uid/inferwatch-amp', { status: 503 }, { status: 503 }, { status: 503 });
+    const unavailable = await provision(input(), deps()).catch((e: unknown) => e);
+    expect(unavailable).toBeInstanceOf(GrafanaUnavailableError);
+    expect(hasRemedy(unavailable, 'retry')).toBe(true);
   });
 
   test('a 5xx that persists fails after the retries, token deleted', async () => {

@@ -1,4 +1,5 @@
-import { ConcurrentUpdateError, decodeState, type BridgeState, type LoadedState, type StateStore } from '../../../lambda/bridge/state/state';
+import { ConcurrentUpdateError, type LoadedState, type StateStore } from '../../../lambda/bridge/state/store';
+import { decodeState, type BridgeState } from '../../../lambda/bridge/state/state';
 
 /** Compare-and-swap state and a journal in memory, recording every save, for tests of the cycle's ordering. */
 export class MemoryStateStore implements StateStore {

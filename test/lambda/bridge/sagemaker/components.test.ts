@@ -4,7 +4,8 @@ import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { COMPONENT_REFRESH_MS, emptySageMakerCache, METADATA_FAMILIES, metadataSeries, refreshEndpointMetadata, type MetadataOptions } from '../../../../lambda/bridge/sagemaker/metadata';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
-import { decodeState, encodeState, emptyState, type SageMakerCache } from '../../../../lambda/bridge/state/state';
+import { decodeState, encodeState, emptyState } from '../../../../lambda/bridge/state/state';
+import type { SageMakerCache } from '../../../../lambda/bridge/sagemaker/cache';
 import { AwsStandIn } from '../../../support/stand-ins/aws-stand-in';
 import { type FleetEndpoint } from '../../../support/stand-ins/fleet';
 

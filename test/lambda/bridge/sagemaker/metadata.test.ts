@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { BridgeLogger } from '../../../../lambda/bridge/logger';
 import { RateLimiter } from '../../../../lambda/bridge/concurrency';
 import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata, type MetadataOptions } from '../../../../lambda/bridge/sagemaker/metadata';
-import type { SageMakerCache } from '../../../../lambda/bridge/state/state';
+import type { SageMakerCache } from '../../../../lambda/bridge/sagemaker/cache';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 
 const sm = mockClient(SageMakerClient);

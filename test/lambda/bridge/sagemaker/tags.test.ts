@@ -8,7 +8,8 @@ import { emptySageMakerCache, metadataSeries, refreshEndpointMetadata, type Meta
 import { tagLabelName } from '../../../../contract/naming';
 import { ApiCallCounter } from '../../../../lambda/bridge/self-metrics';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
-import { decodeState, emptyState, encodeState, type SageMakerCache } from '../../../../lambda/bridge/state/state';
+import { decodeState, emptyState, encodeState } from '../../../../lambda/bridge/state/state';
+import type { SageMakerCache } from '../../../../lambda/bridge/sagemaker/cache';
 import { AwsStandIn } from '../../../support/stand-ins/aws-stand-in';
 import { type FleetEndpoint } from '../../../support/stand-ins/fleet';
 import { componentArn, endpointArn } from '../../../support/stand-ins/components-tags-stand-in';

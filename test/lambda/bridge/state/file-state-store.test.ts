@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStateStore } from '../../../../lambda/bridge/state/file-state-store';
 import { currentHolder } from '../../../../lambda/bridge/state/journal';
-import { ConcurrentUpdateError } from '../../../../lambda/bridge/state/state';
+import { ConcurrentUpdateError } from '../../../../lambda/bridge/state/store';
 
 const bytes = (text: string) => new Uint8Array(Buffer.from(text));
 const text = (loaded: { bytes: Uint8Array | undefined }) => (loaded.bytes ? Buffer.from(loaded.bytes).toString() : undefined);

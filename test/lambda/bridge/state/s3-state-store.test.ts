@@ -3,7 +3,7 @@ import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { S3StateStore } from '../../../../lambda/bridge/state/s3-state-store';
-import { ConcurrentUpdateError } from '../../../../lambda/bridge/state/state';
+import { ConcurrentUpdateError } from '../../../../lambda/bridge/state/store';
 
 const s3 = mockClient(S3Client);
 const store = new S3StateStore(new S3Client({ region: 'us-east-1' }), 'state-bucket', 'inferwatch/bridge-state.json');

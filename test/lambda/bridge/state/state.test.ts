@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { seriesKeyOf } from '../../../../lambda/bridge/state/series-state';
-import { CorruptStateError, decodeState, encodeState } from '../../../../lambda/bridge/state/state';
+import { CorruptStateError } from '../../../../lambda/bridge/state/corrupt-state-error';
+import { decodeState, encodeState } from '../../../../lambda/bridge/state/state';
 import { fleetState } from '../../../support/harness/fleet-state';
 
 const T = 1_800_000_000_000;

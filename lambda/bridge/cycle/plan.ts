@@ -1,0 +1,48 @@
+import { planWindow, type CycleWindow } from '../windows';
+import { iso } from './iso';
+import type { CycleContext, CyclePlan } from './context';
+
+/**
+ * Plan: the window (every settled period not yet forwarded), what every source discovers and how it reads the
+ * window, then the sample budget (a catch-up forwards what the budget allows; the next cycles carry on).
+ * Undefined when no new period has settled.
+ */
+export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> {
+  const { config, logger, previous, startedAt } = cycle;
+  const ready = planWindow(startedAt, config, previous.highWaterMark);
+  if (!ready) {
+    logger.info('no new settled period yet', { highWaterMark: iso(previous.highWaterMark) });
+    return undefined;
+  }
+  await Promise.all(cycle.sources.map((source) => source.discover()));
+  // The series' windows refer to the stored base: read from there, whatever the window (a recovered first cycle has one but no high-water mark).
+  const readStart = Math.min(previous.revisionBase ?? ready.readStart, ready.start);
+  const sources = cycle.sources.map((source) => source.plan({ startedAt, readStart, previous }));
+  const queries = sources.reduce((n, source) => n + source.queries, 0);
+  const periodMs = config.period * 1000;
+  const writableFrom = Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs;
+  const samplesPerPeriod = sources.reduce((n, source) => n + source.samplesPerPeriod, 0);
+  const window = capByBudget(ready, samplesPerPeriod, periodMs, config.maxSamplesPerCycle, writableFrom);
+  if (window.end < ready.end) {
+    logger.info('catching up: this cycle forwards what its sample budget allows; the next cycles carry on', {
+      budget: config.maxSamplesPerCycle,
+      queries,
+      forwardsUpTo: iso(window.end),
+      readyUpTo: iso(ready.end),
+    });
+  }
+  const settings = { periodMs, readStart, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
+  const discovered = sources.reduce((n, source) => n + source.discovered, 0);
+  return { window, ready, readStart, periodMs, writableFrom, settings, sources, queries, discovered };
+}
+
+/**
+ * Ends the window early enough that the cycle writes at most `budget` samples (but always one period). Periods older
+ * than the receiver accepts (before `writableFrom`) are only read (counters carry their sums), so they do not count:
+ * after a long outage, each cycle skips up to `maxCycleSpan` of them.
+ */
+export function capByBudget(window: CycleWindow, queries: number, periodMs: number, budget: number, writableFrom = -Infinity): CycleWindow {
+  const periods = Math.max(1, Math.floor(budget / Math.max(1, queries)));
+  const writableStart = Math.max(window.start, writableFrom);
+  return { ...window, end: Math.min(window.end, writableStart + periods * periodMs) };
+}

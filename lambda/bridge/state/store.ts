@@ -1,0 +1,44 @@
+import { RecoverableError } from '../../../contract/errors';
+
+export interface LoadedState {
+  /** The raw stored bytes; undefined when nothing is stored. */
+  readonly bytes: Uint8Array | undefined;
+  /** Opaque version for the conditional write (S3 ETag, file generation); undefined when nothing is stored. */
+  readonly version: string | undefined;
+}
+
+/**
+ * Durable state with compare-and-swap, so two overlapping cycles never both commit, and a journal kept apart
+ * from it: one record per remote-write request, written before the request is sent.
+ */
+export interface StateStore {
+  load(): Promise<LoadedState>;
+  /** Writes `bytes` only if the stored version is still `expectedVersion`; returns the new version. */
+  save(bytes: Uint8Array, expectedVersion: string | undefined): Promise<string>;
+  appendJournal(id: string, seq: number, record: Uint8Array): Promise<void>;
+  /** The record, or undefined past the last one. */
+  readJournal(id: string, seq: number): Promise<Uint8Array | undefined>;
+  /** Removes a journal's records (after its state was committed); best effort. */
+  clearJournal(id: string, records: number): Promise<void>;
+  /** Moves the stored state aside (for an explicit reset) and returns where it went; undefined when there was none. */
+  moveAside(suffix: string): Promise<string | undefined>;
+  /** Where the state lives, for logs. */
+  readonly location: string;
+}
+
+/** Another cycle changed the state since this one loaded it: this cycle must stop without writing. */
+export class ConcurrentUpdateError extends RecoverableError {
+  constructor(location: string, detail = 'was changed by another cycle') {
+    super(`state at ${location} ${detail}; this cycle stops without writing (the other one carries on)`);
+  }
+}
+
+/**
+ * The state holds the journal lease of a cycle that may still be running (another process, or one on another
+ * host, before its deadline): this cycle stops before writing. A kind of concurrent update, retried next cycle.
+ */
+export class LeaseHeldError extends ConcurrentUpdateError {
+  constructor(location: string, holder: string, leaseUntil: number) {
+    super(location, `is being written by another cycle (${holder}) until ${new Date(leaseUntil).toISOString()}`);
+  }
+}

@@ -1,0 +1,48 @@
+import { hasRemedy } from '../../../../contract/errors';
+import { start } from '../../../../lambda/bridge/cycle/start';
+import { CorruptStateError } from '../../../../lambda/bridge/state/corrupt-state-error';
+import { encodeJournalRecord } from '../../../../lambda/bridge/state/journal';
+import { emptyState, encodeState } from '../../../../lambda/bridge/state/state';
+import { ConcurrentUpdateError, LeaseHeldError } from '../../../../lambda/bridge/state/store';
+import { catalog, config, fakeDeps, T } from './harness';
+
+describe('start stage', () => {
+  test('a live lease held by another cycle is a LeaseHeldError: a concurrent update, to be retried; nothing is sent', async () => {
+    const { deps, store, sent } = fakeDeps();
+    const journal = { id: 'j', base: T, leaseUntil: Date.now() + 60_000, holder: 'another-host/boot/1' };
+    await store.save(encodeState({ ...emptyState(), journal }), undefined);
+    const error = await start(config, catalog, deps, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseHeldError);
+    expect(error).toBeInstanceOf(ConcurrentUpdateError);
+    expect(hasRemedy(error, 'retry')).toBe(true);
+    expect((error as Error).name).toBe('LeaseHeldError');
+    expect((error as Error).message).toBe(`state at memory is being written by another cycle (another-host/boot/1) until ${new Date(journal.leaseUntil).toISOString()}; this cycle stops without writing (the other one carries on)`);
+    expect(sent).toHaveLength(0);
+  });
+
+  test('an expired lease is replayed: its records sent in order, its series adopted, the journal cleared', async () => {
+    const { deps, store, sent } = fakeDeps();
+    const journal = { id: 'j', base: T - 600_000, leaseUntil: Date.now() - 1, holder: 'another-host/boot/1' };
+    await store.save(encodeState({ ...emptyState(), journal }), undefined);
+    const state = { frontier: T, counter: true, total: 5, pending: 0, window: 5, count: 0, moment: 0, baseline: true };
+    await store.appendJournal('j', 0, encodeJournalRecord(new Uint8Array([1]), [['k1234567', state]]));
+    await store.appendJournal('j', 1, encodeJournalRecord(new Uint8Array([2]), []));
+    const cycle = await start(config, catalog, deps, {});
+    expect(cycle.replayedBatches).toBe(2);
+    expect(sent.map((b) => [...b])).toEqual([[1], [2]]);
+    expect(cycle.previous.series.get('k1234567')).toEqual(state);
+    expect(cycle.previous.revisionBase).toBe(T - 600_000);
+    expect(store.current?.journal).toBeUndefined();
+    expect(store.journal.size).toBe(0);
+  });
+
+  test('a corrupt state is a StateError that names the store, with the parse failure as its cause', async () => {
+    const { deps, store } = fakeDeps();
+    Object.assign(store, { load: async () => ({ bytes: new Uint8Array(Buffer.from('{"committed":')), version: '1' }) });
+    const error = await start(config, catalog, deps, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptStateError);
+    expect(hasRemedy(error, 'inspect-state')).toBe(true);
+    expect((error as Error).message).toMatch(/^state at memory is corrupt \(not valid JSON: /);
+    expect((error as Error).cause).toBeInstanceOf(SyntaxError);
+  });
+});
