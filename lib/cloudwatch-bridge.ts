@@ -13,6 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BRIDGE_KEYS_SET_BY_CONSTRUCT, ConfigError, resolveConfig, type BridgeConfigInput } from '../lambda/bridge/config';
+import { BridgeConfigAsset } from './bridge-config-asset';
 import { allowCloudWatchLogs } from './log-encryption';
 import { lambdaCode } from './lambda-code';
 import { DEFAULT_ROLE_PATH } from './writer-role';
@@ -22,6 +23,17 @@ export const MAX_SCHEDULE_MINUTES = 720;
 const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
 const SCHEDULER_MAX_EVENT_AGE = Duration.hours(24);
 const STATE_PREFIX = 'inferwatch/';
+/**
+ * How long S3 keeps a replaced state version and a deleted journal record. The bridge reads neither: a journal is
+ * read only while the state names it (its records are then current), by the next run, and deleted once that run
+ * commits. Old versions serve a person who restores an earlier state (a corrupt state is left untouched and fails
+ * every run, so the Errors alarm calls someone): a restored state may name a journal, so the journal's versions live
+ * as long as the state's, one rule for both. A week outlasts a weekend; an older state would rewind counters by more
+ * than AMP accepts anyway (it rejects samples about an hour older than its head).
+ */
+const OLD_VERSION_DAYS = 7;
+/** The dimension the handler adds to its EMF metrics (lambda/bridge/handler.ts SHARD_DIMENSION). */
+const SHARD_DIMENSION = 'Shard';
 const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
 const INFERENCE_COMPONENT_RESOURCE = 'inference-component';
 
@@ -89,6 +101,17 @@ export interface CloudWatchBridgeProps {
    * @default three schedule intervals plus the settle delay
    */
   readonly maxLag?: Duration;
+  /**
+   * Concurrent executions reserved for the function: at least `shards`, since every shard's schedule fires at once.
+   * Not set by default. A reservation does not stop a duplicate delivery of one shard's event: a function-wide cap
+   * cannot tell shards apart, and a duplicate it throttles is queued and retried (the Throttles alarm fires, and the
+   * DeadLetters alarm when it outlives its event age), where the state lease lets it run and end without committing.
+   * And Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency (100, or
+   * 10 in a new account whose whole quota is 10), so the default deploy would fail there. Set it to keep other
+   * functions in the account from starving the bridge of concurrency.
+   * @default no reservation: the account's unreserved pool
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -121,6 +144,11 @@ export class CloudWatchBridge extends Construct {
     if (scheduleMinutes > MAX_SCHEDULE_MINUTES) {
       throw new Error(`CloudWatchBridge: scheduleMinutes must be at most ${MAX_SCHEDULE_MINUTES} (got ${scheduleMinutes}): the lag alarm's period is twice the schedule, and CloudWatch alarms evaluate at most one day`);
     }
+    if (props.reservedConcurrency !== undefined && (!Number.isInteger(props.reservedConcurrency) || props.reservedConcurrency < shards)) {
+      throw new Error(
+        `CloudWatchBridge: reservedConcurrency must be a whole number of at least shards (${shards}): every shard's schedule fires at the same time, and fewer would throttle some of them each run (got ${props.reservedConcurrency})`,
+      );
+    }
     if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
 
     const userConfig = props.bridgeConfig ?? {};
@@ -136,7 +164,17 @@ export class CloudWatchBridge extends Construct {
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       versioned: true,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(7) }],
+      // Every commit replaces the state object and deletes the run's journal records, leaving a noncurrent version and
+      // a delete marker each time. Once the versions behind a marker have expired, the marker is all that is left
+      // (an "expired" delete marker) and S3 removes it. The bridge never uploads in parts; the abort costs nothing.
+      lifecycleRules: [
+        {
+          id: 'ExpireOldVersionsAndDeleteMarkers',
+          noncurrentVersionExpiration: Duration.days(OLD_VERSION_DAYS),
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -209,8 +247,9 @@ export class CloudWatchBridge extends Construct {
       this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeWriterRole', actions: ['sts:AssumeRole'], resources: [props.writerRoleArn as string] }));
     }
 
-    const runtimeConfig = {
-      ...userConfig,
+    // Only what CloudFormation resolves goes into the environment; the user's settings ship in the code asset.
+    const configAsset = new BridgeConfigAsset(this, userConfig);
+    const deployTimeConfig = {
       remoteWrite: {
         workspaceId: props.workspaceId,
         auth: { type: 'sigv4', ...(props.workspaceRegion ? { region: props.workspaceRegion } : {}), ...(props.writerRoleArn ? { roleArn: props.writerRoleArn } : {}) },
@@ -219,9 +258,10 @@ export class CloudWatchBridge extends Construct {
     };
 
     const memorySize = props.memoryMiB ?? 512;
+    const code = lambdaCode('bridge');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'inferwatch bridge: CloudWatch SageMaker/Neuron metrics -> AMP remote write',
-      ...lambdaCode('bridge'),
+      ...(code.code ? configAsset.prebuiltCode(code) : code),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
@@ -231,12 +271,14 @@ export class CloudWatchBridge extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       // The next scheduled run re-reads the same window, so Lambda's own retries would only do the work twice.
       retryAttempts: 0,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       // A throttled event older than one interval is overtaken by the next run, which reads the same window: drop it
       // rather than run it hours late beside its successors.
       maxEventAge: maxEventAge(scheduleMinutes, LAMBDA_MAX_EVENT_AGE),
       deadLetterQueue: this.deadLetterQueue,
       environment: {
-        INFERWATCH_CONFIG: stack.toJsonString(runtimeConfig),
+        INFERWATCH_CONFIG: stack.toJsonString(deployTimeConfig),
+        ...configAsset.environment(),
         // A heap well below the function's memory: V8 collects before it grows, and buffers and the runtime keep their room.
         NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${Math.floor(memorySize * HEAP_SHARE)}`,
         POWERTOOLS_SERVICE_NAME: 'inferwatch-bridge',
@@ -250,8 +292,11 @@ export class CloudWatchBridge extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The catalog is data read at start-up; it ships beside the bundle.
-          afterBundling: (inputDir, outputDir) => [`cp "${inputDir}/lambda/bridge/catalog/default-catalog.yaml" "${outputDir}/default-catalog.yaml"`],
+          // The catalog and the config are data read at start-up; they ship beside the bundle.
+          afterBundling: (inputDir, outputDir) => [
+            `cp "${inputDir}/lambda/bridge/catalog/default-catalog.yaml" "${outputDir}/default-catalog.yaml"`,
+            configAsset.copyCommand(code.projectRoot as string, inputDir, outputDir),
+          ],
         },
       },
     });
@@ -295,13 +340,24 @@ export class CloudWatchBridge extends Construct {
     // while the bridge is healthy; missing data breaches here, so that period would fire. Any window of two
     // intervals holds at least one run's datapoint, and stays empty only when the bridge has stopped.
     const lagPeriod = Duration.minutes(2 * scheduleMinutes);
-    alarm(
-      'Lag',
-      new cloudwatch.Metric({ namespace: 'inferwatch', metricName: 'BridgeLagSeconds', dimensionsMap: { service: 'inferwatch-bridge' }, statistic: 'Maximum', period: lagPeriod }),
-      maxLag.toSeconds(),
-      `inferwatch data is more than ${maxLag.toSeconds()} s behind, or the bridge stopped reporting.`,
-      cloudwatch.TreatMissingData.BREACHING,
-    );
+    // One alarm per shard: each shard reports its own lag, and a shard that stops leaves its metric empty, which
+    // breaches. One metric-math alarm over all shards (MAX of their maxima) would not do:
+    // MAX skips a shard whose data is missing, so the others would keep it quiet, which is the fault this prevents.
+    for (let shard = 0; shard < shards; shard++) {
+      alarm(
+        shards === 1 ? 'Lag' : `Lag${shard}`,
+        new cloudwatch.Metric({
+          namespace: 'inferwatch',
+          metricName: 'BridgeLagSeconds',
+          dimensionsMap: { service: 'inferwatch-bridge', [SHARD_DIMENSION]: String(shard) },
+          statistic: 'Maximum',
+          period: lagPeriod,
+        }),
+        maxLag.toSeconds(),
+        `inferwatch data of bridge shard ${shard} (of ${shards}) is more than ${maxLag.toSeconds()} s behind, or that shard stopped reporting.`,
+        cloudwatch.TreatMissingData.BREACHING,
+      );
+    }
     this.acknowledgeNagFindings(stack);
     alarm('DeadLetters', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 1, 'Bridge invocations failed or could not be delivered; they are in the dead-letter queue.');
   }
