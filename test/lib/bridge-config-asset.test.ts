@@ -1,9 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Aws, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { ConfigError } from '../../contract/errors';
+import { BridgeConfigAsset } from '../../lib/bridge-config-asset';
 import { CloudWatchBridge } from '../../lib/cloudwatch-bridge';
 import { resolveIntrinsics } from '../support/cfn-intrinsics';
 import { AwsStandIn, defaultFleet } from '../support/aws-stand-in';
@@ -104,5 +107,36 @@ describe('the bridge config ships in the code asset, not in the 4 KB of environm
       await standIn.stop();
       rmSync(outdir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('BridgeConfigAsset', () => {
+  test('the installed package (a prebuilt bundle, no esbuild): a copy of the bundle with the config beside it, one per config', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'iw-prebuilt-'));
+    try {
+      const bundle = join(outdir, 'bundle');
+      mkdirSync(bundle);
+      writeFileSync(join(bundle, 'index.js'), 'exports.handler = async () => ({});\n');
+      writeFileSync(join(bundle, 'default-catalog.yaml'), 'namespaces: []\n');
+      const stack = new Stack(new App({ outdir }), 'Packaged');
+      const prebuilt = { code: lambda.Code.fromAsset(bundle), handler: 'index.handler' };
+      const first = new BridgeConfigAsset(stack, { period: 300 }).prebuiltCode(prebuilt);
+      const second = new BridgeConfigAsset(stack, { period: 120 }).prebuiltCode(prebuilt);
+      const dirs = [first, second].map((code) => (code.code as lambda.AssetCode).path);
+      expect(new Set(dirs).size).toBe(2);
+      for (const dir of dirs) expect(readdirSync(dir).sort()).toEqual(['bridge-config.json', 'default-catalog.yaml', 'index.js']);
+      expect(dirs.map((dir) => JSON.parse(readFileSync(join(dir, 'bridge-config.json'), 'utf8')).period)).toEqual([300, 120]);
+      expect(first.handler).toBe('index.handler');
+      // The bundle itself is left as it was: it is shared by every bridge the package synthesizes.
+      expect(readdirSync(bundle).sort()).toEqual(['default-catalog.yaml', 'index.js']);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  test('a value known only at deploy time cannot go into a file written at synth: a ConfigError naming the key', () => {
+    const stack = new Stack(new App(), 'Tokens');
+    expect(() => new BridgeConfigAsset(stack, { region: Aws.REGION })).toThrow(ConfigError);
+    expect(() => new BridgeConfigAsset(stack, { region: Aws.REGION })).toThrow('config key "bridge.config" holds a value known only at deploy time');
   });
 });
