@@ -102,14 +102,14 @@ export interface CloudWatchBridgeProps {
    */
   readonly maxLag?: Duration;
   /**
-   * Concurrent executions reserved for the function: at least `shards`, since every shard's schedule fires at once.
-   * Not set by default. A reservation does not stop a duplicate delivery of one shard's event: a function-wide cap
-   * cannot tell shards apart, and a duplicate it throttles is queued and retried (the Throttles alarm fires, and the
-   * DeadLetters alarm when it outlives its event age), where the state lease lets it run and end without committing.
-   * And Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency (100, or
-   * 10 in a new account whose whole quota is 10), so the default deploy would fail there. Set it to keep other
-   * functions in the account from starving the bridge of concurrency.
-   * @default no reservation: the account's unreserved pool
+   * Concurrent executions reserved for the function, at least `shards`: every shard's schedule fires at once. Set it
+   * so that the account's other functions cannot take the bridge's concurrency. It is not set by default, for two
+   * reasons. Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency (100,
+   * or 10 in a new account whose whole quota is 10), so a default reservation would fail the deploy there. And it does
+   * not handle a duplicate delivery of a shard's event: the cap is per function, not per shard, and a duplicate it
+   * throttles is queued and retried, so the Throttles alarm fires (and the DeadLetters alarm, once the duplicate
+   * outlives its event age). Without a reservation the duplicate runs, finds the state lease held, and commits nothing.
+   * @default no reservation: the function draws on the account's unreserved concurrency
    */
   readonly reservedConcurrency?: number;
 }
@@ -341,8 +341,8 @@ export class CloudWatchBridge extends Construct {
     // intervals holds at least one run's datapoint, and stays empty only when the bridge has stopped.
     const lagPeriod = Duration.minutes(2 * scheduleMinutes);
     // One alarm per shard: each shard reports its own lag, and a shard that stops leaves its metric empty, which
-    // breaches. One metric-math alarm over all shards (MAX of their maxima) would not do:
-    // MAX skips a shard whose data is missing, so the others would keep it quiet, which is the fault this prevents.
+    // breaches. One metric-math alarm over all shards (MAX of their maxima) would not do: MAX skips a shard whose
+    // data is missing, so the others would keep it quiet, the very fault this prevents.
     for (let shard = 0; shard < shards; shard++) {
       alarm(
         shards === 1 ? 'Lag' : `Lag${shard}`,
