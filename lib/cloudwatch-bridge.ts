@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { MAX_SCHEDULE_MINUTES } from '../contract/constants';
 import { BRIDGE_KEYS_SET_BY_CONSTRUCT, resolveConfig, type BridgeConfigInput } from '../contract/bridge-config';
 import { ConfigError } from '../contract/errors';
+import { BridgeConfigAsset } from './bridge-config-asset';
 import { allowCloudWatchLogs } from './log-encryption';
 import { lambdaCode } from './lambda-code';
 import { DEFAULT_ROLE_PATH } from './writer-role';
@@ -23,6 +24,17 @@ import { DEFAULT_ROLE_PATH } from './writer-role';
 const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
 const SCHEDULER_MAX_EVENT_AGE = Duration.hours(24);
 const STATE_PREFIX = 'inferwatch/';
+/**
+ * How long S3 keeps a replaced state version and a deleted journal record. The bridge reads neither: a journal is
+ * read only while the state names it (its records are then current), by the next run, and deleted once that run
+ * commits. Old versions serve a person who restores an earlier state (a corrupt state is left untouched and fails
+ * every run, so the Errors alarm calls someone): a restored state may name a journal, so the journal's versions live
+ * as long as the state's, one rule for both. A week outlasts a weekend; an older state would rewind counters by more
+ * than AMP accepts anyway (it rejects samples about an hour older than its head).
+ */
+const OLD_VERSION_DAYS = 7;
+/** The dimension the handler adds to its EMF metrics (lambda/bridge/handler.ts SHARD_DIMENSION). */
+const SHARD_DIMENSION = 'Shard';
 const SAGEMAKER_DESCRIBE_RESOURCES = ['endpoint', 'endpoint-config'];
 const INFERENCE_COMPONENT_RESOURCE = 'inference-component';
 
@@ -90,6 +102,17 @@ export interface CloudWatchBridgeProps {
    * @default three schedule intervals plus the settle delay
    */
   readonly maxLag?: Duration;
+  /**
+   * Concurrent executions reserved for the function, at least `shards`: every shard's schedule fires at once. Set it
+   * so that the account's other functions cannot take the bridge's concurrency. It is not set by default, for two
+   * reasons. Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency (100,
+   * or 10 in a new account whose whole quota is 10), so a default reservation would fail the deploy there. And it does
+   * not handle a duplicate delivery of a shard's event: the cap is per function, not per shard, and a duplicate it
+   * throttles is queued and retried, so the Throttles alarm fires (and the DeadLetters alarm, once the duplicate
+   * outlives its event age). Without a reservation the duplicate runs, finds the state lease held, and commits nothing.
+   * @default no reservation: the function draws on the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -98,6 +121,28 @@ export interface CloudWatchBridgeProps {
  */
 /** Share of the function's memory given to V8's old space (the bridge streams; its heap is the per-series state). */
 const HEAP_SHARE = 0.3;
+
+/** The props' numbers, checked together: one line naming the prop for each problem. */
+function checkProps(props: CloudWatchBridgeProps): { scheduleMinutes: number; shards: number; timeout: Duration } {
+  const scheduleMinutes = props.scheduleMinutes ?? 5;
+  const shards = props.shards ?? 1;
+  const timeout = props.timeout ?? Duration.minutes(4);
+  if ((props.workspaceArn === undefined) === (props.writerRoleArn === undefined)) {
+    throw new Error('CloudWatchBridge: give exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
+  }
+  if (!Number.isInteger(scheduleMinutes) || scheduleMinutes < 1) throw new Error(`CloudWatchBridge: scheduleMinutes must be a whole number of minutes (got ${scheduleMinutes})`);
+  if (!Number.isInteger(shards) || shards < 1) throw new Error(`CloudWatchBridge: shards must be a whole number from 1 (got ${shards})`);
+  if (scheduleMinutes > MAX_SCHEDULE_MINUTES) {
+    throw new Error(`CloudWatchBridge: scheduleMinutes must be at most ${MAX_SCHEDULE_MINUTES} (got ${scheduleMinutes}): the lag alarm's period is twice the schedule, and CloudWatch alarms evaluate at most one day`);
+  }
+  if (props.reservedConcurrency !== undefined && (!Number.isInteger(props.reservedConcurrency) || props.reservedConcurrency < shards)) {
+    throw new Error(
+      `CloudWatchBridge: reservedConcurrency must be a whole number of at least shards (${shards}): every shard's schedule fires at the same time, and fewer would throttle some of them each run (got ${props.reservedConcurrency})`,
+    );
+  }
+  if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
+  return { scheduleMinutes, shards, timeout };
+}
 
 export class CloudWatchBridge extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -111,18 +156,7 @@ export class CloudWatchBridge extends Construct {
 
   constructor(scope: Construct, id: string, props: CloudWatchBridgeProps) {
     super(scope, id);
-    const scheduleMinutes = props.scheduleMinutes ?? 5;
-    const shards = props.shards ?? 1;
-    const timeout = props.timeout ?? Duration.minutes(4);
-    if ((props.workspaceArn === undefined) === (props.writerRoleArn === undefined)) {
-      throw new Error('CloudWatchBridge: give exactly one of workspaceArn (same account) or writerRoleArn (cross-account)');
-    }
-    if (!Number.isInteger(scheduleMinutes) || scheduleMinutes < 1) throw new Error(`CloudWatchBridge: scheduleMinutes must be a whole number of minutes (got ${scheduleMinutes})`);
-    if (!Number.isInteger(shards) || shards < 1) throw new Error(`CloudWatchBridge: shards must be a whole number from 1 (got ${shards})`);
-    if (scheduleMinutes > MAX_SCHEDULE_MINUTES) {
-      throw new Error(`CloudWatchBridge: scheduleMinutes must be at most ${MAX_SCHEDULE_MINUTES} (got ${scheduleMinutes}): the lag alarm's period is twice the schedule, and CloudWatch alarms evaluate at most one day`);
-    }
-    if (timeout.toSeconds() >= scheduleMinutes * 60) throw new Error(`CloudWatchBridge: timeout (${timeout.toSeconds()}s) must be below the schedule interval (${scheduleMinutes * 60}s)`);
+    const { scheduleMinutes, shards, timeout } = checkProps(props);
 
     const userConfig = props.bridgeConfig ?? {};
     for (const key of BRIDGE_KEYS_SET_BY_CONSTRUCT) {
@@ -137,7 +171,17 @@ export class CloudWatchBridge extends Construct {
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       versioned: true,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(7) }],
+      // Every commit replaces the state object and deletes the run's journal records, leaving a noncurrent version and
+      // a delete marker each time. Once the versions behind a marker have expired, the marker is all that is left
+      // (an "expired" delete marker) and S3 removes it. The bridge never uploads in parts; the abort costs nothing.
+      lifecycleRules: [
+        {
+          id: 'ExpireOldVersionsAndDeleteMarkers',
+          noncurrentVersionExpiration: Duration.days(OLD_VERSION_DAYS),
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -210,8 +254,9 @@ export class CloudWatchBridge extends Construct {
       this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeWriterRole', actions: ['sts:AssumeRole'], resources: [props.writerRoleArn as string] }));
     }
 
-    const runtimeConfig = {
-      ...userConfig,
+    // Only what CloudFormation resolves goes into the environment; the user's settings ship in the code asset.
+    const configAsset = new BridgeConfigAsset(this, userConfig);
+    const deployTimeConfig = {
       remoteWrite: {
         workspaceId: props.workspaceId,
         auth: { type: 'sigv4', ...(props.workspaceRegion ? { region: props.workspaceRegion } : {}), ...(props.writerRoleArn ? { roleArn: props.writerRoleArn } : {}) },
@@ -220,9 +265,10 @@ export class CloudWatchBridge extends Construct {
     };
 
     const memorySize = props.memoryMiB ?? 512;
+    const code = lambdaCode('bridge');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'inferwatch bridge: CloudWatch SageMaker/Neuron metrics -> AMP remote write',
-      ...lambdaCode('bridge'),
+      ...(code.code ? configAsset.prebuiltCode(code) : code),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
@@ -232,12 +278,14 @@ export class CloudWatchBridge extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       // The next scheduled run re-reads the same window, so Lambda's own retries would only do the work twice.
       retryAttempts: 0,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       // A throttled event older than one interval is overtaken by the next run, which reads the same window: drop it
       // rather than run it hours late beside its successors.
       maxEventAge: maxEventAge(scheduleMinutes, LAMBDA_MAX_EVENT_AGE),
       deadLetterQueue: this.deadLetterQueue,
       environment: {
-        INFERWATCH_CONFIG: stack.toJsonString(runtimeConfig),
+        INFERWATCH_CONFIG: stack.toJsonString(deployTimeConfig),
+        ...configAsset.environment(),
         // A heap well below the function's memory: V8 collects before it grows, and buffers and the runtime keep their room.
         NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${Math.floor(memorySize * HEAP_SHARE)}`,
         POWERTOOLS_SERVICE_NAME: 'inferwatch-bridge',
@@ -251,8 +299,11 @@ export class CloudWatchBridge extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The catalog is data read at start-up; it ships beside the bundle.
-          afterBundling: (inputDir, outputDir) => [`cp "${inputDir}/lambda/bridge/catalog/default-catalog.yaml" "${outputDir}/default-catalog.yaml"`],
+          // The catalog and the config are data read at start-up; they ship beside the bundle.
+          afterBundling: (inputDir, outputDir) => [
+            `cp "${inputDir}/lambda/bridge/catalog/default-catalog.yaml" "${outputDir}/default-catalog.yaml"`,
+            configAsset.copyCommand(code.projectRoot as string, inputDir, outputDir),
+          ],
         },
       },
     });
@@ -277,6 +328,12 @@ export class CloudWatchBridge extends Construct {
       );
     }
 
+    this.createAlarms(props, scheduleMinutes, shards, settle);
+    this.acknowledgeNagFindings(stack);
+  }
+
+  /** Errors, throttles, dead letters, and each shard's lag. */
+  private createAlarms(props: CloudWatchBridgeProps, scheduleMinutes: number, shards: number, settle: number): void {
     const period = Duration.minutes(scheduleMinutes);
     const maxLag = props.maxLag ?? Duration.seconds(3 * scheduleMinutes * 60 + settle);
     const alarm = (name: string, metric: cloudwatch.Metric, threshold: number, description: string, missing = cloudwatch.TreatMissingData.NOT_BREACHING) => {
@@ -296,14 +353,24 @@ export class CloudWatchBridge extends Construct {
     // while the bridge is healthy; missing data breaches here, so that period would fire. Any window of two
     // intervals holds at least one run's datapoint, and stays empty only when the bridge has stopped.
     const lagPeriod = Duration.minutes(2 * scheduleMinutes);
-    alarm(
-      'Lag',
-      new cloudwatch.Metric({ namespace: 'inferwatch', metricName: 'BridgeLagSeconds', dimensionsMap: { service: 'inferwatch-bridge' }, statistic: 'Maximum', period: lagPeriod }),
-      maxLag.toSeconds(),
-      `inferwatch data is more than ${maxLag.toSeconds()} s behind, or the bridge stopped reporting.`,
-      cloudwatch.TreatMissingData.BREACHING,
-    );
-    this.acknowledgeNagFindings(stack);
+    // One alarm per shard: each shard reports its own lag, and a shard that stops leaves its metric empty, which
+    // breaches. One metric-math alarm over all shards (MAX of their maxima) would not do: MAX skips a shard whose
+    // data is missing, so the others would keep it quiet, the very fault this prevents.
+    for (let shard = 0; shard < shards; shard++) {
+      alarm(
+        shards === 1 ? 'Lag' : `Lag${shard}`,
+        new cloudwatch.Metric({
+          namespace: 'inferwatch',
+          metricName: 'BridgeLagSeconds',
+          dimensionsMap: { service: 'inferwatch-bridge', [SHARD_DIMENSION]: String(shard) },
+          statistic: 'Maximum',
+          period: lagPeriod,
+        }),
+        maxLag.toSeconds(),
+        `inferwatch data of bridge shard ${shard} (of ${shards}) is more than ${maxLag.toSeconds()} s behind, or that shard stopped reporting.`,
+        cloudwatch.TreatMissingData.BREACHING,
+      );
+    }
     alarm('DeadLetters', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 1, 'Bridge invocations failed or could not be delivered; they are in the dead-letter queue.');
   }
 

@@ -98,6 +98,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
         shards: workload.bridge.shards,
         memoryMiB: workload.bridge.memoryMiB,
         timeout: Duration.seconds(workload.bridge.timeoutSeconds),
+        reservedConcurrency: workload.bridge.reservedConcurrency,
         bridgeConfig: workload.bridge.config,
         rolePath: workloadRolePath,
       },

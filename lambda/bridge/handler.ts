@@ -2,8 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { BridgeConfig } from '../../contract/bridge-config';
-import { forShard, loadConfig } from './config';
+import { forShard } from './config';
 import { runCycle } from './cycle';
+import { loadDeployedConfig } from './deployed-config';
 import { redactingLogger, type BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
 
@@ -17,8 +18,11 @@ const logger: BridgeLogger = redactingLogger({
 /** EMF metrics for the CloudWatch alarms that watch the bridge itself (the Prometheus self-metrics need the bridge to work). */
 const metrics = new Metrics({ namespace: 'inferwatch', serviceName: 'inferwatch-bridge' });
 // Parsed once per container: a bad config fails the first invocation loudly, before any API call.
-const config = loadConfig(process.env);
+const config = loadDeployedConfig(process.env);
 const caches = createWarmCaches();
+
+/** The EMF dimension the CloudWatchBridge construct's per-shard lag alarms select. */
+export const SHARD_DIMENSION = 'Shard';
 
 /** Stop starting remote-write retries this long before Lambda's timeout, so the cycle can still journal and report. */
 const SAFETY_MARGIN_MS = 5_000;
@@ -50,7 +54,10 @@ export interface BridgeEvent {
 /** Scheduled by EventBridge Scheduler: one bridge cycle per invocation. */
 export async function handler(event: BridgeEvent | undefined, context: Context): Promise<{ samples: number; highWaterMark?: string }> {
   deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
-  const { shardConfig, deps, catalog } = await shardRuntime(event?.shard ?? config.shard.index, event?.shards ?? config.shard.count, context.invokedFunctionArn);
+  const shard = event?.shard ?? config.shard.index;
+  const { shardConfig, deps, catalog } = await shardRuntime(shard, event?.shards ?? config.shard.count, context.invokedFunctionArn);
+  // Per shard, so the lag alarm of a stopped shard cannot be kept quiet by the others (publishing clears it again).
+  metrics.addDimension(SHARD_DIMENSION, String(shard));
   try {
     const report = await runCycle(shardConfig, catalog, deps);
     if (report.highWaterMark !== undefined) metrics.addMetric('BridgeLagSeconds', MetricUnit.Seconds, (Date.now() - report.highWaterMark) / 1000);

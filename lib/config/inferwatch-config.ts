@@ -21,6 +21,11 @@ const BridgeSettings = z
     memoryMiB: z.number().int().min(128).max(10240).default(512),
     /** Lambda timeout, seconds; below the schedule interval. @default 240 */
     timeoutSeconds: z.number().int().min(30).max(900).default(240),
+    /**
+     * Concurrent executions reserved for the bridge, at least `shards`; see CloudWatchBridgeProps.reservedConcurrency
+     * for why none is the default (a new account's quota of 10 refuses any reservation). @default none
+     */
+    reservedConcurrency: z.number().int().min(1).optional(),
     /** Passed to the bridge as is (period, settle, namespaces, neuronNamespace, catalog, namingProfile, ...). @default {} */
     config: z.record(z.string(), z.unknown()).default({}),
   })
@@ -179,6 +184,10 @@ export const InferwatchConfigSchema = z
     config.workloads.forEach((workload, i) => {
       if (workload.bridge.timeoutSeconds >= workload.bridge.scheduleMinutes * 60) {
         ctx.addIssue({ code: 'custom', path: ['workloads', i, 'bridge', 'timeoutSeconds'], message: `must be below the schedule interval (${workload.bridge.scheduleMinutes * 60}s) so runs never overlap` });
+      }
+      const reserved = workload.bridge.reservedConcurrency;
+      if (reserved !== undefined && reserved < workload.bridge.shards) {
+        ctx.addIssue({ code: 'custom', path: ['workloads', i, 'bridge', 'reservedConcurrency'], message: `must be at least shards (${workload.bridge.shards}): every shard's schedule fires at once` });
       }
     });
     const seen = new Set<string>();

@@ -101,8 +101,10 @@ app.synth();
     const template = JSON.parse(readFileSync(join(app, 'cdk.out', 'Mine.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Handler?: string } }> };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler');
     expect(functions.length).toBeGreaterThan(0);
-    // The bridge's code is the bundle built into the package, with its catalog beside it.
+    // The bridge's code is the bundle built into the package, with its catalog and its config beside it.
     const assets = readdirSync(join(app, 'cdk.out')).filter((d) => d.startsWith('asset.'));
-    expect(assets.filter((d) => existsSync(join(app, 'cdk.out', d, 'index.js')) && existsSync(join(app, 'cdk.out', d, 'default-catalog.yaml')))).toHaveLength(1);
+    const bridgeAssets = assets.filter((d) => existsSync(join(app, 'cdk.out', d, 'index.js')) && existsSync(join(app, 'cdk.out', d, 'default-catalog.yaml')));
+    expect(bridgeAssets).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(app, 'cdk.out', bridgeAssets[0] as string, 'bridge-config.json'), 'utf8'))).toEqual({ period: 60 });
   }, 120_000);
 });

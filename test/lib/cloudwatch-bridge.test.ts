@@ -37,17 +37,17 @@ describe('CloudWatchBridge', () => {
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^BridgeLogs') } },
       DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BridgeDeadLetters'), 'Arn'] } },
-      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps --max-old-space-size=153', INFERWATCH_CONFIG: Match.anyValue() } },
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps --max-old-space-size=153', INFERWATCH_CONFIG: Match.anyValue(), INFERWATCH_CONFIG_ASSET: 'bridge-config.json' } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
   });
 
-  test('the bridge config carries the workspace id (no URL: the bridge asks DescribeWorkspace), SigV4 and the state bucket', () => {
+  test('the environment carries the workspace id (no URL: the bridge asks DescribeWorkspace), SigV4 and the state bucket; the user settings ship in the asset', () => {
     const { template } = synth({ bridgeConfig: { period: 300, revisionWindow: '20m', neuronNamespace: 'Neuron' } });
     const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
     const joined = JSON.stringify(fn?.Properties.Environment.Variables.INFERWATCH_CONFIG);
-    expect(joined).toContain('\\"period\\":300');
+    expect(joined).not.toContain('period');
     expect(joined).toContain('\\"remoteWrite\\":{\\"workspaceId\\":\\"ws-1234\\",\\"auth\\":{\\"type\\":\\"sigv4\\"}}');
     expect(joined).not.toContain('remote_write');
     const other = synth({ workspaceRegion: 'us-west-2' }).template;
@@ -196,6 +196,42 @@ describe('CloudWatchBridge', () => {
     template.hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowCloudWatchLogs', Principal: { Service: 'logs.eu-west-1.amazonaws.com' } })]) } });
   });
 
+  test('state bucket lifecycle: old versions expire after a week, then the delete markers journal deletes leave behind, and stale multipart uploads', () => {
+    const { template } = synth();
+    // One rule: ExpiredObjectDeleteMarker only may not share a rule with an Expiration in days or a date (S3 LifecycleExpiration).
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Id: 'ExpireOldVersionsAndDeleteMarkers',
+            Status: 'Enabled',
+            NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+            ExpiredObjectDeleteMarker: true,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            ExpirationInDays: Match.absent(),
+            ExpirationDate: Match.absent(),
+          },
+        ],
+      },
+    });
+  });
+
+  test('reserved concurrency: none by default; when set, at least one execution per shard', () => {
+    synth().template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
+    synth({ shards: 3, reservedConcurrency: 3 }).template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 3 });
+    expect(() => synth({ shards: 3, reservedConcurrency: 2 })).toThrow('reservedConcurrency must be a whole number of at least shards (3)');
+    expect(() => synth({ reservedConcurrency: 1.5 })).toThrow('reservedConcurrency must be a whole number');
+  });
+
+  test('one lag alarm per shard, each selecting its shard: a stopped shard cannot hide behind the others', () => {
+    const { template } = synth({ scheduleMinutes: 10, shards: 3, timeout: Duration.minutes(8) });
+    const lag = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'BridgeLagSeconds' } }));
+    const dimensions = lag.map((a) => Object.fromEntries((a.Properties.Dimensions as Array<{ Name: string; Value: string }>).map((d) => [d.Name, d.Value])));
+    expect(dimensions).toEqual([0, 1, 2].map((shard) => ({ service: 'inferwatch-bridge', Shard: String(shard) })));
+    for (const alarm of lag) expect(alarm.Properties).toMatchObject({ Statistic: 'Maximum', Period: 1200, TreatMissingData: 'breaching' });
+  });
+
   test('alarms on errors, throttles, lag (missing data breaches, over two schedule intervals) and dead letters', () => {
     const { template } = synth({ scheduleMinutes: 5 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 });
@@ -203,7 +239,7 @@ describe('CloudWatchBridge', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'BridgeLagSeconds',
       Namespace: 'inferwatch',
-      Dimensions: [{ Name: 'service', Value: 'inferwatch-bridge' }],
+      Dimensions: Match.arrayWith([{ Name: 'Shard', Value: '0' }, { Name: 'service', Value: 'inferwatch-bridge' }]),
       Statistic: 'Maximum',
       Period: 600,
       EvaluationPeriods: 1,

@@ -200,12 +200,19 @@ describe('the CDK app', () => {
     const { workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
     const assembly = app.synth();
     // The workload stack's function names its code by asset hash: <hash>.zip.
-    const template = assembly.getStackByName(workloads[0]?.stackName as string).template as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
-    const keys = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Code?.S3Key);
+    const template = assembly.getStackByName(workloads[0]?.stackName as string).template as {
+      Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string }; Environment?: { Variables: Record<string, unknown> } } }>;
+    };
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const keys = functions.map((r) => r.Properties.Code?.S3Key);
     expect(keys).toHaveLength(1);
     const assetDir = join(outdir, `asset.${String(keys[0]).replace(/\.zip$/, '')}`);
     expect(existsSync(join(assetDir, 'index.js'))).toBe(true);
     expect(existsSync(join(assetDir, 'default-catalog.yaml'))).toBe(true);
+    // The bridge settings ship beside the bundle; the function's environment names the file.
+    const configAsset = functions[0]?.Properties.Environment?.Variables.INFERWATCH_CONFIG_ASSET;
+    expect(configAsset).toBe('bridge-config.json');
+    expect(existsSync(join(assetDir, configAsset as string))).toBe(true);
 
     const standIn = await new AwsStandIn(defaultFleet()).start();
     const receiver = await new RecordingReceiver().start();
@@ -213,6 +220,7 @@ describe('the CDK app', () => {
     amp.addWorkspace('ws-0a1b2c3d');
     const saved = { ...process.env };
     Object.assign(process.env, standIn.env(), amp.env(), {
+      INFERWATCH_CONFIG_ASSET: configAsset,
       INFERWATCH_CONFIG: JSON.stringify({
         remoteWrite: { workspaceId: 'ws-0a1b2c3d' },
         state: { type: 'file', directory: join(outdir, 'state') },

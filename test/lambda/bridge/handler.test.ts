@@ -123,3 +123,58 @@ describe('Lambda handler with remoteWrite.workspaceId', () => {
     expect(receiver.bodies.length).toBeGreaterThan(0);
   });
 });
+
+describe('Lambda handler EMF metrics', () => {
+  test('carry the shard as a dimension, per invocation, so each shard has a lag metric of its own', async () => {
+    const receiver = await new RecordingReceiver().start();
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDLAMBDA';
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+    process.env.INFERWATCH_CONFIG = JSON.stringify({ region: 'eu-west-1', remoteWrite: { url: receiver.url }, state: { type: 's3', bucket: 'inferwatch-state' } });
+
+    /* eslint-disable @typescript-eslint/no-require-imports -- jest.isolateModules loads modules with require */
+    let handler: HandlerModule['handler'] | undefined;
+    jest.isolateModules(() => {
+      const CW = require('@aws-sdk/client-cloudwatch') as CloudWatchModule;
+      const SM = require('@aws-sdk/client-sagemaker') as SageMakerModule;
+      const S3 = require('@aws-sdk/client-s3') as S3Module;
+      const cw = mockClient(CW.CloudWatchClient);
+      cw.on(CW.ListMetricsCommand).resolves({ Metrics: [{ MetricName: 'Invocations', Dimensions: [{ Name: 'EndpointName', Value: 'e' }] }] });
+      cw.on(CW.GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
+        MetricDataResults: input.MetricDataQueries?.map((q) => ({ Id: q.Id, Timestamps: [new Date((input.EndTime as Date).getTime() - 60_000)], Values: [3], StatusCode: 'Complete' })),
+      }));
+      mockClient(SM.SageMakerClient).on(SM.ListEndpointsCommand).resolves({ Endpoints: [] });
+      const s3 = mockClient(S3.S3Client);
+      s3.on(S3.GetObjectCommand).rejects(new S3.NoSuchKey({ message: 'none', $metadata: {} }));
+      s3.on(S3.PutObjectCommand).resolves({ ETag: '"1"' });
+      handler = (require('../../../lambda/bridge/handler') as HandlerModule).handler;
+    });
+    /* eslint-enable @typescript-eslint/no-require-imports */
+
+    const context = { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:210987654321:function:bridge', getRemainingTimeInMillis: () => 60_000 } as Context;
+    const written: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      await handler?.({ shard: 1, shards: 2 }, context);
+      await handler?.({ shard: 0, shards: 2 }, context);
+    } finally {
+      stdout.mockRestore();
+      await receiver.stop();
+      delete process.env.INFERWATCH_CONFIG;
+    }
+    // EMF: one JSON document a line, with an `_aws` key naming its namespace, dimensions and metrics.
+    const emf = written
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { _aws?: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> }; Shard?: string; BridgeLagSeconds?: number })
+      .filter((doc) => doc._aws !== undefined);
+    expect(emf.map((doc) => doc.Shard)).toEqual(['1', '0']);
+    for (const doc of emf) {
+      expect(doc._aws?.CloudWatchMetrics).toEqual([expect.objectContaining({ Namespace: 'inferwatch', Dimensions: [['service', 'Shard']] })]);
+      expect(doc._aws?.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).toContain('BridgeLagSeconds');
+      expect(doc.BridgeLagSeconds).toBeGreaterThan(0);
+    }
+  });
+});
