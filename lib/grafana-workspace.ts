@@ -12,9 +12,9 @@ import { lambdaCode } from './lambda-code';
 import { stackOutput } from './stack-output';
 
 /**
- * AMG's Grafana version for new workspaces: the newest AMG offers that the dashboards are tested with. The dashboards'
- * JSON is built with the foundation SDK's 10.4 line (see docs/grafana.md for why not a newer line); Grafana migrates
- * dashboard JSON forward on load, and the e2e tests run every panel query against a real Prometheus.
+ * AMG's Grafana version for new workspaces: the newest AMG offers that the dashboards are tested with. AMG offers 8, 9,
+ * 10.4, 12.4 and 13; the dashboards are built with the foundation SDK's 0.0.x line (Grafana 12 and later, dashboard
+ * schema 42), and the e2e tests run every panel query against a real Prometheus.
  */
 export const GRAFANA_VERSION = '12.4';
 
