@@ -17,3 +17,9 @@ export const DATASOURCE_UID = 'inferwatch-amp';
  * alarms evaluate at most one day.
  */
 export const MAX_SCHEDULE_MINUTES = 720;
+
+/**
+ * The Amazon Managed Service for Prometheus data source plugin. Grafana 13 migrates core `prometheus` data sources that
+ * use SigV4 to it, so provisioning it directly means an upgrade changes nothing.
+ */
+export const DATASOURCE_TYPE = 'grafana-amazonprometheus-datasource';

@@ -12,10 +12,14 @@ import { lambdaCode } from './lambda-code';
 import { stackOutput } from './stack-output';
 
 /**
- * AMG's Grafana version; the dashboards are built with the foundation SDK build for the same version. AMG offers
- * Grafana 8, 9, 10.4, 12 and 13 (no 11); the SDK publishes builds for 10.x and 11.6 only, so 10.4 is the newest both share.
+ * AMG's Grafana version for new workspaces: the newest AMG offers that the dashboards are tested with. AMG offers 8, 9,
+ * 10.4, 12.4 and 13; the dashboards are built with the foundation SDK's 0.0.x line (Grafana 12 and later, dashboard
+ * schema 42), and the e2e tests run every panel query against a real Prometheus.
  */
-export const GRAFANA_VERSION = '10.4';
+export const GRAFANA_VERSION = '12.4';
+
+/** The handler's own limit; CloudFormation waits at most a little longer for a handler that crashed without answering. */
+const PROVISIONER_TIMEOUT = Duration.minutes(5);
 
 export interface GrafanaSamlProps {
   /** The identity provider's metadata URL. Give this or `idpMetadataXml`. */
@@ -98,6 +102,9 @@ export class GrafanaWorkspace extends Construct {
       permissionType: 'CUSTOMER_MANAGED',
       roleArn: this.role.roleArn,
       grafanaVersion: GRAFANA_VERSION,
+      // The provisioner installs the Amazon Managed Service for Prometheus data source plugin when the workspace lacks
+      // it; AMG allows plugin installs only with plugin management on.
+      pluginAdminEnabled: true,
       samlConfiguration: props.saml && {
         idpMetadata: { url: props.saml.idpMetadataUrl, xml: props.saml.idpMetadataXml },
         assertionAttributes: { role: props.saml.roleAttribute ?? 'role' },
@@ -122,7 +129,7 @@ export class GrafanaWorkspace extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
-      timeout: Duration.minutes(5),
+      timeout: PROVISIONER_TIMEOUT,
       role: provisionerRole,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
@@ -134,6 +141,8 @@ export class GrafanaWorkspace extends Construct {
     this.provisioning = new CustomResource(this, 'Provisioning', {
       serviceToken: this.provisioner.functionArn,
       resourceType: 'Custom::GrafanaProvisioning',
+      // Without it CloudFormation waits an hour for a handler that died before answering.
+      serviceTimeout: PROVISIONER_TIMEOUT.plus(Duration.minutes(1)),
       properties: {
         WorkspaceId: this.workspace.attrId,
         GrafanaUrl: this.workspace.attrEndpoint,

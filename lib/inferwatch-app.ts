@@ -8,6 +8,8 @@ import { accountSeriesLimits, type FleetSize } from './config/series-limits';
 import type { LatencyMode } from '../contract/latency';
 import { MonitoringStack } from './monitoring-stack';
 import { WorkloadStack } from './workload-stack';
+import { monitoringRegionProblem, workloadPartitionProblem } from './config/service-regions';
+import { anyKeyIn } from './workspace-key-access';
 import { rolePath, writerRoleArn, writerRoleName } from './writer-role';
 
 export interface InferwatchStacks {
@@ -28,6 +30,11 @@ function declaredFleet(workload: InferwatchConfig['workloads'][number]): FleetSi
   return { ...workload.fleet, latency: (workload.bridge.config as { latency?: LatencyMode }).latency };
 }
 
+/** A workload in the monitoring account and region without a recorded workspace id references the stack's own resources. */
+function sameEnvDirect(sameEnv: boolean, workspaceId: string | undefined): boolean {
+  return sameEnv && workspaceId === undefined;
+}
+
 /**
  * One monitoring stack (AMP, alerts, the writer role) and one workload stack per account and region (the
  * bridge). A workload in the monitoring account and region references the workspace directly; any other
@@ -38,6 +45,13 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
   const logRetention = retention(config.logRetentionDays);
   const writerRole = writerRoleName(config.stackPrefix);
   const workloadRolePath = rolePath(config.stackPrefix);
+  // Refused here, not in CloudFormation: a region that lacks a service fails the deploy halfway, after other stacks.
+  const regionProblem = monitoringEnv.region === undefined ? undefined : monitoringRegionProblem(monitoringEnv.region, config.monitoring.grafana.enabled);
+  if (regionProblem) throw new ConfigError(regionProblem);
+  config.workloads.forEach((workload, index) => {
+    const problem = workload.region && monitoringEnv.region ? workloadPartitionProblem(`workloads[${index}].region`, workload.region, monitoringEnv.region) : undefined;
+    if (problem) throw new ConfigError(problem);
+  });
   const crossAccount = [...new Set(config.workloads.map((w) => w.account).filter((a): a is string => a !== undefined && a !== monitoringEnv.account))];
 
   // Every series carries account_id; a workload without an account is in the monitoring account (the deploying one when that is unset too).
@@ -53,6 +67,8 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     env: monitoringEnv,
     description: 'inferwatch: AMP workspace, rules and alerting',
     workspaceAlias: config.monitoring.workspaceAlias,
+    // Per install, like the writer role: a second install in the account and region must not collide on the alias.
+    keyAlias: `${config.stackPrefix.toLowerCase()}-monitoring`,
     customerManagedKey: config.monitoring.customerManagedKey,
     alertEmails: config.monitoring.alertEmails,
     logRetention,
@@ -74,8 +90,11 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     const workspaceId = config.monitoring.workspaceId;
     // The bridge gets the workspace id; it asks AMP for the endpoint (DescribeWorkspace) when it starts.
     let target: { workspaceId: string; workspaceRegion?: string; workspaceArn?: string; writerRoleArn?: string };
+    // Cross-account workloads write through the writer role, which has the key; in-account ones need it themselves.
+    let workspaceKeyArn: string | undefined;
     if (sameEnv && workspaceId === undefined) {
       target = { workspaceId: monitoring.prometheus.workspaceId, workspaceArn: monitoring.prometheus.workspaceArn };
+      workspaceKeyArn = monitoring.encryptionKey?.keyArn;
     } else {
       if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
         throw new ConfigError(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
@@ -85,6 +104,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       target = sameAccount
         ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: `arn:${Aws.PARTITION}:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
         : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account, writerRole) };
+      if (sameAccount && config.monitoring.customerManagedKey) workspaceKeyArn = anyKeyIn(monitoringEnv.account, monitoringEnv.region);
     }
     const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
     const stack = new WorkloadStack(app, name, {
@@ -92,6 +112,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       description: 'inferwatch: the CloudWatch -> AMP bridge',
       alertEmails: config.monitoring.alertEmails,
       logRetention,
+      workspaceKeyArn,
       bridge: {
         ...target,
         scheduleMinutes: workload.bridge.scheduleMinutes,
@@ -114,6 +135,13 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       },
     });
     if (sameEnv && workspaceId === undefined) stack.addStackDependency(monitoring);
+    if (workspaceKeyArn !== undefined && monitoringEnv.account !== undefined && monitoringEnv.region !== undefined && !sameEnvDirect(sameEnv, workspaceId)) {
+      const reason =
+        'The workspace is known here only by id, so its key ARN is not: any key of the monitoring account and region, usable only through AMP there (kms:ViaService), which decrypts only with the workspace key.';
+      const id = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${monitoringEnv.region}:${monitoringEnv.account}:key/*]`;
+      Validations.of(stack.bridge.role.node.findChild('DefaultPolicy')).acknowledge({ id, reason });
+      if (stack.neuronCollector) Validations.of(stack.neuronCollector.instancePolicy).acknowledge({ id, reason });
+    }
     const sizing = shardSizingWarning(
       { fleet: declaredFleet(workload), shards: workload.bridge.shards, memoryMiB: workload.bridge.memoryMiB },
       `workloads[${index}]`,
@@ -122,6 +150,12 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     return stack;
   });
 
+  if (config.monitoring.workspaceId !== undefined && config.monitoring.workspaceFingerprint === undefined) {
+    Annotations.of(monitoring).addWarningV2(
+      'inferwatch:workspace-fingerprint',
+      'monitoring.workspaceId is set but monitoring.workspaceFingerprint is not: synth cannot tell whether this deploy replaces the AMP workspace. Record the WorkspaceFingerprint output in it.',
+    );
+  }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
   return { monitoring, workloads };
 }

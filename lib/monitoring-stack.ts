@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,6 +6,9 @@ import type { Construct } from 'constructs';
 import { GrafanaWorkspace, type GrafanaWorkspaceProps } from './grafana-workspace';
 import { PrometheusWorkspace, type SeriesLimit } from './prometheus-workspace';
 import type { WorkloadAlerts } from './prometheus-workspace/alert-rules';
+import { stackOutput } from './stack-output';
+import { workspaceFingerprint } from './config/workspace-replacement';
+import { ampViaService, WORKSPACE_KEY_ACTIONS, workspaceKeyStatement } from './workspace-key-access';
 import { DEFAULT_ROLE_PATH, DEFAULT_WRITER_ROLE_NAME, rolePathPattern } from './writer-role';
 
 export interface MonitoringStackProps extends StackProps {
@@ -16,6 +19,12 @@ export interface MonitoringStackProps extends StackProps {
    * @default true
    */
   readonly customerManagedKey?: boolean;
+  /**
+   * Alias of the customer-managed key, without `alias/`. KMS aliases are unique per account and region, so a second
+   * install in the same account and region needs its own (the app derives it from `stackPrefix`).
+   * @default "<workspaceAlias>-monitoring"
+   */
+  readonly keyAlias?: string;
   /** @default none */
   readonly alertEmails?: readonly string[];
   /** @default one month */
@@ -71,7 +80,13 @@ export class MonitoringStack extends Stack {
     this.encryptionKey =
       props.customerManagedKey === false
         ? undefined
-        : new kms.Key(this, 'Key', { alias: `${props.workspaceAlias ?? 'inferwatch'}-monitoring`, enableKeyRotation: true, description: 'inferwatch: AMP workspace, logs, alerts' });
+        : new kms.Key(this, 'Key', {
+            alias: props.keyAlias ?? `${props.workspaceAlias ?? 'inferwatch'}-monitoring`,
+            enableKeyRotation: true,
+            description: 'inferwatch: AMP workspace, logs, alerts',
+            // Kept on destroy and on replacement: the retained workspace's data is readable only with it.
+            removalPolicy: RemovalPolicy.RETAIN,
+          });
     this.prometheus = new PrometheusWorkspace(this, 'Prometheus', {
       alias: props.workspaceAlias,
       encryptionKey: this.encryptionKey,
@@ -105,5 +120,28 @@ export class MonitoringStack extends Stack {
       // QueryMetrics: a bridge that lost its state asks the workspace where each series stands (see the bridge's Exactness notes).
       this.writerRole.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], resources: [this.prometheus.workspaceArn] }));
     }
+    if (this.encryptionKey) this.grantWorkspaceKey(this.encryptionKey);
+    stackOutput(this, 'WorkspaceFingerprint', workspaceFingerprint(this.encryptionKey !== undefined), 'What the AMP workspace was created with (monitoring.workspaceFingerprint): synth refuses a change that would replace it');
+  }
+
+  /**
+   * AMP reads and writes the workspace with the key on behalf of the caller, so every principal of this stack that
+   * queries or writes it needs the key, on both sides: its IAM policy, and the key policy as a key user (AMP's
+   * "Encryption at rest", step 3). Workload roles in other stacks get the IAM side; the key policy's account statement
+   * lets IAM decide for them, as they deploy after this stack and cannot be named in its key policy.
+   */
+  private grantWorkspaceKey(key: kms.Key): void {
+    const principals = [this.grafana?.role, this.writerRole].filter((role): role is iam.Role => role !== undefined);
+    if (principals.length === 0) return;
+    for (const role of principals) role.addToPolicy(workspaceKeyStatement(key.keyArn, this.region));
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'WorkspaceKeyUsersThroughAmp',
+        principals,
+        actions: [...WORKSPACE_KEY_ACTIONS],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': ampViaService(this.region) } },
+      }),
+    );
   }
 }

@@ -177,6 +177,8 @@ export class PrometheusWorkspace extends Construct {
             }
           : undefined,
     });
+    // Kept on destroy and on replacement (UpdateReplacePolicy): deleting a workspace deletes its metrics.
+    this.workspace.applyRemovalPolicy(RemovalPolicy.RETAIN);
     this.workspaceArn = this.workspace.attrArn;
     this.workspaceId = this.workspace.attrWorkspaceId;
     this.remoteWriteUrl = `${this.workspace.attrPrometheusEndpoint}api/v1/remote_write`;

@@ -6,10 +6,18 @@ import { AlertTopic } from './alert-topic';
 import { CloudWatchBridge, type CloudWatchBridgeProps } from './cloudwatch-bridge';
 import { NeuronCollector, type NeuronCollectorProps } from './neuron-collector';
 import { ampRemoteWriteUrl } from './prometheus-workspace';
+import { workspaceKeyStatement } from './workspace-key-access';
 
 export interface WorkloadStackProps extends StackProps {
   /** How the bridge reaches the workspace and what it runs with. */
   readonly bridge: Omit<CloudWatchBridgeProps, 'alarmTopic' | 'logRetention'>;
+  /**
+   * The workspace's customer-managed key (or `arn:...:kms:<region>:<account>:key/*` where only the workspace id is known):
+   * the bridge and the collector hosts query and write through AMP with it. Not used with `bridge.writerRoleArn`: the
+   * writer role has the key.
+   * @default none: the workspace uses an AWS-owned key
+   */
+  readonly workspaceKeyArn?: string;
   /** Addresses told when the bridge's own alarms fire. @default none */
   readonly alertEmails?: readonly string[];
   /** @default one month */
@@ -45,6 +53,11 @@ export class WorkloadStack extends Stack {
         writerRoleArn: props.bridge.writerRoleArn,
         logRetention: props.logRetention,
       });
+    }
+    if (props.workspaceKeyArn !== undefined && props.bridge.writerRoleArn === undefined) {
+      const statement = workspaceKeyStatement(props.workspaceKeyArn, props.bridge.workspaceRegion ?? this.region);
+      this.bridge.role.addToPolicy(statement);
+      this.neuronCollector?.instancePolicy.addStatements(statement);
     }
   }
 }

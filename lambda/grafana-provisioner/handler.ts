@@ -2,6 +2,7 @@ import { GrafanaClient } from '@aws-sdk/client-grafana';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { provision, type ProvisionInput } from './provision';
+import { responseBody } from './response';
 
 const logger = new Logger({ serviceName: 'inferwatch-grafana-provisioner' });
 const grafana = new GrafanaClient({});
@@ -43,13 +44,13 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
     }
   } catch (error) {
     status = 'FAILED';
-    reason = `${(error as Error).message} (log stream ${context.logStreamName})`.slice(0, 4000);
+    reason = `${(error as Error).message} (log stream ${context.logStreamName})`;
     logger.error('provisioning failed', { error: (error as Error).message });
   }
   const response = await fetch(event.ResponseURL, {
     method: 'PUT',
     headers: { 'Content-Type': '' },
-    body: JSON.stringify({ Status: status, Reason: reason, PhysicalResourceId: physicalResourceId, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, Data: data }),
+    body: responseBody({ Status: status, Reason: reason, PhysicalResourceId: physicalResourceId, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, Data: data }),
   });
   if (!response.ok) throw new Error(`could not report to CloudFormation: HTTP ${response.status}`);
 }

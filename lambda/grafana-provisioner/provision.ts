@@ -5,7 +5,7 @@ import {
   ListWorkspaceServiceAccountsCommand,
   type GrafanaClient,
 } from '@aws-sdk/client-grafana';
-import { DATASOURCE_UID } from '../../contract/constants';
+import { DATASOURCE_TYPE, DATASOURCE_UID } from '../../contract/constants';
 import { GrafanaApi, type GrafanaApiOptions } from './grafana-api';
 
 export const FOLDER_UID = 'inferwatch';
@@ -39,16 +39,19 @@ export interface ProvisionResult {
   readonly dashboards: string[];
 }
 
-/** The AMP data source: SigV4 with the workspace's IAM role, in the AMP workspace's region. */
+/**
+ * The AMP data source: SigV4 with the workspace's IAM role (`ec2_iam_role`), service `aps`, in the AMP workspace's
+ * region; the jsonData keys are the plugin's (its "Configure" page, provisioning section).
+ */
 export function dataSourceModel(input: ProvisionInput) {
   return {
     uid: DATASOURCE_UID,
     name: 'Amazon Managed Prometheus (inferwatch)',
-    type: 'prometheus',
+    type: DATASOURCE_TYPE,
     access: 'proxy',
     url: input.prometheusUrl.replace(/\/$/, ''),
     isDefault: true,
-    jsonData: { httpMethod: 'POST', sigV4Auth: true, sigV4AuthType: 'ec2_iam_role', sigV4Region: input.prometheusRegion, timeInterval: '60s' },
+    jsonData: { httpMethod: 'POST', sigV4Auth: true, sigV4AuthType: 'ec2_iam_role', sigV4Region: input.prometheusRegion, sigv4Service: 'aps', timeInterval: '60s' },
   };
 }
 
@@ -80,6 +83,12 @@ export async function provision(input: ProvisionInput, deps: ProvisionDeps): Pro
 
   try {
     const api = new GrafanaApi(input.grafanaUrl, token.key, deps.api);
+    // A data source of a plugin Grafana lacks saves, then fails every query: install the plugin first.
+    const plugin = await api.request('GET', `/api/plugins/${DATASOURCE_TYPE}/settings`, undefined, true);
+    if (!plugin) {
+      await api.request('POST', `/api/plugins/${DATASOURCE_TYPE}/install`, {});
+      deps.log('installed the data source plugin', { plugin: DATASOURCE_TYPE });
+    }
     const model = dataSourceModel(input);
     const existing = await api.request('GET', `/api/datasources/uid/${DATASOURCE_UID}`, undefined, true);
     if (existing) await api.request('PUT', `/api/datasources/uid/${DATASOURCE_UID}`, model);

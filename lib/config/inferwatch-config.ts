@@ -7,6 +7,7 @@ import { ConfigError } from '../../contract/errors';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
+import { WORKSPACE_FINGERPRINT, workspaceReplacementProblem } from './workspace-replacement';
 
 const Account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1');
@@ -167,6 +168,13 @@ export const InferwatchConfigSchema = z
         customerManagedKey: z.boolean().default(true),
         /** An existing workspace id, needed by workload accounts other than the monitoring account. @default none */
         workspaceId: z.string().regex(/^ws-[0-9a-f-]+$/i, 'must be an AMP workspace id such as ws-12345678-abcd-...').optional(),
+        /**
+         * The monitoring stack's `WorkspaceFingerprint` output after a deploy, recorded beside workspaceId: synth then refuses a
+         * change that would replace the workspace (customerManagedKey is create-only). @default none: no replacement check
+         */
+        workspaceFingerprint: z.string().regex(WORKSPACE_FINGERPRINT, 'must be the WorkspaceFingerprint output of the monitoring stack, such as kms=customer-managed').optional(),
+        /** Replace the AMP workspace on purpose when workspaceFingerprint says a change would. @default false */
+        allowWorkspaceReplacement: z.boolean().default(false),
         /** Days AMP keeps samples (workspace configuration). @default AMP's default, 150 */
         retentionDays: z.number().int().min(1).max(1095).optional(),
         /** Addresses subscribed to the alert topic. @default [] */
@@ -175,12 +183,14 @@ export const InferwatchConfigSchema = z
         grafana: GrafanaSettings.default({ enabled: true, authentication: 'AWS_SSO' }),
       })
       .strict()
-      .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [], grafana: { enabled: true, authentication: 'AWS_SSO' } }),
+      .default({ workspaceAlias: 'inferwatch', customerManagedKey: true, allowWorkspaceReplacement: false, alertEmails: [], grafana: { enabled: true, authentication: 'AWS_SSO' } }),
     /** Where bridges run. @default one, in the monitoring account and region */
     workloads: z.array(Workload).min(1).default([{ fleet: { variants: 50, neuronHosts: 0 }, bridge: BridgeSettings.parse({}), neuronCollector: NeuronCollectorSettings.parse({}), alerts: {} }]),
   })
   .strict()
   .superRefine((config, ctx) => {
+    const replacement = workspaceReplacementProblem(config.monitoring.workspaceFingerprint, config.monitoring.customerManagedKey);
+    if (replacement && !config.monitoring.allowWorkspaceReplacement) ctx.addIssue({ code: 'custom', path: ['monitoring', 'customerManagedKey'], message: replacement });
     config.workloads.forEach((workload, i) => {
       if (workload.bridge.timeoutSeconds >= workload.bridge.scheduleMinutes * 60) {
         ctx.addIssue({ code: 'custom', path: ['workloads', i, 'bridge', 'timeoutSeconds'], message: `must be below the schedule interval (${workload.bridge.scheduleMinutes * 60}s) so runs never overlap` });

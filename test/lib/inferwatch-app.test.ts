@@ -83,7 +83,9 @@ describe('the CDK app', () => {
     expect(trusted.sort()).toEqual(['222222222222', '333333333333']);
     mon.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^RemoteWriter') }],
-      PolicyDocument: { Statement: [{ Action: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }] },
+      PolicyDocument: {
+        Statement: Match.arrayWith([{ Action: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PrometheusWorkspace'), 'Arn'] }, Sid: 'RemoteWrite' }]),
+      },
     });
     mon.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     // One active-series limit per workload account, derived from its fleet unless given.
@@ -156,7 +158,7 @@ describe('the CDK app', () => {
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
     // CDK's own cross-stack references (ExportsOutput...) aside, every output has its plain name.
     const named = (stack: never) => Object.keys(Template.fromStack(stack).findOutputs('*')).filter((name) => !name.startsWith('ExportsOutput')).sort();
-    expect(named(monitoring as never)).toEqual(['GrafanaUrl', 'QueryUrl', 'RemoteWriteUrl', 'WorkspaceId']);
+    expect(named(monitoring as never)).toEqual(['GrafanaUrl', 'QueryUrl', 'RemoteWriteUrl', 'WorkspaceFingerprint', 'WorkspaceId']);
     expect(named(workloads[0] as never)).toEqual(['EnrolmentTag', 'InstancePolicyArn', 'InstanceProfileName']);
   });
 

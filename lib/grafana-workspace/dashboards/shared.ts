@@ -3,9 +3,9 @@ import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 // Dashboards default to the data source the provisioner creates.
-import { DATASOURCE_UID } from '../../../contract/constants';
+import { DATASOURCE_TYPE, DATASOURCE_UID } from '../../../contract/constants';
 
-export const DS = { type: 'prometheus', uid: '${datasource}' };
+export const DS = { type: DATASOURCE_TYPE, uid: '${datasource}' };
 
 /**
  * Bridge data trails real time by up to the schedule plus the settle delay plus one period (5 + 2 + 1 minutes by
@@ -119,7 +119,7 @@ export function base(uid: string, title: string, anchorMetric: string, endpoints
     .refresh('1m')
     .time({ from: 'now-6h', to: 'now' })
     .timezone('browser')
-    .withVariable(new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus').current({ text: 'Amazon Managed Prometheus (inferwatch)', value: DATASOURCE_UID }))
+    .withVariable(new DatasourceVariableBuilder('datasource').label('Data source').type(DATASOURCE_TYPE).current({ text: 'Amazon Managed Prometheus (inferwatch)', value: DATASOURCE_UID }))
     .withVariable(variable('account_id', 'Account', anchorMetric, ''))
     .withVariable(variable('region', 'Region', anchorMetric, 'account_id=~"$account_id"'));
   if (endpoints !== 'none') dashboard.withVariable(variable('endpoint_name', 'Endpoint', anchorMetric, SCOPE, endpoints === 'any'));

@@ -48,6 +48,7 @@ describe('provision', () => {
     const uids = allDashboards().map((d) => d.uid);
     expect(result).toEqual({ dataSourceUid: 'inferwatch-amp', dashboards: uids });
     expect(grafana.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/plugins/grafana-amazonprometheus-datasource/settings',
       'GET /api/datasources/uid/inferwatch-amp',
       'POST /api/datasources',
       'GET /api/folders/inferwatch',
@@ -55,17 +56,18 @@ describe('provision', () => {
       ...uids.map(() => 'POST /api/dashboards/db'),
     ]);
     expect(grafana.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
-    expect(grafana.requests[1]?.body).toEqual({
+    // The Amazon Managed Service for Prometheus data source type, which Grafana 13 migrates SigV4 Prometheus sources to.
+    expect(grafana.requests[2]?.body).toEqual({
       uid: 'inferwatch-amp',
       name: 'Amazon Managed Prometheus (inferwatch)',
-      type: 'prometheus',
+      type: 'grafana-amazonprometheus-datasource',
       access: 'proxy',
       url: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234',
       isDefault: true,
-      jsonData: { httpMethod: 'POST', sigV4Auth: true, sigV4AuthType: 'ec2_iam_role', sigV4Region: 'eu-west-1', timeInterval: '60s' },
+      jsonData: { httpMethod: 'POST', sigV4Auth: true, sigV4AuthType: 'ec2_iam_role', sigV4Region: 'eu-west-1', sigv4Service: 'aps', timeInterval: '60s' },
     });
-    expect(grafana.requests[3]?.body).toEqual({ uid: 'inferwatch', title: 'inferwatch' });
-    const posted = grafana.requests[4]?.body as { dashboard: { uid: string; id: null; panels: unknown[] }; folderUid: string; overwrite: boolean };
+    expect(grafana.requests[4]?.body).toEqual({ uid: 'inferwatch', title: 'inferwatch' });
+    const posted = grafana.requests[5]?.body as { dashboard: { uid: string; id: null; panels: unknown[] }; folderUid: string; overwrite: boolean };
     expect(posted).toMatchObject({ folderUid: 'inferwatch', overwrite: true, dashboard: { uid: 'inferwatch-fleet', id: null } });
     expect(posted.dashboard.panels.length).toBeGreaterThan(5);
 
@@ -75,12 +77,29 @@ describe('provision', () => {
     expect(logs.join('\n')).not.toContain(TOKEN);
   });
 
+  test('a workspace without the Amazon Managed Service for Prometheus plugin gets it installed before the data source', async () => {
+    grafana.reply('GET /api/plugins/grafana-amazonprometheus-datasource/settings', { status: 404, body: { message: 'Plugin not found' } });
+    await provision(input(), deps());
+    expect(grafana.requests.slice(0, 3).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/plugins/grafana-amazonprometheus-datasource/settings',
+      'POST /api/plugins/grafana-amazonprometheus-datasource/install',
+      'GET /api/datasources/uid/inferwatch-amp',
+    ]);
+  });
+
+  test('a plugin install Grafana refuses (plugin management off) fails with the path and status, token deleted', async () => {
+    grafana.reply('GET /api/plugins/grafana-amazonprometheus-datasource/settings', { status: 404, body: { message: 'Plugin not found' } });
+    grafana.reply('POST /api/plugins/grafana-amazonprometheus-datasource/install', { status: 403, body: { message: 'Plugin management is disabled' } });
+    await expect(provision(input(), deps())).rejects.toThrow('Grafana POST /api/plugins/grafana-amazonprometheus-datasource/install failed with HTTP 403: Plugin management is disabled');
+    expect(grafanaMock.commandCalls(DeleteWorkspaceServiceAccountTokenCommand)).toHaveLength(1);
+  });
+
   test('an update reuses the service account and replaces the existing data source', async () => {
     grafanaMock.on(ListWorkspaceServiceAccountsCommand).resolves({ serviceAccounts: [{ id: 'sa-7', name: 'inferwatch-provisioner', isDisabled: 'false', grafanaRole: 'ADMIN' }], workspaceId: 'g-abc123' });
     grafana.reply('GET /api/datasources/uid/inferwatch-amp', { status: 200, body: { uid: 'inferwatch-amp' } });
     await provision(input(), deps());
     expect(grafanaMock.commandCalls(CreateWorkspaceServiceAccountCommand)).toHaveLength(0);
-    expect(grafana.requests.map((r) => `${r.method} ${r.path}`).slice(0, 3)).toEqual(['GET /api/datasources/uid/inferwatch-amp', 'PUT /api/datasources/uid/inferwatch-amp', 'GET /api/folders/inferwatch']);
+    expect(grafana.requests.map((r) => `${r.method} ${r.path}`).slice(1, 4)).toEqual(['GET /api/datasources/uid/inferwatch-amp', 'PUT /api/datasources/uid/inferwatch-amp', 'GET /api/folders/inferwatch']);
   });
 
   test('a 5xx from Grafana is retried', async () => {
@@ -142,6 +161,21 @@ describe('custom resource handler', () => {
     expect(failed.Status).toBe('FAILED');
     expect(failed.Reason).toContain('HTTP 400: data source with the same name already exists');
     expect(failed.Reason).not.toContain(TOKEN);
+  });
+
+  test('a failure reason that would push the response past 4,096 bytes is cut, UTF-8 safe, and the response still reaches CloudFormation', async () => {
+    grafana.reply('GET /api/datasources/uid/inferwatch-amp', { status: 404 });
+    grafana.reply('POST /api/datasources', { status: 400, body: { message: 'ungültige Datenquelle 🚫 '.repeat(100) } });
+    // A long log stream name too: the reason is the error and where to read more.
+    await handler(event('Update', `${grafana.url}/cfn-response-long`) as never, { logStreamName: `2026/12/04/[$LATEST]${'é'.repeat(3000)}` } as never);
+    const request = grafana.requests.find((r) => r.path === '/cfn-response-long');
+    const body = JSON.stringify(request?.body);
+    expect(Buffer.byteLength(body, 'utf8')).toBeLessThanOrEqual(4096);
+    const response = request?.body as { Status: string; Reason: string; RequestId: string };
+    expect(response.Status).toBe('FAILED');
+    expect(response.RequestId).toBe('req-1');
+    expect(response.Reason).toMatch(/^Grafana POST \/api\/datasources failed with HTTP 400: ungültige Datenquelle 🚫 /);
+    expect(response.Reason.endsWith(' […]')).toBe(true);
   });
 
   test('Delete does nothing but report success', async () => {
