@@ -68,6 +68,32 @@ async function serviceAccountId(grafana: GrafanaClient, workspaceId: string): Pr
   return created.id;
 }
 
+/** The data source, after its plugin: a data source of a plugin Grafana lacks saves, then fails every query. */
+async function provisionDataSource(api: GrafanaApi, input: ProvisionInput, deps: ProvisionDeps): Promise<void> {
+  const plugin = await api.request('GET', `/api/plugins/${DATASOURCE_TYPE}/settings`, undefined, true);
+  if (!plugin) {
+    await api.request('POST', `/api/plugins/${DATASOURCE_TYPE}/install`, {});
+    deps.log('installed the data source plugin', { plugin: DATASOURCE_TYPE });
+  }
+  const model = dataSourceModel(input);
+  const existing = await api.request('GET', `/api/datasources/uid/${DATASOURCE_UID}`, undefined, true);
+  if (existing) await api.request('PUT', `/api/datasources/uid/${DATASOURCE_UID}`, model);
+  else await api.request('POST', '/api/datasources', model);
+  deps.log(existing ? 'updated the AMP data source' : 'created the AMP data source', { uid: DATASOURCE_UID, url: model.url, region: input.prometheusRegion });
+}
+
+/** The folder and every dashboard in it, overwritten: returns their uids. */
+async function provisionDashboards(api: GrafanaApi, input: ProvisionInput): Promise<string[]> {
+  const folder = await api.request('GET', `/api/folders/${FOLDER_UID}`, undefined, true);
+  if (!folder) await api.request('POST', '/api/folders', { uid: FOLDER_UID, title: input.folderTitle ?? 'inferwatch' });
+  const uids: string[] = [];
+  for (const dashboard of input.dashboards) {
+    await api.request('POST', '/api/dashboards/db', { dashboard: { ...dashboard, id: null }, folderUid: FOLDER_UID, overwrite: true, message: 'provisioned by inferwatch' });
+    uids.push(String(dashboard.uid));
+  }
+  return uids;
+}
+
 /**
  * Provisions the AMP data source and the dashboards into an AMG workspace with a short-lived service-account
  * token, deleted afterwards whatever happens. The token is never logged.
@@ -83,26 +109,8 @@ export async function provision(input: ProvisionInput, deps: ProvisionDeps): Pro
 
   try {
     const api = new GrafanaApi(input.grafanaUrl, token.key, deps.api);
-    // A data source of a plugin Grafana lacks saves, then fails every query: install the plugin first.
-    const plugin = await api.request('GET', `/api/plugins/${DATASOURCE_TYPE}/settings`, undefined, true);
-    if (!plugin) {
-      await api.request('POST', `/api/plugins/${DATASOURCE_TYPE}/install`, {});
-      deps.log('installed the data source plugin', { plugin: DATASOURCE_TYPE });
-    }
-    const model = dataSourceModel(input);
-    const existing = await api.request('GET', `/api/datasources/uid/${DATASOURCE_UID}`, undefined, true);
-    if (existing) await api.request('PUT', `/api/datasources/uid/${DATASOURCE_UID}`, model);
-    else await api.request('POST', '/api/datasources', model);
-    deps.log(existing ? 'updated the AMP data source' : 'created the AMP data source', { uid: DATASOURCE_UID, url: model.url, region: input.prometheusRegion });
-
-    const folder = await api.request('GET', `/api/folders/${FOLDER_UID}`, undefined, true);
-    if (!folder) await api.request('POST', '/api/folders', { uid: FOLDER_UID, title: input.folderTitle ?? 'inferwatch' });
-
-    const uids: string[] = [];
-    for (const dashboard of input.dashboards) {
-      await api.request('POST', '/api/dashboards/db', { dashboard: { ...dashboard, id: null }, folderUid: FOLDER_UID, overwrite: true, message: 'provisioned by inferwatch' });
-      uids.push(String(dashboard.uid));
-    }
+    await provisionDataSource(api, input, deps);
+    const uids = await provisionDashboards(api, input);
     deps.log('provisioned dashboards', { dashboards: uids });
     return { dataSourceUid: DATASOURCE_UID, dashboards: uids };
   } finally {
