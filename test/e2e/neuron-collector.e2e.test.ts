@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
+import { stringify as toYaml } from 'yaml';
+import { forHost, prometheusScrapeConfig, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { freePort, LocalPrometheus } from '../support/prometheus';
 
 /** Real output of neuron-monitor-prometheus.py on an inf1.xlarge and of TorchServe (copies of shared/fixtures, checked unedited). */
@@ -100,7 +100,7 @@ describe.each([
       workspaceRegion: REGION,
     });
     // Exactly the receiver's scrape config, relabelling included, as the SSM step writes it on the host.
-    await prometheus.start(undefined, [], toYaml(parseYaml(forHost(rendered, INSTANCE)).receivers.prometheus.config));
+    await prometheus.start(undefined, [], toYaml(prometheusScrapeConfig(forHost(rendered, INSTANCE))));
     const deadline = Date.now() + 30_000;
     const count = async (selector: string) => (await prometheus.query(`count(${selector})`, Date.now()))[0]?.value;
     while (Date.now() < deadline) {
@@ -243,7 +243,7 @@ describe('collector scrape config against a Neuron 2.x exporter with per-core me
         remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
         workspaceRegion: REGION,
       });
-      const config = parseYaml(forHost(rendered, host.instance)).receivers.prometheus.config as { global: unknown; scrape_configs: Array<{ job_name: string }> };
+      const config = prometheusScrapeConfig(forHost(rendered, host.instance)) as unknown as { global: unknown; scrape_configs: Array<{ job_name: string }> };
       // Two hosts in one Prometheus: the same neuron-monitor job as each host renders it, told apart by instance.
       jobs.push({ global: config.global, job: { ...config.scrape_configs.find((j) => j.job_name === 'neuron-monitor'), job_name: `neuron-monitor-${jobs.length}` } });
     }
