@@ -8,7 +8,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
 import { INF1_DLAMI_LOOKUP, NEURON_BASE_DLAMI_PARAMETER } from '../../lib/neuron-collector/demo-host-image';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
-import { ADOT_VERSION } from '../../lib/neuron-collector/adot';
+import { ADOT_UPSTREAM_COLLECTOR, ADOT_VERSION } from '../../lib/neuron-collector/adot';
 import { forHost, prometheusScrapeConfig, renderCollectorConfig, renderExporterUnit, TORCHSERVE_DEFAULTS } from '../../lib/neuron-collector/render';
 import { resolveIntrinsics } from '../support/cfn-intrinsics';
 
@@ -146,6 +146,34 @@ describe('NeuronCollector', () => {
     expect(() => synth({ extraScrapeTargets: [{ job: 'triton', port: 8002, path: "/m'etrics" }] })).toThrow('extraScrapeTargets[0].path: "/m\'etrics" is not a URL path');
     expect(() => synth({ torchServe: false, extraScrapeTargets: [{ job: 'ts', port: 8082 }] })).not.toThrow();
     expect(() => synth({ demoHostInstanceType: 'inf2.xlarge' })).toThrow('demoHostInstanceType is only used with demoHost: true');
+  });
+});
+
+describe('the collector CI builds (collector/)', () => {
+  const dir = join(__dirname, '..', '..', 'collector');
+  const manifest = parseYaml(readFileSync(join(dir, 'builder-config.yaml'), 'utf8')) as {
+    dist: { version: string };
+    conf_resolver: { default_uri_scheme: string };
+    receivers: Array<{ gomod: string }>;
+    processors: Array<{ gomod: string }>;
+    exporters: Array<{ gomod: string }>;
+    extensions: Array<{ gomod: string }>;
+  };
+  const components = [...manifest.receivers, ...manifest.processors, ...manifest.exporters, ...manifest.extensions].map((c) => c.gomod.split(' ') as [string, string]);
+  const minor = (version: string) => Number(/^v?0\.(\d+)\./.exec(version)?.[1]);
+
+  test("has exactly the components the host config uses, all at one release within one minor of the pinned ADOT's", () => {
+    const names = components.map(([module]) => module.split('/').pop());
+    expect(names.sort()).toEqual(['batchprocessor', 'healthcheckextension', 'prometheusreceiver', 'prometheusremotewriteexporter', 'resourcedetectionprocessor', 'sigv4authextension']);
+    expect(new Set(components.map(([, version]) => version))).toEqual(new Set([`v${manifest.dist.version}`]));
+    expect(Math.abs(minor(manifest.dist.version) - minor(ADOT_UPSTREAM_COLLECTOR))).toBeLessThanOrEqual(1);
+  });
+
+  test("the committed sources are the manifest's: go.mod requires each component at its version, main.go resolves ${NAME} from the environment as ADOT does", () => {
+    const gomod = readFileSync(join(dir, 'go.mod'), 'utf8');
+    for (const [module, version] of components) expect(gomod).toContain(`${module} ${version}`);
+    expect(manifest.conf_resolver.default_uri_scheme).toBe('env');
+    expect(readFileSync(join(dir, 'main.go'), 'utf8')).toContain('DefaultScheme: "env"');
   });
 });
 
