@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { ADOT_PACKAGE, ADOT_VERSION } from './neuron-collector/adot';
 import { DEMO_HOST_INSTANCE_TYPES, demoHostImage, type DemoHostInstanceType } from './neuron-collector/demo-host-image';
 import { INSTANCE_ID_PLACEHOLDER, renderCollectorConfig, renderExporterUnit, scrapeTargetProblems, DEFAULT_EXPORTER_PORT, TORCHSERVE_DEFAULTS, type ScrapeTarget } from './neuron-collector/render';
 import { stackOutput } from './stack-output';
@@ -19,6 +20,8 @@ const EXPORTER_UNIT = '/etc/systemd/system/inferwatch-neuron-monitor.service';
  * So the steps are POSIX sh, checked by `shellcheck -s sh` and run under dash in the tests.
  */
 const SH_PREAMBLE = ['set -eu'];
+/** What the exporter imports; installed for the system python3 when missing (pip is the fallback, at this version). */
+const PROMETHEUS_CLIENT = { apt: 'python3-prometheus-client', pip: 'prometheus-client==0.26.0' } as const;
 /** The construct id CDK gives the AwsCustomResource provider singleton (aws-cdk-lib/custom-resources). */
 const AWS_CUSTOM_RESOURCE_PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
@@ -84,7 +87,7 @@ export interface NeuronCollectorProps {
 
 /**
  * Enrols Inferentia hosts by tag through SSM State Manager: installs the ADOT collector (Distributor package
- * AWSDistroOTel-Collector), runs neuron-monitor's Prometheus exporter as a systemd service, and writes the
+ * AWSDistroOTel-Collector, at the version CI tests: see neuron-collector/adot.ts), runs neuron-monitor's Prometheus exporter as a systemd service, and writes the
  * collector config that scrapes it and remote-writes to AMP. No SSH, no hand steps; drift is re-applied.
  */
 export class NeuronCollector extends Construct {
@@ -167,7 +170,7 @@ export class NeuronCollector extends Construct {
           {
             action: 'aws:runDocument',
             name: 'InstallAdotCollector',
-            inputs: { documentType: 'SSMDocument', documentPath: 'AWS-ConfigureAWSPackage', documentParameters: { action: 'Install', name: 'AWSDistroOTel-Collector' } },
+            inputs: { documentType: 'SSMDocument', documentPath: 'AWS-ConfigureAWSPackage', documentParameters: { action: 'Install', name: ADOT_PACKAGE, version: ADOT_VERSION } },
           },
           {
             action: 'aws:runShellScript',
@@ -178,6 +181,14 @@ export class NeuronCollector extends Construct {
               runCommand: [
                 ...SH_PREAMBLE,
                 'if [ ! -x /opt/aws/neuron/bin/neuron-monitor ]; then echo "inferwatch: /opt/aws/neuron/bin/neuron-monitor is missing: use the Neuron DLAMI or install aws-neuronx-tools" >&2; exit 1; fi',
+                // neuron-monitor-prometheus.py imports prometheus_client, which the Neuron tools do not bring: without it the
+                // unit would restart-loop while the association reports Success. The distribution's package first (pip
+                // refuses the system Python of Ubuntu 24.04, PEP 668), pip where there is no apt; then check, and fail loudly.
+                'if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then',
+                `  if command -v apt-get >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${PROMETHEUS_CLIENT.apt} >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${PROMETHEUS_CLIENT.apt} >/dev/null 2>&1; } || true`,
+                `  else python3 -m pip install -q --disable-pip-version-check '${PROMETHEUS_CLIENT.pip}' >/dev/null 2>&1 || true; fi`,
+                `  if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then echo "inferwatch: neuron-monitor-prometheus.py needs Python's prometheus_client, and neither apt (${PROMETHEUS_CLIENT.apt}) nor pip (${PROMETHEUS_CLIENT.pip}) could install it for $(command -v python3 || echo 'a missing python3'): install it for that python3, then re-run the association" >&2; exit 1; fi`,
+                'fi',
                 Fn.join('', ["printf '%s' '", unitB64, `' | base64 -d > ${EXPORTER_UNIT}.new`]),
                 `if ! cmp -s ${EXPORTER_UNIT}.new ${EXPORTER_UNIT}; then mv ${EXPORTER_UNIT}.new ${EXPORTER_UNIT}; systemctl daemon-reload; systemctl enable inferwatch-neuron-monitor; systemctl restart inferwatch-neuron-monitor; else rm ${EXPORTER_UNIT}.new; fi`,
                 'systemctl is-active --quiet inferwatch-neuron-monitor || systemctl restart inferwatch-neuron-monitor',

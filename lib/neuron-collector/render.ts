@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument, Scalar, visit, type YAMLMap, type YAMLSeq } from 'yaml';
+import { parse as parseYaml, parseDocument, Scalar, visit, type YAMLMap, type YAMLSeq } from 'yaml';
 
 export const COLLECTOR_CONFIG_TEMPLATE = join(__dirname, 'collector-config.yaml');
 export const EXPORTER_UNIT_TEMPLATE = join(__dirname, 'neuron-monitor.service');
@@ -29,7 +29,7 @@ export const TORCHSERVE_DEFAULTS = { port: 8082, path: '/metrics' } as const;
 
 /** Job names the collector config uses itself. */
 export const RESERVED_JOBS = ['neuron-monitor', 'torchserve', 'adot-collector'];
-/** The collector's own metrics endpoint (service.telemetry.metrics.address). */
+/** The collector's own metrics endpoint (service.telemetry.metrics.readers[0].pull). */
 export const COLLECTOR_TELEMETRY_PORT = 8888;
 
 /** What the collector listens on itself: a scrape target there would scrape the collector, not a server. */
@@ -135,6 +135,25 @@ export function renderCollectorConfig(values: CollectorConfigValues): string {
   for (const node of added) visit(node, { Scalar: (key, scalar) => void (key !== 'key' && typeof scalar.value === 'string' && (scalar.type = Scalar.QUOTE_SINGLE)) });
   jobs.items.splice(at, 0, ...(added as YAMLMap[]));
   return doc.toString({ lineWidth: 0 });
+}
+
+/** The collector's config resolver turns `$$` into `$` in every string once the `${...}` references are expanded. */
+function unescapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return value.split('$$').join('$');
+  if (Array.isArray(value)) return value.map(unescapeDollars);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, unescapeDollars(inner)]));
+  return value;
+}
+
+/**
+ * The Prometheus scrape configuration the collector's prometheus receiver gets from a rendered config: what promtool
+ * checks and a plain Prometheus runs in the tests. The file itself writes `$` as `$$` (see collector-config.yaml).
+ */
+export function prometheusScrapeConfig(config: string): Record<string, unknown> {
+  const parsed = parseYaml(config) as { receivers?: { prometheus?: { config?: unknown } } };
+  const scrape = parsed.receivers?.prometheus?.config;
+  if (scrape === undefined || scrape === null || typeof scrape !== 'object') throw new Error('the collector config has no receivers.prometheus.config');
+  return unescapeDollars(scrape) as Record<string, unknown>;
 }
 
 /** The systemd unit that runs `neuron-monitor | neuron-monitor-prometheus.py`. */

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import { allDashboards } from '../../lib/grafana-workspace/dashboards';
-import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
+import { forHost, prometheusScrapeConfig, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
 import { buildLabels, type TimeSeries } from '../../lambda/bridge/series';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
@@ -109,7 +109,7 @@ describe('dashboards against bridge data in a real Prometheus', () => {
       remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
       workspaceRegion: 'us-east-2',
     });
-    prometheus.reload(toYaml(parseYaml(forHost(rendered, HOST)).receivers.prometheus.config));
+    prometheus.reload(toYaml(prometheusScrapeConfig(forHost(rendered, HOST))));
     // rate() needs two scrapes of each target.
     const deadline = Date.now() + 30_000;
     while (((await prometheus.query('min(count_over_time(up{job=~"neuron-monitor|torchserve"}[1m]))', Date.now()))[0]?.value ?? 0) < 3) {

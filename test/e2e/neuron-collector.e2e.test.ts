@@ -1,75 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { forHost, renderCollectorConfig } from '../../lib/neuron-collector/render';
+import { stringify as toYaml } from 'yaml';
+import { forHost, prometheusScrapeConfig, renderCollectorConfig } from '../../lib/neuron-collector/render';
 import { freePort, LocalPrometheus } from '../support/harness/prometheus';
-
-/** Real output of neuron-monitor-prometheus.py on an inf1.xlarge and of TorchServe (copies of shared/fixtures, checked unedited). */
-const FIXTURES = join(__dirname, '..', 'fixtures', 'neuron-monitor');
-const TORCHSERVE_FIXTURES = join(__dirname, '..', 'fixtures', 'torchserve');
-const DROPPED = /^(python_gc_.*|python_info|process_.*|.*_created)$/;
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-2';
-const INSTANCE = 'i-0823d657f57057590';
-const RESNET = { model_name: 'resnet18', model_version: 'default' };
-
-/**
- * What each TorchServe sample must arrive as, written out by hand from the fixture (not derived from the
- * relabelling): source family, arriving name, labels beside the target's, value.
- */
-const TORCHSERVE_ARRIVALS: ReadonlyArray<{ source: string; name: string; labels: Record<string, string>; value: number }> = [
-  { source: 'ts_inference_requests_total', name: 'ts_inference_requests_total', labels: RESNET, value: 3 },
-  { source: 'ts_inference_latency_microseconds', name: 'ts_inference_latency_microseconds_total', labels: RESNET, value: 290371.129 },
-  { source: 'ts_queue_latency_microseconds', name: 'ts_queue_latency_microseconds_total', labels: RESNET, value: 365.21 },
-  { source: 'Requests2XX', name: 'ts_requests_total', labels: { class: '2xx' }, value: 8 },
-  { source: 'PredictionTime', name: 'ts_prediction_time_milliseconds', labels: { model_name: 'resnet18' }, value: 83.13 },
-  { source: 'HandlerTime', name: 'ts_handler_time_milliseconds', labels: { model_name: 'resnet18' }, value: 82.93 },
-  { source: 'WorkerLoadTime', name: 'ts_worker_load_time_milliseconds', labels: { model_name: 'resnet18', worker_name: 'W-9000-resnet18_1.0' }, value: 4593 },
-  { source: 'WorkerLoadTime', name: 'ts_worker_load_time_milliseconds', labels: { model_name: 'resnet18', worker_name: 'W-9001-resnet18_1.0' }, value: 4592 },
-  { source: 'QueueTime', name: 'ts_queue_time_milliseconds', labels: {}, value: 0 },
-  { source: 'WorkerThreadTime', name: 'ts_worker_thread_time_milliseconds', labels: {}, value: 1 },
-];
-/** TorchServe's host gauges: neuron-monitor's system_* series say the same in base units. */
-const TORCHSERVE_DROPPED = ['CPUUtilization', 'MemoryUsed', 'MemoryAvailable', 'MemoryUtilization', 'DiskUsage', 'DiskAvailable', 'DiskUtilization'];
-
-interface ExposedSample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** Parses the text exposition format (what the exporter serves). */
-function parseExposition(text: string): ExposedSample[] {
-  const samples: ExposedSample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match) throw new Error(`unparseable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1] as string] = JSON.parse(`"${pair[2]}"`) as string;
-    samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-function identity(name: string, labels: Record<string, string>): string {
-  const kept = Object.entries(labels)
-    .filter(([key, value]) => value !== '' && !['__name__', 'job', 'instance', 'account_id'].includes(key))
-    .sort(([a], [b]) => a.localeCompare(b));
-  return `${name}{${kept.map(([k, v]) => `${k}=${v}`).join(',')}}`;
-}
-
-function serve(text: string): Promise<Server> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-    res.end(text);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-const portOf = (server: Server) => (server.address() as AddressInfo).port;
+import { FIXTURES, TORCHSERVE_FIXTURES, DROPPED, ACCOUNT, REGION, INSTANCE, TORCHSERVE_ARRIVALS, TORCHSERVE_DROPPED, parseExposition, identity, serve, portOf } from './collector-expectations';
 
 describe.each([
   ['exporter-running.prom', 'metrics.prom'],
@@ -100,7 +35,7 @@ describe.each([
       workspaceRegion: REGION,
     });
     // Exactly the receiver's scrape config, relabelling included, as the SSM step writes it on the host.
-    await prometheus.start(undefined, [], toYaml(parseYaml(forHost(rendered, INSTANCE)).receivers.prometheus.config));
+    await prometheus.start(undefined, [], toYaml(prometheusScrapeConfig(forHost(rendered, INSTANCE))));
     const deadline = Date.now() + 30_000;
     const count = async (selector: string) => (await prometheus.query(`count(${selector})`, Date.now()))[0]?.value;
     while (Date.now() < deadline) {
@@ -243,7 +178,7 @@ describe('collector scrape config against a Neuron 2.x exporter with per-core me
         remoteWriteUrl: 'https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write',
         workspaceRegion: REGION,
       });
-      const config = parseYaml(forHost(rendered, host.instance)).receivers.prometheus.config as { global: unknown; scrape_configs: Array<{ job_name: string }> };
+      const config = prometheusScrapeConfig(forHost(rendered, host.instance)) as unknown as { global: unknown; scrape_configs: Array<{ job_name: string }> };
       // Two hosts in one Prometheus: the same neuron-monitor job as each host renders it, told apart by instance.
       jobs.push({ global: config.global, job: { ...config.scrape_configs.find((j) => j.job_name === 'neuron-monitor'), job_name: `neuron-monitor-${jobs.length}` } });
     }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -8,7 +8,8 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { NeuronCollector, type NeuronCollectorProps } from '../../lib/neuron-collector';
 import { INF1_DLAMI_LOOKUP, NEURON_BASE_DLAMI_PARAMETER } from '../../lib/neuron-collector/demo-host-image';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
-import { forHost, renderCollectorConfig, renderExporterUnit, TORCHSERVE_DEFAULTS } from '../../lib/neuron-collector/render';
+import { ADOT_UPSTREAM_COLLECTOR, ADOT_VERSION } from '../../lib/neuron-collector/adot';
+import { forHost, prometheusScrapeConfig, renderCollectorConfig, renderExporterUnit, TORCHSERVE_DEFAULTS } from '../../lib/neuron-collector/render';
 import { resolveIntrinsics } from '../support/harness/cfn-intrinsics';
 
 const WORKSPACE_ARN = 'arn:aws:aps:eu-west-1:111111111111:workspace/ws-1234';
@@ -43,7 +44,9 @@ describe('NeuronCollector', () => {
       ['aws:runShellScript', 'NeuronMonitorExporter'],
       ['aws:runShellScript', 'CollectorConfig'],
     ]);
-    expect(steps[0]?.inputs).toMatchObject({ documentPath: 'AWS-ConfigureAWSPackage', documentParameters: { action: 'Install', name: 'AWSDistroOTel-Collector' } });
+    expect(steps[0]?.inputs).toMatchObject({ documentPath: 'AWS-ConfigureAWSPackage', documentParameters: { action: 'Install', name: 'AWSDistroOTel-Collector', version: ADOT_VERSION } });
+    // The version CI builds the collector for: never empty, which would install whatever ADOT is newest.
+    expect(ADOT_VERSION).toMatch(/^v\d+\.\d+\.\d+$/);
     const exporter = JSON.stringify(steps[1]?.inputs.runCommand);
     expect(exporter).toContain('systemctl enable inferwatch-neuron-monitor');
     expect(exporter).toContain('Fn::Base64');
@@ -146,6 +149,34 @@ describe('NeuronCollector', () => {
   });
 });
 
+describe('the collector CI builds (collector/)', () => {
+  const dir = join(__dirname, '..', '..', 'collector');
+  const manifest = parseYaml(readFileSync(join(dir, 'builder-config.yaml'), 'utf8')) as {
+    dist: { version: string };
+    conf_resolver: { default_uri_scheme: string };
+    receivers: Array<{ gomod: string }>;
+    processors: Array<{ gomod: string }>;
+    exporters: Array<{ gomod: string }>;
+    extensions: Array<{ gomod: string }>;
+  };
+  const components = [...manifest.receivers, ...manifest.processors, ...manifest.exporters, ...manifest.extensions].map((c) => c.gomod.split(' ') as [string, string]);
+  const minor = (version: string) => Number(/^v?0\.(\d+)\./.exec(version)?.[1]);
+
+  test("has exactly the components the host config uses, all at one release within one minor of the pinned ADOT's", () => {
+    const names = components.map(([module]) => module.split('/').pop());
+    expect(names.sort()).toEqual(['batchprocessor', 'healthcheckextension', 'prometheusreceiver', 'prometheusremotewriteexporter', 'resourcedetectionprocessor', 'sigv4authextension']);
+    expect(new Set(components.map(([, version]) => version))).toEqual(new Set([`v${manifest.dist.version}`]));
+    expect(Math.abs(minor(manifest.dist.version) - minor(ADOT_UPSTREAM_COLLECTOR))).toBeLessThanOrEqual(1);
+  });
+
+  test("the committed sources are the manifest's: go.mod requires each component at its version, main.go resolves ${NAME} from the environment as ADOT does", () => {
+    const gomod = readFileSync(join(dir, 'go.mod'), 'utf8');
+    for (const [module, version] of components) expect(gomod).toContain(`${module} ${version}`);
+    expect(manifest.conf_resolver.default_uri_scheme).toBe('env');
+    expect(readFileSync(join(dir, 'main.go'), 'utf8')).toContain('DefaultScheme: "env"');
+  });
+});
+
 describe('the collector config template', () => {
   const values = { scrapeIntervalSeconds: 30, exporterPort: 8008, accountId: '111111111111', region: 'us-east-2', remoteWriteUrl: URL, workspaceRegion: 'eu-west-1' };
 
@@ -164,7 +195,7 @@ describe('the collector config template', () => {
     });
     expect(config.extensions.sigv4auth).toEqual({ region: 'eu-west-1', service: 'aps' });
     expect(config.service.pipelines.metrics).toEqual({ receivers: ['prometheus'], processors: ['resourcedetection', 'batch'], exporters: ['prometheusremotewrite'] });
-    expect(config.service.telemetry.metrics.address).toBe('127.0.0.1:8888');
+    expect(config.service.telemetry.metrics).toEqual({ level: 'basic', readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: 8888 } } } }] });
     expect(config.receivers.prometheus.config.scrape_configs[1]).toMatchObject({ job_name: 'adot-collector', static_configs: [{ targets: ['127.0.0.1:8888'] }] });
   });
 
@@ -207,7 +238,7 @@ describe('the collector config template', () => {
 
   test('neuron-monitor names: the per-core memory gauges pass, the pre-2.x inference_* families take their execution_* names', () => {
     type Rule = { source_labels?: string[]; regex: string; action?: string; target_label?: string; replacement?: string };
-    const job = parseYaml(renderCollectorConfig(values)).receivers.prometheus.config.scrape_configs[0] as { metric_relabel_configs: Rule[] };
+    const job = (prometheusScrapeConfig(renderCollectorConfig(values)).scrape_configs as Array<{ metric_relabel_configs: Rule[] }>)[0] as { metric_relabel_configs: Rule[] };
     // The name rules as Prometheus applies them (anchored regex, $1 in the replacement); the e2e test runs the real thing.
     const arrives = (name: string): string | undefined => {
       let current = name;
@@ -239,7 +270,7 @@ describe('the collector config template', () => {
 
   test('its scrape section passes promtool check config', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'iw-collector-')), 'prometheus.yml');
-    writeFileSync(file, toYaml(parseYaml(renderCollectorConfig({ ...values, torchServe: { port: 8082, path: '/metrics' }, extraScrapeTargets: [{ job: 'triton', port: 8002 }] })).receivers.prometheus.config));
+    writeFileSync(file, toYaml(prometheusScrapeConfig(renderCollectorConfig({ ...values, torchServe: { port: 8082, path: '/metrics' }, extraScrapeTargets: [{ job: 'triton', port: 8002 }] }))));
     const check = spawnSync('promtool', ['check', 'config', file], { encoding: 'utf8' });
     expect(check.stdout + check.stderr).toContain('SUCCESS');
     expect(check.status).toBe(0);
@@ -267,7 +298,7 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
    * A host in a directory: the steps' absolute paths moved under it, and stand-ins for what the DLAMI and the ADOT
    * package provide (systemctl, IMDS behind curl, aws-otel-collector-ctl), each logging its calls.
    */
-  function host(options: { neuronMonitor?: boolean; imds?: string } = {}) {
+  function host(options: { neuronMonitor?: boolean; imds?: string; prometheusClient?: PrometheusClient } = {}) {
     const root = mkdtempSync(join(tmpdir(), 'iw-host-'));
     const bin = join(root, 'stub-bin');
     for (const dir of ['stub-bin', 'etc/systemd/system', 'opt/aws/neuron/bin', 'opt/aws/aws-otel-collector/bin', 'opt/aws/aws-otel-collector/etc', 'state']) mkdirSync(join(root, dir), { recursive: true });
@@ -276,6 +307,11 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
       chmodSync(path, 0o755);
     };
     if (options.neuronMonitor !== false) stub(join(root, 'opt/aws/neuron/bin/neuron-monitor'), 'exit 0');
+    // python3 imports prometheus_client once something installed it (the state file); apt-get and pip install it or fail.
+    const client = options.prometheusClient ?? 'present';
+    if (client === 'present') writeFileSync(join(root, 'state/prometheus-client'), '');
+    stub(join(bin, 'python3'), `case "$*" in *"import prometheus_client"*) [ -e ${root}/state/prometheus-client ] ;; *"pip install"*) ${client === 'pip' ? `touch ${root}/state/prometheus-client` : 'exit 1'} ;; *) exit 2 ;; esac`);
+    if (client !== 'pip') stub(join(bin, 'apt-get'), `case "$*" in *install*) ${client === 'apt' ? `touch ${root}/state/prometheus-client` : 'echo "E: Unable to locate package python3-prometheus-client" >&2; exit 100'} ;; esac`);
     stub(join(bin, 'systemctl'), `case "$1" in restart) touch ${root}/state/exporter-active ;; is-active) [ -e ${root}/state/exporter-active ] ;; esac`);
     const imds = options.imds ?? INSTANCE;
     stub(join(bin, 'curl'), `case "$*" in *api/token*) printf 'TOKEN' ;; *meta-data/instance-id*) ${imds === 'fail' ? 'exit 22' : `printf '%s' '${imds}'`} ;; *) exit 22 ;; esac`);
@@ -287,12 +323,31 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
       const file = join(root, 'step.sh');
       writeFileSync(file, script.split('/opt/aws/').join(`${root}/opt/aws/`).split('/etc/systemd/system/').join(`${root}/etc/systemd/system/`));
       writeFileSync(join(root, 'calls.log'), '');
-      const result = spawnSync('/usr/bin/dash', [file], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root } });
+      const result = spawnSync('/usr/bin/dash', [file], { encoding: 'utf8', env: { PATH: `${bin}:${systemTools()}`, HOME: root } });
       const calls = readFileSync(join(root, 'calls.log'), 'utf8').split('\n').filter(Boolean).map((line) => line.replace(root, ''));
       return { status: result.status, stderr: result.stderr, calls };
     };
     return { root, run, cleanup: () => rmSync(root, { recursive: true, force: true }) };
   }
+
+  let tools: string | undefined;
+  /**
+   * The machine's /usr/bin and /bin without package managers and Python: the steps must reach only the stubs for
+   * those (a test must never install a package on the machine that runs it, nor find a Python the host may lack).
+   */
+  function systemTools(): string {
+    if (tools) return tools;
+    tools = mkdtempSync(join(tmpdir(), 'iw-tools-'));
+    const hidden = /^(apt|apt-get|aptitude|dpkg|dnf|yum|microdnf|rpm|pip.*|python.*|systemctl|curl)$/;
+    for (const dir of ['/bin', '/usr/bin']) {
+      for (const name of readdirSync(dir)) if (!hidden.test(name) && !existsSync(join(tools, name))) symlinkSync(join(dir, name), join(tools, name));
+    }
+    return tools;
+  }
+  afterAll(() => tools && rmSync(tools, { recursive: true, force: true }));
+
+  /** Whether the host's python3 has prometheus_client, or how it gets it: apt (Ubuntu), pip (no apt), or not at all. */
+  type PrometheusClient = 'present' | 'apt' | 'pip' | 'missing';
 
   /** Runs `check` on a fresh stub host, removed afterwards whatever happens. */
   function onHost(options: Parameters<typeof host>[0], check: (h: ReturnType<typeof host>) => void): void {
@@ -320,10 +375,35 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
       const first = run(step);
       expect(first).toMatchObject({ status: 0, stderr: '' });
       expect(readFileSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'), 'utf8')).toBe(renderExporterUnit(8008));
-      expect(first.calls).toEqual(['systemctl daemon-reload', 'systemctl enable inferwatch-neuron-monitor', 'systemctl restart inferwatch-neuron-monitor', 'systemctl is-active --quiet inferwatch-neuron-monitor']);
+      expect(first.calls).toEqual(['python3 -c import prometheus_client', 'systemctl daemon-reload', 'systemctl enable inferwatch-neuron-monitor', 'systemctl restart inferwatch-neuron-monitor', 'systemctl is-active --quiet inferwatch-neuron-monitor']);
       const again = run(step);
-      expect(again).toMatchObject({ status: 0, calls: ['systemctl is-active --quiet inferwatch-neuron-monitor'] });
+      expect(again).toMatchObject({ status: 0, calls: ['python3 -c import prometheus_client', 'systemctl is-active --quiet inferwatch-neuron-monitor'] });
       expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service.new'))).toBe(false);
+    });
+  });
+
+  test.each([
+    ['apt', ['apt-get install -y -q python3-prometheus-client']],
+    ['pip', ["python3 -m pip install -q --disable-pip-version-check prometheus-client==0.26.0"]],
+  ] as const)('NeuronMonitorExporter under dash: prometheus_client missing is installed with %s before the unit starts', (client, installs) => {
+    onHost({ prometheusClient: client }, ({ run, root }) => {
+      const result = run(shellSteps().NeuronMonitorExporter as string);
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(result.calls.filter((c) => /install/.test(c))).toEqual(installs);
+      expect(result.calls).toContain('systemctl restart inferwatch-neuron-monitor');
+      expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'))).toBe(true);
+    });
+  });
+
+  test.each(['missing'] as const)('NeuronMonitorExporter under dash: prometheus_client that cannot be installed (%s) fails the step loudly, before any unit', (client) => {
+    onHost({ prometheusClient: client }, ({ run, root }) => {
+      const result = run(shellSteps().NeuronMonitorExporter as string);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/^inferwatch: neuron-monitor-prometheus\.py needs Python's prometheus_client, and neither apt \(python3-prometheus-client\) nor pip \(prometheus-client==0\.26\.0\) could install it for \/.*\/stub-bin\/python3: install it for that python3, then re-run the association\n$/);
+      // apt-get tried as is, then after an update; the unit is neither written nor started.
+      expect(result.calls.filter((c) => c.startsWith('apt-get'))).toEqual(['apt-get install -y -q python3-prometheus-client', 'apt-get update -q', 'apt-get install -y -q python3-prometheus-client']);
+      expect(result.calls.filter((c) => c.startsWith('systemctl'))).toEqual([]);
+      expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'))).toBe(false);
     });
   });
 
