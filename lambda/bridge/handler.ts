@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import type { BridgeConfig } from '../../contract/bridge-config';
 import { forShard } from './config';
 import { runCycle } from './cycle';
+import { AnotherRunError } from './state/store';
 import { loadDeployedConfig } from './deployed-config';
 import { redactingLogger, type BridgeLogger } from './logger';
 import { createCycleDeps, createWarmCaches, resolveRemoteWrite } from './runtime';
@@ -45,6 +46,13 @@ async function shardRuntime(index: number, count: number, functionArn: string) {
   return runtime;
 }
 
+/** What an invocation returns: a skipped run is one that found another run of its shard at work. */
+export interface BridgeResult {
+  readonly samples: number;
+  readonly highWaterMark?: string;
+  readonly skipped?: true;
+}
+
 /** What EventBridge Scheduler sends: the shard this invocation serves. */
 export interface BridgeEvent {
   readonly shard?: number;
@@ -52,14 +60,23 @@ export interface BridgeEvent {
 }
 
 /** Scheduled by EventBridge Scheduler: one bridge cycle per invocation. */
-export async function handler(event: BridgeEvent | undefined, context: Context): Promise<{ samples: number; highWaterMark?: string }> {
+export async function handler(event: BridgeEvent | undefined, context: Context): Promise<BridgeResult> {
   deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
   const shard = event?.shard ?? config.shard.index;
   const { shardConfig, deps, catalog } = await shardRuntime(shard, event?.shards ?? config.shard.count, context.invokedFunctionArn);
   // Per shard, so the lag alarm of a stopped shard cannot be kept quiet by the others (publishing clears it again).
   metrics.addDimension(SHARD_DIMENSION, String(shard));
   try {
-    const report = await runCycle(shardConfig, catalog, deps);
+    const report = await runCycle(shardConfig, catalog, deps).catch((error: unknown) => {
+      if (!(error instanceof AnotherRunError)) throw error;
+      return error;
+    });
+    if (report instanceof AnotherRunError) {
+      // A duplicate delivery: the other run does the work. Failing here would fire the Errors and DeadLetters alarms.
+      logger.info('skipped: another run of this shard is at work', { shard, reason: report.message });
+      metrics.addMetric('CyclesSkipped', MetricUnit.Count, 1);
+      return { samples: 0, skipped: true };
+    }
     if (report.highWaterMark !== undefined) metrics.addMetric('BridgeLagSeconds', MetricUnit.Seconds, (Date.now() - report.highWaterMark) / 1000);
     metrics.addMetric('SamplesWritten', MetricUnit.Count, report.samples);
     return { samples: report.samples, highWaterMark: report.highWaterMark === undefined ? undefined : new Date(report.highWaterMark).toISOString() };

@@ -4,7 +4,7 @@ import type { BridgeConfig } from '../../../contract/bridge-config';
 import { addToCounters } from '../self-metrics';
 import { currentHolder, decodeJournalRecord, holderIsDead } from '../state/journal';
 import { decodeState, encodeState, type BridgeState } from '../state/state';
-import { LeaseHeldError, type LoadedState } from '../state/store';
+import { ClaimLostError, ConcurrentUpdateError, LeaseHeldError, type LoadedState } from '../state/store';
 import { alignDown } from '../windows';
 import { newCycleContext, type Claim, type CycleContext, type CyclePlan } from './context';
 import { ALREADY_STORED } from './request-writer';
@@ -78,6 +78,11 @@ export async function claim(cycle: CycleContext, plan: CyclePlan): Promise<Claim
   const journalId = `${alignDown(cycle.startedAt, 1000)}-${randomBytes(4).toString('hex')}`;
   const leaseUntil = cycle.deps.deadline();
   const claimed: BridgeState = { ...cycle.previous, journal: { id: journalId, base: plan.readStart, leaseUntil, holder: currentHolder() } };
-  if (!cycle.options.dryRun) cycle.version = await cycle.deps.store.save(encodeState(claimed), cycle.version);
+  if (!cycle.options.dryRun) {
+    cycle.version = await cycle.deps.store.save(encodeState(claimed), cycle.version).catch((error: unknown) => {
+      // Two deliveries of one scheduled event load the same state; the second claim finds the first's.
+      throw error instanceof ConcurrentUpdateError ? new ClaimLostError(cycle.deps.store.location, { cause: error }) : error;
+    });
+  }
   return { journalId, leaseUntil };
 }

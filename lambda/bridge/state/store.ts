@@ -28,17 +28,30 @@ export interface StateStore {
 
 /** Another cycle changed the state since this one loaded it: this cycle must stop without writing. */
 export class ConcurrentUpdateError extends RecoverableError {
-  constructor(location: string, detail = 'was changed by another cycle') {
-    super(`state at ${location} ${detail}; this cycle stops without writing (the other one carries on)`);
+  constructor(location: string, detail = 'was changed by another cycle', options?: { readonly cause?: unknown }) {
+    super(`state at ${location} ${detail}; this cycle stops without writing (the other one carries on)`, options);
   }
 }
+
+/**
+ * Another run of the same shard is at work (Lambda may deliver a scheduled event twice): this run wrote nothing
+ * and stops. Not a failure: the handler ends such a run as "skipped", counted, so no alarm fires for it.
+ */
+export class AnotherRunError extends ConcurrentUpdateError {}
 
 /**
  * The state holds the journal lease of a cycle that may still be running (another process, or one on another
  * host, before its deadline): this cycle stops before writing. A kind of concurrent update, retried next cycle.
  */
-export class LeaseHeldError extends ConcurrentUpdateError {
+export class LeaseHeldError extends AnotherRunError {
   constructor(location: string, holder: string, leaseUntil: number) {
     super(location, `is being written by another cycle (${holder}) until ${new Date(leaseUntil).toISOString()}`);
+  }
+}
+
+/** Another run took the journal lease between this run's load and its claim: nothing was written yet. */
+export class ClaimLostError extends AnotherRunError {
+  constructor(location: string, options: { readonly cause: unknown }) {
+    super(location, 'was claimed by another run of this shard first', options);
   }
 }

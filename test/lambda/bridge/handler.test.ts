@@ -1,6 +1,9 @@
 import type { GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { Readable } from 'node:stream';
+import { sdkStreamMixin } from '@smithy/util-stream';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { emptyState, encodeState } from '../../../lambda/bridge/state/state';
 import { RecordingReceiver } from '../../support/harness/recording-receiver';
 
 type CloudWatchModule = typeof import('@aws-sdk/client-cloudwatch');
@@ -176,5 +179,69 @@ describe('Lambda handler EMF metrics', () => {
       expect(doc._aws?.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).toContain('BridgeLagSeconds');
       expect(doc.BridgeLagSeconds).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('Lambda handler and a duplicate delivery', () => {
+  /** Runs the handler once against S3 answers set up by `arrange`, capturing its EMF documents. */
+  async function runOnce(arrange: (s3: ReturnType<typeof mockClient>, S3: S3Module) => void) {
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDLAMBDA';
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+    process.env.INFERWATCH_CONFIG = JSON.stringify({ region: 'eu-west-1', remoteWrite: { url: 'http://127.0.0.1:9/api/v1/write' }, state: { type: 's3', bucket: 'inferwatch-state' } });
+    /* eslint-disable @typescript-eslint/no-require-imports -- jest.isolateModules loads modules with require */
+    let handler: HandlerModule['handler'] | undefined;
+    let cw: ReturnType<typeof mockClient> | undefined;
+    let CWm: CloudWatchModule | undefined;
+    jest.isolateModules(() => {
+      CWm = require('@aws-sdk/client-cloudwatch') as CloudWatchModule;
+      const SM = require('@aws-sdk/client-sagemaker') as SageMakerModule;
+      const S3 = require('@aws-sdk/client-s3') as S3Module;
+      cw = mockClient(CWm.CloudWatchClient);
+      cw.on(CWm.ListMetricsCommand).resolves({ Metrics: [{ MetricName: 'Invocations', Dimensions: [{ Name: 'EndpointName', Value: 'e' }] }] });
+      cw.on(CWm.GetMetricDataCommand).resolves({ MetricDataResults: [] });
+      mockClient(SM.SageMakerClient).on(SM.ListEndpointsCommand).resolves({ Endpoints: [] });
+      arrange(mockClient(S3.S3Client), S3);
+      handler = (require('../../../lambda/bridge/handler') as HandlerModule).handler;
+    });
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const context = { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:210987654321:function:bridge', getRemainingTimeInMillis: () => 60_000 } as Context;
+    const written: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const result = await handler?.({ shard: 0, shards: 1 }, context);
+      const docs = written
+        .flatMap((chunk) => chunk.split('\n'))
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      return { result, docs, getMetricDataCalls: cw?.commandCalls((CWm as CloudWatchModule).GetMetricDataCommand).length };
+    } finally {
+      stdout.mockRestore();
+      delete process.env.INFERWATCH_CONFIG;
+    }
+  }
+
+  test('a live lease held by another run: the run is skipped and counted, not failed (no Errors or DeadLetters alarm)', async () => {
+    const held = encodeState({ ...emptyState(), journal: { id: 'j', base: Date.now() - 600_000, leaseUntil: Date.now() + 120_000, holder: 'another-host/boot/1' } });
+    const { docs, result, getMetricDataCalls } = await runOnce((s3, S3) => {
+      s3.on(S3.GetObjectCommand, { Key: 'inferwatch/bridge-state.json' }).resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from(held)])), ETag: '"7"' } as never);
+      s3.on(S3.PutObjectCommand).rejects(new Error('a skipped run writes nothing'));
+    });
+    expect(result).toEqual({ samples: 0, skipped: true });
+    expect(getMetricDataCalls).toBe(0);
+    expect(docs.find((doc) => doc.message === 'skipped: another run of this shard is at work')).toMatchObject({ level: 'INFO', shard: 0 });
+    expect(docs.find((doc) => doc._aws !== undefined)).toMatchObject({ CyclesSkipped: 1, Shard: '0' });
+  });
+
+  test('a claim lost to another run that loaded the same state: skipped and counted, nothing read past the plan', async () => {
+    const { docs, result } = await runOnce((s3, S3) => {
+      s3.on(S3.GetObjectCommand).rejects(new S3.NoSuchKey({ message: 'none', $metadata: {} }));
+      // If-None-Match: * fails when the other run's claim created the object first.
+      s3.on(S3.PutObjectCommand).rejects(Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }));
+    });
+    expect(result).toEqual({ samples: 0, skipped: true });
+    expect(docs.find((doc) => doc._aws !== undefined)).toMatchObject({ CyclesSkipped: 1 });
   });
 });
