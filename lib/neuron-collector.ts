@@ -89,8 +89,9 @@ export interface NeuronCollectorProps {
 
 /**
  * Enrols Inferentia hosts by tag through SSM State Manager: installs the ADOT collector (Distributor package
- * AWSDistroOTel-Collector, at the version CI tests: see neuron-collector/adot.ts), runs neuron-monitor's Prometheus exporter as a systemd service, and writes the
- * collector config that scrapes it and remote-writes to AMP. No SSH, no hand steps; drift is re-applied.
+ * AWSDistroOTel-Collector, at the version CI tests: see neuron-collector/adot.ts), runs neuron-monitor's Prometheus
+ * exporter as a systemd service (prometheus_client installed first), and writes the collector config that scrapes it
+ * and remote-writes to AMP. No SSH, no hand steps; drift is re-applied.
  */
 export class NeuronCollector extends Construct {
   public readonly document: ssm.CfnDocument;
