@@ -22,6 +22,8 @@ const EXPORTER_UNIT = '/etc/systemd/system/inferwatch-neuron-monitor.service';
 const SH_PREAMBLE = ['set -eu'];
 /** What the exporter imports; installed for the system python3 when missing (pip is the fallback, at this version). */
 const PROMETHEUS_CLIENT = { apt: 'python3-prometheus-client', pip: 'prometheus-client==0.26.0' } as const;
+/** apt waits this long for the dpkg lock before it gives up (apt 1.9.11+: Ubuntu 20.04 and later). Three calls fit the step's 300 s. */
+const APT_LOCK_WAIT = '-o DPkg::Lock::Timeout=60';
 /** The construct id CDK gives the AwsCustomResource provider singleton (aws-cdk-lib/custom-resources). */
 const AWS_CUSTOM_RESOURCE_PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
@@ -87,8 +89,9 @@ export interface NeuronCollectorProps {
 
 /**
  * Enrols Inferentia hosts by tag through SSM State Manager: installs the ADOT collector (Distributor package
- * AWSDistroOTel-Collector, at the version CI tests: see neuron-collector/adot.ts), runs neuron-monitor's Prometheus exporter as a systemd service, and writes the
- * collector config that scrapes it and remote-writes to AMP. No SSH, no hand steps; drift is re-applied.
+ * AWSDistroOTel-Collector, at the version CI tests: see neuron-collector/adot.ts), runs neuron-monitor's Prometheus
+ * exporter as a systemd service (prometheus_client installed first), and writes the collector config that scrapes it
+ * and remote-writes to AMP. No SSH, no hand steps; drift is re-applied.
  */
 export class NeuronCollector extends Construct {
   public readonly document: ssm.CfnDocument;
@@ -185,7 +188,8 @@ export class NeuronCollector extends Construct {
                 // unit would restart-loop while the association reports Success. The distribution's package first (pip
                 // refuses the system Python of Ubuntu 24.04, PEP 668), pip where there is no apt; then check, and fail loudly.
                 'if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then',
-                `  if command -v apt-get >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${PROMETHEUS_CLIENT.apt} >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${PROMETHEUS_CLIENT.apt} >/dev/null 2>&1; } || true`,
+                // A freshly booted Ubuntu host runs unattended-upgrades, which holds the dpkg lock for a while: wait for it.
+                `  if command -v apt-get >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get ${APT_LOCK_WAIT} install -y -q ${PROMETHEUS_CLIENT.apt} >/dev/null 2>&1 || { apt-get ${APT_LOCK_WAIT} update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get ${APT_LOCK_WAIT} install -y -q ${PROMETHEUS_CLIENT.apt} >/dev/null 2>&1; } || true`,
                 `  else python3 -m pip install -q --disable-pip-version-check '${PROMETHEUS_CLIENT.pip}' >/dev/null 2>&1 || true; fi`,
                 `  if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then echo "inferwatch: neuron-monitor-prometheus.py needs Python's prometheus_client, and neither apt (${PROMETHEUS_CLIENT.apt}) nor pip (${PROMETHEUS_CLIENT.pip}) could install it for $(command -v python3 || echo 'a missing python3'): install it for that python3, then re-run the association" >&2; exit 1; fi`,
                 'fi',

@@ -383,7 +383,7 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
   });
 
   test.each([
-    ['apt', ['apt-get install -y -q python3-prometheus-client']],
+    ['apt', ['apt-get -o DPkg::Lock::Timeout=60 install -y -q python3-prometheus-client']],
     ['pip', ["python3 -m pip install -q --disable-pip-version-check prometheus-client==0.26.0"]],
   ] as const)('NeuronMonitorExporter under dash: prometheus_client missing is installed with %s before the unit starts', (client, installs) => {
     onHost({ prometheusClient: client }, ({ run, root }) => {
@@ -401,7 +401,7 @@ describe('the SSM document\'s shell steps, as the host runs them', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(/^inferwatch: neuron-monitor-prometheus\.py needs Python's prometheus_client, and neither apt \(python3-prometheus-client\) nor pip \(prometheus-client==0\.26\.0\) could install it for \/.*\/stub-bin\/python3: install it for that python3, then re-run the association\n$/);
       // apt-get tried as is, then after an update; the unit is neither written nor started.
-      expect(result.calls.filter((c) => c.startsWith('apt-get'))).toEqual(['apt-get install -y -q python3-prometheus-client', 'apt-get update -q', 'apt-get install -y -q python3-prometheus-client']);
+      expect(result.calls.filter((c) => c.startsWith('apt-get'))).toEqual(['apt-get -o DPkg::Lock::Timeout=60 install -y -q python3-prometheus-client', 'apt-get -o DPkg::Lock::Timeout=60 update -q', 'apt-get -o DPkg::Lock::Timeout=60 install -y -q python3-prometheus-client']);
       expect(result.calls.filter((c) => c.startsWith('systemctl'))).toEqual([]);
       expect(existsSync(join(root, 'etc/systemd/system/inferwatch-neuron-monitor.service'))).toBe(false);
     });
