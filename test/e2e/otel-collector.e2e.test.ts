@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -8,6 +8,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import { forHost, renderCollectorConfig, type CollectorConfigValues } from '../../lib/neuron-collector/render';
 import { AmpStandIn, STAND_IN_ACCESS_KEY, STAND_IN_SECRET } from '../support/stand-ins/amp-stand-in';
+import { ImdsStandIn } from '../support/stand-ins/imds-stand-in';
+import { StsStandIn } from '../support/stand-ins/sts-stand-in';
 import { freePort, LocalPrometheus } from '../support/harness/prometheus';
 import { ACCOUNT, DROPPED, FIXTURES, identity, INSTANCE, parseExposition, portOf, REGION, serve, TORCHSERVE_ARRIVALS, TORCHSERVE_DROPPED, TORCHSERVE_FIXTURES } from './collector-expectations';
 
@@ -26,138 +28,8 @@ const describeCollector = HAVE_BINARY || process.env.CI === 'true' ? describe : 
 
 const WORKSPACE = 'ws-collector-e2e';
 const WORKLOAD_ACCOUNT = ACCOUNT;
-
-/**
- * The instance metadata service as an EC2 host sees it, on 127.0.0.1: IMDSv2 only (a GET without the session token
- * is 401, as on a host with `requireImdsv2`), the instance identity document the `ec2` resource detector reads, and
- * the instance profile's credentials the SDK's default chain falls back to. The AWS SDK reaches it through
- * AWS_EC2_METADATA_SERVICE_ENDPOINT, the one variable the tests add to the host's environment: without it, the
- * collector would ask the link-local address, which is not this machine's.
- */
-class ImdsStandIn {
-  private server: Server | undefined;
-  readonly paths: string[] = [];
-  private readonly token = 'imds-session-token';
-
-  constructor(private readonly credentials: { accessKeyId: string; secretAccessKey: string }) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${portOf(this.server as Server)}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const path = req.url ?? '/';
-      this.paths.push(`${req.method} ${path}`);
-      if (req.method === 'PUT' && path === '/latest/api/token') {
-        const ttl = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
-        if (typeof ttl !== 'string' || !/^\d+$/.test(ttl) || Number(ttl) < 1 || Number(ttl) > 21600) return void res.writeHead(400).end();
-        return void res.writeHead(200, { 'content-type': 'text/plain', 'x-aws-ec2-metadata-token-ttl-seconds': ttl }).end(this.token);
-      }
-      if (req.headers['x-aws-ec2-metadata-token'] !== this.token) return void res.writeHead(401).end();
-      const role = 'inferwatch-neuron-host';
-      const answers: Record<string, string> = {
-        '/latest/dynamic/instance-identity/document': JSON.stringify({
-          accountId: WORKLOAD_ACCOUNT,
-          architecture: 'x86_64',
-          availabilityZone: `${REGION}a`,
-          imageId: 'ami-0123456789abcdef0',
-          instanceId: INSTANCE,
-          instanceType: 'inf1.xlarge',
-          pendingTime: '2026-12-01T00:00:00Z',
-          privateIp: '10.0.0.12',
-          region: REGION,
-          version: '2017-09-30',
-        }),
-        '/latest/meta-data/hostname': 'ip-10-0-0-12.us-east-2.compute.internal',
-        '/latest/meta-data/iam/security-credentials/': role,
-        [`/latest/meta-data/iam/security-credentials/${role}`]: JSON.stringify({
-          Code: 'Success',
-          Type: 'AWS-HMAC',
-          AccessKeyId: this.credentials.accessKeyId,
-          SecretAccessKey: this.credentials.secretAccessKey,
-          Token: 'instance-profile-session',
-          Expiration: new Date(Date.now() + 6 * 3600_000).toISOString(),
-          LastUpdated: new Date().toISOString(),
-        }),
-      };
-      const answer = answers[path];
-      if (answer === undefined) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': path.startsWith('/latest/dynamic') || path.includes(`/${role}`) ? 'application/json' : 'text/plain' }).end(answer);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
-
-/**
- * STS's AssumeRole (Query protocol, form body, XML answer), on 127.0.0.1, reached through AWS_ENDPOINT_URL_STS. Like
- * AWS it recomputes the SigV4 signature (service `sts`, the region, the caller's key) from what arrived and refuses a
- * mismatch with 403; the session it hands out is the AMP stand-in's key, as the writer role's would be.
- */
-class StsStandIn {
-  private server: Server | undefined;
-  readonly calls: Array<{ action: string; roleArn: string; accessKey: string; region: string; service: string; valid: boolean }> = [];
-
-  constructor(
-    private readonly region: string,
-    private readonly caller: { accessKeyId: string; secretAccessKey: string },
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${portOf(this.server as Server)}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const form = new URLSearchParams(body.toString('utf8'));
-    const parsed = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ''));
-    const [, accessKey = '', region = '', service = '', signedHeaders = '', signature = ''] = parsed ?? [];
-    const headers: Record<string, string> = {};
-    for (const name of signedHeaders.split(';').filter(Boolean)) headers[name] = String(req.headers[name] ?? '');
-    const amzDate = String(req.headers['x-amz-date'] ?? '');
-    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    const expected = parsed
-      ? await new SignatureV4({ service: 'sts', region: this.region, credentials: this.caller, sha256: Sha256, applyChecksum: 'x-amz-content-sha256' in headers }).sign(
-          { method: req.method ?? 'POST', protocol: 'http:', hostname: '127.0.0.1', path: new URL(req.url ?? '/', 'http://sts').pathname, headers, body: new Uint8Array(body) },
-          { signingDate, unsignableHeaders: new Set(), signableHeaders: new Set(Object.keys(headers)) },
-        )
-      : undefined;
-    const valid = accessKey === this.caller.accessKeyId && region === this.region && service === 'sts' && String(expected?.headers.authorization ?? '').endsWith(`Signature=${signature}`);
-    this.calls.push({ action: form.get('Action') ?? '', roleArn: form.get('RoleArn') ?? '', accessKey, region, service, valid });
-    if (!valid) {
-      res.writeHead(403, { 'content-type': 'text/xml' });
-      return void res.end('<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error></ErrorResponse>');
-    }
-    if (form.get('Action') !== 'AssumeRole' || !form.get('RoleArn') || !form.get('RoleSessionName')) {
-      res.writeHead(400, { 'content-type': 'text/xml' });
-      return void res.end('<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>AssumeRole needs RoleArn and RoleSessionName</Message></Error></ErrorResponse>');
-    }
-    const session = form.get('RoleSessionName');
-    res.writeHead(200, { 'content-type': 'text/xml' });
-    res.end(
-      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${STAND_IN_ACCESS_KEY}</AccessKeyId><SecretAccessKey>${STAND_IN_SECRET}</SecretAccessKey><SessionToken>writer-session</SessionToken><Expiration>${new Date(Date.now() + 3600_000).toISOString()}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAWRITER:${session}</AssumedRoleId><Arn>${form.get('RoleArn')?.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/${session}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sts-${this.calls.length}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
-    );
-  }
-}
+/** The enrolled host the IMDS stand-in describes. */
+const HOST = { accountId: WORKLOAD_ACCOUNT, region: REGION, instanceId: INSTANCE };
 
 /**
  * The SSM document sets no environment variable for the collector (aws-otel-collector-ctl starts it with the
@@ -218,7 +90,7 @@ function strings(value: unknown): string[] {
 
 describeCollector('the host collector config on a real OpenTelemetry Collector: validate', () => {
   const instanceProfile = { accessKeyId: 'AKIDINSTANCEPROFILE', secretAccessKey: 'instance-profile-secret' };
-  const imds = new ImdsStandIn(instanceProfile);
+  const imds = new ImdsStandIn(instanceProfile, HOST);
   beforeAll(async () => {
     if (!HAVE_BINARY) throw new Error(`CI=true and no collector at ${BINARY}: .ci/run must run collector/build.sh first`);
     await imds.start();
@@ -239,7 +111,7 @@ describeCollector('the host collector config on a real OpenTelemetry Collector: 
   });
 
   test('cross-account: `validate` accepts the file with sigv4auth assume_role, which takes the writer role through STS with the instance profile', async () => {
-    const sts = await new StsStandIn(REGION, instanceProfile).start();
+    const sts = await new StsStandIn(REGION, instanceProfile, { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: STAND_IN_SECRET }).start();
     try {
       const writer = `arn:aws:iam::${WORKLOAD_ACCOUNT}:role/inferwatch/inferwatch-remote-writer`;
       const config = forHost(renderCollectorConfig({ ...defaults, assumeRoleArn: writer }), INSTANCE);
@@ -277,7 +149,7 @@ describeCollector('the host collector config on a real OpenTelemetry Collector: 
 });
 
 describeCollector('the host collector config on a real OpenTelemetry Collector: scrape the exporters, remote-write with SigV4', () => {
-  const imds = new ImdsStandIn({ accessKeyId: 'AKIDINSTANCEPROFILE', secretAccessKey: 'not-the-stand-in-secret' });
+  const imds = new ImdsStandIn({ accessKeyId: 'AKIDINSTANCEPROFILE', secretAccessKey: 'not-the-stand-in-secret' }, HOST);
   const prometheus = new LocalPrometheus();
   const amp = new AmpStandIn(REGION);
   const exposition = readFileSync(join(FIXTURES, 'exporter-running.prom'), 'utf8');

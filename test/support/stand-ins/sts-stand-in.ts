@@ -1,0 +1,70 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/**
+ * STS's AssumeRole (Query protocol, form body, XML answer), on 127.0.0.1, reached through AWS_ENDPOINT_URL_STS. Like
+ * AWS it recomputes the SigV4 signature (service `sts`, the region, the caller's key) from what arrived and refuses a
+ * mismatch with 403; the session it hands out is the one it is given (the AMP stand-in's key, as the writer role's would be).
+ */
+export class StsStandIn {
+  private server: Server | undefined;
+  readonly calls: Array<{ action: string; roleArn: string; accessKey: string; region: string; service: string; valid: boolean }> = [];
+
+  constructor(
+    private readonly region: string,
+    private readonly caller: { accessKeyId: string; secretAccessKey: string },
+    /** What AssumeRole hands out: the credentials the assumed role's callee (e.g. the AMP stand-in) accepts. */
+    private readonly session: { accessKeyId: string; secretAccessKey: string },
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const form = new URLSearchParams(body.toString('utf8'));
+    const parsed = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ''));
+    const [, accessKey = '', region = '', service = '', signedHeaders = '', signature = ''] = parsed ?? [];
+    const headers: Record<string, string> = {};
+    for (const name of signedHeaders.split(';').filter(Boolean)) headers[name] = String(req.headers[name] ?? '');
+    const amzDate = String(req.headers['x-amz-date'] ?? '');
+    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    const expected = parsed
+      ? await new SignatureV4({ service: 'sts', region: this.region, credentials: this.caller, sha256: Sha256, applyChecksum: 'x-amz-content-sha256' in headers }).sign(
+          { method: req.method ?? 'POST', protocol: 'http:', hostname: '127.0.0.1', path: new URL(req.url ?? '/', 'http://sts').pathname, headers, body: new Uint8Array(body) },
+          { signingDate, unsignableHeaders: new Set(), signableHeaders: new Set(Object.keys(headers)) },
+        )
+      : undefined;
+    const valid = accessKey === this.caller.accessKeyId && region === this.region && service === 'sts' && String(expected?.headers.authorization ?? '').endsWith(`Signature=${signature}`);
+    this.calls.push({ action: form.get('Action') ?? '', roleArn: form.get('RoleArn') ?? '', accessKey, region, service, valid });
+    if (!valid) {
+      res.writeHead(403, { 'content-type': 'text/xml' });
+      return void res.end('<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error></ErrorResponse>');
+    }
+    if (form.get('Action') !== 'AssumeRole' || !form.get('RoleArn') || !form.get('RoleSessionName')) {
+      res.writeHead(400, { 'content-type': 'text/xml' });
+      return void res.end('<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>AssumeRole needs RoleArn and RoleSessionName</Message></Error></ErrorResponse>');
+    }
+    const session = form.get('RoleSessionName');
+    res.writeHead(200, { 'content-type': 'text/xml' });
+    res.end(
+      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${this.session.accessKeyId}</AccessKeyId><SecretAccessKey>${this.session.secretAccessKey}</SecretAccessKey><SessionToken>writer-session</SessionToken><Expiration>${new Date(Date.now() + 3600_000).toISOString()}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAWRITER:${session}</AssumedRoleId><Arn>${form.get('RoleArn')?.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/${session}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sts-${this.calls.length}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+    );
+  }
+}
