@@ -60,9 +60,11 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   const configFile = join(work, 'inferwatch.yaml');
   const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 60 * MINUTE;
   const t1 = t0 + 6 * MINUTE;
+  /** The third cycle starts without state (lost): it asks Prometheus where each series stands. */
+  const t2 = t1 + 4 * MINUTE;
   const windowEnd = (now: number) => Math.floor((now - SETTLE) / MINUTE) * MINUTE;
   const first = windowEnd(t0) - LOOKBACK;
-  const last = windowEnd(t1) - MINUTE;
+  const last = windowEnd(t2) - MINUTE;
   /** A period forwarded by the first cycle whose delta CloudWatch revises before the second (late data). */
   const revised = windowEnd(t0) - 3 * MINUTE;
 
@@ -85,6 +87,8 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
     if (!late) throw new Error('test data has no sample for the revised period');
     late[1] += 1000;
     await cycle(t1);
+    rmSync(join(work, 'state'), { recursive: true, force: true });
+    await cycle(t2);
   }, 120_000);
 
   afterAll(async () => {
@@ -114,7 +118,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   });
 
   test('every gauge period once, at its period start, in base units: nothing missing, nothing twice', async () => {
-    const series = await prometheus.rawSamples('sagemaker_gpu_utilization_ratio[3h]', t1);
+    const series = await prometheus.rawSamples('sagemaker_gpu_utilization_ratio[3h]', t2);
     expect(series).toHaveLength(5);
     for (const s of series) {
       const host = INSTANCES.findIndex((i) => i.host === s.metric.instance_id);
@@ -123,8 +127,8 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
     }
   });
 
-  test('delta counters become cumulative _total counters, exact across two cycles and a late revision', async () => {
-    const series = await prometheus.rawSamples('sagemaker_vllm_prompt_tokens_total[3h]', t1);
+  test('delta counters become cumulative _total counters, exact across cycles, a late revision and a lost state', async () => {
+    const series = await prometheus.rawSamples('sagemaker_vllm_prompt_tokens_total[3h]', t2);
     expect(series.map((s) => s.metric.instance_id).sort()).toEqual(['i-0a1', 'i-0a2', 'i-0b1']);
     for (const s of series) {
       const host = INSTANCES.findIndex((i) => i.host === s.metric.instance_id);
