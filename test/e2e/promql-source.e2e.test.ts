@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,8 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   /** A period forwarded by the first cycle whose delta CloudWatch revises before the second (late data). */
   const revised = windowEnd(t0) - 3 * MINUTE;
 
+  let dryRun = '';
+
   const cycle = async (now: number) => {
     const run = await runBridge(['--once', '--config', configFile, '--state-dir', join(work, 'state'), '--now', String(now)], { ...aws.env(), AWS_REGION: REGION });
     expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('cycle done') as unknown });
@@ -81,6 +84,9 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
       configFile,
       `accountId: "${ACCOUNT}"\nsagemakerMetadata: false\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\npromql:\n  enabled: true\n  endpoint: ${promql.url}\n  maxSeriesPerQuery: 4\n`,
     );
+    const dry = await runBridge(['--dry-run', '--config', configFile, '--state-dir', join(work, 'dry'), '--now', String(t0)], aws.env());
+    expect(dry.code).toBe(0);
+    dryRun = dry.stdout;
     await cycle(t0);
     const host0 = promql.series.find((s) => s.labels.__name__ === 'vllm:prompt_tokens_total' && s.labels['@resource.host.id'] === 'i-0a1');
     const late = host0?.samples.find(([t]) => t === revised + MINUTE);
@@ -149,6 +155,14 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
     // Over the whole range the counter holds the sum of CloudWatch's deltas as they stand now, the revision included.
     const host0 = series.find((s) => s.metric.instance_id === 'i-0a1');
     expect(host0?.values.at(-1)?.[1]).toBe(periods().reduce((sum, p) => sum + promptTokens(0, p), 0) + 1000);
+  });
+
+  test('bridge --dry-run prints the PromQL series with their types; promtool check metrics passes', () => {
+    expect(dryRun).toContain('# TYPE sagemaker_vllm_prompt_tokens_total counter\n');
+    expect(dryRun).toContain('# TYPE sagemaker_gpu_utilization_ratio gauge\n');
+    expect(dryRun).toMatch(/^sagemaker_gpu_utilization_ratio\{.*instance_id="i-0b1".*\} 0\.\d+ \d+$/m);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: dryRun, encoding: 'utf8' });
+    expect({ status: promtool.status, out: promtool.stdout + promtool.stderr }).toEqual({ status: 0, out: '' });
   });
 
   test('selections over the series limit are split by label, each series read by exactly one query a window', () => {
