@@ -174,6 +174,9 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
       'last_over_time({"DCGM_FI_DEV_GPU_UTIL", "aws.sagemaker.endpoint.name"=~"llm-b"}[60s])',
     ]);
     expect(promql.calls.every((c) => c.status === 200)).toBe(true);
+    // Discovery: GetLabels for the names, then GetSeries only for the mapped metrics the account has (2 of 7).
+    expect(promql.callsTo('/api/v1/label/__name__/values')).toHaveLength(4);
+    expect(promql.callsTo('/api/v1/series').map((c) => c.params['match[]']?.[0]).sort()).toEqual(Array.from({ length: 4 }, () => ['{"DCGM_FI_DEV_GPU_UTIL"}', '{"vllm:prompt_tokens_total"}']).flat().sort());
     expect(promql.callsTo('/api/v1/query_range').every((c) => c.params.limit?.[0] === '4')).toBe(true);
   });
 });

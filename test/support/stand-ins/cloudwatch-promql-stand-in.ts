@@ -203,10 +203,15 @@ export class CloudWatchPromQlStandIn {
     return [...values].sort();
   }
 
+  /** The series `match[]` selects (all without it) with a sample in `[start, end]` when those are given. */
   private matching(params: Record<string, string[]>): PromSeriesData[] {
     const matches = params['match[]'];
-    if (matches === undefined) return this.series;
-    return this.series.filter((s) => matches.some((m) => matchesAll(parseSelector(m, { requireName: false }), s.labels)));
+    const start = params.start?.[0] !== undefined ? parseTime(params.start[0], 'start') : -Infinity;
+    const end = params.end?.[0] !== undefined ? parseTime(params.end[0], 'end') : Infinity;
+    if (Number.isFinite(start) && Number.isFinite(end)) this.checkScan(start, end);
+    return this.series.filter(
+      (s) => (matches === undefined || matches.some((m) => matchesAll(parseSelector(m, { requireName: false }), s.labels))) && s.samples.some(([t]) => t >= start && t <= end),
+    );
   }
 
   private checkScan(from: number, to: number): void {

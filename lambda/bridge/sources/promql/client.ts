@@ -74,6 +74,14 @@ export class PromQlClient {
     ]);
   }
 
+  /** GetLabels: the values `label` takes in `[start, end]` (epoch ms); `__name__` lists the metrics there are. */
+  labelValues(label: string, start: number, end: number): Promise<string[]> {
+    return this.get<string[]>(`/api/v1/label/${encodeURIComponent(label)}/values`, [
+      ['start', seconds(start)],
+      ['end', seconds(end)],
+    ]);
+  }
+
   /** QueryMetrics over a range: steps `start`, `start + step`, ... up to `end` (epoch ms, both inclusive). */
   async queryRange(query: string, start: number, end: number, stepMs: number, limit: number): Promise<RangeSeries[]> {
     const data = await this.get<{ resultType: string; result: RangeSeries[] }>('/api/v1/query_range', [
@@ -88,7 +96,7 @@ export class PromQlClient {
   }
 
   private async get<T>(path: string, params: ReadonlyArray<readonly [string, string]>): Promise<T> {
-    const api = path.replace('/api/v1/', '');
+    const api = path.startsWith('/api/v1/label/') ? 'label_values' : path.replace('/api/v1/', '');
     for (let attempt = 1; ; attempt++) {
       await this.options.limiter.take();
       this.options.onRequest?.(api);

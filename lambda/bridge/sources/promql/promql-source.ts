@@ -30,7 +30,8 @@ export function promQlEndpoint(region: string, configured: string | undefined): 
 }
 
 /**
- * SageMaker AI detailed observability through CloudWatch's PromQL API: GetSeries per mapped metric (cached), then one
+ * SageMaker AI detailed observability through CloudWatch's PromQL API: GetLabels for the metric names, GetSeries per
+ * mapped metric present (cached), then one
  * query_range per group of at most `maxSeriesPerQuery - 1` series (a full answer means more matched: refused, never
  * silently cut), each period's OTel deltas summed (`sum_over_time`) and handed to the cycle as per-period amounts of
  * a counter, gauges as the period's last value.
@@ -68,7 +69,10 @@ export class PromQlSource implements MetricSource {
     }
     // Every series a cycle may read: its window, the revision window behind it and the first run's lookback.
     const lookback = Math.min(SCAN_WINDOW_MS, (config.initialLookback + config.revisionWindow + config.maxCycleSpan + config.settle) * 1000);
-    const answers = await mapConcurrently(this.mapping.metrics, config.promql.concurrency, async (metric) => {
+    // One GetLabels call says which mapped metrics the account has: GetSeries only for those (none: one call a listing).
+    const names = new Set(await this.client.labelValues('__name__', startedAt - lookback, startedAt));
+    const present = this.mapping.metrics.filter((metric) => names.has(metric.source));
+    const answers = await mapConcurrently(present, config.promql.concurrency, async (metric) => {
       const found = await this.client.series(selector(metric.source, []), startedAt - lookback, startedAt, GET_SERIES_LIMIT);
       if (found.length >= GET_SERIES_LIMIT) {
         deps.logger.warn('GetSeries returned its limit of series for a PromQL metric: the rest are not read', { metric: metric.source, limit: GET_SERIES_LIMIT });
