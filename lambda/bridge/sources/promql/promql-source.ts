@@ -1,7 +1,9 @@
+import type { Dimension } from '@aws-sdk/client-cloudwatch';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { RecoverableError } from '../../../../contract/errors';
 import { mapConcurrently, RateLimiter } from '../../concurrency';
 import { seriesKey } from '../../series';
+import { isEnded, type EndedResources } from '../../sagemaker/ended';
 import { endpointInShard } from '../../shard';
 import { seriesKeyOf } from '../../state/series-state';
 import type { SeriesTable } from '../../state/series-table';
@@ -16,6 +18,11 @@ export const SCAN_WINDOW_MS = 24 * 3600 * 1000;
 /** GetSeries returns at most 10,000 series (its documented `limit` maximum). */
 const GET_SERIES_LIMIT = 10_000;
 const ENDPOINT_LABEL = 'aws.sagemaker.endpoint.name';
+const RESOURCE_DIMENSIONS: Readonly<Record<string, string>> = {
+  [ENDPOINT_LABEL]: 'EndpointName',
+  'aws.sagemaker.variant.name': 'VariantName',
+  'aws.sagemaker.inference_component.name': 'InferenceComponentName',
+};
 
 interface Listing {
   readonly at: number;
@@ -84,8 +91,13 @@ export class PromQlSource implements MetricSource {
   }
 
   plan(input: PlanInput): SourcePlan {
-    return new PromQlPlan(this.context, this.mapping, this.client, this.discovered, input.previous.series);
+    return new PromQlPlan(this.context, this.mapping, this.client, this.discovered, input.previous.series, input.previous.sagemaker?.ended ?? {});
   }
+}
+
+/** The SageMaker resource labels as the CloudWatch dimensions `isEnded` knows. */
+function asDimensions(source: PromQlSeriesLabels): Dimension[] {
+  return Object.entries(RESOURCE_DIMENSIONS).flatMap(([label, Name]) => (source[label] !== undefined ? [{ Name, Value: source[label] }] : []));
 }
 
 /** Test seam: a new process's first discovery. */
@@ -109,6 +121,7 @@ class PromQlPlan implements SourcePlan {
     private readonly client: PromQlClient,
     discovered: ReadonlyMap<string, readonly PromQlSeriesLabels[]>,
     private readonly table: SeriesTable,
+    private readonly ended: EndedResources,
   ) {
     const { config, deps } = context;
     // One less than the limit: an answer with `limit` series may have been cut, so it is refused.
@@ -154,7 +167,9 @@ class PromQlPlan implements SourcePlan {
         deps.logger.warn('two series map to the same Prometheus series; the second (from PromQL) is skipped (map the label that tells them apart)', { metric: metric.source, series: identity });
         continue;
       }
-      members.push({ source, series: { labels, key, kind: metric.type, quantile: false, scale: metric.scale, ended: false } });
+      // An endpoint, variant or component the SageMaker source saw deleted: a stale marker after the series' last sample.
+      const gone = isEnded(this.ended, asDimensions(source));
+      members.push({ source, series: { labels, key, kind: metric.type, quantile: false, scale: metric.scale, ended: gone } });
     }
     return members;
   }

@@ -144,6 +144,20 @@ describe('PromQlSource', () => {
     await expect(readAll(read as SourceRead, NOW - 5 * MINUTE, NOW)).rejects.toBeInstanceOf(RecoverableError);
   });
 
+  test('series of an endpoint the SageMaker source saw deleted are planned as ended (a stale marker follows their last sample)', async () => {
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: [[NOW - 90_000, 1]] });
+    standIn.series.push({ labels: gpu('i-2', { 'aws.sagemaker.endpoint.name': 'llm-b' }), temporality: 'gauge', samples: [[NOW - 90_000, 2]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const previous = emptyState();
+    previous.sagemaker = { endpoints: {}, configs: {}, ended: { 'llm-a': NOW - MINUTE } };
+    const series = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous }).reads()].flatMap((r) => r.series);
+    expect(series.map((s) => [s.labels.find((l) => l.name === 'endpoint_name')?.value, s.ended]).sort()).toEqual([
+      ['llm-a', true],
+      ['llm-b', false],
+    ]);
+  });
+
   test('the default endpoint is the region monitoring host (China regions end in .cn)', () => {
     expect(promQlEndpoint('eu-west-1', undefined)).toBe('https://monitoring.eu-west-1.amazonaws.com');
     expect(promQlEndpoint('cn-north-1', undefined)).toBe('https://monitoring.cn-north-1.amazonaws.com.cn');
