@@ -10,6 +10,7 @@ const root = join(__dirname, '..');
 const dist = join(root, 'dist');
 for (const file of [
   'lambda/bridge/catalog/default-catalog.yaml',
+  'lambda/bridge/sources/promql/promql-metrics.yaml',
   'lib/prometheus-workspace/inferwatch.rules.yaml',
   'lib/prometheus-workspace/inferwatch.alerts.yaml',
   'lib/prometheus-workspace/alertmanager.yaml',
@@ -34,3 +35,4 @@ for (const name of ['bridge', 'grafana-provisioner']) {
   });
 }
 cpSync(join(root, 'lambda/bridge/catalog/default-catalog.yaml'), join(dist, 'lambda-bundles', 'bridge', 'default-catalog.yaml'));
+cpSync(join(root, 'lambda/bridge/sources/promql/promql-metrics.yaml'), join(dist, 'lambda-bundles', 'bridge', 'promql-metrics.yaml'));

@@ -208,6 +208,27 @@ export const BridgeConfigSchema = z
     sagemakerRefresh: PositiveDuration.default(21600),
     /** The most samples one cycle forwards; after an outage, several cycles catch up. @default from the memory available (see README) */
     maxSamplesPerCycle: z.number().int().min(1).optional(),
+    /**
+     * SageMaker AI detailed observability (OTel metrics: vLLM, DCGM, node, placement), read through CloudWatch's
+     * PromQL API beside GetMetricData (docs/promql-source.md). @default off
+     */
+    promql: z
+      .object({
+        /** Read the detailed-observability metrics. @default false (until the discovery-gated default of issue 21 item 5) */
+        enabled: z.boolean().default(false),
+        /** The PromQL host. @default https://monitoring.<region>.amazonaws.com (.com.cn in China regions) */
+        endpoint: HttpUrl.optional(),
+        /** PromQL requests started per second, under the per-account TPS quota. @default 5 */
+        tps: z.number().positive().max(100).default(5),
+        /** PromQL requests in flight at once, under the per-account concurrency quota. @default 2 */
+        concurrency: z.number().int().min(1).max(16).default(2),
+        /** Series per query_range, at most the API's 500: larger selections are split by label. @default 500 */
+        maxSeriesPerQuery: z.number().int().min(1).max(500).default(500),
+        /** How long a GetSeries listing is reused by warm invocations. @default 600 */
+        discoveryInterval: NonNegativeDuration.default(600),
+      })
+      .strict()
+      .default({ enabled: false, tps: 5, concurrency: 2, maxSeriesPerQuery: 500, discoveryInterval: 600 }),
     /** This bridge's slice of a large fleet: endpoints by a stable hash of their name. @default one shard */
     shard: z
       .object({ index: z.number().int().min(0), count: z.number().int().min(1).max(1000) })

@@ -299,9 +299,10 @@ export class CloudWatchBridge extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The catalog and the config are data read at start-up; they ship beside the bundle.
+          // The catalogs (CloudWatch's, PromQL's) and the config are data read at start-up; they ship beside the bundle.
           afterBundling: (inputDir, outputDir) => [
             `cp "${inputDir}/lambda/bridge/catalog/default-catalog.yaml" "${outputDir}/default-catalog.yaml"`,
+            `cp "${inputDir}/lambda/bridge/sources/promql/promql-metrics.yaml" "${outputDir}/promql-metrics.yaml"`,
             configAsset.copyCommand(code.projectRoot as string, inputDir, outputDir),
           ],
         },

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../../../../contract/errors';
+import { sanitizeLabelValue } from '../../../../contract/naming';
+import { buildLabels, type Label } from '../../series';
+
+const MetricSchema = z
+  .object({
+    /** The OTel metric name as CloudWatch's PromQL API serves it. */
+    source: z.string().min(1),
+    /** The Prometheus name written. Counters end in `_total`. */
+    name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name'),
+    type: z.enum(['counter', 'gauge']),
+    scale: z.number().positive().default(1),
+    help: z.string().min(1),
+  })
+  .strict()
+  .refine((m) => (m.type === 'counter') === m.name.endsWith('_total'), { message: 'a counter name ends in _total, a gauge name does not' });
+
+export const PromQlMappingSchema = z
+  .object({
+    labels: z.record(z.string().min(1), z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name')),
+    split: z.array(z.string().min(1)),
+    metrics: z.array(MetricSchema).min(1),
+  })
+  .strict();
+
+export type PromQlMapping = z.output<typeof PromQlMappingSchema>;
+export type PromQlMetric = PromQlMapping['metrics'][number];
+
+/** Beside this file in a checkout, beside the bundle's index.js in the Lambda (the build copies it there). */
+const MAPPING_PATH = join(__dirname, 'promql-metrics.yaml');
+
+export function loadPromQlMapping(path = MAPPING_PATH): PromQlMapping {
+  const parsed = PromQlMappingSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new ConfigError(`PromQL metric mapping ${path} is invalid: ${parsed.error.message}`);
+  const names = new Set<string>();
+  for (const metric of parsed.data.metrics) {
+    if (names.has(metric.name)) throw new ConfigError(`PromQL metric mapping ${path}: two entries write ${metric.name}`);
+    names.add(metric.name);
+  }
+  return parsed.data;
+}
+
+/** A source series' labels (without `__name__`) as the Prometheus labels of `metric`, with the bridge's base labels. */
+export function prometheusLabels(
+  mapping: PromQlMapping,
+  metric: PromQlMetric,
+  source: Readonly<Record<string, string>>,
+  baseLabels: Readonly<Record<string, string>>,
+  maxLabelValueLength: number,
+): Label[] {
+  const labels: Record<string, string> = { ...baseLabels };
+  for (const [sourceName, value] of Object.entries(source)) {
+    const target = mapping.labels[sourceName];
+    if (target !== undefined && value !== '') labels[target] = sanitizeLabelValue(value, maxLabelValueLength);
+  }
+  return buildLabels(metric.name, labels);
+}
+
+/** The identity of a source series within one metric: its labels but `__name__`, sorted (functions drop the name). */
+export function sourceIdentity(source: Readonly<Record<string, string>>): string {
+  return JSON.stringify(
+    Object.entries(source)
+      .filter(([name]) => name !== '__name__')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}

@@ -1,0 +1,243 @@
+import type { Dimension } from '@aws-sdk/client-cloudwatch';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { RecoverableError } from '../../../../contract/errors';
+import { mapConcurrently, RateLimiter } from '../../concurrency';
+import { seriesKey } from '../../series';
+import { isEnded, type EndedResources } from '../../sagemaker/ended';
+import { endpointInShard } from '../../shard';
+import { seriesKeyOf } from '../../state/series-state';
+import type { SeriesTable } from '../../state/series-table';
+import type { SourceContext } from '../context';
+import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from '../source';
+import { PromQlClient, PromQlRequestError, type PromQlSeriesLabels } from './client';
+import { loadPromQlMapping, prometheusLabels, sourceIdentity, type PromQlMapping, type PromQlMetric } from './mapping';
+import { selector, splitByLabels, type Split } from './selector';
+
+/** CloudWatch evaluates a PromQL request over at most 24 hours of data (PromQL limits and restrictions). */
+export const SCAN_WINDOW_MS = 24 * 3600 * 1000;
+/** GetSeries returns at most 10,000 series (its documented `limit` maximum). */
+const GET_SERIES_LIMIT = 10_000;
+const ENDPOINT_LABEL = 'aws.sagemaker.endpoint.name';
+const RESOURCE_DIMENSIONS: Readonly<Record<string, string>> = {
+  [ENDPOINT_LABEL]: 'EndpointName',
+  'aws.sagemaker.variant.name': 'VariantName',
+  'aws.sagemaker.inference_component.name': 'InferenceComponentName',
+};
+
+interface Listing {
+  readonly at: number;
+  readonly series: ReadonlyMap<string, readonly PromQlSeriesLabels[]>;
+}
+
+/** GetSeries answers kept by a warm Lambda or a CLI process, per endpoint, for `promql.discoveryInterval`. */
+const listings = new Map<string, Listing>();
+
+export function promQlEndpoint(region: string, configured: string | undefined): string {
+  return configured ?? `https://monitoring.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+}
+
+/**
+ * SageMaker AI detailed observability through CloudWatch's PromQL API: GetLabels for the metric names, GetSeries per
+ * mapped metric present (cached), then one
+ * query_range per group of at most `maxSeriesPerQuery - 1` series (a full answer means more matched: refused, never
+ * silently cut), each period's OTel deltas summed (`sum_over_time`) and handed to the cycle as per-period amounts of
+ * a counter, gauges as the period's last value.
+ */
+export class PromQlSource implements MetricSource {
+  readonly name = 'promql';
+  private readonly mapping: PromQlMapping;
+  private readonly client: PromQlClient;
+  private readonly endpoint: string;
+  private discovered: ReadonlyMap<string, readonly PromQlSeriesLabels[]> = new Map();
+
+  constructor(
+    private readonly context: SourceContext,
+    mapping?: PromQlMapping,
+  ) {
+    const { config, deps, calls } = context;
+    this.mapping = mapping ?? loadPromQlMapping();
+    this.endpoint = promQlEndpoint(config.region, config.promql.endpoint);
+    this.client = new PromQlClient({
+      endpoint: this.endpoint,
+      region: config.region,
+      credentials: deps.cloudwatch.config.credentials as AwsCredentialIdentityProvider,
+      limiter: new RateLimiter(config.promql.tps),
+      maxInFlight: config.promql.concurrency,
+      onRequest: (api) => calls.record('cloudwatch', `PromQL:${api}`),
+    });
+  }
+
+  async discover(): Promise<void> {
+    const { config, startedAt, deps } = this.context;
+    const cached = listings.get(this.endpoint);
+    if (cached && startedAt - cached.at < config.promql.discoveryInterval * 1000) {
+      this.discovered = cached.series;
+      return;
+    }
+    // Every series a cycle may read: its window, the revision window behind it and the first run's lookback.
+    const lookback = Math.min(SCAN_WINDOW_MS, (config.initialLookback + config.revisionWindow + config.maxCycleSpan + config.settle) * 1000);
+    // One GetLabels call says which mapped metrics the account has: GetSeries only for those (none: one call a listing).
+    const names = new Set(await this.client.labelValues('__name__', startedAt - lookback, startedAt));
+    const present = this.mapping.metrics.filter((metric) => names.has(metric.source));
+    const answers = await mapConcurrently(present, config.promql.concurrency, async (metric) => {
+      const found = await this.client.series(selector(metric.source, []), startedAt - lookback, startedAt, GET_SERIES_LIMIT);
+      if (found.length >= GET_SERIES_LIMIT) {
+        deps.logger.warn('GetSeries returned its limit of series for a PromQL metric: the rest are not read', { metric: metric.source, limit: GET_SERIES_LIMIT });
+      }
+      return [metric.source, found.filter((labels) => endpointInShard(labels[ENDPOINT_LABEL] ?? '', config.shard))] as const;
+    });
+    this.discovered = new Map(answers);
+    listings.set(this.endpoint, { at: startedAt, series: this.discovered });
+  }
+
+  plan(input: PlanInput): SourcePlan {
+    return new PromQlPlan(this.context, this.mapping, this.client, this.discovered, input.previous.series, input.previous.sagemaker?.ended ?? {});
+  }
+}
+
+/** The SageMaker resource labels as the CloudWatch dimensions `isEnded` knows. */
+function asDimensions(source: PromQlSeriesLabels): Dimension[] {
+  return Object.entries(RESOURCE_DIMENSIONS).flatMap(([label, Name]) => (source[label] !== undefined ? [{ Name, Value: source[label] }] : []));
+}
+
+/** Test seam: a new process's first discovery. */
+export function forgetPromQlListings(): void {
+  listings.clear();
+}
+
+interface Member {
+  readonly source: PromQlSeriesLabels;
+  readonly series: SourceSeries;
+}
+
+class PromQlPlan implements SourcePlan {
+  readonly discovered: number;
+  readonly samplesPerPeriod: number;
+  private readonly groups: Array<{ metric: PromQlMetric; split: Split<Member> }> = [];
+
+  constructor(
+    private readonly context: SourceContext,
+    private readonly mapping: PromQlMapping,
+    private readonly client: PromQlClient,
+    discovered: ReadonlyMap<string, readonly PromQlSeriesLabels[]>,
+    private readonly table: SeriesTable,
+    private readonly ended: EndedResources,
+  ) {
+    const { config, deps } = context;
+    // One less than the limit: an answer with `limit` series may have been cut, so it is refused.
+    const capacity = config.promql.maxSeriesPerQuery - 1;
+    let total = 0;
+    for (const metric of mapping.metrics) {
+      const members = this.members(metric, discovered.get(metric.source) ?? []);
+      total += members.length;
+      for (const split of splitByLabels(members, (m) => m.source, mapping.split, capacity)) {
+        if (split.members.length > capacity) {
+          deps.logger.warn('more PromQL series share every split label than one query may return: not read', { metric: metric.source, series: split.members.length, splitBy: mapping.split });
+          continue;
+        }
+        this.groups.push({ metric, split });
+      }
+    }
+    this.discovered = total;
+    this.samplesPerPeriod = total;
+  }
+
+  get queries(): number {
+    return this.groups.length;
+  }
+
+  families(): Iterable<SeriesFamily> {
+    return this.mapping.metrics.map((m) => ({ name: m.name, counter: m.type === 'counter' }));
+  }
+
+  *reads(): Iterable<SourceRead> {
+    for (const { metric, split } of this.groups) yield new PromQlRead(metric, split, this.context, this.client);
+  }
+
+  private members(metric: PromQlMetric, found: readonly PromQlSeriesLabels[]): Member[] {
+    const { config, deps } = this.context;
+    const members: Member[] = [];
+    for (const source of found) {
+      const labels = prometheusLabels(this.mapping, metric, source, deps.baseLabels, config.maxLabelValueLength);
+      const identity = seriesKey(labels);
+      const key = seriesKeyOf(identity);
+      // Marked in the cycle's table, as every source's series are: the finish keeps their revision baselines, and
+      // a series another source (or another PromQL series) already writes is skipped, never written twice.
+      if (!this.table.markPlanned(key)) {
+        deps.logger.warn('two series map to the same Prometheus series; the second (from PromQL) is skipped (map the label that tells them apart)', { metric: metric.source, series: identity });
+        continue;
+      }
+      // An endpoint, variant or component the SageMaker source saw deleted: a stale marker after the series' last sample.
+      const gone = isEnded(this.ended, asDimensions(source));
+      members.push({ source, series: { labels, key, kind: metric.type, quantile: false, scale: metric.scale, ended: gone } });
+    }
+    return members;
+  }
+}
+
+/** One query_range selection (one metric, at most `maxSeriesPerQuery - 1` series), read in scans of at most 24 hours. */
+class PromQlRead implements SourceRead {
+  readonly periodMs: number;
+  readonly series: readonly SourceSeries[];
+  private readonly indexOf = new Map<string, number>();
+  private readonly query: (rangeSeconds: number) => string;
+
+  constructor(
+    private readonly metric: PromQlMetric,
+    split: Split<Member>,
+    private readonly context: SourceContext,
+    private readonly client: PromQlClient,
+  ) {
+    this.periodMs = context.config.period * 1000;
+    this.series = split.members.map((m) => m.series);
+    split.members.forEach((m, index) => this.indexOf.set(sourceIdentity(m.source), index));
+    const sel = selector(metric.source, split.matchers);
+    // OTel deltas are stamped at the end of their interval: (t - period, t] holds exactly the period ending at t.
+    const fn = metric.type === 'counter' ? 'sum_over_time' : 'last_over_time';
+    this.query = (rangeSeconds) => `${fn}(${sel}[${rangeSeconds}s])`;
+  }
+
+  get streams(): number {
+    return this.series.length;
+  }
+
+  outputs(stream: number): readonly number[] {
+    return [stream];
+  }
+
+  async read(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
+    const { config, deps } = this.context;
+    const period = this.periodMs;
+    // A scan evaluates steps t = p + period for each period p; its data reaches back one period before the first.
+    const periodsPerScan = Math.max(1, Math.floor(SCAN_WINDOW_MS / period) - 1);
+    let forbidden = 0;
+    for (let from = span.start; from < span.end; from += periodsPerScan * period) {
+      const to = Math.min(span.end, from + periodsPerScan * period);
+      let result;
+      try {
+        result = await this.client.queryRange(this.query(period / 1000), from + period, to, period, config.promql.maxSeriesPerQuery);
+      } catch (error) {
+        if (error instanceof PromQlRequestError && error.status === 403 && /AccessDenied/i.test(error.errorType)) {
+          deps.logger.warn('PromQL query_range refused for lack of permission: its series are not read', { metric: this.metric.source, error: error.message });
+          forbidden++;
+          continue;
+        }
+        throw error;
+      }
+      if (result.length >= config.promql.maxSeriesPerQuery) {
+        throw new RecoverableError(
+          `PromQL query_range for ${this.metric.source} returned ${result.length} series, its limit: more series match than were discovered, and the answer may be cut. The next discovery (promql.discoveryInterval) splits them; nothing of this window was written for them.`,
+        );
+      }
+      const page: PagePoints[] = [];
+      for (const series of result) {
+        const index = this.indexOf.get(sourceIdentity(series.metric));
+        // A series newer than the discovery: read after the next one, from its own periods on.
+        if (index === undefined) continue;
+        page.push({ index, timestamps: series.values.map(([t]) => Math.round(t * 1000) - period), values: series.values.map(([, v]) => Number(v)) });
+      }
+      await onPage(page);
+    }
+    return { forbidden, incomplete: new Set() };
+  }
+}

@@ -1,0 +1,182 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalPrometheus } from '../support/harness/prometheus';
+import { runBridge } from '../support/harness/run-bridge';
+import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
+import { CloudWatchPromQlStandIn, type PromSeriesData } from '../support/stand-ins/cloudwatch-promql-stand-in';
+
+const MINUTE = 60_000;
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-2';
+const SETTLE = 2 * MINUTE;
+const LOOKBACK = 15 * MINUTE;
+
+/** Detailed observability of two vLLM endpoints: llm-a on two 2-GPU instances, llm-b on one 1-GPU instance. */
+const INSTANCES = [
+  { endpoint: 'llm-a', component: 'llama-chat', host: 'i-0a1', az: 'us-east-2a', type: 'ml.g5.12xlarge', gpus: 2 },
+  { endpoint: 'llm-a', component: 'llama-chat', host: 'i-0a2', az: 'us-east-2b', type: 'ml.g5.12xlarge', gpus: 2 },
+  { endpoint: 'llm-b', component: 'mistral', host: 'i-0b1', az: 'us-east-2a', type: 'ml.g5.2xlarge', gpus: 1 },
+] as const;
+
+type Instance = (typeof INSTANCES)[number];
+
+function resource(i: Instance): Record<string, string> {
+  return {
+    'aws.sagemaker.endpoint.name': i.endpoint,
+    'aws.sagemaker.variant.name': 'AllTraffic',
+    'aws.sagemaker.inference_component.name': i.component,
+    'aws.sagemaker.container.id': `${i.host}-c0`,
+    '@resource.host.id': i.host,
+    '@resource.cloud.availability_zone': i.az,
+    '@resource.host.type': i.type,
+  };
+}
+
+/** Per-period values, a function of the period so that any test run at any hour expects the same. */
+const promptTokens = (host: number, p: number) => 100 + ((p / MINUTE) * 7 + host * 13) % 50;
+const gpuPercent = (host: number, gpu: number, p: number) => 20 + gpu * 10 + ((p / MINUTE + host) % 40);
+
+function fleetSeries(from: number, to: number): PromSeriesData[] {
+  const out: PromSeriesData[] = [];
+  INSTANCES.forEach((instance, host) => {
+    const tokens: Array<[number, number]> = [];
+    for (let p = from; p < to; p += MINUTE) tokens.push([p + MINUTE, promptTokens(host, p)]); // a delta: stamped at its interval's end
+    out.push({ labels: { __name__: 'vllm:prompt_tokens_total', ...resource(instance) }, temporality: 'delta', samples: tokens });
+    for (let gpu = 0; gpu < instance.gpus; gpu++) {
+      const util: Array<[number, number]> = [];
+      for (let p = from; p < to; p += MINUTE) util.push([p + 30_000, gpuPercent(host, gpu, p)]);
+      out.push({ labels: { __name__: 'DCGM_FI_DEV_GPU_UTIL', ...resource(instance), gpu: String(gpu) }, temporality: 'gauge', samples: util });
+    }
+  });
+  return out;
+}
+
+describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Prometheus', () => {
+  const aws = new AwsStandIn({ endpoints: [], neuronHosts: [], neuronNamespace: 'neuron_monitor' });
+  const promql = new CloudWatchPromQlStandIn(REGION);
+  const prometheus = new LocalPrometheus();
+  const work = mkdtempSync(join(tmpdir(), 'inferwatch-promql-'));
+  const configFile = join(work, 'inferwatch.yaml');
+  const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 60 * MINUTE;
+  const t1 = t0 + 6 * MINUTE;
+  /** The third cycle starts without state (lost): it asks Prometheus where each series stands. */
+  const t2 = t1 + 4 * MINUTE;
+  const windowEnd = (now: number) => Math.floor((now - SETTLE) / MINUTE) * MINUTE;
+  const first = windowEnd(t0) - LOOKBACK;
+  const last = windowEnd(t2) - MINUTE;
+  /** A period forwarded by the first cycle whose delta CloudWatch revises before the second (late data). */
+  const revised = windowEnd(t0) - 3 * MINUTE;
+
+  let dryRun = '';
+
+  const cycle = async (now: number) => {
+    const run = await runBridge(['--once', '--config', configFile, '--state-dir', join(work, 'state'), '--now', String(now)], { ...aws.env(), AWS_REGION: REGION });
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('cycle done') as unknown });
+  };
+
+  beforeAll(async () => {
+    await Promise.all([aws.start(), promql.start(), prometheus.start()]);
+    promql.series.push(...fleetSeries(t0 - 3 * 60 * MINUTE, t1 + 10 * MINUTE));
+    // maxSeriesPerQuery 4: llm-a's four GPUs (3 a query) are split by host, its two hosts read apart.
+    writeFileSync(
+      configFile,
+      `accountId: "${ACCOUNT}"\nsagemakerMetadata: false\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\npromql:\n  enabled: true\n  endpoint: ${promql.url}\n  maxSeriesPerQuery: 4\n`,
+    );
+    const dry = await runBridge(['--dry-run', '--config', configFile, '--state-dir', join(work, 'dry'), '--now', String(t0)], aws.env());
+    expect(dry.code).toBe(0);
+    dryRun = dry.stdout;
+    await cycle(t0);
+    const host0 = promql.series.find((s) => s.labels.__name__ === 'vllm:prompt_tokens_total' && s.labels['@resource.host.id'] === 'i-0a1');
+    const late = host0?.samples.find(([t]) => t === revised + MINUTE);
+    if (!late) throw new Error('test data has no sample for the revised period');
+    late[1] += 1000;
+    await cycle(t1);
+    rmSync(join(work, 'state'), { recursive: true, force: true });
+    await cycle(t2);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([prometheus.stop(), promql.stop(), aws.stop()]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const periods = () => Array.from({ length: (last - first) / MINUTE + 1 }, (_, k) => first + k * MINUTE);
+
+  test('names and labels follow Prometheus conventions, unmapped OTel labels dropped', async () => {
+    const gpu = await prometheus.query('sagemaker_gpu_utilization_ratio{instance_id="i-0a2", gpu="1"}', last);
+    expect(gpu.map((s) => s.metric)).toEqual([
+      {
+        __name__: 'sagemaker_gpu_utilization_ratio',
+        account_id: ACCOUNT,
+        region: REGION,
+        endpoint_name: 'llm-a',
+        variant_name: 'AllTraffic',
+        inference_component_name: 'llama-chat',
+        instance_id: 'i-0a2',
+        availability_zone: 'us-east-2b',
+        instance_type: 'ml.g5.12xlarge',
+        gpu: '1',
+      },
+    ]);
+    expect((await prometheus.seriesNames()).filter((n) => n.startsWith('sagemaker_'))).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_vllm_prompt_tokens_total']);
+  });
+
+  test('every gauge period once, at its period start, in base units: nothing missing, nothing twice', async () => {
+    const series = await prometheus.rawSamples('sagemaker_gpu_utilization_ratio[3h]', t2);
+    expect(series).toHaveLength(5);
+    for (const s of series) {
+      const host = INSTANCES.findIndex((i) => i.host === s.metric.instance_id);
+      expect(s.values.map(([t]) => t)).toEqual(periods());
+      expect(s.values.map(([, v]) => v)).toEqual(periods().map((p) => gpuPercent(host, Number(s.metric.gpu), p) * 0.01));
+    }
+  });
+
+  test('delta counters become cumulative _total counters, exact across cycles, a late revision and a lost state', async () => {
+    const series = await prometheus.rawSamples('sagemaker_vllm_prompt_tokens_total[3h]', t2);
+    expect(series.map((s) => s.metric.instance_id).sort()).toEqual(['i-0a1', 'i-0a2', 'i-0b1']);
+    for (const s of series) {
+      const host = INSTANCES.findIndex((i) => i.host === s.metric.instance_id);
+      // A 0 one period before the first data, so that increase() counts the first period too.
+      expect(s.values[0]).toEqual([first - MINUTE, 0]);
+      const counted = s.values.slice(1);
+      expect(counted.map(([t]) => t)).toEqual(periods());
+      let total = 0;
+      const expected = periods().map((p) => {
+        total += promptTokens(host, p);
+        return total;
+      });
+      // The revision reaches the counter at the second cycle's first new period, never as a second sample.
+      const lateAt = windowEnd(t0);
+      const withRevision = periods().map((p, k) => (host === 0 && p >= lateAt ? (expected[k] as number) + 1000 : (expected[k] as number)));
+      expect(counted.map(([, v]) => v)).toEqual(withRevision);
+    }
+    // Over the whole range the counter holds the sum of CloudWatch's deltas as they stand now, the revision included.
+    const host0 = series.find((s) => s.metric.instance_id === 'i-0a1');
+    expect(host0?.values.at(-1)?.[1]).toBe(periods().reduce((sum, p) => sum + promptTokens(0, p), 0) + 1000);
+  });
+
+  test('bridge --dry-run prints the PromQL series with their types; promtool check metrics passes', () => {
+    expect(dryRun).toContain('# TYPE sagemaker_vllm_prompt_tokens_total counter\n');
+    expect(dryRun).toContain('# TYPE sagemaker_gpu_utilization_ratio gauge\n');
+    expect(dryRun).toMatch(/^sagemaker_gpu_utilization_ratio\{.*instance_id="i-0b1".*\} 0\.\d+ \d+$/m);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: dryRun, encoding: 'utf8' });
+    expect({ status: promtool.status, out: promtool.stdout + promtool.stderr }).toEqual({ status: 0, out: '' });
+  });
+
+  test('selections over the series limit are split by label, each series read by exactly one query a window', () => {
+    const gpuQueries = promql.callsTo('/api/v1/query_range').filter((c) => c.params.query?.[0]?.includes('DCGM_FI_DEV_GPU_UTIL'));
+    const selectors = new Set(gpuQueries.map((c) => c.params.query?.[0]));
+    expect([...selectors].sort()).toEqual([
+      'last_over_time({"DCGM_FI_DEV_GPU_UTIL", "aws.sagemaker.endpoint.name"="llm-a", "@resource.host.id"=~"i-0a1"}[60s])',
+      'last_over_time({"DCGM_FI_DEV_GPU_UTIL", "aws.sagemaker.endpoint.name"="llm-a", "@resource.host.id"=~"i-0a2"}[60s])',
+      'last_over_time({"DCGM_FI_DEV_GPU_UTIL", "aws.sagemaker.endpoint.name"=~"llm-b"}[60s])',
+    ]);
+    expect(promql.calls.every((c) => c.status === 200)).toBe(true);
+    // Discovery: GetLabels for the names, then GetSeries only for the mapped metrics the account has (2 of 7).
+    expect(promql.callsTo('/api/v1/label/__name__/values')).toHaveLength(4);
+    expect(promql.callsTo('/api/v1/series').map((c) => c.params['match[]']?.[0]).sort()).toEqual(Array.from({ length: 4 }, () => ['{"DCGM_FI_DEV_GPU_UTIL"}', '{"vllm:prompt_tokens_total"}']).flat().sort());
+    expect(promql.callsTo('/api/v1/query_range').every((c) => c.params.limit?.[0] === '4')).toBe(true);
+  });
+});

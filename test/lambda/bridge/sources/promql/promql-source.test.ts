@@ -1,0 +1,165 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { resolveConfig } from '../../../../../contract/bridge-config';
+import { RecoverableError } from '../../../../../contract/errors';
+import { Catalog, loadDefaultCatalog } from '../../../../../lambda/bridge/catalog/catalog';
+import { DiscoveryCache } from '../../../../../lambda/bridge/cloudwatch/discovery';
+import { RateLimiter } from '../../../../../lambda/bridge/concurrency';
+import { consoleLogger } from '../../../../../lambda/bridge/logger';
+import { ApiCallCounter } from '../../../../../lambda/bridge/self-metrics';
+import type { PagePoints, SourceRead } from '../../../../../lambda/bridge/sources';
+import { PromQlClient, PromQlRequestError } from '../../../../../lambda/bridge/sources/promql/client';
+import { forgetPromQlListings, PromQlSource, promQlEndpoint } from '../../../../../lambda/bridge/sources/promql/promql-source';
+import { emptyState } from '../../../../../lambda/bridge/state/state';
+import { CloudWatchPromQlStandIn, STAND_IN_ACCESS_KEY } from '../../../../support/stand-ins/cloudwatch-promql-stand-in';
+
+const REGION = 'us-east-2';
+const MINUTE = 60_000;
+const credentials = { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: 'stand-in-secret' };
+const standIn = new CloudWatchPromQlStandIn(REGION);
+const NOW = Math.floor(Date.now() / MINUTE) * MINUTE;
+const gpu = (host: string, extra: Record<string, string> = {}) => ({
+  __name__: 'DCGM_FI_DEV_GPU_UTIL',
+  'aws.sagemaker.endpoint.name': 'llm-a',
+  '@resource.host.id': host,
+  gpu: '0',
+  ...extra,
+});
+
+const client = (sleep: (ms: number) => Promise<void> = async () => {}) =>
+  new PromQlClient({ endpoint: standIn.url, region: REGION, credentials, limiter: new RateLimiter(1000), maxInFlight: 2, sleep });
+
+beforeAll(() => standIn.start());
+afterAll(() => standIn.stop());
+beforeEach(() => {
+  standIn.series.length = 0;
+  standIn.calls.length = 0;
+  standIn.denyAll = false;
+  standIn.tps = Infinity;
+  forgetPromQlListings();
+});
+
+describe('the PromQL stand-in is as strict as CloudWatch', () => {
+  const query = (q: string, extra: Record<string, string> = {}) => client().queryRange(q, NOW - 10 * MINUTE, NOW, MINUTE, Number(extra.limit ?? 500));
+
+  test('unsigned, or signed for another service, is 403', async () => {
+    const unsigned = await fetch(`${standIn.url}/api/v1/query_range?query=${encodeURIComponent('{"x"}')}&start=0&end=60&step=60`);
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    const url = new URL('/api/v1/series', standIn.url);
+    const signer = new SignatureV4({ service: 'aps', region: REGION, credentials, sha256: Sha256 });
+    const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: { 'match[]': '{"x"}' }, headers: { host: url.host } });
+    url.searchParams.set('match[]', '{"x"}');
+    const wrongService = await fetch(url, { headers: Object.fromEntries(Object.entries(signed.headers).filter(([k]) => k !== 'host')) });
+    expect(wrongService.status).toBe(403);
+    expect(((await wrongService.json()) as { message: string }).message).toContain('expected us-east-2/monitoring, got us-east-2/aps');
+  });
+
+  test('a selector without a metric name, or with a bare dotted name, is 400 bad_data', async () => {
+    await expect(query('{"aws.sagemaker.endpoint.name"="llm-a"}')).rejects.toMatchObject({ status: 400, errorType: 'bad_data', message: expect.stringContaining('must select a metric by name') });
+    await expect(query('{__name__=~"DCGM.*"}')).rejects.toMatchObject({ status: 400, errorType: 'bad_data' });
+    await expect(query('http.server.active_requests')).rejects.toMatchObject({ status: 400, message: expect.stringContaining('parse error') });
+    await expect(query('{"x", @resource.host.id="i"}')).rejects.toMatchObject({ status: 400, message: expect.stringContaining('must be quoted') });
+    await expect(client().series('{"aws.sagemaker.endpoint.name"="llm-a"}', NOW - MINUTE, NOW, 10)).rejects.toBeInstanceOf(PromQlRequestError);
+  });
+
+  test('at most 500 series: a larger limit is 400, more matching series are cut to the limit', async () => {
+    for (const host of ['i-1', 'i-2', 'i-3']) standIn.series.push({ labels: gpu(host), temporality: 'gauge', samples: [[NOW - 30_000, 50]] });
+    await expect(query('{"DCGM_FI_DEV_GPU_UTIL"}', { limit: '501' })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('from 1 to 500') });
+    expect(await query('{"DCGM_FI_DEV_GPU_UTIL"}', { limit: '2' })).toHaveLength(2);
+  });
+
+  test('a scan over 24 hours is 400', async () => {
+    await expect(client().queryRange('{"x"}', NOW - 24 * 3600_000, NOW, 3600_000, 10)).rejects.toMatchObject({ status: 400, message: expect.stringContaining('24 hours') });
+    await expect(client().queryRange('sum_over_time({"x"}[1h])', NOW - 23.5 * 3600_000, NOW, 3600_000, 10)).rejects.toMatchObject({ status: 400 });
+    await expect(client().queryRange('sum_over_time({"x"}[1h])', NOW - 22 * 3600_000, NOW, 3600_000, 10)).resolves.toEqual([]);
+  });
+
+  test('throttling (429) is retried; access denied is not', async () => {
+    standIn.tps = 1;
+    // The backoff waits out the stand-in's one-second window, whatever the jitter drew.
+    const c = client(() => new Promise((resolve) => setTimeout(resolve, 1000)));
+    await Promise.all([c.series('{"x"}', NOW - MINUTE, NOW, 10), c.series('{"x"}', NOW - MINUTE, NOW, 10)]);
+    const statuses = standIn.calls.map((call) => call.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(2);
+    expect(statuses.filter((status) => status !== 200).every((status) => status === 429) && statuses.includes(429)).toBe(true);
+    standIn.denyAll = true;
+    await expect(c.series('{"x"}', NOW - MINUTE, NOW, 10)).rejects.toMatchObject({ status: 403, errorType: 'AccessDeniedException', message: expect.stringContaining('cloudwatch:GetMetricData') });
+  });
+});
+
+describe('PromQlSource', () => {
+  const context = (promql: Record<string, unknown> = {}) => ({
+    config: resolveConfig({ region: REGION, remoteWrite: { url: 'http://127.0.0.1:1/api/v1/write' }, promql: { enabled: true, endpoint: standIn.url, ...promql } }, {}),
+    catalog: new Catalog(loadDefaultCatalog()),
+    deps: {
+      cloudwatch: new CloudWatchClient({ region: REGION, credentials }),
+      discoveryCache: new DiscoveryCache(),
+      baseLabels: { region: REGION },
+      logger: consoleLogger('error'),
+    },
+    calls: new ApiCallCounter(),
+    startedAt: NOW,
+  });
+
+  async function readAll(read: SourceRead, start: number, end: number): Promise<PagePoints[]> {
+    const pages: PagePoints[] = [];
+    await read.read({ start, end }, async (page) => void pages.push(...page));
+    return pages;
+  }
+
+  test('deltas published every 10 s become each period exact sum, at the period start; gauges the period last value', async () => {
+    const tokens: Array<[number, number]> = [];
+    const util: Array<[number, number]> = [];
+    for (let t = NOW - 30 * MINUTE + 10_000; t <= NOW; t += 10_000) {
+      tokens.push([t, t / 10_000 % 7]); // each 10 s interval's amount, stamped at its end
+      util.push([t, (t / 10_000) % 100]);
+    }
+    standIn.series.push({ labels: { ...gpu('i-1'), __name__: 'vllm:prompt_tokens_total' }, temporality: 'delta', samples: tokens });
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: util });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const plan = source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous: emptyState() });
+    const reads = [...plan.reads()];
+    expect(reads.map((r) => r.series[0]?.labels.find((l) => l.name === '__name__')?.value).sort()).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_vllm_prompt_tokens_total']);
+    expect(plan.families()).toContainEqual({ name: 'sagemaker_vllm_prompt_tokens_total', counter: true });
+    const counter = reads.find((r) => r.series[0]?.kind === 'counter') as SourceRead;
+    const [points] = await readAll(counter, NOW - 10 * MINUTE, NOW - 2 * MINUTE);
+    const periods = Array.from({ length: 8 }, (_, k) => NOW - 10 * MINUTE + k * MINUTE);
+    expect(points?.timestamps).toEqual(periods);
+    // (p, p + 60 s]: the six deltas whose intervals lie in the period [p, p + 60 s).
+    expect(points?.values).toEqual(periods.map((p) => tokens.filter(([t]) => t > p && t <= p + MINUTE).reduce((s, [, v]) => s + v, 0)));
+    const gauge = reads.find((r) => r.series[0]?.kind === 'gauge') as SourceRead;
+    const [gaugePoints] = await readAll(gauge, NOW - 10 * MINUTE, NOW - 2 * MINUTE);
+    expect(gaugePoints?.values).toEqual(periods.map((p) => (p + MINUTE) / 10_000 % 100));
+  });
+
+  test('a series that appears after discovery fills the answer to the limit: refused, never cut silently', async () => {
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: [[NOW - 90_000, 1]] });
+    const source = new PromQlSource(context({ maxSeriesPerQuery: 2 }));
+    await source.discover();
+    const [read] = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous: emptyState() }).reads()];
+    standIn.series.push({ labels: gpu('i-2'), temporality: 'gauge', samples: [[NOW - 90_000, 2]] });
+    await expect(readAll(read as SourceRead, NOW - 5 * MINUTE, NOW)).rejects.toBeInstanceOf(RecoverableError);
+  });
+
+  test('series of an endpoint the SageMaker source saw deleted are planned as ended (a stale marker follows their last sample)', async () => {
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: [[NOW - 90_000, 1]] });
+    standIn.series.push({ labels: gpu('i-2', { 'aws.sagemaker.endpoint.name': 'llm-b' }), temporality: 'gauge', samples: [[NOW - 90_000, 2]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const previous = emptyState();
+    previous.sagemaker = { endpoints: {}, configs: {}, ended: { 'llm-a': NOW - MINUTE } };
+    const series = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous }).reads()].flatMap((r) => r.series);
+    expect(series.map((s) => [s.labels.find((l) => l.name === 'endpoint_name')?.value, s.ended]).sort()).toEqual([
+      ['llm-a', true],
+      ['llm-b', false],
+    ]);
+  });
+
+  test('the default endpoint is the region monitoring host (China regions end in .cn)', () => {
+    expect(promQlEndpoint('eu-west-1', undefined)).toBe('https://monitoring.eu-west-1.amazonaws.com');
+    expect(promQlEndpoint('cn-north-1', undefined)).toBe('https://monitoring.cn-north-1.amazonaws.com.cn');
+  });
+});
