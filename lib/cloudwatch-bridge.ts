@@ -199,61 +199,8 @@ export class CloudWatchBridge extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // An explicit role: no AWS-managed policy, every statement scoped as far as the API allows.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'inferwatch bridge: CloudWatch/SageMaker read, AMP write',
-      path: props.rolePath ?? DEFAULT_ROLE_PATH,
-    });
-    this.logGroup.grantWrite(this.role);
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadCloudWatchMetrics',
-        actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'],
-        resources: ['*'],
-      }),
-    );
-    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ListSageMakerEndpoints', actions: ['sagemaker:ListEndpoints', 'sagemaker:ListInferenceComponents'], resources: ['*'] }));
+    this.role = this.createRole(props, endpointTags);
     const stack = Stack.of(this);
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'DescribeSageMakerEndpoints',
-        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
-        // Pseudo-parameters rather than the stack's env, so the ARN (and its cdk-nag acknowledgement) is the same in every environment.
-        resources: SAGEMAKER_DESCRIBE_RESOURCES.map((resource) => `arn:${Aws.PARTITION}:sagemaker:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/*`),
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'DescribeInferenceComponents',
-        actions: ['sagemaker:DescribeInferenceComponent'],
-        resources: [`arn:${Aws.PARTITION}:sagemaker:${Aws.REGION}:${Aws.ACCOUNT_ID}:${INFERENCE_COMPONENT_RESOURCE}/*`],
-      }),
-    );
-    // Only with `endpointTags`: tags are read only then.
-    if (endpointTags.length > 0) this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadEndpointTags', actions: ['tag:GetResources'], resources: ['*'] }));
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'BridgeState',
-        // DeleteObject: each committed cycle removes its journal records (the state's own key is only ever overwritten).
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [this.stateBucket.arnForObjects(`${STATE_PREFIX}*`)],
-      }),
-    );
-    // Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of 404 NoSuchKey, so a fresh deploy's
-    // first run (no state yet) would fail, and every run after it; a journal is read until its first missing record,
-    // the same 404. Not narrowed by s3:prefix: that key exists only on ListObjects requests, not on the GetObject whose
-    // 404 this is for. The bucket holds nothing but this state and its journal.
-    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'BridgeStateExists', actions: ['s3:ListBucket'], resources: [this.stateBucket.bucketArn] }));
-    props.encryptionKey?.grantEncryptDecrypt(this.role);
-    if (props.workspaceArn) {
-      // DescribeWorkspace turns the id into the endpoint at start; RemoteWrite is the data.
-      // QueryMetrics: after a loss of state the bridge asks the workspace where each series stands, so nothing is counted twice.
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], resources: [props.workspaceArn] }));
-    } else {
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeWriterRole', actions: ['sts:AssumeRole'], resources: [props.writerRoleArn as string] }));
-    }
-
     // Only what CloudFormation resolves goes into the environment; the user's settings ship in the code asset.
     const configAsset = new BridgeConfigAsset(this, userConfig);
     const deployTimeConfig = {
@@ -331,6 +278,64 @@ export class CloudWatchBridge extends Construct {
 
     this.createAlarms(props, scheduleMinutes, shards, settle);
     this.acknowledgeNagFindings(stack);
+  }
+
+  /** The function's role: no AWS-managed policy, every statement scoped as far as the API allows. */
+  private createRole(props: CloudWatchBridgeProps, endpointTags: readonly string[]): iam.Role {
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'inferwatch bridge: CloudWatch/SageMaker read, AMP write',
+      path: props.rolePath ?? DEFAULT_ROLE_PATH,
+    });
+    this.logGroup.grantWrite(role);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadCloudWatchMetrics',
+        actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'ListSageMakerEndpoints', actions: ['sagemaker:ListEndpoints', 'sagemaker:ListInferenceComponents'], resources: ['*'] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeSageMakerEndpoints',
+        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
+        // Pseudo-parameters rather than the stack's env, so the ARN (and its cdk-nag acknowledgement) is the same in every environment.
+        resources: SAGEMAKER_DESCRIBE_RESOURCES.map((resource) => `arn:${Aws.PARTITION}:sagemaker:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/*`),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeInferenceComponents',
+        actions: ['sagemaker:DescribeInferenceComponent'],
+        resources: [`arn:${Aws.PARTITION}:sagemaker:${Aws.REGION}:${Aws.ACCOUNT_ID}:${INFERENCE_COMPONENT_RESOURCE}/*`],
+      }),
+    );
+    // Only with `endpointTags`: tags are read only then.
+    if (endpointTags.length > 0) role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadEndpointTags', actions: ['tag:GetResources'], resources: ['*'] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'BridgeState',
+        // DeleteObject: each committed cycle removes its journal records (the state's own key is only ever overwritten).
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [this.stateBucket.arnForObjects(`${STATE_PREFIX}*`)],
+      }),
+    );
+    // Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of 404 NoSuchKey, so a fresh deploy's
+    // first run (no state yet) would fail, and every run after it; a journal is read until its first missing record,
+    // the same 404. Not narrowed by s3:prefix: that key exists only on ListObjects requests, not on the GetObject whose
+    // 404 this is for. The bucket holds nothing but this state and its journal.
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'BridgeStateExists', actions: ['s3:ListBucket'], resources: [this.stateBucket.bucketArn] }));
+    props.encryptionKey?.grantEncryptDecrypt(role);
+    if (props.workspaceArn) {
+      // DescribeWorkspace turns the id into the endpoint at start; RemoteWrite is the data.
+      // QueryMetrics: after a loss of state the bridge asks the workspace where each series stands, so nothing is counted twice.
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'RemoteWrite', actions: ['aps:DescribeWorkspace', 'aps:QueryMetrics', 'aps:RemoteWrite'], resources: [props.workspaceArn] }));
+    } else {
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'AssumeWriterRole', actions: ['sts:AssumeRole'], resources: [props.writerRoleArn as string] }));
+    }
+
+    return role;
   }
 
   /** Errors, throttles, dead letters, and each shard's lag. */
