@@ -15,6 +15,8 @@ export interface Streamed {
   readonly seriesWritten: number;
   /** Queries refused for lack of permission. */
   readonly forbidden: number;
+  /** Epoch ms: the oldest period a partial answer (PartialData with no NextToken) left unread; Infinity when none. */
+  readonly missingFrom: number;
 }
 
 /**
@@ -32,20 +34,22 @@ export async function stream(cycle: CycleContext, plan: CyclePlan, claim: Claim,
   for (const source of plan.sources) source.begin?.(() => readsDone);
   let seriesWritten = 0;
   let forbidden = 0;
+  let missingFrom = Infinity;
   try {
     await forEachConcurrently(reads(plan), options.dryRun ? 1 : config.concurrency, async (read) => {
       const translator = new ReadTranslator(read, previous.series, plan.settings, stats, writer, config.remoteWrite.maxSamplesPerRequest, mode);
-      const outcome = await read.read({ start: plan.readStart, end: plan.window.end }, (page) => translator.page(page));
+      const outcome = await read.read({ start: plan.fetchStart, end: plan.window.end }, (page) => translator.page(page));
       forbidden += outcome.forbidden;
       await translator.finish(outcome);
       seriesWritten += translator.seriesWritten;
+      missingFrom = Math.min(missingFrom, translator.missingFrom);
     });
   } catch (error) {
     throw uncommitted(error, writer, previous.highWaterMark, options.dryRun);
   }
   readsDone = true;
   for (const source of plan.sources) source.afterReads?.();
-  return { writer, seriesWritten, forbidden };
+  return { writer, seriesWritten, forbidden, missingFrom };
 }
 
 function* reads(plan: CyclePlan): Iterable<SourceRead> {
