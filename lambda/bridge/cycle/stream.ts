@@ -27,7 +27,7 @@ export interface Streamed {
 export async function stream(cycle: CycleContext, plan: CyclePlan, claim: Claim, recovered: boolean): Promise<Streamed> {
   const { config, deps, options, previous, stats } = cycle;
   const exposition = options.dryRun ? new ExpositionWriter(deps.output ?? (() => {}), familyLookup(cycle.catalog)) : undefined;
-  const writer = new RequestWriter(deps, claim, exposition);
+  const writer = new RequestWriter(deps, claim, exposition, { maxSampleAgeMs: config.remoteWrite.maxSampleAge * 1000, stats });
   // Without state and without the receiver's answer, one request per period: periods the receiver holds fail alone.
   const mode = options.dryRun ? 'whole' : cycle.stored || recovered ? 'stream' : 'byTimestamp';
   let readsDone = false;
