@@ -10,6 +10,7 @@ const root = join(__dirname, '..');
 const dist = join(root, 'dist');
 for (const file of [
   'lambda/bridge/catalog/default-catalog.yaml',
+  'lib/config/service-regions.yaml',
   'lib/prometheus-workspace/inferwatch.rules.yaml',
   'lib/prometheus-workspace/inferwatch.alerts.yaml',
   'lib/prometheus-workspace/alertmanager.yaml',
