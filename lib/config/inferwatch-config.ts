@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BRIDGE_KEYS_SET_BY_CONSTRUCT, BridgeConfigSchema, checkBridgeConfig } from '../../contract/bridge-config';
 import { MAX_SCHEDULE_MINUTES } from '../../contract/constants';
@@ -7,6 +5,7 @@ import { ConfigError } from '../../contract/errors';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
+import { readConfigFile } from './config-file';
 import { WORKSPACE_FINGERPRINT, workspaceReplacementProblem } from './workspace-replacement';
 
 const Account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
@@ -237,11 +236,6 @@ export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
     if (crossAccount && monitoringAccount === undefined) {
       throw new ConfigError(`config key "monitoring.account" is required when workloads[${i}] names another account (${workload.account})`);
     }
-    if (crossAccount && config.monitoring.workspaceId === undefined) {
-      throw new ConfigError(
-        `config key "monitoring.workspaceId" is required for workloads[${i}] in account ${workload.account}: deploy the monitoring stack first, then set it from its WorkspaceId output`,
-      );
-    }
   });
   return config;
 }
@@ -257,12 +251,5 @@ export function bridgeLagSeconds(workload: WorkloadConfig): number {
 
 /** Reads the config from a YAML/JSON file path, or takes an object (cdk.json context). */
 export function loadInferwatchConfig(source: string | object | undefined): InferwatchConfig {
-  if (typeof source !== 'string') return parseInferwatchConfig(source);
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read config file ${source}: ${(error as Error).message}`);
-  }
-  return parseInferwatchConfig(parseYaml(text));
+  return parseInferwatchConfig(typeof source === 'string' ? readConfigFile(source) : source);
 }

@@ -6,6 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { ConfigError } from '../../contract/errors';
 import { loadInferwatchConfig, parseInferwatchConfig, type InferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
+import { addNagChecks } from '../../bin/nag-checks';
 
 /**
  * cfn-lint (PyPI) over every synthesized template, linted for the region it deploys to: the regions the example
@@ -39,7 +40,7 @@ interface Match {
 function lint(config: InferwatchConfig): { regions: string[]; findings: string[] } {
   const outdir = mkdtempSync(join(tmpdir(), 'inferwatch-cfn-lint-'));
   try {
-    const app = new App({ outdir });
+    const app = addNagChecks(new App({ outdir }));
     buildInferwatch(app, config);
     const stacks = app.synth().stacks;
     const findings: string[] = [];

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { REPO_ROOT } from '../support/harness/run-bridge';
@@ -19,6 +19,7 @@ test('npx inferwatch runs from a clone without a build', () => {
 
 describe('the packed package', () => {
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-pack-'));
+  const app = join(work, 'app');
   let tarball: string;
   let installed: string;
 
@@ -26,17 +27,26 @@ describe('the packed package', () => {
     // npm pack runs prepack (the build): the tarball carries dist/, the Lambda bundles and the data files, no sources.
     execFileSync('npm', ['pack', '--pack-destination', work, REPO_ROOT], { cwd: work, env: quiet, stdio: 'ignore' });
     tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')) as string);
-    // An installed copy next to the repository's node_modules: the dependencies without a registry.
-    const app = join(work, 'app');
+    // A user's empty app: the tarball and whatever it declares, installed by npm from the registry (the npm cache
+    // answers for what it holds), nothing linked from the repository. The peers come with it (npm 7 and later).
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-cdk-app', version: '1.0.0', private: true }));
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: app, env: quiet, stdio: 'ignore', timeout: 400_000 });
     installed = join(app, 'node_modules', 'inferwatch');
-    mkdirSync(installed, { recursive: true });
-    execFileSync('tar', ['xzf', tarball, '-C', installed, '--strip-components=1']);
-    for (const dep of readdirSync(join(REPO_ROOT, 'node_modules'))) {
-      if (dep !== '.bin' && dep !== 'inferwatch') symlinkSync(join(REPO_ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
-    }
-  }, 120_000);
+  }, 480_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  test('installs on its own: a real copy, its peers beside it, no dev dependency and nothing from the repository', () => {
+    expect(lstatSync(installed).isSymbolicLink()).toBe(false);
+    for (const dir of readdirSync(join(app, 'node_modules'))) expect(realpathSync(join(app, 'node_modules', dir)).startsWith(REPO_ROOT)).toBe(false);
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { private?: boolean; peerDependencies: Record<string, string> };
+    expect(manifest.private).toBeUndefined();
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(existsSync(join(app, 'node_modules', 'aws-cdk-lib', 'package.json'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules', 'constructs', 'package.json'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules', 'cdk-nag'))).toBe(false);
+  });
 
   test('carries the build, the Lambda bundles and the catalog, and no TypeScript sources', () => {
     const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
@@ -52,9 +62,12 @@ describe('the packed package', () => {
         'package/dist/lambda-bundles/grafana-provisioner/index.js',
         'package/dist/lib/prometheus-workspace/inferwatch.rules.yaml',
         'package/dist/lib/prometheus-workspace/inferwatch.alerts.yaml',
+        'package/dist/lib/config/service-regions.yaml',
       ]),
     );
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    // The repository's own CDK app (bin/app.ts, which runs cdk-nag) is not part of the library.
+    expect(files.filter((f) => f.startsWith('package/dist/bin/'))).toEqual([]);
   });
 
   test('npx ./inferwatch-*.tgz bridge --help, its dependencies from the npm cache', () => {
@@ -69,42 +82,76 @@ describe('the packed package', () => {
 
   test('the installed command runs the compiled CLI', () => {
     expect(existsSync(join(installed, 'cli', 'main.ts'))).toBe(false);
-    const run = spawnSync(process.execPath, [join(installed, 'bin', 'inferwatch.js'), 'bridge', '--now', '0'], { encoding: 'utf8', env: quiet });
+    const run = spawnSync(process.execPath, [join(app, 'node_modules', '.bin', 'inferwatch'), 'bridge', '--now', '0'], { encoding: 'utf8', env: quiet });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('expected an ISO 8601 time');
   });
 
-  test('a CDK app of its own adds a CloudWatchBridge from the package: typed, synthesized, cdk-nag clean', () => {
-    const app = join(work, 'app');
-    writeFileSync(
-      join(app, 'app.ts'),
-      `import { App, Stack, Validations } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { CloudWatchBridge, type CloudWatchBridgeProps, PrometheusWorkspace } from 'inferwatch';
+  test('every export of the repository\'s lib/index.ts is exported by the installed package', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the sources' export list, to compare
+    const expected = Object.keys(require('../../lib/index') as object).sort();
+    const run = spawnSync(process.execPath, ['-e', "process.stdout.write(JSON.stringify(Object.keys(require('inferwatch')).sort()))"], { cwd: app, encoding: 'utf8', env: quiet });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(30);
+  });
 
-const app = new App({ outdir: process.argv[2] });
+  test('a CDK app of its own, type-checked, builds every construct from the package and the whole rollout, and synthesizes', () => {
+    writeFileSync(join(app, 'app.ts'), APP);
+    // The repository's compiler, as a tool only: the app's imports resolve in the app's own node_modules.
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'commonjs', target: 'ES2022', skipLibCheck: true, types: [], outDir: 'out' }, files: ['app.ts'] }));
+    const compile = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], { cwd: app, encoding: 'utf8' });
+    expect(compile.stdout + compile.stderr).toBe('');
+    const synth = spawnSync(process.execPath, [join(app, 'out', 'app.js')], { cwd: app, encoding: 'utf8', env: quiet, timeout: 240_000 });
+    expect({ status: synth.status, stderr: synth.stderr }).toEqual({ status: 0, stderr: '' });
+    const out = join(app, 'cdk.out');
+    expect(readdirSync(out).filter((f) => f.endsWith('.template.json')).sort()).toEqual([
+      'Inferwatch-Monitoring.template.json',
+      'Inferwatch-Workload-222222222222-eu-west-1.template.json',
+      'Inferwatch-Workload.template.json',
+      'Mine.template.json',
+    ]);
+    const mine = JSON.parse(readFileSync(join(out, 'Mine.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+    const types = new Set(Object.values(mine.Resources).map((r) => r.Type));
+    for (const type of ['AWS::APS::Workspace', 'AWS::Grafana::Workspace', 'AWS::Lambda::Function', 'AWS::SSM::Association', 'AWS::SNS::Topic', 'AWS::Scheduler::Schedule']) expect(types).toContain(type);
+    // The bridge's code is the bundle built into the package, with its catalog and its config beside it.
+    const assets = readdirSync(out).filter((d) => d.startsWith('asset.'));
+    const bridgeAssets = assets.filter((d) => existsSync(join(out, d, 'index.js')) && existsSync(join(out, d, 'default-catalog.yaml')));
+    expect(bridgeAssets.length).toBeGreaterThan(0);
+    expect(bridgeAssets.map((d) => JSON.parse(readFileSync(join(out, d, 'bridge-config.json'), 'utf8')) as unknown)).toContainEqual({ period: 60 });
+  }, 300_000);
+});
+
+/** A user's app: each construct the package exports, then the whole rollout from a config object, in one assembly. */
+const APP = `import { App, Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import {
+  AlertTopic,
+  allDashboards,
+  buildInferwatch,
+  CloudWatchBridge,
+  type CloudWatchBridgeProps,
+  GrafanaWorkspace,
+  NeuronCollector,
+  parseInferwatchConfig,
+  PrometheusWorkspace,
+} from 'inferwatch';
+
+const app = new App({ outdir: 'cdk.out' });
 const stack = new Stack(app, 'Mine', { env: { account: '111111111111', region: 'eu-west-1' } });
 const workspace = new PrometheusWorkspace(stack, 'Prometheus', { alias: 'mine', logRetention: logs.RetentionDays.ONE_MONTH });
 const props: CloudWatchBridgeProps = { workspaceId: workspace.workspaceId, workspaceArn: workspace.workspaceArn, logRetention: logs.RetentionDays.ONE_MONTH, bridgeConfig: { period: 60 } };
 new CloudWatchBridge(stack, 'Bridge', props);
-// cdk-nag 3 checks as validation plugins: any unacknowledged finding fails the synth.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
+new GrafanaWorkspace(stack, 'Grafana', { prometheus: workspace, dashboards: allDashboards() });
+new NeuronCollector(stack, 'Neuron', { remoteWriteUrl: workspace.remoteWriteUrl, workspaceRegion: 'eu-west-1', workspaceArn: workspace.workspaceArn });
+new AlertTopic(stack, 'Alerts', { emails: ['ops@example.com'] });
+
+buildInferwatch(
+  app,
+  parseInferwatchConfig({
+    monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', workspaceFingerprint: 'kms=customer-managed' },
+    workloads: [{}, { account: '222222222222', region: 'eu-west-1' }],
+  }),
+);
 app.synth();
-`,
-    );
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, noEmit: true, types: ['node'] }, files: ['app.ts'] }));
-    const typecheck = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], { cwd: app, encoding: 'utf8' });
-    expect(typecheck.stdout + typecheck.stderr).toBe('');
-    const synth = spawnSync(process.execPath, ['--import', 'tsx', join(app, 'app.ts'), join(app, 'cdk.out')], { cwd: app, encoding: 'utf8', env: quiet });
-    expect({ status: synth.status, stderr: synth.stderr }).toEqual({ status: 0, stderr: '' });
-    const template = JSON.parse(readFileSync(join(app, 'cdk.out', 'Mine.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Handler?: string } }> };
-    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler');
-    expect(functions.length).toBeGreaterThan(0);
-    // The bridge's code is the bundle built into the package, with its catalog and its config beside it.
-    const assets = readdirSync(join(app, 'cdk.out')).filter((d) => d.startsWith('asset.'));
-    const bridgeAssets = assets.filter((d) => existsSync(join(app, 'cdk.out', d, 'index.js')) && existsSync(join(app, 'cdk.out', d, 'default-catalog.yaml')));
-    expect(bridgeAssets).toHaveLength(1);
-    expect(JSON.parse(readFileSync(join(app, 'cdk.out', bridgeAssets[0] as string, 'bridge-config.json'), 'utf8'))).toEqual({ period: 60 });
-  }, 120_000);
-});
+`;

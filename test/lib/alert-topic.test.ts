@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { AlertTopic } from '../../lib/alert-topic';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
+import { addNagChecks } from '../../bin/nag-checks';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type Statement = { Effect: string; Principal?: { Service?: string | string[] }; Action: string | string[] };
@@ -55,7 +56,7 @@ function checkTopicKeys(template: Template): string[] {
 describe('AlertTopic', () => {
   test('every topic the app deploys is encrypted with a key whose policy lets its publishers in (CloudWatch for alarms, AMP for alerts)', () => {
     for (const customerManagedKey of [true, false]) {
-      const app = new App();
+      const app = addNagChecks(new App());
       const { monitoring, workloads } = buildInferwatch(
         app,
         parseInferwatchConfig({

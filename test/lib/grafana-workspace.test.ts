@@ -8,6 +8,7 @@ import { allDashboards } from '../../lib/grafana-workspace/dashboards';
 import { buildInferwatch } from '../../lib/inferwatch-app';
 import { interpolate, panelsOf } from '../../demo/demo-charts';
 import { PrometheusWorkspace } from '../../lib/prometheus-workspace';
+import { addNagChecks } from '../../bin/nag-checks';
 
 function synth(props: Partial<GrafanaWorkspaceProps> = {}) {
   const stack = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
@@ -105,7 +106,7 @@ describe('GrafanaWorkspace', () => {
   });
 
   test('config: Grafana can be turned off; SAML needs its settings', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const { monitoring } = buildInferwatch(app, parseInferwatchConfig({ monitoring: { grafana: { enabled: false } } }));
     Template.fromStack(monitoring).resourceCountIs('AWS::Grafana::Workspace', 0);
     expect(() => parseInferwatchConfig({ monitoring: { grafana: { authentication: 'SAML' } } })).toThrow('config key "monitoring.grafana.saml": is required when authentication is SAML');

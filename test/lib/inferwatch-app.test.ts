@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
@@ -10,6 +10,7 @@ import { AmpStandIn } from '../support/stand-ins/amp-stand-in';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
 import { defaultFleet } from '../support/stand-ins/fleet';
 import { RecordingReceiver } from '../support/harness/recording-receiver';
+import { addNagChecks } from '../../bin/nag-checks';
 
 const MULTI = {
   monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', alertEmails: ['ops@example.com'] },
@@ -47,7 +48,7 @@ function identityStatements(template: Template): Array<{ Action: string[]; Resou
 
 describe('the CDK app', () => {
   test('zero config synthesizes a monitoring and a workload stack without credentials, cdk-nag clean', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const stacks = buildInferwatch(app, parseInferwatchConfig(undefined));
     expect(() => app.synth()).not.toThrow();
     expect([stacks.monitoring.stackName, ...stacks.workloads.map((w) => w.stackName)]).toEqual(['Inferwatch-Monitoring', 'Inferwatch-Workload']);
@@ -59,14 +60,14 @@ describe('the CDK app', () => {
   });
 
   test('cdk-nag findings fail the synth (the checks do run)', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const stacks = buildInferwatch(app, parseInferwatchConfig(undefined));
     new sns.Topic(stacks.monitoring, 'Unencrypted');
     expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
   });
 
   test('multi-account: stacks per account and region, writer role trusted by the other accounts, cdk-nag clean', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
     expect(() => app.synth()).not.toThrow();
     expect(workloads.map((w) => [w.stackName, w.account, w.region])).toEqual([
@@ -113,7 +114,7 @@ describe('the CDK app', () => {
   });
 
   test('the writer role trusts only the bridge and collector roles of the other accounts, by aws:PrincipalArn', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
     const writer = Object.values(Template.fromStack(monitoring).findResources('AWS::IAM::Role', { Properties: { RoleName: 'inferwatch-remote-writer' } }))[0];
     const statements = writer?.Properties.AssumeRolePolicyDocument.Statement as Array<{ Condition?: { ArnLike?: Record<string, unknown> } }>;
@@ -134,7 +135,7 @@ describe('the CDK app', () => {
   });
 
   test('a second install with another stackPrefix gets its own writer role name and role path', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig({ ...MULTI, stackPrefix: 'Staging' }));
     Template.fromStack(monitoring).hasResourceProperties('AWS::IAM::Role', { RoleName: 'staging-remote-writer' });
     const other = JSON.stringify(Template.fromStack(workloads[1] as never).toJSON());
@@ -144,7 +145,7 @@ describe('the CDK app', () => {
   });
 
   test('no literal arn:aws: or amazonaws.com endpoint: every ARN and URL follows the stack partition (aws-cn, aws-us-gov)', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
     for (const stack of [monitoring, ...workloads]) {
       const text = JSON.stringify(Template.fromStack(stack).toJSON());
@@ -154,7 +155,7 @@ describe('the CDK app', () => {
   });
 
   test('stack outputs carry the names the README uses, not CDK path hashes', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
     // CDK's own cross-stack references (ExportsOutput...) aside, every output has its plain name.
     const named = (stack: never) => Object.keys(Template.fromStack(stack).findOutputs('*')).filter((name) => !name.startsWith('ExportsOutput')).sort();
@@ -170,7 +171,7 @@ describe('the CDK app', () => {
     config.monitoring.workspaceId = 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789';
     // The first synth records the lookups the CLI would make (the inf1 image, the VPCs' zones); the second answers
     // them as cdk.context.json would.
-    const probe = new App();
+    const probe = addNagChecks(new App());
     buildInferwatch(probe, config);
     // The probe's template carries CDK's placeholder image id, which template validation reports; expected here.
     const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -178,15 +179,30 @@ describe('the CDK app', () => {
     quiet.mockRestore();
     expect(missing.filter((m) => m.provider === 'ami')).toHaveLength(1);
     const answer = (m: (typeof missing)[number]) => (m.provider === 'ami' ? 'ami-0123456789abcdef0' : ['a', 'b'].map((z) => `${(m.props as { region: string }).region}${z}`));
-    const app = new App({ context: Object.fromEntries(missing.map((m) => [m.key, answer(m)])) });
+    const app = addNagChecks(new App({ context: Object.fromEntries(missing.map((m) => [m.key, answer(m)])) }));
     const { workloads } = buildInferwatch(app, config);
     expect(() => app.synth()).not.toThrow();
     Template.fromStack(workloads[0] as never).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf1.xlarge', ImageId: 'ami-0123456789abcdef0' });
     Template.fromStack(workloads[1] as never).hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'inf2.xlarge' });
   });
 
+  test('phase 1 of a cross-account rollout: without monitoring.workspaceId the monitoring stack synthesizes; each other workload is an empty stack whose error says what to set', () => {
+    const app = addNagChecks(new App());
+    const phase1 = { monitoring: { account: '111111111111', region: 'eu-west-1' }, workloads: [{}, { account: '222222222222', region: 'eu-west-1' }, { region: 'us-east-1' }] };
+    const { monitoring, workloads, pending } = buildInferwatch(app, parseInferwatchConfig(phase1));
+    expect(workloads.map((w) => w.stackName)).toEqual(['Inferwatch-Workload']);
+    expect(pending.map((s) => s.stackName)).toEqual(['Inferwatch-Workload-222222222222-eu-west-1', 'Inferwatch-Workload-111111111111-us-east-1']);
+    Template.fromStack(monitoring).hasResourceProperties('AWS::IAM::Role', { RoleName: 'inferwatch-remote-writer' });
+    for (const stack of pending) {
+      expect(Template.fromStack(stack).toJSON().Resources ?? {}).toEqual({});
+      const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('config key "monitoring.workspaceId" is not set'));
+      expect(errors.map((e) => e.entry.data)).toEqual([expect.stringContaining(`phase 1, deploy Inferwatch-Monitoring alone (npx cdk deploy Inferwatch-Monitoring); phase 2, set monitoring.workspaceId`)]);
+    }
+    expect(Annotations.fromStack(monitoring).findError('*', Match.anyValue())).toEqual([]);
+  });
+
   test('no IAM statement allows Action "*", and only the read-only listing actions take Resource "*"', () => {
-    const app = new App();
+    const app = addNagChecks(new App());
     const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(MULTI));
     const all = [monitoring, ...workloads].flatMap((stack) => identityStatements(Template.fromStack(stack)));
     expect(all.length).toBeGreaterThan(10);
@@ -198,7 +214,7 @@ describe('the CDK app', () => {
 
   test('the bundled Lambda runs: catalog shipped beside it, the workspace id resolved by the AMP stand-in, one cycle against the stand-in, samples to a receiver', async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'iw-cdk-'));
-    const app = new App({ outdir });
+    const app = addNagChecks(new App({ outdir }));
     const { workloads } = buildInferwatch(app, parseInferwatchConfig(undefined));
     const assembly = app.synth();
     // The workload stack's function names its code by asset hash: <hash>.zip.

@@ -2,6 +2,7 @@ import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseInferwatchConfig } from '../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../lib/inferwatch-app';
+import { addNagChecks } from '../../bin/nag-checks';
 
 /**
  * Permissions across resources: every principal that queries or writes the AMP workspace can use the workspace's
@@ -36,7 +37,7 @@ interface Synth {
 }
 
 function synth(config: unknown): Synth {
-  const app = new App();
+  const app = addNagChecks(new App());
   const { monitoring, workloads } = buildInferwatch(app, parseInferwatchConfig(config));
   const stacks = new Map<string, Stack>([monitoring, ...workloads].map((stack) => [stack.stackName, stack]));
   const templates = new Map([...stacks].map(([name, stack]) => [name, Template.fromStack(stack).toJSON() as Json]));

@@ -53,7 +53,6 @@ describe('rollout config', () => {
     [{ workloads: [{ fleet: { endpoints: 5 } }] }, 'unknown config key "workloads[0].fleet.endpoints"'],
     [{ monitoring: { retentionDays: 2000 } }, 'config key "monitoring.retentionDays"'],
     [{ workloads: [{ account: '222222222222' }] }, 'config key "monitoring.account" is required when workloads[0] names another account'],
-    [{ monitoring: { account: '111111111111' }, workloads: [{ account: '222222222222' }] }, 'config key "monitoring.workspaceId" is required for workloads[0] in account 222222222222'],
     [{ workloads: [{ alerts: { SageMakerLatencyHigh: { threshold: 2 } } }] }, 'config key "workloads[0].alerts.SageMakerLatencyHigh": is not an inferwatch alert; the alerts are SageMakerEndpointHigh5xxRatio,'],
     [{ workloads: [{ alerts: { SageMakerEndpointHigh5xxRatio: { threshold: 5 } } }] }, 'config key "workloads[0].alerts.SageMakerEndpointHigh5xxRatio.threshold": is a ratio from 0 to 1 (0.05 is 5%), got 5'],
     [{ workloads: [{ alerts: { SageMakerEndpointNotInService: { threshold: 1 } } }] }, 'config key "workloads[0].alerts.SageMakerEndpointNotInService.threshold": SageMakerEndpointNotInService has no threshold'],
