@@ -50,6 +50,42 @@ function sameEnvDirect(sameEnv: boolean, workspaceId: string | undefined): boole
   return sameEnv && workspaceId === undefined;
 }
 
+type WorkspaceTarget = { workspaceId: string; workspaceRegion?: string; workspaceArn?: string; writerRoleArn?: string };
+
+/**
+ * Where a workload's bridge writes: the workspace by id (it asks AMP for the endpoint, DescribeWorkspace, when it
+ * starts), by ARN in its own account, through the writer role from another; and the workspace key it needs, if any.
+ */
+function workspaceTarget(
+  config: InferwatchConfig,
+  monitoring: MonitoringStack,
+  monitoringEnv: Environment,
+  env: Environment,
+  writerRole: string,
+): { target: WorkspaceTarget; workspaceKeyArn: string | undefined } {
+  const workspaceId = config.monitoring.workspaceId;
+  const sameAccount = env.account === monitoringEnv.account;
+  const sameEnv = sameAccount && env.region === monitoringEnv.region;
+  let target: WorkspaceTarget;
+  // Cross-account workloads write through the writer role, which has the key; in-account ones need it themselves.
+  let workspaceKeyArn: string | undefined;
+  if (sameEnv && workspaceId === undefined) {
+    target = { workspaceId: monitoring.prometheus.workspaceId, workspaceArn: monitoring.prometheus.workspaceArn };
+    workspaceKeyArn = monitoring.encryptionKey?.keyArn;
+  } else {
+    if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
+      throw new ConfigError(`config keys "monitoring.account" and "monitoring.region" are required with monitoring.workspaceId for a workload outside the monitoring account and region (${env.account}/${env.region})`);
+    }
+    // Partition from the stack, so the same config deploys in aws-us-gov (the collector's URL takes the
+    // stack's domain the same way, in ampRemoteWriteUrl).
+    target = sameAccount
+      ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: `arn:${Aws.PARTITION}:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
+      : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account, writerRole) };
+    if (sameAccount && config.monitoring.customerManagedKey) workspaceKeyArn = anyKeyIn(monitoringEnv.account, monitoringEnv.region);
+  }
+  return { target, workspaceKeyArn };
+}
+
 /**
  * One monitoring stack (AMP, alerts, the writer role) and one workload stack per account and region (the
  * bridge). A workload in the monitoring account and region references the workspace directly; any other
@@ -109,24 +145,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       pending.push(pendingWorkloadStack(app, name, env, config));
       return [];
     }
-    // The bridge gets the workspace id; it asks AMP for the endpoint (DescribeWorkspace) when it starts.
-    let target: { workspaceId: string; workspaceRegion?: string; workspaceArn?: string; writerRoleArn?: string };
-    // Cross-account workloads write through the writer role, which has the key; in-account ones need it themselves.
-    let workspaceKeyArn: string | undefined;
-    if (sameEnv && workspaceId === undefined) {
-      target = { workspaceId: monitoring.prometheus.workspaceId, workspaceArn: monitoring.prometheus.workspaceArn };
-      workspaceKeyArn = monitoring.encryptionKey?.keyArn;
-    } else {
-      if (workspaceId === undefined || monitoringEnv.region === undefined || monitoringEnv.account === undefined) {
-        throw new ConfigError(`config keys "monitoring.account" and "monitoring.region" are required with monitoring.workspaceId for a workload outside the monitoring account and region (${env.account}/${env.region})`);
-      }
-      // Partition from the stack, so the same config deploys in aws-us-gov (the collector's URL takes the
-      // stack's domain the same way, in ampRemoteWriteUrl).
-      target = sameAccount
-        ? { workspaceId, workspaceRegion: monitoringEnv.region, workspaceArn: `arn:${Aws.PARTITION}:aps:${monitoringEnv.region}:${monitoringEnv.account}:workspace/${workspaceId}` }
-        : { workspaceId, workspaceRegion: monitoringEnv.region, writerRoleArn: writerRoleArn(monitoringEnv.account, writerRole) };
-      if (sameAccount && config.monitoring.customerManagedKey) workspaceKeyArn = anyKeyIn(monitoringEnv.account, monitoringEnv.region);
-    }
+    const { target, workspaceKeyArn } = workspaceTarget(config, monitoring, monitoringEnv, env, writerRole);
     const stack = new WorkloadStack(app, name, {
       env,
       description: 'inferwatch: the CloudWatch -> AMP bridge',
