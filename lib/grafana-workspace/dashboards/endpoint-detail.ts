@@ -63,7 +63,7 @@ export function endpointDetailDashboard(): Dashboard {
         'percentunit',
         [
           query(latest('max', 'aws_sagemaker_endpoint_cpu_utilization_ratio', `${ENDPOINT}, instance_id!=""`, ['endpoint_name', 'instance_id']), 'CPU {{endpoint_name}} {{instance_id}}'),
-          query(latest('max', 'aws_sagemaker_endpoint_gpu_utilization_ratio', ENDPOINT, ['endpoint_name', 'variant_name', 'instance_id', 'accelerator_id']), 'GPU {{endpoint_name}} / {{variant_name}} {{instance_id}} {{accelerator_id}}'),
+          query(latest('max', 'aws_sagemaker_endpoint_gpu_utilization_ratio', `${ENDPOINT}, availability_zone=""`, ['endpoint_name', 'variant_name', 'instance_id', 'accelerator_id']), 'GPU {{endpoint_name}} / {{variant_name}} {{instance_id}} {{accelerator_id}}'),
         ],
         'Per-instance series exist with MetricsConfig.EnableEnhancedMetrics; GPU per accelerator where the instance has GPUs.',
       ),
