@@ -33,8 +33,11 @@ export const CatalogMetricSchema = z
     unit: z.string().min(1).optional(),
     /** What the value means when the CloudWatch name does not say it; starts the HELP text. @default none */
     help: z.string().min(1).optional(),
-    /** The only endpoint shape that publishes the metric: the cost estimate leaves it out of a real-time variant. @default every endpoint */
-    shape: z.enum(['async', 'serverless', 'multi-model', 'inference-components']).optional(),
+    /**
+     * The only endpoint shape that publishes the metric (`streaming`: real-time endpoints that stream responses): the
+     * cost estimate leaves it out of a real-time variant. @default every endpoint
+     */
+    shape: z.enum(['async', 'serverless', 'multi-model', 'inference-components', 'streaming']).optional(),
     /**
      * Seconds between the datapoints CloudWatch keeps for the metric, when it is a high-resolution metric (1, 5, 10
      * or 30): with the `highResolution` config key the bridge reads it at this period. @default 60 (standard resolution)

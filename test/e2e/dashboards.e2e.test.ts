@@ -62,7 +62,10 @@ function knownHistogram(from: number, to: number): TimeSeries[] {
 }
 
 describe('dashboards against bridge data in a real Prometheus', () => {
-  const standIn = new AwsStandIn(defaultFleet('neuron_monitor', 0, { shapes: true }));
+  // Plus a streaming endpoint over two zones: the streaming panels have data, and every per-variant answer below must
+  // leave its per-zone series out.
+  const fleet = defaultFleet('neuron_monitor', 0, { shapes: true });
+  const standIn = new AwsStandIn({ ...fleet, endpoints: [...fleet.endpoints, { name: 'chat-llm', streaming: true, zones: ['us-east-2a', 'us-east-2b'], variants: [{ name: 'AllTraffic', instanceType: 'ml.g5.12xlarge', instances: 2, weight: 1 }] }] });
   const prometheus = new LocalPrometheus();
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-dash-'));
   const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 90 * MINUTE;

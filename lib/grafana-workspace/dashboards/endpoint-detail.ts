@@ -1,14 +1,53 @@
-import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder, type Dashboard, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { base, bridgeIncrease, ENDPOINT, latencyQuantile, latest, meanLatency, PER_VARIANT, query, rateRatio, stat, sumRate, timeseries } from './shared';
 
 /** Per-variant series of endpoints: not the per-instance ones, not the components (they have no endpoint_name). */
 const VARIANT = `${ENDPOINT}, endpoint_name!="", ${PER_VARIANT}`;
 const BY_VARIANT = ['endpoint_name', 'variant_name'];
 
+/**
+ * Streamed responses (InvokeEndpointWithResponseStream), and the traffic of each availability zone: CloudWatch's
+ * per-zone set, which a question about zones selects on its own (`availability_zone!=""`).
+ */
+function withStreamsAndZones(dashboard: DashboardBuilder): DashboardBuilder {
+  return dashboard
+    .withRow(new RowBuilder('Streamed responses and zones'))
+    .withPanel(
+      timeseries(
+        'Time to first chunk',
+        's',
+        [0.5, 0.99].map((q) => query(latencyQuantile('aws_sagemaker_first_chunk_latency_seconds', q, VARIANT, BY_VARIANT), `p${Math.round(q * 100)} {{endpoint_name}} / {{variant_name}}`)),
+        'FirstChunkLatency: from the request to the first chunk of a streamed response. Only endpoints that stream publish it.',
+      ),
+    )
+    .withPanel(
+      timeseries('Mean time to first chunk: model and SageMaker', 's', [
+        query(meanLatency('aws_sagemaker_first_chunk_model_latency_seconds', VARIANT, ['endpoint_name']), 'model {{endpoint_name}}'),
+        query(meanLatency('aws_sagemaker_first_chunk_overhead_latency_seconds', VARIANT, ['endpoint_name']), 'overhead {{endpoint_name}}'),
+      ]),
+    )
+    .withPanel(
+      timeseries(
+        'Mid-stream errors',
+        'percentunit',
+        [query(rateRatio('aws_sagemaker_mid_stream_errors_total', 'aws_sagemaker_first_chunk_latency_seconds_count', VARIANT, ['endpoint_name']), '{{endpoint_name}}')],
+        'Share of started streams (each had a first chunk) that failed after the response began: no 4XX or 5XX counts them.',
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Invocations per second by availability zone',
+        'reqps',
+        [query(sumRate('aws_sagemaker_invocations_total', `${ENDPOINT}, endpoint_name!="", availability_zone!=""`, ['endpoint_name', 'availability_zone', 'instance_type']), '{{endpoint_name}} {{availability_zone}} ({{instance_type}})')],
+        'CloudWatch publishes invocations per zone and instance type beside the per-variant series: an uneven spread shows here.',
+      ),
+    );
+}
+
 /** One endpoint (or several) variant by variant: traffic, errors, latency, capacity. Bridge data: rates end 10 minutes back. */
 export function endpointDetailDashboard(): Dashboard {
   const errorRatio = (metric: string, legend: string) => query(rateRatio(metric, 'aws_sagemaker_invocations_total', VARIANT, ['endpoint_name']), legend);
-  return base('inferwatch-sagemaker', 'inferwatch / Endpoint detail', 'aws_sagemaker_endpoint_info', 'any')
+  const trafficAndLatency = base('inferwatch-sagemaker', 'inferwatch / Endpoint detail', 'aws_sagemaker_endpoint_info', 'any')
     .withRow(new RowBuilder('Traffic and errors'))
     .withPanel(timeseries('Invocations per second', 'reqps', [query(sumRate('aws_sagemaker_invocations_total', VARIANT, BY_VARIANT), '{{endpoint_name}} / {{variant_name}}')]))
     .withPanel(
@@ -43,7 +82,8 @@ export function endpointDetailDashboard(): Dashboard {
         query(meanLatency('aws_sagemaker_model_latency_seconds', VARIANT, ['endpoint_name']), 'model {{endpoint_name}}'),
         query(meanLatency('aws_sagemaker_overhead_latency_seconds', VARIANT, ['endpoint_name']), 'overhead {{endpoint_name}}'),
       ]),
-    )
+    );
+  return withStreamsAndZones(trafficAndLatency)
     .withRow(new RowBuilder('Capacity'))
     .withPanel(
       timeseries(
@@ -63,7 +103,7 @@ export function endpointDetailDashboard(): Dashboard {
         'percentunit',
         [
           query(latest('max', 'aws_sagemaker_endpoint_cpu_utilization_ratio', `${ENDPOINT}, instance_id!=""`, ['endpoint_name', 'instance_id']), 'CPU {{endpoint_name}} {{instance_id}}'),
-          query(latest('max', 'aws_sagemaker_endpoint_gpu_utilization_ratio', ENDPOINT, ['endpoint_name', 'variant_name', 'instance_id', 'accelerator_id']), 'GPU {{endpoint_name}} / {{variant_name}} {{instance_id}} {{accelerator_id}}'),
+          query(latest('max', 'aws_sagemaker_endpoint_gpu_utilization_ratio', `${ENDPOINT}, availability_zone=""`, ['endpoint_name', 'variant_name', 'instance_id', 'accelerator_id']), 'GPU {{endpoint_name}} / {{variant_name}} {{instance_id}} {{accelerator_id}}'),
         ],
         'Per-instance series exist with MetricsConfig.EnableEnhancedMetrics; GPU per accelerator where the instance has GPUs.',
       ),

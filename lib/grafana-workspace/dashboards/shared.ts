@@ -38,7 +38,7 @@ export const ENDPOINT = `${SCOPE}, endpoint_name=~"$endpoint_name"`;
  * With enhanced metrics CloudWatch publishes per-instance series (`instance_id`) beside the per-variant ones: sums
  * over a variant, an endpoint or the fleet keep to the per-variant series, or they count every request twice.
  */
-export const PER_VARIANT = 'instance_id=""';
+export const PER_VARIANT = 'instance_id="", availability_zone=""';
 
 const by = (labels: readonly string[]) => (labels.length === 0 ? '' : ` by (${labels.join(', ')})`);
 

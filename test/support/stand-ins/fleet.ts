@@ -26,6 +26,19 @@ export interface FleetEndpoint {
   readonly components?: readonly string[];
   /** `MetricsConfig.EnableEnhancedMetrics`: per-instance, per-container and per-accelerator series besides the per-variant ones. @default false */
   readonly enhanced?: boolean;
+  /**
+   * The endpoint streams its responses (InvokeEndpointWithResponseStream): it also publishes FirstChunkLatency,
+   * FirstChunkModelLatency, FirstChunkOverheadLatency and MidStreamErrors. Real-time endpoints without enhanced
+   * metrics only. @default false
+   */
+  readonly streaming?: boolean;
+  /**
+   * Availability zones the variants' instances are spread over (instance i in zone i mod zones): beside the
+   * per-variant set, CloudWatch then publishes invocations, errors and latencies per zone, by EndpointName,
+   * VariantName, Region, AvailabilityZone, InstanceType, and their sums over the zones equal the per-variant values.
+   * Real-time endpoints without enhanced metrics only. @default none (per-variant set only)
+   */
+  readonly zones?: readonly string[];
   /** Tags of the endpoint (GetResources). @default none */
   readonly tags?: Readonly<Record<string, string>>;
   /** Tags of its inference components, by component name. @default none */
@@ -384,6 +397,96 @@ function shapeMetrics(endpoint: FleetEndpoint): MetricDef[] {
   return out;
 }
 
+/** The region the stand-ins answer for (aws-stand-in.ts sets AWS_REGION to it): the value of the Region dimension. */
+export const FLEET_REGION = 'us-east-2';
+
+/**
+ * What a streaming endpoint adds, with the names and dimension set of the "Bidirectional streaming metrics mapping"
+ * (monitoring-detailed-observability-metric-mapping), in microseconds like ModelLatency. Every request streams: the
+ * time to the first chunk is the model's share plus SageMaker's, request by request (two ascending arrays added
+ * element-wise stay ascending).
+ */
+function streamingMetrics(dims: readonly Dimension[], requests: (t: number) => number, epoch: number): MetricDef[] {
+  const offers = { sum: true, percentiles: true };
+  const model = timingMetric(SM, 'FirstChunkModelLatency', dims, 250_000, requests, offers, 'slow', epoch);
+  const overhead = timingMetric(SM, 'FirstChunkOverheadLatency', dims, 4_000, requests, offers, 'fast', epoch);
+  const seed = identity(SM, 'FirstChunkLatency', dims);
+  const raw = (t: number) =>
+    cachedRaw(`${seed}|${t}|${epoch}`, () => {
+      const a = model.raw?.(t) ?? new Float64Array();
+      const b = overhead.raw?.(t) ?? new Float64Array();
+      return a.map((v, i) => v + (b[i] ?? 0));
+    });
+  return [
+    model,
+    overhead,
+    { namespace: SM, metricName: 'FirstChunkLatency', dimensions: dims, raw, value: (stat, t) => statisticOf(raw(t), stat) },
+    counterMetric(SM, 'MidStreamErrors', dims, (t) => (minute(t) % 5 === 2 ? 2 : 0)),
+  ];
+}
+
+/** The metrics the mapping page lists with a per-zone set (EndpointName, VariantName, Region, AvailabilityZone, InstanceType). */
+const ZONAL_METRICS = new Set([
+  'Invocations',
+  'InvocationsPerInstance',
+  'Invocation4XXErrors',
+  'Invocation5XXErrors',
+  'InvocationModelErrors',
+  'ModelLatency',
+  'OverheadLatency',
+  'FirstChunkLatency',
+  'FirstChunkModelLatency',
+  'FirstChunkOverheadLatency',
+]);
+
+/** Request `i` of a period runs on instance `i mod instances`, which sits in zone `instance mod zones`. */
+function zoneOfRequest(i: number, instances: number, zones: number): number {
+  return (i % instances) % zones;
+}
+
+/** How many of `total` requests fall in zone `z`: the per-zone counts add up to `total` exactly. */
+export function zoneShare(total: number, instances: number, zones: number, z: number): number {
+  let n = 0;
+  for (let instance = z; instance < instances; instance += zones) n += Math.floor(total / instances) + (instance < total % instances ? 1 : 0);
+  return n;
+}
+
+/**
+ * The per-zone set of a variant's metrics: counts split by `zoneShare`, timings by the same rule over their
+ * ascending raw values, so every statistic that adds (Sum, SampleCount, TC) sums over the zones to the per-variant
+ * value. InvocationsPerInstance is normalised by the zone's own instances. Zones without instances publish nothing.
+ */
+function zonalMetrics(perVariant: readonly MetricDef[], variant: FleetEndpoint['variants'][number], zones: readonly string[]): MetricDef[] {
+  const out: MetricDef[] = [];
+  const k = zones.length;
+  for (const [z, zone] of zones.entries()) {
+    const instancesInZone = zoneShare(variant.instances, variant.instances, k, z);
+    if (instancesInZone === 0) continue;
+    for (const def of perVariant) {
+      if (!ZONAL_METRICS.has(def.metricName)) continue;
+      const dimensions = [...def.dimensions, { Name: 'Region', Value: FLEET_REGION }, { Name: 'AvailabilityZone', Value: zone }, { Name: 'InstanceType', Value: variant.instanceType }];
+      const parentRaw = def.raw;
+      if (parentRaw) {
+        const seed = identity(def.namespace, def.metricName, dimensions);
+        const raw = (t: number) => cachedRaw(`${seed}|${t}`, () => parentRaw(t).filter((_, i) => zoneOfRequest(i, variant.instances, k) === z));
+        out.push({ namespace: def.namespace, metricName: def.metricName, dimensions, raw, value: (stat, t) => statisticOf(raw(t), stat) });
+      } else if (def.metricName === 'InvocationsPerInstance') {
+        const requests = perVariant.find((m) => m.metricName === 'Invocations');
+        out.push(counterMetric(def.namespace, def.metricName, dimensions, (t) => {
+          const n = requests?.value('Sum', t);
+          return n === undefined ? undefined : zoneShare(n, variant.instances, k, z) / instancesInZone;
+        }));
+      } else {
+        out.push(counterMetric(def.namespace, def.metricName, dimensions, (t) => {
+          const n = def.value('Sum', t);
+          return n === undefined ? undefined : zoneShare(n, variant.instances, k, z);
+        }));
+      }
+    }
+  }
+  return out;
+}
+
 export function buildMetrics(fleet: FleetOptions): MetricDef[] {
   const metrics: MetricDef[] = [];
   for (const endpoint of fleet.endpoints) {
@@ -410,6 +513,8 @@ export function buildMetrics(fleet: FleetOptions): MetricDef[] {
       const epoch = fleet.latencySeedEpoch ?? 0;
       metrics.push(timingMetric(SM, 'ModelLatency', dims, PROFILE_MEDIAN[profile] * 1e6, invocations, { sum: true, percentiles: true }, profile, epoch));
       metrics.push(timingMetric(SM, 'OverheadLatency', dims, 800, invocations, { sum: true, percentiles: true }, 'fast', epoch));
+      if (endpoint.streaming) metrics.push(...streamingMetrics(dims, invocations, epoch));
+      if (endpoint.zones) metrics.push(...zonalMetrics(metrics.filter((m) => m.dimensions === dims), variant, endpoint.zones));
       for (const [metricName, base] of [
         ['CPUUtilization', 180],
         ['MemoryUtilization', 42],

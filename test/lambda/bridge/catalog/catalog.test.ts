@@ -196,3 +196,36 @@ describe('docs/metric-schema.md documents the catalog', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('catalog: streamed responses and the per-zone dimension set', () => {
+  test('the FirstChunk timings are latency histograms like ModelLatency: TC(:edge in µs) buckets, _sum in seconds, _count', () => {
+    for (const [metric, family] of [
+      ['FirstChunkLatency', 'aws_sagemaker_first_chunk_latency_seconds'],
+      ['FirstChunkModelLatency', 'aws_sagemaker_first_chunk_model_latency_seconds'],
+      ['FirstChunkOverheadLatency', 'aws_sagemaker_first_chunk_overhead_latency_seconds'],
+    ] as const) {
+      const m = catalog.resolve('AWS/SageMaker', metric);
+      expect(m.series.map((s) => [s.stat, s.name, s.scale, s.constLabels.le])).toEqual(catalog.resolve('AWS/SageMaker', 'ModelLatency').series.map((s) => [s.stat, s.name.replace('aws_sagemaker_model_latency_seconds', family), s.scale, s.constLabels.le]));
+      expect(catalog.familyOf(`${family}_bucket`)).toEqual({ family, type: 'histogram', help: expect.stringContaining(`CloudWatch AWS/SageMaker ${metric}, statistics TC(:le) per bucket, SampleCount, Sum; CloudWatch unit Microseconds, multiplied by 0.000001`) as unknown });
+      expect(summaries.resolve('AWS/SageMaker', metric).series.map((s) => s.stat)).toEqual(['Sum', 'SampleCount', 'p50', 'p90', 'p99']);
+    }
+  });
+
+  test('MidStreamErrors is a counter of Sum ending in _total', () => {
+    expect(catalog.resolve('AWS/SageMaker', 'MidStreamErrors').series).toEqual([{ stat: 'Sum', name: 'aws_sagemaker_mid_stream_errors_total', kind: 'counter', scale: 1, constLabels: {} }]);
+    expect(catalog.familyOf('aws_sagemaker_mid_stream_errors_total')?.type).toBe('counter');
+  });
+
+  test('only streaming endpoints publish them: the real-time cost estimate leaves them out', () => {
+    const realTime = new Map(catalog.listedMetrics(true)).get('AWS/SageMaker') ?? [];
+    for (const metric of ['FirstChunkLatency', 'FirstChunkModelLatency', 'FirstChunkOverheadLatency', 'MidStreamErrors']) {
+      expect(realTime).not.toContain(metric);
+      expect(new Map(catalog.listedMetrics()).get('AWS/SageMaker')).toContain(metric);
+    }
+  });
+
+  test('the per-zone set becomes availability_zone and instance_type; Region the region label every series has', () => {
+    const m = catalog.resolve('AWS/SageMaker', 'Invocations');
+    expect(['AvailabilityZone', 'InstanceType', 'Region'].map((d) => m.labelFor(d))).toEqual(['availability_zone', 'instance_type', 'region']);
+  });
+});
