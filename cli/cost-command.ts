@@ -45,11 +45,12 @@ async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadCo
   return {
     load: {
       queries: plan.size,
+      queriesFiveStats: plan.billedFiveStats,
       streamUpdatesPerMinute,
       bridgeSeries: plan.seriesCount + METADATA_SERIES_PER_VARIANT * variants,
       bridgeSamplesPerPeriod: plan.samplesPerPeriod + METADATA_SERIES_PER_VARIANT * variants,
     },
-    summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle`,
+    summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle, ${plan.billedFiveStats} metrics of up to 5 statistics`,
   };
 }
 
@@ -81,7 +82,7 @@ export function costCommand(): Command {
         const extra = highResolutionExtraSamples(catalog, variants, { period: config.period, highResolution: config.highResolution });
         load = { ...base, bridgeSamplesPerPeriod: base.bridgeSeries + extra };
         const highResolution = extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : '';
-        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${highResolution}\n\n`);
+        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle, ${load.queriesFiveStats} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${highResolution}\n\n`);
       }
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);

@@ -136,7 +136,7 @@ describe('QueryPlan', () => {
     expect(plan.collisions).toHaveLength(1);
   });
 
-  test('chunks of 500, each family together: names sorted, statistic before dimensions', () => {
+  test('chunks of at most 500, whole metrics each, each family together: names sorted, statistic before dimensions within a call', () => {
     const metrics: DiscoveredMetric[] = [
       ...endpoints(300),
       ...Array.from({ length: 300 }, (_, i) => ({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: `e${i}` }] })),
@@ -145,9 +145,10 @@ describe('QueryPlan', () => {
     const chunks = [...plan.chunks()];
     expect(plan.size).toBe(300 + 300 * 5);
     expect(chunks.map((c) => c.length)).toEqual([500, 500, 500, 300]);
-    const names = chunks.flat().map((q) => q.labels[0]?.value);
-    const runs = names.filter((name, i) => name !== names[i - 1]);
-    expect(runs).toEqual(['aws_sagemaker_endpoint_cpu_utilization_ratio', 'aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count', 'aws_sagemaker_model_latency_seconds']);
+    const families = chunks.flat().map((q) => summaries.familyOf(q.labels[0]?.value ?? '')?.family);
+    expect(families.filter((family, i) => family !== families[i - 1])).toEqual(['aws_sagemaker_endpoint_cpu_utilization_ratio', 'aws_sagemaker_model_latency_seconds']);
+    const names = chunks[1]?.map((q) => q.labels[0]?.value);
+    expect(names?.filter((name, i) => name !== names[i - 1])).toEqual(['aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count', 'aws_sagemaker_model_latency_seconds']);
   });
 });
 
