@@ -168,6 +168,18 @@ describe('fetchChunk', () => {
     expect(pages.flat().every((p) => p.values.length === 1 && p.values[0] === 50)).toBe(true);
     expect(calls.count('cloudwatch', 'GetMetricData')).toBe(3);
     expect(calls.metricsRequested).toBe(1100);
+    expect(calls.metricsRequestedFiveStats).toBe(1100);
+  });
+
+  test('metrics requested under both readings: a histogram latency is 13 statistics, 3 metrics of up to five; later pages add nothing', async () => {
+    cw.on(GetMetricDataCommand)
+      .resolvesOnce({ MetricDataResults: [], NextToken: 'page2' })
+      .resolves({ MetricDataResults: [] });
+    const latency = (e: string): DiscoveredMetric => ({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: e }, { Name: 'VariantName', Value: 'v' }] });
+    const calls = new ApiCallCounter();
+    await fetchChunk(client, queriesOf([latency('a'), latency('b'), ...endpoints(2)]), span, unlimited, calls, logger, () => {});
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(2);
+    expect([calls.metricsRequested, calls.metricsRequestedFiveStats]).toEqual([2 * 13 + 2, 2 * 3 + 2]);
   });
 
   test('follows NextToken, one page at a time, and reports a query still PartialData at the end as incomplete', async () => {
