@@ -149,10 +149,21 @@ describe('QueryPlan: every statistic of a metric in one GetMetricData call', () 
     );
   });
 
-  test('a metric with more statistics than a call holds is refused, naming it', () => {
+  test('only a call smaller than a metric\'s statistics splits it, into calls of its own', () => {
     const catalog = Catalog.withDefaults([WIDE], 'inferwatch', 'neuron_monitor', 'both');
-    const plan = new QueryPlan([{ namespace: 'Custom/Wide', metricName: 'StepLatency', dimensions: [] }], catalog, {}, 1024);
-    expect(() => [...plan.chunks(34)]).toThrow(/custom_step_latency_seconds_bucket asks for 35 statistics, more than the 34 queries of one GetMetricData call/);
+    const metrics: DiscoveredMetric[] = [
+      { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: [] },
+      { namespace: 'Custom/Wide', metricName: 'StepLatency', dimensions: [{ Name: 'EndpointName', Value: 'a' }] },
+      { namespace: 'Custom/Wide', metricName: 'StepLatency', dimensions: [{ Name: 'EndpointName', Value: 'b' }] },
+    ];
+    const chunks = [...new QueryPlan(metrics, catalog, {}, 1024).chunks(34)];
+    expect(chunks.map((c) => [c.length, new Set(c.map((q) => metricIdentity(q.metric))).size])).toEqual([
+      [1, 1],
+      [34, 1],
+      [1, 1],
+      [34, 1],
+      [1, 1],
+    ]);
   });
 });
 
