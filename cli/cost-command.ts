@@ -10,8 +10,16 @@ import { loadConfig } from '../lambda/bridge/config';
 import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, METADATA_SERIES_PER_VARIANT, streamUpdates, variantLoad, type FleetLoad } from './cost';
 import { consoleLogger } from '../lambda/bridge/logger';
 import { ApiCallCounter } from '../lambda/bridge/self-metrics';
+import { noAuth, sigv4Auth, type Authorizer } from '../lambda/bridge/remote-write/client';
+import { rawQuery } from '../lambda/bridge/remote-write/query';
+import { queryUrlFor, resolveAuthorizer, sigv4Credentials, workspaceRegion } from '../lambda/bridge/runtime';
+import { countedDays, formatReconciliation, reconcile, utcDay, variantsByDay } from './cost-actual';
+import { COST_EXPLORER_LOOKBACK_MONTHS, CostExplorer } from './cost-explorer';
 
 interface CostFlags {
+  actual?: boolean;
+  days: number;
+  queryUrl?: string;
   config?: string;
   endpoints?: number;
   variants?: number;
@@ -45,12 +53,56 @@ async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadCo
   return {
     load: {
       queries: plan.size,
+      queriesFiveStats: plan.billedFiveStats,
       streamUpdatesPerMinute,
       bridgeSeries: plan.seriesCount + METADATA_SERIES_PER_VARIANT * variants,
       bridgeSamplesPerPeriod: plan.samplesPerPeriod + METADATA_SERIES_PER_VARIANT * variants,
     },
-    summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle`,
+    summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle, ${plan.billedFiveStats} metrics of up to 5 statistics`,
   };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Where the bridge's self-metrics can be read back: the flag, the config's query URL, or the workspace's. */
+function receiver(config: ReturnType<typeof loadConfig>, flags: CostFlags): { url: string; authorize: Authorizer } {
+  const region = workspaceRegion(config);
+  const workspace = config.remoteWrite.workspaceId;
+  const url =
+    flags.queryUrl ??
+    config.remoteWrite.queryUrl ??
+    queryUrlFor(config.remoteWrite.url) ??
+    (workspace ? `https://aps-workspaces.${region}.amazonaws.com/workspaces/${workspace}/api/v1/query` : undefined);
+  if (url === undefined) throw new UsageError('--actual reads the bridge\'s own count from the receiver: pass --query-url (…/api/v1/query), or set "remoteWrite.workspaceId", "remoteWrite.url" or "remoteWrite.queryUrl" in the config');
+  const auth = config.remoteWrite.auth;
+  // The CLI user's credentials sign for AMP, never the bridge's writer role.
+  if (workspace !== undefined || auth?.type === 'sigv4') return { url, authorize: sigv4Auth(region, sigv4Credentials(undefined, region)) };
+  if (flags.queryUrl !== undefined && auth === undefined) return { url, authorize: noAuth() };
+  return { url, authorize: auth === undefined ? noAuth() : resolveAuthorizer(config, process.env) };
+}
+
+/** The first day Cost Explorer's 14-month daily lookback still holds, `YYYY-MM-DD`. */
+function oldestDay(today: number): string {
+  const d = new Date(today);
+  d.setUTCMonth(d.getUTCMonth() - COST_EXPLORER_LOOKBACK_MONTHS);
+  return utcDay(d.getTime());
+}
+
+/** `inferwatch cost --actual`: the account's GetMetricData bill per day beside the bridge's own count. */
+async function actualCost(config: ReturnType<typeof loadConfig>, flags: CostFlags): Promise<void> {
+  const to = Math.floor(Date.now() / DAY_MS) * DAY_MS; // today is not over: whole UTC days only
+  const from = to - flags.days * DAY_MS;
+  if (utcDay(from) < oldestDay(to)) throw new UsageError(`--days ${flags.days} reaches before ${oldestDay(to)}: Cost Explorer keeps ${COST_EXPLORER_LOOKBACK_MONTHS} months of daily data`);
+  const { url, authorize } = receiver(config, flags);
+  const query = rawQuery(url, authorize);
+  const [counted, variants] = await Promise.all([countedDays(query, config.region, from, to), variantsByDay(query, config.region, from, to)]);
+  const ran = [...counted].filter(([, c]) => c.perStatistic > 0).map(([day]) => day);
+  if (ran.length === 0) throw new UsageError(`the receiver at ${url} has no inferwatch_bridge_cloudwatch_metrics_requested_total for region ${config.region} in the last ${flags.days} day(s): did the bridge run there?`);
+  const first = ran.reduce((a, b) => (a < b ? a : b));
+  // Cost Explorer's end date is exclusive: `to` is tomorrow's first day after the last whole day.
+  const billed = await new CostExplorer().getMetricDataUsage(config.region, first, utcDay(to));
+  const days = Array.from({ length: Math.round((to - Date.parse(first)) / DAY_MS) }, (_, i) => utcDay(Date.parse(first) + i * DAY_MS));
+  process.stdout.write(`${formatReconciliation(reconcile(billed, counted, variants, days), config.region)}\n`);
 }
 
 /** `inferwatch cost`: a month's CloudWatch and AMP bill for a fleet, beside the alternatives. */
@@ -64,8 +116,16 @@ export function costCommand(): Command {
     .option('--host-scrape-seconds <n>', "the collector's scrape interval", count('--host-scrape-seconds'), 30)
     .option('--discover', 'count the metrics with ListMetrics in the configured region instead (no GetMetricData)')
     .option('-c, --config <file>', 'bridge config: its period, namespaces and catalog')
+    .option('--actual', "the measured bill instead: Cost Explorer's daily GetMetricData metrics (needs ce:GetCostAndUsage) beside the bridge's own count, read from the receiver")
+    .option('--days <n>', 'with --actual: whole UTC days to look back (Cost Explorer keeps 14 months)', count('--days'), 14)
+    .option('--query-url <url>', "with --actual: the receiver's Prometheus query endpoint (…/api/v1/query); default from the config's remoteWrite")
     .action(async (flags: CostFlags) => {
       const config = loadConfig(process.env, flags.config);
+      if (flags.actual) {
+        if (flags.days < 1) throw new UsageError('--days must be at least 1');
+        await actualCost(config, flags);
+        return;
+      }
       const catalog = Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, config.latency);
       if (flags.scheduleMinutes < 1) throw new UsageError('--schedule-minutes must be at least 1');
       let load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>;
@@ -81,7 +141,7 @@ export function costCommand(): Command {
         const extra = highResolutionExtraSamples(catalog, variants, { period: config.period, highResolution: config.highResolution });
         load = { ...base, bridgeSamplesPerPeriod: base.bridgeSeries + extra };
         const highResolution = extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : '';
-        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${highResolution}\n\n`);
+        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle, ${load.queriesFiveStats} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${highResolution}\n\n`);
       }
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);

@@ -1,6 +1,6 @@
 import { GET_METRIC_DATA_USD_PER_1000_METRICS } from '../contract/constants';
 import type { Catalog } from '../lambda/bridge/catalog/catalog';
-import type { PlanPeriods } from '../lambda/bridge/cloudwatch/plan';
+import { STATISTICS_PER_BILLED_METRIC, type PlanPeriods } from '../lambda/bridge/cloudwatch/plan';
 import { LATENCY_MODES, type LatencyMode } from '../contract/latency';
 
 /**
@@ -10,7 +10,12 @@ import { LATENCY_MODES, type LatencyMode } from '../contract/latency';
  */
 export const PRICES = {
   source: 'https://aws.amazon.com/cloudwatch/pricing/ and https://aws.amazon.com/prometheus/pricing/ (us-east-1 list prices, read 2026-11-29)',
-  /** CloudWatch GetMetricData: per 1,000 metrics requested (each query of each call counts once). */
+  /**
+   * CloudWatch GetMetricData: per 1,000 metrics requested. "You can request up to five statistics for the same metric
+   * in a single GetMetricData API request. Additional statistics are billed as an additional metric": the estimate
+   * shows both readings (per statistic, and per metric with up to five statistics); `inferwatch cost --actual` tells
+   * which one an account's bill follows.
+   */
   getMetricDataPer1000Metrics: GET_METRIC_DATA_USD_PER_1000_METRICS,
   /** CloudWatch Metric Streams: per 1,000 metric updates; 1-5 extra statistics (percentiles) of a metric are one more update. */
   metricStreamsPer1000Updates: 0.003,
@@ -22,8 +27,13 @@ const MINUTES_PER_MONTH = 30 * 24 * 60;
 
 /** What a fleet asks of CloudWatch and AMP, per cycle and per minute. */
 export interface FleetLoad {
-  /** GetMetricData queries one cycle makes (one per metric, dimensions and statistic). */
+  /** GetMetricData queries one cycle makes (one per metric, dimensions and statistic): the metrics billed per statistic. */
   readonly queries: number;
+  /**
+   * The metrics one cycle is billed for if CloudWatch bills "up to five statistics for the same metric in a single
+   * GetMetricData API request" as one: ceil(statistics / 5) per metric (the plan keeps a metric's statistics in one call).
+   */
+  readonly queriesFiveStats: number;
   /** Metric updates a metric stream would send a minute for the same metrics and statistics. */
   readonly streamUpdatesPerMinute: number;
   /** Series the bridge writes (CloudWatch queries and SageMaker metadata). */
@@ -47,8 +57,9 @@ export function streamUpdates(stats: readonly string[]): number {
 }
 
 /** The load of `variants` real-time production variants with this catalog, every listed SageMaker metric of a real-time endpoint present. */
-export function variantLoad(catalog: Catalog, variants: number): Pick<FleetLoad, 'queries' | 'streamUpdatesPerMinute' | 'bridgeSeries'> {
+export function variantLoad(catalog: Catalog, variants: number): Pick<FleetLoad, 'queries' | 'queriesFiveStats' | 'streamUpdatesPerMinute' | 'bridgeSeries'> {
   let queries = 0;
+  let fiveStats = 0;
   let series = 0;
   let updates = 0;
   for (const [namespace, metrics] of catalog.listedMetrics(true)) {
@@ -58,27 +69,41 @@ export function variantLoad(catalog: Catalog, variants: number): Pick<FleetLoad,
       const stats = mapping.series.map((s) => s.stat);
       // One query per statistic: a histogram's +Inf bucket and _count share SampleCount.
       queries += new Set(stats).size;
+      fiveStats += Math.ceil(new Set(stats).size / STATISTICS_PER_BILLED_METRIC);
       series += mapping.series.length;
       updates += streamUpdates(stats);
     }
   }
-  return { queries: queries * variants, streamUpdatesPerMinute: updates * variants, bridgeSeries: (series + METADATA_SERIES_PER_VARIANT) * variants };
+  return { queries: queries * variants, queriesFiveStats: fiveStats * variants, streamUpdatesPerMinute: updates * variants, bridgeSeries: (series + METADATA_SERIES_PER_VARIANT) * variants };
 }
 
 /** What one real-time variant costs a month in each latency mode, the bridge running every `scheduleMinutes`. */
 export interface LatencyModeCost {
   readonly mode: LatencyMode;
   readonly queries: number;
+  /** Metrics billed a cycle under the five-statistics reading. */
+  readonly queriesFiveStats: number;
   readonly series: number;
+  /** GetMetricData billed per statistic. */
   readonly cloudwatchUsd: number;
+  /** GetMetricData billed per metric with up to five statistics. */
+  readonly cloudwatchUsdFiveStats: number;
   readonly ampUsd: number;
 }
 
 export function latencyModeCosts(catalogFor: (mode: LatencyMode) => Catalog, scheduleMinutes: number, periodSeconds: number): LatencyModeCost[] {
   return LATENCY_MODES.map((mode) => {
     const load = variantLoad(catalogFor(mode), 1);
-    const [bridge] = estimateCost({ ...load, hostSeries: 0, hostScrapeSeconds: 60 }, scheduleMinutes, periodSeconds);
-    return { mode, queries: load.queries, series: load.bridgeSeries, cloudwatchUsd: bridge?.cloudwatchUsd ?? 0, ampUsd: bridge?.ampUsd ?? 0 };
+    const [perStatistic, perMetric] = estimateCost({ ...load, hostSeries: 0, hostScrapeSeconds: 60 }, scheduleMinutes, periodSeconds);
+    return {
+      mode,
+      queries: load.queries,
+      queriesFiveStats: load.queriesFiveStats,
+      series: load.bridgeSeries,
+      cloudwatchUsd: perStatistic?.cloudwatchUsd ?? 0,
+      cloudwatchUsdFiveStats: perMetric?.cloudwatchUsd ?? 0,
+      ampUsd: perStatistic?.ampUsd ?? 0,
+    };
   });
 }
 
@@ -86,8 +111,17 @@ export function latencyModeCosts(catalogFor: (mode: LatencyMode) => Catalog, sch
 export function formatLatencyModeCosts(costs: readonly LatencyModeCost[], current: LatencyMode): string {
   const usd = (n: number) => `$${n.toFixed(3)}`;
   const rows = [
-    ['latency', 'queries a cycle', 'series', 'CloudWatch', 'AMP', 'total / variant-month'],
-    ...costs.map((c) => [`${c.mode}${c.mode === current ? ' (configured)' : ''}`, String(c.queries), String(c.series), usd(c.cloudwatchUsd), usd(c.ampUsd), usd(c.cloudwatchUsd + c.ampUsd)]),
+    ['latency', 'queries a cycle', 'metrics (5 stats)', 'series', 'CloudWatch per stat', 'per metric', 'AMP', 'total / variant-month (per stat / per metric)'],
+    ...costs.map((c) => [
+      `${c.mode}${c.mode === current ? ' (configured)' : ''}`,
+      String(c.queries),
+      String(c.queriesFiveStats),
+      String(c.series),
+      usd(c.cloudwatchUsd),
+      usd(c.cloudwatchUsdFiveStats),
+      usd(c.ampUsd),
+      `${usd(c.cloudwatchUsd + c.ampUsd)} / ${usd(c.cloudwatchUsdFiveStats + c.ampUsd)}`,
+    ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
@@ -132,15 +166,17 @@ export function estimateCost(load: FleetLoad, scheduleMinutes: number, periodSec
   };
   const { amp, ampUsd } = ampOf(load.bridgeSeries);
   const ours = ampOf(load.bridgeSamplesPerPeriod ?? load.bridgeSeries);
-  const getMetricData = (everyMinutes: number) => {
-    const metrics = load.queries * (MINUTES_PER_MONTH / everyMinutes);
-    return { text: `${formatCount(metrics)} metrics requested (GetMetricData)`, usd: (metrics / 1000) * PRICES.getMetricDataPer1000Metrics };
+  const getMetricData = (everyMinutes: number, perCycle: number, reading: string) => {
+    const metrics = perCycle * (MINUTES_PER_MONTH / everyMinutes);
+    return { text: `${formatCount(metrics)} metrics requested (GetMetricData, ${reading})`, usd: (metrics / 1000) * PRICES.getMetricDataPer1000Metrics };
   };
-  const bridge = getMetricData(scheduleMinutes);
-  const yace = getMetricData(1);
+  const bridge = getMetricData(scheduleMinutes, load.queries, 'billed per statistic');
+  const bridgeFiveStats = getMetricData(scheduleMinutes, load.queriesFiveStats, 'billed per metric, up to 5 statistics');
+  const yace = getMetricData(1, load.queries, 'billed per statistic');
   const updates = load.streamUpdatesPerMinute * MINUTES_PER_MONTH * (60 / Math.max(60, periodSeconds));
   return [
     { approach: `inferwatch bridge, every ${scheduleMinutes} min`, cloudwatch: bridge.text, cloudwatchUsd: bridge.usd, ...ours },
+    { approach: `inferwatch bridge, every ${scheduleMinutes} min`, cloudwatch: bridgeFiveStats.text, cloudwatchUsd: bridgeFiveStats.usd, ...ours },
     { approach: 'YACE-style scrape every 60 s', cloudwatch: yace.text, cloudwatchUsd: yace.usd, amp, ampUsd },
     {
       approach: 'CloudWatch Metric Streams (+ Firehose, not priced)',

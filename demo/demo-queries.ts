@@ -195,7 +195,7 @@ export const DEMO_QUERIES: readonly DemoQuery[] = [
   },
   {
     title: 'metrics GetMetricData billed',
-    promql: `sum(${bridgeLatest('inferwatch_bridge_cloudwatch_metrics_requested_total')})`,
+    promql: `sum(${bridgeLatest('inferwatch_bridge_cloudwatch_metrics_requested_total{billing="per_statistic"}')})`,
     truth: (ctx) => new Map([[answerKey({}), ctx.metricsRequested]]),
   },
 ];

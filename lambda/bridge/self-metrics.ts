@@ -1,10 +1,20 @@
 import { buildLabels, seriesKey, type TimeSeries } from './series';
 
+/**
+ * The two readings of CloudWatch's "up to five statistics for the same metric in a single GetMetricData API request"
+ * rule, the values of the `billing` label of `inferwatch_bridge_cloudwatch_metrics_requested_total`. Each value
+ * counts every call once: sum over one value, never over both.
+ */
+export const BILLING_READINGS = { perStatistic: 'per_statistic', perMetricFiveStats: 'per_metric_5_stats' } as const;
+
 /** Counts API calls (what CloudWatch bills: GetMetricData per metric requested) and SDK retries. */
 export class ApiCallCounter {
   readonly calls = new Map<string, number>();
   readonly retries = new Map<string, number>();
+  /** Metrics requested, one per statistic (query). */
   metricsRequested = 0;
+  /** Metrics requested, one per metric and every five of its statistics in a call. */
+  metricsRequestedFiveStats = 0;
 
   /** `attempts` is the SDK's count for the call; every attempt past the first was a retry (throttling, 5xx). */
   record(service: 'cloudwatch' | 'sagemaker', api: string, attempts = 1): void {
@@ -13,8 +23,9 @@ export class ApiCallCounter {
     if (attempts > 1) this.retries.set(service, (this.retries.get(service) ?? 0) + attempts - 1);
   }
 
-  recordMetricsRequested(count: number): void {
-    this.metricsRequested += count;
+  recordMetricsRequested(billed: { readonly perStatistic: number; readonly perMetricFiveStats: number }): void {
+    this.metricsRequested += billed.perStatistic;
+    this.metricsRequestedFiveStats += billed.perMetricFiveStats;
   }
 
   count(service: string, api: string): number {
@@ -36,7 +47,8 @@ export interface SelfMetricInput {
 
 /**
  * The bridge's own metrics, written with the data. Counters are cumulative in the state, so
- * `increase(inferwatch_bridge_cloudwatch_metrics_requested_total[30d])` is what GetMetricData was billed for.
+ * `increase(inferwatch_bridge_cloudwatch_metrics_requested_total{billing="per_statistic"}[30d])` is what GetMetricData
+ * was billed for under the per-statistic reading (`billing="per_metric_5_stats"`: under the five-statistics one).
  */
 export function buildSelfMetrics(input: SelfMetricInput, counters: Record<string, number>): { series: TimeSeries[]; counters: Record<string, number> } {
   const next = addToCounters(counters, input.baseLabels, input.increments);
@@ -76,7 +88,7 @@ function parseKey(key: string): TimeSeries['labels'] {
 
 /** HELP and TYPE of the bridge's own metrics (a test checks every name buildSelfMetrics writes is here). */
 export const SELF_METRIC_FAMILIES: ReadonlyArray<{ family: string; type: 'counter' | 'gauge'; help: string }> = [
-  { family: 'inferwatch_bridge_cloudwatch_metrics_requested_total', type: 'counter', help: 'Metrics requested from CloudWatch GetMetricData (what CloudWatch bills per 1,000).' },
+  { family: 'inferwatch_bridge_cloudwatch_metrics_requested_total', type: 'counter', help: 'Metrics requested from CloudWatch GetMetricData (what CloudWatch bills per 1,000), by billing reading: per_statistic counts each statistic, per_metric_5_stats each metric with up to five statistics in a call. Sum over one billing value, never both.' },
   { family: 'inferwatch_bridge_cloudwatch_requests_total', type: 'counter', help: 'CloudWatch API calls by api.' },
   { family: 'inferwatch_bridge_sagemaker_requests_total', type: 'counter', help: 'SageMaker API calls by api.' },
   { family: 'inferwatch_bridge_retries_total', type: 'counter', help: 'SDK retries (throttling, 5xx) by target service.' },

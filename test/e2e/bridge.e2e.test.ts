@@ -189,7 +189,7 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
       expect((call.body.MetricDataQueries as unknown[]).length).toBeLessThanOrEqual(500);
     }
     expect(calls.length).toBeGreaterThan(firstPages.length); // small pages forced NextToken
-    const [requested] = await prometheus.query('inferwatch_bridge_cloudwatch_metrics_requested_total', t0 + MINUTE);
+    const [requested] = await prometheus.query('inferwatch_bridge_cloudwatch_metrics_requested_total{billing="per_statistic"}', t0 + MINUTE);
     expect(requested?.value).toBe(queries?.value);
   });
 

@@ -141,10 +141,12 @@ describe('the CLI: exit codes, argument checks, logs, secrets', () => {
     const dry = await runBridge(['--dry-run', '--now', String(now)], env);
     const queries = /, (\d+) queries in /.exec(dry.stderr)?.[1];
     expect(cost.stdout).toContain(`(3 production variants): ${queries} queries a cycle`);
-    expect(cost.stdout).toMatch(/inferwatch bridge, every 5 min +[\d.]+( million)? metrics requested \(GetMetricData\) +\$\d+\.\d\d/);
+    // Both readings of the billing unit: per statistic, and per metric with up to five statistics in a call.
+    expect(cost.stdout).toMatch(/inferwatch bridge, every 5 min +[\d.]+( million)? metrics requested \(GetMetricData, billed per statistic\) +\$\d+\.\d\d/);
+    expect(cost.stdout).toMatch(/inferwatch bridge, every 5 min +[\d.]+( million)? metrics requested \(GetMetricData, billed per metric, up to 5 statistics\) +\$\d+\.\d\d/);
     // The latency modes side by side, per real-time variant and month.
-    expect(cost.stdout).toMatch(/^histogram \(configured\) +38 +45 +\$3\.283 +\$0\.175 +\$3\.458$/m);
-    expect(cost.stdout).toMatch(/^summary +22 +27 +\$1\.901 +\$0\.105 +\$2\.006$/m);
+    expect(cost.stdout).toMatch(/^histogram \(configured\) +38 +18 +45 +\$3\.283 +\$1\.555 +\$0\.175 +\$3\.458 \/ \$1\.730$/m);
+    expect(cost.stdout).toMatch(/^summary +22 +14 +27 +\$1\.901 +\$1\.210 +\$0\.105 +\$2\.006 \/ \$1\.315$/m);
     expect(cost.stdout).toContain('Prices: https://aws.amazon.com/cloudwatch/pricing/');
     const usage = await runCli(['cost'], env);
     expect(usage.code).toBe(2);

@@ -3,7 +3,7 @@ import { RecoverableError } from '../../../contract/errors';
 import type { BridgeLogger } from '../logger';
 import type { RateLimiter } from '../concurrency';
 import type { ApiCallCounter } from '../self-metrics';
-import type { PlannedQuery } from './plan';
+import { billedMetrics, type PlannedQuery } from './plan';
 
 /** A query CloudWatch could not answer this time; the cycle stops uncommitted and the next one reads the window again. */
 export class CloudWatchDataError extends RecoverableError {}
@@ -72,7 +72,7 @@ export async function fetchChunk(
       }),
     );
     calls.record('cloudwatch', 'GetMetricData', page.$metadata?.attempts);
-    if (nextToken === undefined) calls.recordMetricsRequested(metricDataQueries.length);
+    if (nextToken === undefined) calls.recordMetricsRequested(billedMetrics(queries));
     logger.debug('GetMetricData', { queries: metricDataQueries.length, page: nextToken !== undefined, ms: Date.now() - started, attempts: page.$metadata?.attempts });
     for (const message of page.Messages ?? []) logger.warn('GetMetricData message', { code: message.Code, message: message.Value });
     const points: PagePoints[] = [];

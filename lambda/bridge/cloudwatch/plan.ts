@@ -7,6 +7,9 @@ import type { DiscoveredMetric } from './discovery';
 /** GetMetricData takes at most 500 queries per call. */
 export const MAX_QUERIES_PER_CALL = 500;
 
+/** Statistics of one metric CloudWatch bills as one metric when they are in the same call. */
+export const STATISTICS_PER_BILLED_METRIC = 5;
+
 /** One Prometheus series a query's datapoints become. */
 export interface PlannedSeries {
   readonly template: SeriesTemplate;
@@ -79,6 +82,8 @@ export class PlannedKeys extends Set<SeriesKey> implements PlannedMarks {
 export class QueryPlan {
   /** Queries in the plan (before collisions are left out): the CloudWatch metrics one read requests, what GetMetricData bills. */
   readonly size: number;
+  /** `size` under the five-statistics reading: each metric's statistics are in one call, so ceil(statistics / 5) a metric. */
+  readonly billedFiveStats: number;
   /** Series the queries fill: more than `size` where one statistic feeds two series (a histogram's +Inf bucket). */
   readonly seriesCount: number;
   /** Datapoints the queries return per cycle period: a query at a shorter period returns several. */
@@ -112,6 +117,7 @@ export class QueryPlan {
     // One period per GetMetricData call: the cycle's period first, then each shorter one, families sorted within.
     this.groups = [...byName.values()].sort((a, b) => b.periodSeconds - a.periodSeconds || (family(a) < family(b) ? -1 : family(a) > family(b) ? 1 : 0));
     this.size = this.groups.reduce((n, group) => n + group.metrics.length * group.queries.length, 0);
+    this.billedFiveStats = this.groups.reduce((n, group) => n + group.metrics.length * Math.ceil(group.queries.length / STATISTICS_PER_BILLED_METRIC), 0);
     this.seriesCount = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
     this.samplesPerPeriod = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length * (periods.period / group.periodSeconds), 0);
   }
@@ -123,44 +129,113 @@ export class QueryPlan {
     return [...families].map(([name, counter]) => ({ name, counter }));
   }
 
-  /** The queries in calls of at most `size` (500), each call's queries of one period. */
+  /**
+   * The queries in calls of at most `size` (500), each call's queries of one period. All the statistics of one
+   * metric (namespace, name, dimensions) are in the same call: CloudWatch bills "up to five statistics for the same
+   * metric in a single GetMetricData API request" as one metric, so a metric split across two calls could be billed
+   * twice. A call is closed when the next metric's statistics do not fit; within a call, statistic before dimensions.
+   */
   *chunks(size = MAX_QUERIES_PER_CALL): Generator<PlannedQuery[]> {
     let chunk: PlannedQuery[] = [];
-    for (const { mapping, queries, metrics, periodSeconds } of this.groups) {
-      if (chunk.length > 0 && chunk[0]?.periodSeconds !== periodSeconds) {
-        yield chunk;
+    // Queries the open call holds (collisions left out still count: the call is closed a little early, never late).
+    let budget = 0;
+    let period = 0;
+    for (const group of this.groups) {
+      const perMetric = group.queries.length;
+      if ((budget > 0 && period !== group.periodSeconds) || perMetric > size) {
+        if (chunk.length > 0) yield chunk;
         chunk = [];
+        budget = 0;
       }
-      const dimensionLabels = metrics.map((metric) => {
-        const labels: Record<string, string> = {};
-        for (const dimension of metric.dimensions) {
-          if (dimension.Name === undefined || dimension.Value === undefined) continue;
-          labels[mapping.labelFor(dimension.Name)] = sanitizeLabelValue(dimension.Value, this.maxLabelValueLength);
+      period = group.periodSeconds;
+      if (perMetric > size) {
+        yield* this.oversized(group, size);
+        continue;
+      }
+      let from = 0;
+      while (from < group.metrics.length) {
+        const fit = Math.min(Math.floor((size - budget) / perMetric), group.metrics.length - from);
+        if (fit === 0) {
+          if (chunk.length > 0) yield chunk;
+          chunk = [];
+          budget = 0;
+          continue;
         }
-        return labels;
-      });
-      for (const [template, ...others] of queries) {
-        for (const [index, metric] of metrics.entries()) {
-          const plannedSeries = (t: SeriesTemplate): PlannedSeries | undefined => {
-            const labels = buildLabels(t.name, { ...dimensionLabels[index], ...t.constLabels, ...this.baseLabels });
-            const key = seriesKeyOf(seriesKey(labels));
-            if (!this.planned.markPlanned(key)) {
-              this.collisions.push(`${metric.namespace} ${metric.metricName} ${t.stat} ${JSON.stringify(metric.dimensions)}`);
-              return undefined;
-            }
-            return { template: t, labels, key };
-          };
-          const own = plannedSeries(template);
-          if (!own) continue;
-          const also = others.map(plannedSeries).filter((p): p is PlannedSeries => p !== undefined);
-          chunk.push({ ...own, metric, also, periodSeconds });
-          if (chunk.length === size) {
-            yield chunk;
-            chunk = [];
-          }
-        }
+        chunk.push(...this.queriesOf(group, from, from + fit));
+        budget += fit * perMetric;
+        from += fit;
       }
     }
     if (chunk.length > 0) yield chunk;
   }
+
+  /**
+   * A metric with more statistics than a call holds, in calls of its own: only a call size below the 500 of
+   * GetMetricData gets here (tests stressing call boundaries); no catalog metric has 500 statistics.
+   */
+  private *oversized(group: MetricGroup, size: number): Generator<PlannedQuery[]> {
+    for (let index = 0; index < group.metrics.length; index += 1) {
+      const queries = this.queriesOf(group, index, index + 1);
+      for (let from = 0; from < queries.length; from += size) yield queries.slice(from, from + size);
+    }
+  }
+
+  /** The queries of the group's metrics `[from, to)`, statistic before dimensions; collisions left out. */
+  private queriesOf({ mapping, queries, metrics, periodSeconds }: MetricGroup, from: number, to: number): PlannedQuery[] {
+    const slice = metrics.slice(from, to);
+    const dimensionLabels = slice.map((metric) => {
+      const labels: Record<string, string> = {};
+      for (const dimension of metric.dimensions) {
+        if (dimension.Name === undefined || dimension.Value === undefined) continue;
+        labels[mapping.labelFor(dimension.Name)] = sanitizeLabelValue(dimension.Value, this.maxLabelValueLength);
+      }
+      return labels;
+    });
+    const out: PlannedQuery[] = [];
+    for (const [template, ...others] of queries) {
+      for (const [index, metric] of slice.entries()) {
+        const plannedSeries = (t: SeriesTemplate): PlannedSeries | undefined => {
+          const labels = buildLabels(t.name, { ...dimensionLabels[index], ...t.constLabels, ...this.baseLabels });
+          const key = seriesKeyOf(seriesKey(labels));
+          if (!this.planned.markPlanned(key)) {
+            this.collisions.push(`${metric.namespace} ${metric.metricName} ${t.stat} ${JSON.stringify(metric.dimensions)}`);
+            return undefined;
+          }
+          return { template: t, labels, key };
+        };
+        const own = plannedSeries(template);
+        if (!own) continue;
+        const also = others.map(plannedSeries).filter((p): p is PlannedSeries => p !== undefined);
+        out.push({ ...own, metric, also, periodSeconds });
+      }
+    }
+    return out;
+  }
+}
+
+/** What one GetMetricData call is billed under each reading of CloudWatch's pricing rule. */
+export interface BilledMetrics {
+  /** One metric per query (statistic): the reading most exporters (and AWS's calculator examples) use. */
+  readonly perStatistic: number;
+  /** One metric per metric (namespace, name, dimensions) and every five statistics of it in the call. */
+  readonly perMetricFiveStats: number;
+}
+
+
+/** The metric a query reads, as CloudWatch tells metrics apart: namespace, name and the set of dimensions. */
+export function metricIdentity(metric: DiscoveredMetric): string {
+  const dimensions = metric.dimensions.map((d) => `${d.Name ?? ''}=${d.Value ?? ''}`).sort();
+  return JSON.stringify([metric.namespace, metric.metricName, dimensions]);
+}
+
+/** What a call of these queries is billed, under both readings of "up to five statistics for the same metric". */
+export function billedMetrics(queries: readonly Pick<PlannedQuery, 'metric'>[]): BilledMetrics {
+  const statistics = new Map<string, number>();
+  for (const { metric } of queries) {
+    const id = metricIdentity(metric);
+    statistics.set(id, (statistics.get(id) ?? 0) + 1);
+  }
+  let perMetricFiveStats = 0;
+  for (const count of statistics.values()) perMetricFiveStats += Math.ceil(count / STATISTICS_PER_BILLED_METRIC);
+  return { perStatistic: queries.length, perMetricFiveStats };
 }

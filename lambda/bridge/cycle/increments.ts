@@ -1,5 +1,5 @@
 import type { RejectReason } from '../remote-write/client';
-import type { ApiCallCounter, SelfMetricInput } from '../self-metrics';
+import { BILLING_READINGS, type ApiCallCounter, type SelfMetricInput } from '../self-metrics';
 import type { TranslateStats } from '../translate';
 
 const REJECT_REASONS: readonly RejectReason[] = ['out_of_order', 'duplicate', 'too_old', 'series_limit', 'bad_request'];
@@ -11,7 +11,8 @@ export function cycleIncrements(calls: ApiCallCounter, stats: TranslateStats, fo
       const [service, api] = key.split(':') as [string, string];
       return { name: `inferwatch_bridge_${service}_requests_total`, labels: { api }, by };
     }),
-    { name: 'inferwatch_bridge_cloudwatch_metrics_requested_total', by: calls.metricsRequested },
+    { name: 'inferwatch_bridge_cloudwatch_metrics_requested_total', labels: { billing: BILLING_READINGS.perStatistic }, by: calls.metricsRequested },
+    { name: 'inferwatch_bridge_cloudwatch_metrics_requested_total', labels: { billing: BILLING_READINGS.perMetricFiveStats }, by: calls.metricsRequestedFiveStats },
     ...(['cloudwatch', 'sagemaker'] as const).map((target) => ({ name: 'inferwatch_bridge_retries_total', labels: { target }, by: calls.retries.get(target) ?? 0 })),
     ...(['counter', 'gauge', 'quantile', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revisions_total', labels: { kind }, by: stats.revisions[kind] })),
     ...(['counter', 'late'] as const).map((kind) => ({ name: 'inferwatch_bridge_revision_lateness_seconds_total', labels: { kind }, by: stats.lateness[kind] })),

@@ -49,8 +49,8 @@ export function bridgeDashboard(): Dashboard {
       timeseries(
         'Metrics requested per hour',
         'short',
-        [query(perHour('inferwatch_bridge_cloudwatch_metrics_requested_total', BY_TARGET), '{{account_id}} {{region}}')],
-        'What GetMetricData bills: one metric per query per call, whatever the datapoints.',
+        [query(perHour('inferwatch_bridge_cloudwatch_metrics_requested_total', [...BY_TARGET, 'billing']), '{{account_id}} {{region}} {{billing}}')],
+        'What GetMetricData bills, under both readings of its pricing rule (one line each, never added): per_statistic counts every query of a call, per_metric_5_stats every metric with up to five statistics in a call. `inferwatch cost --actual` says which one your bill follows.',
       ),
     )
     .withPanel(
@@ -58,10 +58,10 @@ export function bridgeDashboard(): Dashboard {
         'GetMetricData cost per day (USD)',
         'currencyUSD',
         [
-          query(`sum by (account_id, region) (increase(inferwatch_bridge_cloudwatch_metrics_requested_total{${SCOPE}}[1d])) / 1000 * ${USD_PER_1000_METRICS}`, 'last 24 h {{account_id}} {{region}}'),
-          query(`sum by (account_id, region) (rate(inferwatch_bridge_cloudwatch_metrics_requested_total{${SCOPE}}[1h])) * 86400 / 1000 * ${USD_PER_1000_METRICS}`, 'at the last hour\'s pace {{account_id}} {{region}}'),
+          query(`sum by (account_id, region, billing) (increase(inferwatch_bridge_cloudwatch_metrics_requested_total{${SCOPE}}[1d])) / 1000 * ${USD_PER_1000_METRICS}`, 'last 24 h {{account_id}} {{region}} {{billing}}'),
+          query(`sum by (account_id, region, billing) (rate(inferwatch_bridge_cloudwatch_metrics_requested_total{${SCOPE}}[1h])) * 86400 / 1000 * ${USD_PER_1000_METRICS}`, 'at the last hour\'s pace {{account_id}} {{region}} {{billing}}'),
         ],
-        `Metrics requested at $${USD_PER_1000_METRICS} per 1,000 (us-east-1 list price).`,
+        `Metrics requested at $${USD_PER_1000_METRICS} per 1,000 (us-east-1 list price), one line per billing reading: the bill is one of them, never their sum.`,
       ),
     )
     .withPanel(

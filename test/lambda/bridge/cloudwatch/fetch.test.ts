@@ -136,7 +136,7 @@ describe('QueryPlan', () => {
     expect(plan.collisions).toHaveLength(1);
   });
 
-  test('chunks of 500, each family together: names sorted, statistic before dimensions', () => {
+  test('chunks of at most 500, whole metrics each, each family together: names sorted, statistic before dimensions within a call', () => {
     const metrics: DiscoveredMetric[] = [
       ...endpoints(300),
       ...Array.from({ length: 300 }, (_, i) => ({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: `e${i}` }] })),
@@ -145,9 +145,10 @@ describe('QueryPlan', () => {
     const chunks = [...plan.chunks()];
     expect(plan.size).toBe(300 + 300 * 5);
     expect(chunks.map((c) => c.length)).toEqual([500, 500, 500, 300]);
-    const names = chunks.flat().map((q) => q.labels[0]?.value);
-    const runs = names.filter((name, i) => name !== names[i - 1]);
-    expect(runs).toEqual(['aws_sagemaker_endpoint_cpu_utilization_ratio', 'aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count', 'aws_sagemaker_model_latency_seconds']);
+    const families = chunks.flat().map((q) => summaries.familyOf(q.labels[0]?.value ?? '')?.family);
+    expect(families.filter((family, i) => family !== families[i - 1])).toEqual(['aws_sagemaker_endpoint_cpu_utilization_ratio', 'aws_sagemaker_model_latency_seconds']);
+    const names = chunks[1]?.map((q) => q.labels[0]?.value);
+    expect(names?.filter((name, i) => name !== names[i - 1])).toEqual(['aws_sagemaker_model_latency_seconds_sum', 'aws_sagemaker_model_latency_seconds_count', 'aws_sagemaker_model_latency_seconds']);
   });
 });
 
@@ -167,6 +168,18 @@ describe('fetchChunk', () => {
     expect(pages.flat().every((p) => p.values.length === 1 && p.values[0] === 50)).toBe(true);
     expect(calls.count('cloudwatch', 'GetMetricData')).toBe(3);
     expect(calls.metricsRequested).toBe(1100);
+    expect(calls.metricsRequestedFiveStats).toBe(1100);
+  });
+
+  test('metrics requested under both readings: a histogram latency is 13 statistics, 3 metrics of up to five; later pages add nothing', async () => {
+    cw.on(GetMetricDataCommand)
+      .resolvesOnce({ MetricDataResults: [], NextToken: 'page2' })
+      .resolves({ MetricDataResults: [] });
+    const latency = (e: string): DiscoveredMetric => ({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: [{ Name: 'EndpointName', Value: e }, { Name: 'VariantName', Value: 'v' }] });
+    const calls = new ApiCallCounter();
+    await fetchChunk(client, queriesOf([latency('a'), latency('b'), ...endpoints(2)]), span, unlimited, calls, logger, () => {});
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(2);
+    expect([calls.metricsRequested, calls.metricsRequestedFiveStats]).toEqual([2 * 13 + 2, 2 * 3 + 2]);
   });
 
   test('follows NextToken, one page at a time, and reports a query still PartialData at the end as incomplete', async () => {
