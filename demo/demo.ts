@@ -2,8 +2,10 @@
  * `npm run demo`: a local Prometheus fed by the real bridge CLI from simulated SageMaker and Neuron traffic
  * (the CloudWatch/SageMaker stand-in, every endpoint shape). Prints PromQL to try with its answers, each checked
  * against the stand-in's own numbers (within 5%; the demo fails otherwise), draws the dashboards' main panels to
- * PNG (docs/img/, or `--png-dir DIR`), then keeps one cycle a minute going until Ctrl-C.
+ * PNG (demo/out/, ignored by git, or `--png-dir DIR`), then keeps one cycle a minute going until Ctrl-C.
  * `npm run demo -- --once` runs one cycle, prints and checks the answers, draws the panels and exits.
+ * `npm run docs:images` (`--once --docs-images`) draws them into docs/img/ instead, with the hash of the panels that
+ * drew them beside them (docs/img/panels.json), which a test compares with the dashboards' code.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import { allDashboards } from '../lib/grafana-workspace/dashboards';
 import { AwsStandIn } from '../test/support/stand-ins/aws-stand-in';
 import { defaultFleet } from '../test/support/stand-ins/fleet';
-import { renderCharts } from './demo-charts';
+import { IMAGES_RECORD, imagesRecord, renderCharts } from './demo-charts';
 import { answerKey, compareAnswers, DEMO_QUERIES, TOLERANCE, type Answers } from './demo-queries';
 import { ensurePrometheus, freePort, LocalPrometheus } from '../test/support/harness/prometheus';
 import { REPO_ROOT, runBridge, spawnBridge } from '../test/support/harness/run-bridge';
@@ -53,9 +55,7 @@ class BridgeReports {
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
-  const pngArg = process.argv.indexOf('--png-dir');
-  const pngDir = pngArg > 0 ? (process.argv[pngArg + 1] ?? '') : join(REPO_ROOT, 'docs', 'img');
-  if (!pngDir) throw new Error('--png-dir needs a directory');
+  const pngDir = outputDirectory(process.argv);
   ensurePrometheus((line) => process.stdout.write(`${line}\n`));
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-demo-'));
   const standIn = await new AwsStandIn(defaultFleet('neuron_monitor', 3, { shapes: true })).start();
@@ -122,6 +122,7 @@ async function main(): Promise<void> {
     if (wrong.length > 0) throw new Error(`${wrong.length} answer(s) differ from the stand-in's truth by more than ${TOLERANCE * 100}%:\n  ${wrong.join('\n  ')}`);
     const end = Date.now();
     const charts = await renderCharts(prometheus, allDashboards(), pngDir, end - CHART_MINUTES * 60_000, end);
+    if (process.argv.includes('--docs-images')) writeFileSync(join(pngDir, IMAGES_RECORD), `${JSON.stringify(imagesRecord(allDashboards()), null, 2)}\n`);
     process.stdout.write(`\nThe dashboards' main panels, drawn from this Prometheus:\n${charts.map((f) => `  ${f}\n`).join('')}`);
   } catch (error) {
     await cleanup();
@@ -132,6 +133,16 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(`\nOpen ${prometheus.url}/graph and paste any of these. One bridge cycle runs per minute; Ctrl-C stops everything.\n`);
+}
+
+/** Where the PNGs go: demo/out/ (ignored), docs/img/ with --docs-images (committed), or --png-dir DIR. */
+function outputDirectory(argv: readonly string[]): string {
+  if (argv.includes('--docs-images')) return join(REPO_ROOT, 'docs', 'img');
+  const pngArg = argv.indexOf('--png-dir');
+  if (pngArg < 0) return join(REPO_ROOT, 'demo', 'out');
+  const dir = argv[pngArg + 1];
+  if (!dir) throw new Error('--png-dir needs a directory');
+  return dir;
 }
 
 async function isFree(port: number): Promise<boolean> {
