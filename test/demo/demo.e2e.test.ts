@@ -6,7 +6,7 @@ import { DEMO_QUERIES } from '../../demo/demo-queries';
 import { REPO_ROOT } from '../support/harness/run-bridge';
 
 /** The README's quick start: `npm run demo` must keep working. `--once` runs it to completion. */
-test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests and draws the main panels', async () => {
+test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests, fires the incident\'s alerts and draws the main panels', async () => {
   // The default output: demo/out/, which git ignores, so the quick start leaves the clone clean (docs/img is not touched).
   const pngDir = join(REPO_ROOT, 'demo', 'out');
   rmSync(pngDir, { recursive: true, force: true });
@@ -28,6 +28,10 @@ test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it sug
   // Every suggested query was checked against the stand-in's truth, and passed.
   expect(stdout.match(/✓ matches the stand-in/g)).toHaveLength(DEMO_QUERIES.length);
   expect(stdout).not.toContain('✗');
+  // The story: one endpoint idle, and the incident fires the project's own alerts, each shown with its runbook.
+  expect(stdout).toMatch(/# requests per second by endpoint\n(.*\n)*?\s+endpoint_name="fleet-002"\s+0\s+\(true: 0\)/);
+  expect(stdout).toMatch(/🔥 SageMakerEndpointHigh5xxRatio \(critical\): churn-predictor answers [\d.]+% of requests with 5XX\n\s+runbook: Check the endpoint's log group/);
+  expect(stdout).toMatch(/🔥 SageMakerModelLatencyP99High \(warning\): p99 model latency of fleet-001\/AllTraffic is [\d.]+s\n\s+runbook: Compare with OverheadLatency/);
   // Every main panel drawn, each a readable image with lines on it, and the README shows each one.
   expect(readdirSync(pngDir).sort()).toEqual(DEMO_CHARTS.map((c) => c.file).sort());
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
