@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HttpUrl, WorkspaceId, type BridgeConfig } from '../contract/bridge-config';
 import { ConfigError, UsageError } from '../contract/errors';
@@ -42,14 +42,32 @@ export function parseInstant(value: string, wallClock = Date.now()): number {
 }
 
 /**
+ * Creates a directory one level at a time. Node 20's recursive mkdirSync never returns for a path under a filesystem
+ * that refuses new entries (/proc/iw spins at 100 % CPU); a plain mkdir of each missing level fails at once instead.
+ */
+function makeDirectory(directory: string): void {
+  const missing: string[] = [];
+  for (let dir = resolve(directory); ; dir = dirname(dir)) {
+    try {
+      if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (dirname(dir) === dir) break;
+      missing.unshift(dir);
+    }
+  }
+  for (const dir of missing) mkdirSync(dir);
+}
+
+/**
  * A local state directory that cannot be written would fail the cycle after its GetMetricData calls, which
  * CloudWatch bills: find out first, by creating the directory and a probe file in it.
  */
 export function checkStateDirectory(directory: string): void {
   const probe = join(directory, `.inferwatch-probe-${process.pid}`);
   try {
-    mkdirSync(directory, { recursive: true });
-    if (!statSync(directory).isDirectory()) throw new Error('not a directory');
+    makeDirectory(directory);
     writeFileSync(probe, '');
     rmSync(probe, { force: true });
   } catch (error) {

@@ -2,18 +2,23 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { parseInferwatchConfig } from '../lib/config/inferwatch-config';
-import { resolveConfig, type BridgeConfig } from '../contract/bridge-config';
+import { resolveConfig } from '../contract/bridge-config';
 import { ConfigError } from '../contract/errors';
 import { loadConfig } from '../lambda/bridge/config';
+import { redactText } from '../lambda/bridge/redact';
 
 /** Keys only the CDK rollout config has: a file with any of them is one. */
 const ROLLOUT_KEYS = ['monitoring', 'workloads', 'stackPrefix', 'logRetentionDays'];
 
-function masked(config: BridgeConfig): BridgeConfig {
-  const auth = config.remoteWrite.auth;
-  if (auth?.type === 'basic' && auth.password !== undefined) return { ...config, remoteWrite: { ...config.remoteWrite, auth: { ...auth, password: '***' } } };
-  if (auth?.type === 'bearer' && auth.token !== undefined) return { ...config, remoteWrite: { ...config.remoteWrite, auth: { ...auth, token: '***' } } };
-  return config;
+/** Keys whose values are secrets outright; every other string has the user-info and query values of its URLs masked. */
+const SECRET_KEYS = new Set(['password', 'token']);
+
+/** The config as printed: secrets masked wherever they sit, as the bridge's logs mask them. */
+export function masked(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return SECRET_KEYS.has(key) ? '***' : redactText(value);
+  if (Array.isArray(value)) return value.map((item) => masked(item));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, k)]));
+  return value;
 }
 
 /** Validates a bridge config (or the CDK rollout config) and prints it resolved: defaults, environment, region. */
@@ -26,7 +31,7 @@ export function checkConfigText(file: string | undefined, env: NodeJS.ProcessEnv
     throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
   }
   if (raw !== null && typeof raw === 'object' && ROLLOUT_KEYS.some((key) => key in raw)) {
-    return `rollout config ${file} is valid; resolved:\n${toYaml(parseInferwatchConfig(raw))}`;
+    return `rollout config ${file} is valid; resolved:\n${toYaml(masked(parseInferwatchConfig(raw)))}`;
   }
   return `bridge config ${file} is valid; resolved:\n${toYaml(masked(resolveConfig(raw ?? {}, env)))}`;
 }

@@ -8,6 +8,7 @@ import { bridgeCommand } from './bridge-command';
 import { configCommand } from './config-command';
 import { costCommand } from './cost-command';
 import { doctorCommand } from './doctor/command';
+import { nodeSupportNotice } from './node-support';
 
 /** Usage errors (unknown option, bad flag value) and configuration errors exit 2; a failed cycle exits 1. */
 export const EXIT_USAGE = 2;
@@ -40,8 +41,27 @@ export function buildProgram(): Command {
   return program;
 }
 
+let quietOnClosedStdout = false;
+
+/**
+ * `inferwatch bridge --dry-run | head`: once the reader has gone, nothing more can be shown, so the command ends
+ * quietly (exit 0) instead of with an EPIPE stack trace. A dry run commits nothing, so stopping anywhere is safe.
+ */
+function endQuietlyWhenStdoutCloses(): void {
+  if (quietOnClosedStdout) return;
+  quietOnClosedStdout = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`inferwatch: cannot write to stdout: ${error.message}\n`);
+    process.exit(EXIT_FAILED);
+  });
+}
+
 /** Runs the CLI; resolves to the exit code. Commander has already printed its own usage errors. */
 export async function main(argv: readonly string[]): Promise<number> {
+  endQuietlyWhenStdoutCloses();
+  const notice = nodeSupportNotice(process.version, process.env, argv);
+  if (notice !== undefined) process.stderr.write(`${notice}\n`);
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -2,8 +2,10 @@
  * The dashboards' main panels drawn as PNG from a Prometheus, with no browser and no Grafana: each panel's own
  * queries (as the dashboard builds them), run as Grafana would with "All" selected, drawn with Apache ECharts'
  * server-side SVG renderer and rasterised by resvg with a bundled DejaVu font, so the images look the same on every
- * machine. `npm run demo` writes them to docs/img/, which the README shows.
+ * machine. `npm run demo` writes them to demo/out/ (ignored by git); `npm run docs:images` to docs/img/, which the
+ * README shows, with the hash of the panels that drew them (`chartPanelsHash`) beside them.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -181,4 +183,32 @@ export async function renderCharts(prometheus: LocalPrometheus, dashboards: read
     written.push(file);
   }
   return written;
+}
+
+/** Beside the committed images in docs/img/: the hash of the panel definitions that drew them. */
+export const IMAGES_RECORD = 'panels.json';
+
+export interface ImagesRecord {
+  /** `chartPanelsHash` of the dashboards the images were drawn from. */
+  readonly panelsSha256: string;
+  readonly refreshWith: string;
+}
+
+/**
+ * A content hash of what decides each committed image: the chart list and each drawn panel's title, type, unit and
+ * queries. Git keeps no mtimes, so staleness is a changed hash, not an older file.
+ */
+export function chartPanelsHash(dashboards: readonly Dashboard[], specs: readonly ChartSpec[] = DEMO_CHARTS): string {
+  const panels = panelsOf(dashboards);
+  const drawn = specs.map((spec) => {
+    const found = panels.find((p) => p.dashboard.uid === spec.dashboard && p.panel.title === spec.panel);
+    if (!found) throw new Error(`no panel "${spec.panel}" on dashboard ${spec.dashboard}`);
+    const { title, type, targets, fieldConfig } = found.panel;
+    return { spec, title, type, unit: fieldConfig?.defaults?.unit, targets: (targets ?? []).map((t) => ({ expr: t.expr, legendFormat: t.legendFormat })) };
+  });
+  return createHash('sha256').update(JSON.stringify(drawn)).digest('hex');
+}
+
+export function imagesRecord(dashboards: readonly Dashboard[]): ImagesRecord {
+  return { panelsSha256: chartPanelsHash(dashboards), refreshWith: 'npm run docs:images' };
 }

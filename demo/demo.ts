@@ -2,8 +2,14 @@
  * `npm run demo`: a local Prometheus fed by the real bridge CLI from simulated SageMaker and Neuron traffic
  * (the CloudWatch/SageMaker stand-in, every endpoint shape). Prints PromQL to try with its answers, each checked
  * against the stand-in's own numbers (within 5%; the demo fails otherwise), draws the dashboards' main panels to
- * PNG (docs/img/, or `--png-dir DIR`), then keeps one cycle a minute going until Ctrl-C.
- * `npm run demo -- --once` runs one cycle, prints and checks the answers, draws the panels and exits.
+ * PNG (demo/out/, ignored by git, or `--png-dir DIR`), then keeps one cycle a minute going until Ctrl-C.
+ * The simulated fleet tells a story (demo-alerts.ts, test/support/stand-ins/scenario.ts): traffic follows the time of
+ * day, one endpoint is idle, and an incident runs (one variant 50x slower, another answering 40% 5XX). The demo's
+ * Prometheus evaluates the project's recording rules and alerts, and the demo prints the alerts that fire, with
+ * their runbooks; it fails when the incident's alerts do not fire.
+ * `npm run demo -- --once` runs one cycle, prints and checks the answers and the alerts, draws the panels and exits.
+ * `npm run docs:images` (`--once --docs-images`) draws them into docs/img/ instead, with the hash of the panels that
+ * drew them beside them (docs/img/panels.json), which a test compares with the dashboards' code.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +17,9 @@ import { join } from 'node:path';
 import { allDashboards } from '../lib/grafana-workspace/dashboards';
 import { AwsStandIn } from '../test/support/stand-ins/aws-stand-in';
 import { defaultFleet } from '../test/support/stand-ins/fleet';
-import { renderCharts } from './demo-charts';
+import { demoScenario, expectedAlerts, formatAlerts, rulesConfig, scenarioLines, waitForAlerts } from './demo-alerts';
+import { IMAGES_RECORD, imagesRecord, renderCharts } from './demo-charts';
+import { applyScenario } from '../test/support/stand-ins/scenario';
 import { answerKey, compareAnswers, DEMO_QUERIES, TOLERANCE, type Answers } from './demo-queries';
 import { ensurePrometheus, freePort, LocalPrometheus } from '../test/support/harness/prometheus';
 import { REPO_ROOT, runBridge, spawnBridge } from '../test/support/harness/run-bridge';
@@ -51,14 +59,25 @@ class BridgeReports {
   }
 }
 
+/** The last 45 minutes as the bridge's schedule would have run them, so its own metrics have a history to draw. */
+async function runHistory(config: string, standIn: AwsStandIn, reports: BridgeReports): Promise<void> {
+  const started = Date.now();
+  for (const minutesAgo of HISTORY_CYCLES) {
+    const run = await runBridge(['--once', '--config', config, '--now', String(started - minutesAgo * 60_000)], standIn.env());
+    if (run.code !== 0) throw new Error(`bridge --now (${minutesAgo} minutes ago) exited with ${run.code}:\n${run.stderr}`);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('inferwatch:'));
+    for (const line of lines) reports.read(line);
+    process.stderr.write(lines.map((l) => `  ${l}\n`).join(''));
+  }
+}
+
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
-  const pngArg = process.argv.indexOf('--png-dir');
-  const pngDir = pngArg > 0 ? (process.argv[pngArg + 1] ?? '') : join(REPO_ROOT, 'docs', 'img');
-  if (!pngDir) throw new Error('--png-dir needs a directory');
+  const pngDir = outputDirectory(process.argv);
   ensurePrometheus((line) => process.stdout.write(`${line}\n`));
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-demo-'));
-  const standIn = await new AwsStandIn(defaultFleet('neuron_monitor', 3, { shapes: true })).start();
+  const scenario = demoScenario(Date.now());
+  const standIn = await new AwsStandIn({ ...defaultFleet('neuron_monitor', 3, { shapes: true }), scenario: applyScenario(scenario) }).start();
   const prometheus = new LocalPrometheus();
   // Prometheus' usual port when it is free (Debian's package may already run one there).
   await prometheus.start((await isFree(9090)) ? 9090 : await freePort());
@@ -70,20 +89,15 @@ async function main(): Promise<void> {
   process.stdout.write(`inferwatch demo
   Prometheus          ${prometheus.url}  (remote-write receiver on)
   CloudWatch/SageMaker stand-in ${standIn.url}  (${standIn.fleet.endpoints.length} endpoints of every shape, one inf1 host)
+${scenarioLines(scenario)}
   bridge config       ${config}
   running: inferwatch bridge --once --config ${config} --now <every 10 minutes of the last 40>, then
            inferwatch bridge ${once ? '--once ' : ''}--config ${config}\n\n`);
 
   const reports = new BridgeReports();
-  // The last 45 minutes as the bridge's schedule would have run them, so its own metrics have a history to draw.
-  const started = Date.now();
-  for (const minutesAgo of HISTORY_CYCLES) {
-    const run = await runBridge(['--once', '--config', config, '--now', String(started - minutesAgo * 60_000)], standIn.env());
-    if (run.code !== 0) throw new Error(`bridge --now (${minutesAgo} minutes ago) exited with ${run.code}:\n${run.stderr}`);
-    const lines = run.stderr.split('\n').filter((l) => l.startsWith('inferwatch:'));
-    for (const line of lines) reports.read(line);
-    process.stderr.write(lines.map((l) => `  ${l}\n`).join(''));
-  }
+  await runHistory(config, standIn, reports);
+  // Rules only now: their results at the present would make Prometheus refuse the history above as out of bounds.
+  prometheus.reload(rulesConfig(join(work, 'inferwatch-rules.yaml')));
   const bridge = spawnBridge([...(once ? ['--once'] : []), '--config', config], standIn.env());
   bridge.child.stderr?.on('data', (d: Buffer) => {
     const lines = d.toString().split('\n').filter((l) => l.startsWith('inferwatch:'));
@@ -120,8 +134,11 @@ async function main(): Promise<void> {
       process.stdout.write(problems.length === 0 ? `      ✓ matches the stand-in\n` : problems.map((p) => `      ✗ ${p}\n`).join(''));
     }
     if (wrong.length > 0) throw new Error(`${wrong.length} answer(s) differ from the stand-in's truth by more than ${TOLERANCE * 100}%:\n  ${wrong.join('\n  ')}`);
+    const firing = await waitForAlerts(prometheus.url, expectedAlerts(scenario), 90_000);
+    process.stdout.write(`\nFiring alerts (the project's rules and alerts, evaluated by this Prometheus):\n${formatAlerts(firing)}`);
     const end = Date.now();
     const charts = await renderCharts(prometheus, allDashboards(), pngDir, end - CHART_MINUTES * 60_000, end);
+    if (process.argv.includes('--docs-images')) writeFileSync(join(pngDir, IMAGES_RECORD), `${JSON.stringify(imagesRecord(allDashboards()), null, 2)}\n`);
     process.stdout.write(`\nThe dashboards' main panels, drawn from this Prometheus:\n${charts.map((f) => `  ${f}\n`).join('')}`);
   } catch (error) {
     await cleanup();
@@ -132,6 +149,16 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(`\nOpen ${prometheus.url}/graph and paste any of these. One bridge cycle runs per minute; Ctrl-C stops everything.\n`);
+}
+
+/** Where the PNGs go: demo/out/ (ignored), docs/img/ with --docs-images (committed), or --png-dir DIR. */
+function outputDirectory(argv: readonly string[]): string {
+  if (argv.includes('--docs-images')) return join(REPO_ROOT, 'docs', 'img');
+  const pngArg = argv.indexOf('--png-dir');
+  if (pngArg < 0) return join(REPO_ROOT, 'demo', 'out');
+  const dir = argv[pngArg + 1];
+  if (!dir) throw new Error('--png-dir needs a directory');
+  return dir;
 }
 
 async function isFree(port: number): Promise<boolean> {

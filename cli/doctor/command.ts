@@ -10,6 +10,7 @@ import { sigv4Auth } from '../../lambda/bridge/remote-write/client';
 import { sigv4Credentials, workspaceRegion } from '../../lambda/bridge/runtime';
 import { formatChecks, runDoctor } from './doctor';
 import { rawQuery } from '../../lambda/bridge/remote-write/query';
+import { redactText } from '../../lambda/bridge/redact';
 
 interface DoctorFlags {
   workspace?: string;
@@ -67,7 +68,8 @@ export function doctorCommand(): Command {
           now: Date.now,
         },
       );
-      process.stdout.write(`${formatChecks(checks)}\n`);
+      // A check's message may quote a URL (a fetch failure quotes it whole): masked as everywhere else.
+      process.stdout.write(`${redactText(formatChecks(checks))}\n`);
       if (checks.some((c) => !c.ok)) process.exitCode = 1;
     });
 }

@@ -1,16 +1,18 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_CHARTS, pngProblems } from '../../demo/demo-charts';
 import { DEMO_QUERIES } from '../../demo/demo-queries';
 import { REPO_ROOT } from '../support/harness/run-bridge';
 
 /** The README's quick start: `npm run demo` must keep working. `--once` runs it to completion. */
-test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests and draws the main panels', async () => {
-  // Not docs/img: the test must not rewrite the README's images.
-  const pngDir = mkdtempSync(join(tmpdir(), 'inferwatch-demo-png-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'demo/demo.ts'), '--once', '--png-dir', pngDir], {
+test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests, fires the incident\'s alerts and draws the main panels', async () => {
+  // The default output: demo/out/, which git ignores, so the quick start leaves the clone clean (docs/img is not touched).
+  const pngDir = join(REPO_ROOT, 'demo', 'out');
+  rmSync(pngDir, { recursive: true, force: true });
+  const tracked = () => spawnSync('git', ['status', '--porcelain', '--', 'docs/img', 'demo'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout;
+  const before = tracked();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'demo/demo.ts'), '--once'], {
     cwd: REPO_ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
@@ -26,6 +28,10 @@ test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it sug
   // Every suggested query was checked against the stand-in's truth, and passed.
   expect(stdout.match(/✓ matches the stand-in/g)).toHaveLength(DEMO_QUERIES.length);
   expect(stdout).not.toContain('✗');
+  // The story: one endpoint idle, and the incident fires the project's own alerts, each shown with its runbook.
+  expect(stdout).toMatch(/# requests per second by endpoint\n(.*\n)*?\s+endpoint_name="fleet-002"\s+0\s+\(true: 0\)/);
+  expect(stdout).toMatch(/🔥 SageMakerEndpointHigh5xxRatio \(critical\): churn-predictor answers [\d.]+% of requests with 5XX\n\s+runbook: Check the endpoint's log group/);
+  expect(stdout).toMatch(/🔥 SageMakerModelLatencyP99High \(warning\): p99 model latency of fleet-001\/AllTraffic is [\d.]+s\n\s+runbook: Compare with OverheadLatency/);
   // Every main panel drawn, each a readable image with lines on it, and the README shows each one.
   expect(readdirSync(pngDir).sort()).toEqual(DEMO_CHARTS.map((c) => c.file).sort());
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -34,5 +40,6 @@ test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it sug
     expect({ file, bigEnough: statSync(join(pngDir, file)).size > 10_000, problems: pngProblems(png) }).toEqual({ file, bigEnough: true, problems: [] });
     expect(readme).toContain(`](docs/img/${file})`);
   }
-  rmSync(pngDir, { recursive: true, force: true });
+  expect(tracked()).toBe(before);
+  expect(spawnSync('git', ['check-ignore', '-q', join(pngDir, DEMO_CHARTS[0]?.file ?? '')], { cwd: REPO_ROOT }).status).toBe(0);
 });

@@ -62,6 +62,8 @@ export interface FleetOptions {
    * time of day, its periods aligned alike, measures the same values. @default 0
    */
   readonly latencySeedEpoch?: number;
+  /** Reshapes the fleet's metrics after they are built: the demo's day of traffic and its incident (scenario.ts). @default none */
+  readonly scenario?: (metrics: MetricDef[]) => MetricDef[];
 }
 
 export interface DefaultFleetOptions {
@@ -610,7 +612,7 @@ export function buildMetrics(fleet: FleetOptions): MetricDef[] {
       value: (stat) => (stat === 'Average' ? 7090806784 : undefined),
     });
   }
-  return metrics;
+  return fleet.scenario ? fleet.scenario(metrics) : metrics;
 }
 
 /** A percentage per core for each of the fleet's `unlistedNeuronMetrics`: a different level per metric and core. */
