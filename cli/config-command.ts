@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import { parseInferwatchConfig } from '../lib/config/inferwatch-config';
 import { resolveConfig } from '../contract/bridge-config';
-import { ConfigError } from '../contract/errors';
+import { readConfigFile } from '../contract/config-file';
 import { loadConfig } from '../lambda/bridge/config';
 import { redactText } from '../lambda/bridge/redact';
 
@@ -24,12 +23,7 @@ export function masked(value: unknown, key = ''): unknown {
 /** Validates a bridge config (or the CDK rollout config) and prints it resolved: defaults, environment, region. */
 export function checkConfigText(file: string | undefined, env: NodeJS.ProcessEnv): string {
   if (file === undefined) return `bridge config (${env.INFERWATCH_CONFIG_FILE ?? (env.INFERWATCH_CONFIG ? '$INFERWATCH_CONFIG' : 'built-in defaults')}) is valid; resolved:\n${toYaml(masked(loadConfig(env)))}`;
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
-  }
+  const raw = readConfigFile(file);
   if (raw !== null && typeof raw === 'object' && ROLLOUT_KEYS.some((key) => key in raw)) {
     return `rollout config ${file} is valid; resolved:\n${toYaml(masked(parseInferwatchConfig(raw)))}`;
   }

@@ -93,9 +93,9 @@ function fleetInvocations(ctx: TruthContext, periods: readonly number[]): number
 
 /**
  * Enhanced metrics add per-instance series (`instance_id`) beside each variant's, and inference components carry no
- * `endpoint_name`: per-endpoint sums keep to `endpoint_name!="", instance_id=""`, or they count requests twice.
+ * `endpoint_name`: per-endpoint sums keep to `endpoint_name!="", instance_id="", availability_zone=""`, or they count requests twice.
  */
-const PER_VARIANT_INVOCATIONS = 'aws_sagemaker_invocations_total{endpoint_name!="", instance_id=""}';
+const PER_VARIANT_INVOCATIONS = 'aws_sagemaker_invocations_total{endpoint_name!="", instance_id="", availability_zone=""}';
 
 /**
  * The PromQL the README and the demo suggest, each with its true answer computed from the stand-in. Windows over
@@ -112,7 +112,7 @@ export const DEMO_QUERIES: readonly DemoQuery[] = [
   },
   {
     title: 'share of 5XX errors',
-    promql: `sum(${bridgeRate('aws_sagemaker_invocation_5xx_errors_total{instance_id=""}')}) / sum(${bridgeRate('aws_sagemaker_invocations_total{instance_id=""}')})`,
+    promql: `sum(${bridgeRate('aws_sagemaker_invocation_5xx_errors_total{instance_id="", availability_zone=""}')}) / sum(${bridgeRate('aws_sagemaker_invocations_total{instance_id="", availability_zone=""}')})`,
     truth: (ctx) => {
       const periods = periodsIn(ctx.at, 15);
       const errors = [...byEndpoint(ctx, periods, 'Invocation5XXErrors', 'Sum').values()].reduce((a, b) => a + b, 0);
@@ -121,7 +121,7 @@ export const DEMO_QUERIES: readonly DemoQuery[] = [
   },
   {
     title: 'p99 model latency, seconds (histogram: over every variant of the endpoint)',
-    promql: `histogram_quantile(0.99, sum by (le, endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_bucket{endpoint_name!="", instance_id=""}')}))`,
+    promql: `histogram_quantile(0.99, sum by (le, endpoint_name) (${bridgeRate('aws_sagemaker_model_latency_seconds_bucket{endpoint_name!="", instance_id="", availability_zone=""}')}))`,
     truth: (ctx) => {
       // rate() takes the difference between the window's first and last cumulative sample: the first period's own
       // count is in both, so the buckets hold the periods after it. CloudWatch's TC(:edge in µs) over those, summed

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { readConfigFile } from '../../contract/config-file';
 import { resolveConfig, type BridgeConfig } from '../../contract/bridge-config';
 import { ConfigError } from '../../contract/errors';
 
@@ -24,19 +23,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file?: string):
 
 /** Reads a YAML or JSON config file and validates it. */
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): BridgeConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(error as Error).message}`);
-  }
-  return resolveConfig(raw ?? {}, env);
+  return resolveConfig(readConfigFile(path) ?? {}, env);
 }
 
 /**

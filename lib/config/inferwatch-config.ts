@@ -5,7 +5,7 @@ import { ConfigError } from '../../contract/errors';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
-import { readConfigFile } from './config-file';
+import { readConfigFile } from '../../contract/config-file';
 import { WORKSPACE_FINGERPRINT, workspaceReplacementProblem } from './workspace-replacement';
 
 const Account = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');

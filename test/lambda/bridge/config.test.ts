@@ -15,8 +15,9 @@ describe('config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iw-config-'));
     writeFileSync(join(dir, 'ok.yaml'), 'period: 2m\nrevisionWindow: 10m\nneuronNamespace: Neuron\n');
     expect(loadConfigFile(join(dir, 'ok.yaml'), {})).toMatchObject({ period: 120, namespaces: ['AWS/SageMaker', '/aws/sagemaker/Endpoints', '/aws/sagemaker/InferenceComponents', 'Neuron'] });
-    writeFileSync(join(dir, 'bad.yaml'), 'period: [1\n');
-    expect(() => loadConfigFile(join(dir, 'bad.yaml'), {})).toThrow(/bad\.yaml is not valid YAML/);
+    writeFileSync(join(dir, 'bad.yaml'), 'period: 2m\nremoteWrite:\n  url: [http://x\n');
+    // One line, as for the rollout config under cdk synth: the file, the line, the key before the mistake.
+    expect(() => loadConfigFile(join(dir, 'bad.yaml'), {})).toThrow(/^YAML syntax error in .*bad\.yaml line \d+, column \d+ \(after key "remoteWrite\.url"\): [^\n]+$/);
     expect(() => loadConfigFile(join(dir, 'missing.yaml'), {})).toThrow(/cannot read config file .*missing\.yaml/);
   });
 });

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readConfigFile } from '../../../lib/config/config-file';
-import { ConfigError } from '../../../contract/errors';
+import { readConfigFile } from '../../contract/config-file';
+import { ConfigError } from '../../contract/errors';
 
 const work = mkdtempSync(join(tmpdir(), 'iw-config-file-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

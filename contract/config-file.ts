@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isPair, isScalar, isSeq, parseDocument, visit, type YAMLError } from 'yaml';
-import { ConfigError } from '../../contract/errors';
+import { ConfigError } from './errors';
 
 /** The key path of a visitor's ancestors and pair key, as the schema's errors spell it: `workloads[1].bridge.shards`. */
 function keyPath(ancestors: readonly unknown[], key: unknown): string {
