@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { SigV4Refusal, verifySigV4 } from './sigv4-verifier';
 
 /**
  * A local stand-in for Amazon Managed Service for Prometheus. Control plane: AMP's REST-JSON API
@@ -45,8 +44,6 @@ export interface AmpCall {
 
 /** AMP's documented workspace id constraint: 1 to 64 characters matching this. */
 const WORKSPACE_ID_PATTERN = /^.*[0-9A-Za-z][-.0-9A-Z_a-z]*.*$/;
-/** AWS refuses signatures more than 15 minutes from its clock. */
-const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 
 class AwsError extends Error {
   constructor(
@@ -240,48 +237,10 @@ export class AmpStandIn {
 
   /** Recomputes the SigV4 signature from the request as received; any difference is AWS's 403. */
   private async verifySignature(req: IncomingMessage, url: URL, body: Buffer): Promise<AmpCall['scope']> {
-    const authorization = String(req.headers.authorization ?? '');
-    const parsed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
-    if (!parsed) throw new AwsError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-    const [, accessKey, , region, service, signedHeaders, signature] = parsed as unknown as string[];
-    const scope = { accessKey: accessKey as string, region: region as string, service: service as string };
-    if (accessKey !== STAND_IN_ACCESS_KEY) throw new AwsError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (service !== 'aps' || region !== this.region) {
-      throw new AwsError(403, 'InvalidSignatureException', `Credential should be scoped to correct service/region: expected ${this.region}/aps, got ${region}/${service}`);
-    }
-    const amzDate = String(req.headers['x-amz-date'] ?? '');
-    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    if (Number.isNaN(signingDate.getTime()) || Math.abs(Date.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-      throw new AwsError(403, 'InvalidSignatureException', `Signature expired or X-Amz-Date missing: ${amzDate}`);
-    }
-    const headers: Record<string, string> = {};
-    for (const name of (signedHeaders as string).split(';')) {
-      const value = req.headers[name];
-      if (value === undefined) throw new AwsError(403, 'InvalidSignatureException', `signed header ${name} is missing`);
-      headers[name] = Array.isArray(value) ? value.join(',') : value;
-    }
-    const signer = new SignatureV4({
-      service: 'aps',
-      region: this.region,
-      credentials: { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: STAND_IN_SECRET },
-      sha256: Sha256,
-      // Add the payload-hash header only where the client signed one.
-      applyChecksum: 'x-amz-content-sha256' in headers,
+    const credentials = { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: STAND_IN_SECRET };
+    return verifySigV4(req, url, body, { service: 'aps', region: this.region, credentials }).catch((error: unknown) => {
+      throw error instanceof SigV4Refusal ? new AwsError(403, error.code, error.message) : error;
     });
-    const query: Record<string, string | string[]> = {};
-    for (const [key, value] of url.searchParams) {
-      const existing = query[key];
-      query[key] = existing === undefined ? value : [existing, value].flat();
-    }
-    const expected = await signer.sign(
-      { method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, path: url.pathname, query, headers, body: body.length > 0 ? new Uint8Array(body) : undefined },
-      { signingDate, unsignableHeaders: new Set(), signableHeaders: new Set(Object.keys(headers)) },
-    );
-    const recomputed = /Signature=([0-9a-f]{64})/.exec(String(expected.headers.authorization ?? expected.headers.Authorization))?.[1];
-    if (recomputed !== signature) {
-      throw new AwsError(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
-    }
-    return scope;
   }
 
   private json(res: ServerResponse, status: number, payload: unknown, errorType?: string): void {

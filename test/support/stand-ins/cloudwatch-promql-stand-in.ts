@@ -1,7 +1,6 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SigV4Refusal, verifySigV4 } from './sigv4-verifier';
 
 /**
  * CloudWatch's Prometheus-compatible API (QueryMetrics `/api/v1/query` and `/api/v1/query_range`, GetSeries
@@ -20,7 +19,6 @@ import type { AddressInfo } from 'node:net';
 export const STAND_IN_ACCESS_KEY = 'AKIDSTANDIN';
 const STAND_IN_SECRET = 'stand-in-secret';
 const SIGNING_SERVICE = 'monitoring';
-const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 const SCAN_WINDOW_MS = 24 * 3600 * 1000;
 const QUERY_LIMIT = 500;
 const SERIES_LIMIT = 10_000;
@@ -226,39 +224,10 @@ export class CloudWatchPromQlStandIn {
 
   /** Recomputes the SigV4 signature from the request as received; any difference is AWS's 403. */
   private async verifySignature(req: IncomingMessage, url: URL, body: Buffer): Promise<void> {
-    const authorization = String(req.headers.authorization ?? '');
-    const parsed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
-    if (!parsed) throw new ApiError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token', true);
-    const [, accessKey, , region, service, signedHeaders, signature] = parsed as unknown as string[];
-    if (accessKey !== STAND_IN_ACCESS_KEY) throw new ApiError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.', true);
-    if (service !== SIGNING_SERVICE || region !== this.region) {
-      throw new ApiError(403, 'InvalidSignatureException', `Credential should be scoped to correct service/region: expected ${this.region}/${SIGNING_SERVICE}, got ${region}/${service}`, true);
-    }
-    const amzDate = String(req.headers['x-amz-date'] ?? '');
-    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    if (Number.isNaN(signingDate.getTime()) || Math.abs(Date.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-      throw new ApiError(403, 'InvalidSignatureException', `Signature expired or X-Amz-Date missing: ${amzDate}`, true);
-    }
-    const headers: Record<string, string> = {};
-    for (const name of (signedHeaders as string).split(';')) {
-      const value = req.headers[name];
-      if (value === undefined) throw new ApiError(403, 'InvalidSignatureException', `signed header ${name} is missing`, true);
-      headers[name] = Array.isArray(value) ? value.join(',') : value;
-    }
-    const signer = new SignatureV4({ service: SIGNING_SERVICE, region: this.region, credentials: { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: STAND_IN_SECRET }, sha256: Sha256, applyChecksum: 'x-amz-content-sha256' in headers });
-    const query: Record<string, string | string[]> = {};
-    for (const [key, value] of url.searchParams) {
-      const existing = query[key];
-      query[key] = existing === undefined ? value : [existing, value].flat();
-    }
-    const expected = await signer.sign(
-      { method: req.method ?? 'GET', protocol: 'http:', hostname: url.hostname, path: url.pathname, query, headers, body: body.length > 0 ? new Uint8Array(body) : undefined },
-      { signingDate, unsignableHeaders: new Set(), signableHeaders: new Set(Object.keys(headers)) },
-    );
-    const recomputed = /Signature=([0-9a-f]{64})/.exec(String(expected.headers.authorization ?? expected.headers.Authorization))?.[1];
-    if (recomputed !== signature) {
-      throw new ApiError(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.', true);
-    }
+    const credentials = { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: STAND_IN_SECRET };
+    await verifySigV4(req, url, body, { service: SIGNING_SERVICE, region: this.region, credentials }).catch((error: unknown) => {
+      throw error instanceof SigV4Refusal ? new ApiError(403, error.code, error.message, true) : error;
+    });
   }
 }
 
