@@ -203,6 +203,20 @@ describe('SeriesCursor properties over random cycle schedules', () => {
     );
   });
 
+  // A known bug, found by a random seed on 2026-12-04 and present before that session's changes (commit 1821f4f fails
+  // it too): budget-cut cycles with a revision and then a withdrawn datapoint leave the counter check one off
+  // (expected 0, received -1). Fix the cursor, then make this a plain test.
+  test.failing('counters with kills: the known counterexample of seed 378253436 stays exact (open bug)', () => {
+    fc.assert(
+      fc.property(scheduleArbitrary(true), (schedule) => {
+        const outcome = play(schedule, true);
+        checkCounter(outcome);
+        growAndCheck(outcome);
+      }),
+      { numRuns: 1, seed: 378253436, path: '6:3:2:9:10:8:10:16:14:14:14:14:14:14:14:14:15:15:16:16:17:22:22:22:22:22:22:22', endOnFailure: true },
+    );
+  });
+
   test('counters: increase() over everything written equals the CloudWatch sum (the first sample is a 0 baseline)', () => {
     fc.assert(
       fc.property(scheduleArbitrary(true), (schedule) => {
