@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeWriteRequest } from '../../../lambda/bridge/remote-write/encode';
+import { closeServer, listenOnLoopback } from './local-server';
 
 /** A remote-write receiver that accepts everything (204) and keeps the request bodies. */
 export class RecordingReceiver {
@@ -21,7 +22,7 @@ export class RecordingReceiver {
       this.bodies.push(body);
       await this.respond(body, req, res);
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.server);
     return this;
   }
 
@@ -36,8 +37,7 @@ export class RecordingReceiver {
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeServer(this.server);
   }
 
   /** Every series received, decoded. */

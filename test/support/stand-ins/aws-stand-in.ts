@@ -4,6 +4,7 @@ import { CloudWatchStandIn } from './cloudwatch-stand-in';
 import { ComponentsAndTags, TAGGING_TARGET_PREFIX } from './components-tags-stand-in';
 import type { Dimension, FleetEndpoint, FleetOptions } from './fleet';
 import { DEFAULT_TIME, SageMakerStandIn } from './sagemaker-stand-in';
+import { closeServer } from '../harness/local-server';
 
 /**
  * One local HTTP endpoint for the AWS services the bridge reads: CloudWatch (AWS JSON 1.0,
@@ -143,8 +144,7 @@ export class AwsStandIn {
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeServer(this.server);
   }
 
   /** Zeroes `counts`, `throttled`, `metricsRequested`, `getMetricDataFirstPages`, `latestEndTime`, `peakInFlight`, `datapointsServed`, `extraStatistics` and `distinctQueries` (one benchmark cycle each). */

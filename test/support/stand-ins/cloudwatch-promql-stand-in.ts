@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SigV4Refusal, verifySigV4 } from './sigv4-verifier';
+import { listenOnLoopback } from '../harness/local-server';
 
 /**
  * CloudWatch's Prometheus-compatible API (QueryMetrics `/api/v1/query` and `/api/v1/query_range`, GetSeries
@@ -86,7 +87,7 @@ export class CloudWatchPromQlStandIn {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { listenOnLoopback } from '../harness/local-server';
 
 export const CE_ACCESS_KEY = 'AKIDCESTANDIN';
 export const CE_SECRET = 'ce-stand-in-secret';
@@ -67,7 +68,7 @@ export class CostExplorerStandIn {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.server);
     return this;
   }
 

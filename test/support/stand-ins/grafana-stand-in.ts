@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../harness/local-server';
 
 /** Grafana's HTTP API, recording requests; replies are scripted per "METHOD path", defaulting to 200 {}. */
 export class GrafanaStandIn {
@@ -25,7 +26,7 @@ export class GrafanaStandIn {
       res.writeHead(reply.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(reply.body ?? {}));
     });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    await listenOnLoopback(this.server);
     return this;
   }
   async stop() {

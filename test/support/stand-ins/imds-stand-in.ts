@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from '../harness/local-server';
 
 /**
  * The instance metadata service as an EC2 host sees it, on 127.0.0.1: IMDSv2 only (a GET without the session token
@@ -62,12 +63,11 @@ export class ImdsStandIn {
       if (answer === undefined) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': path.startsWith('/latest/dynamic') || path.includes(`/${role}`) ? 'application/json' : 'text/plain' }).end(answer);
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeServer(this.server);
   }
 }

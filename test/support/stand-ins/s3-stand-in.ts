@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from '../harness/local-server';
 
 /** An identity-policy statement, as IAM stores it (values already resolved: no CloudFormation intrinsics). */
 export interface PolicyStatement {
@@ -51,13 +52,12 @@ export class S3StandIn {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => this.error(res, 500, 'InternalError', String(error), ''));
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await listenOnLoopback(this.server);
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeServer(this.server);
   }
 
   /** Whether the policy allows `action` on `resource`, given the request's condition keys. An explicit Deny wins. */
