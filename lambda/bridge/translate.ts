@@ -22,8 +22,14 @@ export function emptyStats(): TranslateStats {
 
 export interface CursorSettings {
   readonly periodMs: number;
-  /** GetMetricData StartTime: the revision base the previous state's aggregates refer to. */
+  /** The revision base the previous state's aggregates refer to: GetMetricData StartTime, unless `fetchStart` is earlier. */
   readonly readStart: number;
+  /**
+   * GetMetricData StartTime when it is earlier than `readStart`: an earlier answer was partial and left periods
+   * unread. Datapoints before `readStart` only fill those gaps (newer than the frontier); they are in no window.
+   * @default readStart
+   */
+  readonly fetchStart?: number;
   /** GetMetricData EndTime (exclusive): the next high-water mark. */
   readonly end: number;
   /** The next cycle's revision base: the committed state's aggregates refer to it. */
@@ -60,6 +66,8 @@ export class SeriesCursor {
   private momentNext = 0;
   /** PartialData with no NextToken: later datapoints are missing, so the frontier must not move past them. */
   incomplete = false;
+  /** The re-read was cut short: this cycle's aggregates are no baseline for the next one. */
+  private unsure = false;
 
   constructor(
     previous: SeriesState | undefined,
@@ -84,6 +92,11 @@ export class SeriesCursor {
     }
     const value = raw * this.scale;
     const forwarded = timestamp <= this.state.frontier;
+    if (timestamp < this.settings.readStart) {
+      // Read again only because an earlier answer stopped short: what it did return is outside every window.
+      if (!forwarded) this.forward(timestamp, value, out);
+      return;
+    }
     const weight = this.counter ? value : 1;
     this.momentAll += weight * this.periodsAfter(timestamp, this.settings.readStart);
     if (timestamp >= this.settings.nextBase) this.momentNext += weight * this.periodsAfter(timestamp, this.settings.nextBase);
@@ -91,20 +104,8 @@ export class SeriesCursor {
     if (this.counter) {
       this.sumAll += value;
       if (timestamp >= this.settings.nextBase) this.sumNext += value;
-      if (forwarded) {
-        this.reread += value;
-        return;
-      }
-      this.applyLate();
-      if (timestamp < this.settings.writableFrom) {
-        this.skipTooOld(timestamp);
-        this.addToTotal(value);
-        return;
-      }
-      // Never written (new, or planned before without data): `increase()` needs the 0 to count the first period.
-      if (!Number.isFinite(this.state.frontier)) out.push({ timestamp: timestamp - this.settings.periodMs, value: 0 });
-      this.addToTotal(value);
-      this.write(timestamp, this.state.total, out);
+      if (forwarded) this.reread += value;
+      else this.forward(timestamp, value, out);
       return;
     }
     const hash = pointHash(timestamp, value);
@@ -119,16 +120,45 @@ export class SeriesCursor {
       this.rereadCount += 1;
       return;
     }
+    this.forward(timestamp, value, out);
+  }
+
+  /** A datapoint newer than the frontier: written at its own timestamp (a counter's as its running total). */
+  private forward(timestamp: number, value: number, out: Sample[]): void {
     this.applyLate();
     if (timestamp < this.settings.writableFrom) {
       this.skipTooOld(timestamp);
+      if (this.counter) this.addToTotal(value);
       return;
     }
-    this.write(timestamp, value, out);
+    if (!this.counter) {
+      this.write(timestamp, value, out);
+      return;
+    }
+    // Never written (new, or planned before without data): `increase()` needs the 0 to count the first period.
+    if (!Number.isFinite(this.state.frontier)) out.push({ timestamp: timestamp - this.settings.periodMs, value: 0 });
+    this.addToTotal(value);
+    this.write(timestamp, this.state.total, out);
+  }
+
+  /**
+   * Where this series' unread periods begin when its answer was partial (PartialData with no NextToken), else
+   * undefined: the next cycle must read from there, however far back its revision base has moved.
+   */
+  missingFrom(): number | undefined {
+    if (!this.incomplete) return undefined;
+    const fetchStart = this.settings.fetchStart ?? this.settings.readStart;
+    return Math.max(this.state.frontier + this.settings.periodMs, fetchStart);
   }
 
   /** After the query's last page: a revision with no newer datapoint is written at the window's last period. */
   finish(out: Sample[]): void {
+    if (this.incomplete && !this.lateApplied) {
+      // The answer stopped at or before the frontier: the re-read is short of what was forwarded, which is no
+      // revision. Nor can the next cycle compare with it: the series has no baseline until then.
+      this.lateApplied = true;
+      this.unsure = true;
+    }
     this.applyLate();
     const last = this.settings.end - this.settings.periodMs;
     if (this.counter && this.state.pending > 0 && !this.incomplete && last > this.state.frontier && last >= this.settings.writableFrom) {
@@ -163,7 +193,7 @@ export class SeriesCursor {
 
   /** The series' state after this cycle, its window relative to the next base (for the commit). */
   finalState(): SeriesState {
-    return { ...this.state, window: this.sumNext, count: this.countNext, moment: this.momentNext, baseline: true };
+    return { ...this.state, window: this.sumNext, count: this.countNext, moment: this.momentNext, baseline: !this.unsure };
   }
 
   private write(timestamp: number, value: number, out: Sample[]): void {

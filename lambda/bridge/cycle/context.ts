@@ -67,6 +67,8 @@ export interface CyclePlan {
   readonly ready: CycleWindow;
   /** Epoch ms where every read starts: the stored revision base, or the window's start. */
   readonly readStart: number;
+  /** Epoch ms: GetMetricData StartTime, `readStart` or earlier when a partial answer left periods unread. */
+  readonly fetchStart: number;
   readonly periodMs: number;
   /** Epoch ms: samples older than this are not written (the receiver would refuse them). */
   readonly writableFrom: number;

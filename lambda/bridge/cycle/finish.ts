@@ -96,11 +96,14 @@ function selfMetrics(cycle: CycleContext, plan: CyclePlan, { seriesWritten, forb
 }
 
 /** The conditional write that ends the cycle: what every source keeps, the high-water mark, the series' states. */
-async function commit(cycle: CycleContext, plan: CyclePlan, claim: Claim, { writer }: Streamed, selfCounters: Record<string, number>): Promise<void> {
+async function commit(cycle: CycleContext, plan: CyclePlan, claim: Claim, streamed: Streamed, selfCounters: Record<string, number>): Promise<void> {
   const { deps, logger, previous } = cycle;
+  const { writer } = streamed;
   const committed: BridgeState = {
     highWaterMark: plan.window.end,
     revisionBase: plan.settings.nextBase,
+    // Only when the next cycle's own read would start after the unread periods.
+    rereadFrom: streamed.missingFrom < plan.settings.nextBase ? streamed.missingFrom : undefined,
     series: previous.series,
     lastWriteMs: writer.sendMs,
     sagemaker: previous.sagemaker,

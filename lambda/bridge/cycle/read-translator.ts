@@ -17,6 +17,8 @@ export class ReadTranslator {
   private readonly wrote: Uint8Array;
   /** Scratch for one datapoint's samples: reused, never held. */
   private readonly out: Sample[] = [];
+  /** Epoch ms: the oldest period a partial answer left unread in this read (Infinity when none). */
+  missingFrom = Infinity;
 
   constructor(
     private readonly read: SourceRead,
@@ -61,6 +63,7 @@ export class ReadTranslator {
       for (const output of this.read.outputs(stream)) {
         const cursor = this.cursor(output);
         if (outcome.incomplete.has(stream)) cursor.incomplete = true;
+        this.missingFrom = Math.min(this.missingFrom, cursor.missingFrom() ?? Infinity);
         out.length = 0;
         cursor.finish(out);
         const series = this.read.series[output] as SourceSeries;

@@ -26,7 +26,7 @@ export function report(cycle: CycleContext, plan: CyclePlan, { writer }: Streame
   };
   cycle.logger.info('cycle done', {
     window: `[${iso(window.start)}, ${iso(window.end)})`,
-    read: `[${iso(plan.readStart)}, ${iso(window.end)})`,
+    read: `[${iso(plan.fetchStart)}, ${iso(window.end)})`,
     metrics: plan.discovered,
     queries: plan.queries,
     getMetricDataCalls: result.getMetricDataCalls,

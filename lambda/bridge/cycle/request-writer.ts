@@ -4,6 +4,8 @@ import type { RejectReason } from '../remote-write/client';
 import { encodeWriteRequest } from '../remote-write/encode';
 import type { ExpositionWriter } from '../remote-write/exposition';
 import { encodeJournalRecord } from '../state/journal';
+import type { TimeSeries } from '../series';
+import type { TranslateStats } from '../translate';
 import type { Claim } from './context';
 import type { CycleDeps } from './types';
 
@@ -26,9 +28,10 @@ export class RequestWriter {
   private seq = 0;
 
   constructor(
-    private readonly deps: Pick<CycleDeps, 'store' | 'send' | 'logger'>,
+    private readonly deps: Pick<CycleDeps, 'store' | 'send' | 'logger' | 'now'>,
     private readonly claim: Claim,
     private readonly exposition: ExpositionWriter | undefined,
+    private readonly tooOld: { readonly maxSampleAgeMs: number; readonly stats: TranslateStats } | undefined = undefined,
   ) {}
 
   get expositionBytes(): number {
@@ -50,25 +53,53 @@ export class RequestWriter {
     if (Date.now() >= this.claim.leaseUntil) {
       throw new RecoverableError(`the cycle ran past its deadline (${new Date(this.claim.leaseUntil).toISOString()}); what it wrote is journaled and the next cycle finishes it`);
     }
-    const body = encodeWriteRequest(batch.series);
+    const series = this.withoutTooOld(batch.series);
+    const body = encodeWriteRequest(series);
     await this.deps.store.appendJournal(this.claim.journalId, this.seq++, encodeJournalRecord(body, batch.states));
+    // Every sample too old by now: journaled for its states, nothing to send.
+    if (series.length === 0) return;
     const started = Date.now();
     const result = await this.deps.send(body);
     this.sendMs += Date.now() - started;
+    const samples = series.reduce((n, s) => n + s.samples.length, 0);
     if (result.status === 'ok') {
-      this.written += batch.samples;
+      this.written += samples;
     } else if (ALREADY_STORED.has(result.reason) && result.attempts > 1) {
       // An earlier attempt of this very request reached the receiver; only its answer was lost.
-      this.alreadyStored += batch.samples;
-      this.written += batch.samples;
+      this.alreadyStored += samples;
+      this.written += samples;
       this.deps.logger.warn('a retried request was refused as already stored: an earlier attempt was stored and its response lost; nothing is missing', {
         reason: result.reason,
         attempts: result.attempts,
-        samples: batch.samples,
+        samples,
       });
     } else {
-      this.rejected[result.reason] = (this.rejected[result.reason] ?? 0) + batch.samples;
-      this.deps.logger.error('remote write rejected a request (HTTP 400); its samples are dropped', { reason: result.reason, receiver: result.message, samples: batch.samples });
+      this.rejected[result.reason] = (this.rejected[result.reason] ?? 0) + samples;
+      this.deps.logger.error('remote write rejected a request (HTTP 400); its samples are dropped', { reason: result.reason, receiver: result.message, samples });
     }
+  }
+
+  /**
+   * The plan's `writableFrom` is the receiver's bound when the cycle started; a long cycle sends its last requests
+   * minutes later, when the oldest of those samples may be past `maxSampleAge`. Such samples are counted as skipped
+   * (too old) and not sent: a counter's next sample carries its total, as at plan time. The batch's states (and so
+   * the frontiers) are kept: what was skipped is never sent later either.
+   */
+  private withoutTooOld(series: readonly TimeSeries[]): TimeSeries[] {
+    if (!this.tooOld) return [...series];
+    const oldest = this.deps.now() - this.tooOld.maxSampleAgeMs;
+    const kept: TimeSeries[] = [];
+    const skipped = this.tooOld.stats.tooOld;
+    for (const s of series) {
+      const samples = s.samples.filter((sample) => sample.timestamp >= oldest);
+      for (const sample of s.samples) {
+        if (sample.timestamp >= oldest) continue;
+        skipped.samples += 1;
+        skipped.from = Math.min(skipped.from, sample.timestamp);
+        skipped.to = Math.max(skipped.to, sample.timestamp);
+      }
+      if (samples.length > 0) kept.push(samples.length === s.samples.length ? s : { ...s, samples });
+    }
+    return kept;
   }
 }

@@ -15,6 +15,8 @@ export interface Streamed {
   readonly seriesWritten: number;
   /** Queries refused for lack of permission. */
   readonly forbidden: number;
+  /** Epoch ms: the oldest period a partial answer (PartialData with no NextToken) left unread; Infinity when none. */
+  readonly missingFrom: number;
 }
 
 /**
@@ -25,27 +27,29 @@ export interface Streamed {
 export async function stream(cycle: CycleContext, plan: CyclePlan, claim: Claim, recovered: boolean): Promise<Streamed> {
   const { config, deps, options, previous, stats } = cycle;
   const exposition = options.dryRun ? new ExpositionWriter(deps.output ?? (() => {}), familyLookup(cycle.catalog)) : undefined;
-  const writer = new RequestWriter(deps, claim, exposition);
+  const writer = new RequestWriter(deps, claim, exposition, { maxSampleAgeMs: config.remoteWrite.maxSampleAge * 1000, stats });
   // Without state and without the receiver's answer, one request per period: periods the receiver holds fail alone.
   const mode = options.dryRun ? 'whole' : cycle.stored || recovered ? 'stream' : 'byTimestamp';
   let readsDone = false;
   for (const source of plan.sources) source.begin?.(() => readsDone);
   let seriesWritten = 0;
   let forbidden = 0;
+  let missingFrom = Infinity;
   try {
     await forEachConcurrently(reads(plan), options.dryRun ? 1 : config.concurrency, async (read) => {
       const translator = new ReadTranslator(read, previous.series, plan.settings, stats, writer, config.remoteWrite.maxSamplesPerRequest, mode);
-      const outcome = await read.read({ start: plan.readStart, end: plan.window.end }, (page) => translator.page(page));
+      const outcome = await read.read({ start: plan.fetchStart, end: plan.window.end }, (page) => translator.page(page));
       forbidden += outcome.forbidden;
       await translator.finish(outcome);
       seriesWritten += translator.seriesWritten;
+      missingFrom = Math.min(missingFrom, translator.missingFrom);
     });
   } catch (error) {
     throw uncommitted(error, writer, previous.highWaterMark, options.dryRun);
   }
   readsDone = true;
   for (const source of plan.sources) source.afterReads?.();
-  return { writer, seriesWritten, forbidden };
+  return { writer, seriesWritten, forbidden, missingFrom };
 }
 
 function* reads(plan: CyclePlan): Iterable<SourceRead> {

@@ -22,6 +22,8 @@ export interface BridgeState {
   highWaterMark?: number;
   /** Epoch ms: where the next cycle starts reading; the series' windows and counts refer to it. */
   revisionBase?: number;
+  /** Epoch ms: where the next cycle starts reading when it is before `revisionBase` (periods a partial answer left unread). */
+  rereadFrom?: number;
   /** Updated in place by a cycle; `get` returns a copy, so every change goes through `set`. */
   series: SeriesTable;
   /** Cumulative values of the bridge's own counters, keyed by series identity. */
@@ -42,6 +44,7 @@ const CHECKSUM_BYTES = 4;
 interface StateHeader {
   highWaterMark?: number;
   revisionBase?: number;
+  rereadFrom?: number;
   selfCounters: Record<string, number>;
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
@@ -56,6 +59,7 @@ export function encodeState(state: BridgeState): Buffer {
   const header: StateHeader = {
     highWaterMark: state.highWaterMark,
     revisionBase: state.revisionBase,
+    rereadFrom: state.rereadFrom,
     selfCounters: state.selfCounters,
     lastWriteMs: state.lastWriteMs,
     sagemaker: state.sagemaker,

@@ -169,3 +169,39 @@ describe('SeriesCursor: gauges and quantiles', () => {
     expect(late?.samples).toEqual([]);
   });
 });
+
+describe('an answer cut short (PartialData with no NextToken)', () => {
+  const settings: CursorSettings = { periodMs: MIN, readStart: T, end: T + 20 * MIN, nextBase: T + 10 * MIN, writableFrom: -Infinity };
+  const every = (from: number, to: number) => Array.from({ length: (to - from) / MIN }, (_, i) => from + i * MIN);
+
+  test('cut before the frontier: the short re-read is no revision, the series keeps no baseline, and its unread periods are named', () => {
+    // Forwarded up to T + 4 min, with 3 a period; this cycle's answer stops after T + 1 min.
+    const previous: SeriesState = { counter: true, frontier: T + 4 * MIN, total: 15, pending: 0, window: 15, count: 0, moment: 10 * 3, baseline: true };
+    const stats = emptyStats();
+    const cursor = new SeriesCursor(previous, true, false, 1, settings, stats);
+    const out: Sample[] = [];
+    for (const t of every(T, T + 2 * MIN)) cursor.push(t, 3, out);
+    cursor.incomplete = true;
+    cursor.finish(out);
+    expect(out).toEqual([]);
+    expect(stats.revisions.counter).toBe(0);
+    expect(cursor.finalState()).toMatchObject({ frontier: T + 4 * MIN, total: 15, pending: 0, baseline: false });
+    expect(cursor.missingFrom()).toBe(T + 5 * MIN);
+  });
+
+  test('the next cycle reads from before its revision base: the unread periods are written at their own timestamps, the forwarded ones skipped', () => {
+    const previous: SeriesState = { counter: true, frontier: T + 4 * MIN, total: 15, pending: 0, window: 0, count: 0, moment: 0, baseline: false };
+    const next: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T + 2 * MIN, end: T + 25 * MIN, nextBase: T + 15 * MIN, writableFrom: -Infinity };
+    const stats = emptyStats();
+    const cursor = new SeriesCursor(previous, true, false, 1, next, stats);
+    const out: Sample[] = [];
+    for (const t of every(T + 2 * MIN, T + 25 * MIN)) cursor.push(t, 3, out);
+    cursor.finish(out);
+    expect(out.map((s) => s.timestamp)).toEqual(every(T + 5 * MIN, T + 25 * MIN));
+    expect(out.at(-1)?.value).toBe(15 + 3 * 20);
+    expect(stats.revisions.counter).toBe(0);
+    expect(cursor.missingFrom()).toBeUndefined();
+    // Its window is this cycle's, from the next base on: what the cycle after compares its re-read with.
+    expect(cursor.finalState()).toMatchObject({ window: 3 * 10, baseline: true });
+  });
+});

@@ -22,6 +22,12 @@ export class CloudWatchStandIn {
   /** Small pages force NextToken, as CloudWatch does past 100,800 datapoints. */
   datapointsPerPage = 100_800;
   listMetricsPageSize = 500;
+  /**
+   * Fault switch: every GetMetricData answer stops after this many datapoints, says `PartialData` for each query it
+   * cut, and gives no NextToken. The GetMetricData reference gives a NextToken with PartialData, but does not promise
+   * one (none for math expressions); this is the case a client cannot page its way out of.
+   */
+  partialDataAfter: number | undefined;
   private readonly metrics: MetricDef[];
   private readonly byIdentity: Map<string, MetricDef>;
   private readonly byNamespace = new Map<string, MetricDef[]>();
@@ -202,7 +208,9 @@ export class CloudWatchStandIn {
     // Datapoints are paged across all queries in order; a query cut by a page boundary continues on the next page.
     const offset = body.NextToken ? Number(Buffer.from(String(body.NextToken), 'base64').toString()) : 0;
     let skipped = 0;
-    let room = maxDatapoints;
+    const cut = this.partialDataAfter;
+    let room = cut === undefined ? maxDatapoints : Math.min(maxDatapoints, cut);
+    const answered = room;
     const results = all.map((r) => {
       const from = Math.max(0, Math.min(r.timestamps.length, offset - skipped));
       skipped += r.timestamps.length;
@@ -217,13 +225,13 @@ export class CloudWatchStandIn {
         StatusCode: complete ? 'Complete' : 'PartialData',
       };
     });
-    const served = offset + (maxDatapoints - room);
-    this.datapointsServed += maxDatapoints - room;
+    const served = offset + (answered - room);
+    this.datapointsServed += answered - room;
     const total = all.reduce((n, r) => n + r.timestamps.length, 0);
     return {
       MetricDataResults: results,
       Messages: [],
-      ...(served < total ? { NextToken: Buffer.from(String(served)).toString('base64') } : {}),
+      ...(served < total && cut === undefined ? { NextToken: Buffer.from(String(served)).toString('base64') } : {}),
     };
   }
 }
