@@ -30,6 +30,12 @@ export interface CursorSettings {
    * @default readStart
    */
   readonly fetchStart?: number;
+  /**
+   * The base the windows of held series refer to (`SeriesState.held`: their last answer stopped short of their
+   * frontier): the previous cycle's read start, at or before `readStart`.
+   * @default undefined (no series is held)
+   */
+  readonly heldBase?: number;
   /** GetMetricData EndTime (exclusive): the next high-water mark. */
   readonly end: number;
   /** The next cycle's revision base: the committed state's aggregates refer to it. */
@@ -37,6 +43,9 @@ export interface CursorSettings {
   /** Samples before this are not written (the receiver would refuse them); counters carry their sums on. */
   readonly writableFrom: number;
 }
+
+/** A held or moved window: the aggregates the next cycle compares its re-read with. */
+type KeptWindow = Pick<SeriesState, 'window' | 'count' | 'moment' | 'held'>;
 
 /**
  * Turns one query's datapoints, fed in time order (across GetMetricData pages), into samples for one series.
@@ -68,6 +77,16 @@ export class SeriesCursor {
   incomplete = false;
   /** The re-read was cut short: this cycle's aggregates are no baseline for the next one. */
   private unsure = false;
+  /** Where this series' window starts: `heldBase` for a held series, else `readStart`. */
+  private readonly base: number;
+  /** The newest datapoint of the answer (epoch ms): a partial answer read everything up to it, nothing after. */
+  private lastSeen = -Infinity;
+  /** Aggregates of what was read before `readStart` (a held series only), relative to `base`. */
+  private sumBefore = 0;
+  private countBefore = 0;
+  private momentBefore = 0;
+  /** A re-read cut short of the frontier: the previous window, moved to the base it now refers to (for the commit). */
+  private kept: KeptWindow | undefined;
 
   constructor(
     previous: SeriesState | undefined,
@@ -77,8 +96,12 @@ export class SeriesCursor {
     private readonly settings: CursorSettings,
     private readonly stats: TranslateStats,
   ) {
-    this.previous = previous;
+    // A held window with no base to refer to is no baseline.
+    const held = previous?.held === true;
+    this.base = held && settings.heldBase !== undefined ? Math.min(settings.heldBase, settings.readStart) : settings.readStart;
+    this.previous = held && settings.heldBase === undefined ? { ...(previous as SeriesState), baseline: false } : previous;
     this.state = previous ? { ...previous } : newSeriesState(counter);
+    delete this.state.held;
   }
 
   /**
@@ -86,21 +109,24 @@ export class SeriesCursor {
    * for a new counter two (its 0 baseline, then the value; `baselineState` is the state between them).
    */
   push(timestamp: number, raw: number, out: Sample[]): void {
+    this.lastSeen = timestamp;
     if (!Number.isFinite(raw)) {
       this.stats.nonFinite += 1;
       return;
     }
     const value = raw * this.scale;
     const forwarded = timestamp <= this.state.frontier;
-    if (timestamp < this.settings.readStart) {
+    if (timestamp < this.base) {
       // Read again only because an earlier answer stopped short: what it did return is outside every window.
       if (!forwarded) this.forward(timestamp, value, out);
       return;
     }
     const weight = this.counter ? value : 1;
-    this.momentAll += weight * this.periodsAfter(timestamp, this.settings.readStart);
+    const moment = weight * this.periodsAfter(timestamp, this.base);
+    this.momentAll += moment;
     if (timestamp >= this.settings.nextBase) this.momentNext += weight * this.periodsAfter(timestamp, this.settings.nextBase);
-    if (forwarded) this.rereadMoment += weight * this.periodsAfter(timestamp, this.settings.readStart);
+    if (forwarded) this.rereadMoment += moment;
+    if (timestamp < this.settings.readStart) this.addBefore(timestamp, value, moment);
     if (this.counter) {
       this.sumAll += value;
       if (timestamp >= this.settings.nextBase) this.sumNext += value;
@@ -151,13 +177,17 @@ export class SeriesCursor {
     return Math.max(this.state.frontier + this.settings.periodMs, fetchStart);
   }
 
+  /** A held series' window still refers to the previous cycle's read start, which the next cycle must read from. */
+  get held(): boolean {
+    return this.kept?.held === true;
+  }
+
   /** After the query's last page: a revision with no newer datapoint is written at the window's last period. */
   finish(out: Sample[]): void {
-    if (this.incomplete && !this.lateApplied) {
-      // The answer stopped at or before the frontier: the re-read is short of what was forwarded, which is no
-      // revision. Nor can the next cycle compare with it: the series has no baseline until then.
+    if (this.incomplete && !this.lateApplied && this.lastSeen < this.state.frontier) {
+      // The answer stopped before the frontier: the re-read is short of what was forwarded, which is no revision.
       this.lateApplied = true;
-      this.unsure = true;
+      this.keepWindow();
     }
     this.applyLate();
     const last = this.settings.end - this.settings.periodMs;
@@ -186,14 +216,65 @@ export class SeriesCursor {
     return { ...newSeriesState(this.counter), frontier: timestamp };
   }
 
-  /** The series' state as of the samples written so far, its window relative to readStart (for the journal). */
+  /** The series' state as of the samples written so far, its window relative to its base (for the journal). */
   journalState(): SeriesState {
-    return { ...this.state, window: this.sumAll, count: this.countAll, moment: this.momentAll, baseline: true };
+    const state: SeriesState = { ...this.state, window: this.sumAll, count: this.countAll, moment: this.momentAll, baseline: true };
+    // A held series' window still starts at the held base, which a journal replay keeps.
+    if (this.base < this.settings.readStart) state.held = true;
+    return state;
   }
 
-  /** The series' state after this cycle, its window relative to the next base (for the commit). */
+  /** The series' state after this cycle, its window relative to the next base (for the commit), or held. */
   finalState(): SeriesState {
+    if (this.kept) return { ...this.state, ...this.kept, baseline: true };
     return { ...this.state, window: this.sumNext, count: this.countNext, moment: this.momentNext, baseline: !this.unsure };
+  }
+
+  /**
+   * The re-read stopped before the frontier, so revisions in what it missed cannot be known this cycle, and this
+   * cycle's aggregates are no baseline. The previous window is kept instead, for the next cycle to compare with:
+   * moved to the next base when the answer reached it (what was read before that base is subtracted: a revision
+   * there is then found by the next cycle), else held at this cycle's read start (the next cycle reads from there).
+   * Only a series held twice whose second answer stopped before the read start has no baseline.
+   */
+  private keepWindow(): void {
+    const previous = this.previous;
+    const { periodMs, readStart, nextBase } = this.settings;
+    if (!previous?.baseline) {
+      this.unsure = true;
+      return;
+    }
+    if (this.lastSeen + periodMs >= nextBase) {
+      const weightNext = this.counter ? this.sumNext : this.countNext;
+      const momentBefore = this.momentAll - this.momentNext - weightNext * this.periodsAfter(nextBase, this.base);
+      this.kept = this.moved(previous, nextBase, this.sumAll - this.sumNext, this.countAll - this.countNext, momentBefore, false);
+    } else if (this.base === readStart) {
+      this.kept = { window: previous.window, count: previous.count, moment: previous.moment, held: true };
+    } else if (this.lastSeen + periodMs >= readStart) {
+      this.kept = this.moved(previous, readStart, this.sumBefore, this.countBefore, this.momentBefore, true);
+    }
+    if (!this.kept) this.unsure = true;
+  }
+
+  /** The previous window without what was read over [base, to): the forwarded periods from `to` on. */
+  private moved(previous: SeriesState, to: number, sum: number, count: number, moment: number, held: boolean): KeptWindow | undefined {
+    const window = this.counter ? previous.window - sum : (previous.window - sum) >>> 0;
+    const left = previous.count - count;
+    if (left < 0) return undefined;
+    const weight = this.counter ? window : left;
+    const kept: KeptWindow = { window, count: left, moment: previous.moment - moment - weight * this.periodsAfter(to, this.base) };
+    if (held) kept.held = true;
+    return kept;
+  }
+
+  private addBefore(timestamp: number, value: number, moment: number): void {
+    this.momentBefore += moment;
+    if (this.counter) {
+      this.sumBefore += value;
+      return;
+    }
+    this.sumBefore = (this.sumBefore + pointHash(timestamp, value)) >>> 0;
+    this.countBefore += 1;
   }
 
   private write(timestamp: number, value: number, out: Sample[]): void {
@@ -216,12 +297,12 @@ export class SeriesCursor {
     return (timestamp - base) / this.settings.periodMs;
   }
 
-  /** Seconds from a revised period (`index` periods after readStart, possibly an average) to the window's end. */
+  /** Seconds from a revised period (`index` periods after the series' base, possibly an average) to the window's end. */
   private latenessOf(index: number): number {
-    const revisedAt = this.settings.readStart + index * this.settings.periodMs;
+    const revisedAt = this.base + index * this.settings.periodMs;
     const seconds = (this.settings.end - revisedAt) / 1000;
     // An estimate from aggregates: kept within what the re-read could have covered.
-    return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), (this.settings.end - this.settings.readStart) / 1000) : 0;
+    return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), (this.settings.end - this.base) / 1000) : 0;
   }
 
   /** Not written, but handled: a counter's total carries it, and the frontier moves past it so it is never added twice. */

@@ -104,6 +104,7 @@ async function commit(cycle: CycleContext, plan: CyclePlan, claim: Claim, stream
     revisionBase: plan.settings.nextBase,
     // Only when the next cycle's own read would start after the unread periods.
     rereadFrom: streamed.missingFrom < plan.settings.nextBase ? streamed.missingFrom : undefined,
+    heldBase: streamed.held ? plan.readStart : undefined,
     series: previous.series,
     lastWriteMs: writer.sendMs,
     sagemaker: previous.sagemaker,
@@ -135,7 +136,7 @@ export function carryUnreadSeries(table: SeriesTable, settings: CursorSettings, 
       continue;
     }
     const nothingSinceBase = state.frontier < settings.nextBase;
-    table.set(key, { ...state, window: nothingSinceBase ? 0 : state.window, count: nothingSinceBase ? 0 : state.count, baseline: nothingSinceBase });
+    table.set(key, { ...state, window: nothingSinceBase ? 0 : state.window, count: nothingSinceBase ? 0 : state.count, baseline: nothingSinceBase, held: undefined });
   }
   table.clearPlanned();
 }

@@ -17,8 +17,9 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   await Promise.all(cycle.sources.map((source) => source.discover()));
   // The series' windows refer to the stored base: read from there, whatever the window (a recovered first cycle has one but no high-water mark).
   const readStart = Math.min(previous.revisionBase ?? ready.readStart, ready.start);
-  // Periods a partial answer left unread are read again, however far back: the frontiers wait there.
-  const fetchStart = Math.min(readStart, previous.rereadFrom ?? Infinity);
+  // Periods a partial answer left unread are read again, however far back: the frontiers wait there. So are the
+  // windows of held series (their answer stopped before their frontier): they refer to `heldBase`.
+  const fetchStart = Math.min(readStart, previous.rereadFrom ?? Infinity, previous.heldBase ?? Infinity);
   const sources = cycle.sources.map((source) => source.plan({ startedAt, readStart: fetchStart, previous }));
   const queries = sources.reduce((n, source) => n + source.queries, 0);
   const periodMs = config.period * 1000;
@@ -33,7 +34,7 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
       readyUpTo: iso(ready.end),
     });
   }
-  const settings = { periodMs, readStart, fetchStart, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
+  const settings = { periodMs, readStart, fetchStart, heldBase: previous.heldBase, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
   return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries, discovered };
 }

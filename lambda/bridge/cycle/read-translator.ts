@@ -19,6 +19,8 @@ export class ReadTranslator {
   private readonly out: Sample[] = [];
   /** Epoch ms: the oldest period a partial answer left unread in this read (Infinity when none). */
   missingFrom = Infinity;
+  /** Some series of this read is held: its window refers to this cycle's read start (`SeriesState.held`). */
+  held = false;
 
   constructor(
     private readonly read: SourceRead,
@@ -69,6 +71,7 @@ export class ReadTranslator {
         const series = this.read.series[output] as SourceSeries;
         if (series.ended) cursor.end(out);
         this.add(output, cursor);
+        if (cursor.held) this.held = true;
         this.table.set(series.key, cursor.finalState());
       }
     }

@@ -17,6 +17,8 @@ export interface Streamed {
   readonly forbidden: number;
   /** Epoch ms: the oldest period a partial answer (PartialData with no NextToken) left unread; Infinity when none. */
   readonly missingFrom: number;
+  /** Some series is held (its answer stopped before its frontier): its window refers to this cycle's read start. */
+  readonly held: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function stream(cycle: CycleContext, plan: CyclePlan, claim: Claim,
   let seriesWritten = 0;
   let forbidden = 0;
   let missingFrom = Infinity;
+  let held = false;
   try {
     await forEachConcurrently(reads(plan), options.dryRun ? 1 : config.concurrency, async (read) => {
       const translator = new ReadTranslator(read, previous.series, plan.settings, stats, writer, config.remoteWrite.maxSamplesPerRequest, mode);
@@ -43,13 +46,14 @@ export async function stream(cycle: CycleContext, plan: CyclePlan, claim: Claim,
       await translator.finish(outcome);
       seriesWritten += translator.seriesWritten;
       missingFrom = Math.min(missingFrom, translator.missingFrom);
+      held ||= translator.held;
     });
   } catch (error) {
     throw uncommitted(error, writer, previous.highWaterMark, options.dryRun);
   }
   readsDone = true;
   for (const source of plan.sources) source.afterReads?.();
-  return { writer, seriesWritten, forbidden, missingFrom };
+  return { writer, seriesWritten, forbidden, missingFrom, held };
 }
 
 function* reads(plan: CyclePlan): Iterable<SourceRead> {

@@ -9,7 +9,8 @@ const FLAG_PENDING = 2;
 const FLAG_BASELINE = 4;
 const FLAG_WRITTEN = 8;
 const FLAG_ENDED = 16;
-const KNOWN_FLAGS = FLAG_COUNTER | FLAG_PENDING | FLAG_BASELINE | FLAG_WRITTEN | FLAG_ENDED;
+const FLAG_HELD = 32;
+const KNOWN_FLAGS = FLAG_COUNTER | FLAG_PENDING | FLAG_BASELINE | FLAG_WRITTEN | FLAG_ENDED | FLAG_HELD;
 
 /** Bytes of one serialized record: key, flags, frontier (epoch s), moment, then total+window(+pending) or count+checksum. */
 export function recordSize(state: SeriesState): number {
@@ -19,7 +20,7 @@ export function recordSize(state: SeriesState): number {
 export function writeRecord(buffer: Buffer, offset: number, key: SeriesKey, state: SeriesState): number {
   let at = offset + buffer.write(key, offset, KEY_BYTES, 'latin1');
   const written = Number.isFinite(state.frontier);
-  const flags = (state.counter ? FLAG_COUNTER : 0) | (state.pending !== 0 ? FLAG_PENDING : 0) | (state.baseline ? FLAG_BASELINE : 0) | (written ? FLAG_WRITTEN : 0) | (state.ended ? FLAG_ENDED : 0);
+  const flags = (state.counter ? FLAG_COUNTER : 0) | (state.pending !== 0 ? FLAG_PENDING : 0) | (state.baseline ? FLAG_BASELINE : 0) | (written ? FLAG_WRITTEN : 0) | (state.ended ? FLAG_ENDED : 0) | (state.held ? FLAG_HELD : 0);
   at = buffer.writeUInt8(flags, at);
   at = buffer.writeUInt32LE(written ? Math.floor(state.frontier / 1000) : 0, at);
   at = buffer.writeDoubleLE(state.moment, at);
@@ -57,6 +58,7 @@ export function readRecord(buffer: Buffer, offset: number): { key: SeriesKey; st
   };
   at += 8;
   if (flags & FLAG_ENDED) state.ended = true;
+  if (flags & FLAG_HELD) state.held = true;
   if (counter) {
     state.total = buffer.readDoubleLE(at);
     state.window = buffer.readDoubleLE(at + 8);

@@ -29,6 +29,11 @@ export interface SeriesState {
   baseline: boolean;
   /** A stale marker was written after the frontier: the series ended (its endpoint or variant was deleted). */
   ended?: boolean;
+  /**
+   * `window`, `count` and `moment` refer to the state's `heldBase`, not `revisionBase`: the series' last answer
+   * (PartialData, no NextToken) stopped before its frontier, so its revisions there are found by the next cycle.
+   */
+  held?: boolean;
 }
 
 /** 8 bytes of MD5 as a latin1 string: compact (8 chars) and, for 10^6 series, a collision chance below 10^-7. */

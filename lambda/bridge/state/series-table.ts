@@ -7,6 +7,7 @@ const ENDED = 4;
 const PLANNED = 8;
 /** A row held only for its PLANNED bit: the series has no state yet. */
 const VACANT = 16;
+const HELD = 32;
 const INITIAL_CAPACITY = 64;
 
 /**
@@ -81,7 +82,7 @@ export class SeriesTable implements ReadonlyMap<SeriesKey, SeriesState> {
     this.moment[row] = state.moment;
     // The state format keeps a count as uint32 too: saturate rather than wrap.
     this.count[row] = Math.min(state.count, 0xffffffff);
-    this.flags[row] = ((this.flags[row] as number) & PLANNED) | (state.counter ? COUNTER : 0) | (state.baseline ? BASELINE : 0) | (state.ended ? ENDED : 0);
+    this.flags[row] = ((this.flags[row] as number) & PLANNED) | (state.counter ? COUNTER : 0) | (state.baseline ? BASELINE : 0) | (state.ended ? ENDED : 0) | (state.held ? HELD : 0);
     return this;
   }
 
@@ -174,6 +175,7 @@ export class SeriesTable implements ReadonlyMap<SeriesKey, SeriesState> {
       baseline: (flags & BASELINE) !== 0,
     };
     if (flags & ENDED) state.ended = true;
+    if (flags & HELD) state.held = true;
     return state;
   }
 

@@ -24,6 +24,8 @@ export interface BridgeState {
   revisionBase?: number;
   /** Epoch ms: where the next cycle starts reading when it is before `revisionBase` (periods a partial answer left unread). */
   rereadFrom?: number;
+  /** Epoch ms: the base the windows of `held` series refer to (the read start of the cycle that held them); the next cycle reads from there. */
+  heldBase?: number;
   /** Updated in place by a cycle; `get` returns a copy, so every change goes through `set`. */
   series: SeriesTable;
   /** Cumulative values of the bridge's own counters, keyed by series identity. */
@@ -45,6 +47,7 @@ interface StateHeader {
   highWaterMark?: number;
   revisionBase?: number;
   rereadFrom?: number;
+  heldBase?: number;
   selfCounters: Record<string, number>;
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
@@ -60,6 +63,7 @@ export function encodeState(state: BridgeState): Buffer {
     highWaterMark: state.highWaterMark,
     revisionBase: state.revisionBase,
     rereadFrom: state.rereadFrom,
+    heldBase: state.heldBase,
     selfCounters: state.selfCounters,
     lastWriteMs: state.lastWriteMs,
     sagemaker: state.sagemaker,

@@ -174,7 +174,7 @@ describe('an answer cut short (PartialData with no NextToken)', () => {
   const settings: CursorSettings = { periodMs: MIN, readStart: T, end: T + 20 * MIN, nextBase: T + 10 * MIN, writableFrom: -Infinity };
   const every = (from: number, to: number) => Array.from({ length: (to - from) / MIN }, (_, i) => from + i * MIN);
 
-  test('cut before the frontier: the short re-read is no revision, the series keeps no baseline, and its unread periods are named', () => {
+  test('cut before the frontier: the short re-read is no revision; the series is held at the read start, its previous window kept', () => {
     // Forwarded up to T + 4 min, with 3 a period; this cycle's answer stops after T + 1 min.
     const previous: SeriesState = { counter: true, frontier: T + 4 * MIN, total: 15, pending: 0, window: 15, count: 0, moment: 10 * 3, baseline: true };
     const stats = emptyStats();
@@ -185,8 +185,55 @@ describe('an answer cut short (PartialData with no NextToken)', () => {
     cursor.finish(out);
     expect(out).toEqual([]);
     expect(stats.revisions.counter).toBe(0);
-    expect(cursor.finalState()).toMatchObject({ frontier: T + 4 * MIN, total: 15, pending: 0, baseline: false });
+    expect(cursor.held).toBe(true);
+    expect(cursor.finalState()).toEqual({ counter: true, frontier: T + 4 * MIN, total: 15, pending: 0, window: 15, count: 0, moment: 30, baseline: true, held: true });
     expect(cursor.missingFrom()).toBe(T + 5 * MIN);
+  });
+
+  test('a held series: the next cycle reads from the held base and counts a revision in the periods the cut answer missed', () => {
+    const held: SeriesState = { counter: true, frontier: T + 4 * MIN, total: 15, pending: 0, window: 15, count: 0, moment: 30, baseline: true, held: true };
+    const next: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T, heldBase: T, end: T + 25 * MIN, nextBase: T + 15 * MIN, writableFrom: -Infinity };
+    const stats = emptyStats();
+    const cursor = new SeriesCursor(held, true, false, 1, next, stats);
+    const out: Sample[] = [];
+    // T + 3 min was revised from 3 to 5 after it was forwarded.
+    for (const t of every(T, T + 25 * MIN)) cursor.push(t, t === T + 3 * MIN ? 5 : 3, out);
+    cursor.finish(out);
+    expect(stats.revisions.counter).toBe(1);
+    expect(stats.lateness.counter).toBe(22 * 60);
+    expect(out.map((s) => s.timestamp)).toEqual(every(T + 5 * MIN, T + 25 * MIN));
+    expect(out[0]?.value).toBe(15 + 2 + 3);
+    expect(out.at(-1)?.value).toBe(15 + 2 + 3 * 20);
+    expect(cursor.held).toBe(false);
+    expect(cursor.finalState()).toMatchObject({ window: 3 * 10, moment: 3 * 45, baseline: true });
+    expect(cursor.finalState().held).toBeUndefined();
+  });
+
+  test('cut before the frontier but past the next base: the previous window moves to the next base, and the next cycle counts a revision there', () => {
+    // Forwarded T .. T + 14 min at 3 a period (window and moment refer to T); this answer stops after T + 11 min.
+    const previous: SeriesState = { counter: true, frontier: T + 14 * MIN, total: 45, pending: 0, window: 45, count: 0, moment: 3 * 105, baseline: true };
+    const stats = emptyStats();
+    const cursor = new SeriesCursor(previous, true, false, 1, settings, stats);
+    const out: Sample[] = [];
+    for (const t of every(T, T + 12 * MIN)) cursor.push(t, 3, out);
+    cursor.incomplete = true;
+    cursor.finish(out);
+    expect(out).toEqual([]);
+    expect(cursor.held).toBe(false);
+    // T + 10 .. T + 14 min: 5 periods of 3, at 0 .. 4 periods after the next base.
+    const moved = cursor.finalState();
+    expect(moved).toMatchObject({ frontier: T + 14 * MIN, total: 45, window: 15, moment: 3 * 10, baseline: true });
+    expect(moved.held).toBeUndefined();
+
+    const after: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, end: T + 25 * MIN, nextBase: T + 15 * MIN, writableFrom: -Infinity };
+    const later = emptyStats();
+    const next = new SeriesCursor(moved, true, false, 1, after, later);
+    const written: Sample[] = [];
+    for (const t of every(T + 10 * MIN, T + 25 * MIN)) next.push(t, t === T + 12 * MIN ? 7 : 3, written);
+    next.finish(written);
+    expect(later.revisions.counter).toBe(1);
+    expect(later.lateness.counter).toBe(13 * 60);
+    expect(written[0]).toEqual({ timestamp: T + 15 * MIN, value: 45 + 4 + 3 });
   });
 
   test('the next cycle reads from before its revision base: the unread periods are written at their own timestamps, the forwarded ones skipped', () => {

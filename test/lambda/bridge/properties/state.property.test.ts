@@ -37,10 +37,15 @@ const gaugeState: fc.Arbitrary<SeriesState> = fc.record({
   baseline: fc.boolean(),
 });
 
+/** A held series' window refers to the state's `heldBase` (its last answer stopped before its frontier). */
+const seriesState = fc.tuple(fc.oneof(counterState, gaugeState), fc.boolean()).map(([s, held]): SeriesState => (held ? { ...s, held } : s));
+
 const state: fc.Arbitrary<BridgeState> = fc.record({
   highWaterMark: fc.option(fc.integer({ min: 0, max: 2 ** 42 }), { nil: undefined }),
   revisionBase: fc.option(fc.integer({ min: 0, max: 2 ** 42 }), { nil: undefined }),
-  series: fc.uniqueArray(fc.tuple(key, fc.oneof(counterState, gaugeState)), { selector: ([k]) => k, maxLength: 60 }).map((entries) => SeriesTable.from(entries)),
+  rereadFrom: fc.option(fc.integer({ min: 0, max: 2 ** 42 }), { nil: undefined }),
+  heldBase: fc.option(fc.integer({ min: 0, max: 2 ** 42 }), { nil: undefined }),
+  series: fc.uniqueArray(fc.tuple(key, seriesState), { selector: ([k]) => k, maxLength: 60 }).map((entries) => SeriesTable.from(entries)),
   selfCounters: fc.dictionary(fc.string(), fc.nat()),
 });
 
