@@ -31,8 +31,8 @@ export interface CursorSettings {
    */
   readonly fetchStart?: number;
   /**
-   * The base the windows of held series refer to (`SeriesState.held`: their last answer stopped short of their
-   * frontier): the previous cycle's read start, at or before `readStart`.
+   * The base the windows of held series refer to (`SeriesState.held`: an answer stopped short of their frontier), at
+   * or before `readStart`. A series held this cycle is held there too, so that every held window has one base.
    * @default undefined (no series is held)
    */
   readonly heldBase?: number;
@@ -81,7 +81,7 @@ export class SeriesCursor {
   private readonly base: number;
   /** The newest datapoint of the answer (epoch ms): a partial answer read everything up to it, nothing after. */
   private lastSeen = -Infinity;
-  /** Aggregates of what was read before `readStart` (a held series only), relative to `base`. */
+  /** Aggregates of what was read over [heldBase, readStart) by a series not held, relative to `heldBase`. */
   private sumBefore = 0;
   private countBefore = 0;
   private momentBefore = 0;
@@ -118,6 +118,7 @@ export class SeriesCursor {
     const forwarded = timestamp <= this.state.frontier;
     if (timestamp < this.base) {
       // Read again only because an earlier answer stopped short: what it did return is outside every window.
+      if (this.settings.heldBase !== undefined && timestamp >= this.settings.heldBase) this.addBefore(timestamp, value);
       if (!forwarded) this.forward(timestamp, value, out);
       return;
     }
@@ -126,7 +127,6 @@ export class SeriesCursor {
     this.momentAll += moment;
     if (timestamp >= this.settings.nextBase) this.momentNext += weight * this.periodsAfter(timestamp, this.settings.nextBase);
     if (forwarded) this.rereadMoment += moment;
-    if (timestamp < this.settings.readStart) this.addBefore(timestamp, value, moment);
     if (this.counter) {
       this.sumAll += value;
       if (timestamp >= this.settings.nextBase) this.sumNext += value;
@@ -234,12 +234,13 @@ export class SeriesCursor {
    * The re-read stopped before the frontier, so revisions in what it missed cannot be known this cycle, and this
    * cycle's aggregates are no baseline. The previous window is kept instead, for the next cycle to compare with:
    * moved to the next base when the answer reached it (what was read before that base is subtracted: a revision
-   * there is then found by the next cycle), else held at this cycle's read start (the next cycle reads from there).
-   * Only a series held twice whose second answer stopped before the read start has no baseline.
+   * there is then found by the next cycle); else held at the held base (this cycle's read start when none), which
+   * the next cycle reads from. A series newly held at an older held base needs what it read up to its own base.
    */
   private keepWindow(): void {
     const previous = this.previous;
     const { periodMs, readStart, nextBase } = this.settings;
+    const heldBase = this.settings.heldBase ?? readStart;
     if (!previous?.baseline) {
       this.unsure = true;
       return;
@@ -247,28 +248,30 @@ export class SeriesCursor {
     if (this.lastSeen + periodMs >= nextBase) {
       const weightNext = this.counter ? this.sumNext : this.countNext;
       const momentBefore = this.momentAll - this.momentNext - weightNext * this.periodsAfter(nextBase, this.base);
-      this.kept = this.moved(previous, nextBase, this.sumAll - this.sumNext, this.countAll - this.countNext, momentBefore, false);
-    } else if (this.base === readStart) {
+      this.kept = this.moved(previous, nextBase, this.sumAll - this.sumNext, this.countAll - this.countNext, momentBefore);
+    } else if (this.base === heldBase) {
       this.kept = { window: previous.window, count: previous.count, moment: previous.moment, held: true };
     } else if (this.lastSeen + periodMs >= readStart) {
-      this.kept = this.moved(previous, readStart, this.sumBefore, this.countBefore, this.momentBefore, true);
+      const window = this.counter ? previous.window + this.sumBefore : (previous.window + this.sumBefore) >>> 0;
+      const count = previous.count + this.countBefore;
+      const weight = this.counter ? previous.window : previous.count;
+      this.kept = { window, count, moment: previous.moment + weight * this.periodsAfter(readStart, heldBase) + this.momentBefore, held: true };
     }
     if (!this.kept) this.unsure = true;
   }
 
   /** The previous window without what was read over [base, to): the forwarded periods from `to` on. */
-  private moved(previous: SeriesState, to: number, sum: number, count: number, moment: number, held: boolean): KeptWindow | undefined {
+  private moved(previous: SeriesState, to: number, sum: number, count: number, moment: number): KeptWindow | undefined {
     const window = this.counter ? previous.window - sum : (previous.window - sum) >>> 0;
     const left = previous.count - count;
     if (left < 0) return undefined;
     const weight = this.counter ? window : left;
-    const kept: KeptWindow = { window, count: left, moment: previous.moment - moment - weight * this.periodsAfter(to, this.base) };
-    if (held) kept.held = true;
-    return kept;
+    return { window, count: left, moment: previous.moment - moment - weight * this.periodsAfter(to, this.base) };
   }
 
-  private addBefore(timestamp: number, value: number, moment: number): void {
-    this.momentBefore += moment;
+  private addBefore(timestamp: number, value: number): void {
+    const heldBase = this.settings.heldBase as number;
+    this.momentBefore += (this.counter ? value : 1) * this.periodsAfter(timestamp, heldBase);
     if (this.counter) {
       this.sumBefore += value;
       return;

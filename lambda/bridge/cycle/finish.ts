@@ -104,7 +104,7 @@ async function commit(cycle: CycleContext, plan: CyclePlan, claim: Claim, stream
     revisionBase: plan.settings.nextBase,
     // Only when the next cycle's own read would start after the unread periods.
     rereadFrom: streamed.missingFrom < plan.settings.nextBase ? streamed.missingFrom : undefined,
-    heldBase: streamed.held ? plan.readStart : undefined,
+    heldBase: streamed.held ? (plan.settings.heldBase ?? plan.readStart) : undefined,
     series: previous.series,
     lastWriteMs: writer.sendMs,
     sagemaker: previous.sagemaker,

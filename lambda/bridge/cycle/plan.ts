@@ -19,7 +19,8 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   const readStart = Math.min(previous.revisionBase ?? ready.readStart, ready.start);
   // Periods a partial answer left unread are read again, however far back: the frontiers wait there. So are the
   // windows of held series (their answer stopped before their frontier): they refer to `heldBase`.
-  const fetchStart = Math.min(readStart, previous.rereadFrom ?? Infinity, previous.heldBase ?? Infinity);
+  const heldBase = heldBaseOf(cycle, readStart);
+  const fetchStart = Math.min(readStart, previous.rereadFrom ?? Infinity, heldBase ?? Infinity);
   const sources = cycle.sources.map((source) => source.plan({ startedAt, readStart: fetchStart, previous }));
   const queries = sources.reduce((n, source) => n + source.queries, 0);
   const periodMs = config.period * 1000;
@@ -34,9 +35,23 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
       readyUpTo: iso(ready.end),
     });
   }
-  const settings = { periodMs, readStart, fetchStart, heldBase: previous.heldBase, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
+  const settings = { periodMs, readStart, fetchStart, heldBase, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
   return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries, discovered };
+}
+
+/**
+ * The held series' base, while answers cut short keep some series held. Held for longer than a cycle's span, it is let
+ * go so that every read stays bounded: those series have no baseline for a cycle, and a revision then is not counted.
+ */
+function heldBaseOf({ config, logger, previous }: CycleContext, readStart: number): number | undefined {
+  const heldBase = previous.heldBase;
+  if (heldBase === undefined || readStart - heldBase <= config.maxCycleSpan * 1000) return heldBase;
+  logger.warn('answers cut short (PartialData, no NextToken) held some series for longer than maxCycleSpan: they are read from the revision base again, and a revision in their last cycle is not counted', {
+    heldBase: iso(heldBase),
+    readStart: iso(readStart),
+  });
+  return undefined;
 }
 
 /**

@@ -236,6 +236,32 @@ describe('an answer cut short (PartialData with no NextToken)', () => {
     expect(written[0]).toEqual({ timestamp: T + 15 * MIN, value: 45 + 4 + 3 });
   });
 
+  test('cut before the frontier while other series are held: the series is held at their older base, its window widened by what it read there', () => {
+    // Forwarded T + 10 .. T + 20 min at 3 a period (window and moment refer to T + 10); series held at T are read from there.
+    const previous: SeriesState = { counter: true, frontier: T + 20 * MIN, total: 63, pending: 0, window: 33, count: 0, moment: 3 * 55, baseline: true };
+    const settingsHeld: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T, heldBase: T, end: T + 25 * MIN, nextBase: T + 15 * MIN, writableFrom: -Infinity };
+    const cursor = new SeriesCursor(previous, true, false, 1, settingsHeld, emptyStats());
+    const out: Sample[] = [];
+    for (const t of every(T, T + 12 * MIN)) cursor.push(t, 3, out);
+    cursor.incomplete = true;
+    cursor.finish(out);
+    expect(out).toEqual([]);
+    expect(cursor.held).toBe(true);
+    // T .. T + 20 min: 21 periods of 3, at 0 .. 20 periods after the held base.
+    const held = cursor.finalState();
+    expect(held).toMatchObject({ frontier: T + 20 * MIN, total: 63, window: 63, moment: 3 * 210, baseline: true, held: true });
+
+    const after: CursorSettings = { periodMs: MIN, readStart: T + 15 * MIN, fetchStart: T, heldBase: T, end: T + 26 * MIN, nextBase: T + 16 * MIN, writableFrom: -Infinity };
+    const later = emptyStats();
+    const next = new SeriesCursor(held, true, false, 1, after, later);
+    const written: Sample[] = [];
+    for (const t of every(T, T + 26 * MIN)) next.push(t, t === T + 18 * MIN ? 8 : 3, written);
+    next.finish(written);
+    expect(later.revisions.counter).toBe(1);
+    expect(later.lateness.counter).toBe(8 * 60);
+    expect(written[0]).toEqual({ timestamp: T + 21 * MIN, value: 63 + 5 + 3 });
+  });
+
   test('the next cycle reads from before its revision base: the unread periods are written at their own timestamps, the forwarded ones skipped', () => {
     const previous: SeriesState = { counter: true, frontier: T + 4 * MIN, total: 15, pending: 0, window: 0, count: 0, moment: 0, baseline: false };
     const next: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T + 2 * MIN, end: T + 25 * MIN, nextBase: T + 15 * MIN, writableFrom: -Infinity };
