@@ -87,6 +87,8 @@ const scenario = fc.record({
   pages: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 30 }),
   /** Per call: how many of one query's newest datapoints the last page leaves out, saying PartialData without a token. */
   partial: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 30 }),
+  /** Per call: the answer stops after this many datapoints (across its queries, in order), PartialData and no token. */
+  cutAfter: fc.array(fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined, freq: 3 }), { maxLength: 30 }),
 });
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
@@ -148,9 +150,10 @@ async function play(sc: Scenario) {
     });
     if (!input.NextToken) call += 1;
     const pageSize = (settled ? undefined : pages[call % Math.max(1, pages.length)]) ?? 100_800;
+    const cut = settled || input.NextToken ? undefined : sc.cutAfter[call % Math.max(1, sc.cutAfter.length)];
     const offset = input.NextToken ? Number(input.NextToken) : 0;
     let skipped = 0;
-    let room = pageSize;
+    let room = Math.min(pageSize, cut ?? Infinity);
     let more = false;
     const results: MetricDataResult[] = all.map(({ id, points }) => {
       const from = Math.max(0, Math.min(points.length, offset - skipped));
@@ -172,7 +175,7 @@ async function play(sc: Scenario) {
         victim.StatusCode = 'PartialData';
       }
     }
-    return { MetricDataResults: results, NextToken: more ? String(offset + pageSize) : undefined, $metadata: {} };
+    return { MetricDataResults: results, NextToken: more && cut === undefined ? String(offset + pageSize) : undefined, $metadata: {} };
   });
 
   const raw = { remoteWrite: { url: 'http://127.0.0.1:9090/api/v1/write', maxSamplesPerRequest: sc.maxSamplesPerRequest }, sagemakerMetadata: false, namespaces: ['AWS/SageMaker'], getMetricDataTps: 1000 };
@@ -287,14 +290,14 @@ describe('runCycle property: random fleets, pagination, PartialData, send faults
   // compare with anything, and minutes 6 and 7, published late (at 13), were never counted: the counter ended at
   // 8240 where CloudWatch's sum is 9034. The series now keeps its previous window, moved to the next base.
   test('an answer cut before the frontier, then data published late inside it: the counter ends at CloudWatch sum', async () => {
-    await expectExact({ seed: 0, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 3, 7, 1, 1], outcomes: [], pages: [], partial: [0, 1] });
+    await expectExact({ seed: 0, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 3, 7, 1, 1], outcomes: [], pages: [], partial: [0, 1], cutAfter: [] });
   });
 
   // Found by the property above: on a start without state a counter's 0 baseline went in its own request with
   // no series state, so a cycle killed right after it left a journal whose replay adopted nothing, and the next
   // cycle sent the baseline again. The baseline is now journaled with the state it leaves the series in.
   test('a cycle killed after its first request: no sample is sent twice', async () => {
-    const { resent } = await play({ seed: 0, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1], outcomes: ['storeThenFail'], pages: [], partial: [] });
+    const { resent } = await play({ seed: 0, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1], outcomes: ['storeThenFail'], pages: [], partial: [], cutAfter: [] });
     expect(resent).toEqual([]);
   });
 });
