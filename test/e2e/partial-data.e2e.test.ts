@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FileStateStore } from '../../lambda/bridge/state/file-state-store';
+import { decodeState } from '../../lambda/bridge/state/state';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
 import { defaultFleet, type Dimension } from '../support/stand-ins/fleet';
 import { LocalPrometheus, type PromSeries } from '../support/harness/prometheus';
@@ -11,11 +13,20 @@ const SM = 'AWS/SageMaker';
 /** Every series the bridge forwards, not its own metrics (their values differ between two runs by nature). */
 const FORWARDED = '{__name__=~".+",__name__!~"inferwatch_bridge_.*"}';
 
+function dimensions(endpoint: string, variant: string): Dimension[] {
+  return [
+    { Name: 'EndpointName', Value: endpoint },
+    { Name: 'VariantName', Value: variant },
+  ];
+}
+
 /**
  * GetMetricData answers that stop at 150 datapoints with `PartialData` and no NextToken, for one cycle that reads 20
  * minutes (more than the 10-minute revision window). The same cycles run twice against the same CloudWatch stand-in,
  * once with the fault and once without, each into a Prometheus of its own: after the following cycles, every sample
  * of every forwarded series (counters and gauges) must be the same in both, and the counters equal CloudWatch's sums.
+ * Before the cut cycle CloudWatch revises a period every variant's invocations counter has already forwarded: a
+ * series whose answer stops before that period must still count the revision, in the next cycle.
  */
 describe('PartialData without a NextToken, end to end on a real Prometheus', () => {
   const fleet = defaultFleet();
@@ -55,13 +66,28 @@ describe('PartialData without a NextToken, end to end on a real Prometheus', () 
   test('every counter ends at CloudWatch sum and no gauge period is lost once the truncated periods are read again', async () => {
     const cycles = [t0, t0 + 20 * MINUTE, t0 + 25 * MINUTE, t0 + 30 * MINUTE];
     const bridges = { faulted: setUp('faulted', faulted), control: setUp('control', control) };
+    // Forwarded by the first cycle (its window ends at t0 - 2 min), inside the second cycle's read (from t0 - 12 min).
+    const revised = t0 - 5 * MINUTE;
     let warned = '';
     for (const [i, now] of cycles.entries()) {
+      if (i === 1) {
+        for (const endpoint of fleet.endpoints) {
+          for (const variant of endpoint.variants) {
+            const d = dimensions(endpoint.name, variant.name);
+            standIn.setValue(SM, 'Invocations', d, 'Sum', revised, (standIn.valueAt(SM, 'Invocations', d, 'Sum', revised) ?? 0) + 17);
+          }
+        }
+      }
       for (const name of ['control', 'faulted'] as const) {
         standIn.cloudwatch.partialDataAfter = name === 'faulted' && i === 1 ? 150 : undefined;
         const run = await bridges[name](now);
         expect({ name, cycle: i, code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ name, cycle: i, code: 0, stderr: '' });
-        if (name === 'faulted' && i === 1) warned = run.stdout + run.stderr;
+        if (name === 'faulted' && i === 1) {
+          warned = run.stdout + run.stderr;
+          // Some answers stopped before their series' frontier: those series were held for the next cycle.
+          const { bytes } = await new FileStateStore(join(work, 'faulted')).load();
+          expect(bytes && decodeState(bytes, 'faulted').heldBase).toBe(start1 + 5 * MINUTE);
+        }
       }
     }
     standIn.cloudwatch.partialDataAfter = undefined;
@@ -78,10 +104,7 @@ describe('PartialData without a NextToken, end to end on a real Prometheus', () 
     // And against CloudWatch itself: each variant's invocations counter holds the Sum of every period it covers.
     for (const endpoint of fleet.endpoints) {
       for (const variant of endpoint.variants) {
-        const d: Dimension[] = [
-          { Name: 'EndpointName', Value: endpoint.name },
-          { Name: 'VariantName', Value: variant.name },
-        ];
+        const d = dimensions(endpoint.name, variant.name);
         const [series] = await faulted.rawSamples(`aws_sagemaker_invocations_total{endpoint_name="${endpoint.name}",variant_name="${variant.name}"}[3h]`, end);
         let sum = 0;
         for (let t = start1; t < end; t += MINUTE) sum += standIn.cloudwatch.valueAt(SM, 'Invocations', d, 'Sum', t) ?? 0;
