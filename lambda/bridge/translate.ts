@@ -177,7 +177,7 @@ export class SeriesCursor {
     return Math.max(this.state.frontier + this.settings.periodMs, fetchStart);
   }
 
-  /** A held series' window still refers to the previous cycle's read start, which the next cycle must read from. */
+  /** Held: the series' window refers to the held base (not the next revision base), which the next cycle reads from. */
   get held(): boolean {
     return this.kept?.held === true;
   }
