@@ -32,7 +32,8 @@ export interface CursorSettings {
   readonly fetchStart?: number;
   /**
    * The base the windows of held series refer to (`SeriesState.held`: an answer stopped short of their frontier), at
-   * or before `readStart`. A series held this cycle is held there too, so that every held window has one base.
+   * or before `readStart`. While it is set the revision base does not move (`nextBase` is `readStart`), so a series
+   * cut short this cycle keeps its window as it is: there are never more than the two bases.
    * @default undefined (no series is held)
    */
   readonly heldBase?: number;
@@ -81,10 +82,6 @@ export class SeriesCursor {
   private readonly base: number;
   /** The newest datapoint of the answer (epoch ms): a partial answer read everything up to it, nothing after. */
   private lastSeen = -Infinity;
-  /** Aggregates of what was read over [heldBase, readStart) by a series not held, relative to `heldBase`. */
-  private sumBefore = 0;
-  private countBefore = 0;
-  private momentBefore = 0;
   /** A re-read cut short of the frontier: the previous window, moved to the base it now refers to (for the commit). */
   private kept: KeptWindow | undefined;
 
@@ -118,7 +115,6 @@ export class SeriesCursor {
     const forwarded = timestamp <= this.state.frontier;
     if (timestamp < this.base) {
       // Read again only because an earlier answer stopped short: what it did return is outside every window.
-      if (this.settings.heldBase !== undefined && timestamp >= this.settings.heldBase) this.addBefore(timestamp, value);
       if (!forwarded) this.forward(timestamp, value, out);
       return;
     }
@@ -233,30 +229,24 @@ export class SeriesCursor {
   /**
    * The re-read stopped before the frontier, so revisions in what it missed cannot be known this cycle, and this
    * cycle's aggregates are no baseline. The previous window is kept instead, for the next cycle to compare with:
-   * moved to the next base when the answer reached it (what was read before that base is subtracted: a revision
-   * there is then found by the next cycle); else held at the held base (this cycle's read start when none), which
-   * the next cycle reads from. A series newly held at an older held base needs what it read up to its own base.
+   * moved to the next base when the answer reached it (what was read before that base is taken out: a revision there
+   * is then found by the next cycle, as the difference); else held where it is, and the next cycle reads from there.
    */
   private keepWindow(): void {
     const previous = this.previous;
-    const { periodMs, readStart, nextBase } = this.settings;
-    const heldBase = this.settings.heldBase ?? readStart;
+    const { periodMs, readStart, nextBase, heldBase } = this.settings;
     if (!previous?.baseline) {
       this.unsure = true;
       return;
     }
-    if (this.lastSeen + periodMs >= nextBase) {
+    if (this.base === nextBase || this.lastSeen + periodMs >= nextBase) {
       const weightNext = this.counter ? this.sumNext : this.countNext;
       const momentBefore = this.momentAll - this.momentNext - weightNext * this.periodsAfter(nextBase, this.base);
       this.kept = this.moved(previous, nextBase, this.sumAll - this.sumNext, this.countAll - this.countNext, momentBefore);
-    } else if (this.base === heldBase) {
+    } else if (this.base === (heldBase ?? readStart)) {
       this.kept = { window: previous.window, count: previous.count, moment: previous.moment, held: true };
-    } else if (this.lastSeen + periodMs >= readStart) {
-      const window = this.counter ? previous.window + this.sumBefore : (previous.window + this.sumBefore) >>> 0;
-      const count = previous.count + this.countBefore;
-      const weight = this.counter ? previous.window : previous.count;
-      this.kept = { window, count, moment: previous.moment + weight * this.periodsAfter(readStart, heldBase) + this.momentBefore, held: true };
     }
+    // Otherwise a held base is set but the revision base moves: the plan never does that.
     if (!this.kept) this.unsure = true;
   }
 
@@ -267,17 +257,6 @@ export class SeriesCursor {
     if (left < 0) return undefined;
     const weight = this.counter ? window : left;
     return { window, count: left, moment: previous.moment - moment - weight * this.periodsAfter(to, this.base) };
-  }
-
-  private addBefore(timestamp: number, value: number): void {
-    const heldBase = this.settings.heldBase as number;
-    this.momentBefore += (this.counter ? value : 1) * this.periodsAfter(timestamp, heldBase);
-    if (this.counter) {
-      this.sumBefore += value;
-      return;
-    }
-    this.sumBefore = (this.sumBefore + pointHash(timestamp, value)) >>> 0;
-    this.countBefore += 1;
   }
 
   private write(timestamp: number, value: number, out: Sample[]): void {

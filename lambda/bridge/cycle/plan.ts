@@ -2,6 +2,9 @@ import { planWindow, type CycleWindow } from '../windows';
 import { iso } from './iso';
 import type { CycleContext, CyclePlan } from './context';
 
+/** CloudWatch keeps high-resolution data 3 hours: a read that starts earlier gets it at 60 s. */
+const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
+
 /**
  * Plan: the window (every settled period not yet forwarded), what every source discovers and how it reads the
  * window, then the sample budget (a catch-up forwards what the budget allows; the next cycles carry on).
@@ -19,7 +22,7 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   const readStart = Math.min(previous.revisionBase ?? ready.readStart, ready.start);
   // Periods a partial answer left unread are read again, however far back: the frontiers wait there. So are the
   // windows of held series (their answer stopped before their frontier): they refer to `heldBase`.
-  const heldBase = heldBaseOf(cycle, readStart);
+  const heldBase = heldBaseOf(cycle);
   const fetchStart = Math.min(readStart, previous.rereadFrom ?? Infinity, heldBase ?? Infinity);
   const sources = cycle.sources.map((source) => source.plan({ startedAt, readStart: fetchStart, previous }));
   const queries = sources.reduce((n, source) => n + source.queries, 0);
@@ -35,22 +38,22 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
       readyUpTo: iso(ready.end),
     });
   }
-  const settings = { periodMs, readStart, fetchStart, heldBase, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
+  // While series are held the revision base stays, so that every window refers to it or to the held base.
+  const nextBase = heldBase === undefined ? Math.max(readStart, window.end - config.revisionWindow * 1000) : readStart;
+  const settings = { periodMs, readStart, fetchStart, heldBase, end: window.end, nextBase, writableFrom };
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
   return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries, discovered };
 }
 
 /**
- * The held series' base, while answers cut short keep some series held. Held for longer than a cycle's span, it is let
- * go so that every read stays bounded: those series have no baseline for a cycle, and a revision then is not counted.
+ * The held series' base, while answers cut short keep some series held. Past CloudWatch's 3 hours of
+ * high-resolution data it is let go, so that reads stay bounded and keep their periods: those series have no baseline
+ * for a cycle, and a revision CloudWatch made in it is not counted.
  */
-function heldBaseOf({ config, logger, previous }: CycleContext, readStart: number): number | undefined {
+function heldBaseOf({ logger, previous, startedAt }: CycleContext): number | undefined {
   const heldBase = previous.heldBase;
-  if (heldBase === undefined || readStart - heldBase <= config.maxCycleSpan * 1000) return heldBase;
-  logger.warn('answers cut short (PartialData, no NextToken) held some series for longer than maxCycleSpan: they are read from the revision base again, and a revision in their last cycle is not counted', {
-    heldBase: iso(heldBase),
-    readStart: iso(readStart),
-  });
+  if (heldBase === undefined || heldBase >= startedAt - HELD_BASE_MAX_AGE_MS) return heldBase;
+  logger.warn('answers cut short (PartialData, no NextToken) held some series for 3 hours: their revisions of the last cycle are not counted', { heldBase: iso(heldBase) });
   return undefined;
 }
 

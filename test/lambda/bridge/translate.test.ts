@@ -192,7 +192,7 @@ describe('an answer cut short (PartialData with no NextToken)', () => {
 
   test('a held series: the next cycle reads from the held base and counts a revision in the periods the cut answer missed', () => {
     const held: SeriesState = { counter: true, frontier: T + 4 * MIN, total: 15, pending: 0, window: 15, count: 0, moment: 30, baseline: true, held: true };
-    const next: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T, heldBase: T, end: T + 25 * MIN, nextBase: T + 15 * MIN, writableFrom: -Infinity };
+    const next: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T, heldBase: T, end: T + 25 * MIN, nextBase: T + 10 * MIN, writableFrom: -Infinity };
     const stats = emptyStats();
     const cursor = new SeriesCursor(held, true, false, 1, next, stats);
     const out: Sample[] = [];
@@ -205,7 +205,8 @@ describe('an answer cut short (PartialData with no NextToken)', () => {
     expect(out[0]?.value).toBe(15 + 2 + 3);
     expect(out.at(-1)?.value).toBe(15 + 2 + 3 * 20);
     expect(cursor.held).toBe(false);
-    expect(cursor.finalState()).toMatchObject({ window: 3 * 10, moment: 3 * 45, baseline: true });
+    // Released: its window refers to the revision base, which stayed at the read start while it was held.
+    expect(cursor.finalState()).toMatchObject({ window: 3 * 15, moment: 3 * 105, baseline: true });
     expect(cursor.finalState().held).toBeUndefined();
   });
 
@@ -236,26 +237,25 @@ describe('an answer cut short (PartialData with no NextToken)', () => {
     expect(written[0]).toEqual({ timestamp: T + 15 * MIN, value: 45 + 4 + 3 });
   });
 
-  test('cut before the frontier while other series are held: the series is held at their older base, its window widened by what it read there', () => {
+  test('cut before the frontier while other series are held: the revision base stays, and the series keeps its window as it is', () => {
     // Forwarded T + 10 .. T + 20 min at 3 a period (window and moment refer to T + 10); series held at T are read from there.
     const previous: SeriesState = { counter: true, frontier: T + 20 * MIN, total: 63, pending: 0, window: 33, count: 0, moment: 3 * 55, baseline: true };
-    const settingsHeld: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T, heldBase: T, end: T + 25 * MIN, nextBase: T + 15 * MIN, writableFrom: -Infinity };
-    const cursor = new SeriesCursor(previous, true, false, 1, settingsHeld, emptyStats());
+    const whileHeld: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, fetchStart: T, heldBase: T, end: T + 25 * MIN, nextBase: T + 10 * MIN, writableFrom: -Infinity };
+    const cursor = new SeriesCursor(previous, true, false, 1, whileHeld, emptyStats());
     const out: Sample[] = [];
-    for (const t of every(T, T + 12 * MIN)) cursor.push(t, 3, out);
+    // Nothing at all: the answer was cut before this query's first datapoint.
     cursor.incomplete = true;
     cursor.finish(out);
     expect(out).toEqual([]);
-    expect(cursor.held).toBe(true);
-    // T .. T + 20 min: 21 periods of 3, at 0 .. 20 periods after the held base.
-    const held = cursor.finalState();
-    expect(held).toMatchObject({ frontier: T + 20 * MIN, total: 63, window: 63, moment: 3 * 210, baseline: true, held: true });
+    expect(cursor.held).toBe(false);
+    const kept = cursor.finalState();
+    expect(kept).toEqual({ ...previous });
 
-    const after: CursorSettings = { periodMs: MIN, readStart: T + 15 * MIN, fetchStart: T, heldBase: T, end: T + 26 * MIN, nextBase: T + 16 * MIN, writableFrom: -Infinity };
+    const after: CursorSettings = { periodMs: MIN, readStart: T + 10 * MIN, end: T + 26 * MIN, nextBase: T + 16 * MIN, writableFrom: -Infinity };
     const later = emptyStats();
-    const next = new SeriesCursor(held, true, false, 1, after, later);
+    const next = new SeriesCursor(kept, true, false, 1, after, later);
     const written: Sample[] = [];
-    for (const t of every(T, T + 26 * MIN)) next.push(t, t === T + 18 * MIN ? 8 : 3, written);
+    for (const t of every(T + 10 * MIN, T + 26 * MIN)) next.push(t, t === T + 18 * MIN ? 8 : 3, written);
     next.finish(written);
     expect(later.revisions.counter).toBe(1);
     expect(later.lateness.counter).toBe(8 * 60);

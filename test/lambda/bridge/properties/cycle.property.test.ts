@@ -293,6 +293,28 @@ describe('runCycle property: random fleets, pagination, PartialData, send faults
     await expectExact({ seed: 0, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 3, 7, 1, 1], outcomes: [], pages: [], partial: [0, 1], cutAfter: [] });
   });
 
+  // Found by the property above (seed -1726699655): two counters of one variant. At 1 minute the answer stops after
+  // one datapoint: errors (frontier -4) read -12 only, which reaches the next base (-11), so its window moved there;
+  // invocations read nothing and were held at -12. At 2 minutes nothing came back: errors had a window at -11 and the
+  // held ones at -12, a third base, and lost their baseline; -6, published late (at 3), was never counted (8652
+  // where CloudWatch says 8892). While series are held the revision base now stays, so a cut window stays as it is.
+  test('two cut answers in a row, the second empty: the counters end at CloudWatch sums', async () => {
+    await expectExact({
+      seed: 1292741148,
+      fleet: [
+        { metricName: 'Invocation5XXErrors', endpoint: 'ep-a', variant: 'v1' },
+        { metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' },
+      ],
+      maxSamplesPerRequest: 1,
+      maxSamplesPerCycle: undefined,
+      gaps: [1, 1, 1],
+      outcomes: [],
+      pages: [],
+      partial: [],
+      cutAfter: [undefined, undefined, 1, 0],
+    });
+  });
+
   // Found by the property above: on a start without state a counter's 0 baseline went in its own request with
   // no series state, so a cycle killed right after it left a journal whose replay adopted nothing, and the next
   // cycle sent the baseline again. The baseline is now journaled with the state it leaves the series in.

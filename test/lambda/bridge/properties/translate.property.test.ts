@@ -47,7 +47,8 @@ function cycle(run: Run, now: number, budget: number, history: ReadonlyMap<numbe
   const readStart = Math.min(run.base ?? window.readStart, window.start);
   run.firstRead ??= readStart;
   const fetchStart = Math.min(readStart, run.rereadFrom ?? Infinity, run.heldBase ?? Infinity);
-  const nextBase = Math.max(readStart, window.end - windows.revisionWindow * 1000);
+  // As the plan: while series are held the revision base stays.
+  const nextBase = run.heldBase === undefined ? Math.max(readStart, window.end - windows.revisionWindow * 1000) : readStart;
   const settings: CursorSettings = { periodMs: MIN, readStart, fetchStart, heldBase: run.heldBase, end: window.end, nextBase, writableFrom: -Infinity };
   const cursor = new SeriesCursor(run.state, counter, false, 1, settings, emptyStats());
   const adds: Add[] = [];
