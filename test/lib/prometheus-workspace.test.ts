@@ -223,13 +223,14 @@ describe('PrometheusWorkspace', () => {
     const groups = (parseYaml(namespaceData({ workloadAlerts: OVERRIDES })) as { groups: Array<{ rules: Array<Record<string, unknown>> }> }).groups;
     const alerts = groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
     expect(alerts.length).toBeGreaterThanOrEqual(loadAlertTemplate().alerts.length);
+    const anchored = new Set(loadAlertTemplate().alerts.filter((a) => a.runbookAnchor !== undefined).map((a) => a.alert));
     for (const rule of alerts) {
       const { labels, annotations } = rule as { labels: Record<string, string>; annotations: Record<string, string> };
       expect({ alert: rule.alert, for: typeof rule.for, severity: labels.severity, annotations: Object.keys(annotations).sort() }).toEqual({
         alert: rule.alert,
         for: 'string',
         severity: expect.stringMatching(/^(critical|warning|info)$/),
-        annotations: ['description', 'runbook', 'summary'],
+        annotations: anchored.has(rule.alert as string) ? ['description', 'runbook', 'runbook_url', 'summary'] : ['description', 'runbook', 'summary'],
       });
       expect(JSON.stringify(rule)).not.toContain('${');
     }
@@ -296,11 +297,24 @@ describe('PrometheusWorkspace', () => {
     }
   });
 
+  test('every runbook_url points at a section of docs/alerts.md, and the LLM serving alerts all have one', () => {
+    const page = readFileSync(join(__dirname, '../../docs/alerts.md'), 'utf8');
+    // GitHub's heading anchors: lower case, punctuation but hyphens dropped, spaces to hyphens.
+    const anchors = new Set([...page.matchAll(/^#+ (.+)$/gm)].map((m) => (m[1] as string).toLowerCase().replace(/[^\w\s-]/g, '').trim().replace(/\s/g, '-')));
+    const groups = (parseYaml(namespaceData()) as { groups: Array<{ rules: Array<{ alert?: string; annotations?: Record<string, string> }> }> }).groups;
+    const urls = groups.flatMap((g) => g.rules).flatMap((r) => (r.annotations?.runbook_url === undefined ? [] : [{ alert: r.alert, url: r.annotations.runbook_url }]));
+    expect(urls.map((u) => u.alert)).toEqual(expect.arrayContaining(['SageMakerLlmTimeToFirstTokenP99High', 'SageMakerLlmRequestQueueGrowing', 'SageMakerLlmKvCacheNearFull', 'SageMakerGpuMemoryPressure', 'SageMakerInsufficientCapacityErrors', 'SageMakerScalingTooSlow']));
+    for (const { alert, url } of urls) {
+      const [file, anchor] = url.split('#');
+      expect({ alert, page: file, anchorFound: anchors.has(anchor as string) }).toEqual({ alert, page: 'docs/alerts.md', anchorFound: true });
+    }
+  });
+
   test('several rule files merge into one namespace', () => {
     const extra = join(work, 'extra.rules.yaml');
     writeFileSync(extra, '# team rules\ngroups:\n  - name: team\n    rules:\n      - record: x:y:z\n        expr: vector(1)\n');
     const merged = parseYaml(mergeRuleFiles([...DEFAULT_RULE_FILES, extra])) as { groups: Array<{ name: string }> };
-    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-neuron', 'inferwatch-model-server', 'team']);
+    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-neuron', 'inferwatch-model-server', 'inferwatch-llm', 'team']);
     writeFileSync(join(work, 'bad.yaml'), 'rules: []\n');
     expect(() => mergeRuleFiles([join(work, 'bad.yaml')])).toThrow(/does not start with a top-level "groups:" list/);
     expect(() => mergeRuleFiles([extra, extra])).toThrow('rule group "team" is defined twice');
