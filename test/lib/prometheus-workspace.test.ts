@@ -54,7 +54,7 @@ interface PromtoolTests {
 }
 
 const OVERRIDES = [
-  { account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { threshold: 2, severity: 'critical' as const, for: '5m' }, SageMakerEndpointHigh5xxRatio: { enabled: false } } },
+  { account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { threshold: 2, severity: 'critical' as const, for: '5m' }, SageMakerEndpointHigh5xxRatio: { enabled: false }, SageMakerLlmTimeToFirstTokenP99High: { threshold: 5 } } },
 ];
 
 describe('PrometheusWorkspace', () => {
