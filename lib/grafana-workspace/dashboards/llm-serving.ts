@@ -1,5 +1,5 @@
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { base, bridgeIncrease, bridgeLatest, bridgeRate, ENDPOINT, query, SCOPE, sumRate, timeseries, variable } from './shared';
+import { base, bridgeLatest, bridgeRate, ENDPOINT, query, SCOPE, sumRate, timeseries, variable } from './shared';
 
 /**
  * SageMaker AI detailed observability (vLLM/SGLang, DCGM, placement), as the bridge's PromQL source writes it. These
@@ -21,6 +21,15 @@ function engineQuantile(family: string, q: number): string {
 /** The newest reading of an engine or GPU gauge, reduced per endpoint and component. */
 function newest(reduce: 'max' | 'sum' | 'avg', metric: string): string {
   return `${reduce} by (${by}) (${bridgeLatest(`${metric}{${LLM}}`)})`;
+}
+
+/**
+ * Errors of a sparse counter (the bridge writes ICECount's total only in periods with errors) in the last hour: the
+ * total now less the total before the hour, as rule endpoint:sagemaker_insufficient_capacity_errors:increase1h does.
+ * increase() would miss an error whose predecessor is over an hour old, and read one error as 1.5.
+ */
+function errorsInLastHour(selector: string): string {
+  return `sum by (endpoint_name) (last_over_time(${selector}[1h]) - (last_over_time(${selector}[1w] offset 1h) or min_over_time(${selector}[1h])))`;
 }
 
 /** LLM serving: what users wait for (first token, next token), what the engines carry, and how close they are to full. */
@@ -80,7 +89,12 @@ export function llmServingDashboard(): Dashboard {
     )
     .withRow(new RowBuilder('Placement and scaling'))
     .withPanel(
-      timeseries('Insufficient-capacity errors per hour', 'short', [query(`sum by (endpoint_name) (${bridgeIncrease(`sagemaker_insufficient_capacity_errors_total{${ENDPOINT}}`, '1h')})`, '{{endpoint_name}}')]),
+      timeseries(
+        'Insufficient-capacity errors in the last hour',
+        'short',
+        [query(errorsInLastHour(`sagemaker_insufficient_capacity_errors_total{${ENDPOINT}}`), '{{endpoint_name}}')],
+        'ICECount: SageMaker found no capacity of the instance type while scaling or replacing instances.',
+      ),
     )
     .withPanel(
       timeseries('Scaling latency, start to serving', 's', [query(`max by (endpoint_name) (max_over_time(sagemaker_scaling_latency_seconds{${ENDPOINT}}[15m]))`, '{{endpoint_name}}')], 'E2EScalingLatency of the scaling actions in the last 15 minutes.'),
