@@ -159,6 +159,9 @@ describe('PrometheusWorkspace', () => {
         alert({ alertname: 'SageMakerEndpointHigh5xxRatio', endpoint_name: 'broken' }),
         alert({ alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', variant_name: 'AllTraffic', quantile: '0.99' }),
         alert({ alertname: 'SageMakerEndpointHighModelErrorRatio', endpoint_name: 'broken' }),
+        alert({ alertname: 'SageMakerLlmTimeToFirstTokenP99High', endpoint_name: 'broken', inference_component_name: 'llama', quantile: '0.99' }),
+        // Capacity is not an effect of the endpoint's status: it still tells.
+        alert({ alertname: 'SageMakerInsufficientCapacityErrors', endpoint_name: 'broken' }),
         // Another endpoint, and the same name in another account: not held back.
         alert({ alertname: 'SageMakerEndpointHigh5xxRatio', endpoint_name: 'fine' }),
         { ...alert({ alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', variant_name: 'AllTraffic', quantile: '0.99' }), labels: { ...where, account_id: '222222222222', alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', severity: 'warning' } },
@@ -183,6 +186,8 @@ describe('PrometheusWorkspace', () => {
         'SageMakerEndpointHigh5xxRatio 111111111111 broken': 'suppressed',
         'SageMakerModelLatencyP99High 111111111111 broken': 'suppressed',
         'SageMakerEndpointHighModelErrorRatio 111111111111 broken': 'suppressed',
+        'SageMakerLlmTimeToFirstTokenP99High 111111111111 broken': 'suppressed',
+        'SageMakerInsufficientCapacityErrors 111111111111 broken': 'active',
         'SageMakerEndpointHigh5xxRatio 111111111111 fine': 'active',
         'SageMakerModelLatencyP99High 222222222222 broken': 'active',
         'SageMakerVariantBelowDesiredInstances 111111111111 broken': 'active',
