@@ -12,6 +12,7 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { Resvg } from '@resvg/resvg-js';
 import * as echarts from 'echarts';
 import { PNG } from 'pngjs';
+import { loadPromQlMapping } from '../lambda/bridge/sources/promql/mapping';
 import type { LocalPrometheus, PromSeries } from '../test/support/harness/prometheus';
 
 /** What the charts and the query test read of a panel. */
@@ -53,6 +54,12 @@ export interface ChartSpec {
   readonly dashboard: string;
   readonly panel: string;
   readonly file: string;
+  /**
+   * Series the bridge's PromQL source must write for the panel to have data (names of its metric mapping,
+   * lambda/bridge/sources/promql/promql-metrics.yaml). The LLM panels read names the source adds over time: a chart
+   * is drawn once the mapping writes all of them. @default none: always drawn
+   */
+  readonly needs?: readonly string[];
 }
 
 /** The main panels, in the order the README shows them. */
@@ -66,7 +73,19 @@ export const DEMO_CHARTS: readonly ChartSpec[] = [
   { dashboard: 'inferwatch-multi-model', panel: 'Cache hit ratio', file: 'mme-cache-hits.png' },
   { dashboard: 'inferwatch-bridge', panel: 'Lag behind real time', file: 'bridge-lag.png' },
   { dashboard: 'inferwatch-bridge', panel: 'Metrics requested per hour', file: 'bridge-metrics-requested.png' },
+  { dashboard: 'inferwatch-llm', panel: 'Time to first token, p50 and p99', file: 'llm-ttft.png', needs: ['sagemaker_llm_time_to_first_token_seconds'] },
+  { dashboard: 'inferwatch-llm', panel: 'GPU utilisation', file: 'llm-gpu-utilisation.png', needs: ['sagemaker_gpu_utilization_ratio'] },
 ];
+
+/** The Prometheus names the bridge's PromQL source writes, from its metric mapping. */
+export function promqlSourceWrites(): Set<string> {
+  return new Set(loadPromQlMapping().metrics.map((m) => m.name));
+}
+
+/** The charts the demo draws: every chart whose `needs` the PromQL source writes. */
+export function demoCharts(written: ReadonlySet<string> = promqlSourceWrites()): ChartSpec[] {
+  return DEMO_CHARTS.filter((chart) => (chart.needs ?? []).every((name) => written.has(name)));
+}
 
 const WIDTH = 900;
 const HEIGHT = 340;
@@ -167,7 +186,7 @@ export function pngProblems(png: Buffer): string[] {
 }
 
 /** Draws every chart of `specs` from `prometheus` over [start, end] into `dir`; returns the files written. */
-export async function renderCharts(prometheus: LocalPrometheus, dashboards: readonly Dashboard[], dir: string, start: number, end: number, specs: readonly ChartSpec[] = DEMO_CHARTS): Promise<string[]> {
+export async function renderCharts(prometheus: LocalPrometheus, dashboards: readonly Dashboard[], dir: string, start: number, end: number, specs: readonly ChartSpec[] = demoCharts()): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const panels = panelsOf(dashboards);
   const written: string[] = [];
@@ -198,7 +217,7 @@ export interface ImagesRecord {
  * A content hash of what decides each committed image: the chart list and each drawn panel's title, type, unit and
  * queries. Git keeps no mtimes, so staleness is a changed hash, not an older file.
  */
-export function chartPanelsHash(dashboards: readonly Dashboard[], specs: readonly ChartSpec[] = DEMO_CHARTS): string {
+export function chartPanelsHash(dashboards: readonly Dashboard[], specs: readonly ChartSpec[] = demoCharts()): string {
   const panels = panelsOf(dashboards);
   const drawn = specs.map((spec) => {
     const found = panels.find((p) => p.dashboard.uid === spec.dashboard && p.panel.title === spec.panel);

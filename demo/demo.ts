@@ -4,7 +4,9 @@
  * against the stand-in's own numbers (within 5%; the demo fails otherwise), draws the dashboards' main panels to
  * PNG (demo/out/, ignored by git, or `--png-dir DIR`), then keeps one cycle a minute going until Ctrl-C.
  * The simulated fleet tells a story (demo-alerts.ts, test/support/stand-ins/scenario.ts): traffic follows the time of
- * day, one endpoint is idle, and an incident runs (one variant 50x slower, another answering 40% 5XX). The demo's
+ * day, one endpoint is idle, and an incident runs (one variant 50x slower, another answering 40% 5XX). Two vLLM
+ * endpoints are served by the CloudWatch PromQL stand-in and read by the bridge's PromQL source (demo-llm.ts); in the
+ * incident the chat endpoint's time to first token jumps. The demo's
  * Prometheus evaluates the project's recording rules and alerts, and the demo prints the alerts that fire, with
  * their runbooks; it fails when the incident's alerts do not fire.
  * `npm run demo -- --once` runs one cycle, prints and checks the answers and the alerts, draws the panels and exits.
@@ -18,7 +20,8 @@ import { allDashboards } from '../lib/grafana-workspace/dashboards';
 import { AwsStandIn } from '../test/support/stand-ins/aws-stand-in';
 import { defaultFleet } from '../test/support/stand-ins/fleet';
 import { demoScenario, expectedAlerts, formatAlerts, rulesConfig, scenarioLines, waitForAlerts } from './demo-alerts';
-import { IMAGES_RECORD, imagesRecord, renderCharts } from './demo-charts';
+import { demoCharts, IMAGES_RECORD, imagesRecord, promqlSourceWrites, renderCharts } from './demo-charts';
+import { demoLlmFleet, expectedLlmAlerts, llmLines, promqlConfig, startLlmFleet } from './demo-llm';
 import { applyScenario } from '../test/support/stand-ins/scenario';
 import { answerKey, compareAnswers, DEMO_QUERIES, TOLERANCE, type Answers } from './demo-queries';
 import { ensurePrometheus, freePort, LocalPrometheus } from '../test/support/harness/prometheus';
@@ -78,18 +81,21 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-demo-'));
   const scenario = demoScenario(Date.now());
   const standIn = await new AwsStandIn({ ...defaultFleet('neuron_monitor', 3, { shapes: true }), scenario: applyScenario(scenario) }).start();
+  const llm = await startLlmFleet(demoLlmFleet(scenario), standIn.env().AWS_REGION ?? 'us-east-2');
+  const written = promqlSourceWrites();
   const prometheus = new LocalPrometheus();
   // Prometheus' usual port when it is free (Debian's package may already run one there).
   await prometheus.start((await isFree(9090)) ? 9090 : await freePort());
   const config = join(work, 'inferwatch.yaml');
   // Latency as histograms and summaries both: the p99 panels draw from the histograms where the bridge writes them, the
   // suggested PromQL reads the summaries' own p99, which the stand-in's truth is.
-  writeFileSync(config, `# written by npm run demo\naccountId: "123456789012"\nlatency: both\ninitialLookback: ${HISTORY_START_MINUTES - HISTORY_CYCLES[0]}m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\nstate:\n  type: file\n  directory: ${join(work, 'state')}\n`);
+  writeFileSync(config, `# written by npm run demo\naccountId: "123456789012"\nlatency: both\ninitialLookback: ${HISTORY_START_MINUTES - HISTORY_CYCLES[0]}m\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\nstate:\n  type: file\n  directory: ${join(work, 'state')}\n${promqlConfig(llm.promql.url)}`);
 
   process.stdout.write(`inferwatch demo
   Prometheus          ${prometheus.url}  (remote-write receiver on)
   CloudWatch/SageMaker stand-in ${standIn.url}  (${standIn.fleet.endpoints.length} endpoints of every shape, one inf1 host)
 ${scenarioLines(scenario)}
+${llmLines(llm.fleet, llm.promql.url, written)}
   bridge config       ${config}
   running: inferwatch bridge --once --config ${config} --now <every 10 minutes of the last 40>, then
            inferwatch bridge ${once ? '--once ' : ''}--config ${config}\n\n`);
@@ -107,8 +113,7 @@ ${scenarioLines(scenario)}
   const cleanup = async () => {
     bridge.child.kill('SIGTERM');
     await bridge.done;
-    await prometheus.stop();
-    await standIn.stop();
+    await Promise.all([prometheus.stop(), standIn.stop(), llm.stop()]);
     rmSync(work, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(0)));
@@ -134,10 +139,10 @@ ${scenarioLines(scenario)}
       process.stdout.write(problems.length === 0 ? `      ✓ matches the stand-in\n` : problems.map((p) => `      ✗ ${p}\n`).join(''));
     }
     if (wrong.length > 0) throw new Error(`${wrong.length} answer(s) differ from the stand-in's truth by more than ${TOLERANCE * 100}%:\n  ${wrong.join('\n  ')}`);
-    const firing = await waitForAlerts(prometheus.url, expectedAlerts(scenario), 90_000);
+    const firing = await waitForAlerts(prometheus.url, [...expectedAlerts(scenario), ...expectedLlmAlerts(llm.fleet, written)], 90_000);
     process.stdout.write(`\nFiring alerts (the project's rules and alerts, evaluated by this Prometheus):\n${formatAlerts(firing)}`);
     const end = Date.now();
-    const charts = await renderCharts(prometheus, allDashboards(), pngDir, end - CHART_MINUTES * 60_000, end);
+    const charts = await renderCharts(prometheus, allDashboards(), pngDir, end - CHART_MINUTES * 60_000, end, demoCharts(written));
     if (process.argv.includes('--docs-images')) writeFileSync(join(pngDir, IMAGES_RECORD), `${JSON.stringify(imagesRecord(allDashboards()), null, 2)}\n`);
     process.stdout.write(`\nThe dashboards' main panels, drawn from this Prometheus:\n${charts.map((f) => `  ${f}\n`).join('')}`);
   } catch (error) {

@@ -32,6 +32,11 @@ const AlertDefinitionSchema = z
     summary: z.string().min(1),
     description: z.string().min(1),
     runbook: z.string().min(1),
+    /** The alert's section of docs/alerts.md: its heading's anchor, rendered as the `runbook_url` annotation. */
+    runbookAnchor: z
+      .string()
+      .regex(/^[a-z0-9-]+$/)
+      .optional(),
   })
   .strict();
 
@@ -40,6 +45,8 @@ const TemplateSchema = z
     group: z.string().min(1),
     defaultExpr: z.string().includes('${expr}'),
     overrideExpr: z.string().includes('${expr}'),
+    /** Where the runbooks are, the base of every `runbook_url` (an alert's anchor is appended after `#`). */
+    runbookBase: z.string().min(1),
     alerts: z.array(AlertDefinitionSchema).min(1),
   })
   .strict();
@@ -174,6 +181,7 @@ function alertRule(
   settings: { threshold?: number; severity: Severity; for: string },
   windows: BridgeWindows,
   wrap: (expr: string) => string,
+  runbookBase: string,
 ): Record<string, unknown> {
   const unit = definition.threshold?.unit ?? 'count';
   const forText = humanThreshold(durationSeconds(settings.for), 'seconds');
@@ -193,6 +201,7 @@ function alertRule(
       summary: fill(definition.summary, people, where),
       description: fill(definition.description, people, where),
       runbook: fill(definition.runbook, people, where),
+      ...(definition.runbookAnchor === undefined ? {} : { runbook_url: `${runbookBase}#${definition.runbookAnchor}` }),
     },
   };
 }
@@ -217,14 +226,14 @@ export function renderAlertGroups(workloads: readonly WorkloadAlerts[] = [], win
     const defaults = { threshold: definition.threshold?.value, severity: definition.severity, for: definition.for };
     const overriding = workloads.filter((w) => w.alerts[definition.alert] !== undefined);
     const names = { alert: definition.alert };
-    rules.push(alertRule(definition, defaults, windows, (expr) => (overriding.length === 0 ? expr : fill(template.defaultExpr, { ...names, expr }, 'defaultExpr').trimEnd())));
+    rules.push(alertRule(definition, defaults, windows, (expr) => (overriding.length === 0 ? expr : fill(template.defaultExpr, { ...names, expr }, 'defaultExpr').trimEnd()), template.runbookBase));
     for (const workload of overriding) {
       const override = workload.alerts[definition.alert] as AlertOverride;
       const labels = { alert: definition.alert, account_id: workload.account, region: workload.region };
       markers.push({ record: 'inferwatch:alert_override:info', expr: 'vector(1)', labels });
       if (override.enabled === false) continue;
       const settings = { threshold: override.threshold ?? defaults.threshold, severity: override.severity ?? defaults.severity, for: override.for ?? defaults.for };
-      rules.push(alertRule(definition, settings, windows, (expr) => fill(template.overrideExpr, { ...names, account_id: workload.account, region: workload.region, expr }, 'overrideExpr').trimEnd()));
+      rules.push(alertRule(definition, settings, windows, (expr) => fill(template.overrideExpr, { ...names, account_id: workload.account, region: workload.region, expr }, 'overrideExpr').trimEnd(), template.runbookBase));
     }
   }
   const groups: RuleGroup[] = [];

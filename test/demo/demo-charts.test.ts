@@ -1,6 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
 import { allDashboards } from '../../lib/grafana-workspace/dashboards';
-import { DEMO_CHARTS, interpolate, legendOf, panelsOf, pngProblems, renderPng } from '../../demo/demo-charts';
+import { DEMO_CHARTS, demoCharts, interpolate, legendOf, panelsOf, pngProblems, renderPng } from '../../demo/demo-charts';
 
 const MINUTE = 60_000;
 
@@ -26,6 +26,15 @@ describe('the demo draws panels to PNG', () => {
     const dashboard = { templating: { list: [{ name: 'account_id' }, { name: 'endpoint_name' }] } };
     expect(interpolate('x{account_id=~"$account_id", endpoint_name=~"$endpoint_name"}[$__rate_interval]', dashboard, { account_id: '1' })).toBe('x{account_id=~"1", endpoint_name=~".*"}[5m]');
     expect(() => interpolate('x{model=~"$model_name"}', dashboard)).toThrow('uses $model_name, which the dashboard does not define');
+  });
+
+  test('a chart is drawn once the PromQL source writes the series it needs', () => {
+    const ttft = DEMO_CHARTS.find((c) => c.file === 'llm-ttft.png');
+    expect(ttft?.needs).toEqual(['sagemaker_llm_time_to_first_token_seconds']);
+    expect(demoCharts(new Set()).map((c) => c.file)).not.toContain('llm-ttft.png');
+    expect(demoCharts(new Set(['sagemaker_llm_time_to_first_token_seconds'])).map((c) => c.file)).toContain('llm-ttft.png');
+    // Charts without needs are always drawn.
+    expect(demoCharts(new Set()).map((c) => c.file)).toContain('fleet-requests.png');
   });
 
   test('every chart names a panel that exists', () => {

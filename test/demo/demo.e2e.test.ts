@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_CHARTS, pngProblems } from '../../demo/demo-charts';
+import { demoCharts, pngProblems } from '../../demo/demo-charts';
 import { DEMO_QUERIES } from '../../demo/demo-queries';
 import { REPO_ROOT } from '../support/harness/run-bridge';
 
@@ -33,13 +33,13 @@ test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it sug
   expect(stdout).toMatch(/🔥 SageMakerEndpointHigh5xxRatio \(critical\): churn-predictor answers [\d.]+% of requests with 5XX\n\s+runbook: Check the endpoint's log group/);
   expect(stdout).toMatch(/🔥 SageMakerModelLatencyP99High \(warning\): p99 model latency of fleet-001\/AllTraffic is [\d.]+s\n\s+runbook: Compare with OverheadLatency/);
   // Every main panel drawn, each a readable image with lines on it, and the README shows each one.
-  expect(readdirSync(pngDir).sort()).toEqual(DEMO_CHARTS.map((c) => c.file).sort());
+  expect(readdirSync(pngDir).sort()).toEqual(demoCharts().map((c) => c.file).sort());
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  for (const { file } of DEMO_CHARTS) {
+  for (const { file } of demoCharts()) {
     const png = readFileSync(join(pngDir, file));
     expect({ file, bigEnough: statSync(join(pngDir, file)).size > 10_000, problems: pngProblems(png) }).toEqual({ file, bigEnough: true, problems: [] });
     expect(readme).toContain(`](docs/img/${file})`);
   }
   expect(tracked()).toBe(before);
-  expect(spawnSync('git', ['check-ignore', '-q', join(pngDir, DEMO_CHARTS[0]?.file ?? '')], { cwd: REPO_ROOT }).status).toBe(0);
+  expect(spawnSync('git', ['check-ignore', '-q', join(pngDir, demoCharts()[0]?.file ?? '')], { cwd: REPO_ROOT }).status).toBe(0);
 });

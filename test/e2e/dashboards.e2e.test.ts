@@ -61,6 +61,48 @@ function knownHistogram(from: number, to: number): TimeSeries[] {
   ];
 }
 
+/**
+ * An LLM endpoint as the PromQL source writes detailed observability (names of the LLM name contract, per instance and
+ * GPU), known by construction: two instances of component llama, 100 requests a minute each. Time to first token,
+ * cumulative per minute at le 0.5 / 1 / 2 / +Inf: i-1 50, 90, 100, 100 and i-2 30, 60, 100, 100. Pooled: 80, 150,
+ * 200, 200, so p99 (the 198th of 200) sits 48/50 into (1, 2]: 1.96 s. The largest per-instance p99 would be wrong.
+ * GPU memory: i-1's GPU holds 23 of 24 GB (the fullest: 0.9583), i-2's 20 of 24.
+ */
+const LLM_ACCOUNT = '888888888888';
+const LLM_TTFT_P99 = 1.96;
+function knownLlm(from: number, to: number): TimeSeries[] {
+  const minutes = Array.from({ length: (to - from) / MINUTE + 1 }, (_, i) => i);
+  const where = { account_id: LLM_ACCOUNT, region: 'us-east-2', endpoint_name: 'llm-known', variant_name: 'AllTraffic', inference_component_name: 'llama', instance_type: 'ml.g5.2xlarge', engine: 'vllm' };
+  const instances = [
+    { instance_id: 'i-1', availability_zone: 'us-east-2a', ttft: [50, 90, 100, 100], gpuUsed: 23e9 },
+    { instance_id: 'i-2', availability_zone: 'us-east-2b', ttft: [30, 60, 100, 100], gpuUsed: 20e9 },
+  ];
+  const series = (name: string, labels: Record<string, string>, kind: 'counter' | 'gauge', value: (i: number) => number): TimeSeries => ({
+    labels: buildLabels(name, { ...where, ...labels }),
+    samples: minutes.map((i) => ({ timestamp: from + i * MINUTE, value: value(i) })),
+    kind,
+  });
+  return [
+    ...instances.flatMap(({ ttft, gpuUsed, ...instance }) => [
+      ...['0.5', '1', '2', '+Inf'].flatMap((le, b) => [
+        series('sagemaker_llm_time_to_first_token_seconds_bucket', { ...instance, le }, 'counter', (i) => (i + 1) * (ttft[b] ?? NaN)),
+        series('sagemaker_llm_inter_token_latency_seconds_bucket', { ...instance, le }, 'counter', (i) => (i + 1) * 100),
+      ]),
+      series('sagemaker_llm_prompt_tokens_total', instance, 'counter', (i) => (i + 1) * 6000),
+      series('sagemaker_llm_generation_tokens_total', instance, 'counter', (i) => (i + 1) * 12000),
+      series('sagemaker_llm_requests_running', instance, 'gauge', () => 8),
+      series('sagemaker_llm_requests_waiting', instance, 'gauge', (i) => i % 5),
+      series('sagemaker_llm_kv_cache_usage_ratio', instance, 'gauge', () => 0.7),
+      series('sagemaker_gpu_utilization_ratio', { ...instance, gpu: '0' }, 'gauge', () => 0.8),
+      series('sagemaker_gpu_memory_used_bytes', { ...instance, gpu: '0' }, 'gauge', () => gpuUsed),
+      series('sagemaker_gpu_memory_free_bytes', { ...instance, gpu: '0' }, 'gauge', () => 24e9 - gpuUsed),
+    ]),
+    // Placement events are per endpoint.
+    { ...series('sagemaker_insufficient_capacity_errors_total', {}, 'counter', (i) => Math.floor(i / 10)), labels: buildLabels('sagemaker_insufficient_capacity_errors_total', { account_id: LLM_ACCOUNT, region: 'us-east-2', endpoint_name: 'llm-known' }) },
+    { ...series('sagemaker_scaling_latency_seconds', {}, 'gauge', () => 420), labels: buildLabels('sagemaker_scaling_latency_seconds', { account_id: LLM_ACCOUNT, region: 'us-east-2', endpoint_name: 'llm-known' }) },
+  ];
+}
+
 describe('dashboards against bridge data in a real Prometheus', () => {
   // Plus a streaming endpoint over two zones: the streaming panels have data, and every per-variant answer below must
   // leave its per-zone series out.
@@ -99,7 +141,7 @@ describe('dashboards against bridge data in a real Prometheus', () => {
     const written = await fetch(prometheus.remoteWriteUrl, {
       method: 'POST',
       headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0' },
-      body: encodeWriteRequest(knownHistogram(t0 - 30 * MINUTE, t0)),
+      body: encodeWriteRequest([...knownHistogram(t0 - 30 * MINUTE, t0), ...knownLlm(t0 - 30 * MINUTE, t0)]),
     });
     if (!written.ok) throw new Error(`the known histogram was refused: ${written.status} ${await written.text()}`);
     // Then a host as the collector sees it: neuron-monitor and TorchServe, scraped with the collector's rendered config.
@@ -133,6 +175,7 @@ describe('dashboards against bridge data in a real Prometheus', () => {
       'inferwatch / Fleet overview',
       'inferwatch / Endpoint detail',
       'inferwatch / Inference components',
+      'inferwatch / LLM serving',
       'inferwatch / Asynchronous endpoints',
       'inferwatch / Serverless endpoints',
       'inferwatch / Multi-model endpoints',
@@ -241,6 +284,16 @@ describe('dashboards against bridge data in a real Prometheus', () => {
       );
       expect(compareAnswers(truePerCopy, got(perCopy, ['inference_component_name']))).toEqual([]);
     });
+  });
+
+  test('LLM serving: the pooled p99 time to first token and the fullest GPU of the known endpoint', async () => {
+    const at = t0;
+    const ttft = await prometheus.query(panelQuery('inferwatch-llm', 'Time to first token, p50 and p99', LLM_ACCOUNT), at);
+    expect(ttft.map((s) => ({ component: s.metric.inference_component_name, value: Number(s.value.toFixed(9)) }))).toEqual([{ component: 'llama', value: LLM_TTFT_P99 }]);
+    const memory = await prometheus.query(panelQuery('inferwatch-llm', 'GPU memory used, fullest GPU', LLM_ACCOUNT), at);
+    expect(memory.map((s) => Number(s.value.toFixed(6)))).toEqual([Number((23 / 24).toFixed(6))]);
+    const tokens = await prometheus.query(panelQuery('inferwatch-llm', 'Tokens per second, in and out', LLM_ACCOUNT, 1), at);
+    expect(tokens.map((s) => s.value)).toEqual([400]);
   });
 
   describe('latency quantiles: histogram_quantile over pooled buckets where there are histograms, the summary where not', () => {

@@ -150,6 +150,34 @@ describe('every query picks one dimension set of each SageMaker metric', () => {
   });
 });
 
+/**
+ * SageMaker AI detailed observability (the PromQL source) publishes its LLM and GPU series per instance only: no
+ * per-variant copy sits beside them, so sums over instances are right. Every query of them selects instance_id!=""
+ * all the same, so that an aggregate copy, should one appear, is not added to the instances it sums.
+ */
+const LLM_PER_INSTANCE = new Set([
+  ...['sagemaker_llm_time_to_first_token_seconds', 'sagemaker_llm_inter_token_latency_seconds'].flatMap((f) => [`${f}_bucket`, `${f}_sum`, `${f}_count`]),
+  'sagemaker_llm_prompt_tokens_total',
+  'sagemaker_llm_generation_tokens_total',
+  'sagemaker_llm_requests_waiting',
+  'sagemaker_llm_requests_running',
+  'sagemaker_llm_kv_cache_usage_ratio',
+  'sagemaker_gpu_utilization_ratio',
+  'sagemaker_gpu_memory_used_bytes',
+  'sagemaker_gpu_memory_free_bytes',
+]);
+
+describe('every query of the per-instance LLM series selects the instances', () => {
+  test.each([
+    ['recording rules and alerts', ruleExpressions],
+    ['dashboards', dashboardExpressions],
+  ])('%s', (_, expressions) => {
+    const checked = expressions().flatMap(({ where, expr }) => selectorsOf(expr, LLM_PER_INSTANCE).map((s) => ({ where, name: s.name, instance: s.matchers.get('instance_id') })));
+    expect(checked.length).toBeGreaterThan(10);
+    expect(checked.filter((c) => c.instance !== '!=""')).toEqual([]);
+  });
+});
+
 describe('the selector checker', () => {
   const names = new Set(['aws_sagemaker_invocations_total', 'aws_sagemaker_model_latency_seconds_bucket']);
   const why = (expr: string) => selectorsOf(expr, names).map((s) => doubleCounting(s, expr));

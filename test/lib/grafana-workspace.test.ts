@@ -87,6 +87,7 @@ describe('GrafanaWorkspace', () => {
       'inferwatch-fleet',
       'inferwatch-sagemaker',
       'inferwatch-inference-components',
+      'inferwatch-llm',
       'inferwatch-async',
       'inferwatch-serverless',
       'inferwatch-multi-model',

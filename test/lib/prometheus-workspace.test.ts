@@ -54,7 +54,7 @@ interface PromtoolTests {
 }
 
 const OVERRIDES = [
-  { account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { threshold: 2, severity: 'critical' as const, for: '5m' }, SageMakerEndpointHigh5xxRatio: { enabled: false } } },
+  { account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { threshold: 2, severity: 'critical' as const, for: '5m' }, SageMakerEndpointHigh5xxRatio: { enabled: false }, SageMakerLlmTimeToFirstTokenP99High: { threshold: 5 } } },
 ];
 
 describe('PrometheusWorkspace', () => {
@@ -159,6 +159,9 @@ describe('PrometheusWorkspace', () => {
         alert({ alertname: 'SageMakerEndpointHigh5xxRatio', endpoint_name: 'broken' }),
         alert({ alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', variant_name: 'AllTraffic', quantile: '0.99' }),
         alert({ alertname: 'SageMakerEndpointHighModelErrorRatio', endpoint_name: 'broken' }),
+        alert({ alertname: 'SageMakerLlmTimeToFirstTokenP99High', endpoint_name: 'broken', inference_component_name: 'llama', quantile: '0.99' }),
+        // Capacity is not an effect of the endpoint's status: it still tells.
+        alert({ alertname: 'SageMakerInsufficientCapacityErrors', endpoint_name: 'broken' }),
         // Another endpoint, and the same name in another account: not held back.
         alert({ alertname: 'SageMakerEndpointHigh5xxRatio', endpoint_name: 'fine' }),
         { ...alert({ alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', variant_name: 'AllTraffic', quantile: '0.99' }), labels: { ...where, account_id: '222222222222', alertname: 'SageMakerModelLatencyP99High', endpoint_name: 'broken', severity: 'warning' } },
@@ -183,6 +186,8 @@ describe('PrometheusWorkspace', () => {
         'SageMakerEndpointHigh5xxRatio 111111111111 broken': 'suppressed',
         'SageMakerModelLatencyP99High 111111111111 broken': 'suppressed',
         'SageMakerEndpointHighModelErrorRatio 111111111111 broken': 'suppressed',
+        'SageMakerLlmTimeToFirstTokenP99High 111111111111 broken': 'suppressed',
+        'SageMakerInsufficientCapacityErrors 111111111111 broken': 'active',
         'SageMakerEndpointHigh5xxRatio 111111111111 fine': 'active',
         'SageMakerModelLatencyP99High 222222222222 broken': 'active',
         'SageMakerVariantBelowDesiredInstances 111111111111 broken': 'active',
@@ -223,13 +228,14 @@ describe('PrometheusWorkspace', () => {
     const groups = (parseYaml(namespaceData({ workloadAlerts: OVERRIDES })) as { groups: Array<{ rules: Array<Record<string, unknown>> }> }).groups;
     const alerts = groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
     expect(alerts.length).toBeGreaterThanOrEqual(loadAlertTemplate().alerts.length);
+    const anchored = new Set(loadAlertTemplate().alerts.filter((a) => a.runbookAnchor !== undefined).map((a) => a.alert));
     for (const rule of alerts) {
       const { labels, annotations } = rule as { labels: Record<string, string>; annotations: Record<string, string> };
       expect({ alert: rule.alert, for: typeof rule.for, severity: labels.severity, annotations: Object.keys(annotations).sort() }).toEqual({
         alert: rule.alert,
         for: 'string',
         severity: expect.stringMatching(/^(critical|warning|info)$/),
-        annotations: ['description', 'runbook', 'summary'],
+        annotations: anchored.has(rule.alert as string) ? ['description', 'runbook', 'runbook_url', 'summary'] : ['description', 'runbook', 'summary'],
       });
       expect(JSON.stringify(rule)).not.toContain('${');
     }
@@ -296,11 +302,24 @@ describe('PrometheusWorkspace', () => {
     }
   });
 
+  test('every runbook_url points at a section of docs/alerts.md, and the LLM serving alerts all have one', () => {
+    const page = readFileSync(join(__dirname, '../../docs/alerts.md'), 'utf8');
+    // GitHub's heading anchors: lower case, punctuation but hyphens dropped, spaces to hyphens.
+    const anchors = new Set([...page.matchAll(/^#+ (.+)$/gm)].map((m) => (m[1] as string).toLowerCase().replace(/[^\w\s-]/g, '').trim().replace(/\s/g, '-')));
+    const groups = (parseYaml(namespaceData()) as { groups: Array<{ rules: Array<{ alert?: string; annotations?: Record<string, string> }> }> }).groups;
+    const urls = groups.flatMap((g) => g.rules).flatMap((r) => (r.annotations?.runbook_url === undefined ? [] : [{ alert: r.alert, url: r.annotations.runbook_url }]));
+    expect(urls.map((u) => u.alert)).toEqual(expect.arrayContaining(['SageMakerLlmTimeToFirstTokenP99High', 'SageMakerLlmRequestQueueGrowing', 'SageMakerLlmKvCacheNearFull', 'SageMakerGpuMemoryPressure', 'SageMakerInsufficientCapacityErrors', 'SageMakerScalingTooSlow']));
+    for (const { alert, url } of urls) {
+      const [file, anchor] = url.split('#');
+      expect({ alert, page: file, anchorFound: anchors.has(anchor as string) }).toEqual({ alert, page: 'docs/alerts.md', anchorFound: true });
+    }
+  });
+
   test('several rule files merge into one namespace', () => {
     const extra = join(work, 'extra.rules.yaml');
     writeFileSync(extra, '# team rules\ngroups:\n  - name: team\n    rules:\n      - record: x:y:z\n        expr: vector(1)\n');
     const merged = parseYaml(mergeRuleFiles([...DEFAULT_RULE_FILES, extra])) as { groups: Array<{ name: string }> };
-    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-neuron', 'inferwatch-model-server', 'team']);
+    expect(merged.groups.map((g) => g.name)).toEqual(['inferwatch-recording', 'inferwatch-neuron', 'inferwatch-model-server', 'inferwatch-llm', 'team']);
     writeFileSync(join(work, 'bad.yaml'), 'rules: []\n');
     expect(() => mergeRuleFiles([join(work, 'bad.yaml')])).toThrow(/does not start with a top-level "groups:" list/);
     expect(() => mergeRuleFiles([extra, extra])).toThrow('rule group "team" is defined twice');

@@ -1,0 +1,66 @@
+/**
+ * The demo's vLLM endpoints: SageMaker AI detailed observability served by the CloudWatch PromQL stand-in
+ * (test/support/stand-ins/llm-fleet.ts), which the bridge reads with its PromQL source (`promql.enabled`). During the
+ * demo's incident the chat endpoint's time to first token jumps, so SageMakerLlmTimeToFirstTokenP99High fires once the
+ * PromQL source writes the time-to-first-token histogram.
+ */
+import { CloudWatchPromQlStandIn } from '../test/support/stand-ins/cloudwatch-promql-stand-in';
+import { defaultLlmFleet, LlmFleetFeed, type LlmFleet } from '../test/support/stand-ins/llm-fleet';
+import type { Scenario } from '../test/support/stand-ins/scenario';
+
+const MINUTE = 60_000;
+/** The stand-in holds this much history, more than the bridge's first cycle reads (discovery included). */
+const HISTORY_MS = 3 * 60 * MINUTE;
+/** New periods reach the stand-in this often: each as soon as it ends, within the bridge's settle delay. */
+const FILL_EVERY_MS = 15_000;
+/** The series SageMakerLlmTimeToFirstTokenP99High reads, through its recording rule. */
+const TTFT_FAMILY = 'sagemaker_llm_time_to_first_token_seconds';
+
+/** The LLM fleet of the demo's story: the chat endpoint's spike is the incident's time. */
+export function demoLlmFleet(scenario: Scenario): LlmFleet {
+  return defaultLlmFleet({ endpoint: 'llm-chat', start: scenario.incident.start * 1000, end: scenario.incident.end * 1000 });
+}
+
+export interface RunningLlmFleet {
+  readonly promql: CloudWatchPromQlStandIn;
+  readonly fleet: LlmFleet;
+  stop(): Promise<void>;
+}
+
+/** Starts the PromQL stand-in with the fleet's history, and keeps adding each period as it ends. */
+export async function startLlmFleet(fleet: LlmFleet, region: string, now: number = Date.now()): Promise<RunningLlmFleet> {
+  const promql = new CloudWatchPromQlStandIn(region);
+  await promql.start();
+  const feed = new LlmFleetFeed(fleet, promql.series, now - HISTORY_MS);
+  feed.fill(now);
+  const timer = setInterval(() => feed.fill(Date.now()), FILL_EVERY_MS);
+  timer.unref();
+  return {
+    promql,
+    fleet,
+    stop: async () => {
+      clearInterval(timer);
+      await promql.stop();
+    },
+  };
+}
+
+/** The bridge config's `promql` block for the stand-in. */
+export function promqlConfig(url: string): string {
+  return `promql:\n  enabled: true\n  endpoint: ${url}\n`;
+}
+
+/** The LLM alerts the incident must fire: those whose series the PromQL source writes. */
+export function expectedLlmAlerts(fleet: LlmFleet, written: ReadonlySet<string>): ReadonlyArray<{ alert: string; endpoint: string }> {
+  if (!fleet.spike || !written.has(TTFT_FAMILY)) return [];
+  return [{ alert: 'SageMakerLlmTimeToFirstTokenP99High', endpoint: fleet.spike.endpoint }];
+}
+
+/** The banner's lines for the LLM endpoints, and what of them the bridge does not write yet. */
+export function llmLines(fleet: LlmFleet, url: string, written: ReadonlySet<string>): string {
+  const endpoints = [...new Set(fleet.instances.map((i) => i.endpoint))];
+  const lines = [`  CloudWatch PromQL stand-in ${url}  (vLLM: ${endpoints.join(', ')}; detailed observability, OTel deltas)`];
+  if (fleet.spike) lines.push(`  LLM incident        ${fleet.spike.endpoint}: time to first token jumps from 100-500 ms to seconds`);
+  if (!written.has(TTFT_FAMILY)) lines.push(`  not yet written     the PromQL source maps no ${TTFT_FAMILY}: its panel and alert are left out`);
+  return lines.join('\n');
+}

@@ -1,0 +1,102 @@
+import { histogramQuantile } from '../../../demo/demo-queries';
+import { CloudWatchPromQlStandIn, type PromSeriesData } from './cloudwatch-promql-stand-in';
+import { defaultLlmFleet, instancePeriod, LlmFleetFeed, placementEvents, TTFT_BUCKETS } from './llm-fleet';
+import { STAND_IN_ACCESS_KEY } from './cloudwatch-promql-stand-in';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '@aws-crypto/sha256-js';
+
+const MINUTE = 60_000;
+const T0 = Date.UTC(2026, 11, 4, 12, 0);
+const SPIKE = { endpoint: 'llm-chat', start: T0 + 30 * MINUTE, end: T0 + 60 * MINUTE };
+
+/** The source metric names of the LLM name contract (docs/promql-source.md and the contract's source column). */
+const CONTRACT_SOURCES = [
+  'vllm:time_to_first_token_seconds_bucket',
+  'vllm:time_to_first_token_seconds_sum',
+  'vllm:time_to_first_token_seconds_count',
+  'vllm:time_per_output_token_seconds_bucket',
+  'vllm:time_per_output_token_seconds_sum',
+  'vllm:time_per_output_token_seconds_count',
+  'vllm:prompt_tokens_total',
+  'vllm:generation_tokens_total',
+  'vllm:num_requests_waiting',
+  'vllm:num_requests_running',
+  'vllm:gpu_cache_usage_perc',
+  'DCGM_FI_DEV_GPU_UTIL',
+  'DCGM_FI_DEV_FB_USED',
+  'DCGM_FI_DEV_FB_FREE',
+  'ICECount',
+  'E2EScalingLatency',
+];
+
+function feed(to: number): PromSeriesData[] {
+  const series: PromSeriesData[] = [];
+  new LlmFleetFeed(defaultLlmFleet(SPIKE), series, T0).fill(to);
+  return series;
+}
+
+const ttftP99 = (period: number) => {
+  const truth = instancePeriod(defaultLlmFleet(SPIKE), defaultLlmFleet().instances[0] as never, period);
+  return histogramQuantile(0.99, [...TTFT_BUCKETS.map((b, i): [number, number] => [b, truth.ttftBuckets[i] as number]), [Infinity, truth.requests]]);
+};
+
+describe('the vLLM fleet of detailed observability', () => {
+  test('publishes exactly the contract\'s source metrics, counters and histograms as deltas, with SageMaker\'s OTel labels', () => {
+    const series = feed(T0 + 90 * MINUTE);
+    expect([...new Set(series.map((s) => s.labels.__name__))].sort()).toEqual([...CONTRACT_SOURCES].sort());
+    for (const s of series) {
+      const name = s.labels.__name__ ?? '';
+      const delta = /_total$|_bucket$|_sum$|_count$|^ICECount$/.test(name);
+      expect({ name, temporality: s.temporality }).toEqual({ name, temporality: delta ? 'delta' : 'gauge' });
+      expect(s.labels['aws.sagemaker.endpoint.name']).toMatch(/^llm-/);
+      if (name.startsWith('vllm:') || name.startsWith('DCGM')) expect(Object.keys(s.labels)).toEqual(expect.arrayContaining(['@resource.host.id', '@resource.cloud.availability_zone', '@resource.host.type']));
+      if (name.startsWith('DCGM')) expect(s.labels.gpu).toMatch(/^\d$/);
+    }
+    // The endpoint without inference components carries no component label.
+    expect(series.filter((s) => s.labels['aws.sagemaker.endpoint.name'] === 'llm-code').every((s) => !('aws.sagemaker.inference_component.name' in s.labels))).toBe(true);
+  });
+
+  test('each period once, a delta stamped at its end; filling again adds only the periods that ended since', () => {
+    const series: PromSeriesData[] = [];
+    const fleetFeed = new LlmFleetFeed(defaultLlmFleet(SPIKE), series, T0);
+    fleetFeed.fill(T0 + 10 * MINUTE + 30_000);
+    fleetFeed.fill(T0 + 10 * MINUTE + 59_000);
+    fleetFeed.fill(T0 + 12 * MINUTE);
+    const tokens = series.find((s) => s.labels.__name__ === 'vllm:prompt_tokens_total' && s.labels['@resource.host.id'] === 'i-0c4a1e5f0b7d2a001');
+    expect(tokens?.samples.map(([t]) => (t - T0) / MINUTE)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  test('histogram buckets are cumulative over le and end at the count; the spike lifts p99 time to first token far above 2 s', () => {
+    const fleet = defaultLlmFleet(SPIKE);
+    for (const instance of fleet.instances) {
+      for (let p = T0; p < T0 + 90 * MINUTE; p += MINUTE) {
+        const truth = instancePeriod(fleet, instance, p);
+        expect(truth.ttftBuckets.every((c, i) => i === 0 || c >= (truth.ttftBuckets[i - 1] as number))).toBe(true);
+        expect(truth.ttftBuckets[truth.ttftBuckets.length - 1]).toBe(truth.requests);
+        expect(truth.itlBuckets[truth.itlBuckets.length - 1]).toBe(truth.outputIntervals);
+      }
+    }
+    expect(ttftP99(T0 + 10 * MINUTE)).toBeLessThan(2);
+    expect(ttftP99(SPIKE.start + 5 * MINUTE)).toBeGreaterThan(5);
+    const events = placementEvents(fleet);
+    expect(events && events.scalingSeconds > 900).toBe(true);
+  });
+
+  test('the PromQL stand-in serves it: a period\'s delta sum is the truth of that period', async () => {
+    const promql = new CloudWatchPromQlStandIn('us-east-2');
+    await promql.start();
+    try {
+      promql.series.push(...feed(T0 + 20 * MINUTE));
+      const p = T0 + 5 * MINUTE;
+      const url = new URL(`${promql.url}/api/v1/query`);
+      url.search = new URLSearchParams({ query: 'sum_over_time({"vllm:prompt_tokens_total", "@resource.host.id"="i-0c4a1e5f0b7d2a003"}[60s])', time: String((p + MINUTE) / 1000) }).toString();
+      const signer = new SignatureV4({ service: 'monitoring', region: 'us-east-2', credentials: { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: 'stand-in-secret' }, sha256: Sha256 });
+      const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { host: url.host } });
+      const answer = (await (await fetch(url, { headers: signed.headers as Record<string, string> })).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      const instance = defaultLlmFleet().instances[2];
+      expect(answer.data.result.map((r) => Number(r.value[1]))).toEqual([instancePeriod(defaultLlmFleet(SPIKE), instance as never, p).promptTokens]);
+    } finally {
+      await promql.stop();
+    }
+  });
+});
