@@ -486,22 +486,24 @@ function describeWindow(w: WindowCheck): string {
 function lambdaSection(report: Report): string[] {
   const lines = ['## The Lambda\'s own bill per month', ''];
   lines.push(
-    `Each size's steady cycle at ${lambda.memoryMiB} MB (its wall at the CPU share as the billed duration), every ${CYCLE_MINUTES} minutes for 30 days, one shard, Arm, us-east-1 on-demand list price, before the free tier. ` +
+    `Each size's steady cycle at ${lambda.memoryMiB} MB, every ${CYCLE_MINUTES} minutes for 30 days, one shard, Arm, us-east-1 on-demand list price, before the free tier. ` +
+      'Billed duration: its CPU-seconds at the share (what Lambda, whose CPU is not shared with a stand-in or other load, would run it in, waits aside); the wall measured here at the share is beside it. ' +
       'Compare the CloudWatch bill below: the function is a rounding error beside it, and a CPU-bound cycle bills about the same GB-seconds at any memory size (twice the memory, half the wall).',
     '',
-    '| variants | billed s a cycle | GB-s a month | duration $ | requests $ | total $ a month |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| variants | billed s a cycle (CPU s / share) | wall measured at the share s | GB-s a month | duration $ | requests $ | total $ a month |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
   );
   const share = lambdaCpuShare(lambda.memoryMiB);
   for (const size of [...report.sizes].sort((a, b) => a.variants - b.variants)) {
     const c = size.atShare;
     if (c.failed) {
-      lines.push(`| ${fmt.int(size.variants)} | (failed) | | | | |`);
+      lines.push(`| ${fmt.int(size.variants)} | (failed) | | | | | |`);
       continue;
     }
-    const seconds = (c.capped ? c.wallMs : wallAtShare(c.wallMs, c.cpuMs, share)) / 1000;
+    const seconds = c.cpuMs / share / 1000;
+    const measured = c.capped ? c.wallMs : wallAtShare(c.wallMs, c.cpuMs, share);
     const bill = lambdaBill({ memoryMiB: lambda.memoryMiB, secondsPerInvocation: seconds, scheduleMinutes: CYCLE_MINUTES });
-    lines.push(`| ${fmt.int(size.variants)} | ${seconds.toFixed(1)} | ${fmt.int(bill.gbSecondsPerMonth)} | ${bill.durationUsd.toFixed(2)} | ${bill.requestsUsd.toFixed(2)} | ${(bill.durationUsd + bill.requestsUsd).toFixed(2)} |`);
+    lines.push(`| ${fmt.int(size.variants)} | ${seconds.toFixed(1)} | ${fmt.s(measured)} | ${fmt.int(bill.gbSecondsPerMonth)} | ${bill.durationUsd.toFixed(2)} | ${bill.requestsUsd.toFixed(2)} | ${(bill.durationUsd + bill.requestsUsd).toFixed(2)} |`);
   }
   lines.push('');
   return lines;
