@@ -15,6 +15,8 @@ import { rawQuery } from '../lambda/bridge/remote-write/query';
 import { queryUrlFor, resolveAuthorizer, sigv4Credentials, workspaceRegion } from '../lambda/bridge/runtime';
 import { countedDays, formatReconciliation, reconcile, utcDay, variantsByDay } from './cost-actual';
 import { COST_EXPLORER_LOOKBACK_MONTHS, CostExplorer } from './cost-explorer';
+import { DEFAULT_BRIDGE_MEMORY_MIB, SAMPLES_PER_VARIANT_PERIOD } from '../contract/bridge-capacity';
+import { estimatedLambdaBill, formatLambdaBill } from './cost-lambda';
 
 interface CostFlags {
   actual?: boolean;
@@ -27,6 +29,8 @@ interface CostFlags {
   scheduleMinutes: number;
   hostScrapeSeconds: number;
   discover?: boolean;
+  memoryMib: number;
+  shards: number;
 }
 
 function count(flag: string): (value: string) => number {
@@ -115,6 +119,8 @@ export function costCommand(): Command {
     .option('--schedule-minutes <n>', 'minutes between bridge runs', count('--schedule-minutes'), 5)
     .option('--host-scrape-seconds <n>', "the collector's scrape interval", count('--host-scrape-seconds'), 30)
     .option('--discover', 'count the metrics with ListMetrics in the configured region instead (no GetMetricData)')
+    .option('--memory-mib <n>', "the bridge Lambda's memory (its CPU share, and so each cycle's duration)", count('--memory-mib'), DEFAULT_BRIDGE_MEMORY_MIB)
+    .option('--shards <n>', 'bridge shards the fleet is split over', count('--shards'), 1)
     .option('-c, --config <file>', 'bridge config: its period, namespaces and catalog')
     .option('--actual', "the measured bill instead: Cost Explorer's daily GetMetricData metrics (needs ce:GetCostAndUsage) beside the bridge's own count, read from the receiver")
     .option('--days <n>', 'with --actual: whole UTC days to look back (Cost Explorer keeps 14 months)', count('--days'), 14)
@@ -145,6 +151,11 @@ export function costCommand(): Command {
       }
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);
+      if (flags.shards < 1) throw new UsageError('--shards must be at least 1');
+      // The measured CPU is per histogram variant: a fleet counts as its series in those (summaries and hosts count for less).
+      const variantsEquivalent = Math.ceil(load.bridgeSeries / SAMPLES_PER_VARIANT_PERIOD);
+      const lambda = estimatedLambdaBill({ variants: variantsEquivalent, shards: flags.shards, memoryMiB: flags.memoryMib, scheduleMinutes: flags.scheduleMinutes, region: config.region });
+      process.stdout.write(`\n${formatLambdaBill(lambda.bill, `(a steady cycle of ${Math.ceil(variantsEquivalent / flags.shards)} variants a shard, from the measured CPU at the function's share)`)}\n`);
       const modes = latencyModeCosts((mode) => Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, mode), flags.scheduleMinutes, config.period);
       process.stdout.write(`\nLatency as histogram (fleet-wide p99 with histogram_quantile), summary (per-series quantiles) or both, per real-time variant:\n${formatLatencyModeCosts(modes, config.latency)}\n`);
     });

@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { MAX_SCHEDULE_MINUTES } from '../contract/constants';
 import { BRIDGE_KEYS_SET_BY_CONSTRUCT, resolveConfig, type BridgeConfigInput } from '../contract/bridge-config';
+import { DEFAULT_BRIDGE_MEMORY_MIB } from '../contract/bridge-capacity';
 import { ConfigError } from '../contract/errors';
 import { BridgeConfigAsset } from './bridge-config-asset';
 import { allowCloudWatchLogs } from './log-encryption';
@@ -73,7 +74,10 @@ export interface CloudWatchBridgeProps {
    * @default the bridge's defaults
    */
   readonly bridgeConfig?: Record<string, unknown>;
-  /** @default 512 */
+  /**
+   * Lambda memory, which also sets its CPU share (1,769 MB is one vCPU): the bridge is CPU-bound at scale.
+   * @default DEFAULT_BRIDGE_MEMORY_MIB (1,024: see contract/bridge-capacity.ts)
+   */
   readonly memoryMiB?: number;
   /**
    * Must be below the schedule interval so runs never overlap.
@@ -211,7 +215,7 @@ export class CloudWatchBridge extends Construct {
       state: { type: 's3', bucket: this.stateBucket.bucketName, key: `${STATE_PREFIX}bridge-state.json` },
     };
 
-    const memorySize = props.memoryMiB ?? 512;
+    const memorySize = props.memoryMiB ?? DEFAULT_BRIDGE_MEMORY_MIB;
     const code = lambdaCode('bridge');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'inferwatch bridge: CloudWatch SageMaker/Neuron metrics -> AMP remote write',

@@ -2,7 +2,7 @@ import { Annotations, Aws, Duration, Stack, Validations, type App, type Environm
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ConfigError } from '../contract/errors';
 import { bridgeLagSeconds, type InferwatchConfig } from './config/inferwatch-config';
-import { shardSizingWarning } from './config/bridge-sizing';
+import { shardSizingProblems } from './config/bridge-sizing';
 import { accountSeriesLimits, type FleetSize } from './config/series-limits';
 import type { LatencyMode } from '../contract/latency';
 import { MonitoringStack } from './monitoring-stack';
@@ -181,11 +181,21 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       Validations.of(stack.bridge.role.node.findChild('DefaultPolicy')).acknowledge({ id, reason });
       if (stack.neuronCollector) Validations.of(stack.neuronCollector.instancePolicy).acknowledge({ id, reason });
     }
-    const sizing = shardSizingWarning(
-      { fleet: declaredFleet(workload), shards: workload.bridge.shards, memoryMiB: workload.bridge.memoryMiB },
+    const bridge = workload.bridge;
+    const configuredBudget = (bridge.config as { maxSamplesPerCycle?: unknown }).maxSamplesPerCycle;
+    const sizing = shardSizingProblems(
+      {
+        fleet: declaredFleet(workload),
+        shards: bridge.shards,
+        memoryMiB: bridge.memoryMiB,
+        timeoutSeconds: bridge.timeoutSeconds,
+        scheduleMinutes: bridge.scheduleMinutes,
+        ...(typeof configuredBudget === 'number' ? { maxSamplesPerCycle: configuredBudget } : {}),
+      },
       `workloads[${index}]`,
     );
-    if (sizing) Annotations.of(stack).addWarningV2('inferwatch:bridge-shard-size', sizing);
+    for (const warning of sizing.warnings) Annotations.of(stack).addWarningV2('inferwatch:bridge-shard-size', warning);
+    for (const error of sizing.errors) Annotations.of(stack).addError(error);
     return [stack];
   });
 

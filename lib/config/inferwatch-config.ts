@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BRIDGE_KEYS_SET_BY_CONSTRUCT, BridgeConfigSchema, checkBridgeConfig } from '../../contract/bridge-config';
 import { MAX_SCHEDULE_MINUTES } from '../../contract/constants';
+import { DEFAULT_BRIDGE_MEMORY_MIB } from '../../contract/bridge-capacity';
 import { ConfigError } from '../../contract/errors';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
@@ -18,7 +19,7 @@ const BridgeSettings = z
     /** Split the fleet across this many schedules by a stable hash of the endpoint name. @default 1 */
     shards: z.number().int().min(1).max(100).default(1),
     /** Lambda memory, MiB. @default 512 */
-    memoryMiB: z.number().int().min(128).max(10240).default(512),
+    memoryMiB: z.number().int().min(128).max(10240).default(DEFAULT_BRIDGE_MEMORY_MIB),
     /** Lambda timeout, seconds; below the schedule interval. @default 240 */
     timeoutSeconds: z.number().int().min(30).max(900).default(240),
     /**

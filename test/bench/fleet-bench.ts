@@ -25,6 +25,10 @@ import { ensurePrometheus, LocalPrometheus } from '../support/harness/prometheus
 import { CountingProxy } from './counting-proxy';
 import { cloudWatchBill, coldInit, compareEncoders, lastLine } from './peers';
 import type { UsageReport } from './preload';
+import { createCpuCap, lambdaCpuShare, wallAtShare, type CpuCap } from './cpu-share';
+import { DEFAULT_BRIDGE_MEMORY_MIB } from '../../contract/bridge-capacity';
+import { setRawCacheSize } from '../support/stand-ins/fleet';
+import { lambdaBill } from '../../cli/cost-lambda';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -33,12 +37,13 @@ const MINUTE = 60_000;
 const MiB = 1024 * 1024;
 const SETTLE_SECONDS = 120;
 const CYCLE_MINUTES = 5;
-/** Hard limits: a cycle past them is recorded as FAILED. */
 /**
- * As the CloudWatchBridge construct runs the function at its default 512 MB: a heap of 30% of it (NODE_OPTIONS).
- * BENCH_HEAP_MIB sizes it for another `memoryMiB` (307 for 1,024 MB).
+ * The function the bench stands for: `--memory` (the CloudWatchBridge construct's default unless given), its heap of
+ * 30% of it as the construct's NODE_OPTIONS sets (BENCH_HEAP_MIB overrides), its sample budget (the child sees
+ * AWS_LAMBDA_FUNCTION_MEMORY_SIZE, as in Lambda), its CPU share (1,769 MB = one vCPU) and its timeout.
  */
-const HEAP_LIMIT_MIB = Number(process.env.BENCH_HEAP_MIB ?? 153);
+const lambda = { memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB, heapMiB: Math.floor(DEFAULT_BRIDGE_MEMORY_MIB * 0.3), timeoutSeconds: 240, cap: undefined as CpuCap | undefined };
+/** Hard limit: a cycle past it is recorded as FAILED. */
 const CYCLE_TIMEOUT_MS = 10 * MINUTE;
 
 interface Options {
@@ -48,6 +53,7 @@ interface Options {
   latency: number;
   out?: string;
   inProcess: boolean;
+  memoryMiB: number;
 }
 
 export interface CycleResult {
@@ -57,6 +63,8 @@ export interface CycleResult {
   readonly now: number;
   readonly failed?: string;
   readonly wallMs: number;
+  /** How the cycle ran: under the Lambda's CPU share (a cgroup quota), or unconstrained. */
+  readonly capped?: string;
   readonly cpuMs: number;
   readonly rssMiB: number;
   readonly stateBytesWritten: number;
@@ -137,9 +145,11 @@ interface ChildRun {
 }
 
 /** Runs the built CLI under the preload with the hard limits; keeps only the tail of its output. */
-async function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildRun> {
+async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cap?: CpuCap): Promise<ChildRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_LIMIT_MIB}`, '-r', PRELOAD, CLI, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const node = [`--max-old-space-size=${lambda.heapMiB}`, '-r', PRELOAD, CLI, ...args];
+  const { command, args: argv } = cap ? cap.wrap(process.execPath, node) : { command: process.execPath, args: node };
+  const child = spawn(command, argv, { cwd: REPO_ROOT, env: { ...env, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(lambda.memoryMiB) }, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-16_384)));
   let polledRssKiB = 0;
@@ -217,7 +227,9 @@ class FleetRun {
     rmSync(this.work, { recursive: true, force: true });
   }
 
-  async cycle(now: number, label: string): Promise<CycleResult> {
+  /** One cycle; `capped` runs it at the Lambda's CPU share (when the machine allows a cgroup; else the model applies). */
+  async cycle(now: number, label: string, capped = false): Promise<CycleResult> {
+    const cap = capped && lambda.cap?.mode !== 'model' ? lambda.cap : undefined;
     const proxy = this.proxy as CountingProxy;
     this.standIn.resetCounts();
     proxy.reset();
@@ -229,7 +241,7 @@ class FleetRun {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       BENCH_USAGE_FILE: usageFile,
       BENCH_STATE_DIR: this.stateDir,
-    });
+    }, cap);
     const usage = readUsage(usageFile);
     const after = await prometheusCounters(this.prometheus);
     const state = dirBytes(this.stateDir);
@@ -248,6 +260,7 @@ class FleetRun {
       now,
       ...(failed ? { failed } : {}),
       wallMs: run.wallMs,
+      ...(cap ? { capped: cap.mode } : {}),
       cpuMs: usage ? (usage.userCPUTime + usage.systemCPUTime) / 1000 : NaN,
       rssMiB: (usage?.maxRSS ?? run.polledRssKiB) / 1024,
       stateBytesWritten: usage?.bytesWritten ?? NaN,
@@ -273,7 +286,7 @@ class FleetRun {
       readEnd: s.latestEndTime,
       summary,
     };
-    log(`${this.scenario} ${label}: ${failed ? `FAILED (${failed})` : 'ok'}, ${(result.wallMs / 1000).toFixed(1)} s, ${result.rssMiB.toFixed(0)} MiB, ${result.getMetricDataCalls} GetMetricData`);
+    log(`${this.scenario} ${label}: ${failed ? `FAILED (${failed})` : 'ok'}, ${(result.wallMs / 1000).toFixed(1)} s${cap ? ` at ${lambda.memoryMiB} MB's CPU share` : ''}, CPU ${(result.cpuMs / 1000).toFixed(1)} s, ${result.rssMiB.toFixed(0)} MiB, ${result.getMetricDataCalls} GetMetricData`);
     return result;
   }
 
@@ -287,6 +300,10 @@ class FleetRun {
     }
   }
 
+  landedCheck(firstCycleEnd: number, readEnd: number): Promise<WindowCheck> {
+    return windowCheck(this.prometheus, firstCycleEnd, readEnd);
+  }
+
   readyAt(now: number): number {
     return alignDown(now - SETTLE_SECONDS * 1000, MINUTE);
   }
@@ -297,6 +314,8 @@ interface SizeResult {
   readonly metrics: number;
   readonly first: CycleResult;
   readonly steady: CycleResult;
+  /** The next steady cycle, at the Lambda's CPU share. */
+  readonly atShare: CycleResult;
   readonly series: number | undefined;
 }
 
@@ -307,7 +326,8 @@ async function runSize(variants: number, latencyMs: number): Promise<SizeResult>
     const t0 = alignDown(Date.now(), MINUTE) - 60 * MINUTE;
     const first = await run.cycle(t0, 'first');
     const steady = await run.cycle(t0 + CYCLE_MINUTES * MINUTE, 'steady');
-    return { variants, metrics: run.standIn.metricCount, first, steady, series: await run.seriesActive(t0 + CYCLE_MINUTES * MINUTE) };
+    const atShare = await run.cycle(t0 + 2 * CYCLE_MINUTES * MINUTE, 'steady, at the CPU share', true);
+    return { variants, metrics: run.standIn.metricCount, first, steady, atShare, series: await run.seriesActive(t0 + CYCLE_MINUTES * MINUTE) };
   } finally {
     await run.stop();
   }
@@ -320,6 +340,45 @@ interface OutageResult {
   after?: CycleResult;
   readonly caughtUp: boolean;
   readonly note: string;
+  /** What Prometheus holds of the periods the receiver still took when the catch-up began (PromQL), once caught up. */
+  landed?: WindowCheck;
+}
+
+/** Series of a few always-present families that hold every period of [from, to) in Prometheus, of those present at all. */
+interface WindowCheck {
+  readonly from: number;
+  readonly to: number;
+  readonly periods: number;
+  readonly complete: number;
+  readonly series: number;
+  /** When some are short: how many periods the series hold, and how many series hold that many (`count_values`). */
+  readonly seen: string;
+}
+
+/**
+ * Every period still inside the receiver's window (`maxSampleAge`, 50 min) when the first catch-up cycle ended (the
+ * bridge skips, and counts, what ages past it while that cycle runs), to where the catch-up ended.
+ */
+async function windowCheck(prometheus: LocalPrometheus, firstCycleEnd: number, readEnd: number): Promise<WindowCheck> {
+  const from = Math.ceil((firstCycleEnd - 3000 * 1000) / MINUTE) * MINUTE;
+  const periods = Math.round((readEnd - from) / MINUTE);
+  // Evaluated half a period before the end over exactly `periods` periods: no sample sits on either edge of the range.
+  const at = readEnd - MINUTE / 2;
+  const range = `[${periods * 60}s]`;
+  let complete = 0;
+  let series = 0;
+  // One family a query: count_over_time drops the metric name, and the families' label sets overlap.
+  for (const family of ['aws_sagemaker_invocations_total', 'aws_sagemaker_model_latency_seconds_bucket', 'aws_sagemaker_model_latency_seconds_count']) {
+    complete += (await prometheus.query(`count(count_over_time(${family}${range}) == ${periods})`, at))[0]?.value ?? 0;
+    series += (await prometheus.query(`count(count_over_time(${family}${range}))`, at))[0]?.value ?? 0;
+  }
+  const seen =
+    complete === series
+      ? ''
+      : (await prometheus.query(`count_values("periods", count_over_time(aws_sagemaker_invocations_total${range}))`, at))
+          .map((r) => `${r.metric.periods} periods: ${r.value}`)
+          .join(', ');
+  return { from, to: readEnd, periods, complete, series, seen };
 }
 
 /** One fleet through a first and a steady cycle, then each outage in turn, caught up by cycles 5 minutes apart. */
@@ -331,7 +390,9 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
     const first = await run.cycle(now, 'first');
     now += CYCLE_MINUTES * MINUTE;
     const steady = await run.cycle(now, 'steady');
-    const size: SizeResult = { variants, metrics: run.standIn.metricCount, first, steady, series: await run.seriesActive(now) };
+    now += CYCLE_MINUTES * MINUTE;
+    const atShare = await run.cycle(now, 'steady, at the CPU share', true);
+    const size: SizeResult = { variants, metrics: run.standIn.metricCount, first, steady, atShare, series: await run.seriesActive(now) };
     const outages: OutageResult[] = [];
     for (const minutes of outagesMinutes) {
       now += minutes * MINUTE;
@@ -341,7 +402,7 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
       let note = '';
       const maxCycles = Math.ceil(minutes / CYCLE_MINUTES) + 2;
       while (cycles.length < maxCycles) {
-        const result = await run.cycle(now, `${minutes >= 60 ? `${minutes / 60} h` : `${minutes} min`} outage, cycle ${cycles.length + 1}`);
+        const result = await run.cycle(now, `${minutes >= 60 ? `${minutes / 60} h` : `${minutes} min`} outage, cycle ${cycles.length + 1}`, true);
         cycles.push(result);
         if (result.failed) {
           failedInARow += 1;
@@ -360,6 +421,9 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
       }
       if (!caughtUp && !note) note = `not caught up after ${cycles.length} cycles`;
       const outage: OutageResult = { outageMinutes: minutes, cycles, caughtUp, note };
+      const last = cycles[cycles.length - 1];
+      const first = cycles[0];
+      if (caughtUp && first && last) outage.landed = await run.landedCheck(first.now + first.wallMs, last.readEnd);
       outages.push(outage);
       // A steady cycle between outages, as the schedule would run.
       now += CYCLE_MINUTES * MINUTE;
@@ -398,6 +462,97 @@ function mark(ok: boolean | undefined): string {
   return ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS';
 }
 
+function cpuShareNote(): string {
+  const share = lambdaCpuShare(lambda.memoryMiB);
+  const cap = lambda.cap;
+  const how =
+    cap && cap.mode !== 'model'
+      ? `Cycles marked "at the CPU share" run in a ${cap.mode} cgroup with a CFS quota of ${share.toFixed(3)} CPU (${lambda.memoryMiB} MB / 1,769 MB a vCPU, as Lambda allots it); the others run unconstrained, and their "wall at the CPU share" is the model max(wall, CPU s / ${share.toFixed(3)}).`
+      : `No cgroup was writable here (${cap?.reason ?? 'not tried'}): every "wall at the CPU share" is the model max(wall, CPU s / ${share.toFixed(3)}) (${lambda.memoryMiB} MB / 1,769 MB a vCPU, as Lambda allots it).`;
+  return `${how} The machine's other load (the stand-in, Prometheus, other processes) shares the same cores, so a measured wall at the share is an upper bound.`;
+}
+
+function longestAtShare(o: OutageResult): number {
+  const share = lambdaCpuShare(lambda.memoryMiB);
+  return Math.max(...o.cycles.map((c) => (c.capped ? c.wallMs : wallAtShare(c.wallMs, c.cpuMs, share))));
+}
+
+function describeWindow(w: WindowCheck): string {
+  const window = `${fmt.int(w.complete)} of ${fmt.int(w.series)} series hold all ${w.periods} periods from ${new Date(w.from).toISOString().slice(11, 16)} to ${new Date(w.to).toISOString().slice(11, 16)}`;
+  return w.seen ? `${window} (invocations series by periods held: ${w.seen})` : window;
+}
+
+/** The Lambda's own bill per month for each size's steady cycle at the CPU share (cli/cost-lambda.ts prices). */
+function lambdaSection(report: Report): string[] {
+  const lines = ['## The Lambda\'s own bill per month', ''];
+  lines.push(
+    `Each size's steady cycle at ${lambda.memoryMiB} MB, every ${CYCLE_MINUTES} minutes for 30 days, one shard, Arm, us-east-1 on-demand list price, before the free tier. ` +
+      'Billed duration: its CPU-seconds at the share (what Lambda, whose CPU is not shared with a stand-in or other load, would run it in, waits aside); the wall measured here at the share is beside it. ' +
+      'Compare the CloudWatch bill below: the function is a rounding error beside it, and a CPU-bound cycle bills about the same GB-seconds at any memory size (twice the memory, half the wall).',
+    '',
+    '| variants | billed s a cycle (CPU s / share) | wall measured at the share s | GB-s a month | duration $ | requests $ | total $ a month |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  );
+  const share = lambdaCpuShare(lambda.memoryMiB);
+  for (const size of [...report.sizes].sort((a, b) => a.variants - b.variants)) {
+    const c = size.atShare;
+    if (c.failed) {
+      lines.push(`| ${fmt.int(size.variants)} | (failed) | | | | | |`);
+      continue;
+    }
+    const seconds = c.cpuMs / share / 1000;
+    const measured = c.capped ? c.wallMs : wallAtShare(c.wallMs, c.cpuMs, share);
+    const bill = lambdaBill({ memoryMiB: lambda.memoryMiB, secondsPerInvocation: seconds, scheduleMinutes: CYCLE_MINUTES });
+    lines.push(`| ${fmt.int(size.variants)} | ${seconds.toFixed(1)} | ${fmt.s(measured)} | ${fmt.int(bill.gbSecondsPerMonth)} | ${bill.durationUsd.toFixed(2)} | ${bill.requestsUsd.toFixed(2)} | ${(bill.durationUsd + bill.requestsUsd).toFixed(2)} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Issue 23's targets at the Lambda's CPU share: each steady cycle, and every catch-up cycle, within half the timeout. */
+function shareTargets(sizes: readonly SizeResult[], six: OutageResult | undefined): string[] {
+  const half = (lambda.timeoutSeconds * 1000) / 2;
+  const atShareMs = (c: CycleResult) => (c.capped ? c.wallMs : wallAtShare(c.wallMs, c.cpuMs, lambdaCpuShare(lambda.memoryMiB)));
+  const lines = [...sizes]
+    .sort((a, b) => a.variants - b.variants)
+    .map((size) => {
+      const c = size.atShare;
+      const measured = c.failed ? `FAILED (${c.failed})` : `${fmt.s(atShareMs(c))} s (${c.capped ?? 'model'}; CPU ${fmt.s(c.cpuMs)} s)`;
+      return `| ${fmt.int(size.variants)} variants, steady at ${lambda.memoryMiB} MB's CPU share: wall ≤ half the ${lambda.timeoutSeconds} s timeout | ${measured} | ${mark(!c.failed && atShareMs(c) <= half)} |`;
+    });
+  if (six) {
+    const landed = six.landed !== undefined && six.landed.series > 0 && six.landed.complete === six.landed.series;
+    lines.push(
+      `| 6 h outage: every catch-up cycle at the CPU share ≤ half the timeout; the receiver's window lands | longest ${fmt.s(longestAtShare(six))} s; ${six.landed ? describeWindow(six.landed) : 'not checked'} | ${mark(six.caughtUp && longestAtShare(six) <= half && landed)} |`,
+    );
+  }
+  return lines;
+}
+
+function catchUpSection(outages: readonly OutageResult[]): string[] {
+  if (outages.length === 0) return [];
+  const lines: string[] = [];
+  lines.push('## Catch-up after an outage', '');
+  lines.push(`| outage | cycles | failed | caught up | max peak RSS MiB | longest cycle s (at the CPU share) | total wall s | samples landed (refused) | the receiver's window in Prometheus | note |`);
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const o of outages) {
+    const failed = o.cycles.filter((c) => c.failed).length;
+    const rss = Math.max(...o.cycles.map((c) => c.rssMiB));
+    const wall = o.cycles.reduce((n, c) => n + c.wallMs, 0);
+    const landed = o.cycles.reduce((n, c) => n + c.samplesLanded, 0);
+    const refused = o.cycles.reduce((n, c) => n + c.samplesRefused, 0);
+    lines.push(
+      `| ${o.outageMinutes / 60} h | ${o.cycles.length} | ${failed} | ${o.caughtUp ? 'yes' : 'no'} | ${fmt.mib(rss)} | ${fmt.s(longestAtShare(o))} | ${fmt.s(wall)} | ${fmt.int(landed)} (${fmt.int(refused)}) | ${o.landed ? describeWindow(o.landed) : 'not checked (not caught up)'} | ${o.note} |`,
+    );
+  }
+  lines.push(
+    '',
+    `The receiver's window: from the end of the first catch-up cycle less \`maxSampleAge\` (50 min: older periods, and those that age past it while that cycle runs, are read and counted as skipped, their counts carried by the counters) to where the catch-up ended, every one-minute period of \`aws_sagemaker_invocations_total\` and \`aws_sagemaker_model_latency_seconds_bucket\`/\`_count\` counted in Prometheus with \`count_over_time\`.`,
+  );
+  lines.push('');
+  return lines;
+}
+
 function cycleRow(r: CycleResult): string {
   const sm = r.sagemakerCalls;
   return [
@@ -405,6 +560,7 @@ function cycleRow(r: CycleResult): string {
     r.label,
     r.failed ? `**FAILED**: ${r.failed.replace(/\|/g, '\\|')}` : 'ok',
     fmt.s(r.wallMs),
+    r.capped ? `**${fmt.s(r.wallMs)}** (${r.capped})` : `${fmt.s(wallAtShare(r.wallMs, r.cpuMs, lambdaCpuShare(lambda.memoryMiB)))} (model)`,
     fmt.s(r.cpuMs),
     fmt.mib(r.rssMiB),
     `${r.getMetricDataCalls} (${r.getMetricDataMinimum})${r.throttled ? `, ${r.throttled} throttled` : ''}`,
@@ -420,8 +576,8 @@ function cycleRow(r: CycleResult): string {
 }
 
 const CYCLE_HEADER = [
-  '| fleet | cycle | outcome | wall s | CPU s | peak RSS MiB | GetMetricData calls (minimum) | queries | ListMetrics | AWS calls in flight (peak) | SageMaker List / Describe / Config | state file / dir | state written / read | remote write | samples landed |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| fleet | cycle | outcome | wall s | wall s at the CPU share | CPU s | peak RSS MiB | GetMetricData calls (minimum) | queries | ListMetrics | AWS calls in flight (peak) | SageMaker List / Describe / Config | state file / dir | state written / read | remote write | samples landed |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 
 interface Report {
@@ -443,19 +599,20 @@ function render(report: Report): string {
   push(
     `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; Prometheus 2.x receiver; ${options.latency} ms injected latency on every CloudWatch and SageMaker call; ` +
       `CloudWatch limits as AWS documents them (ListMetrics 500 a page, GetMetricData ≤ 500 queries and ≤ 100,800 datapoints a response, 50 TPS). ` +
-      `Each cycle is \`node dist/cli/main.js bridge --once --now …\`, a fresh process with \`--max-old-space-size=${HEAP_LIMIT_MIB}\`; wall includes process start. ` +
+      `Each cycle is \`node dist/cli/main.js bridge --once --now …\`, a fresh process with \`--max-old-space-size=${lambda.heapMiB}\` and \`AWS_LAMBDA_FUNCTION_MEMORY_SIZE=${lambda.memoryMiB}\` (its sample budget), as the construct runs a ${lambda.memoryMiB} MB function; wall includes process start. ` +
+      `${cpuShareNote()} ` +
       `Run took ${report.minutes.toFixed(1)} min.`,
     '',
   );
   push(
     `Reproduce: \`npm run bench\` (builds first; sizes ${options.sizes.join(', ')}${options.outageSize > 0 ? `, outages of ${options.outages.map((m) => `${m / 60} h`).join(' and ')} at ${options.outageSize} variants` : ''}). ` +
-      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--latency`, `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES); BENCH_HEAP_MIB for another Lambda size (307 for 1,024 MB).',
+      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--latency`, `--memory` (the Lambda size: heap, sample budget, CPU share), `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES, BENCH_MEMORY_MIB); BENCH_HEAP_MIB overrides the heap.',
     '',
   );
   push(`Idle process (node + CLI loaded, \`bridge --help\`): peak RSS ${fmt.mib(idle.rssMiB)} MiB, CPU ${fmt.s(idle.cpuMs)} s.`, '');
   push('## Cycles', '');
   push(...CYCLE_HEADER);
-  for (const size of sizes) push(`| ${cycleRow(size.first)} |`, `| ${cycleRow(size.steady)} |`);
+  for (const size of sizes) push(`| ${cycleRow(size.first)} |`, `| ${cycleRow(size.steady)} |`, `| ${cycleRow(size.atShare)} |`);
   for (const outage of outages) for (const c of [...outage.cycles, ...(outage.after ? [outage.after] : [])]) push(`| ${cycleRow(c)} |`);
   push('');
   push(
@@ -499,24 +656,13 @@ function render(report: Report): string {
   }
   push('');
 
-  if (outages.length > 0) {
-    push('## Catch-up after an outage', '');
-    push('| outage | cycles | failed | caught up | max peak RSS MiB | total wall s | samples landed (refused) | note |');
-    push('| --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const o of outages) {
-      const failed = o.cycles.filter((c) => c.failed).length;
-      const rss = Math.max(...o.cycles.map((c) => c.rssMiB));
-      const wall = o.cycles.reduce((n, c) => n + c.wallMs, 0);
-      const landed = o.cycles.reduce((n, c) => n + c.samplesLanded, 0);
-      const refused = o.cycles.reduce((n, c) => n + c.samplesRefused, 0);
-      push(`| ${o.outageMinutes / 60} h | ${o.cycles.length} | ${failed} | ${o.caughtUp ? 'yes' : 'no'} | ${fmt.mib(rss)} | ${fmt.s(wall)} | ${fmt.int(landed)} (${fmt.int(refused)}) | ${o.note} |`);
-    }
-    push('');
-  }
+  push(...catchUpSection(outages));
+  push(...lambdaSection(report));
 
   push('## Targets (issue 8)', '');
   push('| target | measured | |');
   push('| --- | --- | --- |');
+  const six = outages.find((o) => o.outageMinutes === 360);
   const bySize = (n: number) => sizes.find((s) => s.variants === n);
   const k10 = bySize(10_000);
   const k1 = bySize(1_000);
@@ -535,10 +681,10 @@ function render(report: Report): string {
       `| 1,000 → 10,000, ${cycle}: wall and CPU ≤ ×11, RSS above idle ≤ ×10 | ${g.valid ? `wall ${fmt.ratio(g.wall)}, CPU ${fmt.ratio(g.cpu)}, RSS ${fmt.ratio(g.rss)}` : 'a cycle failed'} | ${mark(g.valid && g.wall <= 11 && g.cpu <= 11 && g.rss <= 10)} |`,
     );
   }
-  const six = outages.find((o) => o.outageMinutes === 360);
   push(
     `| 6 h outage at ${fmt.int(options.outageSize || 5000)} variants: no failed cycle, ≤ 384 MiB every cycle | ${six ? `${six.cycles.filter((c) => c.failed).length} failed of ${six.cycles.length}, max ${fmt.mib(Math.max(...six.cycles.map((c) => c.rssMiB)))} MiB${six.caughtUp ? ', caught up' : `, ${six.note}`}` : 'not run'} | ${mark(six ? six.caughtUp && six.cycles.every((c) => !c.failed && c.rssMiB <= 384) : undefined)} |`,
   );
+  push(...shareTargets(sizes, six));
   const largest = [...sizes].filter((s) => !s.steady.failed && s.series).sort((a, b) => b.variants - a.variants)[0];
   push(`| state ≤ 100 B/series | ${largest ? `${fmt.int(perSeries(largest))} B/series at ${fmt.int(largest.variants)} variants (${fmt.int(largest.series ?? NaN)} series)` : 'no steady cycle'} | ${mark(largest ? perSeries(largest) <= 100 : undefined)} |`);
   const steadies = sizes.map((s) => s.steady).filter((c) => !c.failed);
@@ -595,10 +741,11 @@ async function main(): Promise<void> {
     .option('--outage-size <n>', 'fleet size for the outage catch-up runs (0: none)', process.env.BENCH_OUTAGE_SIZE ?? '5000')
     .option('--outages <list>', 'outages in minutes, comma-separated', process.env.BENCH_OUTAGES ?? '60,360')
     .option('--latency <ms>', 'injected CloudWatch and SageMaker latency', '50')
+    .option('--memory <MB>', 'the Lambda memory size the cycles stand for: heap, sample budget and CPU share', process.env.BENCH_MEMORY_MIB ?? String(DEFAULT_BRIDGE_MEMORY_MIB))
     .option('--out <file>', 'also write the report to this file')
     .option('--no-in-process', 'skip the in-process figures of test/bench/bench.ts')
     .parse(process.argv);
-  const raw = program.opts<{ sizes: string; outageSize: string; outages: string; latency: string; out?: string; inProcess: boolean }>();
+  const raw = program.opts<{ sizes: string; outageSize: string; outages: string; latency: string; memory: string; out?: string; inProcess: boolean }>();
   const list = (text: string) => text.split(',').map((v) => Number(v.trim())).filter((v) => Number.isInteger(v) && v > 0);
   const options: Options = {
     sizes: list(raw.sizes),
@@ -606,8 +753,16 @@ async function main(): Promise<void> {
     outages: list(raw.outages),
     latency: Number(raw.latency),
     inProcess: raw.inProcess,
+    memoryMiB: Number(raw.memory),
     ...(raw.out ? { out: raw.out } : {}),
   };
+  if (!Number.isInteger(options.memoryMiB) || options.memoryMiB < 128 || options.memoryMiB > 10240) throw new Error(`--memory takes a Lambda memory size in MB, 128 to 10240 (got "${raw.memory}")`);
+  lambda.memoryMiB = options.memoryMiB;
+  lambda.heapMiB = Number(process.env.BENCH_HEAP_MIB ?? Math.floor(options.memoryMiB * 0.3));
+  lambda.cap = createCpuCap(lambdaCpuShare(options.memoryMiB));
+  log(`Lambda stand-in: ${lambda.memoryMiB} MB, heap ${lambda.heapMiB} MiB, CPU share ${lambdaCpuShare(lambda.memoryMiB).toFixed(3)} (${lambda.cap.mode}${lambda.cap.reason ? `: ${lambda.cap.reason}` : ''})`);
+  // A catch-up reads up to 75 periods of every timing series (maxCycleSpan, the revision window, settle): keep them all drawn once.
+  setRawCacheSize(Math.max(400_000, Math.max(options.outageSize, ...options.sizes) * 4 * 80));
   if (!existsSync(CLI) || !existsSync(PRELOAD)) throw new Error(`${relative(REPO_ROOT, CLI)} or the preload is missing: run \`npm run build\` first (\`npm run bench\` does)`);
   ensurePrometheus(log);
   const started = performance.now();
@@ -637,6 +792,7 @@ async function main(): Promise<void> {
     if (options.out) writeFileSync(options.out, `${text}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    lambda.cap?.dispose();
   }
 }
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeLease } from '../../lambda/bridge/state/lease';
 import { decodeState } from '../../lambda/bridge/state/state';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
 import { defaultFleet, ODD_INSTANCE_NAME, type Dimension } from '../support/stand-ins/fleet';
@@ -54,6 +55,8 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     return series;
   };
   const storedState = () => decodeState(readFileSync(join(stateDir, 'bridge-state.bin')).subarray(8), stateDir);
+  // The journal lease: a file of its own beside the state (the first 8 bytes its generation).
+  const storedLease = () => decodeLease(readFileSync(join(stateDir, 'bridge-lease.bin')).subarray(8), stateDir);
 
   beforeAll(async () => {
     await standIn.start();
@@ -249,8 +252,9 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     expect(killed.signal).toBe('SIGKILL');
     // Requests go out several at a time: the kill lands after the first is stored, maybe with others in flight.
     expect(proxy.writesForwarded).toBeGreaterThanOrEqual(1);
-    const journal = storedState().journal;
+    const journal = storedLease();
     expect(journal).toBeDefined();
+    const before = storedState();
     expect(readdirSync(join(stateDir, 'journal', journal?.id ?? '')).length).toBeGreaterThanOrEqual(1);
 
     // CloudWatch revises a period the killed cycle already wrote: re-reading naively would now write a different value there.
@@ -271,7 +275,8 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     const [replays] = await prometheus.query('inferwatch_bridge_journal_replays_total', t3 + MINUTE);
     expect(replays?.value).toBe(1);
     const after = storedState();
-    expect(after.journal).toBeUndefined();
+    expect(storedLease()).toBeUndefined();
+    expect(after.lastJournal).not.toBe(before.lastJournal);
     expect(after.highWaterMark).toBe(end4);
     expect(existsSync(join(stateDir, 'journal', journal?.id ?? ''))).toBe(false);
   });

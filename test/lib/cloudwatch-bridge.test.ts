@@ -32,12 +32,12 @@ describe('CloudWatchBridge', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      MemorySize: 512,
+      MemorySize: 1024,
       Timeout: 240,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^BridgeLogs') } },
       DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BridgeDeadLetters'), 'Arn'] } },
-      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps --max-old-space-size=153', INFERWATCH_CONFIG: Match.anyValue(), INFERWATCH_CONFIG_ASSET: 'bridge-config.json' } },
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps --max-old-space-size=307', INFERWATCH_CONFIG: Match.anyValue(), INFERWATCH_CONFIG_ASSET: 'bridge-config.json' } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });

@@ -31,6 +31,8 @@ export interface CycleContext {
   previous: BridgeState;
   /** The store's version, for the next conditional write. */
   version: string | undefined;
+  /** The lease object's version, for the claim's conditional write. */
+  leaseVersion: string | undefined;
   /** Requests of a killed cycle's journal sent again by `start`. */
   replayedBatches: number;
 }
@@ -39,6 +41,7 @@ export interface CycleContext {
 export interface Loaded {
   readonly stored: BridgeState | undefined;
   readonly version: string | undefined;
+  readonly leaseVersion: string | undefined;
   readonly replayedBatches: number;
 }
 
@@ -86,4 +89,6 @@ export interface Claim {
   readonly journalId: string;
   /** Wall-clock epoch ms: the lease ends there, and no request is written after it. */
   readonly leaseUntil: number;
+  /** The lease object's version after the claim, for its release. */
+  readonly leaseVersion: string | undefined;
 }

@@ -1,6 +1,8 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { currentHolder, holderIsDead } from './journal';
+import { decodeLease, encodeLease, type LoadedLease } from './lease';
+import type { JournalHeader } from './state';
 import { ConcurrentUpdateError, type LoadedState, type StateStore } from './store';
 
 /** A lock whose holder cannot be checked (another host) counts as abandoned after this long. */
@@ -8,12 +10,13 @@ const STALE_LOCK_MS = 30_000;
 const STATE_FILE = 'bridge-state.bin';
 const GENERATION_BYTES = 8;
 const LEGACY_FILE = 'bridge-state.json';
+const LEASE_FILE = 'bridge-lease.bin';
 
 /**
  * State in a local directory, for the CLI. Each save bumps a generation number (the file's first 8 bytes); a
  * save whose expected generation is no longer current fails, like S3's conditional write. A lock file naming
  * its holder makes check-and-write atomic; a holder that died is recognised at once. Journal records are files
- * of their own under `journal/<id>/`.
+ * of their own under `journal/<id>/`; the journal lease is `bridge-lease.bin`, versioned and written the same way.
  */
 export class FileStateStore implements StateStore {
   readonly location: string;
@@ -32,20 +35,35 @@ export class FileStateStore implements StateStore {
   }
 
   async save(bytes: Uint8Array, expectedVersion: string | undefined): Promise<string> {
+    const generation = await this.writeVersioned(this.file, () => this.read(), bytes, expectedVersion);
+    if (generation === '1') await rm(join(this.location, LEGACY_FILE), { force: true });
+    return generation;
+  }
+
+  async loadLease(): Promise<LoadedLease> {
+    const stored = await this.readVersioned(join(this.location, LEASE_FILE));
+    return stored ? { journal: decodeLease(stored.bytes, join(this.location, LEASE_FILE)), version: String(stored.generation) } : { journal: undefined, version: undefined };
+  }
+
+  async saveLease(journal: JournalHeader | undefined, expectedVersion: string | undefined): Promise<string> {
+    const file = join(this.location, LEASE_FILE);
+    return this.writeVersioned(file, () => this.readVersioned(file), encodeLease(journal), expectedVersion);
+  }
+
+  /** Under the lock: writes `bytes` with the next generation if the current one is still `expectedVersion`. */
+  private async writeVersioned(file: string, current: () => Promise<{ generation: number } | undefined>, bytes: Uint8Array, expectedVersion: string | undefined): Promise<string> {
     await mkdir(this.location, { recursive: true });
     await this.acquireLock();
     try {
       await this.removeLeftovers();
-      const current = await this.read();
-      const currentVersion = current ? String(current.generation) : undefined;
-      if (currentVersion !== expectedVersion) throw new ConcurrentUpdateError(this.location);
-      const generation = (current?.generation ?? 0) + 1;
+      const stored = await current();
+      if ((stored ? String(stored.generation) : undefined) !== expectedVersion) throw new ConcurrentUpdateError(file === this.file ? this.location : file);
+      const generation = (stored?.generation ?? 0) + 1;
       const head = Buffer.allocUnsafe(GENERATION_BYTES);
       head.writeDoubleLE(generation, 0);
-      const temp = `${this.file}.${process.pid}.tmp`;
+      const temp = `${file}.${process.pid}.tmp`;
       await writeFile(temp, Buffer.concat([head, bytes]));
-      await rename(temp, this.file);
-      if (generation === 1) await rm(join(this.location, LEGACY_FILE), { force: true });
+      await rename(temp, file);
       return String(generation);
     } finally {
       await rm(this.lock, { force: true });
@@ -85,11 +103,15 @@ export class FileStateStore implements StateStore {
   }
 
   private async read(): Promise<{ generation: number; bytes: Buffer } | undefined> {
+    return (await this.readVersioned(this.file)) ?? this.readLegacy();
+  }
+
+  private async readVersioned(file: string): Promise<{ generation: number; bytes: Buffer } | undefined> {
     let raw: Buffer;
     try {
-      raw = await readFile(this.file);
+      raw = await readFile(file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.readLegacy();
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
     if (raw.length < GENERATION_BYTES) return { generation: 0, bytes: raw };
@@ -109,7 +131,7 @@ export class FileStateStore implements StateStore {
   /** Temporary files of a save that was killed before its rename; only the lock holder gets here. */
   private async removeLeftovers(): Promise<void> {
     for (const name of await readdir(this.location)) {
-      if (name.startsWith(`${STATE_FILE}.`) && name.endsWith('.tmp')) await rm(join(this.location, name), { force: true });
+      if ((name.startsWith(`${STATE_FILE}.`) || name.startsWith(`${LEASE_FILE}.`)) && name.endsWith('.tmp')) await rm(join(this.location, name), { force: true });
     }
   }
 

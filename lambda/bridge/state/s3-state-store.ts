@@ -1,5 +1,7 @@
 import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { sdkError } from '../aws-calls';
+import { decodeLease, encodeLease, type LoadedLease } from './lease';
+import type { JournalHeader } from './state';
 import { ConcurrentUpdateError, type LoadedState, type StateStore } from './store';
 
 function isMissing(failure: unknown): boolean {
@@ -10,7 +12,7 @@ function isMissing(failure: unknown): boolean {
 /**
  * State in one S3 object. Writes are conditional on the ETag read (`If-Match`), or on the object not
  * existing yet (`If-None-Match: *`), so of two overlapping cycles only one commits. Journal records are
- * objects of their own under `<key>.journal/<id>/`.
+ * objects of their own under `<key>.journal/<id>/`, and the journal lease is `<key>.lease`, written the same way.
  */
 export class S3StateStore implements StateStore {
   readonly location: string;
@@ -34,23 +36,48 @@ export class S3StateStore implements StateStore {
   }
 
   async save(bytes: Uint8Array, expectedVersion: string | undefined): Promise<string> {
+    return this.putConditional(this.key, bytes, 'application/octet-stream', expectedVersion);
+  }
+
+  async loadLease(): Promise<LoadedLease> {
+    const location = `s3://${this.bucket}/${this.leaseKey}`;
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.leaseKey }));
+      return { journal: decodeLease((await response.Body?.transformToByteArray()) ?? new Uint8Array(), location), version: response.ETag };
+    } catch (error) {
+      if (isMissing(error)) return { journal: undefined, version: undefined };
+      throw error;
+    }
+  }
+
+  async saveLease(journal: JournalHeader | undefined, expectedVersion: string | undefined): Promise<string> {
+    return this.putConditional(this.leaseKey, encodeLease(journal), 'application/json', expectedVersion);
+  }
+
+  private get leaseKey(): string {
+    return `${this.key}.lease`;
+  }
+
+  /** PutObject with `If-Match` on the version read, or `If-None-Match: *` when there was none. */
+  private async putConditional(key: string, bytes: Uint8Array, contentType: string, expectedVersion: string | undefined): Promise<string> {
+    const location = `s3://${this.bucket}/${key}`;
     try {
       const response = await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: this.key,
+          Key: key,
           Body: bytes,
-          ContentType: 'application/octet-stream',
+          ContentType: contentType,
           ...(expectedVersion === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
         }),
       );
-      if (!response.ETag) throw new Error(`S3 returned no ETag for ${this.location}`);
+      if (!response.ETag) throw new Error(`S3 returned no ETag for ${location}`);
       return response.ETag;
     } catch (failure) {
       const error = sdkError(failure);
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       // 412: the precondition failed; 409: a concurrent conditional write to the same key is in flight.
-      if (status === 412 || status === 409 || (error as { name?: string }).name === 'PreconditionFailed') throw new ConcurrentUpdateError(this.location);
+      if (status === 412 || status === 409 || (error as { name?: string }).name === 'PreconditionFailed') throw new ConcurrentUpdateError(location);
       throw failure;
     }
   }

@@ -33,7 +33,13 @@ export interface BridgeState {
   /** How long the previous cycle's remote write took, ms. */
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
+  /**
+   * The journal lease of inferwatch 0.2 and before, kept in the state itself: still honoured when read (a journal left
+   * by a cycle killed before an upgrade is replayed); the lease is now an object of its own (lease.ts).
+   */
   journal?: JournalHeader;
+  /** The id of the journal whose cycle this state commits: a lease still naming it was committed, only not released. */
+  lastJournal?: string;
 }
 
 export function emptyState(): BridgeState {
@@ -52,6 +58,7 @@ interface StateHeader {
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
   journal?: JournalHeader;
+  lastJournal?: string;
 }
 
 /**
@@ -68,6 +75,7 @@ export function encodeState(state: BridgeState): Buffer {
     lastWriteMs: state.lastWriteMs,
     sagemaker: state.sagemaker,
     journal: state.journal,
+    lastJournal: state.lastJournal,
   };
   const json = Buffer.from(JSON.stringify(header));
   const length = Buffer.allocUnsafe(4);

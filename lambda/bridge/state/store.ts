@@ -1,4 +1,6 @@
 import { RecoverableError } from '../../../contract/errors';
+import type { LoadedLease } from './lease';
+import type { JournalHeader } from './state';
 
 export interface LoadedState {
   /** The raw stored bytes; undefined when nothing is stored. */
@@ -15,6 +17,13 @@ export interface StateStore {
   load(): Promise<LoadedState>;
   /** Writes `bytes` only if the stored version is still `expectedVersion`; returns the new version. */
   save(bytes: Uint8Array, expectedVersion: string | undefined): Promise<string>;
+  /** The journal lease, an object of its own beside the state (see lease.ts). */
+  loadLease(): Promise<LoadedLease>;
+  /**
+   * Writes the lease (`undefined`: released) only if its stored version is still `expectedVersion`, else throws a
+   * ConcurrentUpdateError; returns the new version.
+   */
+  saveLease(journal: JournalHeader | undefined, expectedVersion: string | undefined): Promise<string>;
   appendJournal(id: string, seq: number, record: Uint8Array): Promise<void>;
   /** The record, or undefined past the last one. */
   readJournal(id: string, seq: number): Promise<Uint8Array | undefined>;

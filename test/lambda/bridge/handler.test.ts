@@ -63,13 +63,16 @@ describe('Lambda handler', () => {
       { name: 'region', value: 'eu-west-1' },
     ]);
     const puts = s3?.commandCalls((S3 as S3Module).PutObjectCommand).map((c) => c.args[0].input as { Bucket: string; Key: string; IfNoneMatch?: string; IfMatch?: string });
-    // The state is claimed (If-None-Match on a fresh bucket), each request is journaled beside it, then the state is committed (If-Match).
+    // The lease object is claimed (If-None-Match on a fresh bucket), each request is journaled beside it, the state is
+    // committed once (If-None-Match: the first state), then the lease released (If-Match on the claim's ETag).
     const statePuts = puts?.filter((p) => p.Key === 'inferwatch/bridge-state.json');
-    expect(statePuts?.map((p) => [p.Bucket, p.IfNoneMatch ?? p.IfMatch])).toEqual([
+    expect(statePuts?.map((p) => [p.Bucket, p.IfNoneMatch ?? p.IfMatch])).toEqual([['inferwatch-state', '*']]);
+    const leasePuts = puts?.filter((p) => p.Key === 'inferwatch/bridge-state.json.lease');
+    expect(leasePuts?.map((p) => [p.Bucket, p.IfNoneMatch ?? p.IfMatch])).toEqual([
       ['inferwatch-state', '*'],
       ['inferwatch-state', '"1"'],
     ]);
-    const journalPuts = puts?.filter((p) => p.Key !== 'inferwatch/bridge-state.json') ?? [];
+    const journalPuts = puts?.filter((p) => !p.Key.startsWith('inferwatch/bridge-state.json') || p.Key.includes('.journal/')) ?? [];
     expect(journalPuts.length).toBeGreaterThan(0);
     for (const put of journalPuts) expect(put.Key).toMatch(/^inferwatch\/bridge-state\.json\.journal\/[\w-]+\/\d+$/);
     expect(s3?.commandCalls((S3 as S3Module).DeleteObjectsCommand)).toHaveLength(1);
@@ -224,9 +227,10 @@ describe('Lambda handler and a duplicate delivery', () => {
   }
 
   test('a live lease held by another run: the run is skipped and counted, not failed (no Errors or DeadLetters alarm)', async () => {
-    const held = encodeState({ ...emptyState(), journal: { id: 'j', base: Date.now() - 600_000, leaseUntil: Date.now() + 120_000, holder: 'another-host/boot/1' } });
+    const held = JSON.stringify({ journal: { id: 'j', base: Date.now() - 600_000, leaseUntil: Date.now() + 120_000, holder: 'another-host/boot/1' } });
     const { docs, result, getMetricDataCalls } = await runOnce((s3, S3) => {
-      s3.on(S3.GetObjectCommand, { Key: 'inferwatch/bridge-state.json' }).resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from(held)])), ETag: '"7"' } as never);
+      s3.on(S3.GetObjectCommand, { Key: 'inferwatch/bridge-state.json' }).resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from(encodeState(emptyState()))])), ETag: '"7"' } as never);
+      s3.on(S3.GetObjectCommand, { Key: 'inferwatch/bridge-state.json.lease' }).resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from(held)])), ETag: '"3"' } as never);
       s3.on(S3.PutObjectCommand).rejects(new Error('a skipped run writes nothing'));
     });
     expect(result).toEqual({ samples: 0, skipped: true });

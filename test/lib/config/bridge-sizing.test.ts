@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { MEASURED_SERIES_PER_SHARD_AT_512_MIB, shardSizingWarning } from '../../../lib/config/bridge-sizing';
+import { cycleEstimate, DEFAULT_BRIDGE_MEMORY_MIB, variantsPerShardByCpu } from '../../../contract/bridge-capacity';
+import { MEASURED_SERIES_PER_SHARD_AT_512_MIB, shardSizingProblems, shardSizingWarning } from '../../../lib/config/bridge-sizing';
 import { parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
 import { expectedSeries } from '../../../lib/config/series-limits';
 import { buildInferwatch } from '../../../lib/inferwatch-app';
@@ -21,20 +22,55 @@ describe('bridge shard sizing against the measured capacity', () => {
     expect(shardSizingWarning({ fleet: { ...fleet, latency: 'summary' }, shards: 1, memoryMiB: 512 }, 'w')).toBeUndefined();
   });
 
+  test('by CPU: the most variants a shard keeps within half the timeout at its CPU share; beyond, a warning naming the keys and numbers, and the memory it names fits', () => {
+    const sizing = { timeoutSeconds: 240, scheduleMinutes: 5 };
+    const capacity = variantsPerShardByCpu({ memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB, ...sizing });
+    const fits = cycleEstimate({ variants: capacity, memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB });
+    expect(Math.max(fits.steadyWallSeconds, fits.catchUpWallSeconds)).toBeLessThanOrEqual(120);
+    const over = cycleEstimate({ variants: capacity + 1, memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB });
+    expect(Math.max(over.steadyWallSeconds, over.catchUpWallSeconds)).toBeGreaterThan(120);
+    // More memory, more CPU: capacity grows with it.
+    expect(variantsPerShardByCpu({ memoryMiB: 1769, ...sizing })).toBeGreaterThan(capacity);
+    expect(variantsPerShardByCpu({ memoryMiB: 512, ...sizing })).toBeLessThan(capacity);
+
+    expect(shardSizingProblems({ fleet: { variants: capacity, neuronHosts: 0 }, shards: 1, memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB, ...sizing }, 'workloads[0]')).toEqual({ errors: [], warnings: [] });
+    const variants = Math.ceil(capacity * 1.3);
+    const { errors, warnings } = shardSizingProblems({ fleet: { variants, neuronHosts: 0 }, shards: 1, memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB, ...sizing }, 'workloads[1]');
+    expect(errors).toEqual([]);
+    const cpuWarning = warnings.find((w) => w.includes('CPU-seconds'));
+    expect(cpuWarning).toMatch(new RegExp(`^workloads\\[1\\]: a (steady|catch-up) cycle of ${variants.toLocaleString('en-US')} histogram variants a shard .* needs about \\d+ CPU-seconds \\(measured: .*\\), \\d+ s at ${DEFAULT_BRIDGE_MEMORY_MIB} MB's CPU share \\(0\\.58 vCPU; 1,769 MB is one\\), over half the 240 s timeout: set "workloads\\[1\\]\\.bridge\\.memoryMiB" to \\d+ or more, or "workloads\\[1\\]\\.bridge\\.shards" to 2 or more, or "workloads\\[1\\]\\.bridge\\.timeoutSeconds" higher \\(below the schedule's 300 s\\)$`));
+    const memoryMiB = Number(/memoryMiB" to (\d+)/.exec(cpuWarning ?? '')?.[1]);
+    expect(memoryMiB % 64).toBe(0);
+    expect(shardSizingProblems({ fleet: { variants, neuronHosts: 0 }, shards: 1, memoryMiB, ...sizing }, 'w').warnings.filter((w) => w.includes('CPU-seconds'))).toEqual([]);
+    expect(shardSizingProblems({ fleet: { variants, neuronHosts: 0 }, shards: 2, memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB, ...sizing }, 'w')).toEqual({ errors: [], warnings: [] });
+  });
+
+  test('by CPU: a cycle past the whole timeout is an error (that shard never commits); a sample budget too small to gain on the schedule, a warning', () => {
+    const sizing = { timeoutSeconds: 240, scheduleMinutes: 5 };
+    const huge = shardSizingProblems({ fleet: { variants: 8 * variantsPerShardByCpu({ memoryMiB: 512, ...sizing }), neuronHosts: 0 }, shards: 1, memoryMiB: 512, ...sizing }, 'workloads[3]');
+    expect(huge.errors.join('\n')).toMatch(/^workloads\[3\]: a (steady|catch-up) cycle .* over the whole 240 s timeout: /m);
+    const slow = shardSizingProblems({ fleet: { variants: 1000, neuronHosts: 0 }, shards: 1, memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB, maxSamplesPerCycle: 200_000, ...sizing }, 'workloads[4]');
+    expect(slow.warnings).toEqual([expect.stringMatching(/^workloads\[4\]: a catch-up cycle of 1,000 histogram variants a shard \(1,000 declared over 1\) forwards 4 one-minute periods \(its sample budget, 200,000 samples\), fewer than twice the 5 minutes between cycles, so an outage's backlog shrinks slowly or never: set "workloads\[4\]\.bridge\.shards" to 3 or more, or /)]);
+  });
+
   test('cdk synth warns on the workload stack whose declared fleet outgrows its bridge, and on no other', () => {
     const app = new App();
+    const shards = Math.ceil(30_000 / variantsPerShardByCpu({ memoryMiB: DEFAULT_BRIDGE_MEMORY_MIB, timeoutSeconds: 240, scheduleMinutes: 5 }));
     const { workloads } = buildInferwatch(
       app,
       parseInferwatchConfig({
         monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', grafana: { enabled: false } },
         workloads: [
           { account: '111111111111', region: 'eu-west-1', fleet: { variants: 30_000, neuronHosts: 0 } },
-          { account: '111111111111', region: 'us-east-1', fleet: { variants: 30_000, neuronHosts: 0 }, bridge: { shards: 4 } },
+          { account: '111111111111', region: 'us-east-1', fleet: { variants: 30_000, neuronHosts: 0 }, bridge: { shards } },
         ],
       }),
     );
     const [big, sharded] = workloads.map((stack) => Annotations.fromStack(stack as NonNullable<typeof stack>));
-    big?.hasWarning('*', Match.stringLikeRegexp('workloads\\[0\\]: 30,000 declared variants .* set "workloads\\[0\\]\\.bridge\\.shards" to 3 or more'));
-    expect(sharded?.findWarning('*', Match.stringLikeRegexp('declared variants'))).toEqual([]);
+    big?.hasWarning('*', Match.stringLikeRegexp('workloads\\[0\\]: 30,000 declared variants .* set "workloads\\[0\\]\\.bridge\\.shards" to 2 or more'));
+    const cpu = Match.stringLikeRegexp('workloads\\[0\\]: a (steady|catch-up) cycle of 30,000 histogram variants .* CPU-seconds');
+    expect([...(big?.findWarning('*', cpu) ?? []), ...(big?.findError('*', cpu) ?? [])].length).toBeGreaterThan(0);
+    expect(sharded?.findWarning('*', Match.anyValue())).toEqual([]);
+    expect(sharded?.findError('*', Match.anyValue())).toEqual([]);
   });
 });

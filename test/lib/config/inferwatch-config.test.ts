@@ -15,7 +15,7 @@ describe('rollout config', () => {
       stackPrefix: 'Inferwatch',
       logRetentionDays: 30,
       monitoring: { workspaceAlias: 'inferwatch', customerManagedKey: true, alertEmails: [] },
-      workloads: [{ bridge: { scheduleMinutes: 5, shards: 1, memoryMiB: 512, timeoutSeconds: 240, config: {} } }],
+      workloads: [{ bridge: { scheduleMinutes: 5, shards: 1, memoryMiB: 1024, timeoutSeconds: 240, config: {} } }],
     });
     expect(config.workloads[0]?.neuronCollector).toMatchObject({ torchServe: { enabled: true, port: 8082, path: '/metrics' }, extraScrapeTargets: [] });
   });

@@ -256,7 +256,17 @@ const PROFILE_MEDIAN: Readonly<Record<LatencyProfile, number>> = { fast: 0.015, 
  * time. Room for a 10,000-variant fleet's two latencies over a cycle's 15 periods; the oldest go first.
  */
 const RAW_CACHE = new Map<string, Float64Array>();
-const RAW_CACHE_SIZE = 400_000;
+let RAW_CACHE_SIZE = 400_000;
+
+/**
+ * Room for `entries` periods' raw values (one per timing metric and period, under 1 KiB each): a catch-up reads up to
+ * an hour and a quarter of a fleet's periods in one cycle, and a cache smaller than that draws every value again for
+ * each statistic, so the stand-in, not the bridge, becomes the slow part (the fleet bench sets it per fleet).
+ */
+export function setRawCacheSize(entries: number): void {
+  RAW_CACHE_SIZE = Math.max(1, Math.floor(entries));
+  while (RAW_CACHE.size > RAW_CACHE_SIZE) RAW_CACHE.delete(RAW_CACHE.keys().next().value as string);
+}
 
 function cachedRaw(key: string, draw: () => Float64Array): Float64Array {
   let values = RAW_CACHE.get(key);

@@ -1,5 +1,6 @@
 import { ConcurrentUpdateError, type LoadedState, type StateStore } from '../../../lambda/bridge/state/store';
-import { decodeState, type BridgeState } from '../../../lambda/bridge/state/state';
+import { decodeState, type BridgeState, type JournalHeader } from '../../../lambda/bridge/state/state';
+import type { LoadedLease } from '../../../lambda/bridge/state/lease';
 
 /** Compare-and-swap state and a journal in memory, recording every save, for tests of the cycle's ordering. */
 export class MemoryStateStore implements StateStore {
@@ -12,6 +13,12 @@ export class MemoryStateStore implements StateStore {
   beforeSave: (state: BridgeState) => void = () => {};
   /** Called before each journal record is stored. */
   beforeAppend: (id: string, seq: number) => void = () => {};
+  /** Called before each lease write (undefined: a release); throw to simulate a failure. */
+  beforeLease: (journal: JournalHeader | undefined) => void = () => {};
+  /** Every lease write, in order (undefined: a release). */
+  readonly leases: Array<JournalHeader | undefined> = [];
+  private leaseVersion = 0;
+  private storedLease: { journal: JournalHeader | undefined } | undefined;
 
   async load(): Promise<LoadedState> {
     return { bytes: this.bytes && new Uint8Array(this.bytes), version: this.bytes ? String(this.version) : undefined };
@@ -25,6 +32,24 @@ export class MemoryStateStore implements StateStore {
     this.saves.push(state);
     this.version += 1;
     return String(this.version);
+  }
+
+  async loadLease(): Promise<LoadedLease> {
+    return this.storedLease ? { journal: this.storedLease.journal, version: `lease-${this.leaseVersion}` } : { journal: undefined, version: undefined };
+  }
+
+  async saveLease(journal: JournalHeader | undefined, expectedVersion: string | undefined): Promise<string> {
+    this.beforeLease(journal);
+    if ((this.storedLease ? `lease-${this.leaseVersion}` : undefined) !== expectedVersion) throw new ConcurrentUpdateError(`${this.location} lease`);
+    this.storedLease = { journal };
+    this.leases.push(journal);
+    this.leaseVersion += 1;
+    return `lease-${this.leaseVersion}`;
+  }
+
+  /** The journal the stored lease names, if any. */
+  get lease(): JournalHeader | undefined {
+    return this.storedLease?.journal;
   }
 
   async appendJournal(id: string, seq: number, record: Uint8Array): Promise<void> {

@@ -11,7 +11,7 @@ import { UNDESCRIBED } from '../../../../lambda/bridge/remote-write/exposition';
 import { buildLabels, seriesKey } from '../../../../lambda/bridge/series';
 import { decodeJournalRecord } from '../../../../lambda/bridge/state/journal';
 import { seriesKeyOf } from '../../../../lambda/bridge/state/series-state';
-import { ConcurrentUpdateError } from '../../../../lambda/bridge/state/store';
+import { ClaimLostError, ConcurrentUpdateError } from '../../../../lambda/bridge/state/store';
 import { CorruptStateError } from '../../../../lambda/bridge/state/corrupt-state-error';
 import { emptyState, encodeState } from '../../../../lambda/bridge/state/state';
 import { MemoryStateStore } from '../../../support/stand-ins/memory-state-store';
@@ -27,7 +27,8 @@ function setup(replies: SendResult[] = []) {
   const events: string[] = [];
   const sent: Uint8Array[] = [];
   const store = new MemoryStateStore();
-  store.beforeSave = (state) => void events.push(state.journal ? 'claim' : 'commit');
+  store.beforeSave = () => void events.push('commit');
+  store.beforeLease = (journal) => void events.push(journal ? 'claim' : 'release');
   store.beforeAppend = () => void events.push('journal');
   let now = T;
   let text = '';
@@ -64,14 +65,19 @@ beforeEach(() => {
 });
 
 describe('runCycle', () => {
-  test('claim, then each request journaled before it is sent, then commit; the journal is removed', async () => {
+  test('claim (the lease object alone), then each request journaled before it is sent, then commit and release; the journal is removed', async () => {
     const { deps, store, events, sent } = setup();
     const report = await runCycle(config, catalog, deps);
     expect(report.batches).toBeGreaterThan(1);
     // Then the remote-write metadata (types and HELP): one more request, not journaled, before the commit.
-    expect(events).toEqual(['claim', ...Array(report.batches).fill(['journal', 'send']).flat(), 'send', 'commit']);
-    expect(store.saves[0]?.journal).toBeDefined();
+    expect(events).toEqual(['claim', ...Array(report.batches).fill(['journal', 'send']).flat(), 'send', 'commit', 'release']);
+    // The state is written once a cycle, by the commit: the claim writes only the lease.
+    expect(store.saves).toHaveLength(1);
+    const claimed = store.leases[0];
+    expect(claimed).toMatchObject({ base: T - 17 * MIN, holder: expect.stringMatching(/\/\d+$/) });
+    expect(store.lease).toBeUndefined();
     expect(store.current?.journal).toBeUndefined();
+    expect(store.current?.lastJournal).toBe(claimed?.id);
     expect(store.journal.size).toBe(0);
     expect(store.current?.highWaterMark).toBe(T - 2 * MIN);
     const samples = sent.flatMap((b) => decodeWriteRequest(b)).filter((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total');
@@ -312,8 +318,8 @@ describe('runCycle', () => {
       },
     };
     await expect(runCycle(config, catalog, failing)).rejects.toThrow('HTTP 503');
-    expect(store.current?.journal).toBeDefined();
-    expect(store.current?.highWaterMark).toBeUndefined();
+    expect(store.lease).toBeDefined();
+    expect(store.current).toBeUndefined();
   });
 
   test('the next cycle replays the journal alone first, treating out-of-order as already stored, then goes on', async () => {
@@ -328,7 +334,7 @@ describe('runCycle', () => {
       },
     };
     await expect(runCycle(config, catalog, dying)).rejects.toThrow();
-    const journalId = store.current?.journal?.id as string;
+    const journalId = store.lease?.id as string;
     const journal = store.journalRecords(journalId);
     expect(journal).toHaveLength(3); // two sent, the third journaled before its send failed
     const firstTwo = sent.slice();
@@ -340,7 +346,7 @@ describe('runCycle', () => {
       send: async (b) => (events.push('send'), sent.push(b), { status: 'rejected', reason: 'out_of_order', message: 'out of order sample', attempts: 1 }),
     });
     expect(report.replayedBatches).toBe(3);
-    expect(events.slice(0, 4)).toEqual(['send', 'send', 'send', 'commit']);
+    expect(events.slice(0, 6)).toEqual(['send', 'send', 'send', 'commit', 'release', 'claim']);
     expect(sent.slice(0, 2).map((b) => Buffer.from(b).toString('base64'))).toEqual(firstTwo.map((b) => Buffer.from(b).toString('base64')));
     expect(Buffer.from(sent[2] as Uint8Array)).toEqual(Buffer.from(decodeJournalRecord(journal[2] as Uint8Array, 'r').body));
     // The killed cycle never committed a high-water mark: this one starts from the initial lookback again, and
@@ -362,23 +368,12 @@ describe('runCycle', () => {
     };
     await expect(runCycle(config, catalog, { ...deps, deadline: () => Date.now() + 60_000 })).rejects.toThrow('killed');
     // Pretend the journal belongs to a live process elsewhere.
-    const state = store.current;
-    if (!state?.journal) throw new Error('no journal');
-    const foreign = encodeState({ ...state, journal: { ...state.journal, holder: 'another-host/boot/1' } });
-    await store.save(foreign, '1');
+    const lease = await store.loadLease();
+    if (!lease.journal) throw new Error('no journal');
+    await store.saveLease({ ...lease.journal, holder: 'another-host/boot/1' }, lease.version);
     events.length = 0;
     await expect(runCycle(config, catalog, deps)).rejects.toThrow(/being written by another cycle \(another-host\/boot\/1\)/);
     expect(events).toEqual([]);
-  });
-
-  test('when another cycle moved the state on, this one stops before writing anything', async () => {
-    const { deps, store, events } = setup();
-    store.beforeSave = (state) => {
-      events.push(state.journal ? 'claim' : 'commit');
-      throw new ConcurrentUpdateError('memory');
-    };
-    await expect(runCycle(config, catalog, deps)).rejects.toBeInstanceOf(ConcurrentUpdateError);
-    expect(events).toEqual(['claim']);
   });
 
   test('a corrupt state stops the cycle, names it and leaves it untouched; --reset-state keeps it aside and starts over', async () => {
@@ -458,5 +453,52 @@ describe('runCycle', () => {
     }));
     const failing = { ...deps, send: async () => Promise.reject(new RemoteWriteError('remote write to http://127.0.0.1:9090/api/v1/write gave up after 6 attempt(s): HTTP 503', undefined)) };
     await expect(runCycle(config, catalog, failing)).rejects.toThrow(/gave up after 6 attempt\(s\): HTTP 503\. Nothing was committed: it had written \d+ samples in 1 request\(s\), journaled: the next cycle replays them first/);
+  });
+});
+
+describe('runCycle and the lease object', () => {
+  test('when another run claims the lease between this one reading it and claiming it, this one stops before writing anything', async () => {
+    const { deps, store, events } = setup();
+    const read = store.loadLease.bind(store);
+    store.loadLease = async () => {
+      const lease = await read();
+      await store.saveLease({ id: 'other', base: T, leaseUntil: Date.now() + 60_000, holder: 'another-host/boot/1' }, lease.version);
+      return lease;
+    };
+    await expect(runCycle(config, catalog, deps)).rejects.toBeInstanceOf(ClaimLostError);
+    expect(events).toEqual(['claim', 'claim']);
+    expect(store.lease?.id).toBe('other');
+    expect(store.current).toBeUndefined();
+  });
+
+  test('when another cycle moved the state on after this one claimed, its commit fails and the journal stays for the next', async () => {
+    const { deps, store, events } = setup();
+    store.beforeSave = () => {
+      events.push('commit');
+      throw new ConcurrentUpdateError('memory');
+    };
+    await expect(runCycle(config, catalog, deps)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    expect(events[0]).toBe('claim');
+    expect(events.at(-1)).toBe('commit');
+    expect(store.lease).toBeDefined();
+  });
+
+  test('a lease left by a cycle that committed but was stopped before its release is not replayed: the next claim takes it over', async () => {
+    const { deps, store, events, setNow } = setup();
+    store.beforeLease = (journal) => {
+      events.push(journal ? 'claim' : 'release');
+      if (!journal) throw new Error('stopped before the release');
+    };
+    await runCycle(config, catalog, deps);
+    const left = store.lease;
+    expect(left?.id).toBe(store.current?.lastJournal);
+    store.beforeLease = (journal) => void events.push(journal ? 'claim' : 'release');
+    events.length = 0;
+    setNow(T + 5 * MIN);
+    const report = await runCycle(config, catalog, deps);
+    expect(report.replayedBatches).toBe(0);
+    expect(events[0]).toBe('claim');
+    expect(store.lease).toBeUndefined();
+    expect(store.current?.highWaterMark).toBe(T + 3 * MIN);
   });
 });

@@ -20,7 +20,7 @@ describe('start stage', () => {
     expect(sent).toHaveLength(0);
   });
 
-  test('an expired lease is replayed: its records sent in order, its series adopted, the journal cleared', async () => {
+  test('an expired lease in the state itself (inferwatch 0.2) is replayed: its records sent in order, its series adopted, the journal cleared', async () => {
     const { deps, store, sent } = fakeDeps();
     const journal = { id: 'j', base: T - 600_000, leaseUntil: Date.now() - 1, holder: 'another-host/boot/1' };
     await store.save(encodeState({ ...emptyState(), journal }), undefined);
@@ -34,6 +34,22 @@ describe('start stage', () => {
     expect(cycle.previous.revisionBase).toBe(T - 600_000);
     expect(store.current?.journal).toBeUndefined();
     expect(store.journal.size).toBe(0);
+  });
+
+  test('an expired lease object is replayed into the state, which records the journal it commits, and the lease is released', async () => {
+    const { deps, store, sent } = fakeDeps();
+    const journal = { id: 'j', base: T - 600_000, leaseUntil: Date.now() - 1, holder: 'another-host/boot/1' };
+    const claimed = await store.saveLease(journal, undefined);
+    const state = { frontier: T, counter: true, total: 5, pending: 0, window: 5, count: 0, moment: 0, baseline: true };
+    await store.appendJournal('j', 0, encodeJournalRecord(new Uint8Array([1]), [['k1234567', state]]));
+    const cycle = await start(config, catalog, deps, {});
+    expect(cycle.replayedBatches).toBe(1);
+    expect(sent.map((b) => [...b])).toEqual([[1]]);
+    expect(store.current?.series.get('k1234567')).toEqual(state);
+    expect(store.current?.lastJournal).toBe('j');
+    expect(store.lease).toBeUndefined();
+    expect(cycle.leaseVersion).not.toBe(claimed);
+    expect(cycle.leaseVersion).toBe((await store.loadLease()).version);
   });
 
   test('a corrupt state is a StateError that names the store, with the parse failure as its cause', async () => {

@@ -23,6 +23,21 @@ describe('FileStateStore', () => {
     await expect(store.save(bytes('x'), undefined)).rejects.toBeInstanceOf(ConcurrentUpdateError);
   });
 
+  test('the lease is a file of its own with its own generation: claims compare-and-swap, the state file is not written', async () => {
+    const store = new FileStateStore(dir());
+    const state = await store.save(bytes('state'), undefined);
+    expect(await store.loadLease()).toEqual({ journal: undefined, version: undefined });
+    const journal = { id: 'j1', base: 1, leaseUntil: 2, holder: 'h/b/3' };
+    const claims = await Promise.allSettled([store.saveLease(journal, undefined), store.saveLease({ ...journal, id: 'j2' }, undefined)]);
+    expect(claims.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const held = await store.loadLease();
+    expect(['j1', 'j2']).toContain(held.journal?.id);
+    const released = await store.saveLease(undefined, held.version);
+    await expect(store.saveLease(journal, held.version)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    expect(await store.loadLease()).toEqual({ journal: undefined, version: released });
+    expect((await store.load()).version).toBe(state);
+  });
+
   test('of two overlapping cycles that loaded the same version, exactly one commits', async () => {
     const store = new FileStateStore(dir());
     const v1 = await store.save(bytes('a'), undefined);

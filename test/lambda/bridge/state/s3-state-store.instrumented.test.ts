@@ -34,4 +34,24 @@ describe('S3StateStore through an instrumented client (the runtime\'s), against 
       await readOnly.stop();
     }
   });
+
+  test('the lease is an object of its own, written with If-None-Match then If-Match: a stale claim loses, the state is not touched', async () => {
+    const s3 = await new S3StandIn('state-bucket', [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:ListBucket'], Resource: '*' }]).start();
+    try {
+      const store = at(s3.endpoint);
+      expect(await store.loadLease()).toEqual({ journal: undefined, version: undefined });
+      const journal = { id: 'j1', base: 1_800_000_000_000, leaseUntil: 1_800_000_240_000, holder: 'host/boot/7' };
+      const claimed = await store.saveLease(journal, undefined);
+      // A second run that read "no lease" loses with If-None-Match: *; one holding the old ETag loses with If-Match.
+      await expect(store.saveLease(journal, undefined)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+      expect(await store.loadLease()).toEqual({ journal, version: claimed });
+      const released = await store.saveLease(undefined, claimed);
+      await expect(store.saveLease(journal, claimed)).rejects.toThrow('state at s3://state-bucket/inferwatch/bridge-state.json.lease was changed by another cycle');
+      expect(await store.loadLease()).toEqual({ journal: undefined, version: released });
+      expect([...s3.objects.keys()]).toEqual(['inferwatch/bridge-state.json.lease']);
+      expect(s3.objects.get('inferwatch/bridge-state.json.lease')?.body.toString()).toBe('{}');
+    } finally {
+      await s3.stop();
+    }
+  });
 });
