@@ -141,6 +141,14 @@ export const BridgeConfigSchema = z
      * (the same GetMetricData bill); each writes `period / resolution` times the samples. @default false
      */
     highResolution: z.boolean().default(false),
+    /**
+     * How variants without traffic are read. `sentinel`: a variant whose last read showed no invocations is read
+     * through one query (`Invocations` `SampleCount`) until it shows traffic, then in full from the first period not
+     * read in full; SageMaker publishes its invocation, error and latency metrics only for periods with traffic, so
+     * nothing is missed. `read`: every metric every cycle. Instance metrics (`/aws/sagemaker/Endpoints`) are read
+     * either way. @default "sentinel"
+     */
+    idleVariants: z.enum(['sentinel', 'read']).default('sentinel'),
     /** Emit endpoint metadata series from the SageMaker API. @default true */
     sagemakerMetadata: z.boolean().default(true),
     /**

@@ -4,7 +4,8 @@ import type { CycleContext, CyclePlan } from './context';
 
 /**
  * Plan: the window (every settled period not yet forwarded), what every source discovers and how it reads the
- * window, then the sample budget (a catch-up forwards what the budget allows; the next cycles carry on).
+ * window, then the sample budget (a catch-up forwards what the budget allows; the next cycles carry on), then what
+ * each source must know before its reads (idle variants' sentinels).
  * Undefined when no new period has settled.
  */
 export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> {
@@ -33,9 +34,11 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
       readyUpTo: iso(ready.end),
     });
   }
+  // Idle variants' sentinels: which of them the reads take in full. Only now is the span known.
+  await Promise.all(sources.map((source) => source.prepare?.({ start: fetchStart, end: window.end })));
   const settings = { periodMs, readStart, fetchStart, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
-  return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries, discovered };
+  return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries: sources.reduce((n, source) => n + source.queries, 0), discovered };
 }
 
 /**

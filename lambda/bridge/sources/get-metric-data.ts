@@ -1,10 +1,13 @@
 import { discoverMetrics, type DiscoveredMetric } from '../cloudwatch/discovery';
 import { fetchChunk } from '../cloudwatch/fetch';
+import { nextIdle, SENTINEL, TrafficSplit, type TrafficWatch } from '../cloudwatch/idle';
 import { QueryPlan, type PlannedQuery } from '../cloudwatch/plan';
 import { RateLimiter } from '../concurrency';
 import { isEnded, type EndedResources } from '../sagemaker/ended';
 import { metricInShard } from '../shard';
+import type { BridgeState } from '../state/state';
 import type { SourceContext } from './context';
+import { readIdle, type IdleReads } from './idle-reads';
 import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from './source';
 
 /** How long CloudWatch keeps datapoints of periods under a minute (GetMetricData, MetricStat Period). */
@@ -43,24 +46,32 @@ export class GetMetricDataSource implements MetricSource {
     for (const [namespace, names] of catalog.takeUnlisted()) {
       deps.logger.info('CloudWatch metrics that match no catalog entry: forwarded under generic names (report them, or add catalog entries)', { namespace, metrics: names });
     }
-    return new GetMetricDataPlan(plan, this.metrics.length, this.context, input.previous.sagemaker?.ended ?? {});
+    return new GetMetricDataPlan(plan, this.metrics, input, this.context, input.previous.sagemaker?.ended ?? {});
   }
 }
 
 class GetMetricDataPlan implements SourcePlan {
   private readonly limiter: RateLimiter;
+  /** After `prepare` with idle variants read through sentinels; until then every metric is read in full. */
+  private split?: IdleReads;
 
   constructor(
     private readonly plan: QueryPlan,
-    readonly discovered: number,
+    private readonly metrics: readonly DiscoveredMetric[],
+    private readonly input: PlanInput,
     private readonly context: SourceContext,
     private readonly ended: EndedResources,
   ) {
     this.limiter = new RateLimiter(context.config.getMetricDataTps);
   }
 
+  get discovered(): number {
+    return this.metrics.length;
+  }
+
+  /** Before `prepare`, every query; after, what the cycle requests: the busy and woken variants' queries and the sentinels. */
   get queries(): number {
-    return this.plan.size;
+    return this.split ? this.split.queries : this.plan.size;
   }
 
   get samplesPerPeriod(): number {
@@ -71,12 +82,35 @@ class GetMetricDataPlan implements SourcePlan {
     return this.plan.families();
   }
 
+  async prepare(span: ReadSpan): Promise<void> {
+    const { config } = this.context;
+    if (config.idleVariants !== 'sentinel') return;
+    const split = new TrafficSplit(this.metrics, (metric) => isEnded(this.ended, metric.dimensions));
+    this.split = await readIdle(split, this.input.previous.idle ?? {}, span, this.context, this.limiter, this.plan, this.input.previous.series);
+  }
+
   *reads(): Iterable<SourceRead> {
-    for (const chunk of this.plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended);
+    const split = this.split;
+    if (!split) {
+      for (const chunk of this.plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended);
+      return;
+    }
+    for (const chunk of split.busy.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, split.watch);
+    for (const chunk of split.woken.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, split.watch, split.wokenFrom);
   }
 
   afterReads(): void {
-    for (const collision of this.plan.collisions) this.context.deps.logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
+    const collisions = this.split ? [...this.split.busy.collisions, ...this.split.woken.collisions, ...this.split.skippedCollisions] : this.plan.collisions;
+    for (const collision of collisions) this.context.deps.logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
+  }
+
+  commit(state: BridgeState): void {
+    const split = this.split;
+    if (!split) return;
+    state.idle = nextIdle(split.traffic, split.watch, split.skipped, split.span.end);
+    // A woken variant's read began before the cycle's own, so the partial answer's unread periods may too.
+    const cut = [...split.wokenKeys].some((key) => split.watch.unsure.has(key));
+    if (cut && split.wokenFrom < (state.revisionBase ?? Infinity)) state.rereadFrom = Math.min(state.rereadFrom ?? Infinity, split.wokenFrom);
   }
 }
 
@@ -91,6 +125,10 @@ export class GetMetricDataRead implements SourceRead {
     private readonly context: SourceContext,
     private readonly limiter: RateLimiter,
     ended: EndedResources,
+    /** Notes which variants' invocations had datapoints, and which variants' answers were cut. */
+    private readonly watch?: TrafficWatch,
+    /** Epoch ms: read from here when it is before the cycle's span (variants woken from idle: from their first period not read in full). */
+    private readonly from = Infinity,
   ) {
     this.periodMs = (chunk[0]?.periodSeconds ?? context.config.period) * 1000;
     const series: SourceSeries[] = [];
@@ -116,8 +154,23 @@ export class GetMetricDataRead implements SourceRead {
     return this.outputsOf[stream] ?? [];
   }
 
-  read(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
+  async read(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
     const { deps, calls } = this.context;
-    return fetchChunk(deps.cloudwatch, this.chunk, { ...span, periodSeconds: this.periodMs / 1000 }, this.limiter, calls, deps.logger, onPage);
+    const fetchSpan = { start: Math.min(span.start, this.from), end: span.end, periodSeconds: this.periodMs / 1000 };
+    const watch = this.watch;
+    if (!watch) return fetchChunk(deps.cloudwatch, this.chunk, fetchSpan, this.limiter, calls, deps.logger, onPage);
+    const keys = this.chunk.map((query) => watch.split.keyOf(query.metric));
+    const outcome = await fetchChunk(deps.cloudwatch, this.chunk, fetchSpan, this.limiter, calls, deps.logger, (page) => {
+      for (const points of page) {
+        const key = keys[points.index];
+        if (key !== undefined && points.timestamps.length > 0 && this.chunk[points.index]?.metric.metricName === SENTINEL.metricName) watch.seen.add(key);
+      }
+      return onPage(page);
+    });
+    for (const stream of outcome.incomplete) {
+      const key = keys[stream];
+      if (key !== undefined) watch.unsure.add(key);
+    }
+    return outcome;
   }
 }

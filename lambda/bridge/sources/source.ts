@@ -41,6 +41,11 @@ export interface SourcePlan {
   readonly samplesPerPeriod: number;
   /** Every family the reads write. */
   families(): Iterable<SeriesFamily>;
+  /**
+   * Work the reads depend on, once the cycle's span is known and before they are built (the CloudWatch source reads
+   * its idle variants' sentinels here, to know which of them to read in full). Writes nothing.
+   */
+  prepare?(span: ReadSpan): Promise<void>;
   /** The reads, built lazily: a large fleet's queries are never all held at once. */
   reads(): Iterable<SourceRead>;
   /** Starts work that runs beside the reads and ends by `snapshot` (which must not wait once `readsDone()`, give or take). */

@@ -31,6 +31,11 @@ export interface BridgeState {
   /** How long the previous cycle's remote write took, ms. */
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
+  /**
+   * Variants read through their sentinel query (no invocations in their last read), keyed by `variantKey`: the
+   * first period not read in full, epoch ms. A variant not here is read in full.
+   */
+  idle?: Record<string, number>;
   journal?: JournalHeader;
 }
 
@@ -48,6 +53,7 @@ interface StateHeader {
   selfCounters: Record<string, number>;
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
+  idle?: Record<string, number>;
   journal?: JournalHeader;
 }
 
@@ -63,6 +69,7 @@ export function encodeState(state: BridgeState): Buffer {
     selfCounters: state.selfCounters,
     lastWriteMs: state.lastWriteMs,
     sagemaker: state.sagemaker,
+    idle: state.idle,
     journal: state.journal,
   };
   const json = Buffer.from(JSON.stringify(header));
