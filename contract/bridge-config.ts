@@ -149,6 +149,23 @@ export const BridgeConfigSchema = z
      * either way. @default "sentinel"
      */
     idleVariants: z.enum(['sentinel', 'read']).default('sentinel'),
+    /**
+     * How often each class of metric is read, seconds; 0 reads it every cycle. GetMetricData bills a metric per read,
+     * whatever its window, so a class read every 10 minutes over ten 1-minute periods costs half of one read every 5
+     * minutes, at the same resolution. `counters`: invocation and error counters, which the fast alerts read;
+     * `latency`: latency timings (histograms, summaries); `utilization`: instance metrics (`/aws/sagemaker/Endpoints`,
+     * `/aws/sagemaker/InferenceComponents`); `other`: everything else. A class is read in a cycle when waiting for
+     * the next one would leave its newest period older than its interval. @default counters 0, latency 600, utilization 600, other 0
+     */
+    readIntervals: z
+      .object({
+        counters: NonNegativeDuration.default(0),
+        latency: NonNegativeDuration.default(600),
+        utilization: NonNegativeDuration.default(600),
+        other: NonNegativeDuration.default(0),
+      })
+      .strict()
+      .default({ counters: 0, latency: 600, utilization: 600, other: 0 }),
     /** Emit endpoint metadata series from the SageMaker API. @default true */
     sagemakerMetadata: z.boolean().default(true),
     /**

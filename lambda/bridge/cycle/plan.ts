@@ -34,9 +34,9 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
       readyUpTo: iso(ready.end),
     });
   }
-  // Idle variants' sentinels: which of them the reads take in full. Only now is the span known.
-  await Promise.all(sources.map((source) => source.prepare?.({ start: fetchStart, end: window.end })));
   const settings = { periodMs, readStart, fetchStart, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
+  // Idle variants' sentinels and which classes of metric are due: only now is the span known.
+  await Promise.all(sources.map((source) => source.prepare?.({ start: fetchStart, end: window.end }, settings)));
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
   return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries: sources.reduce((n, source) => n + source.queries, 0), discovered };
 }

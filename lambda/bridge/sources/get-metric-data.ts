@@ -1,13 +1,15 @@
 import { discoverMetrics, type DiscoveredMetric } from '../cloudwatch/discovery';
 import { fetchChunk } from '../cloudwatch/fetch';
-import { nextIdle, SENTINEL, TrafficSplit, type TrafficWatch } from '../cloudwatch/idle';
+import type { ClassSettings } from '../cloudwatch/freshness';
+import { nextIdle, SENTINEL, type TrafficWatch } from '../cloudwatch/idle';
 import { QueryPlan, type PlannedQuery } from '../cloudwatch/plan';
 import { RateLimiter } from '../concurrency';
 import { isEnded, type EndedResources } from '../sagemaker/ended';
 import { metricInShard } from '../shard';
 import type { BridgeState } from '../state/state';
 import type { SourceContext } from './context';
-import { readIdle, type IdleReads } from './idle-reads';
+import { splitReads, type SplitReads } from './read-split';
+import type { CursorSettings } from '../translate';
 import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from './source';
 
 /** How long CloudWatch keeps datapoints of periods under a minute (GetMetricData, MetricStat Period). */
@@ -52,8 +54,9 @@ export class GetMetricDataSource implements MetricSource {
 
 class GetMetricDataPlan implements SourcePlan {
   private readonly limiter: RateLimiter;
-  /** After `prepare` with idle variants read through sentinels; until then every metric is read in full. */
-  private split?: IdleReads;
+  /** After `prepare`: the classes due, the idle variants; until then every metric is read in full at the cycle's settings. */
+  private split?: SplitReads;
+  private end = Infinity;
 
   constructor(
     private readonly plan: QueryPlan,
@@ -69,7 +72,7 @@ class GetMetricDataPlan implements SourcePlan {
     return this.metrics.length;
   }
 
-  /** Before `prepare`, every query; after, what the cycle requests: the busy and woken variants' queries and the sentinels. */
+  /** Before `prepare`, every query; after, what the cycle requests: the classes due, the busy and woken variants, the sentinels. */
   get queries(): number {
     return this.split ? this.split.queries : this.plan.size;
   }
@@ -82,11 +85,10 @@ class GetMetricDataPlan implements SourcePlan {
     return this.plan.families();
   }
 
-  async prepare(span: ReadSpan): Promise<void> {
-    const { config } = this.context;
-    if (config.idleVariants !== 'sentinel') return;
-    const split = new TrafficSplit(this.metrics, (metric) => isEnded(this.ended, metric.dimensions));
-    this.split = await readIdle(split, this.input.previous.idle ?? {}, span, this.context, this.limiter, this.plan, this.input.previous.series);
+  async prepare(span: ReadSpan, settings: CursorSettings): Promise<void> {
+    this.end = span.end;
+    const { metrics, plan, limiter } = this;
+    this.split = await splitReads({ metrics, plan, previous: this.input.previous, ended: (metric) => isEnded(this.ended, metric.dimensions), limiter }, span, settings, this.context);
   }
 
   *reads(): Iterable<SourceRead> {
@@ -95,41 +97,58 @@ class GetMetricDataPlan implements SourcePlan {
       for (const chunk of this.plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended);
       return;
     }
-    for (const chunk of split.busy.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, split.watch);
-    for (const chunk of split.woken.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, split.watch, split.wokenFrom);
+    for (const { plan, settings, from } of split.plans) {
+      for (const chunk of plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, { watch: split.watch, settings, from });
+    }
   }
 
   afterReads(): void {
-    const collisions = this.split ? [...this.split.busy.collisions, ...this.split.woken.collisions, ...this.split.skippedCollisions] : this.plan.collisions;
+    const collisions = this.split ? this.split.collisions : this.plan.collisions;
     for (const collision of collisions) this.context.deps.logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
   }
 
   commit(state: BridgeState): void {
     const split = this.split;
     if (!split) return;
-    state.idle = nextIdle(split.traffic, split.watch, split.skipped, split.span.end);
+    state.classes = split.schedule.committed();
+    if (!split.traffic || !split.watch) return;
+    // Everything before the end of the least recent class read was read in full.
+    state.idle = nextIdle(split.traffic, split.watch, split.skipped, Math.min(this.end, split.schedule.readUpTo));
     // A woken variant's read began before the cycle's own, so the partial answer's unread periods may too.
-    const cut = [...split.wokenKeys].some((key) => split.watch.unsure.has(key));
+    const watch = split.watch;
+    const cut = [...split.wokenKeys].some((key) => watch.unsure.has(key));
     if (cut && split.wokenFrom < (state.revisionBase ?? Infinity)) state.rereadFrom = Math.min(state.rereadFrom ?? Infinity, split.wokenFrom);
   }
+}
+
+export interface ReadOptions {
+  /** Notes which variants' invocations had datapoints, and which variants' answers were cut. */
+  readonly watch?: TrafficWatch;
+  /** The read's class's revision base and next base, when not the cycle's. */
+  readonly settings?: ClassSettings;
+  /** Epoch ms: GetMetricData StartTime when before the cycle's (a class's own base, a woken variant's first period not read in full). */
+  readonly from?: number;
 }
 
 /** One GetMetricData call's worth of queries (one period), with its NextToken pages. */
 export class GetMetricDataRead implements SourceRead {
   readonly periodMs: number;
   readonly series: readonly SourceSeries[];
+  readonly settings?: ClassSettings;
   private readonly outputsOf: number[][] = [];
+  private readonly watch?: TrafficWatch;
+  private readonly from: number;
 
   constructor(
     private readonly chunk: readonly PlannedQuery[],
     private readonly context: SourceContext,
     private readonly limiter: RateLimiter,
     ended: EndedResources,
-    /** Notes which variants' invocations had datapoints, and which variants' answers were cut. */
-    private readonly watch?: TrafficWatch,
-    /** Epoch ms: read from here when it is before the cycle's span (variants woken from idle: from their first period not read in full). */
-    private readonly from = Infinity,
+    options: ReadOptions = {},
   ) {
+    this.watch = options.watch;
+    this.settings = options.settings;
+    this.from = options.from ?? Infinity;
     this.periodMs = (chunk[0]?.periodSeconds ?? context.config.period) * 1000;
     const series: SourceSeries[] = [];
     // Each query's own series, then the series its datapoints also feed (a histogram's +Inf bucket is its _count).

@@ -36,6 +36,11 @@ export interface BridgeState {
    * first period not read in full, epoch ms. A variant not here is read in full.
    */
   idle?: Record<string, number>;
+  /**
+   * Metric classes read less often than every cycle (config `readIntervals`): the revision base their series'
+   * windows refer to, and the end of their last read, epoch ms.
+   */
+  classes?: Record<string, { base: number; end: number }>;
   journal?: JournalHeader;
 }
 
@@ -54,6 +59,7 @@ interface StateHeader {
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
   idle?: Record<string, number>;
+  classes?: Record<string, { base: number; end: number }>;
   journal?: JournalHeader;
 }
 
@@ -70,6 +76,7 @@ export function encodeState(state: BridgeState): Buffer {
     lastWriteMs: state.lastWriteMs,
     sagemaker: state.sagemaker,
     idle: state.idle,
+    classes: state.classes,
     journal: state.journal,
   };
   const json = Buffer.from(JSON.stringify(header));
