@@ -1,5 +1,6 @@
 import { planWindow, type CycleWindow } from '../windows';
 import { iso } from './iso';
+import { UncommittedCycleError } from './uncommitted-cycle-error';
 import type { CycleContext, CyclePlan } from './context';
 
 /**
@@ -36,7 +37,11 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   }
   const settings = { periodMs, readStart, fetchStart, end: window.end, nextBase: Math.max(readStart, window.end - config.revisionWindow * 1000), writableFrom };
   // Idle variants' sentinels and which classes of metric are due: only now is the span known.
-  await Promise.all(sources.map((source) => source.prepare?.({ start: fetchStart, end: window.end }, settings)));
+  await Promise.all(sources.map((source) => source.prepare?.({ start: fetchStart, end: window.end }, settings))).catch((error: unknown) => {
+    if (!(error instanceof Error)) throw error;
+    const from = previous.highWaterMark === undefined ? 'the initial lookback' : new Date(previous.highWaterMark).toISOString();
+    throw new UncommittedCycleError(`${error.message}. Nothing was committed: it had written nothing, and carries on from ${from}`, { cause: error });
+  });
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
   return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries: sources.reduce((n, source) => n + source.queries, 0), discovered };
 }

@@ -80,7 +80,10 @@ export async function splitReads(input: SplitInput, span: ReadSpan, cycle: Curso
     const own = byClass.get(c);
     if (due) add(settings, settings.fetchStart, own?.busy ?? []);
     else {
-      const waiting = input.plan.subset(own?.busy ?? []);
+      // A series whose resource ended gets its stale marker from a read: read it now, its class's base kept.
+      const ended = (own?.busy ?? []).filter(input.ended);
+      add(settings, settings.fetchStart, ended);
+      const waiting = input.plan.subset((own?.busy ?? []).filter((metric) => !input.ended(metric)));
       waitUnread(waiting);
       collisions.push(...waiting.collisions);
     }
