@@ -27,6 +27,22 @@ const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
 const NonNegativeDuration = Duration.refine((s) => s >= 0, { message: 'must not be negative' });
 const PositiveDuration = Duration.refine((s) => s > 0, { message: 'must be greater than zero' });
 
+/** A class read this seldom would read periods the receiver refuses: its gauges would be lost, not late. */
+function checkReadIntervals(
+  config: { readIntervals: Record<string, number>; revisionWindow: number; settle: number; period: number; remoteWrite: { maxSampleAge: number } },
+  ctx: z.RefinementCtx,
+): void {
+  for (const [name, interval] of Object.entries(config.readIntervals)) {
+    const oldest = interval + config.revisionWindow + config.settle + config.period;
+    if (oldest < config.remoteWrite.maxSampleAge) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['readIntervals', name],
+      message: `${interval}s plus revisionWindow, settle and period (${oldest}s) must stay under remoteWrite.maxSampleAge (${config.remoteWrite.maxSampleAge}s): a class read less often would reach periods the receiver no longer accepts`,
+    });
+  }
+}
+
 /** CloudWatch accepts 1, 5, 10, 30 (high resolution) or any multiple of 60 seconds. */
 const isValidPeriod = (s: number) => [1, 5, 10, 30].includes(s) || (s > 0 && s % 60 === 0);
 const Period = Duration.refine(isValidPeriod, {
@@ -299,7 +315,8 @@ export const BridgeConfigSchema = z
     if (auth?.type === 'bearer' && (auth.token === undefined) === (auth.tokenEnv === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['remoteWrite', 'auth'], message: 'bearer auth needs exactly one of token or tokenEnv' });
     }
-  });
+  })
+  .superRefine(checkReadIntervals);
 
 export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
 type ParsedConfig = z.output<typeof BridgeConfigSchema>;
