@@ -7,7 +7,21 @@ import { DiscoveryCache, discoverMetrics } from '../lambda/bridge/cloudwatch/dis
 import { QueryPlan } from '../lambda/bridge/cloudwatch/plan';
 import { UsageError } from '../contract/errors';
 import { loadConfig } from '../lambda/bridge/config';
-import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, METADATA_SERIES_PER_VARIANT, streamUpdates, variantLoad, type FleetLoad } from './cost';
+import {
+  estimateCost,
+  formatCost,
+  formatLatencyModeCosts,
+  formatLeverRows,
+  highResolutionExtraSamples,
+  latencyModeCosts,
+  leverRows,
+  METADATA_SERIES_PER_VARIANT,
+  streamUpdates,
+  variantCycle,
+  variantLoad,
+  type FleetLoad,
+  type ReadLevers,
+} from './cost';
 import { consoleLogger } from '../lambda/bridge/logger';
 import { ApiCallCounter } from '../lambda/bridge/self-metrics';
 import { noAuth, sigv4Auth, type Authorizer } from '../lambda/bridge/remote-write/client';
@@ -31,6 +45,13 @@ interface CostFlags {
   discover?: boolean;
   memoryMib: number;
   shards: number;
+  idle: number[];
+}
+
+function fractions(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim().replace(/%$/, '')) / (v.trim().endsWith('%') ? 100 : 1));
+  if (list.length === 0 || list.some((f) => !(f >= 0 && f <= 1))) throw new InvalidArgumentError(`--idle takes fractions from 0 to 1 (or percentages), comma-separated (got "${value}")`);
+  return list;
 }
 
 function count(flag: string): (value: string) => number {
@@ -67,6 +88,20 @@ async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadCo
 }
 
 const DAY_MS = 86_400_000;
+
+function leversOf(config: ReturnType<typeof loadConfig>): ReadLevers {
+  return { idleSentinel: config.idleVariants === 'sentinel', intervals: config.readIntervals };
+}
+
+function formatIntervals(intervals: Readonly<Record<string, number>>): string {
+  return Object.entries(intervals)
+    .map(([name, seconds]) => `${name} ${seconds === 0 ? 'every cycle' : `${seconds / 60} min`}`)
+    .join(', ');
+}
+
+function round(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
 
 /** Where the bridge's self-metrics can be read back: the flag, the config's query URL, or the workspace's. */
 function receiver(config: ReturnType<typeof loadConfig>, flags: CostFlags): { url: string; authorize: Authorizer } {
@@ -118,6 +153,7 @@ export function costCommand(): Command {
     .option('--neuron-hosts <n>', 'Inferentia hosts enrolled for the collector', count('--neuron-hosts'), 0)
     .option('--schedule-minutes <n>', 'minutes between bridge runs', count('--schedule-minutes'), 5)
     .option('--host-scrape-seconds <n>', "the collector's scrape interval", count('--host-scrape-seconds'), 30)
+    .option('--idle <fractions>', 'the share of the time variants have no traffic (0-1 or %, comma-separated for a table of the levers)', fractions, [0])
     .option('--discover', 'count the metrics with ListMetrics in the configured region instead (no GetMetricData)')
     .option('--memory-mib <n>', "the bridge Lambda's memory (its CPU share, and so each cycle's duration)", count('--memory-mib'), DEFAULT_BRIDGE_MEMORY_MIB)
     .option('--shards <n>', 'bridge shards the fleet is split over', count('--shards'), 1)
@@ -145,9 +181,14 @@ export function costCommand(): Command {
         if (variants === undefined) throw new UsageError('give the fleet: --endpoints N and/or --variants N (and --neuron-hosts N), or --discover');
         const base = variantLoad(catalog, variants);
         const extra = highResolutionExtraSamples(catalog, variants, { period: config.period, highResolution: config.highResolution });
-        load = { ...base, bridgeSamplesPerPeriod: base.bridgeSeries + extra };
+        // What the configured levers read in an average cycle, with the first idle fraction given.
+        const cycle = variantCycle(catalog, leversOf(config), flags.idle[0] ?? 0, flags.scheduleMinutes);
+        load = { ...base, everyMetricQueries: base.queries, queries: cycle.perStatistic * variants, queriesFiveStats: cycle.fiveStats * variants, bridgeSamplesPerPeriod: cycle.samplesPerPeriod * variants + extra };
         const highResolution = extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : '';
-        process.stdout.write(`${variants} production variants (${load.queries} queries a cycle, ${load.queriesFiveStats} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${highResolution}\n\n`);
+        const idle = `, ${Math.round((flags.idle[0] ?? 0) * 100)} % of the time idle (idleVariants: ${config.idleVariants}), read intervals ${formatIntervals(config.readIntervals)}`;
+        process.stdout.write(
+          `${variants} production variants (${round(load.queries)} queries a cycle on average, ${round(load.queriesFiveStats)} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${idle}${highResolution}\n\n`,
+        );
       }
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);
@@ -157,6 +198,9 @@ export function costCommand(): Command {
       const lambda = estimatedLambdaBill({ variants: variantsEquivalent, shards: flags.shards, memoryMiB: flags.memoryMib, scheduleMinutes: flags.scheduleMinutes, region: config.region });
       process.stdout.write(`\n${formatLambdaBill(lambda.bill, `(a steady cycle of ${Math.ceil(variantsEquivalent / flags.shards)} variants a shard, from the measured CPU at the function's share)`)}\n`);
       const modes = latencyModeCosts((mode) => Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, mode), flags.scheduleMinutes, config.period);
+      if (flags.idle.length > 1 || flags.idle[0] !== 0) {
+        process.stdout.write(`\nIdle variants and read intervals, each lever alone and together, per real-time variant:\n${formatLeverRows(catalog, leverRows(catalog, leversOf(config), flags.idle, flags.scheduleMinutes, config.period), config.period)}\n`);
+      }
       process.stdout.write(`\nLatency as histogram (fleet-wide p99 with histogram_quantile), summary (per-series quantiles) or both, per real-time variant:\n${formatLatencyModeCosts(modes, config.latency)}\n`);
     });
 }

@@ -1,5 +1,7 @@
 import { GET_METRIC_DATA_USD_PER_1000_METRICS } from '../contract/constants';
 import type { Catalog } from '../lambda/bridge/catalog/catalog';
+import { metricClass, type MetricClass } from '../lambda/bridge/cloudwatch/freshness';
+import { PUBLISHED_WITH_TRAFFIC } from '../lambda/bridge/cloudwatch/idle';
 import { STATISTICS_PER_BILLED_METRIC, type PlanPeriods } from '../lambda/bridge/cloudwatch/plan';
 import { LATENCY_MODES, type LatencyMode } from '../contract/latency';
 
@@ -34,6 +36,8 @@ export interface FleetLoad {
    * GetMetricData API request" as one: ceil(statistics / 5) per metric (the plan keeps a metric's statistics in one call).
    */
   readonly queriesFiveStats: number;
+  /** Queries of every metric and statistic (what a scraper reads each time), when `queries` is an average over cycles that read less. @default queries */
+  readonly everyMetricQueries?: number;
   /** Metric updates a metric stream would send a minute for the same metrics and statistics. */
   readonly streamUpdatesPerMinute: number;
   /** Series the bridge writes (CloudWatch queries and SageMaker metadata). */
@@ -172,7 +176,7 @@ export function estimateCost(load: FleetLoad, scheduleMinutes: number, periodSec
   };
   const bridge = getMetricData(scheduleMinutes, load.queries, 'billed per statistic');
   const bridgeFiveStats = getMetricData(scheduleMinutes, load.queriesFiveStats, 'billed per metric, up to 5 statistics');
-  const yace = getMetricData(1, load.queries, 'billed per statistic');
+  const yace = getMetricData(1, load.everyMetricQueries ?? load.queries, 'billed per statistic');
   const updates = load.streamUpdatesPerMinute * MINUTES_PER_MONTH * (60 / Math.max(60, periodSeconds));
   return [
     { approach: `inferwatch bridge, every ${scheduleMinutes} min`, cloudwatch: bridge.text, cloudwatchUsd: bridge.usd, ...ours },
@@ -201,4 +205,157 @@ export function formatCost(lines: readonly CostLine[]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
   return `${table}\n\nPrices: ${PRICES.source}; 30-day month, first volume tier.`;
+}
+
+/**
+ * Firehose, which a metric stream needs: Direct PUT ingestion per GB (us-east-1, first 500 TB a month), read
+ * 2026-12-04 from https://aws.amazon.com/firehose/pricing/. A stream's JSON update is counted at 500 bytes, a lower
+ * bound (one metric, its four statistics, dimensions and a timestamp): the stream's price here is never overstated.
+ */
+export const FIREHOSE = { perGb: 0.029, bytesPerUpdate: 500 } as const;
+
+/** One class of a real-time variant's metrics: what one read of it requests, and the series it writes. */
+export interface ClassLoad {
+  /** Queries (statistics): the metrics billed per statistic. */
+  readonly queries: number;
+  /** Metrics billed under the five-statistics reading. */
+  readonly fiveStats: number;
+  readonly series: number;
+  /** Metric-stream updates a minute for the same metrics and statistics. */
+  readonly streamUpdates: number;
+  /** SageMaker publishes them only for periods with traffic: an idle variant reads none (its sentinel instead) and writes none. */
+  readonly withTraffic: boolean;
+}
+
+/** A real-time variant's load by metric class and traffic, with this catalog (every listed real-time metric present). */
+export function variantClasses(catalog: Catalog, present: (namespace: string, metric: string) => boolean = () => true): Array<ClassLoad & { readonly metricClass: MetricClass }> {
+  const out = new Map<string, ClassLoad & { metricClass: MetricClass }>();
+  for (const [namespace, metrics] of catalog.listedMetrics(true)) {
+    if (namespace !== 'AWS/SageMaker' && namespace !== '/aws/sagemaker/Endpoints') continue;
+    for (const metric of metrics) {
+      if (!present(namespace, metric)) continue;
+      const mapping = catalog.resolve(namespace, metric);
+      const stats = new Set(mapping.series.map((s) => s.stat));
+      const metricClassOf = metricClass(namespace, mapping);
+      const withTraffic = namespace === 'AWS/SageMaker' && PUBLISHED_WITH_TRAFFIC.has(metric);
+      const id = `${metricClassOf}|${withTraffic}`;
+      const before = out.get(id) ?? { metricClass: metricClassOf, withTraffic, queries: 0, fiveStats: 0, series: 0, streamUpdates: 0 };
+      out.set(id, {
+        ...before,
+        queries: before.queries + stats.size,
+        fiveStats: before.fiveStats + Math.ceil(stats.size / STATISTICS_PER_BILLED_METRIC),
+        series: before.series + mapping.series.length,
+        streamUpdates: before.streamUpdates + streamUpdates(mapping.series.map((s) => s.stat)),
+      });
+    }
+  }
+  return [...out.values()];
+}
+
+/** How the bridge reads: which levers are on. */
+export interface ReadLevers {
+  /** Idle variants through a sentinel (`idleVariants: sentinel`). */
+  readonly idleSentinel: boolean;
+  /** Read interval per class, seconds (`readIntervals`); 0 is every cycle. */
+  readonly intervals: Readonly<Record<MetricClass, number>>;
+}
+
+/** Everything every cycle: the bridge before idle variants and read intervals. */
+export const EVERY_CYCLE: ReadLevers = { idleSentinel: false, intervals: { counters: 0, latency: 0, utilization: 0, other: 0 } };
+
+/** Cycles between two reads of a class: a class is read when waiting one more cycle would leave it older than its interval. */
+export function cyclesPerRead(intervalSeconds: number, scheduleMinutes: number): number {
+  return Math.max(1, Math.floor(intervalSeconds / (scheduleMinutes * 60)));
+}
+
+/** What one real-time variant costs a month, under both readings of the billing rule. */
+export interface VariantMonth {
+  readonly perStatisticUsd: number;
+  readonly fiveStatsUsd: number;
+  readonly ampUsd: number;
+}
+
+/**
+ * A month of one real-time variant idle a fraction `idle` of the time (no request at all): read in full when busy,
+ * through one sentinel query (`Invocations` `SampleCount`, one metric under either reading) when idle with the
+ * sentinel on; each class every `cyclesPerRead` cycles. An idle variant writes no invocation, error or latency
+ * samples (SageMaker publishes none); its instance metrics and metadata go on.
+ */
+export function variantMonth(catalog: Catalog, levers: ReadLevers, idle: number, scheduleMinutes: number, periodSeconds: number): VariantMonth {
+  const cycles = MINUTES_PER_MONTH / scheduleMinutes;
+  const cycle = variantCycle(catalog, levers, idle, scheduleMinutes);
+  const samples = (cycle.samplesPerPeriod * MINUTES_PER_MONTH * 60) / periodSeconds;
+  const usd = (metrics: number) => ((metrics * cycles) / 1000) * PRICES.getMetricDataPer1000Metrics;
+  return { perStatisticUsd: usd(cycle.perStatistic), fiveStatsUsd: usd(cycle.fiveStats), ampUsd: (samples / 1e7) * PRICES.ampPer10MillionSamples };
+}
+
+/** One real-time variant's average cycle: metrics requested under both readings, and the samples it writes a period. */
+export function variantCycle(
+  catalog: Catalog,
+  levers: ReadLevers,
+  idle: number,
+  scheduleMinutes: number,
+  /** Only the metrics a fleet publishes (the bench's stand-in fleet). @default every listed real-time metric */
+  present?: (namespace: string, metric: string) => boolean,
+): { perStatistic: number; fiveStats: number; samplesPerPeriod: number } {
+  let perStatistic = levers.idleSentinel ? idle : 0;
+  let fiveStats = perStatistic;
+  let series = METADATA_SERIES_PER_VARIANT;
+  let idleSeries = METADATA_SERIES_PER_VARIANT;
+  for (const load of variantClasses(catalog, present)) {
+    const share = 1 / cyclesPerRead(levers.intervals[load.metricClass], scheduleMinutes);
+    const readShare = load.withTraffic && levers.idleSentinel ? share * (1 - idle) : share;
+    perStatistic += load.queries * readShare;
+    fiveStats += load.fiveStats * readShare;
+    series += load.series;
+    if (!load.withTraffic) idleSeries += load.series;
+  }
+  return { perStatistic, fiveStats, samplesPerPeriod: series * (1 - idle) + idleSeries * idle };
+}
+
+/** A metric stream carrying the same statistics for one variant a month: its list price, Firehose ingestion, and AMP. */
+export function streamVariantMonth(catalog: Catalog, idle: number, periodSeconds: number): number {
+  let updates = 0;
+  for (const load of variantClasses(catalog)) updates += load.streamUpdates * (load.withTraffic ? 1 - idle : 1);
+  const perMonth = updates * MINUTES_PER_MONTH * (60 / Math.max(60, periodSeconds));
+  const firehose = ((perMonth * FIREHOSE.bytesPerUpdate) / 1e9) * FIREHOSE.perGb;
+  const amp = variantMonth(catalog, EVERY_CYCLE, idle, 1, periodSeconds).ampUsd;
+  return (perMonth / 1000) * PRICES.metricStreamsPer1000Updates + firehose + amp;
+}
+
+/** The levers one at a time and together, per real-time variant and month, at each idle fraction. */
+export interface LeverRow {
+  readonly idle: number;
+  readonly lever: string;
+  readonly month: VariantMonth;
+}
+
+export function leverRows(catalog: Catalog, configured: ReadLevers, idles: readonly number[], scheduleMinutes: number, periodSeconds: number): LeverRow[] {
+  const rows: LeverRow[] = [];
+  for (const idle of idles) {
+    const month = (levers: ReadLevers) => variantMonth(catalog, levers, idle, scheduleMinutes, periodSeconds);
+    rows.push({ idle, lever: 'every metric every cycle (before)', month: month(EVERY_CYCLE) });
+    rows.push({ idle, lever: 'idle variants through a sentinel, alone', month: month({ ...EVERY_CYCLE, idleSentinel: true }) });
+    rows.push({ idle, lever: 'read intervals per class, alone', month: month({ ...EVERY_CYCLE, intervals: configured.intervals }) });
+    rows.push({ idle, lever: 'both (the configuration)', month: month(configured) });
+  }
+  return rows;
+}
+
+/** The lever rows as a table: both billing readings with AMP, and a metric stream beside them. */
+export function formatLeverRows(catalog: Catalog, rows: readonly LeverRow[], periodSeconds: number): string {
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  const table = [
+    ['idle', 'how the bridge reads', 'per statistic + AMP', 'per metric (5 stats) + AMP', 'metric stream + Firehose + AMP'],
+    ...rows.map((r) => [
+      `${Math.round(r.idle * 100)} %`,
+      r.lever,
+      usd(r.month.perStatisticUsd + r.month.ampUsd),
+      usd(r.month.fiveStatsUsd + r.month.ampUsd),
+      usd(streamVariantMonth(catalog, r.idle, periodSeconds)),
+    ]),
+  ];
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
+  const text = table.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return `${text}\n\nPer real-time variant and 30-day month. Metric stream: its list price, Firehose ingestion at ${FIREHOSE.bytesPerUpdate} bytes an update (a lower bound), the same AMP samples.`;
 }

@@ -27,6 +27,22 @@ const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
 const NonNegativeDuration = Duration.refine((s) => s >= 0, { message: 'must not be negative' });
 const PositiveDuration = Duration.refine((s) => s > 0, { message: 'must be greater than zero' });
 
+/** A class read this seldom would read periods the receiver refuses: its gauges would be lost, not late. */
+function checkReadIntervals(
+  config: { readIntervals: Record<string, number>; revisionWindow: number; settle: number; period: number; remoteWrite: { maxSampleAge: number } },
+  ctx: z.RefinementCtx,
+): void {
+  for (const [name, interval] of Object.entries(config.readIntervals)) {
+    const oldest = interval + config.revisionWindow + config.settle + config.period;
+    if (oldest < config.remoteWrite.maxSampleAge) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['readIntervals', name],
+      message: `${interval}s plus revisionWindow, settle and period (${oldest}s) must stay under remoteWrite.maxSampleAge (${config.remoteWrite.maxSampleAge}s): a class read less often would reach periods the receiver no longer accepts`,
+    });
+  }
+}
+
 /** CloudWatch accepts 1, 5, 10, 30 (high resolution) or any multiple of 60 seconds. */
 const isValidPeriod = (s: number) => [1, 5, 10, 30].includes(s) || (s > 0 && s % 60 === 0);
 const Period = Duration.refine(isValidPeriod, {
@@ -141,6 +157,31 @@ export const BridgeConfigSchema = z
      * (the same GetMetricData bill); each writes `period / resolution` times the samples. @default false
      */
     highResolution: z.boolean().default(false),
+    /**
+     * How variants without traffic are read. `sentinel`: a variant whose last read showed no invocations is read
+     * through one query (`Invocations` `SampleCount`) until it shows traffic, then in full from the first period not
+     * read in full; SageMaker publishes its invocation, error and latency metrics only for periods with traffic, so
+     * nothing is missed. `read`: every metric every cycle. Instance metrics (`/aws/sagemaker/Endpoints`) are read
+     * either way. @default "sentinel"
+     */
+    idleVariants: z.enum(['sentinel', 'read']).default('sentinel'),
+    /**
+     * How often each class of metric is read, seconds; 0 reads it every cycle. GetMetricData bills a metric per read,
+     * whatever its window, so a class read every 10 minutes over ten 1-minute periods costs half of one read every 5
+     * minutes, at the same resolution. `counters`: invocation and error counters, which the fast alerts read;
+     * `latency`: latency timings (histograms, summaries); `utilization`: instance metrics (`/aws/sagemaker/Endpoints`,
+     * `/aws/sagemaker/InferenceComponents`); `other`: everything else. A class is read in a cycle when waiting for
+     * the next one would leave its newest period older than its interval. @default counters 0, latency 600, utilization 600, other 0
+     */
+    readIntervals: z
+      .object({
+        counters: NonNegativeDuration.default(0),
+        latency: NonNegativeDuration.default(600),
+        utilization: NonNegativeDuration.default(600),
+        other: NonNegativeDuration.default(0),
+      })
+      .strict()
+      .default({ counters: 0, latency: 600, utilization: 600, other: 0 }),
     /** Emit endpoint metadata series from the SageMaker API. @default true */
     sagemakerMetadata: z.boolean().default(true),
     /**
@@ -274,7 +315,8 @@ export const BridgeConfigSchema = z
     if (auth?.type === 'bearer' && (auth.token === undefined) === (auth.tokenEnv === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['remoteWrite', 'auth'], message: 'bearer auth needs exactly one of token or tokenEnv' });
     }
-  });
+  })
+  .superRefine(checkReadIntervals);
 
 export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
 type ParsedConfig = z.output<typeof BridgeConfigSchema>;

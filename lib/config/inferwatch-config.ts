@@ -242,12 +242,17 @@ export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
 }
 
 /**
- * How far the workload's bridge data trails real time, seconds: its schedule, plus the settle delay and one period
- * of its bridge config. The monitoring stack sizes the rules' windows for the slowest workload.
+ * How far the workload's bridge data trails real time, seconds: the time between two reads of its slowest class of
+ * metric (the schedule, or `readIntervals` in whole schedules: a class is read when waiting one more cycle would
+ * leave it older than its interval), plus the settle delay and one period of its bridge config. The monitoring
+ * stack sizes the rules' windows for the slowest workload, so a rule that reads latencies read every 10 minutes
+ * always holds their newest batch.
  */
 export function bridgeLagSeconds(workload: WorkloadConfig): number {
   const bridge = BridgeConfigSchema.parse(workload.bridge.config);
-  return workload.bridge.scheduleMinutes * 60 + bridge.settle + bridge.period;
+  const schedule = workload.bridge.scheduleMinutes * 60;
+  const slowest = Math.max(...Object.values(bridge.readIntervals).map((interval) => Math.max(1, Math.floor(interval / schedule)) * schedule));
+  return slowest + bridge.settle + bridge.period;
 }
 
 /** Reads the config from a YAML/JSON file path, or takes an object (cdk.json context). */

@@ -62,7 +62,9 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     await standIn.start();
     await prometheus.start();
     env = standIn.env();
-    writeFileSync(configFile, `accountId: "${ACCOUNT}"\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n  maxSamplesPerRequest: 5000\n`);
+    // Every class of metric every cycle: these cycles check each cycle's revisions and stale markers as it runs.
+    // Classes read less often are checked by test/e2e/idle-variants.e2e.test.ts and the runCycle property.
+    writeFileSync(configFile, `accountId: "${ACCOUNT}"\nreadIntervals:\n  latency: 0\n  utilization: 0\nremoteWrite:\n  url: ${prometheus.remoteWriteUrl}\n  maxSamplesPerRequest: 5000\n`);
     standIn.datapointsPerPage = 4000;
     standIn.listMetricsPageSize = 100;
   });

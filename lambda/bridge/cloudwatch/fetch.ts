@@ -3,12 +3,19 @@ import { RecoverableError } from '../../../contract/errors';
 import type { BridgeLogger } from '../logger';
 import type { RateLimiter } from '../concurrency';
 import type { ApiCallCounter } from '../self-metrics';
-import { billedMetrics, type PlannedQuery } from './plan';
+import type { DiscoveredMetric } from './discovery';
+import { billedMetrics } from './plan';
 
 /** A query CloudWatch could not answer this time; the cycle stops uncommitted and the next one reads the window again. */
 export class CloudWatchDataError extends RecoverableError {}
 
-export function describeQuery(query: PlannedQuery): string {
+/** What GetMetricData is asked: a planned query, or an idle variant's sentinel (read, never written). */
+export interface FetchQuery {
+  readonly metric: DiscoveredMetric;
+  readonly template: { readonly stat: string };
+}
+
+export function describeQuery(query: FetchQuery): string {
   const dims = query.metric.dimensions.map((d) => `${d.Name}=${d.Value}`).join(',');
   return `${query.metric.namespace} ${query.metric.metricName}{${dims}} ${query.template.stat}`;
 }
@@ -41,7 +48,7 @@ export interface ChunkOutcome {
  */
 export async function fetchChunk(
   cloudwatch: CloudWatchClient,
-  queries: readonly PlannedQuery[],
+  queries: readonly FetchQuery[],
   span: ReadSpan,
   limiter: RateLimiter,
   calls: ApiCallCounter,
@@ -91,7 +98,7 @@ export async function fetchChunk(
   let forbidden = 0;
   const incomplete = new Set<number>();
   for (const [index, code] of status) {
-    const query = queries[index] as PlannedQuery;
+    const query = queries[index] as FetchQuery;
     if (code === 'InternalError') {
       throw new CloudWatchDataError(`GetMetricData returned InternalError for ${describeQuery(query)}; the window will be read again next cycle`);
     }

@@ -94,10 +94,10 @@ export class QueryPlan {
 
   constructor(
     metrics: readonly DiscoveredMetric[],
-    catalog: Catalog,
+    private readonly catalog: Catalog,
     private readonly baseLabels: Readonly<Record<string, string>>,
     private readonly maxLabelValueLength: number,
-    periods: PlanPeriods = { period: 60, highResolution: false },
+    private readonly periods: PlanPeriods = { period: 60, highResolution: false },
     /** Notes the series planned so far (all of them once `chunks()` is exhausted). */
     readonly planned: PlannedMarks = new PlannedKeys(),
   ) {
@@ -120,6 +120,11 @@ export class QueryPlan {
     this.billedFiveStats = this.groups.reduce((n, group) => n + group.metrics.length * Math.ceil(group.queries.length / STATISTICS_PER_BILLED_METRIC), 0);
     this.seriesCount = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length, 0);
     this.samplesPerPeriod = this.groups.reduce((n, group) => n + group.metrics.length * group.mapping.series.length * (periods.period / group.periodSeconds), 0);
+  }
+
+  /** A plan of some of the metrics, with the same catalog, labels, periods and planned marks. */
+  subset(metrics: readonly DiscoveredMetric[]): QueryPlan {
+    return new QueryPlan(metrics, this.catalog, this.baseLabels, this.maxLabelValueLength, this.periods, this.planned);
   }
 
   /** Every Prometheus metric name the plan writes, and whether it is a counter. */

@@ -1,5 +1,6 @@
 import { planWindow, type CycleWindow } from '../windows';
 import { iso } from './iso';
+import { UncommittedCycleError } from './uncommitted-cycle-error';
 import type { CycleContext, CyclePlan } from './context';
 
 /** CloudWatch keeps high-resolution data 3 hours: a read that starts earlier gets it at 60 s. */
@@ -7,7 +8,8 @@ const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
 
 /**
  * Plan: the window (every settled period not yet forwarded), what every source discovers and how it reads the
- * window, then the sample budget (a catch-up forwards what the budget allows; the next cycles carry on).
+ * window, then the sample budget (a catch-up forwards what the budget allows; the next cycles carry on), then what
+ * each source must know before its reads (idle variants' sentinels).
  * Undefined when no new period has settled.
  */
 export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> {
@@ -41,8 +43,14 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   // While series are held the revision base stays, so that every window refers to it or to the held base.
   const nextBase = heldBase === undefined ? Math.max(readStart, window.end - config.revisionWindow * 1000) : readStart;
   const settings = { periodMs, readStart, fetchStart, heldBase, end: window.end, nextBase, writableFrom };
+  // Idle variants' sentinels and which classes of metric are due: only now is the span known.
+  await Promise.all(sources.map((source) => source.prepare?.({ start: fetchStart, end: window.end }, settings))).catch((error: unknown) => {
+    if (!(error instanceof Error)) throw error;
+    const from = previous.highWaterMark === undefined ? 'the initial lookback' : new Date(previous.highWaterMark).toISOString();
+    throw new UncommittedCycleError(`${error.message}. Nothing was committed: it had written nothing, and carries on from ${from}`, { cause: error });
+  });
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
-  return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries, discovered };
+  return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries: sources.reduce((n, source) => n + source.queries, 0), discovered };
 }
 
 /**

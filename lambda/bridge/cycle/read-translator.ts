@@ -33,7 +33,9 @@ export class ReadTranslator {
   ) {
     this.batcher = new BatchBuilder(maxSamplesPerRequest, mode);
     // One period per read: a high-resolution read's series step by their own period; the window stays the cycle's.
-    this.settings = read.periodMs === settings.periodMs ? settings : { ...settings, periodMs: read.periodMs };
+    // A class of metrics read less often keeps its own revision base; the window's end stays the cycle's.
+    const own = read.settings ? { ...settings, ...read.settings } : settings;
+    this.settings = read.periodMs === own.periodMs ? own : { ...own, periodMs: read.periodMs };
     this.wrote = new Uint8Array(read.series.length);
   }
 

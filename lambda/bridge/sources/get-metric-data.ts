@@ -1,10 +1,15 @@
 import { discoverMetrics, type DiscoveredMetric } from '../cloudwatch/discovery';
 import { fetchChunk } from '../cloudwatch/fetch';
+import type { ClassSettings } from '../cloudwatch/freshness';
+import { nextIdle, SENTINEL, type TrafficWatch } from '../cloudwatch/idle';
 import { QueryPlan, type PlannedQuery } from '../cloudwatch/plan';
 import { RateLimiter } from '../concurrency';
 import { isEnded, type EndedResources } from '../sagemaker/ended';
 import { metricInShard } from '../shard';
+import type { BridgeState } from '../state/state';
 import type { SourceContext } from './context';
+import { splitReads, type SplitReads } from './read-split';
+import type { CursorSettings } from '../translate';
 import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from './source';
 
 /** How long CloudWatch keeps datapoints of periods under a minute (GetMetricData, MetricStat Period). */
@@ -43,24 +48,33 @@ export class GetMetricDataSource implements MetricSource {
     for (const [namespace, names] of catalog.takeUnlisted()) {
       deps.logger.info('CloudWatch metrics that match no catalog entry: forwarded under generic names (report them, or add catalog entries)', { namespace, metrics: names });
     }
-    return new GetMetricDataPlan(plan, this.metrics.length, this.context, input.previous.sagemaker?.ended ?? {});
+    return new GetMetricDataPlan(plan, this.metrics, input, this.context, input.previous.sagemaker?.ended ?? {});
   }
 }
 
 class GetMetricDataPlan implements SourcePlan {
   private readonly limiter: RateLimiter;
+  /** After `prepare`: the classes due, the idle variants; until then every metric is read in full at the cycle's settings. */
+  private split?: SplitReads;
+  private end = Infinity;
 
   constructor(
     private readonly plan: QueryPlan,
-    readonly discovered: number,
+    private readonly metrics: readonly DiscoveredMetric[],
+    private readonly input: PlanInput,
     private readonly context: SourceContext,
     private readonly ended: EndedResources,
   ) {
     this.limiter = new RateLimiter(context.config.getMetricDataTps);
   }
 
+  get discovered(): number {
+    return this.metrics.length;
+  }
+
+  /** Before `prepare`, every query; after, what the cycle requests: the classes due, the busy and woken variants, the sentinels. */
   get queries(): number {
-    return this.plan.size;
+    return this.split ? this.split.queries : this.plan.size;
   }
 
   get samplesPerPeriod(): number {
@@ -71,27 +85,70 @@ class GetMetricDataPlan implements SourcePlan {
     return this.plan.families();
   }
 
+  async prepare(span: ReadSpan, settings: CursorSettings): Promise<void> {
+    this.end = span.end;
+    const { metrics, plan, limiter } = this;
+    this.split = await splitReads({ metrics, plan, previous: this.input.previous, ended: (metric) => isEnded(this.ended, metric.dimensions), limiter }, span, settings, this.context);
+  }
+
   *reads(): Iterable<SourceRead> {
-    for (const chunk of this.plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended);
+    const split = this.split;
+    if (!split) {
+      for (const chunk of this.plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended);
+      return;
+    }
+    for (const { plan, settings, from } of split.plans) {
+      for (const chunk of plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, { watch: split.watch, settings, from });
+    }
   }
 
   afterReads(): void {
-    for (const collision of this.plan.collisions) this.context.deps.logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
+    const collisions = this.split ? this.split.collisions : this.plan.collisions;
+    for (const collision of collisions) this.context.deps.logger.warn('two CloudWatch metrics map to the same Prometheus series; the second is skipped', { metric: collision });
   }
+
+  commit(state: BridgeState): void {
+    const split = this.split;
+    if (!split) return;
+    state.classes = split.schedule.committed();
+    if (!split.traffic || !split.watch) return;
+    // Everything before the end of the least recent class read was read in full.
+    state.idle = nextIdle(split.traffic, split.watch, split.skipped, Math.min(this.end, split.schedule.readUpTo));
+    // A woken variant's read began before the cycle's own, so the partial answer's unread periods may too.
+    const watch = split.watch;
+    const cut = [...split.wokenKeys].some((key) => watch.unsure.has(key));
+    if (cut && split.wokenFrom < (state.revisionBase ?? Infinity)) state.rereadFrom = Math.min(state.rereadFrom ?? Infinity, split.wokenFrom);
+  }
+}
+
+export interface ReadOptions {
+  /** Notes which variants' invocations had datapoints, and which variants' answers were cut. */
+  readonly watch?: TrafficWatch;
+  /** The read's class's revision base and next base, when not the cycle's. */
+  readonly settings?: ClassSettings;
+  /** Epoch ms: GetMetricData StartTime when before the cycle's (a class's own base, a woken variant's first period not read in full). */
+  readonly from?: number;
 }
 
 /** One GetMetricData call's worth of queries (one period), with its NextToken pages. */
 export class GetMetricDataRead implements SourceRead {
   readonly periodMs: number;
   readonly series: readonly SourceSeries[];
+  readonly settings?: ClassSettings;
   private readonly outputsOf: number[][] = [];
+  private readonly watch?: TrafficWatch;
+  private readonly from: number;
 
   constructor(
     private readonly chunk: readonly PlannedQuery[],
     private readonly context: SourceContext,
     private readonly limiter: RateLimiter,
     ended: EndedResources,
+    options: ReadOptions = {},
   ) {
+    this.watch = options.watch;
+    this.settings = options.settings;
+    this.from = options.from ?? Infinity;
     this.periodMs = (chunk[0]?.periodSeconds ?? context.config.period) * 1000;
     const series: SourceSeries[] = [];
     // Each query's own series, then the series its datapoints also feed (a histogram's +Inf bucket is its _count).
@@ -116,8 +173,23 @@ export class GetMetricDataRead implements SourceRead {
     return this.outputsOf[stream] ?? [];
   }
 
-  read(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
+  async read(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
     const { deps, calls } = this.context;
-    return fetchChunk(deps.cloudwatch, this.chunk, { ...span, periodSeconds: this.periodMs / 1000 }, this.limiter, calls, deps.logger, onPage);
+    const fetchSpan = { start: Math.min(span.start, this.from), end: span.end, periodSeconds: this.periodMs / 1000 };
+    const watch = this.watch;
+    if (!watch) return fetchChunk(deps.cloudwatch, this.chunk, fetchSpan, this.limiter, calls, deps.logger, onPage);
+    const keys = this.chunk.map((query) => watch.split.keyOf(query.metric));
+    const outcome = await fetchChunk(deps.cloudwatch, this.chunk, fetchSpan, this.limiter, calls, deps.logger, (page) => {
+      for (const points of page) {
+        const key = keys[points.index];
+        if (key !== undefined && points.timestamps.length > 0 && this.chunk[points.index]?.metric.metricName === SENTINEL.metricName) watch.seen.add(key);
+      }
+      return onPage(page);
+    });
+    for (const stream of outcome.incomplete) {
+      const key = keys[stream];
+      if (key !== undefined) watch.unsure.add(key);
+    }
+    return outcome;
   }
 }

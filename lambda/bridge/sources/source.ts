@@ -1,6 +1,7 @@
 import type { Label, TimeSeries } from '../series';
 import type { SeriesKey } from '../state/series-state';
 import type { BridgeState } from '../state/state';
+import type { CursorSettings } from '../translate';
 
 /**
  * Where metrics come from. The cycle knows a source only through this interface, in this order: `discover` what
@@ -41,6 +42,11 @@ export interface SourcePlan {
   readonly samplesPerPeriod: number;
   /** Every family the reads write. */
   families(): Iterable<SeriesFamily>;
+  /**
+   * Work the reads depend on, once the cycle's span is known and before they are built (the CloudWatch source reads
+   * its idle variants' sentinels here, to know which of them to read in full). Writes nothing.
+   */
+  prepare?(span: ReadSpan, settings: CursorSettings): Promise<void>;
   /** The reads, built lazily: a large fleet's queries are never all held at once. */
   reads(): Iterable<SourceRead>;
   /** Starts work that runs beside the reads and ends by `snapshot` (which must not wait once `readsDone()`, give or take). */
@@ -61,6 +67,11 @@ export interface SourceRead {
   readonly series: readonly SourceSeries[];
   /** Streams of datapoints the read returns (a query's results): each feeds one or more series. */
   readonly streams: number;
+  /**
+   * Where this read's series' windows start and move to, when not the cycle's: a class of metrics read less often
+   * than every cycle keeps a revision base of its own. @default the cycle's
+   */
+  readonly settings?: Pick<CursorSettings, 'readStart' | 'fetchStart' | 'nextBase'>;
   /** Indices into `series` of the series stream `stream` feeds, in order. */
   outputs(stream: number): readonly number[];
   /**

@@ -34,6 +34,16 @@ export interface BridgeState {
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
   /**
+   * Variants read through their sentinel query (no invocations in their last read), keyed by `variantKey`: the
+   * first period not read in full, epoch ms. A variant not here is read in full.
+   */
+  idle?: Record<string, number>;
+  /**
+   * Metric classes read less often than every cycle (config `readIntervals`): the revision base their series'
+   * windows refer to, and the end of their last read, epoch ms.
+   */
+  classes?: Record<string, { base: number; end: number }>;
+  /**
    * The journal lease of inferwatch 0.2 and before, kept in the state itself: still honoured when read (a journal left
    * by a cycle killed before an upgrade is replayed); the lease is now an object of its own (lease.ts).
    */
@@ -57,6 +67,8 @@ interface StateHeader {
   selfCounters: Record<string, number>;
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
+  idle?: Record<string, number>;
+  classes?: Record<string, { base: number; end: number }>;
   journal?: JournalHeader;
   lastJournal?: string;
 }
@@ -74,6 +86,8 @@ export function encodeState(state: BridgeState): Buffer {
     selfCounters: state.selfCounters,
     lastWriteMs: state.lastWriteMs,
     sagemaker: state.sagemaker,
+    idle: state.idle,
+    classes: state.classes,
     journal: state.journal,
     lastJournal: state.lastJournal,
   };

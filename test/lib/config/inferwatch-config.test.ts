@@ -87,9 +87,12 @@ describe('rollout config', () => {
     ]);
   });
 
-  test('the slowest bridge sizes the rules\' windows: schedule plus settle plus period', () => {
+  test('the slowest bridge sizes the rules\' windows: its slowest read (schedule or read interval) plus settle plus period', () => {
     const config = parseInferwatchConfig({ workloads: [{}, { region: 'eu-west-2', bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { settle: '3m' } } }] });
-    expect(config.workloads.map(bridgeLagSeconds)).toEqual([480, 15 * 60 + 180 + 60]);
+    // The defaults read latencies and utilisation every 10 minutes: every other 5-minute cycle; at 15 minutes, every cycle.
+    expect(config.workloads.map(bridgeLagSeconds)).toEqual([600 + 120 + 60, 15 * 60 + 180 + 60]);
+    const everyCycle = parseInferwatchConfig({ workloads: [{ bridge: { config: { readIntervals: { latency: 0, utilization: 0 } } } }, { region: 'eu-west-2', bridge: { config: { readIntervals: { latency: '20m' } } } }] });
+    expect(everyCycle.workloads.map(bridgeLagSeconds)).toEqual([480, 1200 + 120 + 60]);
     const { monitoring } = buildInferwatch(new App(), { ...config, monitoring: { ...config.monitoring, account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-12345678-abcd-ef01-2345-6789abcdef01' } });
     const data = Object.values(Template.fromStack(monitoring).findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
     expect(data).toContain('[30m] offset 21m');

@@ -196,9 +196,12 @@ const ENDPOINTS_NS = '/aws/sagemaker/Endpoints';
 const COMPONENTS_NS = '/aws/sagemaker/InferenceComponents';
 const minute = (t: number) => t / 60;
 
-/** A count CloudWatch answers only to Sum (failures, invocations). */
+/**
+ * A count CloudWatch answers only to Sum (failures, invocations); `Invocations` also to SampleCount, which the
+ * SageMaker page lists as its other valid statistic (one sample a request: the same number).
+ */
 function counterMetric(namespace: string, metricName: string, dimensions: readonly Dimension[], fn: (t: number) => number | undefined): MetricDef {
-  return { namespace, metricName, dimensions, value: (stat, t) => (stat === 'Sum' ? fn(t) : undefined) };
+  return { namespace, metricName, dimensions, value: (stat, t) => (stat === 'Sum' || (stat === 'SampleCount' && metricName === 'Invocations') ? fn(t) : undefined) };
 }
 
 /**
@@ -512,8 +515,7 @@ export function buildMetrics(fleet: FleetOptions): MetricDef[] {
         { Name: 'VariantName', Value: variant.name },
       ];
       const invocations = (t: number) => invocationsAt(endpoint.name, variant.name, t);
-      const counter = (metricName: string, fn: (t: number) => number | undefined) =>
-        metrics.push({ namespace: 'AWS/SageMaker', metricName, dimensions: dims, value: (stat, t) => (stat === 'Sum' ? fn(t) : undefined) });
+      const counter = (metricName: string, fn: (t: number) => number | undefined) => metrics.push(counterMetric(SM, metricName, dims, fn));
       counter('Invocations', invocations);
       counter('Invocation4XXErrors', (t) => (t / 60) % 3);
       // 5XX errors are rare: CloudWatch has no datapoint at all in most periods.

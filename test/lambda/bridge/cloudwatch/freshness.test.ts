@@ -1,0 +1,81 @@
+import { resolveConfig } from '../../../../contract/bridge-config';
+import { Catalog } from '../../../../lambda/bridge/catalog/catalog';
+import { metricClass, ReadSchedule } from '../../../../lambda/bridge/cloudwatch/freshness';
+import { TrafficSplit, variantKey } from '../../../../lambda/bridge/cloudwatch/idle';
+
+const MIN = 60_000;
+const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', 'histogram');
+const config = resolveConfig({ remoteWrite: { url: 'http://127.0.0.1:9090/api/v1/write' } }, {});
+
+describe('metric classes', () => {
+  test.each([
+    ['AWS/SageMaker', 'Invocations', 'counters'],
+    ['AWS/SageMaker', 'Invocation5XXErrors', 'counters'],
+    ['AWS/SageMaker', 'ModelLatency', 'latency'],
+    ['AWS/SageMaker', 'ModelLoadingWaitTime', 'latency'],
+    ['/aws/sagemaker/Endpoints', 'CPUUtilization', 'utilization'],
+    ['/aws/sagemaker/InferenceComponents', 'GPUUtilizationNormalized', 'utilization'],
+    ['AWS/SageMaker', 'ConcurrentRequestsPerModel', 'other'],
+  ])('%s %s is %s', (namespace, metric, expected) => {
+    expect(metricClass(namespace, catalog.resolve(namespace, metric))).toBe(expected);
+  });
+});
+
+describe('read schedule', () => {
+  const cycle = (end: number, base: number) => ({ readStart: base, fetchStart: base, nextBase: Math.max(base, end - 10 * MIN), end });
+
+  test('without a stored base every class is due and reads as the cycle does', () => {
+    const schedule = new ReadSchedule(config, { highWaterMark: 100 * MIN }, cycle(105 * MIN, 90 * MIN));
+    for (const c of ['counters', 'latency', 'utilization', 'other'] as const) expect(schedule.of(c)).toEqual({ due: true, settings: { readStart: 90 * MIN, fetchStart: 90 * MIN, nextBase: 95 * MIN } });
+    expect(schedule.committed()).toEqual({ latency: { base: 95 * MIN, end: 105 * MIN }, utilization: { base: 95 * MIN, end: 105 * MIN } });
+  });
+
+  test('a 10-minute class at a 5-minute schedule is read every other cycle, from its own base, which moves only then', () => {
+    const classes = { latency: { base: 95 * MIN, end: 105 * MIN }, utilization: { base: 95 * MIN, end: 105 * MIN } };
+    const skip = new ReadSchedule(config, { highWaterMark: 105 * MIN, classes }, cycle(110 * MIN, 95 * MIN));
+    expect(skip.of('latency')).toEqual({ due: false, settings: { readStart: 95 * MIN, fetchStart: 95 * MIN, nextBase: 95 * MIN } });
+    expect(skip.of('counters').due).toBe(true);
+    expect(skip.committed()).toEqual(classes);
+    // Everything before the least recent class read was read in full.
+    expect(skip.readUpTo).toBe(105 * MIN);
+    const read = new ReadSchedule(config, { highWaterMark: 110 * MIN, classes }, cycle(115 * MIN, 100 * MIN));
+    expect(read.of('latency')).toEqual({ due: true, settings: { readStart: 95 * MIN, fetchStart: 95 * MIN, nextBase: 105 * MIN } });
+    expect(read.committed()).toEqual({ latency: { base: 105 * MIN, end: 115 * MIN }, utilization: { base: 105 * MIN, end: 115 * MIN } });
+  });
+
+  test('periods a partial answer left unread make every class due', () => {
+    const classes = { latency: { base: 95 * MIN, end: 105 * MIN } };
+    const schedule = new ReadSchedule(config, { highWaterMark: 105 * MIN, classes, rereadFrom: 97 * MIN }, { ...cycle(110 * MIN, 95 * MIN), fetchStart: 97 * MIN });
+    expect(schedule.of('latency').due).toBe(true);
+  });
+
+  test('a read interval that would reach periods the receiver refuses is a config error naming the key', () => {
+    expect(() => resolveConfig({ remoteWrite: { url: 'http://127.0.0.1:9090/api/v1/write' }, readIntervals: { latency: '45m' } }, {})).toThrow(
+      /config key "readIntervals.latency": 2700s plus revisionWindow, settle and period \(3480s\) must stay under remoteWrite.maxSampleAge/,
+    );
+  });
+});
+
+describe('traffic split', () => {
+  const dims = (endpoint: string, variant: string) => [
+    { Name: 'EndpointName', Value: endpoint },
+    { Name: 'VariantName', Value: variant },
+  ];
+
+  test('only variants whose Invocations is listed are read through a sentinel; instance metrics and ended variants never', () => {
+    const metrics = [
+      { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: dims('a', 'v') },
+      { namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: dims('a', 'v') },
+      { namespace: '/aws/sagemaker/Endpoints', metricName: 'CPUUtilization', dimensions: dims('a', 'v') },
+      { namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: dims('b', 'v') },
+      { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: dims('gone', 'v') },
+      { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: [...dims('a', 'v'), { Name: 'InstanceId', Value: 'i-1' }] },
+    ];
+    const split = new TrafficSplit(metrics, (m) => m.dimensions.some((d) => d.Value === 'gone'));
+    expect([...split.groups.keys()]).toEqual([variantKey('a', 'v')]);
+    expect(split.groups.get(variantKey('a', 'v'))?.metrics.map((m) => m.metricName)).toEqual(['Invocations', 'ModelLatency']);
+    expect(split.always.map((m) => `${m.namespace} ${m.metricName} ${m.dimensions.length}`).sort()).toEqual(
+      ['/aws/sagemaker/Endpoints CPUUtilization 2', 'AWS/SageMaker Invocations 2', 'AWS/SageMaker Invocations 3', 'AWS/SageMaker ModelLatency 2'].sort(),
+    );
+  });
+});
