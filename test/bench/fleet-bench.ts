@@ -139,7 +139,9 @@ interface ChildRun {
 /** Runs the built CLI under the preload with the hard limits; keeps only the tail of its output. */
 async function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_LIMIT_MIB}`, '-r', PRELOAD, CLI, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // `npm run bench:profile` (test/bench/profile.ts): every cycle writes a V8 CPU profile there.
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_LIMIT_MIB}`, ...profile, '-r', PRELOAD, CLI, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-16_384)));
   let polledRssKiB = 0;

@@ -230,10 +230,14 @@ export function metricIdentity(metric: DiscoveredMetric): string {
 
 /** What a call of these queries is billed, under both readings of "up to five statistics for the same metric". */
 export function billedMetrics(queries: readonly Pick<PlannedQuery, 'metric'>[]): BilledMetrics {
+  // A plan's queries of one metric share its object: counted by object first, each identity is built once a metric
+  // rather than once a statistic (a JSON string per query was ~0.4 s a cycle at 10,000 variants).
+  const byObject = new Map<DiscoveredMetric, number>();
+  for (const { metric } of queries) byObject.set(metric, (byObject.get(metric) ?? 0) + 1);
   const statistics = new Map<string, number>();
-  for (const { metric } of queries) {
+  for (const [metric, count] of byObject) {
     const id = metricIdentity(metric);
-    statistics.set(id, (statistics.get(id) ?? 0) + 1);
+    statistics.set(id, (statistics.get(id) ?? 0) + count);
   }
   let perMetricFiveStats = 0;
   for (const count of statistics.values()) perMetricFiveStats += Math.ceil(count / STATISTICS_PER_BILLED_METRIC);
