@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { newSeriesState, type SeriesState } from '../../../../lambda/bridge/state/series-state';
 import { SeriesTable } from '../../../../lambda/bridge/state/series-table';
+import { encodeSeriesTable } from '../../../../lambda/bridge/state/series-codec';
 
 const counter = (total: number): SeriesState => ({ ...newSeriesState(true), frontier: 1_800_000_000_000, total, window: total / 2, moment: -1.5, pending: -3 });
 const gauge = (count: number): SeriesState => ({ ...newSeriesState(false), frontier: 1_800_000_060_000, window: 0xfffffffe, count, moment: 105, baseline: false });
@@ -118,5 +119,18 @@ describe('SeriesTable', () => {
         expect(new Map(table)).toEqual(model);
       }),
     );
+  });
+
+  test('encodes from its columns exactly the bytes a Map of the same states encodes to', () => {
+    const table = new SeriesTable(4);
+    for (let i = 0; i < 500; i++) {
+      const key = String.fromCharCode(i & 0xff, i >> 8, 0xff, 0x80, 7, 0, 0xfe, i % 3);
+      table.set(key, i % 3 === 0 ? gauge(i) : { ...counter(i * 1.5), pending: i % 2 === 0 ? 0 : -i, ended: i % 5 === 0 ? true : undefined });
+    }
+    for (let i = 0; i < 500; i += 7) table.delete(String.fromCharCode(i & 0xff, i >> 8, 0xff, 0x80, 7, 0, 0xfe, i % 3));
+    table.markPlanned('vacant..');
+    const bytes = encodeSeriesTable(table);
+    expect(bytes.equals(encodeSeriesTable(new Map(table)))).toBe(true);
+    expect(bytes.readUInt32LE(0)).toBe(table.size);
   });
 });
