@@ -10,7 +10,7 @@
  *   npm run bench -- --sizes 100,1000 --outage-size 0   # quick
  *   npm run bench -- --out test/bench/RESULTS.md
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -373,6 +373,12 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
   }
 }
 
+/** The hand-written open-addressing table against the Map it replaced, at a 10,000-variant fleet's series count. */
+function seriesTableFigures(): string {
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, 'series-table-heap.ts'), '392000'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : `FAILED: ${lastLine(run.stderr)}`;
+}
+
 async function inProcessFigures(): Promise<string> {
   const run = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'bench.ts')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -433,6 +439,7 @@ interface Report {
   readonly outages: OutageResult[];
   readonly encoders: Awaited<ReturnType<typeof compareEncoders>>;
   readonly cold: ReturnType<typeof coldInit>;
+  readonly seriesTable: string;
   readonly inProcess: string | undefined;
   readonly minutes: number;
 }
@@ -585,6 +592,7 @@ function render(report: Report): string {
     '```',
     '',
   );
+  push('## Series state: SeriesTable beside a Map (test/bench/series-table-heap.ts)', '', report.seriesTable, '');
   if (report.inProcess !== undefined) {
     push('## In-process figures (test/bench/bench.ts)', '', report.inProcess, '');
   }
@@ -629,12 +637,14 @@ async function main(): Promise<void> {
     const encoders = await compareEncoders();
     log('cold init');
     const cold = coldInit();
+    log('series table');
+    const seriesTable = seriesTableFigures();
     let inProcess: string | undefined;
     if (options.inProcess) {
       log('in-process figures (test/bench/bench.ts)');
       inProcess = await inProcessFigures();
     }
-    const text = render({ options, idle, sizes, outages, encoders, cold, inProcess, minutes: (performance.now() - started) / MINUTE });
+    const text = render({ options, idle, sizes, outages, encoders, cold, seriesTable, inProcess, minutes: (performance.now() - started) / MINUTE });
     process.stdout.write(`${text}\n`);
     if (options.out) writeFileSync(options.out, `${text}\n`);
   } finally {
