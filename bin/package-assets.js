@@ -33,9 +33,6 @@ for (const name of ['bridge', 'grafana-provisioner']) {
     minify: true,
     sourcemap: true,
     sourcesContent: false,
-    // The bridge: the SDK's ES modules, so that esbuild keeps only the commands it sends (SageMaker's client goes from
-    // 415 KiB to 21 KiB); less to compile and run at every cold start.
-    ...(name === 'bridge' ? { mainFields: ['module', 'main'] } : {}),
     logLevel: 'warning',
   });
 }

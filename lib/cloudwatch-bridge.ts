@@ -243,9 +243,6 @@ export class CloudWatchBridge extends Construct {
         // Stack traces need file and line only: without the sources in it the map is 2.8 MiB instead of 7.5, and
         // --enable-source-maps reads and parses it at every cold start.
         sourcesContent: false,
-        // The SDK's ES modules, so that esbuild keeps only the commands the bridge sends (SageMaker's client goes from
-        // 415 KiB to 21 KiB of the bundle): less to compile and run at every cold start.
-        mainFields: ['module', 'main'],
         target: 'node24',
         // Bundle the SDK: the bridge relies on recent behaviour (S3 If-Match, CloudWatch's JSON protocol), not on whichever SDK the runtime ships.
         externalModules: [],

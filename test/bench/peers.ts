@@ -146,8 +146,6 @@ export function coldInit(runs = 9): ColdInit {
       minify: true,
       sourcemap: true,
       sourcesContent: false,
-      // As the CloudWatchBridge construct and `npm run build` bundle it.
-      mainFields: ['module', 'main'],
       outfile: bundle,
       logLevel: 'error',
     });
