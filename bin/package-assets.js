@@ -32,6 +32,7 @@ for (const name of ['bridge', 'grafana-provisioner']) {
     format: 'cjs',
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     logLevel: 'warning',
   });
 }

@@ -1,4 +1,4 @@
-import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { GetMetricDataCommand, type CloudWatchClient, type Metric, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { RecoverableError } from '../../../contract/errors';
 import type { BridgeLogger } from '../logger';
 import type { RateLimiter } from '../concurrency';
@@ -55,10 +55,20 @@ export async function fetchChunk(
   logger: BridgeLogger,
   onPage: (points: readonly PagePoints[]) => void | Promise<void>,
 ): Promise<ChunkOutcome> {
+  // A metric's statistics (13 for a latency histogram) share one Metric: the request holds it while every page is read.
+  const metrics = new Map<FetchQuery['metric'], Metric>();
+  const metricOf = ({ metric }: FetchQuery): Metric => {
+    let shared = metrics.get(metric);
+    if (!shared) {
+      shared = { Namespace: metric.namespace, MetricName: metric.metricName, Dimensions: [...metric.dimensions] };
+      metrics.set(metric, shared);
+    }
+    return shared;
+  };
   const metricDataQueries: MetricDataQuery[] = queries.map((query, position) => ({
     Id: `q${position}`,
     MetricStat: {
-      Metric: { Namespace: query.metric.namespace, MetricName: query.metric.metricName, Dimensions: [...query.metric.dimensions] },
+      Metric: metricOf(query),
       Period: span.periodSeconds,
       Stat: query.template.stat,
     },

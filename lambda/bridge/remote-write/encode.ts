@@ -9,10 +9,9 @@ const WriteRequest = protobuf.Root.fromJSON(descriptor).lookupType('prometheus.W
 
 /** Encodes a remote-write 1.0 request body: protobuf WriteRequest, snappy block format. */
 export function encodeWriteRequest(series: readonly TimeSeries[]): Uint8Array {
-  const message = WriteRequest.fromObject({
-    timeseries: series.map((s) => ({ labels: s.labels, samples: s.samples })),
-  });
-  return snappy.compress(WriteRequest.encode(message).finish());
+  // protobufjs encodes plain objects of the message's shape (numbers for int64 included) as they are: no
+  // fromObject copy of every label and sample first. TimeSeries' extra `kind` is no field of the message.
+  return snappy.compress(WriteRequest.encode({ timeseries: series }).finish());
 }
 
 const METRIC_TYPES: Record<FamilyInfo['type'], string> = { counter: 'COUNTER', gauge: 'GAUGE', summary: 'SUMMARY', histogram: 'HISTOGRAM' };

@@ -1,4 +1,5 @@
 import { KEY_BYTES, type SeriesKey, type SeriesState } from './series-state';
+import { SeriesTable } from './series-table';
 
 /**
  * The binary form of series states, shared by the state's series table and the journal's records: per record the
@@ -18,7 +19,12 @@ export function recordSize(state: SeriesState): number {
 }
 
 export function writeRecord(buffer: Buffer, offset: number, key: SeriesKey, state: SeriesState): number {
-  let at = offset + buffer.write(key, offset, KEY_BYTES, 'latin1');
+  return writeFields(buffer, offset + buffer.write(key, offset, KEY_BYTES, 'latin1'), state);
+}
+
+/** What follows the key: flags, frontier, moment, then total+window(+pending) or count+checksum. */
+function writeFields(buffer: Buffer, offset: number, state: SeriesState): number {
+  let at = offset;
   const written = Number.isFinite(state.frontier);
   const flags = (state.counter ? FLAG_COUNTER : 0) | (state.pending !== 0 ? FLAG_PENDING : 0) | (state.baseline ? FLAG_BASELINE : 0) | (written ? FLAG_WRITTEN : 0) | (state.ended ? FLAG_ENDED : 0) | (state.held ? FLAG_HELD : 0);
   at = buffer.writeUInt8(flags, at);
@@ -111,7 +117,23 @@ export function decodeRecords(buffer: Buffer, offset: number, into: SeriesSink):
 }
 
 export function encodeSeriesTable(table: ReadonlyMap<SeriesKey, SeriesState>): Buffer {
+  if (table instanceof SeriesTable) return encodeColumns(table);
   let size = 0;
   for (const state of table.values()) size += recordSize(state);
   return encodeRecords(table.entries(), table.size, size);
+}
+
+/** The same bytes as encodeRecords, straight from the table's columns: no key string or state object per series. */
+function encodeColumns(table: SeriesTable): Buffer {
+  let size = 0;
+  table.forEachRow((_lo, _hi, state) => (size += recordSize(state)));
+  const buffer = Buffer.allocUnsafe(4 + size);
+  let at = buffer.writeUInt32LE(table.size, 0);
+  table.forEachRow((lo, hi, state) => {
+    // The key's characters are its bytes (latin1): little-endian halves write them back in order.
+    buffer.writeUInt32LE(lo, at);
+    buffer.writeUInt32LE(hi, at + 4);
+    at = writeFields(buffer, at + KEY_BYTES, state);
+  });
+  return buffer.subarray(0, at);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /**
  * What the bridge remembers of one series between cycles: its write frontier, and for counters the running
@@ -41,7 +41,11 @@ export type SeriesKey = string;
 export const KEY_BYTES = 8;
 
 export function seriesKeyOf(identity: string): SeriesKey {
-  return createHash('md5').update(identity).digest().subarray(0, KEY_BYTES).toString('latin1');
+  // One-shot crypto.hash: a createHash object per series cost a planned fleet ~1 s a cycle. 'binary' (latin1) maps each digest
+  // byte to one character, as the digest's bytes did.
+  // Node before 20.12 (engines allows 20.x) has no crypto.hash.
+  if (typeof crypto.hash !== 'function') return crypto.createHash('md5').update(identity).digest().subarray(0, KEY_BYTES).toString('latin1');
+  return crypto.hash('md5', identity, 'binary').slice(0, KEY_BYTES);
 }
 
 /** Prometheus' staleness marker: a NaN with this bit pattern ends a series (remote write 1.0 asks senders to write it). */
