@@ -120,7 +120,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
         gpu: '1',
       },
     ]);
-    expect((await prometheus.seriesNames()).filter((n) => n.startsWith('sagemaker_'))).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_vllm_prompt_tokens_total']);
+    expect((await prometheus.seriesNames()).filter((n) => n.startsWith('sagemaker_'))).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_llm_prompt_tokens_total']);
   });
 
   test('every gauge period once, at its period start, in base units: nothing missing, nothing twice', async () => {
@@ -134,7 +134,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   });
 
   test('delta counters become cumulative _total counters, exact across cycles, a late revision and a lost state', async () => {
-    const series = await prometheus.rawSamples('sagemaker_vllm_prompt_tokens_total[3h]', t2);
+    const series = await prometheus.rawSamples('sagemaker_llm_prompt_tokens_total[3h]', t2);
     expect(series.map((s) => s.metric.instance_id).sort()).toEqual(['i-0a1', 'i-0a2', 'i-0b1']);
     for (const s of series) {
       const host = INSTANCES.findIndex((i) => i.host === s.metric.instance_id);
@@ -158,7 +158,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   });
 
   test('bridge --dry-run prints the PromQL series with their types; promtool check metrics passes', () => {
-    expect(dryRun).toContain('# TYPE sagemaker_vllm_prompt_tokens_total counter\n');
+    expect(dryRun).toContain('# TYPE sagemaker_llm_prompt_tokens_total counter\n');
     expect(dryRun).toContain('# TYPE sagemaker_gpu_utilization_ratio gauge\n');
     expect(dryRun).toMatch(/^sagemaker_gpu_utilization_ratio\{.*instance_id="i-0b1".*\} 0\.\d+ \d+$/m);
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: dryRun, encoding: 'utf8' });
@@ -174,7 +174,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
       'last_over_time({"DCGM_FI_DEV_GPU_UTIL", "aws.sagemaker.endpoint.name"=~"llm-b"}[60s])',
     ]);
     expect(promql.calls.every((c) => c.status === 200)).toBe(true);
-    // Discovery: GetLabels for the names, then GetSeries only for the mapped metrics the account has (2 of 7).
+    // Discovery: GetLabels for the names, then GetSeries only for the mapped metrics the account has (2 of them).
     expect(promql.callsTo('/api/v1/label/__name__/values')).toHaveLength(4);
     expect(promql.callsTo('/api/v1/series').map((c) => c.params['match[]']?.[0]).sort()).toEqual(Array.from({ length: 4 }, () => ['{"DCGM_FI_DEV_GPU_UTIL"}', '{"vllm:prompt_tokens_total"}']).flat().sort());
     expect(promql.callsTo('/api/v1/query_range').every((c) => c.params.limit?.[0] === '4')).toBe(true);

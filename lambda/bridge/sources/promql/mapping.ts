@@ -15,6 +15,8 @@ const MetricSchema = z
     type: z.enum(['counter', 'gauge']),
     scale: z.number().positive().default(1),
     help: z.string().min(1),
+    /** Labels every series of this source gets (`engine: vllm`): two engines' metrics become one Prometheus family. */
+    constLabels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name'), z.string().min(1)).default({}),
   })
   .strict()
   .refine((m) => (m.type === 'counter') === m.name.endsWith('_total'), { message: 'a counter name ends in _total, a gauge name does not' });
@@ -36,10 +38,16 @@ const MAPPING_PATH = join(__dirname, 'promql-metrics.yaml');
 export function loadPromQlMapping(path = MAPPING_PATH): PromQlMapping {
   const parsed = PromQlMappingSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
   if (!parsed.success) throw new ConfigError(`PromQL metric mapping ${path} is invalid: ${parsed.error.message}`);
-  const names = new Set<string>();
+  const sources = new Set<string>();
+  const families = new Map<string, PromQlMetric>();
   for (const metric of parsed.data.metrics) {
-    if (names.has(metric.name)) throw new ConfigError(`PromQL metric mapping ${path}: two entries write ${metric.name}`);
-    names.add(metric.name);
+    if (sources.has(metric.source)) throw new ConfigError(`PromQL metric mapping ${path}: two entries read ${metric.source}`);
+    sources.add(metric.source);
+    // Several sources may write one family (vLLM's and SGLang's, an engine's old and new name): one type, one HELP.
+    const family = families.get(metric.name);
+    if (family && family.type !== metric.type) throw new ConfigError(`PromQL metric mapping ${path}: ${metric.name} is a ${family.type} (${family.source}) and a ${metric.type} (${metric.source})`);
+    if (family && family.help !== metric.help) throw new ConfigError(`PromQL metric mapping ${path}: ${family.source} and ${metric.source} write ${metric.name} with different help texts; a family has one HELP`);
+    families.set(metric.name, metric);
   }
   return parsed.data;
 }
@@ -52,7 +60,7 @@ export function prometheusLabels(
   baseLabels: Readonly<Record<string, string>>,
   maxLabelValueLength: number,
 ): Label[] {
-  const labels: Record<string, string> = { ...baseLabels };
+  const labels: Record<string, string> = { ...baseLabels, ...metric.constLabels };
   for (const [sourceName, value] of Object.entries(source)) {
     const target = mapping.labels[sourceName];
     if (target !== undefined && value !== '') labels[target] = sanitizeLabelValue(value, maxLabelValueLength);

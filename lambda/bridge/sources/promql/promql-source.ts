@@ -130,6 +130,8 @@ class PromQlPlan implements SourcePlan {
     for (const metric of mapping.metrics) {
       const members = this.members(metric, discovered.get(metric.source) ?? []);
       total += members.length;
+      // A metric the account does not have costs no query.
+      if (members.length === 0) continue;
       for (const split of splitByLabels(members, (m) => m.source, mapping.split, capacity)) {
         if (split.members.length > capacity) {
           deps.logger.warn('more PromQL series share every split label than one query may return: not read', { metric: metric.source, series: split.members.length, splitBy: mapping.split });
@@ -147,7 +149,8 @@ class PromQlPlan implements SourcePlan {
   }
 
   families(): Iterable<SeriesFamily> {
-    return this.mapping.metrics.map((m) => ({ name: m.name, counter: m.type === 'counter' }));
+    const byName = new Map(this.mapping.metrics.map((m) => [m.name, { name: m.name, counter: m.type === 'counter' }]));
+    return byName.values();
   }
 
   *reads(): Iterable<SourceRead> {

@@ -122,8 +122,10 @@ describe('PromQlSource', () => {
     await source.discover();
     const plan = source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous: emptyState() });
     const reads = [...plan.reads()];
-    expect(reads.map((r) => r.series[0]?.labels.find((l) => l.name === '__name__')?.value).sort()).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_vllm_prompt_tokens_total']);
-    expect(plan.families()).toContainEqual({ name: 'sagemaker_vllm_prompt_tokens_total', counter: true });
+    // One query a metric the account has; none for the mapped metrics it lacks.
+    expect(plan.queries).toBe(2);
+    expect(reads.map((r) => r.series[0]?.labels.find((l) => l.name === '__name__')?.value).sort()).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_llm_prompt_tokens_total']);
+    expect(plan.families()).toContainEqual({ name: 'sagemaker_llm_prompt_tokens_total', counter: true });
     const counter = reads.find((r) => r.series[0]?.kind === 'counter') as SourceRead;
     const [points] = await readAll(counter, NOW - 10 * MINUTE, NOW - 2 * MINUTE);
     const periods = Array.from({ length: 8 }, (_, k) => NOW - 10 * MINUTE + k * MINUTE);
