@@ -2,10 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeMetadataRequest, encodeMetadataRequest } from '../../lambda/bridge/remote-write/encode';
+import { describeFamilies, loadPromQlMapping } from '../../lambda/bridge/sources/promql/mapping';
 import { LocalPrometheus } from '../support/harness/prometheus';
 import { runBridge } from '../support/harness/run-bridge';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
-import { CloudWatchPromQlStandIn, type PromSeriesData } from '../support/stand-ins/cloudwatch-promql-stand-in';
+import { addHistograms, CloudWatchPromQlStandIn, exponentialBound, reduceScale, type ExponentialHistogram, type PromSeriesData } from '../support/stand-ins/cloudwatch-promql-stand-in';
 
 const MINUTE = 60_000;
 const ACCOUNT = '123456789012';
@@ -38,9 +40,28 @@ function resource(i: Instance): Record<string, string> {
 const promptTokens = (host: number, p: number) => 100 + ((p / MINUTE) * 7 + host * 13) % 50;
 const gpuPercent = (host: number, gpu: number, p: number) => 20 + gpu * 10 + ((p / MINUTE + host) % 40);
 
+/** The TTFTs (seconds) vLLM observed in the 20 s interval ending at `end`: 1 to 6 of them, 10 ms to 12 s. */
+const ttfts = (host: number, end: number) => Array.from({ length: 1 + ((end / 20_000 + host) % 6) }, (_, i) => 0.01 * 2 ** (((end / 20_000) * 7 + i * 11 + host * 5) % 80 / 8));
+
+/** OTel's exponential histogram at scale 5 (finer than CloudWatch serves it): bucket i holds (2^(i/32), 2^((i+1)/32)]. */
+function exponential(values: readonly number[]): ExponentialHistogram {
+  const SCALE = 5;
+  const byIndex = new Map<number, number>();
+  for (const v of values) {
+    const i = Math.ceil(Math.log2(v) * 2 ** SCALE) - 1;
+    byIndex.set(i, (byIndex.get(i) ?? 0) + 1);
+  }
+  const offset = Math.min(...byIndex.keys());
+  const counts = Array.from({ length: Math.max(...byIndex.keys()) - offset + 1 }, (_, k) => byIndex.get(offset + k) ?? 0);
+  return { scale: SCALE, count: values.length, sum: values.reduce((a, b) => a + b, 0), zeroCount: 0, positive: { offset, bucketCounts: counts } };
+}
+
 function fleetSeries(from: number, to: number): PromSeriesData[] {
   const out: PromSeriesData[] = [];
   INSTANCES.forEach((instance, host) => {
+    const ttft: Array<[number, ExponentialHistogram]> = [];
+    for (let end = from + 20_000; end <= to; end += 20_000) ttft.push([end, exponential(ttfts(host, end))]); // a delta histogram per 20 s
+    out.push({ labels: { __name__: 'vllm:time_to_first_token_seconds', ...resource(instance) }, temporality: 'delta', samples: [], histograms: ttft });
     const tokens: Array<[number, number]> = [];
     for (let p = from; p < to; p += MINUTE) tokens.push([p + MINUTE, promptTokens(host, p)]); // a delta: stamped at its interval's end
     out.push({ labels: { __name__: 'vllm:prompt_tokens_total', ...resource(instance) }, temporality: 'delta', samples: tokens });
@@ -70,10 +91,13 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   const revised = windowEnd(t0) - 3 * MINUTE;
 
   let dryRun = '';
+  const stderrs: string[] = [];
+  const described = describeFamilies(loadPromQlMapping());
 
   const cycle = async (now: number) => {
     const run = await runBridge(['--once', '--config', configFile, '--state-dir', join(work, 'state'), '--now', String(now)], { ...aws.env(), AWS_REGION: REGION });
     expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('cycle done') as unknown });
+    stderrs.push(run.stderr);
   };
 
   beforeAll(async () => {
@@ -120,7 +144,15 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
         gpu: '1',
       },
     ]);
-    expect((await prometheus.seriesNames()).filter((n) => n.startsWith('sagemaker_'))).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_llm_prompt_tokens_total']);
+    expect((await prometheus.seriesNames()).filter((n) => n.startsWith('sagemaker_'))).toEqual([
+      'sagemaker_gpu_utilization_ratio',
+      'sagemaker_llm_prompt_tokens_total',
+      'sagemaker_llm_time_to_first_token_seconds_bucket',
+      'sagemaker_llm_time_to_first_token_seconds_count',
+      'sagemaker_llm_time_to_first_token_seconds_sum',
+    ]);
+    const tokens = await prometheus.query('sagemaker_llm_prompt_tokens_total{instance_id="i-0b1"}', last);
+    expect(tokens.map((s) => s.metric.engine)).toEqual(['vllm']);
   });
 
   test('every gauge period once, at its period start, in base units: nothing missing, nothing twice', async () => {
@@ -157,9 +189,60 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
     expect(host0?.values.at(-1)?.[1]).toBe(periods().reduce((sum, p) => sum + promptTokens(0, p), 0) + 1000);
   });
 
+  test('OTel delta histograms become cumulative _bucket{le}, _sum, _count: counts exact, histogram_quantile within the source quantile bucket', async () => {
+    // Five periods ending at `last` hold the deltas stamped in (last - 240 s, last + 60 s].
+    const served = (host: number) =>
+      (promql.series.find((s) => s.labels.__name__ === 'vllm:time_to_first_token_seconds' && s.labels['@resource.host.id'] === INSTANCES[host]?.host)?.histograms ?? [])
+        .filter(([t]) => t > last - 4 * MINUTE && t <= last + MINUTE)
+        .map(([, h]) => reduceScale(h, promql.histogramMaxScale))
+        .reduce(addHistograms);
+    const window = (expr: string) => `${expr} - ${expr} offset 5m`;
+    for (const [host, instance] of INSTANCES.entries()) {
+      const source = served(host);
+      const sel = `{instance_id="${instance.host}"}`;
+      const [count] = await prometheus.query(window(`sagemaker_llm_time_to_first_token_seconds_count${sel}`), last);
+      const [sum] = await prometheus.query(window(`sagemaker_llm_time_to_first_token_seconds_sum${sel}`), last);
+      const [inf] = await prometheus.query(window(`sagemaker_llm_time_to_first_token_seconds_bucket{instance_id="${instance.host}",le="+Inf"}`), last);
+      expect(count?.value).toBe(source.count);
+      expect(inf?.value).toBe(source.count);
+      expect(sum?.value).toBeCloseTo(source.sum, 9);
+      for (const q of [0.5, 0.9, 0.99]) {
+        // The source's own quantile lies in the served bucket where the cumulative count reaches q * count.
+        let cumulative = 0;
+        const k = source.positive.bucketCounts.findIndex((c) => (cumulative += c) >= q * source.count);
+        const upper = exponentialBound(source.positive.offset + k, source.scale);
+        // The bridge's bucket holding it: le = the first power of two at or above it (exponent 0).
+        const le = 2 ** Math.ceil(Math.log2(upper) - 1e-9);
+        const [bridge] = await prometheus.query(`histogram_quantile(${q}, ${window(`sagemaker_llm_time_to_first_token_seconds_bucket${sel}`)})`, last);
+        expect(bridge?.value).toBeGreaterThan(le / 2);
+        expect(bridge?.value).toBeLessThanOrEqual(le);
+      }
+    }
+    // Every bucket series of every host has every period once, after its 0 baseline: no gap, nothing twice.
+    const buckets = await prometheus.rawSamples('sagemaker_llm_time_to_first_token_seconds_bucket[3h]', t2);
+    expect(buckets).toHaveLength(3 * 20);
+    for (const b of buckets) expect(b.values.map(([t]) => t)).toEqual([first - MINUTE, ...periods()]);
+  });
+
+  test('HELP and TYPE of every PromQL family go to the receiver as remote-write metadata, and it accepts them', async () => {
+    // The bridge logs a warning when the receiver refuses the metadata request; it never did.
+    expect(stderrs.join('')).not.toContain('remote-write metadata not sent');
+    const families = decodeMetadataRequest(encodeMetadataRequest(described));
+    expect(families).toContainEqual({ type: 'HISTOGRAM', metricFamilyName: 'sagemaker_llm_time_to_first_token_seconds', help: expect.stringContaining('Time to first token') as unknown, unit: '' });
+    expect(families).toContainEqual({ type: 'COUNTER', metricFamilyName: 'sagemaker_llm_prompt_tokens_total', help: expect.any(String) as unknown, unit: '' });
+    // Prometheus 2.42 (Debian's, the receiver here) accepts remote-write 1.0 metadata but keeps none of it: its
+    // /api/v1/metadata answers from scrape targets only. AMP keeps it; this checks the request is well formed.
+    const response = await fetch(prometheus.remoteWriteUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' }, body: encodeMetadataRequest(described) });
+    expect(response.status).toBe(204);
+  });
+
   test('bridge --dry-run prints the PromQL series with their types; promtool check metrics passes', () => {
     expect(dryRun).toContain('# TYPE sagemaker_llm_prompt_tokens_total counter\n');
     expect(dryRun).toContain('# TYPE sagemaker_gpu_utilization_ratio gauge\n');
+    // The mapping's HELP, and a histogram's _bucket, _sum and _count as one family.
+    expect(dryRun).toContain('# HELP sagemaker_llm_prompt_tokens_total Prompt (input) tokens processed by the inference engine (label engine).\n');
+    expect(dryRun).toContain('# TYPE sagemaker_llm_time_to_first_token_seconds histogram\n');
+    expect(dryRun.match(/^# TYPE sagemaker_llm_time_to_first_token_seconds/gm)).toHaveLength(1);
     expect(dryRun).toMatch(/^sagemaker_gpu_utilization_ratio\{.*instance_id="i-0b1".*\} 0\.\d+ \d+$/m);
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: dryRun, encoding: 'utf8' });
     expect({ status: promtool.status, out: promtool.stdout + promtool.stderr }).toEqual({ status: 0, out: '' });
@@ -176,7 +259,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
     expect(promql.calls.every((c) => c.status === 200)).toBe(true);
     // Discovery: GetLabels for the names, then GetSeries only for the mapped metrics the account has (2 of them).
     expect(promql.callsTo('/api/v1/label/__name__/values')).toHaveLength(4);
-    expect(promql.callsTo('/api/v1/series').map((c) => c.params['match[]']?.[0]).sort()).toEqual(Array.from({ length: 4 }, () => ['{"DCGM_FI_DEV_GPU_UTIL"}', '{"vllm:prompt_tokens_total"}']).flat().sort());
+    expect(promql.callsTo('/api/v1/series').map((c) => c.params['match[]']?.[0]).sort()).toEqual(Array.from({ length: 4 }, () => ['{"DCGM_FI_DEV_GPU_UTIL"}', '{"vllm:prompt_tokens_total"}', '{"vllm:time_to_first_token_seconds"}']).flat().sort());
     expect(promql.callsTo('/api/v1/query_range').every((c) => c.params.limit?.[0] === '4')).toBe(true);
   });
 });

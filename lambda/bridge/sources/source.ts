@@ -1,3 +1,4 @@
+import type { FamilyInfo } from '../catalog/catalog';
 import type { Label, TimeSeries } from '../series';
 import type { SeriesKey } from '../state/series-state';
 import type { BridgeState } from '../state/state';
@@ -41,6 +42,8 @@ export interface SourcePlan {
   readonly samplesPerPeriod: number;
   /** Every family the reads write. */
   families(): Iterable<SeriesFamily>;
+  /** HELP and TYPE of the families this source names itself (not the catalog's): text exposition and remote-write metadata. */
+  describe?(): readonly FamilyInfo[];
   /** The reads, built lazily: a large fleet's queries are never all held at once. */
   reads(): Iterable<SourceRead>;
   /** Starts work that runs beside the reads and ends by `snapshot` (which must not wait once `readsDone()`, give or take). */

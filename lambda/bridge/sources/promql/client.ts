@@ -39,9 +39,18 @@ export interface PromQlSeriesLabels {
   readonly [label: string]: string;
 }
 
+/** A native histogram in Prometheus' HTTP API: buckets `[boundaryRule, lower, upper, count]`, numbers as strings. */
+export interface NativeHistogram {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets?: ReadonlyArray<readonly [number, string, string, string]>;
+}
+
+/** One series of a matrix: float samples in `values`, histogram samples in `histograms` (each absent when none). */
 export interface RangeSeries {
   readonly metric: PromQlSeriesLabels;
-  readonly values: ReadonlyArray<readonly [number, string]>;
+  readonly values?: ReadonlyArray<readonly [number, string]>;
+  readonly histograms?: ReadonlyArray<readonly [number, NativeHistogram]>;
 }
 
 interface PrometheusAnswer<T> {

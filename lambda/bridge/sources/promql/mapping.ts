@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../../../../contract/errors';
 import { sanitizeLabelValue } from '../../../../contract/naming';
+import type { FamilyInfo } from '../../catalog/catalog';
 import { buildLabels, type Label } from '../../series';
 
 const MetricSchema = z
@@ -12,14 +13,22 @@ const MetricSchema = z
     source: z.string().min(1),
     /** The Prometheus name written. Counters end in `_total`. */
     name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name'),
-    type: z.enum(['counter', 'gauge']),
+    type: z.enum(['counter', 'gauge', 'histogram']),
     scale: z.number().positive().default(1),
     help: z.string().min(1),
     /** Labels every series of this source gets (`engine: vllm`): two engines' metrics become one Prometheus family. */
+    /**
+     * A histogram's `le` bounds: exponential ones, `scale * 2^(k * 2^-exponent)` for k from `lowest` to `highest`, so
+     * that every bucket CloudWatch serves at this exponent or finer falls within exactly one of them.
+     */
+    buckets: z.object({ exponent: z.number().int().min(-4).max(8), lowest: z.number().int(), highest: z.number().int() }).strict().optional(),
     constLabels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name'), z.string().min(1)).default({}),
   })
   .strict()
-  .refine((m) => (m.type === 'counter') === m.name.endsWith('_total'), { message: 'a counter name ends in _total, a gauge name does not' });
+  .refine((m) => (m.type === 'counter') === m.name.endsWith('_total'), { message: 'a counter name ends in _total, a gauge or histogram name does not' })
+  .refine((m) => m.type !== 'histogram' || !/_(bucket|sum|count)$/.test(m.name), { message: 'a histogram is named by its family: the bridge adds _bucket, _sum and _count' })
+  .refine((m) => (m.type === 'histogram') === (m.buckets !== undefined), { message: 'a histogram needs buckets (and only a histogram has them)' })
+  .refine((m) => m.buckets === undefined || (m.buckets.lowest <= m.buckets.highest && m.buckets.highest - m.buckets.lowest < 64), { message: 'buckets: lowest at most highest, and fewer than 64 of them' });
 
 export const PromQlMappingSchema = z
   .object({
@@ -47,9 +56,16 @@ export function loadPromQlMapping(path = MAPPING_PATH): PromQlMapping {
     const family = families.get(metric.name);
     if (family && family.type !== metric.type) throw new ConfigError(`PromQL metric mapping ${path}: ${metric.name} is a ${family.type} (${family.source}) and a ${metric.type} (${metric.source})`);
     if (family && family.help !== metric.help) throw new ConfigError(`PromQL metric mapping ${path}: ${family.source} and ${metric.source} write ${metric.name} with different help texts; a family has one HELP`);
+    if (family && JSON.stringify(family.buckets) !== JSON.stringify(metric.buckets)) throw new ConfigError(`PromQL metric mapping ${path}: ${family.source} and ${metric.source} write ${metric.name} with different buckets; sum by (le) needs one set`);
     families.set(metric.name, metric);
   }
   return parsed.data;
+}
+
+/** HELP and TYPE of each family the mapping writes (the loader made every entry of one name agree on both). */
+export function describeFamilies(mapping: PromQlMapping): FamilyInfo[] {
+  const families = new Map(mapping.metrics.map((m) => [m.name, { family: m.name, type: m.type, help: m.help }]));
+  return [...families.values()];
 }
 
 /** A source series' labels (without `__name__`) as the Prometheus labels of `metric`, with the bridge's base labels. */

@@ -1,4 +1,5 @@
 import type { Dimension } from '@aws-sdk/client-cloudwatch';
+import type { FamilyInfo } from '../../catalog/catalog';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { RecoverableError } from '../../../../contract/errors';
 import { mapConcurrently, RateLimiter } from '../../concurrency';
@@ -9,8 +10,9 @@ import { seriesKeyOf } from '../../state/series-state';
 import type { SeriesTable } from '../../state/series-table';
 import type { SourceContext } from '../context';
 import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from '../source';
-import { PromQlClient, PromQlRequestError, type PromQlSeriesLabels } from './client';
-import { loadPromQlMapping, prometheusLabels, sourceIdentity, type PromQlMapping, type PromQlMetric } from './mapping';
+import { PromQlClient, PromQlRequestError, type PromQlSeriesLabels, type RangeSeries } from './client';
+import { histogramSeries, periodValues } from './histogram';
+import { describeFamilies, loadPromQlMapping, prometheusLabels, sourceIdentity, type PromQlMapping, type PromQlMetric } from './mapping';
 import { selector, splitByLabels, type Split } from './selector';
 
 /** CloudWatch evaluates a PromQL request over at most 24 hours of data (PromQL limits and restrictions). */
@@ -107,7 +109,8 @@ export function forgetPromQlListings(): void {
 
 interface Member {
   readonly source: PromQlSeriesLabels;
-  readonly series: SourceSeries;
+  /** One series, or a histogram's buckets, `_sum` and `_count` (histogramSeries' order). */
+  readonly series: readonly SourceSeries[];
 }
 
 class PromQlPlan implements SourcePlan {
@@ -127,9 +130,11 @@ class PromQlPlan implements SourcePlan {
     // One less than the limit: an answer with `limit` series may have been cut, so it is refused.
     const capacity = config.promql.maxSeriesPerQuery - 1;
     let total = 0;
+    let outputs = 0;
     for (const metric of mapping.metrics) {
       const members = this.members(metric, discovered.get(metric.source) ?? []);
       total += members.length;
+      for (const member of members) outputs += member.series.length;
       // A metric the account does not have costs no query.
       if (members.length === 0) continue;
       for (const split of splitByLabels(members, (m) => m.source, mapping.split, capacity)) {
@@ -141,7 +146,7 @@ class PromQlPlan implements SourcePlan {
       }
     }
     this.discovered = total;
-    this.samplesPerPeriod = total;
+    this.samplesPerPeriod = outputs;
   }
 
   get queries(): number {
@@ -149,8 +154,16 @@ class PromQlPlan implements SourcePlan {
   }
 
   families(): Iterable<SeriesFamily> {
-    const byName = new Map(this.mapping.metrics.map((m) => [m.name, { name: m.name, counter: m.type === 'counter' }]));
-    return byName.values();
+    const names = new Map<string, boolean>();
+    for (const m of this.mapping.metrics) {
+      if (m.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.set(`${m.name}${suffix}`, true);
+      else names.set(m.name, m.type === 'counter');
+    }
+    return [...names].map(([name, counter]) => ({ name, counter }));
+  }
+
+  describe(): FamilyInfo[] {
+    return describeFamilies(this.mapping);
   }
 
   *reads(): Iterable<SourceRead> {
@@ -162,17 +175,20 @@ class PromQlPlan implements SourcePlan {
     const members: Member[] = [];
     for (const source of found) {
       const labels = prometheusLabels(this.mapping, metric, source, deps.baseLabels, config.maxLabelValueLength);
-      const identity = seriesKey(labels);
-      const key = seriesKeyOf(identity);
+      const outputs = metric.type === 'histogram' ? histogramSeries(metric, labels) : [{ labels, scale: metric.scale }];
+      const keys = outputs.map((o) => seriesKeyOf(seriesKey(o.labels)));
       // Marked in the cycle's table, as every source's series are: the finish keeps their revision baselines, and
-      // a series another source (or another PromQL series) already writes is skipped, never written twice.
-      if (!this.table.markPlanned(key)) {
-        deps.logger.warn('two series map to the same Prometheus series; the second (from PromQL) is skipped (map the label that tells them apart)', { metric: metric.source, series: identity });
+      // a series another source (or another PromQL series) already writes is skipped, never written twice. A
+      // histogram's series share their labels but the name, so its first tells for all.
+      if (!this.table.markPlanned(keys[0] as string)) {
+        deps.logger.warn('two series map to the same Prometheus series; the second (from PromQL) is skipped (map the label that tells them apart)', { metric: metric.source, series: seriesKey(labels) });
         continue;
       }
+      for (const key of keys.slice(1)) this.table.markPlanned(key);
       // An endpoint, variant or component the SageMaker source saw deleted: a stale marker after the series' last sample.
       const gone = isEnded(this.ended, asDimensions(source));
-      members.push({ source, series: { labels, key, kind: metric.type, quantile: false, scale: metric.scale, ended: gone } });
+      const kind = metric.type === 'gauge' ? 'gauge' : 'counter';
+      members.push({ source, series: outputs.map((o, k) => ({ labels: o.labels, key: keys[k] as string, kind, quantile: false, scale: o.scale, ended: gone })) });
     }
     return members;
   }
@@ -192,11 +208,17 @@ class PromQlRead implements SourceRead {
     private readonly client: PromQlClient,
   ) {
     this.periodMs = context.config.period * 1000;
-    this.series = split.members.map((m) => m.series);
-    split.members.forEach((m, index) => this.indexOf.set(sourceIdentity(m.source), index));
+    const series: SourceSeries[] = [];
+    for (const member of split.members) {
+      // A source series' first output: a histogram's others follow it, one stream each.
+      this.indexOf.set(sourceIdentity(member.source), series.length);
+      series.push(...member.series);
+    }
+    this.series = series;
     const sel = selector(metric.source, split.matchers);
     // OTel deltas are stamped at the end of their interval: (t - period, t] holds exactly the period ending at t.
-    const fn = metric.type === 'counter' ? 'sum_over_time' : 'last_over_time';
+    // sum_over_time adds a range's histograms too (the period's distribution), as Prometheus 3 does.
+    const fn = metric.type === 'gauge' ? 'last_over_time' : 'sum_over_time';
     this.query = (rangeSeconds) => `${fn}(${sel}[${rangeSeconds}s])`;
   }
 
@@ -232,15 +254,30 @@ class PromQlRead implements SourceRead {
           `PromQL query_range for ${this.metric.source} returned ${result.length} series, its limit: more series match than were discovered, and the answer may be cut. The next discovery (promql.discoveryInterval) splits them; nothing of this window was written for them.`,
         );
       }
-      const page: PagePoints[] = [];
-      for (const series of result) {
-        const index = this.indexOf.get(sourceIdentity(series.metric));
-        // A series newer than the discovery: read after the next one, from its own periods on.
-        if (index === undefined) continue;
-        page.push({ index, timestamps: series.values.map(([t]) => Math.round(t * 1000) - period), values: series.values.map(([, v]) => Number(v)) });
-      }
-      await onPage(page);
+      await onPage(this.page(result));
     }
     return { forbidden, incomplete: new Set() };
+  }
+
+  /** An answer's points, each at its period start (the step minus a period); a histogram's fill one stream per output. */
+  private page(result: readonly RangeSeries[]): PagePoints[] {
+    const page: PagePoints[] = [];
+    for (const series of result) {
+      const index = this.indexOf.get(sourceIdentity(series.metric));
+      // A series newer than the discovery: read after the next one, from its own periods on.
+      if (index === undefined) continue;
+      const { buckets } = this.metric;
+      if (buckets === undefined) {
+        const values = series.values ?? [];
+        page.push({ index, timestamps: values.map(([t]) => Math.round(t * 1000) - this.periodMs), values: values.map(([, v]) => Number(v)) });
+        continue;
+      }
+      const histograms = series.histograms ?? [];
+      const timestamps = histograms.map(([t]) => Math.round(t * 1000) - this.periodMs);
+      const rows = histograms.map(([, h]) => periodValues(buckets, h));
+      const outputs = rows[0]?.length ?? 0;
+      for (let k = 0; k < outputs; k++) page.push({ index: index + k, timestamps, values: rows.map((row) => row[k] as number) });
+    }
+    return page;
   }
 }

@@ -165,3 +165,15 @@ describe('PromQlSource', () => {
     expect(promQlEndpoint('cn-north-1', undefined)).toBe('https://monitoring.cn-north-1.amazonaws.com.cn');
   });
 });
+
+describe('the PromQL stand-in serves OTel histograms as CloudWatch does', () => {
+  const histogram = (offset: number, counts: number[]) => ({ scale: 5, count: counts.reduce((a, b) => a + b, 0), sum: 1, zeroCount: 0, positive: { offset, bucketCounts: counts } });
+
+  test('as native histograms (`histograms`, buckets [rule, lower, upper, count]), at most its scale, sum_over_time adding a period', async () => {
+    standIn.series.push({ labels: { ...gpu('i-1'), __name__: 'vllm:time_to_first_token_seconds' }, temporality: 'delta', samples: [], histograms: [[NOW - 40_000, histogram(0, [1, 1, 1, 1])], [NOW - 20_000, histogram(3, [2])]] });
+    const [series] = await client().queryRange('sum_over_time({"vllm:time_to_first_token_seconds"}[60s])', NOW, NOW, MINUTE, 500);
+    expect(series?.values).toBeUndefined();
+    // Scale 5 served at 3: indices 0-3 of both merge into index 0, (2^(0/8), 2^(1/8)].
+    expect(series?.histograms).toEqual([[NOW / 1000, { count: '6', sum: '2', buckets: [[0, '1', String(2 ** (1 / 8)), '6']] }]]);
+  });
+});
