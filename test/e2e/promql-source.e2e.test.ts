@@ -22,9 +22,7 @@ const INSTANCES = [
   { endpoint: 'llm-b', component: 'mistral', host: 'i-0b1', az: 'us-east-2a', type: 'ml.g5.2xlarge', gpus: 1 },
 ] as const;
 
-type Instance = (typeof INSTANCES)[number];
-
-function resource(i: Instance): Record<string, string> {
+function resource(i: Readonly<Record<'endpoint' | 'component' | 'host' | 'az' | 'type', string>>): Record<string, string> {
   return {
     'aws.sagemaker.endpoint.name': i.endpoint,
     'aws.sagemaker.variant.name': 'AllTraffic',
@@ -89,6 +87,8 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   const last = windowEnd(t2) - MINUTE;
   /** A period forwarded by the first cycle whose delta CloudWatch revises before the second (late data). */
   const revised = windowEnd(t0) - 3 * MINUTE;
+  /** Where a replaced instance's series stops: within the first cycle's window. */
+  const stopAt = windowEnd(t0) - 5 * MINUTE;
 
   let dryRun = '';
   const stderrs: string[] = [];
@@ -103,6 +103,11 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   beforeAll(async () => {
     await Promise.all([aws.start(), promql.start(), prometheus.start()]);
     promql.series.push(...fleetSeries(t0 - 3 * 60 * MINUTE, t1 + 10 * MINUTE));
+    // llm-b's first instance, replaced by i-0b1 before these cycles: its GPU stops publishing at `stopAt`.
+    const replaced = { ...INSTANCES[2], host: 'i-0b0' };
+    const util: Array<[number, number]> = [];
+    for (let p = t0 - 3 * 60 * MINUTE; p < stopAt; p += MINUTE) util.push([p + 30_000, 42]);
+    promql.series.push({ labels: { __name__: 'DCGM_FI_DEV_GPU_UTIL', ...resource(replaced), gpu: '0' }, temporality: 'gauge', samples: util });
     // maxSeriesPerQuery 4: llm-a's four GPUs (3 a query) are split by host, its two hosts read apart.
     writeFileSync(
       configFile,
@@ -130,6 +135,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
 
   test('names and labels follow Prometheus conventions, unmapped OTel labels dropped', async () => {
     const gpu = await prometheus.query('sagemaker_gpu_utilization_ratio{instance_id="i-0a2", gpu="1"}', last);
+    expect(await prometheus.query('sagemaker_gpu_utilization_ratio{instance_id="i-0b0"}', last)).toEqual([]);
     expect(gpu.map((s) => s.metric)).toEqual([
       {
         __name__: 'sagemaker_gpu_utilization_ratio',
@@ -156,7 +162,7 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
   });
 
   test('every gauge period once, at its period start, in base units: nothing missing, nothing twice', async () => {
-    const series = await prometheus.rawSamples('sagemaker_gpu_utilization_ratio[3h]', t2);
+    const series = await prometheus.rawSamples('sagemaker_gpu_utilization_ratio{instance_id!="i-0b0"}[3h]', t2);
     expect(series).toHaveLength(5);
     for (const s of series) {
       const host = INSTANCES.findIndex((i) => i.host === s.metric.instance_id);
@@ -234,6 +240,16 @@ describe('CloudWatch PromQL source end to end: CLI -> PromQL stand-in -> real Pr
     // /api/v1/metadata answers from scrape targets only. AMP keeps it; this checks the request is well formed.
     const response = await fetch(prometheus.remoteWriteUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' }, body: encodeMetadataRequest(described) });
     expect(response.status).toBe(204);
+  });
+
+  test('a series that stops (its instance replaced) gets one stale marker after its last sample: an instant query after it finds nothing', async () => {
+    const sel = 'sagemaker_gpu_utilization_ratio{instance_id="i-0b0"}';
+    const raw = await prometheus.rawSamples(`${sel}[3h]`, t2);
+    expect(raw.map((s) => s.values.at(-1))).toEqual([[stopAt - MINUTE, 0.42]]);
+    // Without the marker, Prometheus' 5-minute lookback would still answer 0.42 a minute later.
+    expect((await prometheus.query(sel, stopAt - MINUTE + 30_000)).map((s) => s.value)).toEqual([0.42]);
+    expect(await prometheus.query(sel, stopAt + 30_000)).toEqual([]);
+    expect(await prometheus.query(`count_over_time(${sel}[1h])`, t2)).toEqual([expect.objectContaining({ value: (stopAt - first) / MINUTE })]);
   });
 
   test('bridge --dry-run prints the PromQL series with their types; promtool check metrics passes', () => {

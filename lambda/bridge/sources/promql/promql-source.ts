@@ -4,7 +4,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { RecoverableError } from '../../../../contract/errors';
 import { mapConcurrently, RateLimiter } from '../../concurrency';
 import { seriesKey } from '../../series';
-import { isEnded, type EndedResources } from '../../sagemaker/ended';
+import { isEnded } from '../../sagemaker/ended';
 import { endpointInShard } from '../../shard';
 import { seriesKeyOf } from '../../state/series-state';
 import type { SeriesTable } from '../../state/series-table';
@@ -93,7 +93,7 @@ export class PromQlSource implements MetricSource {
   }
 
   plan(input: PlanInput): SourcePlan {
-    return new PromQlPlan(this.context, this.mapping, this.client, this.discovered, input.previous.series, input.previous.sagemaker?.ended ?? {});
+    return new PromQlPlan(this.context, this.mapping, this.client, this.discovered, input);
   }
 }
 
@@ -107,10 +107,13 @@ export function forgetPromQlListings(): void {
   listings.clear();
 }
 
+/** `ended` stays open until the read: a series its answers left out for a whole span ends then. */
+type PlannedSeries = { -readonly [K in keyof SourceSeries]: SourceSeries[K] };
+
 interface Member {
   readonly source: PromQlSeriesLabels;
   /** One series, or a histogram's buckets, `_sum` and `_count` (histogramSeries' order). */
-  readonly series: readonly SourceSeries[];
+  readonly series: readonly PlannedSeries[];
 }
 
 class PromQlPlan implements SourcePlan {
@@ -123,8 +126,7 @@ class PromQlPlan implements SourcePlan {
     private readonly mapping: PromQlMapping,
     private readonly client: PromQlClient,
     discovered: ReadonlyMap<string, readonly PromQlSeriesLabels[]>,
-    private readonly table: SeriesTable,
-    private readonly ended: EndedResources,
+    private readonly input: PlanInput,
   ) {
     const { config, deps } = context;
     // One less than the limit: an answer with `limit` series may have been cut, so it is refused.
@@ -167,7 +169,7 @@ class PromQlPlan implements SourcePlan {
   }
 
   *reads(): Iterable<SourceRead> {
-    for (const { metric, split } of this.groups) yield new PromQlRead(metric, split, this.context, this.client);
+    for (const { metric, split } of this.groups) yield new PromQlRead(metric, split, this.context, this.client, this.input.previous.series);
   }
 
   private members(metric: PromQlMetric, found: readonly PromQlSeriesLabels[]): Member[] {
@@ -177,16 +179,23 @@ class PromQlPlan implements SourcePlan {
       const labels = prometheusLabels(this.mapping, metric, source, deps.baseLabels, config.maxLabelValueLength);
       const outputs = metric.type === 'histogram' ? histogramSeries(metric, labels) : [{ labels, scale: metric.scale }];
       const keys = outputs.map((o) => seriesKeyOf(seriesKey(o.labels)));
+      const table = this.input.previous.series;
+      const before = table.get(keys[0] as string);
+      // Its stale marker written (see PromQlRead) and silent since: forgotten. If it comes back, it is a new series.
+      if (before?.ended && before.frontier < this.input.readStart) {
+        for (const key of keys) table.delete(key);
+        continue;
+      }
       // Marked in the cycle's table, as every source's series are: the finish keeps their revision baselines, and
       // a series another source (or another PromQL series) already writes is skipped, never written twice. A
       // histogram's series share their labels but the name, so its first tells for all.
-      if (!this.table.markPlanned(keys[0] as string)) {
+      if (!table.markPlanned(keys[0] as string)) {
         deps.logger.warn('two series map to the same Prometheus series; the second (from PromQL) is skipped (map the label that tells them apart)', { metric: metric.source, series: seriesKey(labels) });
         continue;
       }
-      for (const key of keys.slice(1)) this.table.markPlanned(key);
+      for (const key of keys.slice(1)) table.markPlanned(key);
       // An endpoint, variant or component the SageMaker source saw deleted: a stale marker after the series' last sample.
-      const gone = isEnded(this.ended, asDimensions(source));
+      const gone = isEnded(this.input.previous.sagemaker?.ended ?? {}, asDimensions(source));
       const kind = metric.type === 'gauge' ? 'gauge' : 'counter';
       members.push({ source, series: outputs.map((o, k) => ({ labels: o.labels, key: keys[k] as string, kind, quantile: false, scale: o.scale, ended: gone })) });
     }
@@ -197,8 +206,10 @@ class PromQlPlan implements SourcePlan {
 /** One query_range selection (one metric, at most `maxSeriesPerQuery - 1` series), read in scans of at most 24 hours. */
 class PromQlRead implements SourceRead {
   readonly periodMs: number;
-  readonly series: readonly SourceSeries[];
+  readonly series: readonly PlannedSeries[];
   private readonly indexOf = new Map<string, number>();
+  /** Each source series' outputs: its first index in `series`, and how many. */
+  private readonly ranges: Array<[number, number]> = [];
   private readonly query: (rangeSeconds: number) => string;
 
   constructor(
@@ -206,12 +217,14 @@ class PromQlRead implements SourceRead {
     split: Split<Member>,
     private readonly context: SourceContext,
     private readonly client: PromQlClient,
+    private readonly table: SeriesTable,
   ) {
     this.periodMs = context.config.period * 1000;
-    const series: SourceSeries[] = [];
+    const series: PlannedSeries[] = [];
     for (const member of split.members) {
       // A source series' first output: a histogram's others follow it, one stream each.
       this.indexOf.set(sourceIdentity(member.source), series.length);
+      this.ranges.push([series.length, member.series.length]);
       series.push(...member.series);
     }
     this.series = series;
@@ -236,6 +249,7 @@ class PromQlRead implements SourceRead {
     // A scan evaluates steps t = p + period for each period p; its data reaches back one period before the first.
     const periodsPerScan = Math.max(1, Math.floor(SCAN_WINDOW_MS / period) - 1);
     let forbidden = 0;
+    const answered = new Set<number>();
     for (let from = span.start; from < span.end; from += periodsPerScan * period) {
       const to = Math.min(span.end, from + periodsPerScan * period);
       let result;
@@ -254,9 +268,26 @@ class PromQlRead implements SourceRead {
           `PromQL query_range for ${this.metric.source} returned ${result.length} series, its limit: more series match than were discovered, and the answer may be cut. The next discovery (promql.discoveryInterval) splits them; nothing of this window was written for them.`,
         );
       }
-      await onPage(this.page(result));
+      const page = this.page(result);
+      for (const points of page) if (points.timestamps.length > 0) answered.add(points.index);
+      await onPage(page);
     }
+    if (forbidden === 0) this.endSilent(span, answered);
     return { forbidden, incomplete: new Set() };
+  }
+
+  /**
+   * A series written before that no answer held over the whole span (the revision window and the new periods) has
+   * stopped (an instance replaced, a GPU gone, an engine restarted under other labels): the cycle writes its stale
+   * marker one period after its last sample, once; the next plan forgets it.
+   */
+  private endSilent(span: ReadSpan, answered: ReadonlySet<number>): void {
+    for (const [start, count] of this.ranges) {
+      if (answered.has(start)) continue;
+      const state = this.table.get((this.series[start] as PlannedSeries).key);
+      if (!state || state.ended || !Number.isFinite(state.frontier) || state.frontier >= span.start) continue;
+      for (const series of this.series.slice(start, start + count)) series.ended = true;
+    }
   }
 
   /** An answer's points, each at its period start (the step minus a period); a histogram's fill one stream per output. */

@@ -11,6 +11,7 @@ import { ApiCallCounter } from '../../../../../lambda/bridge/self-metrics';
 import type { PagePoints, SourceRead } from '../../../../../lambda/bridge/sources';
 import { PromQlClient, PromQlRequestError } from '../../../../../lambda/bridge/sources/promql/client';
 import { forgetPromQlListings, PromQlSource, promQlEndpoint } from '../../../../../lambda/bridge/sources/promql/promql-source';
+import { newSeriesState } from '../../../../../lambda/bridge/state/series-state';
 import { emptyState } from '../../../../../lambda/bridge/state/state';
 import { CloudWatchPromQlStandIn, STAND_IN_ACCESS_KEY } from '../../../../support/stand-ins/cloudwatch-promql-stand-in';
 
@@ -157,6 +158,39 @@ describe('PromQlSource', () => {
     expect(series.map((s) => [s.labels.find((l) => l.name === 'endpoint_name')?.value, s.ended]).sort()).toEqual([
       ['llm-a', true],
       ['llm-b', false],
+    ]);
+  });
+
+  test('a series silent over a whole read is ended (its stale marker follows); once ended and still silent, the next plan forgets it', async () => {
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: [[NOW - 40 * MINUTE, 1]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const previous = emptyState();
+    const [read] = [...source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous }).reads()];
+    const key = read?.series[0]?.key as string;
+    // Written up to 40 minutes ago, nothing since: no answer over [now - 10 min, now) ends it.
+    previous.series.set(key, { ...newSeriesState(false), frontier: NOW - 40 * MINUTE });
+    await readAll(read as SourceRead, NOW - 10 * MINUTE, NOW);
+    expect(read?.series[0]?.ended).toBe(true);
+    previous.series.clearPlanned();
+    previous.series.set(key, { ...newSeriesState(false), frontier: NOW - 39 * MINUTE, ended: true });
+    const after = source.plan({ startedAt: NOW + MINUTE, readStart: NOW - 9 * MINUTE, previous });
+    expect([...after.reads()]).toEqual([]);
+    expect(previous.series.has(key)).toBe(false);
+  });
+
+  test('a series with an answer in the read is not ended', async () => {
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: [[NOW - 5 * MINUTE, 1]] });
+    standIn.series.push({ labels: gpu('i-2'), temporality: 'gauge', samples: [[NOW - 40 * MINUTE, 1]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const previous = emptyState();
+    const [read] = [...source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous }).reads()];
+    for (const s of read?.series ?? []) previous.series.set(s.key, { ...newSeriesState(false), frontier: NOW - 40 * MINUTE });
+    await readAll(read as SourceRead, NOW - 10 * MINUTE, NOW);
+    expect(read?.series.map((s) => [s.labels.find((l) => l.name === 'instance_id')?.value, s.ended])).toEqual([
+      ['i-1', false],
+      ['i-2', true],
     ]);
   });
 
