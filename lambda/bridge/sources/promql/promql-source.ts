@@ -34,8 +34,12 @@ interface Listing {
 /** GetSeries answers kept by a warm Lambda or a CLI process, per endpoint, for `promql.discoveryInterval`. */
 const listings = new Map<string, Listing>();
 
-export function promQlEndpoint(region: string, configured: string | undefined): string {
-  return configured ?? `https://monitoring.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+/**
+ * CloudWatch's PromQL API is served by CloudWatch's own host: the SDK's standard overrides of that host
+ * (AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL) apply to it too, unless `promql.endpoint` says otherwise.
+ */
+export function promQlEndpoint(region: string, configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return configured ?? env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL ?? `https://monitoring.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
 }
 
 /**
@@ -79,7 +83,7 @@ export class PromQlSource implements MetricSource {
     // Every series a cycle may read: its window, the revision window behind it and the first run's lookback.
     const lookback = Math.min(SCAN_WINDOW_MS, (config.initialLookback + config.revisionWindow + config.maxCycleSpan + config.settle) * 1000);
     // One GetLabels call says which mapped metrics the account has: GetSeries only for those (none: one call a listing).
-    const names = new Set(await this.client.labelValues('__name__', startedAt - lookback, startedAt));
+    const names = new Set(await this.metricNames(startedAt - lookback, startedAt));
     const present = this.mapping.metrics.filter((metric) => names.has(metric.source));
     const answers = await mapConcurrently(present, config.promql.concurrency, async (metric) => {
       const found = await this.client.series(selector(metric.source, []), startedAt - lookback, startedAt, GET_SERIES_LIMIT);
@@ -90,6 +94,27 @@ export class PromQlSource implements MetricSource {
     });
     this.discovered = new Map(answers);
     listings.set(this.endpoint, { at: startedAt, series: this.discovered });
+  }
+
+  /**
+   * The metric names the account has, or none when the API refuses or is not there (a region without it, a role
+   * without cloudwatch:ListMetrics): the source is then inactive until the next discovery, and the cycle goes on.
+   */
+  private async metricNames(start: number, end: number): Promise<string[]> {
+    const { logger } = this.context.deps;
+    try {
+      return await this.client.labelValues('__name__', start, end);
+    } catch (error) {
+      if (!(error instanceof PromQlRequestError) && !(error instanceof RecoverableError)) throw error;
+      const denied = error instanceof PromQlRequestError && error.status === 403;
+      const log = denied ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log('PromQL source inactive: its discovery call failed, so no detailed-observability metric is read until the next discovery (promql.enabled: false turns it off)', {
+        endpoint: this.endpoint,
+        error: error.message,
+        retryAfterSeconds: this.context.config.promql.discoveryInterval,
+      });
+      return [];
+    }
   }
 
   plan(input: PlanInput): SourcePlan {

@@ -8,7 +8,7 @@ import { DiscoveryCache } from '../../../../../lambda/bridge/cloudwatch/discover
 import { RateLimiter } from '../../../../../lambda/bridge/concurrency';
 import { consoleLogger } from '../../../../../lambda/bridge/logger';
 import { ApiCallCounter } from '../../../../../lambda/bridge/self-metrics';
-import type { PagePoints, SourceRead } from '../../../../../lambda/bridge/sources';
+import { cycleSources, type PagePoints, type SourceRead } from '../../../../../lambda/bridge/sources';
 import { PromQlClient, PromQlRequestError } from '../../../../../lambda/bridge/sources/promql/client';
 import { forgetPromQlListings, PromQlSource, promQlEndpoint } from '../../../../../lambda/bridge/sources/promql/promql-source';
 import { newSeriesState } from '../../../../../lambda/bridge/state/series-state';
@@ -194,9 +194,58 @@ describe('PromQlSource', () => {
     ]);
   });
 
+  test('501 series of one metric, at the default limit of 500: split by label, each series read exactly once', async () => {
+    // One endpoint, 501 instances: too many for one query; the split goes on to the host label.
+    for (let i = 0; i < 501; i++) standIn.series.push({ labels: gpu(`i-${String(i).padStart(3, '0')}`), temporality: 'gauge', samples: [[NOW - 90_000, i]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const reads = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous: emptyState() }).reads()];
+    expect(reads.length).toBe(2);
+    expect(reads.every((r) => r.series.length <= 499)).toBe(true);
+    const seen = new Map<string, number[]>();
+    for (const read of reads) {
+      for (const points of await readAll(read, NOW - 5 * MINUTE, NOW)) {
+        const host = read.series[points.index]?.labels.find((l) => l.name === 'instance_id')?.value as string;
+        seen.set(host, [...(seen.get(host) ?? []), ...points.values]);
+      }
+    }
+    expect(seen.size).toBe(501);
+    expect([...seen.values()].every((values) => values.length === 1)).toBe(true);
+    expect(standIn.callsTo('/api/v1/query_range').every((c) => c.status === 200 && c.params.limit?.[0] === '500')).toBe(true);
+  });
+
+  test('on by default: an account without detailed observability costs one GetLabels call a discovery and no query', async () => {
+    expect(resolveConfig({ region: REGION, remoteWrite: { url: 'http://127.0.0.1:1/api/v1/write' } }, {}).promql.enabled).toBe(true);
+    standIn.series.push({ labels: { __name__: 'http.server.active_requests', '@resource.service.name': 'web' }, temporality: 'gauge', samples: [[NOW - MINUTE, 1]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const plan = source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous: emptyState() });
+    expect([plan.queries, plan.discovered, [...plan.reads()].length]).toEqual([0, 0, 0]);
+    expect(standIn.calls.map((c) => c.path)).toEqual(['/api/v1/label/__name__/values']);
+  });
+
+  test('promql.enabled: false leaves the source out of the cycle: not one PromQL call', () => {
+    const ctx = context({ enabled: false });
+    expect(cycleSources(ctx).map((s) => s.name)).not.toContain('promql');
+    expect(cycleSources(context()).map((s) => s.name)).toContain('promql');
+  });
+
+  test('a discovery the API refuses (403) leaves the source inactive, with a warning; the cycle goes on', async () => {
+    standIn.denyAll = true;
+    const lines: string[] = [];
+    const ctx = context();
+    const source = new PromQlSource({ ...ctx, deps: { ...ctx.deps, logger: consoleLogger('info', (line) => lines.push(line)) } });
+    await expect(source.discover()).resolves.toBeUndefined();
+    expect(source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous: emptyState() }).queries).toBe(0);
+    expect(lines.join('')).toMatch(/WARN\s+PromQL source inactive.*403 AccessDeniedException/);
+  });
+
   test('the default endpoint is the region monitoring host (China regions end in .cn)', () => {
-    expect(promQlEndpoint('eu-west-1', undefined)).toBe('https://monitoring.eu-west-1.amazonaws.com');
-    expect(promQlEndpoint('cn-north-1', undefined)).toBe('https://monitoring.cn-north-1.amazonaws.com.cn');
+    expect(promQlEndpoint('eu-west-1', undefined, {})).toBe('https://monitoring.eu-west-1.amazonaws.com');
+    expect(promQlEndpoint('cn-north-1', undefined, {})).toBe('https://monitoring.cn-north-1.amazonaws.com.cn');
+    // The SDK's override of CloudWatch's host moves its PromQL API too; promql.endpoint wins over both.
+    expect(promQlEndpoint('eu-west-1', undefined, { AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9' })).toBe('http://127.0.0.1:9');
+    expect(promQlEndpoint('eu-west-1', 'https://x.example', { AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9' })).toBe('https://x.example');
   });
 });
 
