@@ -7,7 +7,8 @@ import { DiscoveryCache, discoverMetrics } from '../lambda/bridge/cloudwatch/dis
 import { QueryPlan } from '../lambda/bridge/cloudwatch/plan';
 import { UsageError } from '../contract/errors';
 import { loadConfig } from '../lambda/bridge/config';
-import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, METADATA_SERIES_PER_VARIANT, streamUpdates, variantLoad, type FleetLoad } from './cost';
+import { estimateCost, formatCost, formatLatencyModeCosts, formatPromQlCost, promQlCost, highResolutionExtraSamples, latencyModeCosts, METADATA_SERIES_PER_VARIANT, streamUpdates, variantLoad, type FleetLoad } from './cost';
+import { loadPromQlMapping } from '../lambda/bridge/sources/promql/mapping';
 import { consoleLogger } from '../lambda/bridge/logger';
 import { ApiCallCounter } from '../lambda/bridge/self-metrics';
 import { noAuth, sigv4Auth, type Authorizer } from '../lambda/bridge/remote-write/client';
@@ -146,6 +147,7 @@ export function costCommand(): Command {
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);
       const modes = latencyModeCosts((mode) => Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, mode), flags.scheduleMinutes, config.period);
+      if (config.promql.enabled) process.stdout.write(`\n${formatPromQlCost(promQlCost(loadPromQlMapping(), config.period), config.period)}\n`);
       process.stdout.write(`\nLatency as histogram (fleet-wide p99 with histogram_quantile), summary (per-series quantiles) or both, per real-time variant:\n${formatLatencyModeCosts(modes, config.latency)}\n`);
     });
 }

@@ -260,7 +260,11 @@ async function promQlCheck(options: DoctorOptions, promql: NonNullable<DoctorDep
     if (error instanceof PromQlRequestError && error.status === 403) {
       return { ok: false, name, detail: `refused (HTTP 403 ${error.errorType}): ${message}`, fix: 'the credentials need cloudwatch:GetMetricData and cloudwatch:ListMetrics (the bridge role has both); requests are signed for service "monitoring"' };
     }
-    const fix = 'check the network and the region (the PromQL API is in preview in some regions), promql.endpoint or AWS_ENDPOINT_URL_CLOUDWATCH if set; or set promql.enabled: false';
+    if (error instanceof PromQlRequestError) {
+      // The host answers but offers no such API (a region without it): the source stays inactive, which is no fault.
+      return { ok: true, name, detail: `not offered at ${promql.endpoint} (HTTP ${error.status} ${error.errorType}): the PromQL source stays inactive` };
+    }
+    const fix = 'check the network and the region, promql.endpoint or AWS_ENDPOINT_URL_CLOUDWATCH if set; or set promql.enabled: false';
     return { ok: false, name, detail: `unreachable or refused at ${promql.endpoint}: ${message}`, fix };
   }
 }

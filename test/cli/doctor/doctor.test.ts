@@ -13,6 +13,7 @@ import { formatChecks, runDoctor } from '../../../cli/doctor/doctor';
 import { RateLimiter } from '../../../lambda/bridge/concurrency';
 import type { RawQuery } from '../../../lambda/bridge/remote-write/query';
 import { PromQlClient } from '../../../lambda/bridge/sources/promql/client';
+import { AwsStandIn } from '../../support/stand-ins/aws-stand-in';
 import { CloudWatchPromQlStandIn, STAND_IN_ACCESS_KEY } from '../../support/stand-ins/cloudwatch-promql-stand-in';
 
 const ID = 'ws-0a1b2c3d';
@@ -95,6 +96,17 @@ describe('the PromQL API check (a signed GetLabels call against the strict stand
       expect(await promqlChecks(standIn.url)).toMatch(/^✗ CloudWatch PromQL API in eu-west-1: refused \(HTTP 403 AccessDeniedException\): .*\n {4}fix: the credentials need cloudwatch:GetMetricData and cloudwatch:ListMetrics/);
     } finally {
       standIn.denyAll = false;
+    }
+  });
+
+  test('✓ when the host offers no PromQL API (a region without it): the source stays inactive, which is no fault', async () => {
+    const cloudwatchOnly = new AwsStandIn({ endpoints: [], neuronHosts: [], neuronNamespace: 'neuron_monitor' });
+    await cloudwatchOnly.start();
+    try {
+      const url = cloudwatchOnly.env().AWS_ENDPOINT_URL_CLOUDWATCH as string;
+      expect(await promqlChecks(url)).toMatch(/^✓ CloudWatch PromQL API in eu-west-1: not offered at .* \(HTTP 400 .*\): the PromQL source stays inactive$/);
+    } finally {
+      await cloudwatchOnly.stop();
     }
   });
 
