@@ -214,6 +214,18 @@ describe('PromQlSource', () => {
     expect(standIn.callsTo('/api/v1/query_range').every((c) => c.status === 200 && c.params.limit?.[0] === '500')).toBe(true);
   });
 
+  test('promql.tps is respected: a stand-in throttling above 4 requests a second is never throttled by a cycle of 12 calls', async () => {
+    for (let e = 0; e < 10; e++) standIn.series.push({ labels: gpu('i-1', { 'aws.sagemaker.endpoint.name': `ep-${e}` }), temporality: 'gauge', samples: [[NOW - 90_000, e]] });
+    standIn.tps = 4;
+    // Two series a query: ten endpoints make ten selections, after GetLabels and GetSeries.
+    const source = new PromQlSource(context({ tps: 3, concurrency: 4, maxSeriesPerQuery: 2 }));
+    await source.discover();
+    const reads = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous: emptyState() }).reads()];
+    expect(reads).toHaveLength(10);
+    await Promise.all(reads.map((r) => readAll(r, NOW - 5 * MINUTE, NOW)));
+    expect(standIn.calls.map((c) => c.status)).toEqual(Array.from({ length: 12 }, () => 200));
+  }, 20_000);
+
   test('on by default: an account without detailed observability costs one GetLabels call a discovery and no query', async () => {
     expect(resolveConfig({ region: REGION, remoteWrite: { url: 'http://127.0.0.1:1/api/v1/write' } }, {}).promql.enabled).toBe(true);
     standIn.series.push({ labels: { __name__: 'http.server.active_requests', '@resource.service.name': 'web' }, temporality: 'gauge', samples: [[NOW - MINUTE, 1]] });
