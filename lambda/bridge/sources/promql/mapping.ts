@@ -49,15 +49,19 @@ export function loadPromQlMapping(path = MAPPING_PATH): PromQlMapping {
   if (!parsed.success) throw new ConfigError(`PromQL metric mapping ${path} is invalid: ${parsed.error.message}`);
   const sources = new Set<string>();
   const families = new Map<string, PromQlMetric>();
+  let previous: PromQlMetric | undefined;
   for (const metric of parsed.data.metrics) {
     if (sources.has(metric.source)) throw new ConfigError(`PromQL metric mapping ${path}: two entries read ${metric.source}`);
     sources.add(metric.source);
     // Several sources may write one family (vLLM's and SGLang's, an engine's old and new name): one type, one HELP.
     const family = families.get(metric.name);
+    // The text exposition writes a family's series together: its entries are read one after the other.
+    if (family && previous?.name !== metric.name) throw new ConfigError(`PromQL metric mapping ${path}: the entries that write ${metric.name} (${family.source}, ${metric.source}) must follow one another`);
     if (family && family.type !== metric.type) throw new ConfigError(`PromQL metric mapping ${path}: ${metric.name} is a ${family.type} (${family.source}) and a ${metric.type} (${metric.source})`);
     if (family && family.help !== metric.help) throw new ConfigError(`PromQL metric mapping ${path}: ${family.source} and ${metric.source} write ${metric.name} with different help texts; a family has one HELP`);
     if (family && JSON.stringify(family.buckets) !== JSON.stringify(metric.buckets)) throw new ConfigError(`PromQL metric mapping ${path}: ${family.source} and ${metric.source} write ${metric.name} with different buckets; sum by (le) needs one set`);
     families.set(metric.name, metric);
+    previous = metric;
   }
   return parsed.data;
 }

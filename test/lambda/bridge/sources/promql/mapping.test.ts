@@ -93,6 +93,8 @@ describe('the PromQL metric mapping (promql-metrics.yaml)', () => {
       expect(() => loadPromQlMapping(file)).toThrow('two entries read x');
       writeFileSync(file, 'labels: {}\nsplit: []\nmetrics:\n  - { source: x, name: a_total, type: counter, help: h }\n  - { source: y, name: a_total, type: counter, help: other }\n');
       expect(() => loadPromQlMapping(file)).toThrow('different help texts');
+      writeFileSync(file, 'labels: {}\nsplit: []\nmetrics:\n  - { source: x, name: a_total, type: counter, help: h }\n  - { source: y, name: b_total, type: counter, help: h }\n  - { source: z, name: a_total, type: counter, help: h }\n');
+      expect(() => loadPromQlMapping(file)).toThrow('must follow one another');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
