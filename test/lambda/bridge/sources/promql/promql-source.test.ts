@@ -217,8 +217,9 @@ describe('PromQlSource', () => {
   test('promql.tps is respected: a stand-in throttling above 4 requests a second is never throttled by a cycle of 12 calls', async () => {
     for (let e = 0; e < 10; e++) standIn.series.push({ labels: gpu('i-1', { 'aws.sagemaker.endpoint.name': `ep-${e}` }), temporality: 'gauge', samples: [[NOW - 90_000, e]] });
     standIn.tps = 4;
-    // Two series a query: ten endpoints make ten selections, after GetLabels and GetSeries.
-    const source = new PromQlSource(context({ tps: 3, concurrency: 4, maxSeriesPerQuery: 2 }));
+    // Two series a query: ten endpoints make ten selections, after GetLabels and GetSeries. Half the quota: a loaded
+    // machine may delay requests, and one stalled for a second must not bunch five into the stand-in's second.
+    const source = new PromQlSource(context({ tps: 2, concurrency: 4, maxSeriesPerQuery: 2 }));
     await source.discover();
     const reads = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous: emptyState() }).reads()];
     expect(reads).toHaveLength(10);
