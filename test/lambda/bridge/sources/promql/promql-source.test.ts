@@ -216,6 +216,8 @@ describe('PromQlSource', () => {
 
   test('promql.tps is respected: a stand-in throttling above 4 requests a second is never throttled by a cycle of 12 calls', async () => {
     for (let e = 0; e < 10; e++) standIn.series.push({ labels: gpu('i-1', { 'aws.sagemaker.endpoint.name': `ep-${e}` }), temporality: 'gauge', samples: [[NOW - 90_000, e]] });
+    // The stand-in counts the last second's requests, the previous test's included: let them age out.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     standIn.tps = 4;
     // Two series a query: ten endpoints make ten selections, after GetLabels and GetSeries. Half the quota: a loaded
     // machine may delay requests, and one stalled for a second must not bunch five into the stand-in's second.
