@@ -12,6 +12,8 @@ import {
   formatCost,
   formatLatencyModeCosts,
   formatLeverRows,
+  formatPromQlCost,
+  promQlCost,
   highResolutionExtraSamples,
   latencyModeCosts,
   leverRows,
@@ -22,6 +24,7 @@ import {
   type FleetLoad,
   type ReadLevers,
 } from './cost';
+import { loadPromQlMapping } from '../lambda/bridge/sources/promql/mapping';
 import { consoleLogger } from '../lambda/bridge/logger';
 import { ApiCallCounter } from '../lambda/bridge/self-metrics';
 import { noAuth, sigv4Auth, type Authorizer } from '../lambda/bridge/remote-write/client';
@@ -201,6 +204,7 @@ export function costCommand(): Command {
       if (flags.idle.length > 1 || flags.idle[0] !== 0) {
         process.stdout.write(`\nIdle variants and read intervals, each lever alone and together, per real-time variant:\n${formatLeverRows(catalog, leverRows(catalog, leversOf(config), flags.idle, flags.scheduleMinutes, config.period), config.period)}\n`);
       }
+      if (config.promql.enabled) process.stdout.write(`\n${formatPromQlCost(promQlCost(loadPromQlMapping(), config.period), config.period)}\n`);
       process.stdout.write(`\nLatency as histogram (fleet-wide p99 with histogram_quantile), summary (per-series quantiles) or both, per real-time variant:\n${formatLatencyModeCosts(modes, config.latency)}\n`);
     });
 }

@@ -4,6 +4,7 @@ import { metricClass, type MetricClass } from '../lambda/bridge/cloudwatch/fresh
 import { PUBLISHED_WITH_TRAFFIC } from '../lambda/bridge/cloudwatch/idle';
 import { STATISTICS_PER_BILLED_METRIC, type PlanPeriods } from '../lambda/bridge/cloudwatch/plan';
 import { LATENCY_MODES, type LatencyMode } from '../contract/latency';
+import type { PromQlMapping } from '../lambda/bridge/sources/promql/mapping';
 
 /**
  * List prices (USD, us-east-1) the estimate uses, in one place. Source: the AWS pricing pages named below, read
@@ -358,4 +359,33 @@ export function formatLeverRows(catalog: Catalog, rows: readonly LeverRow[], per
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
   const text = table.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
   return `${text}\n\nPer real-time variant and 30-day month. Metric stream: its list price, Firehose ingestion at ${FIREHOSE.bytesPerUpdate} bytes an update (a lower bound), the same AMP samples.`;
+/** What the PromQL source adds per LLM-serving instance and per GPU, from its mapping (`promql-metrics.yaml`). */
+export interface PromQlCost {
+  /** Series one inference engine (vLLM) writes per instance: its counters and gauges, and each histogram's buckets, `_sum`, `_count`. */
+  readonly seriesPerEngine: number;
+  /** Series each GPU writes (the DCGM metrics). */
+  readonly seriesPerGpu: number;
+  /** AMP ingestion a month of one engine's series, and of one GPU's, at the period. */
+  readonly ampUsdPerEngine: number;
+  readonly ampUsdPerGpu: number;
+}
+
+export function promQlCost(mapping: PromQlMapping, periodSeconds: number): PromQlCost {
+  // An engine's old and new names for one metric write one series: count each family once.
+  const seriesOf = (metrics: PromQlMapping['metrics']) => [...new Map(metrics.map((m) => [m.name, m.buckets ? m.buckets.highest - m.buckets.lowest + 4 : 1])).values()].reduce((a, b) => a + b, 0);
+  const seriesPerEngine = seriesOf(mapping.metrics.filter((m) => m.constLabels.engine === 'vllm'));
+  const seriesPerGpu = seriesOf(mapping.metrics.filter((m) => m.source.startsWith('DCGM_')));
+  const usd = (series: number) => ((series * MINUTES_PER_MONTH * 60) / periodSeconds / 1e7) * PRICES.ampPer10MillionSamples;
+  return { seriesPerEngine, seriesPerGpu, ampUsdPerEngine: usd(seriesPerEngine), ampUsdPerGpu: usd(seriesPerGpu) };
+}
+
+/** The PromQL source's share, with what it assumes: CloudWatch's published preview pricing, and AMP's per sample. */
+export function formatPromQlCost(cost: PromQlCost, periodSeconds: number): string {
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  return [
+    `PromQL source (SageMaker detailed observability; promql.enabled, on where the account has the metrics), a month at period ${periodSeconds} s:`,
+    `  CloudWatch: $0.00. Its PromQL queries are in public preview and free of charge; after the preview CloudWatch bills OTLP ingestion per GB with "no per-metric or API charges" (CloudWatch "Query metrics with PromQL" and OTel metrics pages), which the account pays whether or not the bridge reads. Assumed to stay so: no PromQL query price is published.`,
+    `  Calls: one GetLabels a discovery (every promql.discoveryInterval), one GetSeries per mapped metric the account has, and per cycle one query_range per selection of at most promql.maxSeriesPerQuery - 1 series.`,
+    `  AMP: ${cost.seriesPerEngine} series per vLLM instance (${usd(cost.ampUsdPerEngine)}) and ${cost.seriesPerGpu} per GPU (${usd(cost.ampUsdPerGpu)}), plus the node and scaling series (node_cpu_seconds_total: one per CPU and mode).`,
+  ].join('\n');
 }

@@ -251,12 +251,13 @@ export const BridgeConfigSchema = z
     maxSamplesPerCycle: z.number().int().min(1).optional(),
     /**
      * SageMaker AI detailed observability (OTel metrics: vLLM, DCGM, node, placement), read through CloudWatch's
-     * PromQL API beside GetMetricData (docs/promql-source.md). @default off
+     * PromQL API beside GetMetricData (docs/promql-source.md). @default on: one GetLabels call a discovery finds
+     * whether the account has any of them, and the source reads nothing when it has none
      */
     promql: z
       .object({
-        /** Read the detailed-observability metrics. @default false (until the discovery-gated default of issue 21 item 5) */
-        enabled: z.boolean().default(false),
+        /** Read the detailed-observability metrics where the account has them; false: no PromQL call at all. @default true */
+        enabled: z.boolean().default(true),
         /** The PromQL host. @default https://monitoring.<region>.amazonaws.com (.com.cn in China regions) */
         endpoint: HttpUrl.optional(),
         /** PromQL requests started per second, under the per-account TPS quota. @default 5 */
@@ -269,7 +270,7 @@ export const BridgeConfigSchema = z
         discoveryInterval: NonNegativeDuration.default(600),
       })
       .strict()
-      .default({ enabled: false, tps: 5, concurrency: 2, maxSeriesPerQuery: 500, discoveryInterval: 600 }),
+      .default({ enabled: true, tps: 5, concurrency: 2, maxSeriesPerQuery: 500, discoveryInterval: 600 }),
     /** This bridge's slice of a large fleet: endpoints by a stable hash of their name. @default one shard */
     shard: z
       .object({ index: z.number().int().min(0), count: z.number().int().min(1).max(1000) })

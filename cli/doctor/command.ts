@@ -11,6 +11,9 @@ import { sigv4Credentials, workspaceRegion } from '../../lambda/bridge/runtime';
 import { formatChecks, runDoctor } from './doctor';
 import { rawQuery } from '../../lambda/bridge/remote-write/query';
 import { redactText } from '../../lambda/bridge/redact';
+import { RateLimiter } from '../../lambda/bridge/concurrency';
+import { PromQlClient } from '../../lambda/bridge/sources/promql/client';
+import { promQlEndpoint } from '../../lambda/bridge/sources/promql/promql-source';
 
 interface DoctorFlags {
   workspace?: string;
@@ -40,7 +43,7 @@ function doctorConfig(flags: DoctorFlags, env: NodeJS.ProcessEnv): { config: Bri
 /** `inferwatch doctor`: one line per check, exit code 1 when any fails. */
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('check a deployed setup end to end: workspace, logging, rules, alert manager, the bridge\'s last cycle, CloudWatch/SageMaker reads, Grafana')
+    .description('check a deployed setup end to end: workspace, logging, rules, alert manager, the bridge\'s last cycle, CloudWatch/SageMaker reads, the PromQL API, Grafana')
     .option('--workspace <id>', 'AMP workspace id, ws-… (default: remoteWrite.workspaceId of the config)')
     .option('-c, --config <file>', 'the bridge config file, for its workspace and regions (checks run with the current credentials)')
     .option('--rule-namespace <name>', 'the rule groups namespace to check', 'inferwatch')
@@ -56,15 +59,22 @@ export function doctorCommand(): Command {
         if (!token) throw new ConfigError(`--grafana-url needs a Grafana service-account token in the environment variable ${flags.grafanaTokenEnv}`);
         grafana = new GrafanaApi(flags.grafanaUrl, token);
       }
+      const cloudwatch = new CloudWatchClient({ region: config.region });
+      const endpoint = promQlEndpoint(config.region, config.promql.endpoint);
+      // Signed as the bridge signs it, one request at a time: doctor makes one call.
+      const promql = config.promql.enabled
+        ? { endpoint, client: new PromQlClient({ endpoint, region: config.region, credentials: cloudwatch.config.credentials, limiter: new RateLimiter(config.promql.tps), maxInFlight: 1 }) }
+        : undefined;
       const checks = await runDoctor(
         { workspaceId, workspaceRegion: region, region: config.region, ruleGroupsNamespace: flags.ruleNamespace, maxLagSeconds: parseSeconds(flags.maxLag, '--max-lag') },
         {
           // The current credentials throughout, not the bridge's writer role: doctor reads more than the bridge may.
           amp: new AmpClient({ region }),
-          cloudwatch: new CloudWatchClient({ region: config.region }),
+          cloudwatch,
           sagemaker: new SageMakerClient({ region: config.region }),
           query: (queryUrl) => rawQuery(queryUrl, sigv4Auth(region, sigv4Credentials(undefined, region))),
           grafana,
+          promql,
           now: Date.now,
         },
       );

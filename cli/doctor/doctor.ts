@@ -12,6 +12,8 @@ import { DATASOURCE_UID } from '../../contract/constants';
 import type { GrafanaApi } from '../../lambda/grafana-provisioner/grafana-api';
 import { describeWorkspace, WorkspaceError, type ResolvedWorkspace } from '../../lambda/bridge/amp/workspace';
 import type { RawQuery, RawSeries } from '../../lambda/bridge/remote-write/query';
+import { PromQlRequestError, type PromQlClient } from '../../lambda/bridge/sources/promql/client';
+import { loadPromQlMapping } from '../../lambda/bridge/sources/promql/mapping';
 
 /** One line of the doctor's answer: ✓ or ✗, what was found, and for a ✗ what to do. */
 export interface Check {
@@ -45,6 +47,8 @@ export interface DoctorDeps {
   readonly query: (queryUrl: string) => RawQuery;
   /** Present when a Grafana URL and token were given. */
   readonly grafana?: GrafanaApi;
+  /** CloudWatch's PromQL API as the bridge reads it; absent with `promql.enabled: false`. */
+  readonly promql?: { readonly client: PromQlClient; readonly endpoint: string };
   readonly now: () => number;
 }
 
@@ -243,6 +247,28 @@ async function awsReadChecks(options: DoctorOptions, deps: DoctorDeps): Promise<
   return Promise.all([cloudwatch, sagemaker]);
 }
 
+/** One GetLabels call, the bridge's own discovery call: does the API answer, and does the account have the metrics? */
+async function promQlCheck(options: DoctorOptions, promql: NonNullable<DoctorDeps['promql']>, now: number): Promise<Check> {
+  const name = `CloudWatch PromQL API in ${options.region}`;
+  try {
+    const names = new Set(await promql.client.labelValues('__name__', now - 3600_000, now));
+    const mapped = loadPromQlMapping().metrics.filter((m) => names.has(m.source)).length;
+    const detail = `answers at ${promql.endpoint}: ${names.size} metric names in the last hour, ${mapped} of them SageMaker detailed-observability metrics the bridge maps${mapped === 0 ? ' (the PromQL source stays inactive)' : ''}`;
+    return { ok: true, name, detail };
+  } catch (error) {
+    const message = (error as Error).message;
+    if (error instanceof PromQlRequestError && error.status === 403) {
+      return { ok: false, name, detail: `refused (HTTP 403 ${error.errorType}): ${message}`, fix: 'the credentials need cloudwatch:GetMetricData and cloudwatch:ListMetrics (the bridge role has both); requests are signed for service "monitoring"' };
+    }
+    if (error instanceof PromQlRequestError) {
+      // The host answers but offers no such API (a region without it): the source stays inactive, which is no fault.
+      return { ok: true, name, detail: `not offered at ${promql.endpoint} (HTTP ${error.status} ${error.errorType}): the PromQL source stays inactive` };
+    }
+    const fix = 'check the network and the region, promql.endpoint or AWS_ENDPOINT_URL_CLOUDWATCH if set; or set promql.enabled: false';
+    return { ok: false, name, detail: `unreachable or refused at ${promql.endpoint}: ${message}`, fix };
+  }
+}
+
 async function grafanaCheck(options: DoctorOptions, grafana: GrafanaApi): Promise<Check> {
   const uid = options.dataSourceUid ?? DATASOURCE_UID;
   const name = `Grafana data source ${uid}`;
@@ -276,7 +302,8 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
     ? await bridgeChecks(options, deps, workspace)
     : [{ ok: false, name: 'bridge', detail: 'not checked: the workspace is not usable', fix: 'fix the workspace first' }];
   const grafana = deps.grafana ? [await grafanaCheck(options, deps.grafana)] : [];
-  return [check, logging, configuration, rules, alertManager, ...bridge, ...reads, ...grafana];
+  const promql = deps.promql ? [await promQlCheck(options, deps.promql, deps.now())] : [];
+  return [check, logging, configuration, rules, alertManager, ...bridge, ...reads, ...promql, ...grafana];
 }
 
 /** One line per check; a ✗ line carries its fix on the next line. */

@@ -4,9 +4,17 @@ import { SELF_METRIC_FAMILIES } from './self-metrics';
 
 const BRIDGE_FAMILIES: ReadonlyMap<string, FamilyInfo> = new Map([...SELF_METRIC_FAMILIES, ...METADATA_FAMILIES].map((f) => [f.family, f]));
 
-/** Every family a cycle writes: the catalog's CloudWatch metrics, the endpoint metadata and the bridge's own. */
-export function familyLookup(catalog: Pick<Catalog, 'familyOf'>): FamilyLookup {
-  return (name) => BRIDGE_FAMILIES.get(name) ?? catalog.familyOf(name);
+/**
+ * Every family a cycle writes: the catalog's CloudWatch metrics, the endpoint metadata, the bridge's own, and those
+ * sources describe themselves (`described`: the PromQL mapping's), a histogram's `_bucket`, `_sum` and `_count` in it.
+ */
+export function familyLookup(catalog: Pick<Catalog, 'familyOf'>, described: readonly FamilyInfo[] = []): FamilyLookup {
+  const bySeries = new Map<string, FamilyInfo>();
+  for (const f of described) {
+    bySeries.set(f.family, f);
+    if (f.type === 'histogram' || f.type === 'summary') for (const suffix of ['_sum', '_count', ...(f.type === 'histogram' ? ['_bucket'] : [])]) bySeries.set(`${f.family}${suffix}`, f);
+  }
+  return (name) => BRIDGE_FAMILIES.get(name) ?? bySeries.get(name) ?? catalog.familyOf(name);
 }
 
 /** The families remote-write metadata announces: the catalog's and the bridge's own. */

@@ -1,5 +1,6 @@
 import { Catalog, loadDefaultCatalog } from '../../lambda/bridge/catalog/catalog';
-import { estimateCost, formatCost, formatLatencyModeCosts, highResolutionExtraSamples, latencyModeCosts, PRICES, variantLoad } from '../../cli/cost';
+import { estimateCost, formatCost, formatLatencyModeCosts, formatPromQlCost, highResolutionExtraSamples, latencyModeCosts, PRICES, promQlCost, variantLoad } from '../../cli/cost';
+import { loadPromQlMapping } from '../../lambda/bridge/sources/promql/mapping';
 
 describe('cost estimate', () => {
   const catalog = new Catalog(loadDefaultCatalog(), 'inferwatch', 'neuron_monitor', 'summary');
@@ -55,5 +56,16 @@ describe('cost estimate', () => {
     expect(formatCost(lines)).toMatch(/^inferwatch bridge, every 5 min +19\.01 million metrics requested \(GetMetricData, billed per statistic\) +\$190\.08 /m);
     expect(formatCost(lines)).toMatch(/^inferwatch bridge, every 5 min +12\.10 million metrics requested \(GetMetricData, billed per metric, up to 5 statistics\) +\$120\.96 /m);
     expect(formatCost(lines)).toContain(PRICES.source);
+  });
+});
+
+describe('the PromQL source in the estimate', () => {
+  test('per vLLM instance: 5 counters and gauges, TTFT 19 buckets + +Inf, _sum, _count, inter-token 17 + 3: 47 series; 4 per GPU; CloudWatch $0 (preview), stated', () => {
+    const cost = promQlCost(loadPromQlMapping(), 60);
+    expect(cost).toMatchObject({ seriesPerEngine: 47, seriesPerGpu: 4 });
+    expect(cost.ampUsdPerEngine).toBeCloseTo(((47 * 43_200) / 1e7) * PRICES.ampPer10MillionSamples, 10);
+    const text = formatPromQlCost(cost, 60);
+    expect(text).toContain('CloudWatch: $0.00. Its PromQL queries are in public preview and free of charge');
+    expect(text).toContain(`AMP: 47 series per vLLM instance ($${cost.ampUsdPerEngine.toFixed(2)}) and 4 per GPU`);
   });
 });

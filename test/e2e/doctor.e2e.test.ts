@@ -94,6 +94,7 @@ describe('inferwatch doctor against the AMP, CloudWatch/SageMaker and Grafana st
       `✓ bridge account ${ACCOUNT} region ${REGION}`,
       `✓ CloudWatch in ${REGION}`,
       `✓ SageMaker in ${REGION}`,
+      `✓ CloudWatch PromQL API in ${REGION}`,
       '✓ Grafana data source inferwatch-amp',
     ]);
     expect(lines[2]).toBe('✓ workspace configuration: ACTIVE, retention 150 days, series limits account_id=123456789012: 4000');

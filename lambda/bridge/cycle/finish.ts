@@ -9,7 +9,7 @@ import type { CursorSettings } from '../translate';
 import type { Claim, CycleContext, CyclePlan } from './context';
 import { cycleIncrements, writeIncrements } from './increments';
 import { iso } from './iso';
-import type { Streamed } from './stream';
+import { described, type Streamed } from './stream';
 
 const SERIES_RETENTION_MS = 24 * 3600 * 1000;
 
@@ -36,7 +36,7 @@ export async function finish(cycle: CycleContext, plan: CyclePlan, claim: Claim,
   tail.close();
   await streamed.writer.sendAll(tail.drain());
   if (!options.dryRun) {
-    await deps.send(encodeMetadataRequest(allFamilies(cycle.catalog))).catch((error: Error) => logger.warn('remote-write metadata not sent; types and HELP arrive with the next cycle', { error: error.message }));
+    await deps.send(encodeMetadataRequest([...allFamilies(cycle.catalog), ...described(plan)])).catch((error: Error) => logger.warn('remote-write metadata not sent; types and HELP arrive with the next cycle', { error: error.message }));
     const { writer } = streamed;
     await commit(cycle, plan, claim, streamed, addToCounters(self.counters, deps.baseLabels, writeIncrements(writer.written, writer.rejected, writer.alreadyStored)));
   }

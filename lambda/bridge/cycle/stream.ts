@@ -1,4 +1,5 @@
 import { forEachConcurrently } from '../concurrency';
+import type { FamilyInfo } from '../catalog/catalog';
 import { familyLookup } from '../families';
 import { RemoteWriteError } from '../remote-write/client';
 import { ExpositionWriter } from '../remote-write/exposition';
@@ -28,7 +29,7 @@ export interface Streamed {
  */
 export async function stream(cycle: CycleContext, plan: CyclePlan, claim: Claim, recovered: boolean): Promise<Streamed> {
   const { config, deps, options, previous, stats } = cycle;
-  const exposition = options.dryRun ? new ExpositionWriter(deps.output ?? (() => {}), familyLookup(cycle.catalog)) : undefined;
+  const exposition = options.dryRun ? new ExpositionWriter(deps.output ?? (() => {}), familyLookup(cycle.catalog, described(plan))) : undefined;
   const writer = new RequestWriter(deps, claim, exposition, { maxSampleAgeMs: config.remoteWrite.maxSampleAge * 1000, stats });
   // Without state and without the receiver's answer, one request per period: periods the receiver holds fail alone.
   const mode = options.dryRun ? 'whole' : cycle.stored || recovered ? 'stream' : 'byTimestamp';
@@ -54,6 +55,11 @@ export async function stream(cycle: CycleContext, plan: CyclePlan, claim: Claim,
   readsDone = true;
   for (const source of plan.sources) source.afterReads?.();
   return { writer, seriesWritten, forbidden, missingFrom, held };
+}
+
+/** The families the sources describe themselves (see familyLookup). */
+export function described(plan: CyclePlan): FamilyInfo[] {
+  return plan.sources.flatMap((source) => source.describe?.() ?? []);
 }
 
 function* reads(plan: CyclePlan): Iterable<SourceRead> {

@@ -1,3 +1,4 @@
+import type { FamilyInfo } from '../catalog/catalog';
 import type { Label, TimeSeries } from '../series';
 import type { SeriesKey } from '../state/series-state';
 import type { BridgeState } from '../state/state';
@@ -47,6 +48,8 @@ export interface SourcePlan {
    * its idle variants' sentinels here, to know which of them to read in full). Writes nothing.
    */
   prepare?(span: ReadSpan, settings: CursorSettings): Promise<void>;
+  /** HELP and TYPE of the families this source names itself (not the catalog's): text exposition and remote-write metadata. */
+  describe?(): readonly FamilyInfo[];
   /** The reads, built lazily: a large fleet's queries are never all held at once. */
   reads(): Iterable<SourceRead>;
   /** Starts work that runs beside the reads and ends by `snapshot` (which must not wait once `readsDone()`, give or take). */

@@ -13,7 +13,11 @@ import { listenOnLoopback } from '../harness/local-server';
  *   a bare dotted name is a parse error, 400;
  * - `limit` 1 to 500 (QueryMetrics) or 10,000 (GetSeries), default the maximum; more matching series are cut to it;
  * - a request's scan (its range plus a range selector's reach) at most 24 hours, or 400;
- * - OTel counters in delta temporality: each sample is one interval's amount, stamped at the interval's end.
+ * - OTel counters and histograms in delta temporality: each sample is one interval's amount, stamped at its end;
+ * - histograms as CloudWatch stores them, exponential ("CloudWatch stores both [explicit-bucket and exponential] as
+ *   exponential histograms. It might reduce the scale"): served as Prometheus native histograms in the HTTP API's
+ *   `histograms` field (`{count, sum, buckets: [[boundaryRule, lower, upper, count]]}`), at most `histogramMaxScale`,
+ *   `sum_over_time` adding a range's histograms at the lowest scale among them, as Prometheus does.
  * Only the expressions the bridge sends are evaluated: a selector, or `<fn>_over_time(selector[range])`.
  */
 
@@ -30,10 +34,53 @@ const LOOKBACK_MS = 5 * 60 * 1000;
 export interface PromSeriesData {
   /** Every label, `__name__` included, as the API exposes it (`@resource.host.id`, `aws.sagemaker.endpoint.name`). */
   readonly labels: Readonly<Record<string, string>>;
-  /** `delta`: OTel delta sums, each sample the amount of the interval ending at its timestamp. */
+  /** `delta`: OTel delta sums or histograms, each sample the amount of the interval ending at its timestamp. */
   readonly temporality: 'delta' | 'gauge';
-  /** `[epoch ms, value]`, ascending. */
+  /** `[epoch ms, value]`, ascending (empty for a histogram). */
   readonly samples: Array<[number, number]>;
+  /** `[epoch ms, histogram]`, ascending: an OTel histogram metric's datapoints. */
+  readonly histograms?: Array<[number, ExponentialHistogram]>;
+}
+
+/** An OTel exponential histogram datapoint (positive buckets): bucket `offset + k` counts values in (base^i, base^(i+1)], base = 2^(2^-scale). */
+export interface ExponentialHistogram {
+  readonly scale: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly zeroCount: number;
+  readonly positive: { readonly offset: number; readonly bucketCounts: readonly number[] };
+}
+
+/** The upper bound of an OTel exponential bucket (the lower is that of `index - 1`). */
+export function exponentialBound(index: number, scale: number): number {
+  return 2 ** ((index + 1) * 2 ** -scale);
+}
+
+/** The same observations at a lower (coarser) scale: bucket i becomes floor(i / 2^(scale - to)), counts merged. */
+export function reduceScale(h: ExponentialHistogram, to: number): ExponentialHistogram {
+  if (to >= h.scale) return h;
+  const shift = h.scale - to;
+  const merged = new Map<number, number>();
+  h.positive.bucketCounts.forEach((c, k) => {
+    const i = Math.floor((h.positive.offset + k) / 2 ** shift);
+    merged.set(i, (merged.get(i) ?? 0) + c);
+  });
+  return { ...h, scale: to, positive: denseBuckets(merged) };
+}
+
+function denseBuckets(byIndex: ReadonlyMap<number, number>): ExponentialHistogram['positive'] {
+  if (byIndex.size === 0) return { offset: 0, bucketCounts: [] };
+  const offset = Math.min(...byIndex.keys());
+  const last = Math.max(...byIndex.keys());
+  return { offset, bucketCounts: Array.from({ length: last - offset + 1 }, (_, k) => byIndex.get(offset + k) ?? 0) };
+}
+
+/** Prometheus' histogram addition: both at the lower of their scales, then bucket by bucket. */
+export function addHistograms(a: ExponentialHistogram, b: ExponentialHistogram): ExponentialHistogram {
+  const scale = Math.min(a.scale, b.scale);
+  const byIndex = new Map<number, number>();
+  for (const h of [reduceScale(a, scale), reduceScale(b, scale)]) h.positive.bucketCounts.forEach((c, k) => byIndex.set(h.positive.offset + k, (byIndex.get(h.positive.offset + k) ?? 0) + c));
+  return { scale, count: a.count + b.count, sum: a.sum + b.sum, zeroCount: a.zeroCount + b.zeroCount, positive: denseBuckets(byIndex) };
 }
 
 export interface PromCall {
@@ -76,6 +123,8 @@ export class CloudWatchPromQlStandIn {
   denyAll = false;
   /** Requests per second before ThrottlingException (429), over a sliding second. @default Infinity */
   tps = Infinity;
+  /** The finest scale histograms are served at: CloudWatch "might reduce the scale" of what it stores. @default 3 */
+  histogramMaxScale = 3;
   private recent: number[] = [];
   private server: Server | undefined;
 
@@ -154,11 +203,15 @@ export class CloudWatchPromQlStandIn {
     const result = [];
     for (const s of this.select(expression.matchers)) {
       const values: Array<[number, string]> = [];
+      const histograms: Array<[number, NativeHistogramJson]> = [];
       for (let t = start; t <= end; t += step) {
         const v = evaluate(expression, s, t);
         if (v !== undefined) values.push([t / 1000, formatValue(v)]);
+        const h = evaluateHistogram(expression, s, t, this.histogramMaxScale);
+        if (h !== undefined) histograms.push([t / 1000, nativeJson(h)]);
       }
-      if (values.length > 0) result.push({ metric: outputLabels(expression, s), values });
+      // Prometheus' matrix: `values` for float samples, `histograms` for histogram samples, each only when there are some.
+      if (values.length > 0 || histograms.length > 0) result.push({ metric: outputLabels(expression, s), ...(values.length > 0 ? { values } : {}), ...(histograms.length > 0 ? { histograms } : {}) });
     }
     return { resultType: 'matrix', result: result.slice(0, limit) };
   }
@@ -171,6 +224,8 @@ export class CloudWatchPromQlStandIn {
     for (const s of this.select(expression.matchers)) {
       const v = evaluate(expression, s, time);
       if (v !== undefined) result.push({ metric: outputLabels(expression, s), value: [time / 1000, formatValue(v)] });
+      const h = evaluateHistogram(expression, s, time, this.histogramMaxScale);
+      if (h !== undefined) result.push({ metric: outputLabels(expression, s), histogram: [time / 1000, nativeJson(h)] });
     }
     return { resultType: 'vector', result: result.slice(0, parseLimit(params, QUERY_LIMIT)) };
   }
@@ -185,7 +240,7 @@ export class CloudWatchPromQlStandIn {
     for (const match of matches) {
       const expression = parseExpression(match);
       if (expression.fn !== undefined || expression.rangeMs !== undefined) throw badData(`match[] must be a series selector: ${match}`);
-      for (const s of this.select(expression.matchers)) if (s.samples.some(([t]) => t >= start && t <= end)) found.set(s, true);
+      for (const s of this.select(expression.matchers)) if (timestamps(s).some((t) => t >= start && t <= end)) found.set(s, true);
     }
     return [...found.keys()].map((s) => ({ ...s.labels })).slice(0, parseLimit(params, SERIES_LIMIT));
   }
@@ -209,7 +264,7 @@ export class CloudWatchPromQlStandIn {
     const end = params.end?.[0] !== undefined ? parseTime(params.end[0], 'end') : Infinity;
     if (Number.isFinite(start) && Number.isFinite(end)) this.checkScan(start, end);
     return this.series.filter(
-      (s) => (matches === undefined || matches.some((m) => matchesAll(parseSelector(m, { requireName: false }), s.labels))) && s.samples.some(([t]) => t >= start && t <= end),
+      (s) => (matches === undefined || matches.some((m) => matchesAll(parseSelector(m, { requireName: false }), s.labels))) && timestamps(s).some((t) => t >= start && t <= end),
     );
   }
 
@@ -396,6 +451,41 @@ function evaluate(expression: Expression, series: PromSeriesData, t: number): nu
     default:
       return inRange[inRange.length - 1];
   }
+}
+
+function timestamps(series: PromSeriesData): number[] {
+  return [...series.samples.map(([t]) => t), ...(series.histograms ?? []).map(([t]) => t)];
+}
+
+interface NativeHistogramJson {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets: Array<[number, string, string, string]>;
+}
+
+/**
+ * A histogram series at `t`: `sum_over_time` adds the range's histograms, `last_over_time` and a plain selector take
+ * the newest; Prometheus' other `_over_time` functions ignore histogram samples.
+ */
+function evaluateHistogram(expression: Expression, series: PromSeriesData, t: number, maxScale: number): ExponentialHistogram | undefined {
+  const reach = expression.rangeMs ?? LOOKBACK_MS;
+  const inRange = (series.histograms ?? []).filter(([ts]) => ts > t - reach && ts <= t).map(([, h]) => reduceScale(h, maxScale));
+  if (inRange.length === 0) return undefined;
+  if (expression.fn === 'sum_over_time') return inRange.reduce(addHistograms);
+  if (expression.fn === undefined || expression.fn === 'last_over_time') return inRange[inRange.length - 1];
+  return undefined;
+}
+
+/** Prometheus' JSON for a native histogram: boundary rule 0 is (lower, upper], 3 is the zero bucket's [lower, upper]. */
+function nativeJson(h: ExponentialHistogram): NativeHistogramJson {
+  const buckets: Array<[number, string, string, string]> = [];
+  // OTel's default zero threshold is 0: the zero bucket holds exact zeros only.
+  if (h.zeroCount > 0) buckets.push([3, '0', '0', formatValue(h.zeroCount)]);
+  h.positive.bucketCounts.forEach((c, k) => {
+    const index = h.positive.offset + k;
+    if (c > 0) buckets.push([0, formatValue(exponentialBound(index - 1, h.scale)), formatValue(exponentialBound(index, h.scale)), formatValue(c)]);
+  });
+  return { count: formatValue(h.count), sum: formatValue(h.sum), buckets };
 }
 
 /** Functions drop the metric name, as Prometheus does. */

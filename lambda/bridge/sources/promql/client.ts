@@ -39,9 +39,18 @@ export interface PromQlSeriesLabels {
   readonly [label: string]: string;
 }
 
+/** A native histogram in Prometheus' HTTP API: buckets `[boundaryRule, lower, upper, count]`, numbers as strings. */
+export interface NativeHistogram {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets?: ReadonlyArray<readonly [number, string, string, string]>;
+}
+
+/** One series of a matrix: float samples in `values`, histogram samples in `histograms` (each absent when none). */
 export interface RangeSeries {
   readonly metric: PromQlSeriesLabels;
-  readonly values: ReadonlyArray<readonly [number, string]>;
+  readonly values?: ReadonlyArray<readonly [number, string]>;
+  readonly histograms?: ReadonlyArray<readonly [number, NativeHistogram]>;
 }
 
 interface PrometheusAnswer<T> {
@@ -102,14 +111,17 @@ export class PromQlClient {
       this.options.onRequest?.(api);
       const response = await this.slot(() => this.send(path, params)).catch((error: unknown) => ({ networkError: error }) as const);
       if ('networkError' in response) {
-        if (attempt >= MAX_ATTEMPTS) throw new RecoverableError(`PromQL ${api} at ${this.options.endpoint} failed after ${attempt} attempts: ${String(response.networkError)}`, { cause: response.networkError });
+        // No host by that name, or nothing listening: a retry a second later finds the same (a region without the API).
+        const code = ((response.networkError as { cause?: { code?: string } }).cause ?? {}).code;
+        if (attempt >= MAX_ATTEMPTS || code === 'ENOTFOUND' || code === 'ECONNREFUSED') throw new RecoverableError(`PromQL ${api} at ${this.options.endpoint} failed after ${attempt} attempts: ${String(response.networkError)}`, { cause: response.networkError });
       } else {
         const answer = (await response.json().catch(() => ({}))) as PrometheusAnswer<T>;
         if (response.ok && answer.status === 'success' && answer.data !== undefined) return answer.data;
         const errorType = answer.errorType ?? response.headers.get('x-amzn-errortype') ?? `HTTP ${response.status}`;
         const detail = `PromQL ${api} answered ${response.status} ${errorType}: ${answer.error ?? answer.message ?? 'no message'}`;
         const retryable = response.status === 429 || response.status >= 500;
-        if (!retryable) throw new PromQlRequestError(`${detail} (query: ${params[0]?.[1] ?? ''})${remedyOf(response.status)}`, response.status, errorType);
+        const query = params.find(([key]) => key === 'query' || key === 'match[]')?.[1];
+        if (!retryable) throw new PromQlRequestError(`${detail}${query === undefined ? '' : ` (query: ${query})`}${remedyOf(response.status)}`, response.status, errorType);
         if (attempt >= MAX_ATTEMPTS) throw new RecoverableError(`${detail}, after ${attempt} attempts: the next cycle reads the same window again`);
       }
       // Full jitter: concurrent lanes that were throttled together do not come back together.

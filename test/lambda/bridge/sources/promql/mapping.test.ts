@@ -49,10 +49,37 @@ describe('the PromQL metric mapping (promql-metrics.yaml)', () => {
   });
 
   test('types and scales: delta sums are counters named _total, percentages become ratios', () => {
-    expect(metric('vllm:prompt_tokens_total')).toMatchObject({ name: 'sagemaker_vllm_prompt_tokens_total', type: 'counter', scale: 1 });
+    expect(metric('vllm:prompt_tokens_total')).toMatchObject({ name: 'sagemaker_llm_prompt_tokens_total', type: 'counter', scale: 1 });
     expect(metric('ICECount')).toMatchObject({ name: 'sagemaker_insufficient_capacity_errors_total', type: 'counter' });
     expect(metric('DCGM_FI_DEV_GPU_UTIL')).toMatchObject({ type: 'gauge', scale: 0.01 });
     expect(metric('DCGM_FI_DEV_FB_USED')).toMatchObject({ name: 'sagemaker_gpu_memory_used_bytes', scale: 1048576 });
+    expect(metric('DCGM_FI_DEV_FB_FREE')).toMatchObject({ name: 'sagemaker_gpu_memory_free_bytes', scale: 1048576 });
+    expect(metric('E2EScalingLatency')).toMatchObject({ name: 'sagemaker_scaling_latency_seconds', type: 'gauge' });
+  });
+
+  test('vLLM and SGLang write one engine-neutral family, told apart by the engine label', () => {
+    const labelsOf = (source: string) => Object.fromEntries(prometheusLabels(mapping, metric(source), { '@resource.host.id': 'i-1' }, {}, 1024).map((l) => [l.name, l.value]));
+    expect(labelsOf('vllm:num_requests_waiting')).toEqual({ __name__: 'sagemaker_llm_requests_waiting', engine: 'vllm', instance_id: 'i-1' });
+    expect(labelsOf('sglang:num_queue_reqs')).toEqual({ __name__: 'sagemaker_llm_requests_waiting', engine: 'sglang', instance_id: 'i-1' });
+    // vLLM V1's and V0's KV-cache names write the same series: the current one is listed first, so it is the one kept.
+    const kv = mapping.metrics.filter((m) => m.name === 'sagemaker_llm_kv_cache_usage_ratio').map((m) => m.source);
+    expect(kv).toEqual(['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'sglang:token_usage']);
+  });
+
+  test('every series name of the LLM name contract is written, with its type', () => {
+    const families = new Map(mapping.metrics.map((m) => [m.name, m.type]));
+    expect(Object.fromEntries(['sagemaker_llm_prompt_tokens_total', 'sagemaker_llm_generation_tokens_total', 'sagemaker_llm_requests_waiting', 'sagemaker_llm_requests_running', 'sagemaker_llm_kv_cache_usage_ratio', 'sagemaker_gpu_utilization_ratio', 'sagemaker_gpu_memory_used_bytes', 'sagemaker_gpu_memory_free_bytes', 'sagemaker_insufficient_capacity_errors_total', 'sagemaker_scaling_latency_seconds'].map((n) => [n, families.get(n)]))).toEqual({
+      sagemaker_llm_prompt_tokens_total: 'counter',
+      sagemaker_llm_generation_tokens_total: 'counter',
+      sagemaker_llm_requests_waiting: 'gauge',
+      sagemaker_llm_requests_running: 'gauge',
+      sagemaker_llm_kv_cache_usage_ratio: 'gauge',
+      sagemaker_gpu_utilization_ratio: 'gauge',
+      sagemaker_gpu_memory_used_bytes: 'gauge',
+      sagemaker_gpu_memory_free_bytes: 'gauge',
+      sagemaker_insufficient_capacity_errors_total: 'counter',
+      sagemaker_scaling_latency_seconds: 'gauge',
+    });
   });
 
   test('a mapping that breaks the conventions is refused, naming the file and the entry', () => {
@@ -62,8 +89,12 @@ describe('the PromQL metric mapping (promql-metrics.yaml)', () => {
       writeFileSync(file, 'labels: {}\nsplit: []\nmetrics:\n  - { source: x, name: x_tokens, type: counter, help: h }\n');
       expect(() => loadPromQlMapping(file)).toThrow(ConfigError);
       expect(() => loadPromQlMapping(file)).toThrow(/bad\.yaml.*_total/s);
-      writeFileSync(file, 'labels: {}\nsplit: []\nmetrics:\n  - { source: x, name: a_total, type: counter, help: h }\n  - { source: y, name: a_total, type: counter, help: h }\n');
-      expect(() => loadPromQlMapping(file)).toThrow('two entries write a_total');
+      writeFileSync(file, 'labels: {}\nsplit: []\nmetrics:\n  - { source: x, name: a_total, type: counter, help: h }\n  - { source: x, name: b_total, type: counter, help: h }\n');
+      expect(() => loadPromQlMapping(file)).toThrow('two entries read x');
+      writeFileSync(file, 'labels: {}\nsplit: []\nmetrics:\n  - { source: x, name: a_total, type: counter, help: h }\n  - { source: y, name: a_total, type: counter, help: other }\n');
+      expect(() => loadPromQlMapping(file)).toThrow('different help texts');
+      writeFileSync(file, 'labels: {}\nsplit: []\nmetrics:\n  - { source: x, name: a_total, type: counter, help: h }\n  - { source: y, name: b_total, type: counter, help: h }\n  - { source: z, name: a_total, type: counter, help: h }\n');
+      expect(() => loadPromQlMapping(file)).toThrow('must follow one another');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,9 +8,10 @@ import { DiscoveryCache } from '../../../../../lambda/bridge/cloudwatch/discover
 import { RateLimiter } from '../../../../../lambda/bridge/concurrency';
 import { consoleLogger } from '../../../../../lambda/bridge/logger';
 import { ApiCallCounter } from '../../../../../lambda/bridge/self-metrics';
-import type { PagePoints, SourceRead } from '../../../../../lambda/bridge/sources';
+import { cycleSources, type PagePoints, type SourceRead } from '../../../../../lambda/bridge/sources';
 import { PromQlClient, PromQlRequestError } from '../../../../../lambda/bridge/sources/promql/client';
 import { forgetPromQlListings, PromQlSource, promQlEndpoint } from '../../../../../lambda/bridge/sources/promql/promql-source';
+import { newSeriesState } from '../../../../../lambda/bridge/state/series-state';
 import { emptyState } from '../../../../../lambda/bridge/state/state';
 import { CloudWatchPromQlStandIn, STAND_IN_ACCESS_KEY } from '../../../../support/stand-ins/cloudwatch-promql-stand-in';
 
@@ -122,8 +123,10 @@ describe('PromQlSource', () => {
     await source.discover();
     const plan = source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous: emptyState() });
     const reads = [...plan.reads()];
-    expect(reads.map((r) => r.series[0]?.labels.find((l) => l.name === '__name__')?.value).sort()).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_vllm_prompt_tokens_total']);
-    expect(plan.families()).toContainEqual({ name: 'sagemaker_vllm_prompt_tokens_total', counter: true });
+    // One query a metric the account has; none for the mapped metrics it lacks.
+    expect(plan.queries).toBe(2);
+    expect(reads.map((r) => r.series[0]?.labels.find((l) => l.name === '__name__')?.value).sort()).toEqual(['sagemaker_gpu_utilization_ratio', 'sagemaker_llm_prompt_tokens_total']);
+    expect(plan.families()).toContainEqual({ name: 'sagemaker_llm_prompt_tokens_total', counter: true });
     const counter = reads.find((r) => r.series[0]?.kind === 'counter') as SourceRead;
     const [points] = await readAll(counter, NOW - 10 * MINUTE, NOW - 2 * MINUTE);
     const periods = Array.from({ length: 8 }, (_, k) => NOW - 10 * MINUTE + k * MINUTE);
@@ -158,8 +161,117 @@ describe('PromQlSource', () => {
     ]);
   });
 
+  test('a series silent over a whole read is ended (its stale marker follows); once ended and still silent, the next plan forgets it', async () => {
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: [[NOW - 40 * MINUTE, 1]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const previous = emptyState();
+    const [read] = [...source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous }).reads()];
+    const key = read?.series[0]?.key as string;
+    // Written up to 40 minutes ago, nothing since: no answer over [now - 10 min, now) ends it.
+    previous.series.set(key, { ...newSeriesState(false), frontier: NOW - 40 * MINUTE });
+    await readAll(read as SourceRead, NOW - 10 * MINUTE, NOW);
+    expect(read?.series[0]?.ended).toBe(true);
+    previous.series.clearPlanned();
+    previous.series.set(key, { ...newSeriesState(false), frontier: NOW - 39 * MINUTE, ended: true });
+    const after = source.plan({ startedAt: NOW + MINUTE, readStart: NOW - 9 * MINUTE, previous });
+    expect([...after.reads()]).toEqual([]);
+    expect(previous.series.has(key)).toBe(false);
+  });
+
+  test('a series with an answer in the read is not ended', async () => {
+    standIn.series.push({ labels: gpu('i-1'), temporality: 'gauge', samples: [[NOW - 5 * MINUTE, 1]] });
+    standIn.series.push({ labels: gpu('i-2'), temporality: 'gauge', samples: [[NOW - 40 * MINUTE, 1]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const previous = emptyState();
+    const [read] = [...source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous }).reads()];
+    for (const s of read?.series ?? []) previous.series.set(s.key, { ...newSeriesState(false), frontier: NOW - 40 * MINUTE });
+    await readAll(read as SourceRead, NOW - 10 * MINUTE, NOW);
+    expect(read?.series.map((s) => [s.labels.find((l) => l.name === 'instance_id')?.value, s.ended])).toEqual([
+      ['i-1', false],
+      ['i-2', true],
+    ]);
+  });
+
+  test('501 series of one metric, at the default limit of 500: split by label, each series read exactly once', async () => {
+    // One endpoint, 501 instances: too many for one query; the split goes on to the host label.
+    for (let i = 0; i < 501; i++) standIn.series.push({ labels: gpu(`i-${String(i).padStart(3, '0')}`), temporality: 'gauge', samples: [[NOW - 90_000, i]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const reads = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous: emptyState() }).reads()];
+    expect(reads.length).toBe(2);
+    expect(reads.every((r) => r.series.length <= 499)).toBe(true);
+    const seen = new Map<string, number[]>();
+    for (const read of reads) {
+      for (const points of await readAll(read, NOW - 5 * MINUTE, NOW)) {
+        const host = read.series[points.index]?.labels.find((l) => l.name === 'instance_id')?.value as string;
+        seen.set(host, [...(seen.get(host) ?? []), ...points.values]);
+      }
+    }
+    expect(seen.size).toBe(501);
+    expect([...seen.values()].every((values) => values.length === 1)).toBe(true);
+    expect(standIn.callsTo('/api/v1/query_range').every((c) => c.status === 200 && c.params.limit?.[0] === '500')).toBe(true);
+  });
+
+  test('promql.tps is respected: a stand-in throttling above 4 requests a second is never throttled by a cycle of 12 calls', async () => {
+    for (let e = 0; e < 10; e++) standIn.series.push({ labels: gpu('i-1', { 'aws.sagemaker.endpoint.name': `ep-${e}` }), temporality: 'gauge', samples: [[NOW - 90_000, e]] });
+    // The stand-in counts the last second's requests, the previous test's included: let them age out.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    standIn.tps = 4;
+    // Two series a query: ten endpoints make ten selections, after GetLabels and GetSeries. Half the quota: a loaded
+    // machine may delay requests, and one stalled for a second must not bunch five into the stand-in's second.
+    const source = new PromQlSource(context({ tps: 2, concurrency: 4, maxSeriesPerQuery: 2 }));
+    await source.discover();
+    const reads = [...source.plan({ startedAt: NOW, readStart: NOW - 5 * MINUTE, previous: emptyState() }).reads()];
+    expect(reads).toHaveLength(10);
+    await Promise.all(reads.map((r) => readAll(r, NOW - 5 * MINUTE, NOW)));
+    expect(standIn.calls.map((c) => c.status)).toEqual(Array.from({ length: 12 }, () => 200));
+  }, 20_000);
+
+  test('on by default: an account without detailed observability costs one GetLabels call a discovery and no query', async () => {
+    expect(resolveConfig({ region: REGION, remoteWrite: { url: 'http://127.0.0.1:1/api/v1/write' } }, {}).promql.enabled).toBe(true);
+    standIn.series.push({ labels: { __name__: 'http.server.active_requests', '@resource.service.name': 'web' }, temporality: 'gauge', samples: [[NOW - MINUTE, 1]] });
+    const source = new PromQlSource(context());
+    await source.discover();
+    const plan = source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous: emptyState() });
+    expect([plan.queries, plan.discovered, [...plan.reads()].length]).toEqual([0, 0, 0]);
+    expect(standIn.calls.map((c) => c.path)).toEqual(['/api/v1/label/__name__/values']);
+  });
+
+  test('promql.enabled: false leaves the source out of the cycle: not one PromQL call', () => {
+    const ctx = context({ enabled: false });
+    expect(cycleSources(ctx).map((s) => s.name)).not.toContain('promql');
+    expect(cycleSources(context()).map((s) => s.name)).toContain('promql');
+  });
+
+  test('a discovery the API refuses (403) leaves the source inactive, with a warning; the cycle goes on', async () => {
+    standIn.denyAll = true;
+    const lines: string[] = [];
+    const ctx = context();
+    const source = new PromQlSource({ ...ctx, deps: { ...ctx.deps, logger: consoleLogger('info', (line) => lines.push(line)) } });
+    await expect(source.discover()).resolves.toBeUndefined();
+    expect(source.plan({ startedAt: NOW, readStart: NOW - 10 * MINUTE, previous: emptyState() }).queries).toBe(0);
+    expect(lines.join('')).toMatch(/WARN\s+PromQL source inactive.*403 AccessDeniedException/);
+  });
+
   test('the default endpoint is the region monitoring host (China regions end in .cn)', () => {
-    expect(promQlEndpoint('eu-west-1', undefined)).toBe('https://monitoring.eu-west-1.amazonaws.com');
-    expect(promQlEndpoint('cn-north-1', undefined)).toBe('https://monitoring.cn-north-1.amazonaws.com.cn');
+    expect(promQlEndpoint('eu-west-1', undefined, {})).toBe('https://monitoring.eu-west-1.amazonaws.com');
+    expect(promQlEndpoint('cn-north-1', undefined, {})).toBe('https://monitoring.cn-north-1.amazonaws.com.cn');
+    // The SDK's override of CloudWatch's host moves its PromQL API too; promql.endpoint wins over both.
+    expect(promQlEndpoint('eu-west-1', undefined, { AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9' })).toBe('http://127.0.0.1:9');
+    expect(promQlEndpoint('eu-west-1', 'https://x.example', { AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9' })).toBe('https://x.example');
+  });
+});
+
+describe('the PromQL stand-in serves OTel histograms as CloudWatch does', () => {
+  const histogram = (offset: number, counts: number[]) => ({ scale: 5, count: counts.reduce((a, b) => a + b, 0), sum: 1, zeroCount: 0, positive: { offset, bucketCounts: counts } });
+
+  test('as native histograms (`histograms`, buckets [rule, lower, upper, count]), at most its scale, sum_over_time adding a period', async () => {
+    standIn.series.push({ labels: { ...gpu('i-1'), __name__: 'vllm:time_to_first_token_seconds' }, temporality: 'delta', samples: [], histograms: [[NOW - 40_000, histogram(0, [1, 1, 1, 1])], [NOW - 20_000, histogram(3, [2])]] });
+    const [series] = await client().queryRange('sum_over_time({"vllm:time_to_first_token_seconds"}[60s])', NOW, NOW, MINUTE, 500);
+    expect(series?.values).toBeUndefined();
+    // Scale 5 served at 3: indices 0-3 of both merge into index 0, (2^(0/8), 2^(1/8)].
+    expect(series?.histograms).toEqual([[NOW / 1000, { count: '6', sum: '2', buckets: [[0, '1', String(2 ** (1 / 8)), '6']] }]]);
   });
 });
