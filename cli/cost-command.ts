@@ -199,7 +199,8 @@ export function costCommand(): Command {
       // The measured CPU is per histogram variant: a fleet counts as its series in those (summaries and hosts count for less).
       const variantsEquivalent = Math.ceil(load.bridgeSeries / SAMPLES_PER_VARIANT_PERIOD);
       const lambda = estimatedLambdaBill({ variants: variantsEquivalent, shards: flags.shards, memoryMiB: flags.memoryMib, scheduleMinutes: flags.scheduleMinutes, region: config.region });
-      process.stdout.write(`\n${formatLambdaBill(lambda.bill, `(a steady cycle of ${Math.ceil(variantsEquivalent / flags.shards)} variants a shard, from the measured CPU at the function's share)`)}\n`);
+      const perShard = Math.ceil(variantsEquivalent / flags.shards);
+      process.stdout.write(`\n${formatLambdaBill(lambda.bill, `(a steady cycle of ${perShard} variant${perShard === 1 ? '' : 's'} a shard, from the measured CPU at the function's share)`)}\n`);
       const modes = latencyModeCosts((mode) => Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, mode), flags.scheduleMinutes, config.period);
       if (flags.idle.length > 1 || flags.idle[0] !== 0) {
         process.stdout.write(`\nIdle variants and read intervals, each lever alone and together, per real-time variant:\n${formatLeverRows(catalog, leverRows(catalog, leversOf(config), flags.idle, flags.scheduleMinutes, config.period), config.period)}\n`);

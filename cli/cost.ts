@@ -359,6 +359,8 @@ export function formatLeverRows(catalog: Catalog, rows: readonly LeverRow[], per
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
   const text = table.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
   return `${text}\n\nPer real-time variant and 30-day month. Metric stream: its list price, Firehose ingestion at ${FIREHOSE.bytesPerUpdate} bytes an update (a lower bound), the same AMP samples.`;
+}
+
 /** What the PromQL source adds per LLM-serving instance and per GPU, from its mapping (`promql-metrics.yaml`). */
 export interface PromQlCost {
   /** Series one inference engine (vLLM) writes per instance: its counters and gauges, and each histogram's buckets, `_sum`, `_count`. */
