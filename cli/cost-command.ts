@@ -148,6 +148,16 @@ async function actualCost(config: ReturnType<typeof loadConfig>, flags: CostFlag
 }
 
 /** `inferwatch cost`: a month's CloudWatch and AMP bill for a fleet, beside the alternatives. */
+/** The bridge Lambda's own bill for the fleet, from the measured CPU at its memory's share. */
+function lambdaBillText(bridgeSeries: number, flags: Pick<CostFlags, 'shards' | 'memoryMib' | 'scheduleMinutes'>, region: string): string {
+  if (flags.shards < 1) throw new UsageError('--shards must be at least 1');
+  // The measured CPU is per histogram variant: a fleet counts as its series in those (summaries and hosts count for less).
+  const variantsEquivalent = Math.ceil(bridgeSeries / SAMPLES_PER_VARIANT_PERIOD);
+  const lambda = estimatedLambdaBill({ variants: variantsEquivalent, shards: flags.shards, memoryMiB: flags.memoryMib, scheduleMinutes: flags.scheduleMinutes, region });
+  const perShard = Math.ceil(variantsEquivalent / flags.shards);
+  return formatLambdaBill(lambda.bill, `(a steady cycle of ${perShard} variant${perShard === 1 ? '' : 's'} a shard, from the measured CPU at the function's share)`);
+}
+
 export function costCommand(): Command {
   return new Command('cost')
     .description('estimate the monthly CloudWatch and AMP bill of a fleet: the bridge beside a YACE-style 60 s scrape and Metric Streams')
@@ -195,12 +205,7 @@ export function costCommand(): Command {
       }
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);
-      if (flags.shards < 1) throw new UsageError('--shards must be at least 1');
-      // The measured CPU is per histogram variant: a fleet counts as its series in those (summaries and hosts count for less).
-      const variantsEquivalent = Math.ceil(load.bridgeSeries / SAMPLES_PER_VARIANT_PERIOD);
-      const lambda = estimatedLambdaBill({ variants: variantsEquivalent, shards: flags.shards, memoryMiB: flags.memoryMib, scheduleMinutes: flags.scheduleMinutes, region: config.region });
-      const perShard = Math.ceil(variantsEquivalent / flags.shards);
-      process.stdout.write(`\n${formatLambdaBill(lambda.bill, `(a steady cycle of ${perShard} variant${perShard === 1 ? '' : 's'} a shard, from the measured CPU at the function's share)`)}\n`);
+      process.stdout.write(`\n${lambdaBillText(load.bridgeSeries, flags, config.region)}\n`);
       const modes = latencyModeCosts((mode) => Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, mode), flags.scheduleMinutes, config.period);
       if (flags.idle.length > 1 || flags.idle[0] !== 0) {
         process.stdout.write(`\nIdle variants and read intervals, each lever alone and together, per real-time variant:\n${formatLeverRows(catalog, leverRows(catalog, leversOf(config), flags.idle, flags.scheduleMinutes, config.period), config.period)}\n`);
