@@ -1,11 +1,18 @@
 import { loadPromQlMapping } from '../../../lambda/bridge/sources/promql/mapping';
-import { CloudWatchPromQlStandIn, reduceScale, type PromSeriesData } from './cloudwatch-promql-stand-in';
+import { CloudWatchPromQlStandIn, exponentialBound, reduceScale, type PromSeriesData } from './cloudwatch-promql-stand-in';
 import { defaultLlmFleet, instancePeriod, latencyQuantile, loadFactor, LlmFleetFeed, placementEvents, pooled, quantileBucket, SOURCE_SCALE, ttftLatency, type LlmInstance } from './llm-fleet';
 import { STAND_IN_ACCESS_KEY } from './cloudwatch-promql-stand-in';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 
 const MINUTE = 60_000;
+
+/** Prometheus' JSON for a native histogram: `buckets` as [boundary rule, lower, upper, count]. */
+interface NativeJson {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets: Array<[number, string, string, string]>;
+}
 const T0 = Date.UTC(2026, 11, 4, 12, 0);
 const SPIKE = { endpoint: 'llm-chat', start: T0 + 30 * MINUTE, end: T0 + 60 * MINUTE };
 
@@ -102,19 +109,32 @@ describe('the vLLM fleet of detailed observability', () => {
     expect(events && events.scalingSeconds > 900).toBe(true);
   });
 
-  test('the PromQL stand-in serves it: a period\'s delta sum is the truth of that period', async () => {
+  test('the PromQL stand-in serves it: a period\'s delta sum is the truth of that period, histograms as native ones at its scale', async () => {
     const promql = new CloudWatchPromQlStandIn('us-east-2');
     await promql.start();
+    const signer = new SignatureV4({ service: 'monitoring', region: 'us-east-2', credentials: { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: 'stand-in-secret' }, sha256: Sha256 });
+    const query = async (promqlText: string, at: number) => {
+      const url = new URL(`${promql.url}/api/v1/query`);
+      url.search = new URLSearchParams({ query: promqlText, time: String(at / 1000) }).toString();
+      const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { host: url.host } });
+      return ((await (await fetch(url, { headers: signed.headers as Record<string, string> })).json()) as { data: { result: Array<{ value?: [number, string]; histogram?: [number, NativeJson] }> } }).data.result;
+    };
     try {
       promql.series.push(...feed(T0 + 20 * MINUTE));
       const p = T0 + 5 * MINUTE;
-      const url = new URL(`${promql.url}/api/v1/query`);
-      url.search = new URLSearchParams({ query: 'sum_over_time({"vllm:prompt_tokens_total", "@resource.host.id"="i-0c4a1e5f0b7d2a003"}[60s])', time: String((p + MINUTE) / 1000) }).toString();
-      const signer = new SignatureV4({ service: 'monitoring', region: 'us-east-2', credentials: { accessKeyId: STAND_IN_ACCESS_KEY, secretAccessKey: 'stand-in-secret' }, sha256: Sha256 });
-      const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { host: url.host } });
-      const answer = (await (await fetch(url, { headers: signed.headers as Record<string, string> })).json()) as { data: { result: Array<{ value: [number, string] }> } };
-      const instance = defaultLlmFleet().instances[2];
-      expect(answer.data.result.map((r) => Number(r.value[1]))).toEqual([instancePeriod(defaultLlmFleet(SPIKE), instance as never, p).promptTokens]);
+      const fleet = defaultLlmFleet(SPIKE);
+      const instance = fleet.instances[2] as LlmInstance;
+      const tokens = await query('sum_over_time({"vllm:prompt_tokens_total", "@resource.host.id"="i-0c4a1e5f0b7d2a003"}[60s])', p + MINUTE);
+      expect(tokens.map((r) => Number(r.value?.[1]))).toEqual([instancePeriod(fleet, instance, p).promptTokens]);
+      // The period's three deltas, added and served at the stand-in's scale (3): every bucket (2^(i/8), 2^((i+1)/8)].
+      const ttft = await query('sum_over_time({"vllm:time_to_first_token_seconds", "@resource.host.id"="i-0c4a1e5f0b7d2a003"}[60s])', p + MINUTE);
+      const truth = reduceScale(pooled(instancePeriod(fleet, instance, p).ttft.map(([, h]) => h)), promql.histogramMaxScale);
+      expect(ttft.map((r) => r.value)).toEqual([undefined]);
+      const served = ttft[0]?.histogram?.[1];
+      expect(Number(served?.count)).toBe(truth.count);
+      expect(Number(served?.sum)).toBeCloseTo(truth.sum, 9);
+      const expected = truth.positive.bucketCounts.flatMap((c, k) => (c > 0 ? [[exponentialBound(truth.positive.offset + k - 1, truth.scale), exponentialBound(truth.positive.offset + k, truth.scale), c]] : []));
+      expect(served?.buckets.map(([rule, lower, upper, count]) => [rule, Number(lower), Number(upper), Number(count)])).toEqual(expected.map(([lower, upper, c]) => [0, expect.closeTo(lower as number, 12), expect.closeTo(upper as number, 12), c]));
     } finally {
       await promql.stop();
     }
