@@ -56,8 +56,8 @@ export interface ChartSpec {
   readonly file: string;
   /**
    * Series the bridge's PromQL source must write for the panel to have data (names of its metric mapping,
-   * lambda/bridge/sources/promql/promql-metrics.yaml). The LLM panels read names the source adds over time: a chart
-   * is drawn once the mapping writes all of them. @default none: always drawn
+   * lambda/bridge/sources/promql/promql-metrics.yaml). A chart whose series the mapping does not write is an error,
+   * never a chart left out. @default none
    */
   readonly needs?: readonly string[];
 }
@@ -74,6 +74,7 @@ export const DEMO_CHARTS: readonly ChartSpec[] = [
   { dashboard: 'inferwatch-bridge', panel: 'Lag behind real time', file: 'bridge-lag.png' },
   { dashboard: 'inferwatch-bridge', panel: 'Metrics requested per hour', file: 'bridge-metrics-requested.png' },
   { dashboard: 'inferwatch-llm', panel: 'Time to first token, p50 and p99', file: 'llm-ttft.png', needs: ['sagemaker_llm_time_to_first_token_seconds'] },
+  { dashboard: 'inferwatch-llm', panel: 'Inter-token latency, p50 and p99', file: 'llm-inter-token-latency.png', needs: ['sagemaker_llm_inter_token_latency_seconds'] },
   { dashboard: 'inferwatch-llm', panel: 'GPU utilisation', file: 'llm-gpu-utilisation.png', needs: ['sagemaker_gpu_utilization_ratio'] },
 ];
 
@@ -82,9 +83,11 @@ export function promqlSourceWrites(): Set<string> {
   return new Set(loadPromQlMapping().metrics.map((m) => m.name));
 }
 
-/** The charts the demo draws: every chart whose `needs` the PromQL source writes. */
+/** The charts the demo draws: all of them, once it is sure the PromQL source writes every series they need. */
 export function demoCharts(written: ReadonlySet<string> = promqlSourceWrites()): ChartSpec[] {
-  return DEMO_CHARTS.filter((chart) => (chart.needs ?? []).every((name) => written.has(name)));
+  const unmet = DEMO_CHARTS.flatMap((chart) => (chart.needs ?? []).filter((name) => !written.has(name)).map((name) => `${chart.file} needs ${name}`));
+  if (unmet.length > 0) throw new Error(`the PromQL source's mapping (lambda/bridge/sources/promql/promql-metrics.yaml) writes no series some demo charts draw: ${unmet.join(', ')}`);
+  return [...DEMO_CHARTS];
 }
 
 const WIDTH = 900;

@@ -1,8 +1,7 @@
 /**
  * The demo's vLLM endpoints: SageMaker AI detailed observability served by the CloudWatch PromQL stand-in
  * (test/support/stand-ins/llm-fleet.ts), which the bridge reads with its PromQL source (`promql.enabled`). During the
- * demo's incident the chat endpoint's time to first token jumps, so SageMakerLlmTimeToFirstTokenP99High fires once the
- * PromQL source writes the time-to-first-token histogram.
+ * demo's incident the chat endpoint's time to first token jumps, and SageMakerLlmTimeToFirstTokenP99High must fire.
  */
 import { CloudWatchPromQlStandIn } from '../test/support/stand-ins/cloudwatch-promql-stand-in';
 import { defaultLlmFleet, LlmFleetFeed, type LlmFleet } from '../test/support/stand-ins/llm-fleet';
@@ -13,8 +12,6 @@ const MINUTE = 60_000;
 const HISTORY_MS = 3 * 60 * MINUTE;
 /** New periods reach the stand-in this often: each as soon as it ends, within the bridge's settle delay. */
 const FILL_EVERY_MS = 15_000;
-/** The series SageMakerLlmTimeToFirstTokenP99High reads, through its recording rule. */
-const TTFT_FAMILY = 'sagemaker_llm_time_to_first_token_seconds';
 
 /** The LLM fleet of the demo's story: the chat endpoint's spike is the incident's time. */
 export function demoLlmFleet(scenario: Scenario): LlmFleet {
@@ -50,17 +47,15 @@ export function promqlConfig(url: string): string {
   return `promql:\n  enabled: true\n  endpoint: ${url}\n`;
 }
 
-/** The LLM alerts the incident must fire: those whose series the PromQL source writes. */
-export function expectedLlmAlerts(fleet: LlmFleet, written: ReadonlySet<string>): ReadonlyArray<{ alert: string; endpoint: string }> {
-  if (!fleet.spike || !written.has(TTFT_FAMILY)) return [];
-  return [{ alert: 'SageMakerLlmTimeToFirstTokenP99High', endpoint: fleet.spike.endpoint }];
+/** The LLM alerts the incident must fire. */
+export function expectedLlmAlerts(fleet: LlmFleet): ReadonlyArray<{ alert: string; endpoint: string }> {
+  return fleet.spike ? [{ alert: 'SageMakerLlmTimeToFirstTokenP99High', endpoint: fleet.spike.endpoint }] : [];
 }
 
-/** The banner's lines for the LLM endpoints, and what of them the bridge does not write yet. */
-export function llmLines(fleet: LlmFleet, url: string, written: ReadonlySet<string>): string {
+/** The banner's lines for the LLM endpoints. */
+export function llmLines(fleet: LlmFleet, url: string): string {
   const endpoints = [...new Set(fleet.instances.map((i) => i.endpoint))];
-  const lines = [`  CloudWatch PromQL stand-in ${url}  (vLLM: ${endpoints.join(', ')}; detailed observability, OTel deltas)`];
+  const lines = [`  CloudWatch PromQL stand-in ${url}  (vLLM: ${endpoints.join(', ')}; detailed observability, OTel deltas, histograms native)`];
   if (fleet.spike) lines.push(`  LLM incident        ${fleet.spike.endpoint}: time to first token jumps from 100-500 ms to seconds`);
-  if (!written.has(TTFT_FAMILY)) lines.push(`  not yet written     the PromQL source maps no ${TTFT_FAMILY}: its panel and alert are left out`);
   return lines.join('\n');
 }

@@ -20,7 +20,7 @@ import { allDashboards } from '../lib/grafana-workspace/dashboards';
 import { AwsStandIn } from '../test/support/stand-ins/aws-stand-in';
 import { defaultFleet } from '../test/support/stand-ins/fleet';
 import { demoScenario, expectedAlerts, formatAlerts, rulesConfig, scenarioLines, waitForAlerts } from './demo-alerts';
-import { demoCharts, IMAGES_RECORD, imagesRecord, promqlSourceWrites, renderCharts } from './demo-charts';
+import { demoCharts, IMAGES_RECORD, imagesRecord, panelSeries, panelsOf, renderCharts } from './demo-charts';
 import { demoLlmFleet, expectedLlmAlerts, llmLines, promqlConfig, startLlmFleet } from './demo-llm';
 import { applyScenario } from '../test/support/stand-ins/scenario';
 import { answerKey, compareAnswers, DEMO_QUERIES, TOLERANCE, type Answers } from './demo-queries';
@@ -82,7 +82,6 @@ async function main(): Promise<void> {
   const scenario = demoScenario(Date.now());
   const standIn = await new AwsStandIn({ ...defaultFleet('neuron_monitor', 3, { shapes: true }), scenario: applyScenario(scenario) }).start();
   const llm = await startLlmFleet(demoLlmFleet(scenario), standIn.env().AWS_REGION ?? 'us-east-2');
-  const written = promqlSourceWrites();
   const prometheus = new LocalPrometheus();
   // Prometheus' usual port when it is free (Debian's package may already run one there).
   await prometheus.start((await isFree(9090)) ? 9090 : await freePort());
@@ -95,7 +94,7 @@ async function main(): Promise<void> {
   Prometheus          ${prometheus.url}  (remote-write receiver on)
   CloudWatch/SageMaker stand-in ${standIn.url}  (${standIn.fleet.endpoints.length} endpoints of every shape, one inf1 host)
 ${scenarioLines(scenario)}
-${llmLines(llm.fleet, llm.promql.url, written)}
+${llmLines(llm.fleet, llm.promql.url)}
   bridge config       ${config}
   running: inferwatch bridge --once --config ${config} --now <every 10 minutes of the last 40>, then
            inferwatch bridge ${once ? '--once ' : ''}--config ${config}\n\n`);
@@ -139,10 +138,12 @@ ${llmLines(llm.fleet, llm.promql.url, written)}
       process.stdout.write(problems.length === 0 ? `      ✓ matches the stand-in\n` : problems.map((p) => `      ✗ ${p}\n`).join(''));
     }
     if (wrong.length > 0) throw new Error(`${wrong.length} answer(s) differ from the stand-in's truth by more than ${TOLERANCE * 100}%:\n  ${wrong.join('\n  ')}`);
-    const firing = await waitForAlerts(prometheus.url, [...expectedAlerts(scenario), ...expectedLlmAlerts(llm.fleet, written)], 90_000);
+    const firing = await waitForAlerts(prometheus.url, [...expectedAlerts(scenario), ...expectedLlmAlerts(llm.fleet)], 90_000);
     process.stdout.write(`\nFiring alerts (the project's rules and alerts, evaluated by this Prometheus):\n${formatAlerts(firing)}`);
     const end = Date.now();
-    const charts = await renderCharts(prometheus, allDashboards(), pngDir, end - CHART_MINUTES * 60_000, end, demoCharts(written));
+    const charts = await renderCharts(prometheus, allDashboards(), pngDir, end - CHART_MINUTES * 60_000, end, demoCharts());
+    // Every LLM panel has data, drawn or not: each one's series are what the PromQL source writes.
+    for (const panel of panelsOf(allDashboards()).filter((p) => p.dashboard.uid === 'inferwatch-llm')) await panelSeries(prometheus, panel, end - CHART_MINUTES * 60_000, end, 30);
     if (process.argv.includes('--docs-images')) writeFileSync(join(pngDir, IMAGES_RECORD), `${JSON.stringify(imagesRecord(allDashboards()), null, 2)}\n`);
     process.stdout.write(`\nThe dashboards' main panels, drawn from this Prometheus:\n${charts.map((f) => `  ${f}\n`).join('')}`);
   } catch (error) {

@@ -28,13 +28,14 @@ describe('the demo draws panels to PNG', () => {
     expect(() => interpolate('x{model=~"$model_name"}', dashboard)).toThrow('uses $model_name, which the dashboard does not define');
   });
 
-  test('a chart is drawn once the PromQL source writes the series it needs', () => {
+  test('every chart is drawn; one whose series the PromQL source does not write is an error naming them, never left out', () => {
     const ttft = DEMO_CHARTS.find((c) => c.file === 'llm-ttft.png');
     expect(ttft?.needs).toEqual(['sagemaker_llm_time_to_first_token_seconds']);
-    expect(demoCharts(new Set()).map((c) => c.file)).not.toContain('llm-ttft.png');
-    expect(demoCharts(new Set(['sagemaker_llm_time_to_first_token_seconds'])).map((c) => c.file)).toContain('llm-ttft.png');
-    // Charts without needs are always drawn.
-    expect(demoCharts(new Set()).map((c) => c.file)).toContain('fleet-requests.png');
+    expect(demoCharts().map((c) => c.file)).toEqual(DEMO_CHARTS.map((c) => c.file));
+    expect(demoCharts().map((c) => c.file)).toEqual(expect.arrayContaining(['llm-ttft.png', 'llm-inter-token-latency.png', 'llm-gpu-utilisation.png']));
+    const all = new Set(DEMO_CHARTS.flatMap((c) => c.needs ?? []));
+    all.delete('sagemaker_llm_time_to_first_token_seconds');
+    expect(() => demoCharts(all)).toThrow('llm-ttft.png needs sagemaker_llm_time_to_first_token_seconds');
   });
 
   test('every chart names a panel that exists', () => {

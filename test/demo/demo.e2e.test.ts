@@ -6,7 +6,7 @@ import { DEMO_QUERIES } from '../../demo/demo-queries';
 import { REPO_ROOT } from '../support/harness/run-bridge';
 
 /** The README's quick start: `npm run demo` must keep working. `--once` runs it to completion. */
-test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests, fires the incident\'s alerts and draws the main panels', async () => {
+test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it suggests, fires the incident\'s alerts (the LLM one too) and draws the main panels', async () => {
   // The default output: demo/out/, which git ignores, so the quick start leaves the clone clean (docs/img is not touched).
   const pngDir = join(REPO_ROOT, 'demo', 'out');
   rmSync(pngDir, { recursive: true, force: true });
@@ -32,6 +32,8 @@ test('npm run demo -- --once feeds a local Prometheus, answers the PromQL it sug
   expect(stdout).toMatch(/# requests per second by endpoint\n(.*\n)*?\s+endpoint_name="fleet-002"\s+0\s+\(true: 0\)/);
   expect(stdout).toMatch(/🔥 SageMakerEndpointHigh5xxRatio \(critical\): churn-predictor answers [\d.]+% of requests with 5XX\n\s+runbook: Check the endpoint's log group/);
   expect(stdout).toMatch(/🔥 SageMakerModelLatencyP99High \(warning\): p99 model latency of fleet-001\/AllTraffic is [\d.]+s\n\s+runbook: Compare with OverheadLatency/);
+  // The LLM incident: the chat endpoint's time to first token, read from the native histograms the PromQL stand-in serves.
+  expect(stdout).toMatch(/🔥 SageMakerLlmTimeToFirstTokenP99High \(warning\): p99 time to first token of llm-chat\/llama-3-8b-chat is [\d.]+s\n\s+runbook: Look at the queue/);
   // Every main panel drawn, each a readable image with lines on it, and the README shows each one.
   expect(readdirSync(pngDir).sort()).toEqual(demoCharts().map((c) => c.file).sort());
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
