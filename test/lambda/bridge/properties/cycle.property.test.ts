@@ -357,6 +357,33 @@ describe('runCycle property: random fleets, pagination, PartialData, send faults
     expect(sentinelQueries).toBeGreaterThan(0);
   });
 
+  // Found by the property above (FC_SEED=1352288452): ep-b has traffic until minute -11, then none; ep-a none until
+  // 30. Every answer leaves out one query's newest datapoint (PartialData, no NextToken), and the first cycle's
+  // request is stored but its send fails. At 4, ep-b's answer stops at -13 without -11; at 10, 20 and 27 its re-read
+  // from -12 comes back empty each time, so -11 is read only at 40, once the faults stop, when it is older than the
+  // receiver accepts (writable from -10). Its 85 went into the total, which only a next sample carries, and ep-b had
+  // none (idle from 38): the counter stayed at 1374 where CloudWatch says 1459. A too-old sum is now pending, like a
+  // revision, and written at the window's last period when no later datapoint carries it.
+  test('a partial answer holds the last datapoint until it is too old, then the variant goes idle: the counter ends at CloudWatch sum', async () => {
+    await expectExact({
+      seed: 139156609,
+      fleet: [
+        { metricName: 'Invocations', endpoint: 'ep-b', variant: 'v1' },
+        { metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' },
+      ],
+      maxSamplesPerRequest: 1,
+      maxSamplesPerCycle: undefined,
+      gaps: [4, 6, 10, 7, 13],
+      outcomes: ['storeThenFail'],
+      pages: [],
+      partial: [1],
+      cutAfter: [],
+      idleBlockMinutes: 5,
+      idleTenths: 7,
+      readIntervals: { counters: 0, latency: 0 },
+    });
+  });
+
   // Found by the property above: on a start without state a counter's 0 baseline went in its own request with
   // no series state, so a cycle killed right after it left a journal whose replay adopted nothing, and the next
   // cycle sent the baseline again. The baseline is now journaled with the state it leaves the series in.
