@@ -59,7 +59,9 @@ export async function splitReads(input: SplitInput, span: ReadSpan, cycle: Curso
   for (const [key, group] of traffic?.groups ?? []) {
     if (idle[key] !== undefined && group.sentinel) sentinels.push({ key, metric: group.sentinel, template: { stat: SENTINEL.stat } });
   }
-  const woken = await readSentinels(sentinels, span, context, input.limiter);
+  // Over every period some class still re-reads: a class read apart keeps an older base, and a period with traffic
+  // there may yet get its late latency datapoints, which only a woken variant's read takes in.
+  const woken = await readSentinels(sentinels, { ...span, start: Math.min(span.start, schedule.earliestFetch) }, context, input.limiter);
   const { busy, wokenMetrics, skippedMetrics, skipped, wokenFrom } = partition(input.metrics, traffic, idle, woken);
   const collisions: string[] = [];
   const skippedPlan = input.plan.subset(skippedMetrics);

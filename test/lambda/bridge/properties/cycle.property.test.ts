@@ -466,6 +466,33 @@ describe('runCycle property: random fleets, pagination, PartialData, send faults
     });
   });
 
+  // Found by the idle property above at 200 runs (seed -255218110): invocations and latency of one variant, latency
+  // read every 15 minutes, no faults. The latency class was last read at 75 (up to 73; its base then 63), before
+  // minute 67's latency datapoint was published; at 85 the variant's invocations had none from 68 on, so it went idle
+  // (from 73), and at 90 its sentinel read only from the cycle's base (73): the latency class's next read, from 63,
+  // which would have taken 67 in, never came for this variant, and its _count and _sum stopped at 66. The sentinel now
+  // reads from the earliest base any class reads from, so minute 67's invocations wake the variant until its
+  // latency is read past them.
+  test('a variant goes idle while a class read apart has late data to come: the woken read takes it in', async () => {
+    await expectExact({
+      seed: 2042605638,
+      fleet: [
+        { metricName: 'Invocations', endpoint: 'ep-a', variant: 'AllTraffic' },
+        { metricName: 'ModelLatency', endpoint: 'ep-a', variant: 'AllTraffic' },
+      ],
+      maxSamplesPerRequest: 1,
+      maxSamplesPerCycle: undefined,
+      gaps: [4, 1, 3, 14, 8, 5, 5, 5, 5],
+      outcomes: [],
+      pages: [],
+      partial: [],
+      cutAfter: [],
+      idleBlockMinutes: 4,
+      idleTenths: 4,
+      readIntervals: { counters: 0, latency: 900 },
+    });
+  });
+
   // Found by the property above: on a start without state a counter's 0 baseline went in its own request with
   // no series state, so a cycle killed right after it left a journal whose replay adopted nothing, and the next
   // cycle sent the baseline again. The baseline is now journaled with the state it leaves the series in.
