@@ -101,7 +101,11 @@ class GetMetricDataPlan implements SourcePlan {
     }
     for (const { plan, settings, from } of split.plans) {
       const ref = heldRef(settings);
-      const onCut = (keys: readonly string[]) => this.cut.set(ref, [...(this.cut.get(ref) ?? []), ...keys]);
+      const onCut = (keys: readonly string[]) => {
+        const list = this.cut.get(ref) ?? [];
+        for (const key of keys) list.push(key);
+        this.cut.set(ref, list);
+      };
       for (const chunk of plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, { watch: split.watch, settings, from, onCut });
     }
   }
