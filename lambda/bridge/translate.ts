@@ -150,7 +150,9 @@ export class SeriesCursor {
     this.applyLate();
     if (timestamp < this.settings.writableFrom) {
       this.skipTooOld(timestamp);
-      if (this.counter) this.addToTotal(value);
+      // Pending, like a revision: the next sample carries it, or else the window's last period (a variant that then
+      // goes idle has no next sample for hours).
+      if (this.counter) this.state.pending += value;
       return;
     }
     if (!this.counter) {

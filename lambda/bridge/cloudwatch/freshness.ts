@@ -19,20 +19,32 @@ export function metricClass(namespace: string, mapping: MetricMapping): MetricCl
   return 'other';
 }
 
-/** Where one class's reads start this cycle, and what its series' windows will refer to. */
-export type ClassSettings = Pick<CursorSettings, 'readStart' | 'fetchStart' | 'nextBase'>;
+/** CloudWatch keeps high-resolution data 3 hours: a held base older than that is let go (as the cycle's is). */
+const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
+
+/** Where one class's reads start this cycle, what its series' windows will refer to, and its held series' base. */
+export type ClassSettings = Pick<CursorSettings, 'readStart' | 'fetchStart' | 'nextBase' | 'heldBase'>;
+
+/** A class's settings: every key present, `heldBase` undefined when none of its series is held. */
+export type ClassReadSettings = Required<Omit<ClassSettings, 'heldBase'>> & { readonly heldBase: number | undefined };
 
 export interface ClassRead {
   /** Read this cycle (else its series wait, untouched, for the cycle that reads them). */
   readonly due: boolean;
-  readonly settings: Required<ClassSettings>;
+  readonly settings: ClassReadSettings;
+}
+
+/** The base the windows of a read's held series refer to: a series cut before its frontier is held there. */
+export function heldRef(settings: Pick<ClassSettings, 'readStart' | 'heldBase'>): number {
+  return settings.heldBase ?? settings.readStart;
 }
 
 /**
  * When each class is read and from where. A class is read when waiting for the next cycle (as long as this one)
  * would leave its newest period older than its interval, and in every cycle that re-reads periods a partial answer
- * left unread. Its series' windows refer to its own revision base, which moves only when it is read; a class never
- * read apart (interval 0, no stored base) reads exactly as the cycle does.
+ * left unread. Its series' windows refer to its own revision base, which moves only when it is read and none of its
+ * series is held; its held series' windows refer to its own held base. A class never read apart (interval 0, no
+ * stored base) reads exactly as the cycle does.
  */
 export class ReadSchedule {
   private readonly reads = new Map<MetricClass, ClassRead>();
@@ -40,7 +52,7 @@ export class ReadSchedule {
   constructor(
     private readonly config: Pick<BridgeConfig, 'readIntervals' | 'revisionWindow'>,
     private readonly previous: Pick<BridgeState, 'classes' | 'rereadFrom' | 'highWaterMark'>,
-    private readonly cycle: Required<ClassSettings> & { readonly end: number; readonly heldBase?: number },
+    private readonly cycle: Required<Omit<ClassSettings, 'heldBase'>> & { readonly end: number; readonly heldBase?: number; readonly startedAt: number },
   ) {
     for (const c of METRIC_CLASSES) this.reads.set(c, this.plan(c));
   }
@@ -61,14 +73,19 @@ export class ReadSchedule {
     return upTo;
   }
 
-  /** The classes read apart, as the state keeps them after this cycle. */
-  committed(): Record<string, { base: number; end: number }> | undefined {
-    const out: Record<string, { base: number; end: number }> = {};
+  /**
+   * The classes read apart, as the state keeps them after this cycle. `held`: the bases that series held this cycle
+   * refer to; a class whose own held base is among them keeps it (a class not due keeps what it had: its series were
+   * not read).
+   */
+  committed(held: ReadonlySet<number> = new Set()): Record<string, { base: number; end: number; held?: number }> | undefined {
+    const out: Record<string, { base: number; end: number; held?: number }> = {};
     for (const c of METRIC_CLASSES) {
       if (this.config.readIntervals[c] === 0) continue;
       const read = this.of(c);
       const stored = this.previous.classes?.[c];
-      if (read.due) out[c] = { base: read.settings.nextBase, end: this.cycle.end };
+      const ref = heldRef(read.settings);
+      if (read.due) out[c] = held.has(ref) ? { base: read.settings.nextBase, end: this.cycle.end, held: ref } : { base: read.settings.nextBase, end: this.cycle.end };
       else if (stored) out[c] = stored;
     }
     return Object.keys(out).length > 0 ? out : undefined;
@@ -79,13 +96,16 @@ export class ReadSchedule {
     const interval = this.config.readIntervals[c] * 1000;
     const stored = previous.classes?.[c];
     // Read every cycle and never apart: exactly the cycle's windows (a held base included).
-    if (interval === 0 && stored === undefined) return { due: true, settings: { readStart: cycle.readStart, fetchStart: cycle.fetchStart, nextBase: cycle.nextBase } };
+    if (interval === 0 && stored === undefined) return { due: true, settings: { readStart: cycle.readStart, fetchStart: cycle.fetchStart, nextBase: cycle.nextBase, heldBase: cycle.heldBase } };
     const readStart = stored?.base ?? cycle.readStart;
-    const fetchStart = Math.min(readStart, cycle.fetchStart);
+    // A class read apart holds its series at its own base (its windows never refer to the cycle's); let go past 3 hours.
+    const storedHeld = stored?.held !== undefined && stored.held >= cycle.startedAt - HELD_BASE_MAX_AGE_MS ? stored.held : undefined;
+    const heldBase = stored ? storedHeld : cycle.heldBase;
+    const fetchStart = Math.min(readStart, cycle.fetchStart, heldBase ?? Infinity);
     const span = cycle.end - (previous.highWaterMark ?? cycle.end);
     const due = interval === 0 || stored === undefined || previous.rereadFrom !== undefined || cycle.end + span - stored.end > interval;
-    // While answers cut short hold series, no base moves: every window refers to its base or to the held one.
-    const nextBase = due && cycle.heldBase === undefined ? Math.max(readStart, cycle.end - this.config.revisionWindow * 1000) : readStart;
-    return { due, settings: { readStart, fetchStart, nextBase } };
+    // While answers cut short hold some of its series, the class's base stays: every window refers to it or to the held one.
+    const nextBase = due && heldBase === undefined ? Math.max(readStart, cycle.end - this.config.revisionWindow * 1000) : readStart;
+    return { due, settings: { readStart, fetchStart, nextBase, heldBase } };
   }
 }

@@ -1,6 +1,6 @@
 import { discoverMetrics, type DiscoveredMetric } from '../cloudwatch/discovery';
 import { fetchChunk } from '../cloudwatch/fetch';
-import type { ClassSettings } from '../cloudwatch/freshness';
+import { heldRef, type ClassSettings } from '../cloudwatch/freshness';
 import { nextIdle, SENTINEL, type TrafficWatch } from '../cloudwatch/idle';
 import { QueryPlan, type PlannedQuery } from '../cloudwatch/plan';
 import { RateLimiter } from '../concurrency';
@@ -57,6 +57,8 @@ class GetMetricDataPlan implements SourcePlan {
   /** After `prepare`: the classes due, the idle variants; until then every metric is read in full at the cycle's settings. */
   private split?: SplitReads;
   private end = Infinity;
+  /** The series of queries cut short (PartialData, no NextToken), by the base they would be held at. */
+  private readonly cut = new Map<number, string[]>();
 
   constructor(
     private readonly plan: QueryPlan,
@@ -98,7 +100,13 @@ class GetMetricDataPlan implements SourcePlan {
       return;
     }
     for (const { plan, settings, from } of split.plans) {
-      for (const chunk of plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, { watch: split.watch, settings, from });
+      const ref = heldRef(settings);
+      const onCut = (keys: readonly string[]) => {
+        const list = this.cut.get(ref) ?? [];
+        for (const key of keys) list.push(key);
+        this.cut.set(ref, list);
+      };
+      for (const chunk of plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, { watch: split.watch, settings, from, onCut });
     }
   }
 
@@ -110,7 +118,10 @@ class GetMetricDataPlan implements SourcePlan {
   commit(state: BridgeState): void {
     const split = this.split;
     if (!split) return;
-    state.classes = split.schedule.committed();
+    // A class read apart keeps its held base while some series cut short is held there.
+    const held = new Set<number>();
+    for (const [ref, keys] of this.cut) if (keys.some((key) => state.series.get(key)?.held === true)) held.add(ref);
+    state.classes = split.schedule.committed(held);
     if (!split.traffic || !split.watch) return;
     // Everything before the end of the least recent class read was read in full.
     state.idle = nextIdle(split.traffic, split.watch, split.skipped, Math.min(this.end, split.schedule.readUpTo));
@@ -128,6 +139,8 @@ export interface ReadOptions {
   readonly settings?: ClassSettings;
   /** Epoch ms: GetMetricData StartTime when before the cycle's (a class's own base, a woken variant's first period not read in full). */
   readonly from?: number;
+  /** Told the series keys of the queries whose answer was cut short (PartialData, no NextToken). */
+  readonly onCut?: (keys: readonly string[]) => void;
 }
 
 /** One GetMetricData call's worth of queries (one period), with its NextToken pages. */
@@ -138,6 +151,7 @@ export class GetMetricDataRead implements SourceRead {
   private readonly outputsOf: number[][] = [];
   private readonly watch?: TrafficWatch;
   private readonly from: number;
+  private readonly onCut?: (keys: readonly string[]) => void;
 
   constructor(
     private readonly chunk: readonly PlannedQuery[],
@@ -149,6 +163,7 @@ export class GetMetricDataRead implements SourceRead {
     this.watch = options.watch;
     this.settings = options.settings;
     this.from = options.from ?? Infinity;
+    this.onCut = options.onCut;
     this.periodMs = (chunk[0]?.periodSeconds ?? context.config.period) * 1000;
     const series: SourceSeries[] = [];
     // Each query's own series, then the series its datapoints also feed (a histogram's +Inf bucket is its _count).
@@ -174,6 +189,12 @@ export class GetMetricDataRead implements SourceRead {
   }
 
   async read(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
+    const outcome = await this.fetch(span, onPage);
+    if (this.onCut && outcome.incomplete.size > 0) this.onCut([...outcome.incomplete].flatMap((stream) => this.outputs(stream).map((output) => (this.series[output] as SourceSeries).key)));
+    return outcome;
+  }
+
+  private async fetch(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
     const { deps, calls } = this.context;
     const fetchSpan = { start: Math.min(span.start, this.from), end: span.end, periodSeconds: this.periodMs / 1000 };
     const watch = this.watch;

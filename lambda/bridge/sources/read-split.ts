@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog';
 import type { DiscoveredMetric } from '../cloudwatch/discovery';
 import { fetchChunk, type FetchQuery } from '../cloudwatch/fetch';
-import { metricClass, METRIC_CLASSES, ReadSchedule, type ClassSettings, type MetricClass } from '../cloudwatch/freshness';
+import { metricClass, METRIC_CLASSES, ReadSchedule, type ClassReadSettings, type MetricClass } from '../cloudwatch/freshness';
 import { SENTINEL, TrafficSplit, TrafficWatch } from '../cloudwatch/idle';
 import { MAX_QUERIES_PER_CALL, type QueryPlan } from '../cloudwatch/plan';
 import { forEachConcurrently, type RateLimiter } from '../concurrency';
@@ -14,7 +14,7 @@ import type { ReadSpan } from './source';
 /** One plan of queries read alike: one class, from one start. */
 export interface PlannedReads {
   readonly plan: QueryPlan;
-  readonly settings: Required<ClassSettings>;
+  readonly settings: ClassReadSettings;
   /** Epoch ms: GetMetricData StartTime (a woken variant's first period not read in full, or its class's start). */
   readonly from: number;
 }
@@ -52,14 +52,16 @@ export interface SplitInput {
  */
 export async function splitReads(input: SplitInput, span: ReadSpan, cycle: CursorSettings, context: SourceContext): Promise<SplitReads> {
   const { config } = context;
-  const schedule = new ReadSchedule(config, input.previous, { readStart: cycle.readStart, fetchStart: cycle.fetchStart ?? cycle.readStart, nextBase: cycle.nextBase, heldBase: cycle.heldBase, end: span.end });
+  const schedule = new ReadSchedule(config, input.previous, { readStart: cycle.readStart, fetchStart: cycle.fetchStart ?? cycle.readStart, nextBase: cycle.nextBase, heldBase: cycle.heldBase, end: span.end, startedAt: context.startedAt });
   const idle = config.idleVariants === 'sentinel' ? input.previous.idle ?? {} : {};
   const traffic = config.idleVariants === 'sentinel' ? new TrafficSplit(input.metrics, input.ended) : undefined;
   const sentinels: Array<FetchQuery & { key: string }> = [];
   for (const [key, group] of traffic?.groups ?? []) {
     if (idle[key] !== undefined && group.sentinel) sentinels.push({ key, metric: group.sentinel, template: { stat: SENTINEL.stat } });
   }
-  const woken = await readSentinels(sentinels, span, context, input.limiter);
+  // Over every period some class still re-reads: a class read apart keeps an older base, and a period with traffic
+  // there may yet get its late latency datapoints, which only a woken variant's read takes in.
+  const woken = await readSentinels(sentinels, { ...span, start: Math.min(span.start, schedule.earliestFetch) }, context, input.limiter);
   const { busy, wokenMetrics, skippedMetrics, skipped, wokenFrom } = partition(input.metrics, traffic, idle, woken);
   const collisions: string[] = [];
   const skippedPlan = input.plan.subset(skippedMetrics);
@@ -67,10 +69,10 @@ export async function splitReads(input: SplitInput, span: ReadSpan, cycle: Curso
   collisions.push(...skippedPlan.collisions);
   const byClass = classify(context.catalog, busy, wokenMetrics);
   // Reads alike (same settings and start) share their calls: one call per 500 queries and start, the minimum.
-  const alike = new Map<string, { settings: Required<ClassSettings>; from: number; metrics: DiscoveredMetric[] }>();
-  const add = (settings: Required<ClassSettings>, from: number, metrics: readonly DiscoveredMetric[]) => {
+  const alike = new Map<string, { settings: ClassReadSettings; from: number; metrics: DiscoveredMetric[] }>();
+  const add = (settings: ClassReadSettings, from: number, metrics: readonly DiscoveredMetric[]) => {
     if (metrics.length === 0) return;
-    const id = `${settings.readStart}|${settings.fetchStart}|${settings.nextBase}|${from}`;
+    const id = `${settings.readStart}|${settings.fetchStart}|${settings.nextBase}|${settings.heldBase}|${from}`;
     const entry = alike.get(id) ?? { settings, from, metrics: [] };
     entry.metrics.push(...metrics);
     alike.set(id, entry);

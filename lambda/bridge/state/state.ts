@@ -40,9 +40,9 @@ export interface BridgeState {
   idle?: Record<string, number>;
   /**
    * Metric classes read less often than every cycle (config `readIntervals`): the revision base their series'
-   * windows refer to, and the end of their last read, epoch ms.
+   * windows refer to, the end of their last read, and the base their held series' windows refer to, epoch ms.
    */
-  classes?: Record<string, { base: number; end: number }>;
+  classes?: Record<string, { base: number; end: number; held?: number }>;
   /**
    * The journal lease of inferwatch 0.2 and before, kept in the state itself: still honoured when read (a journal left
    * by a cycle killed before an upgrade is replayed); the lease is now an object of its own (lease.ts).
@@ -68,7 +68,7 @@ interface StateHeader {
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
   idle?: Record<string, number>;
-  classes?: Record<string, { base: number; end: number }>;
+  classes?: Record<string, { base: number; end: number; held?: number }>;
   journal?: JournalHeader;
   lastJournal?: string;
 }

@@ -118,6 +118,16 @@ describe('SeriesCursor: counters', () => {
     expect(result?.stats.tooOld).toEqual({ samples: 12, from: T - 17 * MIN, to: T - 6 * MIN });
   });
 
+  test('a counter whose newest datapoints are older than the receiver accepts writes their sum at the last period', () => {
+    const run: Run = { state: undefined, highWaterMark: undefined, base: undefined };
+    cycle(run, T - 10 * MIN, new Map([[T - 20 * MIN, 4]]));
+    // Read late (a partial answer held it, or a catch-up): no later datapoint carries it, so the window's last period does.
+    const late = cycle(run, T, new Map([[T - 20 * MIN, 4], [T - 18 * MIN, 6]]), 'counter', { writableFrom: T - 10 * MIN });
+    expect(late?.samples).toEqual([{ timestamp: T - 3 * MIN, value: 10 }]);
+    expect(late?.stats.tooOld.samples).toBe(1);
+    expect(run.state?.pending).toBe(0);
+  });
+
   test('the journaled state after each sample is a state a killed cycle can resume from exactly', () => {
     const history = new Map<number, number>();
     for (let t = T - 20 * MIN; t < T + 10 * MIN; t += MIN) history.set(t, 3);

@@ -22,7 +22,7 @@ describe('metric classes', () => {
 });
 
 describe('read schedule', () => {
-  const cycle = (end: number, base: number) => ({ readStart: base, fetchStart: base, nextBase: Math.max(base, end - 10 * MIN), end });
+  const cycle = (end: number, base: number) => ({ readStart: base, fetchStart: base, nextBase: Math.max(base, end - 10 * MIN), end, startedAt: end + 2 * MIN });
 
   test('without a stored base every class is due and reads as the cycle does', () => {
     const schedule = new ReadSchedule(config, { highWaterMark: 100 * MIN }, cycle(105 * MIN, 90 * MIN));
@@ -47,6 +47,22 @@ describe('read schedule', () => {
     const classes = { latency: { base: 95 * MIN, end: 105 * MIN } };
     const schedule = new ReadSchedule(config, { highWaterMark: 105 * MIN, classes, rereadFrom: 97 * MIN }, { ...cycle(110 * MIN, 95 * MIN), fetchStart: 97 * MIN });
     expect(schedule.of('latency').due).toBe(true);
+  });
+
+  test('a class read apart holds its series at its own base, which stays while they are held, and lets go after 3 hours', () => {
+    const classes = { latency: { base: 95 * MIN, end: 105 * MIN } };
+    // The cycle holds series at its read start (100); the latency class's were cut at its own base (95).
+    const cut = new ReadSchedule(config, { highWaterMark: 110 * MIN, classes }, { ...cycle(115 * MIN, 100 * MIN), heldBase: 100 * MIN });
+    expect(cut.of('latency')).toEqual({ due: true, settings: { readStart: 95 * MIN, fetchStart: 95 * MIN, nextBase: 105 * MIN, heldBase: undefined } });
+    const held = cut.committed(new Set([95 * MIN]));
+    expect(held?.latency).toEqual({ base: 105 * MIN, end: 115 * MIN, held: 95 * MIN });
+    // Not due: its held series wait with it.
+    expect(new ReadSchedule(config, { highWaterMark: 115 * MIN, classes: held }, cycle(120 * MIN, 105 * MIN)).committed()).toEqual(held);
+    const next = new ReadSchedule(config, { highWaterMark: 120 * MIN, classes: held }, cycle(125 * MIN, 110 * MIN));
+    expect(next.of('latency')).toEqual({ due: true, settings: { readStart: 105 * MIN, fetchStart: 95 * MIN, nextBase: 105 * MIN, heldBase: 95 * MIN } });
+    expect(next.committed()?.latency).toEqual({ base: 105 * MIN, end: 125 * MIN });
+    const late = new ReadSchedule(config, { highWaterMark: 120 * MIN, classes: held }, { ...cycle(125 * MIN, 110 * MIN), startedAt: 95 * MIN + 3 * 3600 * 1000 + MIN });
+    expect(late.of('latency').settings.heldBase).toBeUndefined();
   });
 
   test('a read interval that would reach periods the receiver refuses is a config error naming the key', () => {
