@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
 import { defaultFleet, type Dimension } from '../support/stand-ins/fleet';
 import { withIdlePeriods } from '../support/stand-ins/idle-traffic';
-import { LocalPrometheus, type PromSeries } from '../support/harness/prometheus';
+import { LocalPrometheus } from '../support/harness/prometheus';
 import { runBridge } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 const SM = 'AWS/SageMaker';
 /** Every series the bridge forwards, not its own metrics (their values differ between two runs by nature). */
-const FORWARDED = '{__name__=~".+",__name__!~"inferwatch_bridge_.*"}';
 // Two hours back, so every cycle's "now" is in the past and Prometheus accepts every timestamp.
 const t0 = Math.floor(Date.now() / (5 * MINUTE)) * 5 * MINUTE - 120 * MINUTE;
 const at = (minutes: number) => t0 + minutes * MINUTE;
@@ -85,11 +84,6 @@ describe('idle variants read through a sentinel, end to end on a real Prometheus
     rmSync(work, { recursive: true, force: true });
   });
 
-  const forwarded = async (prometheus: LocalPrometheus, when: number): Promise<Map<string, PromSeries['values']>> => {
-    const series = await prometheus.rawSamples(`${FORWARDED}[3h]`, when);
-    return new Map(series.map((s) => [JSON.stringify(Object.entries(s.metric).sort()), s.values]));
-  };
-
   const dimsOf = (endpoint: string, variant: string): Dimension[] => [
     { Name: 'EndpointName', Value: endpoint },
     { Name: 'VariantName', Value: variant },
@@ -121,7 +115,7 @@ describe('idle variants read through a sentinel, end to end on a real Prometheus
     expect(requested.sentinel).toBeLessThan(requested.control * 0.9);
 
     const end = at(43);
-    const [got, want] = await Promise.all([forwarded(sentinel, end), forwarded(control, end)]);
+    const [got, want] = await Promise.all([sentinel.forwardedSamples(end), control.forwardedSamples(end)]);
     expect(want.size).toBeGreaterThan(100);
     const differing = [...want].filter(([key, values]) => JSON.stringify(got.get(key)) !== JSON.stringify(values)).map(([key]) => key);
     expect({ differing: differing.length, of: want.size, first: differing.slice(0, 3) }).toEqual({ differing: 0, of: want.size, first: [] });

@@ -5,13 +5,12 @@ import { FileStateStore } from '../../lambda/bridge/state/file-state-store';
 import { decodeState } from '../../lambda/bridge/state/state';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
 import { defaultFleet, type Dimension } from '../support/stand-ins/fleet';
-import { LocalPrometheus, type PromSeries } from '../support/harness/prometheus';
+import { LocalPrometheus } from '../support/harness/prometheus';
 import { runBridge } from '../support/harness/run-bridge';
 
 const MINUTE = 60_000;
 const SM = 'AWS/SageMaker';
 /** Every series the bridge forwards, not its own metrics (their values differ between two runs by nature). */
-const FORWARDED = '{__name__=~".+",__name__!~"inferwatch_bridge_.*"}';
 
 function dimensions(endpoint: string, variant: string): Dimension[] {
   return [
@@ -60,11 +59,6 @@ describe('PartialData without a NextToken, end to end on a real Prometheus', () 
     rmSync(work, { recursive: true, force: true });
   });
 
-  const forwarded = async (prometheus: LocalPrometheus, at: number): Promise<Map<string, PromSeries['values']>> => {
-    const series = await prometheus.rawSamples(`${FORWARDED}[3h]`, at);
-    return new Map(series.map((s) => [JSON.stringify(Object.entries(s.metric).sort()), s.values]));
-  };
-
   test('every counter ends at CloudWatch sum and no gauge period is lost once the truncated periods are read again', async () => {
     const cycles = [t0, t0 + 20 * MINUTE, t0 + 25 * MINUTE, t0 + 30 * MINUTE];
     const bridges = { faulted: setUp('faulted', faulted), control: setUp('control', control) };
@@ -97,7 +91,7 @@ describe('PartialData without a NextToken, end to end on a real Prometheus', () 
     expect(warned).toContain('PartialData');
 
     const end = t0 + 28 * MINUTE;
-    const [got, want] = await Promise.all([forwarded(faulted, end), forwarded(control, end)]);
+    const [got, want] = await Promise.all([faulted.forwardedSamples(end), control.forwardedSamples(end)]);
     expect(want.size).toBeGreaterThan(100);
     const differing = [...want].filter(([key, values]) => JSON.stringify(got.get(key)) !== JSON.stringify(values)).map(([key]) => key);
     expect({ differing: differing.length, of: want.size, first: differing.slice(0, 3) }).toEqual({ differing: 0, of: want.size, first: [] });

@@ -132,6 +132,15 @@ export class LocalPrometheus {
     return data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [Math.round(t * 1000), Number(v)] as [number, number]) }));
   }
 
+  /**
+   * Every sample the bridge forwarded (its own `inferwatch_bridge_*` series aside) over the 3 hours before `timeMs`,
+   * keyed by each series' sorted labels: two receivers fed the same way compare equal.
+   */
+  async forwardedSamples(timeMs: number): Promise<Map<string, PromSeries['values']>> {
+    const series = await this.rawSamples('{__name__=~".+",__name__!~"inferwatch_bridge_.*"}[3h]', timeMs);
+    return new Map(series.map((s) => [JSON.stringify(Object.entries(s.metric).sort()), s.values]));
+  }
+
   /** Range query; returns the matrix. */
   async queryRange(promql: string, startMs: number, endMs: number, stepSeconds: number): Promise<PromSeries[]> {
     const data = await this.api<{ result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> }>('/api/v1/query_range', {

@@ -1,8 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { closeServer, listenOnLoopback } from '../harness/local-server';
+import { SigV4Refusal, verifySigV4 } from './sigv4-verifier';
+
+/** The verifier's refusals as STS's Query protocol names them ("Common Errors" of the STS API reference). */
+const STS_ERROR_CODES: Readonly<Record<string, string>> = {
+  MissingAuthenticationTokenException: 'MissingAuthenticationToken',
+  UnrecognizedClientException: 'InvalidClientTokenId',
+  InvalidSignatureException: 'SignatureDoesNotMatch',
+};
 
 /**
  * STS's AssumeRole (Query protocol, form body, XML answer), on 127.0.0.1, reached through AWS_ENDPOINT_URL_STS. Like
@@ -39,23 +45,14 @@ export class StsStandIn {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const form = new URLSearchParams(body.toString('utf8'));
-    const parsed = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ''));
-    const [, accessKey = '', region = '', service = '', signedHeaders = '', signature = ''] = parsed ?? [];
-    const headers: Record<string, string> = {};
-    for (const name of signedHeaders.split(';').filter(Boolean)) headers[name] = String(req.headers[name] ?? '');
-    const amzDate = String(req.headers['x-amz-date'] ?? '');
-    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    const expected = parsed
-      ? await new SignatureV4({ service: 'sts', region: this.region, credentials: this.caller, sha256: Sha256, applyChecksum: 'x-amz-content-sha256' in headers }).sign(
-          { method: req.method ?? 'POST', protocol: 'http:', hostname: '127.0.0.1', path: new URL(req.url ?? '/', 'http://sts').pathname, headers, body: new Uint8Array(body) },
-          { signingDate, unsignableHeaders: new Set(), signableHeaders: new Set(Object.keys(headers)) },
-        )
-      : undefined;
-    const valid = accessKey === this.caller.accessKeyId && region === this.region && service === 'sts' && String(expected?.headers.authorization ?? '').endsWith(`Signature=${signature}`);
-    this.calls.push({ action: form.get('Action') ?? '', roleArn: form.get('RoleArn') ?? '', accessKey, region, service, valid });
-    if (!valid) {
+    const call = { action: form.get('Action') ?? '', roleArn: form.get('RoleArn') ?? '', accessKey: '', region: '', service: '', valid: false };
+    this.calls.push(call);
+    try {
+      Object.assign(call, await verifySigV4(req, new URL(req.url ?? '/', 'http://sts'), body, { service: 'sts', region: this.region, credentials: this.caller }), { valid: true });
+    } catch (error) {
+      if (!(error instanceof SigV4Refusal)) throw error;
       res.writeHead(403, { 'content-type': 'text/xml' });
-      return void res.end('<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error></ErrorResponse>');
+      return void res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${STS_ERROR_CODES[error.code] ?? error.code}</Code><Message>${error.message}</Message></Error></ErrorResponse>`);
     }
     if (form.get('Action') !== 'AssumeRole' || !form.get('RoleArn') || !form.get('RoleSessionName')) {
       res.writeHead(400, { 'content-type': 'text/xml' });
