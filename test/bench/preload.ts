@@ -12,8 +12,22 @@ import { resolve, sep } from 'node:path';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 
+/**
+ * The process's own peak RSS, KiB: `VmHWM` belongs to its address space, which exec replaces. `getrusage`'s
+ * `ru_maxrss` does not reset at exec on Linux: a cycle spawned by a bench process holding gigabytes of stand-in data
+ * reported the bench's RSS at fork time (1 GiB and more during catch-ups) instead of its own.
+ */
+function ownPeakRssKiB(): number | undefined {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface UsageReport {
-  /** KiB, as process.resourceUsage() reports it. */
+  /** KiB: this process's own peak (VmHWM), else what process.resourceUsage() reports. */
   readonly maxRSS: number;
   /** Microseconds. */
   readonly userCPUTime: number;
@@ -177,7 +191,7 @@ if (usageFile) {
   process.on('exit', () => {
     const usage = process.resourceUsage();
     const report: UsageReport = {
-      maxRSS: usage.maxRSS,
+      maxRSS: ownPeakRssKiB() ?? usage.maxRSS,
       userCPUTime: usage.userCPUTime,
       systemCPUTime: usage.systemCPUTime,
       bytesWritten,
