@@ -1,7 +1,8 @@
 import { Annotations, Aws, Duration, Stack, Validations, type App, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ConfigError } from '../contract/errors';
-import { bridgeLagSeconds, type InferwatchConfig } from './config/inferwatch-config';
+import { workloadCatalog, workloadTimings, type InferwatchConfig } from './config/inferwatch-config';
+import { slowestTimings } from './prometheus-workspace/series-sources';
 import { shardSizingProblems } from './config/bridge-sizing';
 import { accountSeriesLimits, type FleetSize } from './config/series-limits';
 import type { LatencyMode } from '../contract/latency';
@@ -129,8 +130,9 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
     retentionDays: config.monitoring.retentionDays,
     workloadAlerts: config.workloads
       .filter((w) => Object.keys(w.alerts).length > 0)
-      .map((w) => ({ account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID, region: w.region ?? monitoringEnv.region ?? Aws.REGION, alerts: w.alerts })),
-    bridgeLagSeconds: Math.max(...config.workloads.map(bridgeLagSeconds)),
+      .map((w) => ({ account: w.account ?? monitoringEnv.account ?? Aws.ACCOUNT_ID, region: w.region ?? monitoringEnv.region ?? Aws.REGION, alerts: w.alerts, timings: workloadTimings(w) })),
+    seriesTimings: slowestTimings(config.workloads.map(workloadTimings)),
+    catalog: config.workloads.flatMap(workloadCatalog),
     grafana: config.monitoring.grafana.enabled && { authentication: config.monitoring.grafana.authentication, saml: config.monitoring.grafana.saml },
   });
 

@@ -5,7 +5,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { GrafanaWorkspace, type GrafanaWorkspaceProps } from './grafana-workspace';
 import { PrometheusWorkspace, type SeriesLimit } from './prometheus-workspace';
+import type { CatalogNamespace } from '../contract/catalog-schema';
 import type { WorkloadAlerts } from './prometheus-workspace/alert-rules';
+import type { SourceTimings } from './prometheus-workspace/series-sources';
 import { stackOutput } from './stack-output';
 import { workspaceFingerprint } from './config/workspace-replacement';
 import { ampViaService, WORKSPACE_KEY_ACTIONS, workspaceKeyStatement } from './workspace-key-access';
@@ -52,10 +54,16 @@ export interface MonitoringStackProps extends StackProps {
    */
   readonly workloadAlerts?: readonly WorkloadAlerts[];
   /**
-   * How far the slowest bridge's data trails real time, seconds (schedule + settle + period): sizes the rules' windows.
-   * @default 480, a 5-minute schedule
+   * How often each source's series arrive and how far they trail, the slowest over the workloads: sizes each rule's
+   * windows and each alert's shortest hold time by the slowest source it reads (PrometheusWorkspaceProps.seriesTimings).
+   * @default the bridge's defaults: 5-minute schedule, counters every cycle, latency and utilisation every 10 minutes
    */
-  readonly bridgeLagSeconds?: number;
+  readonly seriesTimings?: SourceTimings;
+  /**
+   * Catalog entries the workloads' bridges add (bridge config `catalog`), whose series rules may read.
+   * @default none: the built-in catalog
+   */
+  readonly catalog?: readonly CatalogNamespace[];
   /**
    * Name of the writer role; unique per install, since IAM role names are global to the account.
    * @default "inferwatch-remote-writer"
@@ -95,7 +103,8 @@ export class MonitoringStack extends Stack {
       seriesLimits: props.seriesLimits,
       retentionDays: props.retentionDays,
       workloadAlerts: props.workloadAlerts,
-      bridgeLagSeconds: props.bridgeLagSeconds,
+      seriesTimings: props.seriesTimings,
+      catalog: props.catalog,
     });
     this.grafana =
       props.grafana === false ? undefined : new GrafanaWorkspace(this, 'Grafana', { prometheus: this.prometheus, logRetention: props.logRetention, ...props.grafana });

@@ -9,19 +9,14 @@ import { Construct } from 'constructs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AlertTopic } from './alert-topic';
 import { allowCloudWatchLogs } from './log-encryption';
-import {
-  alertOverrideProblems,
-  bridgeWindows,
-  DEFAULT_BRIDGE_LAG_SECONDS,
-  fillBridgeWindows,
-  renderAlertGroups,
-  type BridgeWindows,
-  type RuleGroup,
-  type WorkloadAlerts,
-} from './prometheus-workspace/alert-rules';
+import type { CatalogNamespace } from '../contract/catalog-schema';
+import { ConfigError } from '../contract/errors';
+import { alertOverrideProblems, renderAlertGroups, type RuleGroup, type WorkloadAlerts } from './prometheus-workspace/alert-rules';
+import { fillRuleWindows, PROJECT_RULES_FILE, readRuleFile, RuleTimings, rulesOf, type BridgeWindows } from './prometheus-workspace/rule-timings';
+import { DEFAULT_SOURCE_TIMINGS, SERIES_SOURCES, SeriesIndex, type SourceTimings } from './prometheus-workspace/series-sources';
 import { stackOutput } from './stack-output';
 
-export const DEFAULT_RULE_FILES = [join(__dirname, 'prometheus-workspace', 'inferwatch.rules.yaml')];
+export const DEFAULT_RULE_FILES = [PROJECT_RULES_FILE];
 const ALERTMANAGER_TEMPLATE = join(__dirname, 'prometheus-workspace', 'alertmanager.yaml');
 
 /** AMP: "The combined length of a rule group namespace and a rule group name cannot exceed 721 UTF-8 bytes." */
@@ -71,11 +66,19 @@ export interface PrometheusWorkspaceProps {
    */
   readonly workloadAlerts?: readonly WorkloadAlerts[];
   /**
-   * How far the slowest bridge's data trails real time, seconds: its schedule plus settle plus period. The rules'
-   * windows grow with it (see bridgeWindows), so that they always hold the newest batch.
-   * @default 480 (a 5-minute schedule, 120 s settle, 60 s period): 15-minute windows, rates read 10 minutes back
+   * How often each source's series arrive and how far they trail real time, the slowest over the rollout's workloads
+   * (slowestTimings of sourceTimings). Each rule's `${window}` and `${offset}` follow the slowest source it reads
+   * (bridgeWindows of its lag), and each alert's `for` is at least that source's interval.
+   * @default a 5-minute schedule, 120 s settle, 60 s period, the bridge's default readIntervals: counters and what is
+   * written every cycle trail by 480 s (15-minute windows, rates read 10 minutes back), latency and utilisation,
+   * read every 10 minutes, by 780 s (20-minute windows, 15 minutes back)
    */
-  readonly bridgeLagSeconds?: number;
+  readonly seriesTimings?: SourceTimings;
+  /**
+   * Catalog entries the workloads' bridges add (bridge config `catalog`): the rules may read their series too.
+   * @default none: the built-in catalog
+   */
+  readonly catalog?: readonly CatalogNamespace[];
   /**
    * Email addresses subscribed to the alert topic.
    * @default none
@@ -150,9 +153,8 @@ export class PrometheusWorkspace extends Construct {
     }).topic;
 
     const workloadAlerts = props.workloadAlerts ?? [];
-    const lag = props.bridgeLagSeconds ?? DEFAULT_BRIDGE_LAG_SECONDS;
-    if (!Number.isFinite(lag) || lag <= 0) throw new Error(`PrometheusWorkspace: bridgeLagSeconds must be a positive number of seconds (got ${lag})`);
-    const windows = bridgeWindows(lag);
+    const timings = props.seriesTimings ?? DEFAULT_SOURCE_TIMINGS;
+    validateTimings(timings);
     validateWorkloadAlerts(workloadAlerts);
     const seriesLimits = props.seriesLimits ?? [];
     validateLimits(seriesLimits, props.retentionDays);
@@ -187,7 +189,7 @@ export class PrometheusWorkspace extends Construct {
     this.ruleGroupsNamespace = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
       workspace: this.workspace.attrArn,
       name: RULE_NAMESPACE,
-      data: checkRecordedInputs(mergeRuleFiles(ruleFiles, renderAlertGroups(workloadAlerts, windows), windows)),
+      data: checkRecordedInputs(buildRuleNamespace(ruleFiles, workloadAlerts, timings, new SeriesIndex(props.catalog ?? []))),
     });
 
     stackOutput(this, 'WorkspaceId', this.workspaceId, 'AMP workspace id (monitoring.workspaceId for workload accounts)');
@@ -210,6 +212,15 @@ function indent(text: string, spaces: number): string {
     .split('\n')
     .map((line) => (line.length > 0 ? pad + line : line))
     .join('\n');
+}
+
+function validateTimings(timings: SourceTimings): void {
+  for (const source of SERIES_SOURCES) {
+    for (const key of ['everySeconds', 'lagSeconds'] as const) {
+      const value = timings[source]?.[key];
+      if (value === undefined || !Number.isFinite(value) || value <= 0) throw new ConfigError(`PrometheusWorkspace: seriesTimings.${source}.${key} must be a positive number of seconds (got ${value})`);
+    }
+  }
 }
 
 function validateWorkloadAlerts(workloads: readonly WorkloadAlerts[]): void {
@@ -246,9 +257,12 @@ function checkRecordedInputs(data: string): string {
 
 /**
  * One namespace holds every group: the files' `groups` lists, then `extraGroups` (the rendered alerts). Group names
- * must be unique, and each within AMP's length limit. `${window}` and `${offset}` in the files become `windows`.
+ * must be unique, and each within AMP's length limit. `${window}` and `${offset}` in the files become `windows`: the
+ * same for every rule, or each rule's own from what it reads (RuleTimings).
  */
-export function mergeRuleFiles(files: readonly string[], extraGroups: readonly RuleGroup[] = [], windows: BridgeWindows = bridgeWindows()): string {
+export function mergeRuleFiles(files: readonly string[], extraGroups: readonly RuleGroup[] = [], windows?: BridgeWindows | RuleTimings): string {
+  const fileGroups = files.map((file) => ({ file, groups: readRuleFile(file) }));
+  const fill = windows ?? new RuleTimings(fileGroups.flatMap((f) => rulesOf(f.groups)), DEFAULT_SOURCE_TIMINGS, new SeriesIndex());
   const groups: unknown[] = [];
   const names = new Set<string>();
   const add = (group: unknown, source: string) => {
@@ -261,12 +275,23 @@ export function mergeRuleFiles(files: readonly string[], extraGroups: readonly R
     names.add(name);
     groups.push(group);
   };
-  for (const file of files) {
-    const parsed = parseYaml(fillBridgeWindows(readFileSync(file, 'utf8'), windows)) as { groups?: unknown } | null;
-    if (!parsed || !Array.isArray(parsed.groups)) throw new Error(`rule file ${file} does not start with a top-level "groups:" list`);
-    for (const group of parsed.groups) add(group, `rule file ${file}`);
+  for (const { file, groups: list } of fileGroups) {
+    for (const group of list) add(fillGroup(group, fill), `rule file ${file}`);
   }
   for (const group of extraGroups) add(group, 'the rendered alerts');
   // No folding: a PromQL line or a deploy-time token must not be cut.
   return stringifyYaml({ groups }, { lineWidth: 0 });
+}
+
+function fillGroup(group: unknown, windows: BridgeWindows | RuleTimings): unknown {
+  const rules = (group as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return group;
+  return { ...(group as object), rules: rules.map((rule) => fillRuleWindows(rule as Record<string, unknown>, windows)) };
+}
+
+/** The namespace: the rule files and the rendered alerts, each rule with the windows of the slowest source it reads. */
+function buildRuleNamespace(files: readonly string[], workloads: readonly WorkloadAlerts[], timings: SourceTimings, index: SeriesIndex): string {
+  const rules = files.flatMap((file) => rulesOf(readRuleFile(file)));
+  const ruleTimings = new RuleTimings(rules, timings, index);
+  return mergeRuleFiles(files, renderAlertGroups(workloads, ruleTimings), ruleTimings);
 }

@@ -5,6 +5,8 @@ import { DEFAULT_BRIDGE_MEMORY_MIB } from '../../contract/bridge-capacity';
 import { ConfigError } from '../../contract/errors';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
 import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
+import { sourceTimings, type SourceTimings } from '../prometheus-workspace/series-sources';
+import type { CatalogNamespace } from '../../contract/catalog-schema';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
 import { readConfigFile } from '../../contract/config-file';
 import { WORKSPACE_FINGERPRINT, workspaceReplacementProblem } from './workspace-replacement';
@@ -242,17 +244,25 @@ export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
 }
 
 /**
- * How far the workload's bridge data trails real time, seconds: the time between two reads of its slowest class of
- * metric (the schedule, or `readIntervals` in whole schedules: a class is read when waiting one more cycle would
- * leave it older than its interval), plus the settle delay and one period of its bridge config. The monitoring
- * stack sizes the rules' windows for the slowest workload, so a rule that reads latencies read every 10 minutes
- * always holds their newest batch.
+ * How often each source of the workload's series arrives and how far it trails real time: each bridge class every
+ * `readIntervals` in whole schedules (a class is read when waiting one more cycle would leave it older than its
+ * interval), plus the settle delay and one period; what the bridge writes every cycle, every schedule; the
+ * collector's series, every scrape. The monitoring stack sizes each rule's windows for the slowest workload.
  */
-export function bridgeLagSeconds(workload: WorkloadConfig): number {
+export function workloadTimings(workload: WorkloadConfig): SourceTimings {
   const bridge = BridgeConfigSchema.parse(workload.bridge.config);
-  const schedule = workload.bridge.scheduleMinutes * 60;
-  const slowest = Math.max(...Object.values(bridge.readIntervals).map((interval) => Math.max(1, Math.floor(interval / schedule)) * schedule));
-  return slowest + bridge.settle + bridge.period;
+  return sourceTimings({
+    scheduleSeconds: workload.bridge.scheduleMinutes * 60,
+    settleSeconds: bridge.settle,
+    periodSeconds: bridge.period,
+    readIntervals: bridge.readIntervals,
+    scrapeIntervalSeconds: workload.neuronCollector.scrapeIntervalSeconds,
+  });
+}
+
+/** The catalog entries the workload's bridge adds to the built-in catalog (bridge config `catalog`). */
+export function workloadCatalog(workload: WorkloadConfig): CatalogNamespace[] {
+  return BridgeConfigSchema.parse(workload.bridge.config).catalog;
 }
 
 /** Reads the config from a YAML/JSON file path, or takes an object (cdk.json context). */

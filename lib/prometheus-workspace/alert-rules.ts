@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../../contract/errors';
+import { defaultRuleTimings, describeSources, RuleTimings, type BridgeWindows } from './rule-timings';
+import type { SourceTimings } from './series-sources';
 
 /** The alert template: every alert with its default threshold, severity and hold time. */
 export const ALERTS_TEMPLATE = join(__dirname, 'inferwatch.alerts.yaml');
@@ -72,6 +75,11 @@ export interface WorkloadAlerts {
   readonly region: string;
   /** By alert name. */
   readonly alerts: Readonly<Record<string, AlertOverride>>;
+  /**
+   * How often this workload's data arrives, by source: the floor of its own hold times (`for`).
+   * @default the rollout's slowest (PrometheusWorkspaceProps.seriesTimings)
+   */
+  readonly timings?: SourceTimings;
 }
 
 /** A Prometheus rule as rule files hold it. */
@@ -81,32 +89,7 @@ export interface RuleGroup {
   readonly rules: ReadonlyArray<Record<string, unknown>>;
 }
 
-/** How far bridge data trails real time with the defaults: a 5-minute schedule, 120 s settle and a 60 s period. */
-export const DEFAULT_BRIDGE_LAG_SECONDS = 5 * 60 + 120 + 60;
-
-/** The windows that suit bridge data (`${window}` and `${offset}` in the rule files and the alert template). */
-export interface BridgeWindows {
-  /** Lookback of last_over_time and of rates: always holds the newest sample, even just before a cycle writes. */
-  readonly window: string;
-  /** How far back an absolute rate reads its window, so that the window is complete. */
-  readonly offset: string;
-}
-
-/**
- * Windows for bridge data that trails real time by up to `lagSeconds` (schedule + settle + period) and arrives once a
- * schedule: 15m and 10m for the defaults. The window adds 7 minutes for the cycle's own run time and rounds up to 5
- * minutes; the offset adds 2 and rounds up to a minute.
- */
-export function bridgeWindows(lagSeconds: number = DEFAULT_BRIDGE_LAG_SECONDS): BridgeWindows {
-  const window = Math.max(900, Math.ceil((lagSeconds + 420) / 300) * 300);
-  const offset = Math.max(600, Math.ceil((lagSeconds + 120) / 60) * 60);
-  return { window: `${window / 60}m`, offset: `${offset / 60}m` };
-}
-
-/** Fills `${window}` and `${offset}` in a rule file's text; other text is left alone. */
-export function fillBridgeWindows(text: string, windows: BridgeWindows): string {
-  return text.replace(/\$\{(window|offset)\}/g, (_, name: 'window' | 'offset') => windows[name]);
-}
+export { bridgeWindows, DEFAULT_BRIDGE_LAG_SECONDS, fillBridgeWindows, type BridgeWindows } from './rule-timings';
 
 let cached: AlertTemplate | undefined;
 
@@ -214,26 +197,62 @@ export function durationSeconds(duration: string): number {
   return total;
 }
 
+/** An alert's windows, and the shortest hold time its data allows (0: no floor) for the rollout and for one workload. */
+interface AlertTiming {
+  readonly windows: BridgeWindows;
+  readonly minForSeconds: (workload?: WorkloadAlerts) => number;
+  readonly reads: (workload?: WorkloadAlerts) => string;
+}
+
+function alertTiming(definition: AlertDefinition, timings: BridgeWindows | RuleTimings): AlertTiming {
+  if (!(timings instanceof RuleTimings)) return { windows: timings, minForSeconds: () => 0, reads: () => '' };
+  const timing = timings.timingOf(definition.expr, definition.alert);
+  const of = (workload?: WorkloadAlerts) => workload?.timings ?? timings.timings;
+  return {
+    windows: timing.windows,
+    minForSeconds: (workload) => Math.max(0, ...[...timing.sources].map((s) => of(workload)[s].everySeconds)),
+    reads: (workload) => describeSources(timing.sources, of(workload), (seconds) => humanThreshold(seconds, 'seconds')),
+  };
+}
+
+/** `for` raised to `minSeconds` where it is shorter: the condition must hold across two writes of its data, not one write seen twice. */
+function atLeast(duration: string, minSeconds: number): string {
+  return durationSeconds(duration) >= minSeconds ? duration : humanThreshold(minSeconds, 'seconds');
+}
+
+/** A workload's own `for` shorter than its data allows is refused: raising it would change what the user set. */
+function checkOverrideFor(definition: AlertDefinition, workload: WorkloadAlerts, override: AlertOverride, timing: AlertTiming): void {
+  const min = timing.minForSeconds(workload);
+  if (override.for === undefined || durationSeconds(override.for) >= min) return;
+  throw new ConfigError(
+    `alert ${definition.alert} of workload ${workload.account}/${workload.region}: for ${override.for} is shorter than ${humanThreshold(min, 'seconds')}, how often the data it reads is written (${timing.reads(workload)}); ` +
+      `set its for to ${humanThreshold(min, 'seconds')} or more, or read that class more often (bridge config readIntervals)`,
+  );
+}
+
 /**
  * The alert rule groups for these workloads: a default rule per alert for every workload without an override of
  * it, a rule per overriding workload, and the marker series that tell them apart. Overrides must have passed
- * alertOverrideProblems.
+ * alertOverrideProblems. `timings`: each alert's windows and hold-time floor from what it reads (RuleTimings), or
+ * the same windows for all and the template's hold times.
  */
-export function renderAlertGroups(workloads: readonly WorkloadAlerts[] = [], windows: BridgeWindows = bridgeWindows(), template: AlertTemplate = loadAlertTemplate()): RuleGroup[] {
+export function renderAlertGroups(workloads: readonly WorkloadAlerts[] = [], timings: BridgeWindows | RuleTimings = defaultRuleTimings(), template: AlertTemplate = loadAlertTemplate()): RuleGroup[] {
   const rules: Array<Record<string, unknown>> = [];
   const markers: Array<Record<string, unknown>> = [];
   for (const definition of template.alerts) {
-    const defaults = { threshold: definition.threshold?.value, severity: definition.severity, for: definition.for };
+    const timing = alertTiming(definition, timings);
+    const defaults = { threshold: definition.threshold?.value, severity: definition.severity, for: atLeast(definition.for, timing.minForSeconds()) };
     const overriding = workloads.filter((w) => w.alerts[definition.alert] !== undefined);
     const names = { alert: definition.alert };
-    rules.push(alertRule(definition, defaults, windows, (expr) => (overriding.length === 0 ? expr : fill(template.defaultExpr, { ...names, expr }, 'defaultExpr').trimEnd()), template.runbookBase));
+    rules.push(alertRule(definition, defaults, timing.windows, (expr) => (overriding.length === 0 ? expr : fill(template.defaultExpr, { ...names, expr }, 'defaultExpr').trimEnd()), template.runbookBase));
     for (const workload of overriding) {
       const override = workload.alerts[definition.alert] as AlertOverride;
       const labels = { alert: definition.alert, account_id: workload.account, region: workload.region };
       markers.push({ record: 'inferwatch:alert_override:info', expr: 'vector(1)', labels });
       if (override.enabled === false) continue;
+      checkOverrideFor(definition, workload, override, timing);
       const settings = { threshold: override.threshold ?? defaults.threshold, severity: override.severity ?? defaults.severity, for: override.for ?? defaults.for };
-      rules.push(alertRule(definition, settings, windows, (expr) => fill(template.overrideExpr, { ...names, account_id: workload.account, region: workload.region, expr }, 'overrideExpr').trimEnd(), template.runbookBase));
+      rules.push(alertRule(definition, settings, timing.windows, (expr) => fill(template.overrideExpr, { ...names, account_id: workload.account, region: workload.region, expr }, 'overrideExpr').trimEnd(), template.runbookBase));
     }
   }
   const groups: RuleGroup[] = [];

@@ -9,6 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace, type PrometheusWorkspaceProps } from '../../lib/prometheus-workspace';
 import { durationSeconds, humanThreshold, loadAlertTemplate } from '../../lib/prometheus-workspace/alert-rules';
+import { CatalogMetricSchema } from '../../contract/catalog-schema';
+import { DEFAULT_SOURCE_TIMINGS, DEFAULT_WORKLOAD_READS, sourceTimings } from '../../lib/prometheus-workspace/series-sources';
 import { freePort } from '../support/harness/prometheus';
 
 function synth(withKey: boolean) {
@@ -54,7 +56,7 @@ interface PromtoolTests {
 }
 
 const OVERRIDES = [
-  { account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { threshold: 2, severity: 'critical' as const, for: '5m' }, SageMakerEndpointHigh5xxRatio: { enabled: false }, SageMakerLlmTimeToFirstTokenP99High: { threshold: 5 } } },
+  { account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { threshold: 2, severity: 'critical' as const, for: '10m' }, SageMakerEndpointHigh5xxRatio: { enabled: false }, SageMakerLlmTimeToFirstTokenP99High: { threshold: 5 } } },
 ];
 
 describe('PrometheusWorkspace', () => {
@@ -249,7 +251,7 @@ describe('PrometheusWorkspace', () => {
   });
 
   test('with a 15-minute schedule the windows widen, and a batch still counts until the next one lands (promtool)', () => {
-    const data = namespaceData({ bridgeLagSeconds: 15 * 60 + 180 });
+    const data = namespaceData({ seriesTimings: sourceTimings({ ...DEFAULT_WORKLOAD_READS, scheduleSeconds: 15 * 60 }) });
     expect(data).toContain('[25m] offset 20m');
     const unit = promtoolTest('inferwatch.schedule.test.yaml', data);
     expect(unit.output).toContain('SUCCESS');
@@ -259,7 +261,99 @@ describe('PrometheusWorkspace', () => {
     expect(narrow.output).toContain('endpoint:aws_sagemaker_invocations:rate15m');
     expect(narrow.output).toContain('SageMakerVariantBelowDesiredInstances');
     expect(narrow.ok).toBe(false);
-    expect(() => namespaceData({ bridgeLagSeconds: 0 })).toThrow('bridgeLagSeconds must be a positive number of seconds');
+    expect(() => namespaceData({ seriesTimings: { ...DEFAULT_SOURCE_TIMINGS, latency: { everySeconds: 0, lagSeconds: 780 } } })).toThrow('seriesTimings.latency.everySeconds must be a positive number of seconds');
+  });
+
+  describe('each rule\'s windows and each alert\'s hold time follow the slowest class it reads', () => {
+    type Rule = { record?: string; alert?: string; expr: string; for?: string; labels?: Record<string, string> };
+    const rulesOf = (data: string) => (parseYaml(data) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+    const timed = (intervals: Partial<Record<'counters' | 'latency' | 'utilization' | 'other', number>>) =>
+      namespaceData({ seriesTimings: sourceTimings({ ...DEFAULT_WORKLOAD_READS, readIntervals: { ...DEFAULT_WORKLOAD_READS.readIntervals, ...intervals } }) });
+    const recorded = (data: string, record: string) => rulesOf(data).find((r) => r.record === record && (r.labels?.quantile ?? '0.99') === '0.99')?.expr ?? '';
+    const alert = (data: string, name: string) => rulesOf(data).find((r) => r.alert === name) as Rule;
+    const ERRORS = 'endpoint:aws_sagemaker_invocation_5xx_errors:ratio_rate15m';
+    const LATENCY = 'endpoint:aws_sagemaker_model_latency_seconds:quantile15m';
+    const RATE = 'endpoint:aws_sagemaker_invocations:rate15m';
+
+    test('with the default intervals, the error ratio (counters, every cycle) reads a shorter window than the latency quantile (every 10 minutes)', () => {
+      const data = namespaceData();
+      expect(recorded(data, ERRORS)).toContain('[15m]');
+      expect(recorded(data, LATENCY)).toContain('[20m]');
+      expect(recorded(data, LATENCY)).not.toContain('[15m]');
+      expect(recorded(data, RATE)).toContain('[15m] offset 10m');
+      // The mean reads _sum and _count, timings too; the mid-stream ratio divides counters by a timing's _count.
+      expect(recorded(data, 'endpoint:aws_sagemaker_model_latency_seconds:mean15m')).toContain('[20m]');
+      expect(recorded(data, 'endpoint:aws_sagemaker_mid_stream_errors:ratio_rate15m')).toContain('[20m]');
+      // Instance metrics are utilization, read every 10 minutes; the metadata is written every cycle.
+      expect(alert(data, 'SageMakerEndpointNoData').expr).toContain('[20m]');
+      expect(alert(data, 'SageMakerVariantBelowDesiredInstances').expr).toContain('[15m]');
+      expect(alert(data, 'SageMakerModelLatencyP99High').for).toBe('15m');
+    });
+
+    test('with every class read every cycle, the error ratio and the latency quantile read the same window', () => {
+      const data = timed({ latency: 0, utilization: 0 });
+      expect(recorded(data, ERRORS)).toContain('[15m]');
+      expect(recorded(data, LATENCY)).toContain('[15m]');
+      expect(recorded(data, LATENCY)).not.toContain('[20m]');
+    });
+
+    test('latencies read every 30 minutes lengthen the latency rules and alerts alone', () => {
+      const base = rulesOf(namespaceData());
+      const slow = rulesOf(timed({ latency: 1800 }));
+      expect(slow.map((r) => r.record ?? r.alert)).toEqual(base.map((r) => r.record ?? r.alert));
+      const changed = slow.filter((r, i) => JSON.stringify(r) !== JSON.stringify(base[i])).map((r) => r.record ?? r.alert);
+      expect(new Set(changed)).toEqual(
+        new Set([
+          'endpoint_variant:aws_sagemaker_model_latency_seconds:quantile15m',
+          'endpoint:aws_sagemaker_model_latency_seconds:quantile15m',
+          'inference_component:aws_sagemaker_model_latency_seconds:quantile15m',
+          'account_region:aws_sagemaker_model_latency_seconds:quantile15m',
+          'fleet:aws_sagemaker_model_latency_seconds:quantile15m',
+          'endpoint_variant:aws_sagemaker_model_latency_seconds:mean15m',
+          'endpoint:aws_sagemaker_model_latency_seconds:mean15m',
+          'inference_component:aws_sagemaker_model_latency_seconds:mean15m',
+          'endpoint_variant:aws_sagemaker_first_chunk_latency_seconds:quantile15m',
+          'endpoint:aws_sagemaker_first_chunk_latency_seconds:quantile15m',
+          'endpoint_variant:aws_sagemaker_mid_stream_errors:ratio_rate15m',
+          'endpoint:aws_sagemaker_mid_stream_errors:ratio_rate15m',
+          'SageMakerModelLatencyP99High',
+          'SageMakerEndpointHighMidStreamErrorRatio',
+        ]),
+      );
+      // 1800 s + settle + period trails by 1980 s: 40-minute windows; the alert holds across two reads, 30 minutes.
+      const data = timed({ latency: 1800 });
+      expect(recorded(data, LATENCY)).toContain('[40m]');
+      expect(recorded(data, ERRORS)).toContain('[15m]');
+      expect(alert(data, 'SageMakerModelLatencyP99High').for).toBe('30m');
+      expect(alert(data, 'SageMakerEndpointHighMidStreamErrorRatio').for).toBe('30m');
+      expect(alert(data, 'SageMakerEndpointHigh5xxRatio').for).toBe('10m');
+    });
+
+    test('a hold time shorter than the interval of the data is raised; a workload\'s own is refused, naming the alert, the workload and the minimum', () => {
+      // The ECC alert reads the bridge's copy of the counter too (every 5-minute cycle): its 1m becomes 5m.
+      expect(alert(namespaceData(), 'NeuronUncorrectedEccEvents').for).toBe('5m');
+      const short = [{ account: '222222222222', region: 'eu-west-1', alerts: { SageMakerModelLatencyP99High: { for: '5m' } } }];
+      expect(() => namespaceData({ workloadAlerts: short })).toThrow(
+        'alert SageMakerModelLatencyP99High of workload 222222222222/eu-west-1: for 5m is shorter than 10m, how often the data it reads is written (latency (written every 10m))',
+      );
+      // The workload's own timings decide its floor: one that reads latencies every cycle may hold for 5 minutes.
+      const own = [{ ...short[0]!, timings: sourceTimings({ ...DEFAULT_WORKLOAD_READS, readIntervals: { ...DEFAULT_WORKLOAD_READS.readIntervals, latency: 0 } }) }];
+      expect(rulesOf(namespaceData({ workloadAlerts: own })).filter((r) => r.alert === 'SageMakerModelLatencyP99High').map((r) => r.for)).toEqual(['15m', '5m']);
+    });
+
+    test('a rule with ${window} over a series no source writes is a synth-time error naming the rule; one with fixed windows is left alone', () => {
+      const own = join(work, 'unknown.rules.yaml');
+      writeFileSync(own, 'groups:\n  - name: own\n    rules:\n      - record: job:nv_inference_count:rate15m\n        expr: sum(rate(nv_inference_count[${window}]))\n');
+      expect(() => namespaceData({ ruleFiles: [...DEFAULT_RULE_FILES, own] })).toThrow(
+        "rule job:nv_inference_count:rate15m reads nv_inference_count, which neither the bridge's catalog nor the PromQL source",
+      );
+      writeFileSync(own, 'groups:\n  - name: own\n    rules:\n      - record: job:nv_inference_count:rate5m\n        expr: sum(rate(nv_inference_count[5m]))\n');
+      expect(recorded(namespaceData({ ruleFiles: [...DEFAULT_RULE_FILES, own] }), 'job:nv_inference_count:rate5m')).toBe('sum(rate(nv_inference_count[5m]))');
+      // A metric the workloads add to the catalog has a class: its rule gets that class's windows.
+      writeFileSync(own, 'groups:\n  - name: own\n    rules:\n      - record: job:aws_sagemaker_custom_seconds:quantile\n        expr: max(last_over_time(aws_sagemaker_custom_seconds{quantile="0.99"}[${window}]))\n');
+      const catalog = [{ namespace: 'AWS/SageMaker', labels: {}, metrics: [CatalogMetricSchema.parse({ metric: 'Custom', type: 'summary', name: 'aws_sagemaker_custom_seconds' })] }];
+      expect(recorded(namespaceData({ ruleFiles: [...DEFAULT_RULE_FILES, own], catalog }), 'job:aws_sagemaker_custom_seconds:quantile')).toContain('[20m]');
+    });
   });
 
   test.each([

@@ -5,7 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../../contract/errors';
-import { bridgeLagSeconds, loadInferwatchConfig, parseInferwatchConfig } from '../../../lib/config/inferwatch-config';
+import { loadInferwatchConfig, parseInferwatchConfig, workloadTimings } from '../../../lib/config/inferwatch-config';
 import { buildInferwatch } from '../../../lib/inferwatch-app';
 
 describe('rollout config', () => {
@@ -70,7 +70,8 @@ describe('rollout config', () => {
   test('a workload\'s alert settings reach the monitoring stack\'s rules, for its account and region alone', () => {
     const config = parseInferwatchConfig({
       monitoring: { account: '111111111111', region: 'eu-west-1' },
-      workloads: [{}, { region: 'eu-west-2', alerts: { SageMakerModelLatencyP99High: { threshold: 2.5, severity: 'critical', for: '5m' }, SageMakerServerlessColdStarts: { enabled: false } } }],
+      // This workload reads latencies every cycle, so its own hold time may be one 5-minute cycle.
+      workloads: [{}, { region: 'eu-west-2', bridge: { config: { readIntervals: { latency: 0 } } }, alerts: { SageMakerModelLatencyP99High: { threshold: 2.5, severity: 'critical', for: '5m' }, SageMakerServerlessColdStarts: { enabled: false } } }],
     });
     expect(config.workloads[0]?.alerts).toEqual({});
     const { monitoring } = buildInferwatch(new App(), { ...config, monitoring: { ...config.monitoring, workspaceId: 'ws-12345678-abcd-ef01-2345-6789abcdef01' } });
@@ -87,14 +88,18 @@ describe('rollout config', () => {
     ]);
   });
 
-  test('the slowest bridge sizes the rules\' windows: its slowest read (schedule or read interval) plus settle plus period', () => {
+  test('each workload\'s sources arrive at their own intervals; the slowest workload sizes each rule\'s windows by the sources it reads', () => {
     const config = parseInferwatchConfig({ workloads: [{}, { region: 'eu-west-2', bridge: { scheduleMinutes: 15, timeoutSeconds: 600, config: { settle: '3m' } } }] });
+    const [fast, slow] = config.workloads.map(workloadTimings);
     // The defaults read latencies and utilisation every 10 minutes: every other 5-minute cycle; at 15 minutes, every cycle.
-    expect(config.workloads.map(bridgeLagSeconds)).toEqual([600 + 120 + 60, 15 * 60 + 180 + 60]);
+    expect(fast).toMatchObject({ counters: { everySeconds: 300, lagSeconds: 480 }, latency: { everySeconds: 600, lagSeconds: 780 }, utilization: { everySeconds: 600 }, cycle: { everySeconds: 300 }, scrape: { everySeconds: 30 } });
+    expect(slow).toMatchObject({ counters: { everySeconds: 900, lagSeconds: 900 + 180 + 60 }, latency: { everySeconds: 900, lagSeconds: 1140 } });
     const everyCycle = parseInferwatchConfig({ workloads: [{ bridge: { config: { readIntervals: { latency: 0, utilization: 0 } } } }, { region: 'eu-west-2', bridge: { config: { readIntervals: { latency: '20m' } } } }] });
-    expect(everyCycle.workloads.map(bridgeLagSeconds)).toEqual([480, 1200 + 120 + 60]);
+    const [zero, twenty] = everyCycle.workloads.map(workloadTimings);
+    expect([zero?.latency.lagSeconds, zero?.utilization.lagSeconds, twenty?.latency.lagSeconds, twenty?.counters.lagSeconds]).toEqual([480, 480, 1200 + 120 + 60, 480]);
     const { monitoring } = buildInferwatch(new App(), { ...config, monitoring: { ...config.monitoring, account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-12345678-abcd-ef01-2345-6789abcdef01' } });
     const data = Object.values(Template.fromStack(monitoring).findResources('AWS::APS::RuleGroupsNamespace'))[0]?.Properties.Data as string;
+    // 1140 s of lag: 30-minute windows, rates read 21 minutes back, whatever the class (the 15-minute schedule reads all every cycle).
     expect(data).toContain('[30m] offset 21m');
     expect(data).not.toContain('offset 10m');
   });
