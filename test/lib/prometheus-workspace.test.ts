@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_RULE_FILES, mergeRuleFiles, PrometheusWorkspace, type PrometheusWorkspaceProps } from '../../lib/prometheus-workspace';
 import { durationSeconds, humanThreshold, loadAlertTemplate } from '../../lib/prometheus-workspace/alert-rules';
+import { defaultRuleTimings } from '../../lib/prometheus-workspace/rule-timings';
 import { CatalogMetricSchema } from '../../contract/catalog-schema';
 import { DEFAULT_SOURCE_TIMINGS, DEFAULT_WORKLOAD_READS, sourceTimings } from '../../lib/prometheus-workspace/series-sources';
 import { freePort } from '../support/harness/prometheus';
@@ -393,6 +394,18 @@ describe('PrometheusWorkspace', () => {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${alert.alert}\` |`));
       const threshold = alert.threshold ? humanThreshold(alert.threshold.value, alert.threshold.unit) : '—';
       expect({ alert: alert.alert, row: row?.split(' | ').slice(1, 4) }).toEqual({ alert: alert.alert, row: [threshold, alert.severity, alert.for] });
+    }
+  });
+
+  test('docs/alerts.md says what each alert reads and the hold time it is rendered with under the default intervals', () => {
+    const page = readFileSync(join(__dirname, '../../docs/alerts.md'), 'utf8');
+    const timings = defaultRuleTimings();
+    const rendered = (parseYaml(namespaceData()) as { groups: Array<{ rules: Array<{ alert?: string; for?: string }> }> }).groups.flatMap((g) => g.rules);
+    const words: Record<string, string> = { cycle: 'every cycle' };
+    for (const alert of loadAlertTemplate().alerts) {
+      const row = page.split('\n').find((line) => line.startsWith(`| \`${alert.alert}\` |`));
+      const sources = [...timings.timingOf(alert.expr, alert.alert).sources].map((s) => words[s] ?? s).join(', ');
+      expect({ alert: alert.alert, row: row?.split(' | ').slice(4, 6) }).toEqual({ alert: alert.alert, row: [sources, rendered.find((r) => r.alert === alert.alert)?.for] });
     }
   });
 
