@@ -4,7 +4,7 @@ import { MAX_SCHEDULE_MINUTES } from '../../contract/constants';
 import { DEFAULT_BRIDGE_MEMORY_MIB } from '../../contract/bridge-capacity';
 import { ConfigError } from '../../contract/errors';
 import { DEMO_HOST_INSTANCE_TYPES } from '../neuron-collector/demo-host-image';
-import { alertOverrideProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
+import { alertOverrideProblems, holdTimeProblems, PROMETHEUS_DURATION, SEVERITIES } from '../prometheus-workspace/alert-rules';
 import { sourceTimings, type SourceTimings } from '../prometheus-workspace/series-sources';
 import type { CatalogNamespace } from '../../contract/catalog-schema';
 import { DEFAULT_EXPORTER_PORT, scrapeTargetProblems, TORCHSERVE_DEFAULTS } from '../neuron-collector/render';
@@ -235,6 +235,8 @@ export function parseInferwatchConfig(raw: unknown): InferwatchConfig {
       if (key in workload.bridge.config) throw new ConfigError(`config key "${prefix}${key}" is set by the CloudWatchBridge construct; leave it out`);
     }
     checkBridgeConfig(workload.bridge.config, prefix);
+    const hold = holdTimeProblems(workload.alerts, workloadTimings(workload))[0];
+    if (hold) throw new ConfigError(`config key "workloads[${i}].alerts.${hold.path.join('.')}": ${hold.message}`);
     const crossAccount = workload.account !== undefined && workload.account !== monitoringAccount;
     if (crossAccount && monitoringAccount === undefined) {
       throw new ConfigError(`config key "monitoring.account" is required when workloads[${i}] names another account (${workload.account})`);

@@ -215,6 +215,29 @@ function alertTiming(definition: AlertDefinition, timings: BridgeWindows | RuleT
   };
 }
 
+/**
+ * A workload's own hold times (`for`) shorter than the interval at which its data for that alert is written (its
+ * `timings`), by key under `alerts`: the rollout config's check of what PrometheusWorkspace refuses at synth.
+ */
+export function holdTimeProblems(
+  alerts: Readonly<Record<string, AlertOverride>>,
+  timings: SourceTimings,
+  ruleTimings: RuleTimings = defaultRuleTimings(),
+  template: AlertTemplate = loadAlertTemplate(),
+): Array<{ path: string[]; message: string }> {
+  const problems: Array<{ path: string[]; message: string }> = [];
+  for (const definition of template.alerts) {
+    const override = alerts[definition.alert];
+    if (override?.for === undefined || override.enabled === false) continue;
+    const timing = alertTiming(definition, ruleTimings);
+    const min = timing.minForSeconds({ account: '', region: '', alerts, timings });
+    if (durationSeconds(override.for) >= min) continue;
+    const reads = timing.reads({ account: '', region: '', alerts, timings });
+    problems.push({ path: [definition.alert, 'for'], message: `${override.for} is shorter than ${humanThreshold(min, 'seconds')}, how often the data the alert reads is written (${reads}): hold for longer, or read that class more often (bridge config readIntervals)` });
+  }
+  return problems;
+}
+
 /** `for` raised to `minSeconds` where it is shorter: the condition must hold across two writes of its data, not one write seen twice. */
 function atLeast(duration: string, minSeconds: number): string {
   return durationSeconds(duration) >= minSeconds ? duration : humanThreshold(minSeconds, 'seconds');

@@ -170,9 +170,12 @@ export class RuleTimings {
   }
 }
 
+let projectDefaults: RuleTimings | undefined;
+
 /** The timings of the project's rules with the bridge's defaults. */
 export function defaultRuleTimings(): RuleTimings {
-  return new RuleTimings(rulesOf(readRuleFile(PROJECT_RULES_FILE)), DEFAULT_SOURCE_TIMINGS, new SeriesIndex());
+  projectDefaults ??= new RuleTimings(rulesOf(readRuleFile(PROJECT_RULES_FILE)), DEFAULT_SOURCE_TIMINGS, new SeriesIndex());
+  return projectDefaults;
 }
 
 function fillStrings(value: unknown, windows: BridgeWindows): unknown {

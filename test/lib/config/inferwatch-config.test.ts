@@ -62,6 +62,9 @@ describe('rollout config', () => {
     [{ workloads: [{ alerts: { NeuronCoreSaturated: { severity: 'page' } } }] }, 'config key "workloads[0].alerts.NeuronCoreSaturated.severity"'],
     [{ workloads: [{ alerts: { NeuronCoreSaturated: { for: '10 minutes' } } }] }, 'config key "workloads[0].alerts.NeuronCoreSaturated.for": must be a Prometheus duration such as 10m or 1h30m'],
     [{ workloads: [{ alerts: { NeuronCoreSaturated: { threshhold: 0.8 } } }] }, 'unknown config key "workloads[0].alerts.NeuronCoreSaturated.threshhold"'],
+    // Latencies are read every 10 minutes by default: a hold time of 5 would see one read twice.
+    [{ workloads: [{ alerts: { SageMakerModelLatencyP99High: { for: '5m' } } }] }, 'config key "workloads[0].alerts.SageMakerModelLatencyP99High.for": 5m is shorter than 10m, how often the data the alert reads is written (latency (written every 10m))'],
+    [{ workloads: [{ bridge: { scheduleMinutes: 15, timeoutSeconds: 600 }, alerts: { SageMakerEndpointHigh5xxRatio: { for: '10m' } } }] }, 'config key "workloads[0].alerts.SageMakerEndpointHigh5xxRatio.for": 10m is shorter than 15m'],
   ])('rejects %j naming the key', (raw, message) => {
     expect(() => parseInferwatchConfig(raw)).toThrow(ConfigError);
     expect(() => parseInferwatchConfig(raw)).toThrow(message);
