@@ -197,21 +197,20 @@ export function durationSeconds(duration: string): number {
   return total;
 }
 
-/** An alert's windows, and the shortest hold time its data allows (0: no floor) for the rollout and for one workload. */
+/** An alert's windows, and the shortest hold time its data allows (0: no floor) with the rollout's timings or a workload's own. */
 interface AlertTiming {
   readonly windows: BridgeWindows;
-  readonly minForSeconds: (workload?: WorkloadAlerts) => number;
-  readonly reads: (workload?: WorkloadAlerts) => string;
+  readonly minForSeconds: (own?: SourceTimings) => number;
+  readonly reads: (own?: SourceTimings) => string;
 }
 
 function alertTiming(definition: AlertDefinition, timings: BridgeWindows | RuleTimings): AlertTiming {
   if (!(timings instanceof RuleTimings)) return { windows: timings, minForSeconds: () => 0, reads: () => '' };
   const timing = timings.timingOf(definition.expr, definition.alert);
-  const of = (workload?: WorkloadAlerts) => workload?.timings ?? timings.timings;
   return {
     windows: timing.windows,
-    minForSeconds: (workload) => Math.max(0, ...[...timing.sources].map((s) => of(workload)[s].everySeconds)),
-    reads: (workload) => describeSources(timing.sources, of(workload), (seconds) => humanThreshold(seconds, 'seconds')),
+    minForSeconds: (own) => Math.max(0, ...[...timing.sources].map((s) => (own ?? timings.timings)[s].everySeconds)),
+    reads: (own) => describeSources(timing.sources, own ?? timings.timings, (seconds) => humanThreshold(seconds, 'seconds')),
   };
 }
 
@@ -230,9 +229,9 @@ export function holdTimeProblems(
     const override = alerts[definition.alert];
     if (override?.for === undefined || override.enabled === false) continue;
     const timing = alertTiming(definition, ruleTimings);
-    const min = timing.minForSeconds({ account: '', region: '', alerts, timings });
+    const min = timing.minForSeconds(timings);
     if (durationSeconds(override.for) >= min) continue;
-    const reads = timing.reads({ account: '', region: '', alerts, timings });
+    const reads = timing.reads(timings);
     problems.push({ path: [definition.alert, 'for'], message: `${override.for} is shorter than ${humanThreshold(min, 'seconds')}, how often the data the alert reads is written (${reads}): hold for longer, or read that class more often (bridge config readIntervals)` });
   }
   return problems;
@@ -245,10 +244,10 @@ function atLeast(duration: string, minSeconds: number): string {
 
 /** A workload's own `for` shorter than its data allows is refused: raising it would change what the user set. */
 function checkOverrideFor(definition: AlertDefinition, workload: WorkloadAlerts, override: AlertOverride, timing: AlertTiming): void {
-  const min = timing.minForSeconds(workload);
+  const min = timing.minForSeconds(workload.timings);
   if (override.for === undefined || durationSeconds(override.for) >= min) return;
   throw new ConfigError(
-    `alert ${definition.alert} of workload ${workload.account}/${workload.region}: for ${override.for} is shorter than ${humanThreshold(min, 'seconds')}, how often the data it reads is written (${timing.reads(workload)}); ` +
+    `alert ${definition.alert} of workload ${workload.account}/${workload.region}: for ${override.for} is shorter than ${humanThreshold(min, 'seconds')}, how often the data it reads is written (${timing.reads(workload.timings)}); ` +
       `set its for to ${humanThreshold(min, 'seconds')} or more, or read that class more often (bridge config readIntervals)`,
   );
 }
