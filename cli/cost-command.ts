@@ -153,13 +153,13 @@ function countedEstimate(catalog: Catalog, config: ReturnType<typeof loadConfig>
   const cycle = variantCycle(catalog, leversOf(config), idle, flags.scheduleMinutes);
   const load = { ...base, everyMetricQueries: base.queries, queries: cycle.perStatistic * variants, queriesFiveStats: cycle.fiveStats * variants, bridgeSamplesPerPeriod: cycle.samplesPerPeriod * variants + extra };
   const highResolution = extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : '';
-  const summary = `${variants} production variants (${round(load.queries)} queries a cycle on average, ${round(load.queriesFiveStats)} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${leversText(config, idle, variants)}${highResolution}`;
+  const summary = `${variants} production variants (${round(load.queries)} queries a cycle on average, ${round(load.queriesFiveStats)} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${leversText(config, idle)}${highResolution}`;
   return { load, fleet: variantFleet(catalog), scope: 'per real-time variant', scopeNote: 'Per real-time variant and 30-day month', summary };
 }
 
-/** Which levers the estimate applied: the idle fraction with the sentinel setting, and the read intervals. */
-function leversText(config: ReturnType<typeof loadConfig>, idle: number, sentinels: number): string {
-  const through = config.idleVariants === 'sentinel' ? `, read through ${sentinels} sentinel${sentinels === 1 ? '' : 's'} when idle` : '';
+/** Which levers the estimate applied: the idle fraction with the sentinel setting (and how many a discovered fleet has), and the read intervals. */
+function leversText(config: ReturnType<typeof loadConfig>, idle: number, sentinels?: number): string {
+  const through = config.idleVariants === 'sentinel' && sentinels !== undefined ? `, read through ${sentinels} sentinel${sentinels === 1 ? '' : 's'} when idle` : '';
   return `, ${Math.round(idle * 100)} % of the time idle (idleVariants: ${config.idleVariants}${through}), read intervals ${formatIntervals(config.readIntervals)}`;
 }
 
