@@ -141,8 +141,9 @@ export class PlannedKeys extends Set<SeriesKey> implements PlannedMarks {
 /**
  * The queries of a cycle: one per (metric, dimensions, statistic) the catalog asks for, all sharing the cycle's
  * window, and its period but for high-resolution metrics read at their own (each call holds one period). They are built lazily, one GetMetricData call's worth at a time, so a cycle never holds
- * every query of a large fleet. The order keeps each Prometheus metric family together (metric names sorted,
- * statistic before dimensions), which the text exposition needs.
+ * every query of a large fleet. Calls are packed to the fewest (see `chunks`); with `familiesTogether` (a dry run)
+ * the order keeps each Prometheus metric family together (metric names sorted, statistic before dimensions), which
+ * the text exposition needs.
  */
 export class QueryPlan {
   /** Queries in the plan (before collisions are left out): the CloudWatch metrics one read requests, what GetMetricData bills. */
