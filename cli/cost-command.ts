@@ -3,7 +3,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { SERIES_PER_NEURON_HOST } from '../contract/constants';
 import { instrumentAwsClient } from '../lambda/bridge/aws-calls';
 import { Catalog } from '../lambda/bridge/catalog/catalog';
-import { DiscoveryCache, discoverMetrics } from '../lambda/bridge/cloudwatch/discovery';
+import { DiscoveryCache, discoverMetrics, type DiscoveredMetric } from '../lambda/bridge/cloudwatch/discovery';
+import { metricClass, type MetricClass } from '../lambda/bridge/cloudwatch/freshness';
+import { PUBLISHED_WITH_TRAFFIC, TrafficSplit } from '../lambda/bridge/cloudwatch/idle';
 import { QueryPlan } from '../lambda/bridge/cloudwatch/plan';
 import { UsageError } from '../contract/errors';
 import { loadConfig } from '../lambda/bridge/config';
@@ -21,6 +23,9 @@ import {
   streamUpdates,
   variantCycle,
   variantLoad,
+  averageCycle,
+  variantFleet,
+  type FleetClasses,
   type FleetLoad,
   type ReadLevers,
 } from './cost';
@@ -64,30 +69,98 @@ function count(flag: string): (value: string) => number {
   };
 }
 
-/** The load measured from ListMetrics: the queries the bridge would plan, and the variants seen. */
-async function discoveredLoad(catalog: Catalog, config: ReturnType<typeof loadConfig>, cloudwatch: CloudWatchClient): Promise<{ load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>; summary: string }> {
+/** A fleet's load in the estimate's terms, the loads its lever table is made of, and what the estimate is of. */
+interface Estimated {
+  readonly load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>;
+  /** The fleet the lever table prices, what it is (`per real-time variant`), and the table's note on it. */
+  readonly fleet: FleetClasses;
+  readonly scope: string;
+  readonly scopeNote: string;
+  readonly summary: string;
+}
+
+/** The SageMaker production variants (endpoint and variant) the metrics are of. */
+function variantsOf(metrics: readonly DiscoveredMetric[]): number {
+  const variants = new Set<string>();
+  for (const m of metrics) {
+    if (m.namespace !== 'AWS/SageMaker') continue;
+    const endpoint = m.dimensions.find((d) => d.Name === 'EndpointName')?.Value;
+    const variant = m.dimensions.find((d) => d.Name === 'VariantName')?.Value;
+    if (endpoint !== undefined && variant !== undefined) variants.add(JSON.stringify([endpoint, variant]));
+  }
+  return variants.size;
+}
+
+/**
+ * The discovered metrics by class and traffic, as the bridge splits them: a variant whose `Invocations` is listed is
+ * read through its sentinel when idle (TrafficSplit); every other metric is read whatever the traffic.
+ */
+export function discoveredClasses(metrics: readonly DiscoveredMetric[], plan: QueryPlan, catalog: Catalog, variants: number): FleetClasses {
+  const split = new TrafficSplit(metrics, () => false);
+  const buckets = new Map<string, { metricClass: MetricClass; withTraffic: boolean; readThroughSentinel: boolean; metrics: DiscoveredMetric[] }>();
+  const add = (metric: DiscoveredMetric, readThroughSentinel: boolean) => {
+    const mapping = catalog.resolve(metric.namespace, metric.metricName);
+    const c = metricClass(metric.namespace, mapping);
+    const withTraffic = metric.namespace === 'AWS/SageMaker' && PUBLISHED_WITH_TRAFFIC.has(metric.metricName);
+    const id = `${c}|${withTraffic}|${readThroughSentinel}`;
+    const bucket = buckets.get(id) ?? { metricClass: c, withTraffic, readThroughSentinel, metrics: [] };
+    bucket.metrics.push(metric);
+    buckets.set(id, bucket);
+  };
+  for (const group of split.groups.values()) for (const metric of group.metrics) add(metric, true);
+  for (const metric of split.always) add(metric, false);
+  const classes = [...buckets.values()].map(({ metrics: list, ...bucket }) => {
+    const part = plan.subset(list);
+    const updates = list.reduce((n, m) => n + streamUpdates(catalog.resolve(m.namespace, m.metricName).series.map((s) => s.stat)), 0);
+    return { ...bucket, queries: part.size, fiveStats: part.billedFiveStats, series: part.seriesCount, streamUpdates: updates };
+  });
+  return { classes, sentinels: split.groups.size, metadataSeries: METADATA_SERIES_PER_VARIANT * variants };
+}
+
+/** The load measured from ListMetrics, with the configured levers and the first idle fraction applied. */
+async function discoveredEstimate(catalog: Catalog, config: ReturnType<typeof loadConfig>, flags: CostFlags, cloudwatch: CloudWatchClient): Promise<Estimated> {
   const metrics = await discoverMetrics(cloudwatch, config.namespaces, new DiscoveryCache(), Date.now(), 0, new ApiCallCounter());
   const plan = new QueryPlan(metrics, catalog, {}, config.maxLabelValueLength, { period: config.period, highResolution: config.highResolution });
-  const variants = new Set(
-    metrics
-      .filter((m) => m.namespace === 'AWS/SageMaker')
-      .map((m) => {
-        const d = Object.fromEntries(m.dimensions.map((x) => [x.Name, x.Value]));
-        return d.EndpointName && d.VariantName ? `${d.EndpointName}/${d.VariantName}` : undefined;
-      })
-      .filter((v) => v !== undefined),
-  ).size;
-  const streamUpdatesPerMinute = metrics.reduce((n, m) => n + streamUpdates(catalog.resolve(m.namespace, m.metricName).series.map((s) => s.stat)), 0);
-  return {
-    load: {
-      queries: plan.size,
-      queriesFiveStats: plan.billedFiveStats,
-      streamUpdatesPerMinute,
-      bridgeSeries: plan.seriesCount + METADATA_SERIES_PER_VARIANT * variants,
-      bridgeSamplesPerPeriod: plan.samplesPerPeriod + METADATA_SERIES_PER_VARIANT * variants,
-    },
-    summary: `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle, ${plan.billedFiveStats} metrics of up to 5 statistics`,
+  const variants = variantsOf(metrics);
+  const fleet = discoveredClasses(metrics, plan, catalog, variants);
+  const idle = flags.idle[0] ?? 0;
+  const cycle = averageCycle(fleet, leversOf(config), idle, flags.scheduleMinutes);
+  // High-resolution series read at their own period write several samples a period, whatever the levers.
+  const extra = plan.samplesPerPeriod - plan.seriesCount;
+  const load = {
+    queries: cycle.perStatistic,
+    queriesFiveStats: cycle.fiveStats,
+    everyMetricQueries: plan.size,
+    streamUpdatesPerMinute: fleet.classes.reduce((n, c) => n + c.streamUpdates, 0),
+    bridgeSeries: plan.seriesCount + fleet.metadataSeries,
+    bridgeSamplesPerPeriod: cycle.samplesPerPeriod + extra,
   };
+  const summary =
+    `discovered ${metrics.length} CloudWatch metrics in ${config.namespaces.join(', ')} (${variants} production variants): ${plan.size} queries a cycle when every metric is read, ${plan.billedFiveStats} metrics of up to 5 statistics; ` +
+    `with the levers applied ${round(load.queries)} queries a cycle on average (${round(load.queriesFiveStats)} metrics of up to 5 statistics)${leversText(config, idle, fleet.sentinels)}${extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : ''}`;
+  const scope = `for the discovered fleet (${variants} production variants, ${metrics.length} CloudWatch metrics)`;
+  return { load, fleet, scope, scopeNote: `For the discovered fleet, a 30-day month`, summary };
+}
+
+/** The load of `--variants N` real-time variants with every listed real-time metric, with the levers and the first idle fraction applied. */
+function countedEstimate(catalog: Catalog, config: ReturnType<typeof loadConfig>, flags: CostFlags): Estimated {
+  const variants = flags.variants ?? flags.endpoints;
+  if (variants === undefined) throw new UsageError('give the fleet: --endpoints N and/or --variants N (and --neuron-hosts N), or --discover');
+  const base = variantLoad(catalog, variants);
+  const extra = highResolutionExtraSamples(catalog, variants, { period: config.period, highResolution: config.highResolution });
+  const idle = flags.idle[0] ?? 0;
+  // What the configured levers read in an average cycle, with the first idle fraction given.
+  const cycle = variantCycle(catalog, leversOf(config), idle, flags.scheduleMinutes);
+  const load = { ...base, everyMetricQueries: base.queries, queries: cycle.perStatistic * variants, queriesFiveStats: cycle.fiveStats * variants, bridgeSamplesPerPeriod: cycle.samplesPerPeriod * variants + extra };
+  const highResolution = extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : '';
+  const summary = `${variants} production variants (${round(load.queries)} queries a cycle on average, ${round(load.queriesFiveStats)} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${leversText(config, idle)}${highResolution}`;
+  return { load, fleet: variantFleet(catalog), scope: 'per real-time variant', scopeNote: 'Per real-time variant and 30-day month', summary };
+}
+
+/** Which levers the estimate applied: the idle fraction with the sentinel setting (and how many a discovered fleet has), and the read intervals. */
+function leversText(config: ReturnType<typeof loadConfig>, idle: number, sentinels?: number): string {
+  const through = config.idleVariants === 'sentinel' && sentinels !== undefined ? `, read through ${sentinels} sentinel${sentinels === 1 ? '' : 's'} when idle` : '';
+  return `, ${Math.round(idle * 100)} % of the time idle (idleVariants: ${config.idleVariants}${through}), read intervals ${formatIntervals(config.readIntervals)}`;
 }
 
 const DAY_MS = 86_400_000;
@@ -183,32 +256,18 @@ export function costCommand(): Command {
       }
       const catalog = Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, config.latency);
       if (flags.scheduleMinutes < 1) throw new UsageError('--schedule-minutes must be at least 1');
-      let load: Omit<FleetLoad, 'hostSeries' | 'hostScrapeSeconds'>;
-      if (flags.discover) {
-        const cloudwatch = instrumentAwsClient(new CloudWatchClient({ region: config.region }), consoleLogger('warn'));
-        const found = await discoveredLoad(catalog, config, cloudwatch);
-        load = found.load;
-        process.stdout.write(`${found.summary}\n\n`);
-      } else {
-        const variants = flags.variants ?? flags.endpoints;
-        if (variants === undefined) throw new UsageError('give the fleet: --endpoints N and/or --variants N (and --neuron-hosts N), or --discover');
-        const base = variantLoad(catalog, variants);
-        const extra = highResolutionExtraSamples(catalog, variants, { period: config.period, highResolution: config.highResolution });
-        // What the configured levers read in an average cycle, with the first idle fraction given.
-        const cycle = variantCycle(catalog, leversOf(config), flags.idle[0] ?? 0, flags.scheduleMinutes);
-        load = { ...base, everyMetricQueries: base.queries, queries: cycle.perStatistic * variants, queriesFiveStats: cycle.fiveStats * variants, bridgeSamplesPerPeriod: cycle.samplesPerPeriod * variants + extra };
-        const highResolution = extra > 0 ? `, high-resolution metrics at their own period (+${extra} samples a period)` : '';
-        const idle = `, ${Math.round((flags.idle[0] ?? 0) * 100)} % of the time idle (idleVariants: ${config.idleVariants}), read intervals ${formatIntervals(config.readIntervals)}`;
-        process.stdout.write(
-          `${variants} production variants (${round(load.queries)} queries a cycle on average, ${round(load.queriesFiveStats)} metrics of up to 5 statistics), ${flags.neuronHosts} Neuron hosts, period ${config.period} s${idle}${highResolution}\n\n`,
-        );
-      }
+      const estimated = flags.discover
+        ? await discoveredEstimate(catalog, config, flags, instrumentAwsClient(new CloudWatchClient({ region: config.region }), consoleLogger('warn')))
+        : countedEstimate(catalog, config, flags);
+      const { load } = estimated;
+      process.stdout.write(`${estimated.summary}\n\n`);
       const lines = estimateCost({ ...load, hostSeries: SERIES_PER_NEURON_HOST * flags.neuronHosts, hostScrapeSeconds: flags.hostScrapeSeconds }, flags.scheduleMinutes, config.period);
       process.stdout.write(`${formatCost(lines)}\n`);
       process.stdout.write(`\n${lambdaBillText(load.bridgeSeries, flags, config.region)}\n`);
       const modes = latencyModeCosts((mode) => Catalog.withDefaults(config.catalog, config.namingProfile, config.neuronNamespace, mode), flags.scheduleMinutes, config.period);
       if (flags.idle.length > 1 || flags.idle[0] !== 0) {
-        process.stdout.write(`\nIdle variants and read intervals, each lever alone and together, per real-time variant:\n${formatLeverRows(catalog, leverRows(catalog, leversOf(config), flags.idle, flags.scheduleMinutes, config.period), config.period)}\n`);
+        const rows = leverRows(estimated.fleet, leversOf(config), flags.idle, flags.scheduleMinutes, config.period);
+        process.stdout.write(`\nIdle variants and read intervals, each lever alone and together, ${estimated.scope}:\n${formatLeverRows(rows, estimated.scopeNote)}\n`);
       }
       if (config.promql.enabled) process.stdout.write(`\n${formatPromQlCost(promQlCost(loadPromQlMapping(), config.period), config.period)}\n`);
       process.stdout.write(`\nLatency as histogram (fleet-wide p99 with histogram_quantile), summary (per-series quantiles) or both, per real-time variant:\n${formatLatencyModeCosts(modes, config.latency)}\n`);

@@ -226,6 +226,11 @@ export interface ClassLoad {
   readonly streamUpdates: number;
   /** SageMaker publishes them only for periods with traffic: an idle variant reads none (its sentinel instead) and writes none. */
   readonly withTraffic: boolean;
+  /**
+   * Idle, they are read through their variant's sentinel (false: read anyway, as the bridge reads a variant whose
+   * `Invocations` is not listed). @default true
+   */
+  readonly readThroughSentinel?: boolean;
 }
 
 /** A real-time variant's load by metric class and traffic, with this catalog (every listed real-time metric present). */
@@ -283,8 +288,12 @@ export interface VariantMonth {
  * samples (SageMaker publishes none); its instance metrics and metadata go on.
  */
 export function variantMonth(catalog: Catalog, levers: ReadLevers, idle: number, scheduleMinutes: number, periodSeconds: number): VariantMonth {
+  return monthOf(variantCycle(catalog, levers, idle, scheduleMinutes), scheduleMinutes, periodSeconds);
+}
+
+/** A month of cycles like this one. */
+export function monthOf(cycle: AverageCycle, scheduleMinutes: number, periodSeconds: number): VariantMonth {
   const cycles = MINUTES_PER_MONTH / scheduleMinutes;
-  const cycle = variantCycle(catalog, levers, idle, scheduleMinutes);
   const samples = (cycle.samplesPerPeriod * MINUTES_PER_MONTH * 60) / periodSeconds;
   const usd = (metrics: number) => ((metrics * cycles) / 1000) * PRICES.getMetricDataPer1000Metrics;
   return { perStatisticUsd: usd(cycle.perStatistic), fiveStatsUsd: usd(cycle.fiveStats), ampUsd: (samples / 1e7) * PRICES.ampPer10MillionSamples };
@@ -298,14 +307,40 @@ export function variantCycle(
   scheduleMinutes: number,
   /** Only the metrics a fleet publishes (the bench's stand-in fleet). @default every listed real-time metric */
   present?: (namespace: string, metric: string) => boolean,
-): { perStatistic: number; fiveStats: number; samplesPerPeriod: number } {
-  let perStatistic = levers.idleSentinel ? idle : 0;
+): AverageCycle {
+  return averageCycle({ classes: variantClasses(catalog, present), sentinels: 1, metadataSeries: METADATA_SERIES_PER_VARIANT }, levers, idle, scheduleMinutes);
+}
+
+/** What a fleet reads, by metric class and traffic: the loads summed over its metrics, and the variants that have a sentinel. */
+export interface FleetClasses {
+  readonly classes: ReadonlyArray<ClassLoad & { readonly metricClass: MetricClass }>;
+  /** Variants an idle cycle reads through one sentinel query (their `Invocations` is listed). */
+  readonly sentinels: number;
+  /** SageMaker metadata series, written whatever the traffic. */
+  readonly metadataSeries: number;
+}
+
+/** An average cycle: metrics requested under both readings, and the samples written a period. */
+export interface AverageCycle {
+  readonly perStatistic: number;
+  readonly fiveStats: number;
+  readonly samplesPerPeriod: number;
+}
+
+/**
+ * The average cycle of a fleet idle a fraction `idle` of the time (no request at all): metrics published only with
+ * traffic are read when busy, and through one sentinel query per variant (`Invocations` `SampleCount`, one metric
+ * under either reading) when idle with the sentinel on; each class every `cyclesPerRead` cycles. An idle variant
+ * writes no invocation, error or latency samples (SageMaker publishes none); its instance metrics and metadata go on.
+ */
+export function averageCycle(fleet: FleetClasses, levers: ReadLevers, idle: number, scheduleMinutes: number): AverageCycle {
+  let perStatistic = levers.idleSentinel ? idle * fleet.sentinels : 0;
   let fiveStats = perStatistic;
-  let series = METADATA_SERIES_PER_VARIANT;
-  let idleSeries = METADATA_SERIES_PER_VARIANT;
-  for (const load of variantClasses(catalog, present)) {
+  let series = fleet.metadataSeries;
+  let idleSeries = fleet.metadataSeries;
+  for (const load of fleet.classes) {
     const share = 1 / cyclesPerRead(levers.intervals[load.metricClass], scheduleMinutes);
-    const readShare = load.withTraffic && levers.idleSentinel ? share * (1 - idle) : share;
+    const readShare = load.withTraffic && levers.idleSentinel && load.readThroughSentinel !== false ? share * (1 - idle) : share;
     perStatistic += load.queries * readShare;
     fiveStats += load.fiveStats * readShare;
     series += load.series;
@@ -316,49 +351,57 @@ export function variantCycle(
 
 /** A metric stream carrying the same statistics for one variant a month: its list price, Firehose ingestion, and AMP. */
 export function streamVariantMonth(catalog: Catalog, idle: number, periodSeconds: number): number {
+  return streamMonth(variantFleet(catalog), idle, periodSeconds);
+}
+
+/** A metric stream carrying the same statistics for a fleet a month: its list price, Firehose ingestion, and AMP. */
+export function streamMonth(fleet: FleetClasses, idle: number, periodSeconds: number): number {
   let updates = 0;
-  for (const load of variantClasses(catalog)) updates += load.streamUpdates * (load.withTraffic ? 1 - idle : 1);
+  for (const load of fleet.classes) updates += load.streamUpdates * (load.withTraffic ? 1 - idle : 1);
   const perMonth = updates * MINUTES_PER_MONTH * (60 / Math.max(60, periodSeconds));
   const firehose = ((perMonth * FIREHOSE.bytesPerUpdate) / 1e9) * FIREHOSE.perGb;
-  const amp = variantMonth(catalog, EVERY_CYCLE, idle, 1, periodSeconds).ampUsd;
+  const amp = monthOf(averageCycle(fleet, EVERY_CYCLE, idle, 1), 1, periodSeconds).ampUsd;
   return (perMonth / 1000) * PRICES.metricStreamsPer1000Updates + firehose + amp;
 }
 
-/** The levers one at a time and together, per real-time variant and month, at each idle fraction. */
+/** One real-time variant with every listed real-time metric, as `FleetClasses`. */
+export function variantFleet(catalog: Catalog): FleetClasses {
+  return { classes: variantClasses(catalog), sentinels: 1, metadataSeries: METADATA_SERIES_PER_VARIANT };
+}
+
+/** The levers one at a time and together, a month, at each idle fraction. */
 export interface LeverRow {
   readonly idle: number;
   readonly lever: string;
   readonly month: VariantMonth;
+  /** A metric stream carrying the same statistics, with Firehose and AMP. */
+  readonly streamUsd: number;
 }
 
-export function leverRows(catalog: Catalog, configured: ReadLevers, idles: readonly number[], scheduleMinutes: number, periodSeconds: number): LeverRow[] {
+/** The lever rows of a fleet: one real-time variant (`variantFleet`), or a discovered fleet. */
+export function leverRows(fleet: FleetClasses, configured: ReadLevers, idles: readonly number[], scheduleMinutes: number, periodSeconds: number): LeverRow[] {
   const rows: LeverRow[] = [];
   for (const idle of idles) {
-    const month = (levers: ReadLevers) => variantMonth(catalog, levers, idle, scheduleMinutes, periodSeconds);
-    rows.push({ idle, lever: 'every metric every cycle (before)', month: month(EVERY_CYCLE) });
-    rows.push({ idle, lever: 'idle variants through a sentinel, alone', month: month({ ...EVERY_CYCLE, idleSentinel: true }) });
-    rows.push({ idle, lever: 'read intervals per class, alone', month: month({ ...EVERY_CYCLE, intervals: configured.intervals }) });
-    rows.push({ idle, lever: 'both (the configuration)', month: month(configured) });
+    const streamUsd = streamMonth(fleet, idle, periodSeconds);
+    const month = (levers: ReadLevers) => monthOf(averageCycle(fleet, levers, idle, scheduleMinutes), scheduleMinutes, periodSeconds);
+    rows.push({ idle, lever: 'every metric every cycle (before)', month: month(EVERY_CYCLE), streamUsd });
+    rows.push({ idle, lever: 'idle variants through a sentinel, alone', month: month({ ...EVERY_CYCLE, idleSentinel: true }), streamUsd });
+    rows.push({ idle, lever: 'read intervals per class, alone', month: month({ ...EVERY_CYCLE, intervals: configured.intervals }), streamUsd });
+    rows.push({ idle, lever: 'both (the configuration)', month: month(configured), streamUsd });
   }
   return rows;
 }
 
-/** The lever rows as a table: both billing readings with AMP, and a metric stream beside them. */
-export function formatLeverRows(catalog: Catalog, rows: readonly LeverRow[], periodSeconds: number): string {
+/** The lever rows as a table: both billing readings with AMP, and a metric stream beside them; `scope` says what a row prices. */
+export function formatLeverRows(rows: readonly LeverRow[], scope = 'Per real-time variant and 30-day month'): string {
   const usd = (n: number) => `$${n.toFixed(2)}`;
   const table = [
     ['idle', 'how the bridge reads', 'per statistic + AMP', 'per metric (5 stats) + AMP', 'metric stream + Firehose + AMP'],
-    ...rows.map((r) => [
-      `${Math.round(r.idle * 100)} %`,
-      r.lever,
-      usd(r.month.perStatisticUsd + r.month.ampUsd),
-      usd(r.month.fiveStatsUsd + r.month.ampUsd),
-      usd(streamVariantMonth(catalog, r.idle, periodSeconds)),
-    ]),
+    ...rows.map((r) => [`${Math.round(r.idle * 100)} %`, r.lever, usd(r.month.perStatisticUsd + r.month.ampUsd), usd(r.month.fiveStatsUsd + r.month.ampUsd), usd(r.streamUsd)]),
   ];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
   const text = table.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
-  return `${text}\n\nPer real-time variant and 30-day month. Metric stream: its list price, Firehose ingestion at ${FIREHOSE.bytesPerUpdate} bytes an update (a lower bound), the same AMP samples.`;
+  return `${text}\n\n${scope}. Metric stream: its list price, Firehose ingestion at ${FIREHOSE.bytesPerUpdate} bytes an update (a lower bound), the same AMP samples.`;
 }
 
 /** What the PromQL source adds per LLM-serving instance and per GPU, from its mapping (`promql-metrics.yaml`). */

@@ -271,7 +271,7 @@ class FleetRun {
       stateFileBytes: state.largest,
       stateFile: state.largestName,
       getMetricDataCalls: s.counts.get('GetMetricData') ?? 0,
-      getMetricDataMinimum: queries === 0 ? 0 : Math.max(Math.ceil(queries / 500), Math.ceil(s.datapointsServed / 100_800)),
+      getMetricDataMinimum: s.cloudwatch.getMetricDataMinimum(),
       throttled: [...s.throttled.values()].reduce((a, b) => a + b, 0),
       queries,
       distinctQueries: s.distinctQueries.size,
@@ -625,7 +625,8 @@ function render(report: Report): string {
   for (const outage of outages) for (const c of [...outage.cycles, ...(outage.after ? [outage.after] : [])]) push(`| ${cycleRow(c)} |`);
   push('');
   push(
-    'GetMetricData minimum: max(ceil(queries / 500), ceil(datapoints / 100,800)), queries counted by the stand-in on first pages. ' +
+    'GetMetricData minimum: the sum over the distinct (StartTime, EndTime) windows the cycle read of max(ceil(queries / 500), ceil(datapoints / 100,800)), queries counted by the stand-in on first pages: ' +
+      'a call has one window, and classes read from their own base (latency, utilization) or the idle variants\' sentinels cannot share one. ' +
       'SageMaker: ListEndpoints / DescribeEndpoint / DescribeEndpointConfig calls. State file: the largest file with "state" in its name; dir: everything in the state directory. ' +
       'State written / read: bytes the CLI wrote to and read from files under the state directory (counted by the preload). Samples landed: `prometheus_tsdb_head_samples_appended_total` during the cycle.',
     '',

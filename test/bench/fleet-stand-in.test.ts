@@ -75,6 +75,24 @@ describe('fleet stand-in', () => {
     expect(standIn.distinctQueries.size).toBe(100);
   });
 
+  test('the minimum of calls is counted per (StartTime, EndTime) window: reads of two windows never share a call', async () => {
+    // 250 queries over 5 minutes and 250 over 10: ceil(500 / 500) = 1 would need one call of two windows.
+    await getMetricData(invocations(250), 5);
+    await getMetricData(invocations(250, 250), 10);
+    expect(standIn.metricsRequested).toBe(500);
+    expect(standIn.cloudwatch.getMetricDataMinimum()).toBe(2);
+    // Reads of one window add up: 250 more over 5 minutes still fit the first window's one call; a third window is a third call.
+    await getMetricData(invocations(250, 500), 5);
+    expect(standIn.cloudwatch.getMetricDataMinimum()).toBe(2);
+    await getMetricData(invocations(1), 15);
+    expect(standIn.cloudwatch.getMetricDataMinimum()).toBe(3);
+    // A window's datapoints past 100,800 take pages: 100 queries over a day need two.
+    standIn.resetCounts();
+    const first = await getMetricData(invocations(100), 1440);
+    await getMetricData(invocations(100), 1440, first.NextToken);
+    expect(standIn.cloudwatch.getMetricDataMinimum()).toBe(2);
+  });
+
   test('past 50 GetMetricData calls in one second, CloudWatch answers Throttling; requests are served concurrently', async () => {
     // A fresh second: the calls of the tests before count against the quota too.
     await new Promise((resolve) => setTimeout(resolve, 1100));

@@ -26,7 +26,7 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   // windows of held series (their answer stopped before their frontier): they refer to `heldBase`.
   const heldBase = heldBaseOf(cycle);
   const fetchStart = Math.min(readStart, previous.rereadFrom ?? Infinity, heldBase ?? Infinity);
-  const sources = cycle.sources.map((source) => source.plan({ startedAt, readStart: fetchStart, previous }));
+  const sources = cycle.sources.map((source) => source.plan({ startedAt, readStart: fetchStart, previous, dryRun: cycle.options.dryRun }));
   const queries = sources.reduce((n, source) => n + source.queries, 0);
   const periodMs = config.period * 1000;
   const writableFrom = Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs;

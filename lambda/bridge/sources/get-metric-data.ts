@@ -43,7 +43,7 @@ export class GetMetricDataSource implements MetricSource {
       });
     }
     // The table marks what is planned: a Set of every planned key would cost a large fleet ~20 MB of heap.
-    const plan = new QueryPlan(this.metrics, catalog, deps.baseLabels, config.maxLabelValueLength, { period: config.period, highResolution }, input.previous.series);
+    const plan = new QueryPlan(this.metrics, catalog, deps.baseLabels, config.maxLabelValueLength, { period: config.period, highResolution, familiesTogether: input.dryRun }, input.previous.series);
     // Once per name in the catalog's life (a warm Lambda, a CLI process): enough for a user to report it, never a flood.
     for (const [namespace, names] of catalog.takeUnlisted()) {
       deps.logger.info('CloudWatch metrics that match no catalog entry: forwarded under generic names (report them, or add catalog entries)', { namespace, metrics: names });

@@ -26,6 +26,11 @@ export interface PlanInput {
   readonly readStart: number;
   /** The state the cycle started from: its series table (to mark the series planned), its SageMaker cache. */
   readonly previous: BridgeState;
+  /**
+   * A dry run: its text exposition needs each family in one run across the reads, before the fewest calls.
+   * @default false
+   */
+  readonly dryRun?: boolean;
 }
 
 /** The family of series a plan writes, so that after a loss of state the receiver can be asked what it holds. */

@@ -13,6 +13,11 @@ export class CloudWatchStandIn {
   getMetricDataFirstPages = 0;
   /** Datapoints answered by GetMetricData, over every page. */
   datapointsServed = 0;
+  /**
+   * Per GetMetricData window (`StartTime|EndTime`, epoch s): queries on first pages, datapoints over every page. A
+   * call has one StartTime and EndTime, so reads of different windows can never share one: see getMetricDataMinimum.
+   */
+  readonly windows = new Map<string, { queries: number; datapoints: number }>();
   /** Percentile and trimmed-count (TC) statistics asked per metric: a metric stream sends them as extra updates. */
   readonly extraStatistics = new Map<string, Set<string>>();
   /** Distinct (metric, statistic, period) queries on first pages: what a scraper asks for each scrape. */
@@ -60,6 +65,7 @@ export class CloudWatchStandIn {
     this.getMetricDataFirstPages = 0;
     this.latestEndTime = 0;
     this.datapointsServed = 0;
+    this.windows.clear();
     this.extraStatistics.clear();
     this.distinctQueries.clear();
   }
@@ -72,6 +78,16 @@ export class CloudWatchStandIn {
   /** No datapoint for the inference component's metrics from `deletedAtMs` on. */
   componentDeleted(name: string, deletedAtMs: number): void {
     this.deletedComponents.set(name, deletedAtMs / 1000);
+  }
+
+  /**
+   * The fewest GetMetricData calls that could have read what was asked: per distinct (StartTime, EndTime) window,
+   * max(ceil(queries / 500), ceil(datapoints / 100,800)), summed (500 queries a call, 100,800 datapoints a page).
+   */
+  getMetricDataMinimum(): number {
+    let calls = 0;
+    for (const { queries, datapoints } of this.windows.values()) calls += Math.max(Math.ceil(queries / 500), Math.ceil(datapoints / 100_800));
+    return calls;
   }
 
   /** Metric Streams' extra updates a minute for the statistics asked: one for every 5 extra statistics of a metric. */
@@ -171,9 +187,12 @@ export class CloudWatchStandIn {
     if (body.ScanBy !== 'TimestampAscending') throw validation('stand-in expects ScanBy TimestampAscending');
     const maxDatapoints = body.MaxDatapoints === undefined ? this.datapointsPerPage : Math.min(Number(body.MaxDatapoints), this.datapointsPerPage);
     if (!(maxDatapoints >= 1)) throw validation('MaxDatapoints must be at least 1');
+    const window = this.windows.get(`${start}|${end}`) ?? { queries: 0, datapoints: 0 };
+    this.windows.set(`${start}|${end}`, window);
     if (body.NextToken === undefined) {
       this.metricsRequested += queries.length;
       this.getMetricDataFirstPages += 1;
+      window.queries += queries.length;
     }
     this.latestEndTime = Math.max(this.latestEndTime, end * 1000);
     queries.forEach((q, i) => {
@@ -227,6 +246,7 @@ export class CloudWatchStandIn {
     });
     const served = offset + (answered - room);
     this.datapointsServed += answered - room;
+    window.datapoints += answered - room;
     const total = all.reduce((n, r) => n + r.timestamps.length, 0);
     return {
       MetricDataResults: results,

@@ -144,7 +144,8 @@ describe('QueryPlan', () => {
     const plan = new QueryPlan(metrics, summaries, {}, 1024);
     const chunks = [...plan.chunks()];
     expect(plan.size).toBe(300 + 300 * 5);
-    expect(chunks.map((c) => c.length)).toEqual([500, 500, 500, 300]);
+    // Packed widest first (QueryPlan.pack): the 300 ModelLatency fill three calls, the CPU metrics the fourth, yielded first by family.
+    expect(chunks.map((c) => c.length)).toEqual([300, 500, 500, 500]);
     const families = chunks.flat().map((q) => summaries.familyOf(q.labels[0]?.value ?? '')?.family);
     expect(families.filter((family, i) => family !== families[i - 1])).toEqual(['aws_sagemaker_endpoint_cpu_utilization_ratio', 'aws_sagemaker_model_latency_seconds']);
     const names = chunks[1]?.map((q) => q.labels[0]?.value);

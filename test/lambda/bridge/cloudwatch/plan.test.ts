@@ -82,7 +82,7 @@ function checkChunks(plan: QueryPlan, size: number): PlannedQuery[][] {
   return chunks;
 }
 
-/** Calls closed early are closed because the next metric's statistics did not fit: the fewest calls for the order. */
+/** In family order (next-fit), calls closed early are closed because the next metric's statistics did not fit. */
 function checkFewestCalls(chunks: readonly PlannedQuery[][], size: number, statisticsOf: (q: PlannedQuery) => number): void {
   const early: string[] = [];
   for (const [n, chunk] of chunks.entries()) {
@@ -99,36 +99,36 @@ describe('QueryPlan: every statistic of a metric in one GetMetricData call', () 
     for (const dimensionSets of [1, 40]) {
       const metrics = everyMetric(catalog, dimensionSets);
       // A plan marks the series it hands out: one plan per read of its chunks.
-      const planOf = () => new QueryPlan(metrics, catalog, { region: 'us-east-1' }, 1024, { period: shape.period, highResolution: shape.highResolution });
+      const planOf = (familiesTogether = false) => new QueryPlan(metrics, catalog, { region: 'us-east-1' }, 1024, { period: shape.period, highResolution: shape.highResolution, familiesTogether });
       const statistics = new Map<string, number>();
       for (const query of [...planOf().chunks()].flat()) statistics.set(metricIdentity(query.metric), (statistics.get(metricIdentity(query.metric)) ?? 0) + 1);
       for (const size of [MAX_QUERIES_PER_CALL, 35, 64]) {
-        checkFewestCalls(checkChunks(planOf(), size), size, (q) => statistics.get(metricIdentity(q.metric)) ?? 0);
+        const inFamilyOrder = checkChunks(planOf(true), size);
+        checkFewestCalls(inFamilyOrder, size, (q) => statistics.get(metricIdentity(q.metric)) ?? 0);
+        expect(checkChunks(planOf(), size).length).toBeLessThanOrEqual(inFamilyOrder.length);
       }
     }
   });
 
-  test('the default catalog (histograms) at fleet sizes around every call boundary: calls are ceil(queries/500) or the statistics of one metric did not fit', () => {
+  test('the default catalog (histograms) at fleet sizes around every call boundary: calls are ceil(queries/500), where next-fit needed more', () => {
     const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor');
     const realTime = catalog.listedMetrics(true).filter(([ns]) => ns === 'AWS/SageMaker' || ns === '/aws/sagemaker/Endpoints');
     const fleet = (variants: number): DiscoveredMetric[] =>
       Array.from({ length: variants }, (_, i) => realTime.flatMap(([namespace, names]) => names.map((metricName) => ({ namespace, metricName, dimensions: [{ Name: 'EndpointName', Value: `e${i}` }, { Name: 'VariantName', Value: 'AllTraffic' }] })))).flat();
-    let extraCalls = 0;
-    for (let variants = 1; variants <= 90; variants += 1) {
+    let nextFitExtra = 0;
+    for (const variants of [...Array.from({ length: 60 }, (_, i) => i + 1), 500, 1000, 2500]) {
       const plan = new QueryPlan(fleet(variants), catalog, {}, 1024);
-      const chunks = checkChunks(plan, MAX_QUERIES_PER_CALL);
-      expect(chunks.length).toBeGreaterThanOrEqual(Math.ceil(plan.size / MAX_QUERIES_PER_CALL));
-      // Every call but the last holds at least 500 - 12 queries (the widest metric here has 13 statistics).
-      expect(chunks.length).toBeLessThanOrEqual(Math.ceil(plan.size / (MAX_QUERIES_PER_CALL - 12)));
-      extraCalls += chunks.length - Math.ceil(plan.size / MAX_QUERIES_PER_CALL);
+      expect(checkChunks(plan, MAX_QUERIES_PER_CALL).length).toBe(Math.ceil(plan.size / MAX_QUERIES_PER_CALL));
+      const inFamilyOrder = new QueryPlan(fleet(variants), catalog, {}, 1024, { period: 60, highResolution: false, familiesTogether: true });
+      nextFitExtra += checkChunks(inFamilyOrder, MAX_QUERIES_PER_CALL).length - Math.ceil(plan.size / MAX_QUERIES_PER_CALL);
     }
-    // A call more than ceil(queries/500) is rare: it costs no money (GetMetricData bills metrics, not calls).
-    expect(extraCalls).toBeLessThanOrEqual(3);
+    // The case the packing is for: next-fit closes calls a metric's statistics short of 500.
+    expect(nextFitExtra).toBeGreaterThan(0);
   });
 
-  test('the default catalog: each Prometheus family in one run across every call (the dry-run exposition needs it)', () => {
+  test('the default catalog in family order (a dry run): each Prometheus family in one run across every call, as the exposition needs', () => {
     const catalog = Catalog.withDefaults([], 'inferwatch', 'neuron_monitor', 'histogram');
-    const plan = new QueryPlan(everyMetric(catalog, 90), catalog, {}, 1024);
+    const plan = new QueryPlan(everyMetric(catalog, 90), catalog, {}, 1024, { period: 60, highResolution: false, familiesTogether: true });
     const families = [...plan.chunks()].flat().map((q) => catalog.familyOf(q.labels[0]?.value ?? '')?.family);
     const runs = families.filter((f, i) => f !== families[i - 1]);
     expect(runs.length).toBe(new Set(runs).size);
