@@ -85,9 +85,17 @@ export interface CycleResult {
   readonly peakInFlight: number;
   readonly remoteWriteRequests: number;
   readonly remoteWriteBytes: number;
+  /** First attempts the receiver refused, by status ("4×400"): samples it did not take. */
   readonly remoteWriteRefused: string;
+  /** Requests refused on a first attempt. */
+  readonly requestsRefused: number;
+  /** Requests sent again (the bridge's retries after a lost answer, or a journal replay). */
+  readonly remoteWriteRetries: number;
+  /** Retries the receiver refused: with 400 (out of order), an earlier attempt was stored; the bridge counts them as already stored. */
+  readonly retriesRefused: number;
+  /** Samples the bridge found already stored by a retry (its summary line). */
+  readonly alreadyStored: number;
   readonly samplesLanded: number;
-  readonly samplesRefused: number;
   readonly readEnd: number;
   readonly summary: string;
 }
@@ -183,16 +191,18 @@ async function idleProcess(work: string): Promise<{ rssMiB: number; cpuMs: numbe
   return { rssMiB: (usage?.maxRSS ?? 0) / 1024, cpuMs: ((usage?.userCPUTime ?? 0) + (usage?.systemCPUTime ?? 0)) / 1000 };
 }
 
-async function prometheusCounters(prometheus: LocalPrometheus): Promise<{ appended: number; refused: number }> {
+/**
+ * Samples Prometheus appended. Its refusals are counted by the proxy instead: Prometheus's out-of-order and
+ * out-of-bounds counters count one sample per refused request (its remote-write handler stops at the first), and they
+ * cannot tell a retry of a stored request from data refused.
+ */
+async function prometheusAppended(prometheus: LocalPrometheus): Promise<number> {
   const text = await (await fetch(`${prometheus.url}/metrics`)).text();
   let appended = 0;
-  let refused = 0;
   for (const line of text.split('\n')) {
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (line.startsWith('prometheus_tsdb_head_samples_appended_total')) appended += value;
-    else if (/^prometheus_tsdb_(out_of_bound|out_of_order|too_old)_samples_total/.test(line)) refused += value;
+    if (line.startsWith('prometheus_tsdb_head_samples_appended_total')) appended += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
-  return { appended, refused };
+  return appended;
 }
 
 /** One fleet: a stand-in, a fresh Prometheus behind a counting proxy, a state directory; cycles run one by one. */
@@ -235,7 +245,7 @@ class FleetRun {
     const proxy = this.proxy as CountingProxy;
     this.standIn.resetCounts();
     proxy.reset();
-    const before = await prometheusCounters(this.prometheus);
+    const before = await prometheusAppended(this.prometheus);
     const usageFile = join(this.work, `usage-${++this.cycles}.json`);
     const run = await runCli(['bridge', '--once', '--now', String(now), '--config', this.configFile, '--state-dir', this.stateDir], {
       ...process.env,
@@ -245,7 +255,7 @@ class FleetRun {
       BENCH_STATE_DIR: this.stateDir,
     }, cap);
     const usage = readUsage(usageFile);
-    const after = await prometheusCounters(this.prometheus);
+    const after = await prometheusAppended(this.prometheus);
     const state = dirBytes(this.stateDir);
     const s = this.standIn;
     const queries = s.metricsRequested;
@@ -283,8 +293,11 @@ class FleetRun {
       remoteWriteRequests: proxy.requests,
       remoteWriteBytes: proxy.bytes,
       remoteWriteRefused: [...proxy.refused].map(([status, n]) => `${n}×${status}`).join(' '),
-      samplesLanded: after.appended - before.appended,
-      samplesRefused: after.refused - before.refused,
+      requestsRefused: [...proxy.refused.values()].reduce((a, b) => a + b, 0),
+      remoteWriteRetries: proxy.retries,
+      retriesRefused: [...proxy.refusedRetries.values()].reduce((a, b) => a + b, 0),
+      alreadyStored: Number(/(\d+) samples found already stored by a retry/.exec(summary)?.[1] ?? 0),
+      samplesLanded: after - before,
       readEnd: s.latestEndTime,
       summary,
     };
@@ -541,16 +554,17 @@ function catchUpSection(outages: readonly OutageResult[]): string[] {
   if (outages.length === 0) return [];
   const lines: string[] = [];
   lines.push('## Catch-up after an outage', '');
-  lines.push(`| outage | cycles | failed | caught up | max peak RSS MiB | longest cycle s (at the CPU share) | total wall s | samples landed (refused) | the receiver's window in Prometheus | note |`);
+  lines.push(`| outage | cycles | failed | caught up | max peak RSS MiB | longest cycle s (at the CPU share) | total wall s | samples landed (requests refused; retries found already stored) | the receiver's window in Prometheus | note |`);
   lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const o of outages) {
     const failed = o.cycles.filter((c) => c.failed).length;
     const rss = Math.max(...o.cycles.map((c) => c.rssMiB));
     const wall = o.cycles.reduce((n, c) => n + c.wallMs, 0);
     const landed = o.cycles.reduce((n, c) => n + c.samplesLanded, 0);
-    const refused = o.cycles.reduce((n, c) => n + c.samplesRefused, 0);
+    const refused = o.cycles.reduce((n, c) => n + c.requestsRefused, 0);
+    const stored = o.cycles.reduce((n, c) => n + c.retriesRefused, 0);
     lines.push(
-      `| ${o.outageMinutes / 60} h | ${o.cycles.length} | ${failed} | ${o.caughtUp ? 'yes' : 'no'} | ${fmt.mib(rss)} | ${fmt.s(longestAtShare(o))} | ${fmt.s(wall)} | ${fmt.int(landed)} (${fmt.int(refused)}) | ${o.landed ? describeWindow(o.landed) : 'not checked (not caught up)'} | ${o.note} |`,
+      `| ${o.outageMinutes / 60} h | ${o.cycles.length} | ${failed} | ${o.caughtUp ? 'yes' : 'no'} | ${fmt.mib(rss)} | ${fmt.s(longestAtShare(o))} | ${fmt.s(wall)} | ${fmt.int(landed)} (${fmt.int(refused)}; ${fmt.int(stored)}) | ${o.landed ? describeWindow(o.landed) : 'not checked (not caught up)'} | ${o.note} |`,
     );
   }
   lines.push(
@@ -578,8 +592,8 @@ function cycleRow(r: CycleResult): string {
     `${sm.list} / ${sm.describe} / ${sm.config}`,
     `${fmt.bytes(r.stateFileBytes)} / ${fmt.bytes(r.stateDirBytes)}`,
     `${fmt.bytes(r.stateBytesWritten)} / ${fmt.bytes(r.stateBytesRead)}`,
-    `${fmt.bytes(r.remoteWriteBytes)} in ${r.remoteWriteRequests}${r.remoteWriteRefused ? ` (refused ${r.remoteWriteRefused})` : ''}`,
-    `${fmt.int(r.samplesLanded)}${r.samplesRefused ? ` (${fmt.int(r.samplesRefused)} refused)` : ''}`,
+    `${fmt.bytes(r.remoteWriteBytes)} in ${r.remoteWriteRequests}${r.remoteWriteRefused ? ` (refused ${r.remoteWriteRefused})` : ''}${r.remoteWriteRetries ? ` (${r.remoteWriteRetries} retried, ${r.retriesRefused} found already stored: ${fmt.int(r.alreadyStored)} samples, none lost)` : ''}`,
+    fmt.int(r.samplesLanded),
   ].join(' | ');
 }
 
@@ -693,6 +707,12 @@ function render(report: Report): string {
   }
   push(
     `| 6 h outage at ${fmt.int(options.outageSize || 5000)} variants: no failed cycle, ≤ 384 MiB every cycle | ${six ? `${six.cycles.filter((c) => c.failed).length} failed of ${six.cycles.length}, max ${fmt.mib(Math.max(...six.cycles.map((c) => c.rssMiB)))} MiB${six.caughtUp ? ', caught up' : `, ${six.note}`}` : 'not run'} | ${mark(six ? six.caughtUp && six.cycles.every((c) => !c.failed && c.rssMiB <= 384) : undefined)} |`,
+  );
+  const everyCycle = [...sizes.flatMap((s) => [s.first, s.steady, s.atShare]), ...outages.flatMap((o) => [...o.cycles, ...(o.after ? [o.after] : [])])];
+  const refusedFirst = everyCycle.reduce((n, c) => n + c.requestsRefused, 0);
+  const refusedRetries = everyCycle.reduce((n, c) => n + c.retriesRefused, 0);
+  push(
+    `| nothing refused by the receiver (first attempts; a refused retry of a stored request loses nothing) | ${fmt.int(refusedFirst)} requests refused; ${fmt.int(refusedRetries)} retries found already stored | ${mark(refusedFirst === 0)} |`,
   );
   push(...shareTargets(sizes, six));
   const largest = [...sizes].filter((s) => !s.steady.failed && s.series).sort((a, b) => b.variants - a.variants)[0];
