@@ -1,4 +1,5 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentHolder, holderIsDead } from './journal';
 import { decodeLease, encodeLease, type LoadedLease } from './lease';
@@ -80,8 +81,10 @@ export class FileStateStore implements StateStore {
       this.journalDirectory = directory;
     }
     const temp = join(directory, `${seq}.tmp`);
-    await writeFile(temp, record);
-    await rename(temp, join(directory, `${seq}.rec`));
+    // Synchronous: a record is a few KiB, and fs/promises made a FileHandle (with a GC finaliser) and three thread-pool
+    // round trips for each; at ~2,000 records a cycle that was ~8 % of a 10,000-variant cycle's CPU.
+    writeFileSync(temp, record);
+    renameSync(temp, join(directory, `${seq}.rec`));
   }
 
   async readJournal(id: string, seq: number): Promise<Uint8Array | undefined> {
