@@ -22,6 +22,7 @@ import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { UsageError } from '../../contract/errors';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
 import { fleetOf } from '../support/stand-ins/fleet';
 import { LocalPrometheus } from '../support/harness/prometheus';
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     .option('--log <dir>', "keep each measured run's stdout there")
     .parse(process.argv)
     .opts<{ roots: string; variants: string; runs: string; read: string; nodeFlags: string; log?: string }>();
-  if (opts.read !== 'full' && opts.read !== 'counters') throw new Error(`--read must be full or counters, not ${opts.read}`);
+  if (opts.read !== 'full' && opts.read !== 'counters') throw new UsageError(`--read must be full or counters, not ${opts.read}`);
   const roots = opts.roots.split(',').map((r) => resolve(r));
   const work = mkdtempSync(join(tmpdir(), 'inferwatch-steady-pair-'));
   const standIn = await new AwsStandIn(fleetOf(Number(opts.variants)), { latencyMs: 50, recordBodies: false }).start();
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   };
   const plain: Launch = { env, work, nodeFlags: [] };
   const flagSets = opts.nodeFlags.split(';').map((set) => set.split(' ').filter((flag) => flag !== ''));
-  if (flagSets.length !== 1 && flagSets.length !== roots.length) throw new Error(`--node-flags has ${flagSets.length} sets for ${roots.length} roots: give one, or one per root`);
+  if (flagSets.length !== 1 && flagSets.length !== roots.length) throw new UsageError(`--node-flags has ${flagSets.length} sets for ${roots.length} roots: give one, or one per root`);
   if (opts.log) mkdirSync(opts.log, { recursive: true });
   try {
     mkdirSync(state);
