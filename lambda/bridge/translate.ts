@@ -214,12 +214,31 @@ export class SeriesCursor {
     return { ...newSeriesState(this.counter), frontier: timestamp };
   }
 
-  /** The series' state as of the samples written so far, its window relative to its base (for the journal). */
-  journalState(): SeriesState {
-    const state: SeriesState = { ...this.state, window: this.sumAll, count: this.countAll, moment: this.momentAll, baseline: true };
+  /**
+   * The series' state as of the samples written so far, its window relative to its base (for the journal). Written
+   * into `reuse` (a state this cursor gave before, held by nothing else) when given.
+   */
+  journalState(reuse?: SeriesState): SeriesState {
     // A held series' window still starts at the held base, which a journal replay keeps.
-    if (this.base < this.settings.readStart) state.held = true;
-    return state;
+    const held = this.base < this.settings.readStart;
+    if (!reuse) {
+      const state: SeriesState = { ...this.state, window: this.sumAll, count: this.countAll, moment: this.momentAll, baseline: true };
+      if (held) state.held = true;
+      return state;
+    }
+    const { frontier, total, pending, ended } = this.state;
+    reuse.frontier = frontier;
+    reuse.total = total;
+    reuse.pending = pending;
+    reuse.window = this.sumAll;
+    reuse.count = this.countAll;
+    reuse.moment = this.momentAll;
+    reuse.baseline = true;
+    if (ended !== undefined) reuse.ended = ended;
+    else if (reuse.ended !== undefined) delete reuse.ended;
+    if (held) reuse.held = true;
+    else if (reuse.held !== undefined) delete reuse.held;
+    return reuse;
   }
 
   /** The series' state after this cycle, its window relative to the next base (for the commit), or held. */

@@ -1,10 +1,11 @@
 /**
  * `npm run bench:profile`: where a fleet cycle's CPU goes. Runs the fleet bench (test/bench/fleet-bench.ts) at one size
- * with every bridge process under `node --cpu-prof`, then prints the top functions by self time of the steady cycle's
- * profile (and of the first cycle's with `--cycle first`), grouped by function and by module. The `.cpuprofile` files
+ * with every bridge process under `node --cpu-prof`, then prints the top functions by self time of the steady full
+ * read's profile (every class due; `--cycle counters` for the steady counters-only cycle, `--cycle first` for the
+ * first), grouped by function and by module. The `.cpuprofile` files
  * stay in the directory printed (open them in Chrome DevTools' Performance tab for the call tree).
  *
- *   npm run bench:profile                                   # 10,000 variants, steady cycle, top 10
+ *   npm run bench:profile                                   # 10,000 variants, steady full read, top 10
  *   npm run bench:profile -- --variants 1000 --top 25
  *   npx tsx test/bench/profile.ts --summarize <file.cpuprofile>   # an existing profile
  *
@@ -16,8 +17,12 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { Command } from 'commander';
+import { UsageError } from '../../contract/errors';
 
 const REPO_ROOT = join(__dirname, '..', '..');
+
+/** The fleet bench's cycles at one size, in the order it runs them (after the idle process). */
+const CYCLES = ['first', 'counters', 'full'] as const;
 
 interface CallFrame {
   readonly functionName: string;
@@ -127,11 +132,12 @@ function load(file: string): CpuProfile {
 function main(): void {
   const program = new Command('bench:profile')
     .option('--variants <n>', 'fleet size', '10000')
-    .option('--cycle <which>', 'first or steady', 'steady')
+    .option('--cycle <which>', `${CYCLES.join(', ')} (steady counters-only, or the full read at the CPU share)`, 'full')
     .option('--top <n>', 'rows to print', '10')
     .option('--summarize <file>', 'only summarize an existing .cpuprofile')
     .parse(process.argv);
   const opts = program.opts<{ variants: string; cycle: string; top: string; summarize?: string }>();
+  if (!(CYCLES as readonly string[]).includes(opts.cycle)) throw new UsageError(`--cycle must be one of ${CYCLES.join(', ')}, not ${opts.cycle}`);
   const n = Number(opts.top);
   if (opts.summarize) {
     process.stdout.write(`${formatSummary(summarize(load(opts.summarize), n), opts.summarize)}\n`);
@@ -144,13 +150,14 @@ function main(): void {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (run.status !== 0) throw new Error(`the fleet bench failed (exit ${run.status ?? run.signal})`);
-  // In the order the bench runs them: the idle process, the first cycle, the steady cycle.
+  // In the order the bench runs them: the idle process, the first cycle, the steady counters-only cycle, the steady
+  // cycle at the CPU share (5 minutes later: every class due, the full read).
   const profiles = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => join(dir, f))
     .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
-  const file = profiles[opts.cycle === 'first' ? profiles.length - 2 : profiles.length - 1];
-  if (profiles.length < 3 || !file) throw new Error(`expected 3 profiles in ${dir}, found ${profiles.length}`);
+  const file = profiles[CYCLES.indexOf(opts.cycle as (typeof CYCLES)[number]) + 1];
+  if (profiles.length !== CYCLES.length + 1 || !file) throw new Error(`expected ${CYCLES.length + 1} profiles in ${dir} (the idle process and ${CYCLES.join(', ')}), found ${profiles.length}`);
   process.stdout.write(`${formatSummary(summarize(load(file), n), `${Number(opts.variants).toLocaleString('en')} variants, ${opts.cycle} cycle (${file})`)}\n`);
   process.stdout.write(`\nThe bench's report (CPU seconds there include the profiler's own): ${join(dir, 'RESULTS.md')}\n`);
 }

@@ -75,8 +75,8 @@ export async function fetchChunk(
     ReturnData: true,
   }));
   const status = new Map<number, string>();
-  let nextToken: string | undefined;
-  do {
+  // One page at a time, the SDK's answer never held across onPage's await (the remote write): only its points live on.
+  const readPage = async (token: string | undefined): Promise<{ points: PagePoints[]; next: string | undefined }> => {
     await limiter.take();
     const started = Date.now();
     const page = await cloudwatch.send(
@@ -85,12 +85,12 @@ export async function fetchChunk(
         StartTime: new Date(span.start),
         EndTime: new Date(span.end),
         ScanBy: 'TimestampAscending',
-        NextToken: nextToken,
+        NextToken: token,
       }),
     );
     calls.record('cloudwatch', 'GetMetricData', page.$metadata?.attempts);
-    if (nextToken === undefined) calls.recordMetricsRequested(billedMetrics(queries));
-    logger.debug('GetMetricData', { queries: metricDataQueries.length, page: nextToken !== undefined, ms: Date.now() - started, attempts: page.$metadata?.attempts });
+    if (token === undefined) calls.recordMetricsRequested(billedMetrics(queries));
+    logger.debug('GetMetricData', { queries: metricDataQueries.length, page: token !== undefined, ms: Date.now() - started, attempts: page.$metadata?.attempts });
     for (const message of page.Messages ?? []) logger.warn('GetMetricData message', { code: message.Code, message: message.Value });
     const points: PagePoints[] = [];
     for (const result of page.MetricDataResults ?? []) {
@@ -101,8 +101,13 @@ export async function fetchChunk(
       for (const message of result.Messages ?? []) logger.warn('GetMetricData result message', { metric: describeQuery(query), code: message.Code, message: message.Value });
       if ((result.Timestamps?.length ?? 0) > 0) points.push({ index, timestamps: result.Timestamps ?? [], values: result.Values ?? [] });
     }
+    return { points, next: page.NextToken };
+  };
+  let nextToken: string | undefined;
+  do {
+    const { points, next } = await readPage(nextToken);
+    nextToken = next;
     await onPage(points);
-    nextToken = page.NextToken;
   } while (nextToken);
 
   let forbidden = 0;

@@ -102,9 +102,9 @@ export class ReadTranslator {
     const [first, second] = out;
     if (second && first) {
       this.batcher.add(series, [first], cursor.baselineState(first.timestamp));
-      this.batcher.add(series, [second], cursor.journalState());
+      this.batcher.addFrom(series, [second], cursor);
     } else {
-      this.batcher.add(series, out, cursor.journalState());
+      this.batcher.addFrom(series, out, cursor);
     }
     this.wrote[index] = 1;
   }

@@ -91,6 +91,11 @@ export class RequestWriter {
     const kept: TimeSeries[] = [];
     const skipped = this.tooOld.stats.tooOld;
     for (const s of series) {
+      // Most series have nothing too old: kept as they are, without a copy of their samples.
+      if (s.samples.every((sample) => sample.timestamp >= oldest)) {
+        kept.push(s);
+        continue;
+      }
       const samples = s.samples.filter((sample) => sample.timestamp >= oldest);
       for (const sample of s.samples) {
         if (sample.timestamp >= oldest) continue;

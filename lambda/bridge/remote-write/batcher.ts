@@ -19,6 +19,13 @@ interface Open {
   readonly series: BatchSeries;
   readonly samples: Sample[];
   state?: SeriesState;
+  /** `state` was made for this entry by a JournalStateSource, and nothing else holds it: it may be rewritten in place. */
+  owned?: boolean;
+}
+
+/** What gives a series' journal state (SeriesCursor): into `reuse`, an object it gave before, when one is passed. */
+export interface JournalStateSource {
+  journalState(reuse?: SeriesState): SeriesState;
 }
 
 /** byTimestamp: one add, kept whole so that each sample carries the state as of the add that produced it. */
@@ -56,14 +63,45 @@ export class BatchBuilder {
       this.count += samples.length;
       return;
     }
-    if (this.mode === 'stream' && this.count + samples.length > this.maxSamples && this.count > 0) this.cut();
+    const entry = this.entryFor(series, samples.length);
+    if (state) {
+      entry.state = state;
+      entry.owned = false;
+    }
+    this.append(entry, samples);
+  }
+
+  /**
+   * `add` with the state asked of `source` once the request the samples go into is known. A series' state changes
+   * with every datapoint, and only the last one in a request is journaled: an open request's state object is
+   * rewritten in place rather than a new one made per sample (at 10,000 variants, millions of objects a cycle that
+   * lived across the remote write's await, for the collector to copy and then mark).
+   */
+  addFrom(series: BatchSeries, samples: readonly Sample[], source: JournalStateSource): void {
+    if (samples.length === 0) return;
+    if (this.mode === 'byTimestamp') {
+      this.add(series, samples, source.journalState());
+      return;
+    }
+    const entry = this.entryFor(series, samples.length);
+    entry.state = source.journalState(entry.owned ? entry.state : undefined);
+    entry.owned = true;
+    this.append(entry, samples);
+  }
+
+  /** The open entry of the series, once the request is cut if these samples would not fit in it. */
+  private entryFor(series: BatchSeries, samples: number): Open {
+    if (this.mode === 'stream' && this.count + samples > this.maxSamples && this.count > 0) this.cut();
     let entry = this.open.get(series);
     if (!entry) {
       entry = { series, samples: [] };
       this.open.set(series, entry);
     }
+    return entry;
+  }
+
+  private append(entry: Open, samples: readonly Sample[]): void {
     for (const sample of samples) entry.samples.push(sample);
-    if (state) entry.state = state;
     this.count += samples.length;
     if (this.mode === 'stream' && this.count >= this.maxSamples) this.cut();
   }

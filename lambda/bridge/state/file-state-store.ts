@@ -1,5 +1,7 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RecoverableError } from '../../../contract/errors';
 import { currentHolder, holderIsDead } from './journal';
 import { decodeLease, encodeLease, type LoadedLease } from './lease';
 import type { JournalHeader } from './state';
@@ -64,7 +66,7 @@ export class FileStateStore implements StateStore {
       const head = Buffer.allocUnsafe(GENERATION_BYTES);
       head.writeDoubleLE(generation, 0);
       const temp = `${file}.${process.pid}.tmp`;
-      await writeFile(temp, Buffer.concat([head, bytes]));
+      await writeParts(temp, [head, bytes]);
       await rename(temp, file);
       return String(generation);
     } finally {
@@ -80,8 +82,10 @@ export class FileStateStore implements StateStore {
       this.journalDirectory = directory;
     }
     const temp = join(directory, `${seq}.tmp`);
-    await writeFile(temp, record);
-    await rename(temp, join(directory, `${seq}.rec`));
+    // Synchronous: a record is a few KiB, and fs/promises made a FileHandle (with a GC finaliser) and three thread-pool
+    // round trips for each; at ~2,000 records a cycle that was ~8 % of a 10,000-variant cycle's CPU.
+    writeFileSync(temp, record);
+    renameSync(temp, join(directory, `${seq}.rec`));
   }
 
   async readJournal(id: string, seq: number): Promise<Uint8Array | undefined> {
@@ -157,5 +161,17 @@ export class FileStateStore implements StateStore {
       await rm(this.lock, { force: true });
       await this.acquireLock();
     }
+  }
+}
+
+/** Writes the parts in order without joining them first (a 10,000-variant state is 13.5 MiB: one copy fewer at the peak). */
+async function writeParts(file: string, parts: Uint8Array[]): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    const expected = parts.reduce((n, part) => n + part.byteLength, 0);
+    const { bytesWritten } = await handle.writev(parts);
+    if (bytesWritten !== expected) throw new RecoverableError(`wrote ${bytesWritten} of ${expected} bytes to ${file}: is the disk full? Nothing was committed; the next cycle writes it again`);
+  } finally {
+    await handle.close();
   }
 }

@@ -92,12 +92,14 @@ export function encodeState(state: BridgeState): Buffer {
     lastJournal: state.lastJournal,
   };
   const json = Buffer.from(JSON.stringify(header));
-  const length = Buffer.allocUnsafe(4);
-  length.writeUInt32LE(json.length, 0);
-  const body = Buffer.concat([MAGIC, length, json, encodeSeriesTable(state.series)]);
-  const checksum = Buffer.allocUnsafe(CHECKSUM_BYTES);
-  checksum.writeUInt32LE(crc32(body), 0);
-  return Buffer.concat([body, checksum]);
+  // One buffer, the header and checksum written around the table in place: no copy of the whole state per part.
+  const bytes = encodeSeriesTable(state.series, { before: 8 + json.length, after: CHECKSUM_BYTES });
+  MAGIC.copy(bytes, 0);
+  bytes.writeUInt32LE(json.length, 4);
+  json.copy(bytes, 8);
+  const end = bytes.length - CHECKSUM_BYTES;
+  bytes.writeUInt32LE(crc32(bytes.subarray(0, end)), end);
+  return bytes;
 }
 
 export function decodeState(bytes: Uint8Array, location: string): BridgeState {
