@@ -8,6 +8,7 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { WorkspaceCache, type ResolvedWorkspace } from './amp/workspace';
 import { instrumentAwsClient } from './aws-calls';
+import { tuneGarbageCollector } from './gc-tuning';
 import { Catalog } from './catalog/catalog';
 import { DiscoveryCache } from './cloudwatch/discovery';
 import type { BridgeConfig } from '../../contract/bridge-config';
@@ -144,6 +145,8 @@ export function queryUrlFor(remoteWriteUrl: string | undefined): string | undefi
  * AWS configuration (AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_SAGEMAKER, ...): nothing custom.
  */
 export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, withRemoteWrite: boolean): { deps: CycleDeps; catalog: Catalog } {
+  // The CLI's bridge command and the Lambda handler both build their cycle here, before its first allocation.
+  tuneGarbageCollector();
   if (withRemoteWrite && !config.remoteWrite.url) {
     throw new ConfigError(
       config.remoteWrite.workspaceId === undefined
