@@ -43,6 +43,18 @@ export interface CursorSettings {
   readonly nextBase: number;
   /** Samples before this are not written (the receiver would refuse them); counters carry their sums on. */
   readonly writableFrom: number;
+  /**
+   * Epoch ms: a read whose every window refers to where it starts may read its counters over [start, skipTo) at one
+   * coarse period (all of it older than `writableFrom`, before `nextBase`) and go on per period from here.
+   * @default undefined (every period read one by one)
+   */
+  readonly skipTo?: number;
+  /**
+   * Epoch ms: this read did read [readStart, coarseTo) coarsely: a counter's datapoint before it is the span's Sum,
+   * and gauges and quantiles were not read there.
+   * @default undefined (read per period)
+   */
+  readonly coarseTo?: number;
 }
 
 /** A held or moved window: the aggregates the next cycle compares its re-read with. */
@@ -99,6 +111,11 @@ export class SeriesCursor {
     this.previous = held && settings.heldBase === undefined ? { ...(previous as SeriesState), baseline: false } : previous;
     this.state = previous ? { ...previous } : newSeriesState(counter);
     delete this.state.held;
+    if (settings.coarseTo !== undefined) {
+      // The coarse answer was whole: everything before coarseTo was read. Gauges have nothing there to compare.
+      this.lastSeen = settings.coarseTo - settings.periodMs;
+      if (!counter) this.lateApplied = true;
+    }
   }
 
   /**
@@ -106,6 +123,10 @@ export class SeriesCursor {
    * for a new counter two (its 0 baseline, then the value; `baselineState` is the state between them).
    */
   push(timestamp: number, raw: number, out: Sample[]): void {
+    if (this.settings.coarseTo !== undefined && timestamp < this.settings.coarseTo) {
+      this.pushCoarse(timestamp, raw);
+      return;
+    }
     this.lastSeen = timestamp;
     if (!Number.isFinite(raw)) {
       this.stats.nonFinite += 1;
@@ -143,6 +164,30 @@ export class SeriesCursor {
       return;
     }
     this.forward(timestamp, value, out);
+  }
+
+  /**
+   * A counter's Sum over the read's too-old span [base, coarseTo), in one datapoint: a re-read of every period the
+   * previous window holds (they all lie before coarseTo, which the read checked), compared with it as a per-period
+   * re-read is; with no previous window all of it is new. Nothing of it can be written: the total carries it.
+   */
+  private pushCoarse(timestamp: number, raw: number): void {
+    if (!Number.isFinite(raw)) {
+      this.stats.nonFinite += 1;
+      return;
+    }
+    if (!this.counter) return;
+    const value = raw * this.scale;
+    const moment = value * this.periodsAfter(timestamp, this.base);
+    this.sumAll += value;
+    this.momentAll += moment;
+    const previous = this.previous;
+    if (previous?.baseline && Number.isFinite(previous.frontier)) {
+      this.reread += value;
+      this.rereadMoment += moment;
+    } else this.state.pending += value;
+    const last = (this.settings.coarseTo as number) - this.settings.periodMs;
+    if (last > this.state.frontier) this.skipTooOld(last);
   }
 
   /** A datapoint newer than the frontier: written at its own timestamp (a counter's as its running total). */
@@ -326,6 +371,11 @@ export class SeriesCursor {
     if (this.counter) {
       const late = this.reread - previous.window;
       if (late === 0) return;
+      // A coarse re-read holds the span's new periods too: no revision to count, only the total to carry.
+      if (this.settings.coarseTo !== undefined) {
+        this.state.pending += late;
+        return;
+      }
       this.stats.revisions.counter += 1;
       this.stats.lateness.counter += this.latenessOf((this.rereadMoment - previous.moment) / late);
       this.state.pending += late;

@@ -23,14 +23,17 @@ export function alignDown(value: number, step: number): number {
 
 /**
  * Forward every period that ended at least `settle` ago and has not been forwarded yet:
- * `[highWaterMark, floor((now - settle) / period) * period)`, at most `maxCycleSpan` of it per cycle.
+ * `[highWaterMark, floor((now - settle) / period) * period)`, at most `maxCycleSpan` of it per cycle. With
+ * `writableFrom` (epoch ms; the cycle can read the periods before it coarsely, `CursorSettings.skipTo`), the span
+ * bounded is the writable part: the periods before `writableFrom` are only read, one coarse datapoint each counter.
  * Returns undefined when no whole period is ready.
  */
-export function planWindow(nowMs: number, settings: WindowSettings, highWaterMark: number | undefined): CycleWindow | undefined {
+export function planWindow(nowMs: number, settings: WindowSettings, highWaterMark: number | undefined, writableFrom?: number): CycleWindow | undefined {
   const period = settings.period * 1000;
   const ready = alignDown(nowMs - settings.settle * 1000, period);
   const start = highWaterMark ?? alignDown(ready - settings.initialLookback * 1000, period);
-  const end = Math.min(ready, start + alignDown(settings.maxCycleSpan * 1000, period));
+  const from = writableFrom === undefined ? start : Math.max(start, writableFrom);
+  const end = Math.min(ready, from + alignDown(settings.maxCycleSpan * 1000, period));
   if (end <= start) return undefined;
   const readStart = highWaterMark === undefined ? start : start - settings.revisionWindow * 1000;
   return { start, end, readStart };

@@ -9,7 +9,8 @@ describe('fleet stand-in', () => {
   const standIn = new AwsStandIn(fleet, { latencyMs: 100, recordBodies: false });
   let cloudwatch: CloudWatchClient;
   let sagemaker: SageMakerClient;
-  const T = Date.UTC(2026, 10, 1);
+  // A day that started 3 to 4 days ago: CloudWatch answers 60 s periods only for start times within 15 days.
+  const T = Math.floor(Date.now() / 86_400_000 - 4) * 86_400_000;
 
   const variants = fleet.endpoints.flatMap((e) => e.variants.map((v) => [{ Name: 'EndpointName', Value: e.name }, { Name: 'VariantName', Value: v.name }]));
   /** Invocations Sum of `count` variants: a datapoint in every period. */

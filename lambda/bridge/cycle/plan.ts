@@ -14,7 +14,14 @@ const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
  */
 export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> {
   const { config, logger, previous, startedAt } = cycle;
-  const ready = planWindow(startedAt, config, previous.highWaterMark);
+  const periodMs = config.period * 1000;
+  const writableFrom = Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs;
+  // Periods a partial answer left unread are read again, however far back: the frontiers wait there. So are the
+  // windows of held series (their answer stopped before their frontier): they refer to `heldBase`.
+  const heldBase = heldBaseOf(cycle);
+  // Only a read whose every window refers to where it starts can take its too-old span in one datapoint (skipTo).
+  const skippable = previous.highWaterMark !== undefined && heldBase === undefined && previous.rereadFrom === undefined;
+  const ready = planWindow(startedAt, config, previous.highWaterMark, skippable ? writableFrom : undefined);
   if (!ready) {
     logger.info('no new settled period yet', { highWaterMark: iso(previous.highWaterMark) });
     return undefined;
@@ -22,14 +29,9 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   await Promise.all(cycle.sources.map((source) => source.discover()));
   // The series' windows refer to the stored base: read from there, whatever the window (a recovered first cycle has one but no high-water mark).
   const readStart = Math.min(previous.revisionBase ?? ready.readStart, ready.start);
-  // Periods a partial answer left unread are read again, however far back: the frontiers wait there. So are the
-  // windows of held series (their answer stopped before their frontier): they refer to `heldBase`.
-  const heldBase = heldBaseOf(cycle);
   const fetchStart = Math.min(readStart, previous.rereadFrom ?? Infinity, heldBase ?? Infinity);
   const sources = cycle.sources.map((source) => source.plan({ startedAt, readStart: fetchStart, previous, dryRun: cycle.options.dryRun }));
   const queries = sources.reduce((n, source) => n + source.queries, 0);
-  const periodMs = config.period * 1000;
-  const writableFrom = Math.ceil((startedAt - config.remoteWrite.maxSampleAge * 1000) / periodMs) * periodMs;
   const samplesPerPeriod = sources.reduce((n, source) => n + source.samplesPerPeriod, 0);
   const window = capByBudget(ready, samplesPerPeriod, periodMs, config.maxSamplesPerCycle, writableFrom);
   if (window.end < ready.end) {
@@ -42,7 +44,7 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   }
   // While series are held the revision base stays, so that every window refers to it or to the held base.
   const nextBase = heldBase === undefined ? Math.max(readStart, window.end - config.revisionWindow * 1000) : readStart;
-  const settings = { periodMs, readStart, fetchStart, heldBase, end: window.end, nextBase, writableFrom };
+  const settings = { periodMs, readStart, fetchStart, heldBase, end: window.end, nextBase, writableFrom, skipTo: skippable ? skipToOf(readStart, window.start, nextBase, writableFrom, periodMs) : undefined };
   // Idle variants' sentinels and which classes of metric are due: only now is the span known.
   await Promise.all(sources.map((source) => source.prepare?.({ start: fetchStart, end: window.end }, settings))).catch((error: unknown) => {
     if (!(error instanceof Error)) throw error;
@@ -51,6 +53,16 @@ export async function plan(cycle: CycleContext): Promise<CyclePlan | undefined> 
   });
   const discovered = sources.reduce((n, source) => n + source.discovered, 0);
   return { window, ready, readStart, fetchStart, periodMs, writableFrom, settings, sources, queries: sources.reduce((n, source) => n + source.queries, 0), discovered };
+}
+
+/**
+ * Where a read may stop reading its counters' too-old span coarsely and go on per period: the receiver refuses
+ * everything before `writableFrom`, and the next revision base's window must be read per period. Undefined when
+ * there is no such span past the high-water mark (nothing to skip).
+ */
+export function skipToOf(readStart: number, windowStart: number, nextBase: number, writableFrom: number, periodMs: number): number | undefined {
+  const skipTo = Math.floor(Math.min(writableFrom, nextBase) / periodMs) * periodMs;
+  return skipTo > windowStart && skipTo > readStart ? skipTo : undefined;
 }
 
 /**
@@ -67,8 +79,7 @@ function heldBaseOf({ logger, previous, startedAt }: CycleContext): number | und
 
 /**
  * Ends the window early enough that the cycle writes at most `budget` samples (but always one period). Periods older
- * than the receiver accepts (before `writableFrom`) are only read (counters carry their sums), so they do not count:
- * after a long outage, each cycle skips up to `maxCycleSpan` of them.
+ * than the receiver accepts (before `writableFrom`) are only read (counters carry their sums), so they do not count.
  */
 export function capByBudget(window: CycleWindow, queries: number, periodMs: number, budget: number, writableFrom = -Infinity): CycleWindow {
   const periods = Math.max(1, Math.floor(budget / Math.max(1, queries)));

@@ -12,7 +12,7 @@ import type { RequestWriter } from './request-writer';
  */
 export class ReadTranslator {
   private readonly batcher: BatchBuilder;
-  private readonly settings: CursorSettings;
+  private settings: CursorSettings;
   private readonly cursors: Array<SeriesCursor | undefined> = [];
   private readonly wrote: Uint8Array;
   /** Scratch for one datapoint's samples: reused, never held. */
@@ -85,6 +85,9 @@ export class ReadTranslator {
     let cursor = this.cursors[index];
     if (!cursor) {
       const series = this.read.series[index] as SourceSeries;
+      // A read that took its too-old span coarsely says so before its first page (so before any cursor).
+      const coarseTo = this.read.coarseTo;
+      if (coarseTo !== undefined && this.settings.coarseTo !== coarseTo) this.settings = { ...this.settings, coarseTo };
       cursor = new SeriesCursor(this.table.get(series.key), series.kind === 'counter', series.quantile, series.scale, this.settings, this.stats);
       this.cursors[index] = cursor;
     }

@@ -1,5 +1,5 @@
 import { discoverMetrics, type DiscoveredMetric } from '../cloudwatch/discovery';
-import { fetchChunk } from '../cloudwatch/fetch';
+import { fetchChunk, type ReadSpan as FetchSpan } from '../cloudwatch/fetch';
 import { heldRef, type ClassSettings } from '../cloudwatch/freshness';
 import { nextIdle, SENTINEL, type TrafficWatch } from '../cloudwatch/idle';
 import { QueryPlan, type PlannedQuery } from '../cloudwatch/plan';
@@ -8,6 +8,7 @@ import { isEnded, type EndedResources } from '../sagemaker/ended';
 import { metricInShard } from '../shard';
 import type { BridgeState } from '../state/state';
 import type { SourceContext } from './context';
+import { coarseSpan, counterPositions, type SkipOptions } from './coarse-read';
 import { splitReads, type SplitReads } from './read-split';
 import type { CursorSettings } from '../translate';
 import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from './source';
@@ -57,6 +58,8 @@ class GetMetricDataPlan implements SourcePlan {
   /** After `prepare`: the classes due, the idle variants; until then every metric is read in full at the cycle's settings. */
   private split?: SplitReads;
   private end = Infinity;
+  /** Epoch ms: `CursorSettings.skipTo`, once `prepare` knows it. */
+  private skipTo?: number;
   /** The series of queries cut short (PartialData, no NextToken), by the base they would be held at. */
   private readonly cut = new Map<number, string[]>();
 
@@ -89,6 +92,7 @@ class GetMetricDataPlan implements SourcePlan {
 
   async prepare(span: ReadSpan, settings: CursorSettings): Promise<void> {
     this.end = span.end;
+    this.skipTo = settings.skipTo;
     const { metrics, plan, limiter } = this;
     this.split = await splitReads({ metrics, plan, previous: this.input.previous, ended: (metric) => isEnded(this.ended, metric.dimensions), limiter }, span, settings, this.context);
   }
@@ -106,7 +110,10 @@ class GetMetricDataPlan implements SourcePlan {
         for (const key of keys) list.push(key);
         this.cut.set(ref, list);
       };
-      for (const chunk of plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, { watch: split.watch, settings, from, onCut });
+      const skipTo = this.skipTo;
+      // Only where the windows refer to where the read starts and the next base's window is read per period.
+      const skip = skipTo !== undefined && settings.heldBase === undefined && settings.nextBase >= skipTo ? { to: skipTo, table: this.input.previous.series } : undefined;
+      for (const chunk of plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended, { watch: split.watch, settings, from, onCut, skip });
     }
   }
 
@@ -141,6 +148,8 @@ export interface ReadOptions {
   readonly from?: number;
   /** Told the series keys of the queries whose answer was cut short (PartialData, no NextToken). */
   readonly onCut?: (keys: readonly string[]) => void;
+  /** The read may take its counters' too-old span at one coarse period (`coarseSpan` decides). */
+  readonly skip?: SkipOptions;
 }
 
 /** One GetMetricData call's worth of queries (one period), with its NextToken pages. */
@@ -152,6 +161,8 @@ export class GetMetricDataRead implements SourceRead {
   private readonly watch?: TrafficWatch;
   private readonly from: number;
   private readonly onCut?: (keys: readonly string[]) => void;
+  private readonly skip?: SkipOptions;
+  coarseTo?: number;
 
   constructor(
     private readonly chunk: readonly PlannedQuery[],
@@ -164,6 +175,7 @@ export class GetMetricDataRead implements SourceRead {
     this.settings = options.settings;
     this.from = options.from ?? Infinity;
     this.onCut = options.onCut;
+    this.skip = options.skip;
     this.periodMs = (chunk[0]?.periodSeconds ?? context.config.period) * 1000;
     const series: SourceSeries[] = [];
     // Each query's own series, then the series its datapoints also feed (a histogram's +Inf bucket is its _count).
@@ -189,28 +201,62 @@ export class GetMetricDataRead implements SourceRead {
   }
 
   async read(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
-    const outcome = await this.fetch(span, onPage);
+    const coarse = await this.readCoarse(span);
+    if (coarse) {
+      this.coarseTo = coarse.to;
+      await onPage(coarse.page);
+    }
+    const outcome = await this.fetch(span, onPage, coarse?.to);
     if (this.onCut && outcome.incomplete.size > 0) this.onCut([...outcome.incomplete].flatMap((stream) => this.outputs(stream).map((output) => (this.series[output] as SourceSeries).key)));
     return outcome;
   }
 
-  private async fetch(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
-    const { deps, calls } = this.context;
-    const fetchSpan = { start: Math.min(span.start, this.from), end: span.end, periodSeconds: this.periodMs / 1000 };
+  /**
+   * The counters' too-old span at one coarse period (one datapoint a query, held until the answer is known whole), or
+   * undefined: this read reads every period (see `coarseSpan`), or the coarse answer was cut short (PartialData).
+   */
+  private async readCoarse(span: ReadSpan): Promise<{ to: number; page: PagePoints[] } | undefined> {
+    const coarse = coarseSpan(Math.min(span.start, this.from), this.settings?.readStart, this.skip, this.series, this.context.startedAt);
+    const positions = coarse && counterPositions(this.chunk);
+    if (!coarse || !positions) return undefined;
+    const page: PagePoints[] = [];
+    if (positions.length === 0) return { to: coarse.end, page };
+    const queries = positions.map((position) => this.chunk[position] as PlannedQuery);
+    const fetchSpan = { start: coarse.start, end: coarse.end, periodSeconds: (coarse.end - coarse.start) / 1000 };
+    const outcome = await this.fetchQueries(queries, fetchSpan, async (points) => {
+      for (const p of points) page.push({ ...p, index: positions[p.index] as number });
+    });
+    if (outcome.incomplete.size === 0) return { to: coarse.end, page };
+    this.context.deps.logger.info('a coarse read of periods too old to write was cut short (PartialData): this read reads them per period', { from: new Date(coarse.start).toISOString(), to: new Date(coarse.end).toISOString() });
+    return undefined;
+  }
+
+  private async fetch(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>, from?: number): Promise<ReadOutcome> {
+    const fetchSpan = { start: from ?? Math.min(span.start, this.from), end: span.end, periodSeconds: this.periodMs / 1000 };
+    const outcome = await this.fetchQueries(this.chunk, fetchSpan, onPage);
     const watch = this.watch;
-    if (!watch) return fetchChunk(deps.cloudwatch, this.chunk, fetchSpan, this.limiter, calls, deps.logger, onPage);
-    const keys = this.chunk.map((query) => watch.split.keyOf(query.metric));
-    const outcome = await fetchChunk(deps.cloudwatch, this.chunk, fetchSpan, this.limiter, calls, deps.logger, (page) => {
+    if (watch) {
+      for (const stream of outcome.incomplete) {
+        const query = this.chunk[stream];
+        const key = query && watch.split.keyOf(query.metric);
+        if (key !== undefined) watch.unsure.add(key);
+      }
+    }
+    return outcome;
+  }
+
+  /** One GetMetricData read of `queries` (this chunk's, or some of them), noting which idle-watched variants had traffic. */
+  private async fetchQueries(queries: readonly PlannedQuery[], fetchSpan: FetchSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
+    const { deps, calls } = this.context;
+    const watch = this.watch;
+    if (!watch) return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, onPage);
+    const keys = queries.map((query) => watch.split.keyOf(query.metric));
+    return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, (page) => {
       for (const points of page) {
         const key = keys[points.index];
-        if (key !== undefined && points.timestamps.length > 0 && this.chunk[points.index]?.metric.metricName === SENTINEL.metricName) watch.seen.add(key);
+        if (key !== undefined && points.timestamps.length > 0 && queries[points.index]?.metric.metricName === SENTINEL.metricName) watch.seen.add(key);
       }
       return onPage(page);
     });
-    for (const stream of outcome.incomplete) {
-      const key = keys[stream];
-      if (key !== undefined) watch.unsure.add(key);
-    }
-    return outcome;
   }
 }

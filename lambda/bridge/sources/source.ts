@@ -83,6 +83,11 @@ export interface SourceRead {
   /** Indices into `series` of the series stream `stream` feeds, in order. */
   outputs(stream: number): readonly number[];
   /**
+   * Epoch ms, set by `read` before its first page when it read its counters' too-old span at one coarse period
+   * (`CursorSettings.coarseTo`); undefined when it reads every period one by one.
+   */
+  readonly coarseTo?: number;
+  /**
    * Reads `[span.start, span.end)` oldest first and hands each page to `onPage`, awaiting it, before fetching the
    * next: the cycle translates, journals and sends a page before the next is held.
    */

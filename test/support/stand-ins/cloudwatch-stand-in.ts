@@ -135,20 +135,20 @@ export class CloudWatchStandIn {
   /**
    * The datapoint of a `period`-second bucket starting at `t` (epoch s), from what CloudWatch stores: a period shorter
    * than the metric's resolution finds a datapoint only in the buckets where a stored one starts (a standard metric read
-   * at 10 s answers once a minute); a longer one aggregates the stored datapoints of a high-resolution metric.
+   * at 10 s answers once a minute); a longer one aggregates every stored datapoint in the bucket (`aggregate`).
    */
   private pointAt(id: string, metric: MetricDef, stat: string, t: number, period: number): number | undefined {
-    const override = this.overrides.get(`${id}|${stat}`);
-    const stored = (at: number) => (override?.has(at) ? override.get(at) : metric.value(stat, at));
+    const stored = (s: string, at: number) => {
+      const override = this.overrides.get(`${id}|${s}`);
+      return override?.has(at) ? override.get(at) : metric.value(s, at);
+    };
     const resolution = metric.resolution ?? 60;
-    if (period < resolution) return t % resolution === 0 ? stored(t) : undefined;
-    if (resolution >= 60 || period === resolution) return stored(t);
-    const parts: number[] = [];
-    for (let at = t; at < t + period; at += resolution) {
-      const v = stored(at);
-      if (v !== undefined) parts.push(v);
-    }
-    return parts.length === 0 ? undefined : aggregate(stat, parts);
+    if (period < resolution) return t % resolution === 0 ? stored(stat, t) : undefined;
+    if (period === resolution) return stored(stat, t);
+    const times: number[] = [];
+    for (let at = t; at < t + period; at += resolution) times.push(at);
+    const override = this.overrides.get(`${id}|${stat}`);
+    return aggregate(stat, times, stored, metric.raw, times.some((at) => override?.has(at)));
   }
 
   /** The raw values (ascending, CloudWatch's unit) a timing's statistics of one period are computed from; empty for other metrics. */
@@ -196,6 +196,10 @@ export class CloudWatchStandIn {
     }
     this.latestEndTime = Math.max(this.latestEndTime, end * 1000);
     queries.forEach((q, i) => {
+      const period = Number(q.MetricStat?.Period);
+      if (!(Number.isInteger(period) && ([1, 5, 10, 20, 30].includes(period) || (period > 0 && period % 60 === 0)))) {
+        throw validation(`The value ${String(q.MetricStat?.Period)} for parameter MetricDataQueries.member.${i + 1}.MetricStat.Period must be 1, 5, 10, 20, 30, 60, or a multiple of 60.`);
+      }
       // CloudWatch refuses the whole call for a string that is no statistic (a known statistic the metric lacks only has no datapoints).
       if (!isStatistic(String(q.MetricStat?.Stat))) throw validation(`The value ${String(q.MetricStat?.Stat)} for parameter MetricDataQueries.member.${i + 1}.MetricStat.Stat is not a valid statistic.`);
     });
@@ -211,10 +215,10 @@ export class CloudWatchStandIn {
       const timestamps: number[] = [];
       const values: number[] = [];
       const deletedAt = this.dataEndsAt(q.MetricStat.Metric.Dimensions);
-      // A period under a minute reaching back more than 3 hours returns no datapoints (MetricStat Period).
-      const expired = period < 60 && start < this.now() / 1000 - HIGH_RESOLUTION_RETENTION_S;
+      const expired = !periodServes(period, this.now() / 1000 - start);
       if (metric && !expired) {
-        for (let t = Math.ceil(start / period) * period; t < Math.min(end, deletedAt); t += period) {
+        // Buckets start at StartTime as CloudWatch rounds it, one Period apart: a datapoint's timestamp is its bucket's start.
+        for (let t = roundedStart(start, period, this.now() / 1000 - start); t < Math.min(end, deletedAt); t += period) {
           const v = this.pointAt(id, metric, stat, t, period);
           if (v !== undefined) {
             timestamps.push(t);
@@ -254,4 +258,25 @@ export class CloudWatchStandIn {
       ...(served < total && cut === undefined ? { NextToken: Buffer.from(String(served)).toString('base64') } : {}),
     };
   }
+}
+
+const DAY_S = 86_400;
+
+/**
+ * Whether a Period can have datapoints for a StartTime `age` seconds ago (MetricStat Period): under 60 s only within
+ * 3 hours; from 15 days back a multiple of 300, from 63 days a multiple of 3600. Otherwise CloudWatch returns none.
+ */
+function periodServes(period: number, age: number): boolean {
+  if (age > 63 * DAY_S) return period % 3600 === 0;
+  if (age > 15 * DAY_S) return period % 300 === 0;
+  return period >= 60 || age <= HIGH_RESOLUTION_RETENTION_S;
+}
+
+/**
+ * StartTime as CloudWatch rounds it (GetMetricData StartTime): down to the minute (to the Period's division of the
+ * minute for 5, 10, 20, 30 s), to 5 minutes from 15 days back, to the hour from 63 days back.
+ */
+function roundedStart(start: number, period: number, age: number): number {
+  const step = age > 63 * DAY_S ? 3600 : age > 15 * DAY_S ? 300 : period < 60 ? period : 60;
+  return Math.floor(start / step) * step;
 }

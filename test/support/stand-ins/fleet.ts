@@ -111,14 +111,35 @@ export interface MetricDef {
 /** CloudWatch keeps datapoints of periods under a minute this long (MetricStat Period, GetMetricData). */
 export const HIGH_RESOLUTION_RETENTION_S = 3 * 3600;
 
-/** A statistic over several stored datapoints, as CloudWatch computes it for a longer period (equal sample counts). */
-export function aggregate(stat: string, parts: readonly number[]): number | undefined {
-  if (stat === 'Sum' || stat === 'SampleCount') return parts.reduce((a, b) => a + b, 0);
-  if (stat === 'Maximum') return Math.max(...parts);
-  if (stat === 'Minimum') return Math.min(...parts);
-  if (stat === 'Average') return parts.reduce((a, b) => a + b, 0) / parts.length;
-  // Percentiles need the raw values, which a statistic per datapoint does not keep.
-  return undefined;
+/** A statistic the stand-in cannot compute over a longer period from what it stores: an error, never a made-up value. */
+export class UnaggregatableStatisticError extends Error {}
+
+/** Statistics that add over periods: counts and sums, and a trimmed count with absolute bounds (a percentage bound moves with the values). */
+function isAdditive(stat: string): boolean {
+  return stat === 'Sum' || stat === 'SampleCount' || /^TC\([^%:]*:[^%)]*\)$/.test(stat);
+}
+
+/**
+ * A statistic over several stored datapoints (at `times`), as CloudWatch computes it for a longer period: sums and
+ * counts add, Minimum and Maximum are the extremes, Average is weighted by each datapoint's SampleCount (a level
+ * published without one counts one sample a datapoint), and percentile-type statistics come from the merged raw
+ * values. Undefined when no datapoint is stored in the span.
+ */
+export function aggregate(stat: string, times: readonly number[], stored: (stat: string, at: number) => number | undefined, raw?: (at: number) => Float64Array, revised = false): number | undefined {
+  const present = times.filter((at) => stored(stat, at) !== undefined);
+  if (present.length === 0) return undefined;
+  const values = present.map((at) => stored(stat, at) as number);
+  if (isAdditive(stat)) return values.reduce((a, b) => a + b, 0);
+  if (stat === 'Maximum') return Math.max(...values);
+  if (stat === 'Minimum') return Math.min(...values);
+  if (stat === 'Average') {
+    const weights = present.map((at) => stored('SampleCount', at) ?? 1);
+    const total = weights.reduce((a, b) => a + b, 0);
+    return values.reduce((sum, v, i) => sum + v * (weights[i] as number), 0) / total;
+  }
+  if (!raw || revised) throw new UnaggregatableStatisticError(`stand-in: ${stat} over ${times.length} stored datapoints needs their raw values${revised ? ' (a revised datapoint has none)' : ''}`);
+  const merged = Float64Array.from(present.flatMap((at) => [...raw(at)])).sort();
+  return statisticOf(merged, stat);
 }
 
 function hash(text: string): number {

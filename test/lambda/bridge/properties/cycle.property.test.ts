@@ -1,7 +1,7 @@
 import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand, type GetMetricDataCommandInput, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { Catalog } from '../../../../lambda/bridge/catalog/catalog';
+import { Catalog, DEFAULT_BUCKETS, formatLe } from '../../../../lambda/bridge/catalog/catalog';
 import { DiscoveryCache } from '../../../../lambda/bridge/cloudwatch/discovery';
 import { resolveConfig } from '../../../../contract/bridge-config';
 import { runCycle, type CycleDeps } from '../../../../lambda/bridge/cycle';
@@ -93,6 +93,8 @@ const scenario = fc.record({
   maxSamplesPerRequest: fc.integer({ min: 1, max: 40 }),
   maxSamplesPerCycle: fc.option(fc.integer({ min: 5, max: 300 }), { nil: undefined }),
   gaps: fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 2, maxLength: 6 }),
+  /** An outage longer than maxSampleAge (50 min) after one of the cycles: its too-old span is read coarsely. */
+  outage: fc.option(fc.record({ minutes: fc.integer({ min: 51, max: 240 }), after: fc.nat() }), { nil: undefined, freq: 2 }),
   outcomes: fc.array(fc.constantFrom<Outcome>('ok', 'ok', 'ok', 'ok', 'ok', 'reject', 'storeThenFail', 'fail'), { maxLength: 60 }),
   /** Datapoints per GetMetricData page (across all queries of the call), consumed per call. */
   pages: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 30 }),
@@ -107,10 +109,20 @@ const scenario = fc.record({
   readIntervals: fc.record({ counters: fc.constantFrom(0, 0, 180, 420), latency: fc.constantFrom(0, 120, 300, 600, 900) }),
 });
 
-type Scenario = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
+type Drawn = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
+type Scenario = Omit<Drawn, 'outage'> & Partial<Pick<Drawn, 'outage'>>;
 
 /** Idle variants' sentinel queries asked over every run: the idle <-> busy cases did happen. */
 let sentinelQueries = 0;
+/** Queries at a period longer than a minute (a too-old span read coarsely) over every run. */
+let coarseQueries = 0;
+
+/** The cycles' gaps (minutes), the outage among them. */
+function gapsOf(sc: Scenario): number[] {
+  const gaps = [...sc.gaps];
+  if (sc.outage) gaps.splice(sc.outage.after % (gaps.length + 1), 0, sc.outage.minutes);
+  return gaps;
+}
 
 /** The receiver: what it stored per series, and any sample that contradicts a stored one. */
 class Receiver {
@@ -142,7 +154,8 @@ class Receiver {
 }
 
 async function play(sc: Scenario) {
-  const truth = new Truth(sc.seed, T + sc.gaps.reduce((a, b) => a + b, 0) * MIN + 20 * MIN, sc.idleBlockMinutes, sc.idleTenths / 10);
+  const gaps = gapsOf(sc);
+  const truth = new Truth(sc.seed, T + gaps.reduce((a, b) => a + b, 0) * MIN + 20 * MIN, sc.idleBlockMinutes, sc.idleTenths / 10);
   let now = T;
   let settled = false;
   let call = 0;
@@ -168,13 +181,22 @@ async function play(sc: Scenario) {
       const stat = q.MetricStat?.Stat as string;
       if (stat === 'SampleCount' && q.MetricStat?.Metric?.MetricName === 'Invocations') sentinelQueries += 1;
       const period = (q.MetricStat?.Period as number) * 1000;
+      if (!(period > 0 && period % MIN === 0)) throw Object.assign(new Error(`Period ${period / 1000} must be a multiple of 60`), { name: 'ValidationError' });
+      if (period > MIN) coarseQueries += 1;
       const dims = Object.fromEntries((q.MetricStat?.Metric?.Dimensions ?? []).map((d) => [d.Name, d.Value]));
       const m: Metric = { metricName: q.MetricStat?.Metric?.MetricName as string, endpoint: dims.EndpointName as string, variant: dims.VariantName as string };
       const points: Array<[number, number]> = [];
-      // StartTime inclusive, EndTime exclusive, periods aligned; only what CloudWatch has by now.
-      for (let t = Math.ceil(start / period) * period; t < end; t += period) {
-        const v = truth.value(m, stat, t);
-        if (v !== undefined && truth.visibleAt(m, t) <= now) points.push([t, v]);
+      // StartTime inclusive (rounded down to the minute), EndTime exclusive, one Period apart from StartTime; only what
+      // CloudWatch has by now. A longer period adds its minutes (Sum, SampleCount); any other statistic cannot be.
+      for (let t = Math.floor(start / MIN) * MIN; t < end; t += period) {
+        let v: number | undefined;
+        for (let minute = t; minute < t + period && minute < end; minute += MIN) {
+          const part = truth.value(m, stat, minute);
+          if (part === undefined || truth.visibleAt(m, minute) > now) continue;
+          if (period > MIN && stat !== 'Sum' && stat !== 'SampleCount' && !/^TC\(/.test(stat)) throw new Error(`stand-in: ${stat} cannot be aggregated over ${period / MIN} minutes`);
+          v = (v ?? 0) + part;
+        }
+        if (v !== undefined) points.push([t, v]);
       }
       return { id: q.Id as string, points };
     });
@@ -251,7 +273,7 @@ async function play(sc: Scenario) {
       if (!(error instanceof RemoteWriteError)) throw error;
     }
   };
-  for (const gap of sc.gaps) {
+  for (const gap of gaps) {
     await runOnce();
     now += gap * MIN;
   }
@@ -275,35 +297,37 @@ async function expectExact(sc: Scenario): Promise<void> {
       const all = { __name__: name, ...labels, ...extra };
       return of.get(JSON.stringify(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : 1))));
     };
-    const counters: Array<[string, string, number]> =
+    const counters: Array<[string, string, number, Record<string, string>?]> =
       m.metricName === 'ModelLatency'
         ? [
             ['aws_sagemaker_model_latency_seconds_sum', 'Sum', 1e-6],
             ['aws_sagemaker_model_latency_seconds_count', 'SampleCount', 1],
+            // Every histogram bucket is a counter too: CloudWatch's trimmed count under its edge (µs).
+            ...DEFAULT_BUCKETS.map((edge): [string, string, number, Record<string, string>] => ['aws_sagemaker_model_latency_seconds_bucket', `TC(:${Number((edge * 1e6).toPrecision(12))})`, 1, { le: formatLe(edge) }]),
           ]
         : [[m.metricName === 'Invocations' ? 'aws_sagemaker_invocations_total' : 'aws_sagemaker_invocation_5xx_errors_total', 'Sum', 1]];
-    for (const [name, stat, scale] of counters) {
+    for (const [name, stat, scale, extra = {}] of counters) {
       const sumTo = (to: number) => {
         let sum = 0;
         for (let t = firstRead; t <= to; t += MIN) sum += (truth.value(m, stat, t) ?? 0) * scale;
         return sum;
       };
-      const stored = [...(series(name) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
+      const stored = [...(series(name, extra) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
       const near = (actual: number, expected: number) => Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
       if (sumTo(truth.stopAt) === 0) continue;
       // A refused counter sample's total reaches the receiver with the next sample; when none follows (the variant
       // went idle), the bridge's last word is the refused sample: it too must be exact and up to date.
       const last = stored.at(-1);
-      const refused = [...(series(name, {}, receiver.refused) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]).at(-1);
+      const refused = [...(series(name, extra, receiver.refused) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]).at(-1);
       const word = refused && (!last || refused[0] > last[0]) ? refused : last;
-      if (!word) throw new Error(`${name} ${JSON.stringify(labels)}: nothing stored, CloudWatch sum ${sumTo(truth.stopAt)}`);
+      if (!word) throw new Error(`${name} ${stat} ${JSON.stringify(labels)}: nothing stored, CloudWatch sum ${sumTo(truth.stopAt)}`);
       for (let i = 0; i < stored.length; i++) {
         const [t, v] = stored[i] as [number, number];
         // Never more than CloudWatch has up to that period; never down.
-        if (!(v <= sumTo(t) || near(v, sumTo(t)))) throw new Error(`${name} ${JSON.stringify(labels)} over-counts at ${t}: ${v} > ${sumTo(t)}`);
+        if (!(v <= sumTo(t) || near(v, sumTo(t)))) throw new Error(`${name} ${stat} ${JSON.stringify(labels)} over-counts at ${t}: ${v} > ${sumTo(t)}`);
         if (i > 0) expect(v).toBeGreaterThanOrEqual((stored[i - 1] as [number, number])[1]);
       }
-      if (!near(word[1], sumTo(word[0]))) throw new Error(`${name} ${JSON.stringify(labels)}: last sample ${word[1]} at ${word[0]}, CloudWatch sum ${sumTo(word[0])}`);
+      if (!near(word[1], sumTo(word[0]))) throw new Error(`${name} ${stat} ${JSON.stringify(labels)}: last sample ${word[1]} at ${word[0]}, CloudWatch sum ${sumTo(word[0])}`);
       // Every period CloudWatch has is counted (late data may come later, at the window's last period).
       let newest = truth.stopAt - MIN;
       while (truth.value(m, stat, newest) === undefined) newest -= MIN;
@@ -322,7 +346,19 @@ describe('runCycle property: random fleets, pagination, PartialData, send faults
   afterAll(() => cw.restore());
 
   test('requests are valid remote write; stored counters never over-count and end exact; gauges are CloudWatch values', async () => {
+    coarseQueries = 0;
     await fc.assert(fc.asyncProperty(scenario, expectExact), { numRuns: 20 });
+    // Outages longer than maxSampleAge were drawn, and some read their too-old span coarsely.
+    expect(coarseQueries).toBeGreaterThan(0);
+  });
+
+  // The smallest outage the property draws (51 minutes, past maxSampleAge): the comeback reads the too-old span at one
+  // coarse period. Comparing the span's Sum with nothing (forgetting the window forwarded before the outage) counts
+  // the re-read periods twice; the property shrinks to exactly this.
+  test('an outage longer than maxSampleAge, read coarsely: the counter ends at CloudWatch sum', async () => {
+    coarseQueries = 0;
+    await expectExact({ seed: 0, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1], outage: { minutes: 51, after: 0 }, outcomes: [], pages: [], partial: [], cutAfter: [], idleBlockMinutes: 2, idleTenths: 0, readIntervals: { counters: 0, latency: 0 } });
+    expect(coarseQueries).toBeGreaterThan(0);
   });
 
   // Found by the property above (seed -713680025): one counter, 1-minute cycles then a 7-minute gap, and every other
