@@ -115,7 +115,7 @@ export const HIGH_RESOLUTION_RETENTION_S = 3 * 3600;
 export class UnaggregatableStatisticError extends Error {}
 
 /** Statistics that add over periods: counts and sums, and a trimmed count with absolute bounds (a percentage bound moves with the values). */
-function isAdditive(stat: string): boolean {
+export function isAdditive(stat: string): boolean {
   return stat === 'Sum' || stat === 'SampleCount' || /^TC\([^%:]*:[^%)]*\)$/.test(stat);
 }
 
