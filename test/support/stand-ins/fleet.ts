@@ -257,7 +257,16 @@ function timingMetric(
   epoch = 0,
 ): MetricDef {
   const seed = identity(namespace, metricName, dimensions);
-  const raw = (t: number) => cachedRaw(`${seed}|${t}|${epoch}`, () => rawLatencies(`${seed}|${t - epoch}`, profile, count(t) ?? 0, median / PROFILE_MEDIAN[profile]));
+  // The statistics of one period are asked one after another: the last period's values skip the cache's key.
+  let lastT = NaN;
+  let last: Float64Array = new Float64Array(0);
+  const raw = (t: number) => {
+    if (t !== lastT) {
+      last = cachedRaw(`${seed}|${t}|${epoch}`, () => rawLatencies(`${seed}|${t - epoch}`, profile, count(t) ?? 0, median / PROFILE_MEDIAN[profile]));
+      lastT = t;
+    }
+    return last;
+  };
   return {
     namespace,
     metricName,

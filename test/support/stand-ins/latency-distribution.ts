@@ -155,6 +155,24 @@ function binOf(value: number): number {
  * One statistic of one period's values (ascending), as CloudWatch answers it; undefined when it has none (no
  * values, or a percentile-type statistic over negative values, which CloudWatch does not offer).
  */
+type ParsedStatistic = { readonly kind: 'p'; readonly percentile: number } | { readonly kind: 'TC' | 'PR'; readonly lower: string; readonly upper: string };
+
+/** Statistic names parsed once: a fleet-scale catch-up asks the same few dozen names millions of times. */
+const PARSED = new Map<string, ParsedStatistic | undefined>();
+
+function parsedStatistic(stat: string): ParsedStatistic | undefined {
+  if (PARSED.has(stat)) return PARSED.get(stat);
+  const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
+  const bounded = /^(TC|PR)\(([^:]*):([^)]*)\)$/.exec(stat);
+  const parsed: ParsedStatistic | undefined = p
+    ? { kind: 'p', percentile: Number(p[1]) }
+    : bounded
+      ? { kind: bounded[1] as 'TC' | 'PR', lower: bounded[2] as string, upper: bounded[3] as string }
+      : undefined;
+  PARSED.set(stat, parsed);
+  return parsed;
+}
+
 export function statisticOf(sorted: Float64Array, stat: string): number | undefined {
   const n = sorted.length;
   if (n === 0) return undefined;
@@ -171,11 +189,10 @@ export function statisticOf(sorted: Float64Array, stat: string): number | undefi
       return sorted[n - 1];
   }
   if ((sorted[0] as number) < 0) return undefined;
-  const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
-  if (p) return percentileOf(sorted, Number(p[1]));
-  const bounded = /^(TC|PR)\(([^:]*):([^)]*)\)$/.exec(stat);
-  if (!bounded) return undefined;
-  const [, kind, lower, upper] = bounded as unknown as [string, string, string, string];
+  const parsed = parsedStatistic(stat);
+  if (parsed === undefined) return undefined;
+  if (parsed.kind === 'p') return percentileOf(sorted, parsed.percentile);
+  const { kind, lower, upper } = parsed;
   const at = (bound: string, missing: number) => {
     if (bound === '') return missing;
     // A percentage bound is a percentile of the values.
