@@ -1,5 +1,5 @@
 import { validation } from './aws-json';
-import { aggregate, buildMetrics, isAdditive, HIGH_RESOLUTION_RETENTION_S, identity, type Dimension, type FleetOptions, type MetricDef } from './fleet';
+import { aggregate, buildMetrics, isAdditive, withoutRawCache, HIGH_RESOLUTION_RETENTION_S, identity, type Dimension, type FleetOptions, type MetricDef } from './fleet';
 import { isStatistic } from './latency-distribution';
 
 /**
@@ -313,13 +313,16 @@ class AdditiveTogether {
     let sums = this.sums.get(key);
     if (!sums) {
       const stats = (this.stats.get(`${id}|${period}`) ?? [stat]).filter((s) => !this.revised(id, s));
-      sums = new Map(stats.map((s) => [s, undefined]));
-      for (let at = t; at < t + period; at += resolution) {
-        for (const s of stats) {
-          const v = metric.value(s, at);
-          if (v !== undefined) sums.set(s, (sums.get(s) ?? 0) + v);
+      const computed = new Map<string, number | undefined>(stats.map((s) => [s, undefined]));
+      withoutRawCache(() => {
+        for (let at = t; at < t + period; at += resolution) {
+          for (const s of stats) {
+            const v = metric.value(s, at);
+            if (v !== undefined) computed.set(s, (computed.get(s) ?? 0) + v);
+          }
         }
-      }
+      });
+      sums = computed;
       this.sums.set(key, sums);
     }
     return { value: sums.get(stat) };

@@ -301,8 +301,24 @@ export function setRawCacheSize(entries: number): void {
   while (RAW_CACHE.size > RAW_CACHE_SIZE) RAW_CACHE.delete(RAW_CACHE.keys().next().value as string);
 }
 
+let rawCacheBypassed = false;
+
+/**
+ * Runs `body` with periods' raw values drawn without the cache: a coarse read over hours of a fleet asks each period
+ * once (all its statistics together), and caching millions of them only churns the bench's heap.
+ */
+export function withoutRawCache<T>(body: () => T): T {
+  rawCacheBypassed = true;
+  try {
+    return body();
+  } finally {
+    rawCacheBypassed = false;
+  }
+}
+
 function cachedRaw(key: string, draw: () => Float64Array): Float64Array {
   let values = RAW_CACHE.get(key);
+  if (!values && rawCacheBypassed) return draw();
   if (!values) {
     if (RAW_CACHE.size >= RAW_CACHE_SIZE) RAW_CACHE.delete(RAW_CACHE.keys().next().value as string);
     values = draw();
