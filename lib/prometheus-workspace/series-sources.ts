@@ -101,15 +101,24 @@ const PromQlFile = z.object({ metrics: z.array(z.object({ name: z.string(), type
 const INSTANCE_NAMESPACES = new Set(['/aws/sagemaker/Endpoints', '/aws/sagemaker/InferenceComponents']);
 
 /**
- * The class the bridge reads a catalog metric at, as its metricClass decides from the series the metric becomes:
- * instance metrics by namespace; timings by a `_sum` or `_count` series or a quantile or bucket (so a gauge named
- * `..._count` is read as a timing); counters; everything else.
+ * The class the bridge reads a CloudWatch metric at, as its metricClass decides from the series the metric becomes
+ * (all the catalog lines of that metric together): instance metrics by namespace; timings by a summary,
+ * a quantile or bucket, or a `_sum` and a `_count` together (a gauge merely named `..._count` is no timing);
+ * counters; everything else.
  */
-function catalogClass(namespace: string, metric: CatalogNamespace['metrics'][number]): BridgeClass {
+function catalogClass(namespace: string, lines: ReadonlyArray<CatalogNamespace['metrics'][number]>): BridgeClass {
   if (INSTANCE_NAMESPACES.has(namespace)) return 'utilization';
-  const timingLabel = metric.constLabels.quantile !== undefined || metric.constLabels.le !== undefined;
-  if (metric.type === 'summary' || timingLabel || metric.name.endsWith('_sum') || metric.name.endsWith('_count')) return 'latency';
-  return metric.type === 'counter' ? 'counters' : 'other';
+  const named = (suffix: string) => lines.some((line) => line.name.endsWith(suffix));
+  const timingLine = lines.some((line) => line.type === 'summary' || line.constLabels.quantile !== undefined || line.constLabels.le !== undefined);
+  if (timingLine || (named('_sum') && named('_count'))) return 'latency';
+  return lines.every((line) => line.type === 'counter') ? 'counters' : 'other';
+}
+
+/** A namespace's catalog lines by the CloudWatch metric they read. */
+function byCloudWatchMetric(lines: CatalogNamespace['metrics']): Map<string, Array<CatalogNamespace['metrics'][number]>> {
+  const out = new Map<string, Array<CatalogNamespace['metrics'][number]>>();
+  for (const line of lines) out.set(line.metric, [...(out.get(line.metric) ?? []), line]);
+  return out;
 }
 
 /**
@@ -131,7 +140,10 @@ export class SeriesIndex {
   constructor(catalog: readonly CatalogNamespace[] = []) {
     const builtIn = CatalogFile.parse(parseYaml(readFileSync(CATALOG_FILE, 'utf8'))).namespaces;
     for (const namespace of [...builtIn, ...catalog]) {
-      for (const metric of namespace.metrics) for (const name of familyNames(metric.name, metric.type)) this.add(name, catalogClass(namespace.namespace, metric));
+      for (const lines of byCloudWatchMetric(namespace.metrics).values()) {
+        const cls = catalogClass(namespace.namespace, lines);
+        for (const line of lines) for (const name of familyNames(line.name, line.type)) this.add(name, cls);
+      }
     }
     for (const metric of PromQlFile.parse(parseYaml(readFileSync(PROMQL_FILE, 'utf8'))).metrics) for (const name of familyNames(metric.name, metric.type)) this.add(name, 'cycle');
     for (const name of WRITTEN_EVERY_CYCLE.names) this.add(name, 'cycle');

@@ -10,10 +10,15 @@ export const METRIC_CLASSES: readonly MetricClass[] = ['counters', 'latency', 'u
 
 const INSTANCE_NAMESPACES = new Set(['/aws/sagemaker/Endpoints', '/aws/sagemaker/InferenceComponents']);
 
-/** The class of a catalog mapping: instance metrics by namespace, timings by their quantile, bucket, `_sum` or `_count` series, counters by kind. */
+/**
+ * The class of a catalog mapping: instance metrics by namespace; timings by a quantile or bucket series, or a `_sum`
+ * and a `_count` together (a gauge that is merely named `..._count`, such as Neuron's `system_vcpu_count`, is no
+ * timing); counters by kind.
+ */
 export function metricClass(namespace: string, mapping: MetricMapping): MetricClass {
   if (INSTANCE_NAMESPACES.has(namespace)) return 'utilization';
-  const timing = mapping.series.some((s) => s.constLabels.quantile !== undefined || s.constLabels.le !== undefined || s.name.endsWith('_sum') || s.name.endsWith('_count'));
+  const named = (suffix: string) => mapping.series.some((s) => s.name.endsWith(suffix));
+  const timing = mapping.series.some((s) => s.constLabels.quantile !== undefined || s.constLabels.le !== undefined) || (named('_sum') && named('_count'));
   if (timing) return 'latency';
   if (mapping.series.every((s) => s.kind === 'counter')) return 'counters';
   return 'other';

@@ -31,8 +31,8 @@ describe('the series a rule reads, and where they come from', () => {
       }
     }
     expect(checked).toBeGreaterThan(100);
-    // A gauge named ..._count is read as a timing by the bridge, and so here.
-    expect([...index.sourcesOf('system_vcpu_count')]).toEqual(['latency']);
+    // A gauge merely named ..._count is no timing, for the bridge and so here.
+    expect([...index.sourcesOf('system_vcpu_count')]).toEqual(['other']);
   });
 
   test('what the bridge writes every cycle (SageMaker metadata, self-metrics, the PromQL source) and what the collector scrapes are known', () => {

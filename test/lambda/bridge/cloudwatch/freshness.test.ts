@@ -16,6 +16,8 @@ describe('metric classes', () => {
     ['/aws/sagemaker/Endpoints', 'CPUUtilization', 'utilization'],
     ['/aws/sagemaker/InferenceComponents', 'GPUUtilizationNormalized', 'utilization'],
     ['AWS/SageMaker', 'ConcurrentRequestsPerModel', 'other'],
+    // A gauge named ..._count (Neuron's vCPU count) is no timing: read every cycle, not at the latency interval.
+    ['neuron_monitor', 'SystemVcpuCount', 'other'],
   ])('%s %s is %s', (namespace, metric, expected) => {
     expect(metricClass(namespace, catalog.resolve(namespace, metric))).toBe(expected);
   });
