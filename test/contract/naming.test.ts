@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { namespacePrefix, normalizeMetricKey, sanitizeLabelName, sanitizeLabelValue, snakeCase, yaceSnakeCase } from '../../contract/naming';
 
 describe('naming', () => {
@@ -29,6 +30,21 @@ describe('naming', () => {
   test('label values keep any UTF-8 but not lone surrogates', () => {
     expect(sanitizeLabelValue('東京 "quoted"\nline', 1024)).toBe('東京 "quoted"\nline');
     expect(sanitizeLabelValue('bad\uD800end', 1024)).toBe('bad\uFFFDend');
+  });
+
+  test('a value is kept exactly when it is well-formed and fits; otherwise it comes back well-formed, fitting and hashed', () => {
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'é', '東', '😀', '\uD800', '\uDC00'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 40 });
+    fc.assert(
+      fc.property(text, fc.integer({ min: 20, max: 90 }), (value, maxLength) => {
+        const got = sanitizeLabelValue(value, maxLength);
+        expect(got.isWellFormed()).toBe(true);
+        expect(Buffer.byteLength(got, 'utf8')).toBeLessThanOrEqual(maxLength);
+        if (value.isWellFormed() && Buffer.byteLength(value, 'utf8') <= maxLength) expect(got).toBe(value);
+        else if (Buffer.byteLength(value.toWellFormed(), 'utf8') <= maxLength) expect(got).toBe(value.toWellFormed());
+        else expect(got).toMatch(/…[0-9a-f]{12}$/);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('over-long values are cut to the byte limit with a hash, so distinct values stay distinct', () => {
