@@ -144,17 +144,45 @@ function readMessages(value: unknown): Array<{ Code?: string; Value?: string }> 
   });
 }
 
-/** Epoch seconds to Date as the SDK's parseEpochTimestamp does (rounded to the millisecond). */
-function readTimestamps(value: unknown): Date[] {
-  if (!Array.isArray(value)) throw new NotPlain();
-  const out = new Array<Date>(value.length);
-  for (let i = 0; i < value.length; i++) {
-    const seconds: unknown = value[i];
+/**
+ * One answer's timestamps, shared: the 500 results of a call mostly carry the same periods, so a result whose
+ * Timestamps equal the previous result's gets the same Date[] and the others reuse its Date objects. A full read at
+ * 10,000 variants gets ~3.5 M timestamps and so allocates a few thousand Dates instead. Equal by value to the SDK's
+ * output; the arrays and Dates are read-only to their consumers (fetch.ts hands them on, the translator calls getTime).
+ */
+class TimestampReader {
+  private readonly dates = new Map<number, Date>();
+  private previousSeconds: readonly number[] = [];
+  private previousDates: Date[] = [];
+
+  read(value: unknown): Date[] {
+    if (!Array.isArray(value)) throw new NotPlain();
+    if (this.sameAsPrevious(value)) return this.previousDates;
+    const out = new Array<Date>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = this.date(value[i]);
+    this.previousSeconds = value as number[];
+    this.previousDates = out;
+    return out;
+  }
+
+  private sameAsPrevious(value: readonly unknown[]): boolean {
+    const previous = this.previousSeconds;
+    if (value.length !== previous.length || value.length === 0) return false;
+    for (let i = 0; i < value.length; i++) if (value[i] !== previous[i]) return false;
+    return true;
+  }
+
+  /** Epoch seconds to Date as the SDK's parseEpochTimestamp does (rounded to the millisecond). */
+  private date(seconds: unknown): Date {
     // Strings, nulls and 1e999 (JSON's Infinity) are the SDK's to parse or refuse.
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new NotPlain();
-    out[i] = new Date(Math.round(seconds * 1000));
+    let date = this.dates.get(seconds);
+    if (date === undefined) {
+      date = new Date(Math.round(seconds * 1000));
+      this.dates.set(seconds, date);
+    }
+    return date;
   }
-  return out;
 }
 
 /** The parsed array itself when every item is a number (the SDK would leave each one as it is). */
@@ -164,12 +192,12 @@ function readValues(value: unknown): number[] {
   return value as number[];
 }
 
-function readResult(value: unknown): NonNullable<Output['MetricDataResults']>[number] {
+function readResult(value: unknown, timestamps: TimestampReader): NonNullable<Output['MetricDataResults']>[number] {
   const from = record(value);
   const out: NonNullable<Output['MetricDataResults']>[number] = {};
   if (from.Id != null) out.Id = string(from.Id) as string;
   if (from.Label != null) out.Label = string(from.Label) as string;
-  if (from.Timestamps != null) out.Timestamps = readTimestamps(from.Timestamps);
+  if (from.Timestamps != null) out.Timestamps = timestamps.read(from.Timestamps);
   if (from.Values != null) out.Values = readValues(from.Values);
   if (from.StatusCode != null) out.StatusCode = string(from.StatusCode) as typeof out.StatusCode;
   if (from.Messages != null) out.Messages = readMessages(from.Messages);
@@ -183,7 +211,8 @@ export function readGetMetricDataResponse(body: unknown): Output | undefined {
     const out: Output = {};
     if (from.MetricDataResults != null) {
       if (!Array.isArray(from.MetricDataResults)) throw new NotPlain();
-      out.MetricDataResults = from.MetricDataResults.map(readResult);
+      const timestamps = new TimestampReader();
+      out.MetricDataResults = from.MetricDataResults.map((result: unknown) => readResult(result, timestamps));
     }
     if (from.NextToken != null) out.NextToken = string(from.NextToken) as string;
     if (from.Messages != null) out.Messages = readMessages(from.Messages);

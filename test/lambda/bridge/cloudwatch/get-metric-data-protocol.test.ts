@@ -267,6 +267,20 @@ describe('the answer', () => {
     ],
     ['fractional and exponent-written timestamps, negative and tiny values', { statusCode: 200, body: `{"MetricDataResults":[{"Id":"q0","Timestamps":[${SEC}.5,1.8E9,${SEC}.0004,${SEC}.0005],"Values":[-1.5,1e-300,0,5E3],"StatusCode":"Complete"}]}` }],
     ['null members and members the model does not have', answer({ MetricDataResults: [{ Id: 'q0', Label: null, Timestamps: [SEC], Values: [3], StatusCode: 'Complete', Extra: 1 }], NextToken: null, Unknown: 'x' })],
+    [
+      'neighbours whose timestamps differ by a period, or not at all (the codec shares equal ones)',
+      answer({
+        MetricDataResults: [
+          { Id: 'q0', Timestamps: [SEC - 120, SEC - 60], Values: [1, 2], StatusCode: 'Complete' },
+          { Id: 'q1', Timestamps: [SEC - 120, SEC - 60], Values: [3, 4], StatusCode: 'Complete' },
+          { Id: 'q6', Timestamps: [SEC - 60, SEC], Values: [0, 0], StatusCode: 'Complete' },
+          { Id: 'q2', Timestamps: [SEC - 120, SEC - 60, SEC], Values: [5, 6, 7], StatusCode: 'Complete' },
+          { Id: 'q3', Timestamps: [SEC - 120], Values: [8], StatusCode: 'PartialData' },
+          { Id: 'q4', Timestamps: [], Values: [], StatusCode: 'Complete' },
+          { Id: 'q5', Timestamps: [SEC - 60, SEC], Values: [9, 10], StatusCode: 'Complete' },
+        ],
+      }),
+    ],
     ['a 200 with a request id in another case', { statusCode: 200, body: '{"MetricDataResults":[]}', headers: { 'X-Amzn-RequestId': 'upper' } }],
   ];
   it.each(cases)('deep-equals the SDK for %s', async (_name, canned) => {
