@@ -11,6 +11,7 @@ import { instrumentAwsClient } from './aws-calls';
 import { tuneGarbageCollector } from './gc-tuning';
 import { Catalog } from './catalog/catalog';
 import { DiscoveryCache } from './cloudwatch/discovery';
+import { GetMetricDataFastProtocol } from './cloudwatch/get-metric-data-protocol';
 import type { BridgeConfig } from '../../contract/bridge-config';
 import { ConfigError } from '../../contract/errors';
 import type { CycleDeps } from './cycle';
@@ -57,6 +58,14 @@ export function resolveAuthorizer(config: BridgeConfig, env: NodeJS.ProcessEnv):
       return bearerAuth(token);
     }
   }
+}
+
+/**
+ * The cycle's CloudWatch client: the SDK's, with GetMetricData's JSON written and read by the fast codec (its schema
+ * walk was a sixth of a 10,000-variant full read's CPU); signing, retries and every other operation unchanged.
+ */
+export function createCloudWatchClient(region: string): CloudWatchClient {
+  return new CloudWatchClient({ region, maxAttempts: SDK_MAX_ATTEMPTS, protocol: GetMetricDataFastProtocol });
 }
 
 export function createStateStore(config: BridgeConfig, logger?: BridgeLogger): StateStore {
@@ -170,7 +179,7 @@ export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, w
       })
     : undefined;
   const deps: CycleDeps = {
-    cloudwatch: instrumentAwsClient(new CloudWatchClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), options.logger),
+    cloudwatch: instrumentAwsClient(createCloudWatchClient(config.region), options.logger),
     sagemaker: config.sagemakerMetadata ? instrumentAwsClient(new SageMakerClient({ region: config.region, maxAttempts: SDK_MAX_ATTEMPTS }), options.logger) : undefined,
     tagging:
       config.sagemakerMetadata && config.endpointTags.length > 0

@@ -3,7 +3,7 @@
  * process per cycle, against a stand-in fleet of N endpoint variants (50 ms of CloudWatch and SageMaker latency, AWS's
  * page and rate limits) and a real Prometheus behind a counting proxy. Per cycle: wall, CPU, peak RSS (from a preload
  * that reports process.resourceUsage() on exit), GetMetricData calls against the minimum, SageMaker calls, state size,
- * bytes written to the state directory, remote-write bytes. Then the peers (encoder, CloudWatch bill, cold init) and
+ * bytes written to the state directory, remote-write bytes. Then the peers (encoder, GetMetricData serde, CloudWatch bill, cold init) and
  * the in-process figures of test/bench/bench.ts. Targets are issue 8's; each figure is marked PASS or MISS.
  *
  *   npm run bench                                   # sizes 100,1000,10000; outages 1h,6h at 5,000 variants
@@ -23,7 +23,7 @@ import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
 import { fleetOf } from '../support/stand-ins/fleet';
 import { ensurePrometheus, LocalPrometheus } from '../support/harness/prometheus';
 import { CountingProxy } from './counting-proxy';
-import { cloudWatchBill, coldInit, compareEncoders, lastLine } from './peers';
+import { cloudWatchBill, coldInit, compareEncoders, compareGetMetricDataSerde, lastLine, renderSerdeRows, type SerdeRow } from './peers';
 import type { UsageReport } from './preload';
 import { createCpuCap, lambdaCpuShare, wallAtShare, type CpuCap } from './cpu-share';
 import { DEFAULT_BRIDGE_MEMORY_MIB } from '../../contract/bridge-capacity';
@@ -623,6 +623,7 @@ interface Report {
   readonly sizes: SizeResult[];
   readonly outages: OutageResult[];
   readonly encoders: Awaited<ReturnType<typeof compareEncoders>>;
+  readonly serde: readonly SerdeRow[];
   readonly cold: ReturnType<typeof coldInit>;
   readonly seriesTable: string;
   readonly inProcess: string | undefined;
@@ -747,6 +748,7 @@ function render(report: Report): string {
   for (const row of report.encoders.rows) push(`| ${row.name} | ${fmt.int(row.samplesPerSecond)} | ${row.bytesPerSample.toFixed(2)} |`);
   push('');
 
+  push(...renderSerdeRows(report.serde));
   push('## CloudWatch bill per month', '');
   push(
     'From the steady cycle of each size (queries as the stand-in counted them). GetMetricData $0.01 per 1,000 metrics requested; Metric Streams $0.003 per 1,000 metric updates (us-east-1 list prices, aws.amazon.com/cloudwatch/pricing). 30-day month.',
@@ -826,6 +828,8 @@ async function main(): Promise<void> {
     }
     log('encoders');
     const encoders = await compareEncoders();
+    log('GetMetricData serde');
+    const serde = await compareGetMetricDataSerde();
     log('cold init');
     const cold = coldInit();
     log('series table');
@@ -835,7 +839,7 @@ async function main(): Promise<void> {
       log('in-process figures (test/bench/bench.ts)');
       inProcess = await inProcessFigures();
     }
-    const text = render({ options, idle, sizes, outages, encoders, cold, seriesTable, inProcess, minutes: (performance.now() - started) / MINUTE });
+    const text = render({ options, idle, sizes, outages, encoders, serde, cold, seriesTable, inProcess, minutes: (performance.now() - started) / MINUTE });
     process.stdout.write(`${text}\n`);
     if (options.out) writeFileSync(options.out, `${text}\n`);
   } finally {
