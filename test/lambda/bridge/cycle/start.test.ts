@@ -25,8 +25,8 @@ describe('start stage', () => {
     const journal = { id: 'j', base: T - 600_000, leaseUntil: Date.now() - 1, holder: 'another-host/boot/1' };
     await store.save(encodeState({ ...emptyState(), journal }), undefined);
     const state = { frontier: T, counter: true, total: 5, pending: 0, window: 5, count: 0, moment: 0, baseline: true };
-    await store.appendJournal('j', 0, encodeJournalRecord(new Uint8Array([1]), [['k1234567', state]]));
-    await store.appendJournal('j', 1, encodeJournalRecord(new Uint8Array([2]), []));
+    await store.appendJournal('j', 0, encodeJournalRecord([{ body: new Uint8Array([1]), series: [['k1234567', state]] }]));
+    await store.appendJournal('j', 1, encodeJournalRecord([{ body: new Uint8Array([2]), series: [] }]));
     const cycle = await start(config, catalog, deps, {});
     expect(cycle.replayedBatches).toBe(2);
     expect(sent.map((b) => [...b])).toEqual([[1], [2]]);
@@ -41,7 +41,7 @@ describe('start stage', () => {
     const journal = { id: 'j', base: T - 600_000, leaseUntil: Date.now() - 1, holder: 'another-host/boot/1' };
     const claimed = await store.saveLease(journal, undefined);
     const state = { frontier: T, counter: true, total: 5, pending: 0, window: 5, count: 0, moment: 0, baseline: true };
-    await store.appendJournal('j', 0, encodeJournalRecord(new Uint8Array([1]), [['k1234567', state]]));
+    await store.appendJournal('j', 0, encodeJournalRecord([{ body: new Uint8Array([1]), series: [['k1234567', state]] }]));
     const cycle = await start(config, catalog, deps, {});
     expect(cycle.replayedBatches).toBe(1);
     expect(sent.map((b) => [...b])).toEqual([[1]]);
