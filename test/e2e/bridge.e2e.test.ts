@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeJournalRecord } from '../../lambda/bridge/state/journal';
+import { FileStateStore } from '../../lambda/bridge/state/file-state-store';
+import { decodeJournalRecord, type ReplayRequest } from '../../lambda/bridge/state/journal';
 import { decodeLease } from '../../lambda/bridge/state/lease';
 import { decodeState } from '../../lambda/bridge/state/state';
 import { AwsStandIn } from '../support/stand-ins/aws-stand-in';
@@ -259,11 +260,11 @@ describe('bridge end to end: CLI -> CloudWatch stand-in -> real Prometheus', () 
     const journal = storedLease();
     expect(journal).toBeDefined();
     const before = storedState();
-    const journalDir = join(stateDir, 'journal', journal?.id ?? '');
-    // (A `.tmp` beside them is a record whose write the kill cut short: never renamed, so never replayed.)
-    const records = readdirSync(journalDir)
-      .filter((name) => name.endsWith('.rec'))
-      .map((name) => decodeJournalRecord(readFileSync(join(journalDir, name)), name));
+    const records: ReplayRequest[][] = [];
+    const reader = new FileStateStore(stateDir);
+    for (let bytes = await reader.readJournal(journal?.id ?? '', 0); bytes; bytes = await reader.readJournal(journal?.id ?? '', records.length)) {
+      records.push(decodeJournalRecord(bytes, `record ${records.length}`));
+    }
     expect(records.length).toBeGreaterThanOrEqual(1);
     const journaled = records.reduce((n, requests) => n + requests.length, 0);
     // The kill came after the first request of a record: the rest of it was journaled, never sent.
