@@ -115,7 +115,7 @@ async function commit(cycle: CycleContext, plan: CyclePlan, claim: Claim, stream
   await deps.store.save(encodeState(committed), cycle.version);
   // Committed: the lease may go. Should this fail, the state's lastJournal already tells the next cycle so.
   await deps.store.saveLease(undefined, claim.leaseVersion).catch((error: Error) => logger.warn('could not release the journal lease after the commit; the next cycle takes it over', { journal: claim.journalId, error: error.message }));
-  await deps.store.clearJournal(claim.journalId, writer.requests).catch((error: Error) => logger.warn('could not remove the committed journal', { journal: claim.journalId, error: error.message }));
+  await deps.store.clearJournal(claim.journalId, writer.records).catch((error: Error) => logger.warn('could not remove the committed journal', { journal: claim.journalId, error: error.message }));
   logger.info('cycle committed', {
     highWaterMark: iso(plan.window.end),
     written: writer.written,

@@ -12,20 +12,32 @@ import type { CycleDeps } from './types';
 /** A 400 for these, on a retry or a replay, means the request was stored before. */
 export const ALREADY_STORED: ReadonlySet<RejectReason> = new Set(['out_of_order', 'duplicate']);
 
+/** A request as journaled: its series (too-old samples taken out), its body, its series' states, its oldest sample. */
+interface Prepared {
+  readonly series: readonly TimeSeries[];
+  readonly body: Uint8Array;
+  readonly states: Batch['states'];
+  readonly oldest: number;
+}
+
+const NOTHING = new Uint8Array(0);
+
 /**
- * Journals each request (its body and the state of its series) before sending it, sends with the read's lane
- * order kept (a series' samples always reach the receiver in time order), and counts the outcome. A 400 is
- * logged and counted (its samples are lost, and said so); any other failure leaves the journal for the next cycle.
- * A dry run writes the text exposition instead, and journals nothing.
+ * Journals each group of requests (those one page of a read closed: one record, one file or S3 PutObject, for
+ * about three requests) before the first of them is sent, then sends them in order with the read's lane order kept
+ * (a series' samples always reach the receiver in time order), and counts the outcome. A 400 is logged and counted
+ * (its samples are lost, and said so); any other failure leaves the journal for the next cycle, which sends every
+ * request of every record again. A dry run writes the text exposition instead, and journals nothing.
  */
 export class RequestWriter {
   samples = 0;
   requests = 0;
+  /** Journal records written: what the commit's `clearJournal` removes. */
+  records = 0;
   written = 0;
   sendMs = 0;
   readonly rejected: Partial<Record<RejectReason, number>> = {};
   alreadyStored = 0;
-  private seq = 0;
 
   constructor(
     private readonly deps: Pick<CycleDeps, 'store' | 'send' | 'logger' | 'now'>,
@@ -39,25 +51,73 @@ export class RequestWriter {
   }
 
   async sendAll(batches: readonly Batch[]): Promise<void> {
-    for (const batch of batches) await this.sendOne(batch);
-  }
-
-  private async sendOne(batch: Batch): Promise<void> {
-    this.samples += batch.samples;
-    this.requests += 1;
+    if (batches.length === 0) return;
     if (this.exposition) {
-      this.exposition.add(batch.series);
+      for (const batch of batches) {
+        this.count(batch);
+        this.exposition.add(batch.series);
+      }
       return;
     }
-    // Past the lease another cycle may take the journal over: stop before writing anything more.
+    this.checkDeadline();
+    const prepared = batches.map((batch) => this.prepare(batch.series, batch.states));
+    const seq = this.records;
+    await this.journal(seq, prepared);
+    this.records += 1;
+    for (const batch of batches) this.count(batch);
+    for (let i = 0; i < prepared.length; i++) {
+      if (i > 0) {
+        // The record is journaled whole; past the deadline the rest of it is left to the replay.
+        this.checkDeadline();
+        if (this.agedPast(prepared[i] as Prepared)) await this.rejournal(seq, prepared, i);
+      }
+      const request = prepared[i] as Prepared;
+      // Every sample too old by now: journaled for its states, nothing to send.
+      if (request.series.length > 0) await this.sendOne(request);
+    }
+  }
+
+  private prepare(batchSeries: readonly TimeSeries[], states: Batch['states']): Prepared {
+    const series = this.withoutTooOld(batchSeries);
+    // A series' samples are in time order: its first is its oldest.
+    const oldest = series.reduce((min, s) => Math.min(min, s.samples[0]?.timestamp ?? Infinity), Infinity);
+    return { series, body: series.length === 0 ? NOTHING : encodeWriteRequest(series), states, oldest };
+  }
+
+  private async journal(seq: number, prepared: readonly Prepared[]): Promise<void> {
+    await this.deps.store.appendJournal(this.claim.journalId, seq, encodeJournalRecord(prepared.map(({ body, states }) => ({ body, series: states }))));
+  }
+
+  /** Some sample of this request has aged past `maxSampleAge` since the record was journaled (a long send before it). */
+  private agedPast(request: Prepared): boolean {
+    return this.tooOld !== undefined && request.oldest < this.deps.now() - this.tooOld.maxSampleAgeMs;
+  }
+
+  /**
+   * The requests from `from` on, filtered again, and the record rewritten whole (one PutObject, one rename: it is
+   * either the old record or the new one), so that a replay sends exactly what this cycle sent or was about to.
+   */
+  private async rejournal(seq: number, prepared: Prepared[], from: number): Promise<void> {
+    for (let j = from; j < prepared.length; j++) {
+      const request = prepared[j] as Prepared;
+      prepared[j] = this.prepare(request.series, request.states);
+    }
+    await this.journal(seq, prepared);
+  }
+
+  private count(batch: Batch): void {
+    this.samples += batch.samples;
+    this.requests += 1;
+  }
+
+  /** Past the lease another cycle may take the journal over: stop before writing or sending anything more. */
+  private checkDeadline(): void {
     if (Date.now() >= this.claim.leaseUntil) {
       throw new RecoverableError(`the cycle ran past its deadline (${new Date(this.claim.leaseUntil).toISOString()}); what it wrote is journaled and the next cycle finishes it`);
     }
-    const series = this.withoutTooOld(batch.series);
-    const body = encodeWriteRequest(series);
-    await this.deps.store.appendJournal(this.claim.journalId, this.seq++, encodeJournalRecord(body, batch.states));
-    // Every sample too old by now: journaled for its states, nothing to send.
-    if (series.length === 0) return;
+  }
+
+  private async sendOne({ series, body }: Prepared): Promise<void> {
     const started = Date.now();
     const result = await this.deps.send(body);
     this.sendMs += Date.now() - started;
@@ -83,7 +143,8 @@ export class RequestWriter {
    * The plan's `writableFrom` is the receiver's bound when the cycle started; a long cycle sends its last requests
    * minutes later, when the oldest of those samples may be past `maxSampleAge`. Such samples are counted as skipped
    * (too old) and not sent: a counter's next sample carries its total, as at plan time. The batch's states (and so
-   * the frontiers) are kept: what was skipped is never sent later either.
+   * the frontiers) are kept: what was skipped is never sent later either. Checked when the record is journaled, and
+   * again before each later request of it (`agedPast`): one that aged meanwhile has the record rewritten first.
    */
   private withoutTooOld(series: readonly TimeSeries[]): TimeSeries[] {
     if (!this.tooOld) return [...series];

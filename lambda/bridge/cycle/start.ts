@@ -13,8 +13,8 @@ import type { CycleDeps, CycleOptions } from './types';
 
 /**
  * Start: load the lease, then the state (moving it aside first on `--reset-state`), and finish a journaled write a
- * killed cycle left: its requests are sent again, alone and in order, its state committed and its lease released,
- * before anything new is read. The lease is read first: a cycle that finds it released reads a state no other cycle
+ * killed cycle left: every request of its records is sent again, alone and in order, its state committed and its
+ * lease released, before anything new is read. The lease is read first: a cycle that finds it released reads a state no other cycle
  * can change before this one's claim, which is conditional on that lease.
  */
 export async function start(config: BridgeConfig, catalog: Catalog, deps: CycleDeps, options: CycleOptions): Promise<CycleContext> {
@@ -30,10 +30,11 @@ export async function start(config: BridgeConfig, catalog: Catalog, deps: CycleD
   if (journal) {
     if (Date.now() < journal.leaseUntil && !holderIsDead(journal.holder, { sameProcess: true })) throw new LeaseHeldError(store.location, journal.holder, journal.leaseUntil);
     const replayed = stored ?? emptyState();
-    replayedBatches = await replayJournal(replayed, journal, deps);
+    const { records, requests } = await replayJournal(replayed, journal, deps);
+    replayedBatches = requests;
     replayed.selfCounters = addToCounters(replayed.selfCounters, deps.baseLabels, [{ name: 'inferwatch_bridge_journal_replays_total', by: 1 }]);
     version = await store.save(encodeState(replayed), version);
-    await store.clearJournal(journal.id, replayedBatches).catch((error: Error) => logger.warn('could not remove a replayed journal', { journal: journal.id, error: error.message }));
+    await store.clearJournal(journal.id, records).catch((error: Error) => logger.warn('could not remove a replayed journal', { journal: journal.id, error: error.message }));
     if (lease.journal) leaseVersion = await releaseLease(deps, lease.version);
     return newCycleContext(config, catalog, deps, options, startedAt, { stored: replayed, version, leaseVersion, replayedBatches });
   }
@@ -69,30 +70,40 @@ async function load({ store, logger }: CycleDeps, options: CycleOptions): Promis
 }
 
 /**
- * Sends a killed cycle's journaled requests again, alone and in order, and adopts the state of their series. A
- * 2xx, or a 400 for an out-of-order or duplicate sample, means the request is stored; anything else is logged.
+ * Sends a killed cycle's journaled requests again, alone and in order (every request of every record: the cycle may
+ * have been killed after any of them), and adopts the state of their series. A 2xx, or a 400 for an out-of-order or
+ * duplicate sample, means the request is stored; anything else is logged. Returns the records and requests read.
  */
-async function replayJournal(state: BridgeState, journal: JournalHeader, deps: CycleDeps): Promise<number> {
+async function replayJournal(state: BridgeState, journal: JournalHeader, deps: CycleDeps): Promise<{ records: number; requests: number }> {
   deps.logger.warn('found a journaled write that was never committed (a cycle stopped after writing); replaying it before anything new', {
     journal: journal.id,
     holder: journal.holder,
   });
-  let seq = 0;
+  let records = 0;
+  let requests = 0;
   for (;;) {
-    const bytes = await deps.store.readJournal(journal.id, seq);
+    const bytes = await deps.store.readJournal(journal.id, records);
     if (!bytes) break;
-    const record = decodeJournalRecord(bytes, `${journal.id}/${seq}`);
-    const result = await deps.send(record.body);
-    if (result.status === 'rejected' && !ALREADY_STORED.has(result.reason)) {
-      deps.logger.error('journal replay: receiver rejected a request; its samples are lost', { reason: result.reason, receiver: result.message });
+    for (const request of decodeJournalRecord(bytes, `${journal.id}/${records}`)) {
+      await replayRequest(request.body, deps);
+      for (const [key, series] of request.series) state.series.set(key, series);
+      requests += 1;
     }
-    for (const [key, series] of record.series) state.series.set(key, series);
-    seq += 1;
+    records += 1;
   }
   state.revisionBase = journal.base;
   state.lastJournal = journal.id;
   delete state.journal;
-  return seq;
+  return { records, requests };
+}
+
+/** An empty body: every sample of the request was too old by send time, journaled for its states alone. */
+async function replayRequest(body: Uint8Array, deps: CycleDeps): Promise<void> {
+  if (body.byteLength === 0) return;
+  const result = await deps.send(body);
+  if (result.status === 'rejected' && !ALREADY_STORED.has(result.reason)) {
+    deps.logger.error('journal replay: receiver rejected a request; its samples are lost', { reason: result.reason, receiver: result.message });
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { RecoverableError } from '../../../contract/errors';
+import { crc32 } from 'node:zlib';
+import { RecoverableError, StateError } from '../../../contract/errors';
 import { currentHolder, holderIsDead } from './journal';
 import { decodeLease, encodeLease, type LoadedLease } from './lease';
 import type { JournalHeader } from './state';
@@ -13,19 +14,25 @@ const STATE_FILE = 'bridge-state.bin';
 const GENERATION_BYTES = 8;
 const LEGACY_FILE = 'bridge-state.json';
 const LEASE_FILE = 'bridge-lease.bin';
+const JOURNAL_LOG = 'journal.log';
+/** A journal log entry's head: the record's seq, its length and its CRC-32. */
+const ENTRY_HEAD = 12;
 
 /**
  * State in a local directory, for the CLI. Each save bumps a generation number (the file's first 8 bytes); a
  * save whose expected generation is no longer current fails, like S3's conditional write. A lock file naming
- * its holder makes check-and-write atomic; a holder that died is recognised at once. Journal records are files
- * of their own under `journal/<id>/`; the journal lease is `bridge-lease.bin`, versioned and written the same way.
+ * its holder makes check-and-write atomic; a holder that died is recognised at once. A journal is one append-only
+ * file, `journal/<id>/journal.log` (see appendJournal); the journal lease is `bridge-lease.bin`, versioned and
+ * written the same way as the state.
  */
 export class FileStateStore implements StateStore {
   readonly location: string;
   private readonly file: string;
   private readonly lock: string;
-  /** The journal directory this store last created. */
-  private journalDirectory: string | undefined;
+  /** The journal log this store appends to, open. */
+  private journalLog: { readonly id: string; readonly fd: number; readonly file: string } | undefined;
+  /** The records of the journal last read, by seq. */
+  private journalRead: { readonly id: string; readonly records: Map<number, Buffer> } | undefined;
 
   constructor(readonly directory: string) {
     this.location = directory;
@@ -74,21 +81,45 @@ export class FileStateStore implements StateStore {
     }
   }
 
+  /**
+   * Appends the record to the journal's log: its seq, length and CRC-32, then its bytes, in one write to a file
+   * kept open. One file a record (create, write, close, rename) cost ~0.6 ms of CPU each, ~1 s a 10,000-variant
+   * cycle; an append costs ~15 µs. A record written again (same seq) is appended again, and the later one counts. A
+   * kill can cut only the last append short: its requests were never sent (a record is written before them), and
+   * the reader leaves it out.
+   */
   async appendJournal(id: string, seq: number, record: Uint8Array): Promise<void> {
-    const directory = join(this.location, 'journal', id);
-    // Once a journal: a cycle appends a record for each of its ~1,500 requests at 10,000 variants.
-    if (this.journalDirectory !== directory) {
-      await mkdir(directory, { recursive: true });
-      this.journalDirectory = directory;
+    const log = this.openJournalLog(id);
+    const head = Buffer.allocUnsafe(ENTRY_HEAD);
+    head.writeUInt32LE(seq, 0);
+    head.writeUInt32LE(record.byteLength, 4);
+    head.writeUInt32LE(crc32(record), 8);
+    const written = writevSync(log.fd, [head, record]);
+    if (written !== ENTRY_HEAD + record.byteLength) {
+      throw new RecoverableError(`wrote ${written} of ${ENTRY_HEAD + record.byteLength} bytes of journal record ${seq} to ${log.file}: is the disk full? Its requests were not sent; the next cycle replays what was`);
     }
-    const temp = join(directory, `${seq}.tmp`);
-    // Synchronous: a record is a few KiB, and fs/promises made a FileHandle (with a GC finaliser) and three thread-pool
-    // round trips for each; at ~2,000 records a cycle that was ~8 % of a 10,000-variant cycle's CPU.
-    writeFileSync(temp, record);
-    renameSync(temp, join(directory, `${seq}.rec`));
+    if (this.journalRead?.id === id) this.journalRead = undefined;
+  }
+
+  private openJournalLog(id: string): { readonly id: string; readonly fd: number; readonly file: string } {
+    if (this.journalLog?.id === id) return this.journalLog;
+    this.closeJournalLog();
+    const directory = join(this.location, 'journal', id);
+    mkdirSync(directory, { recursive: true });
+    const file = join(directory, JOURNAL_LOG);
+    this.journalLog = { id, fd: openSync(file, 'a'), file };
+    return this.journalLog;
+  }
+
+  private closeJournalLog(): void {
+    if (this.journalLog) closeSync(this.journalLog.fd);
+    this.journalLog = undefined;
   }
 
   async readJournal(id: string, seq: number): Promise<Uint8Array | undefined> {
+    if (this.journalRead?.id !== id) this.journalRead = { id, records: await this.readJournalLog(id) };
+    if (this.journalRead.records.size > 0) return this.journalRead.records.get(seq);
+    // A journal of the version before the log: one file a record, `<seq>.rec`.
     try {
       return await readFile(join(this.location, 'journal', id, `${seq}.rec`));
     } catch (error) {
@@ -97,8 +128,32 @@ export class FileStateStore implements StateStore {
     }
   }
 
+  /** The log's records by seq (a later entry for a seq replaces the earlier one); empty when there is no log. */
+  private async readJournalLog(id: string): Promise<Map<number, Buffer>> {
+    const file = join(this.location, 'journal', id, JOURNAL_LOG);
+    const records = new Map<number, Buffer>();
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return records;
+      throw error;
+    }
+    let at = 0;
+    // An entry that does not fit is the last append, cut short by a kill: left out.
+    while (at + ENTRY_HEAD <= bytes.length && at + ENTRY_HEAD + bytes.readUInt32LE(at + 4) <= bytes.length) {
+      const seq = bytes.readUInt32LE(at);
+      const record = bytes.subarray(at + ENTRY_HEAD, at + ENTRY_HEAD + bytes.readUInt32LE(at + 4));
+      if (crc32(record) !== bytes.readUInt32LE(at + 8)) throw new StateError(`journal ${file} is corrupt: record ${seq} at byte ${at} fails its CRC-32; the killed cycle that wrote it cannot be replayed`);
+      records.set(seq, record);
+      at += ENTRY_HEAD + record.length;
+    }
+    return records;
+  }
+
   async clearJournal(id: string): Promise<void> {
-    this.journalDirectory = undefined;
+    if (this.journalLog?.id === id) this.closeJournalLog();
+    if (this.journalRead?.id === id) this.journalRead = undefined;
     await rm(join(this.location, 'journal', id), { recursive: true, force: true });
   }
 

@@ -11,7 +11,8 @@ export interface LoadedState {
 
 /**
  * Durable state with compare-and-swap, so two overlapping cycles never both commit, and a journal kept apart
- * from it: one record per remote-write request, written before the request is sent.
+ * from it: one record per group of remote-write requests (those one page closed), written before the first of
+ * them is sent.
  */
 export interface StateStore {
   load(): Promise<LoadedState>;
@@ -24,10 +25,14 @@ export interface StateStore {
    * ConcurrentUpdateError; returns the new version.
    */
   saveLease(journal: JournalHeader | undefined, expectedVersion: string | undefined): Promise<string>;
+  /**
+   * Writes record `seq` whole and at once (a reader finds the old bytes or the new, never a part): records are
+   * appended in order, and the last one may be written again before its later requests are sent.
+   */
   appendJournal(id: string, seq: number, record: Uint8Array): Promise<void>;
   /** The record, or undefined past the last one. */
   readJournal(id: string, seq: number): Promise<Uint8Array | undefined>;
-  /** Removes a journal's records (after its state was committed); best effort. */
+  /** Removes a journal's `records` records, 0 to `records - 1` (after its state was committed); best effort. */
   clearJournal(id: string, records: number): Promise<void>;
   /** Moves the stored state aside (for an explicit reset) and returns where it went; undefined when there was none. */
   moveAside(suffix: string): Promise<string | undefined>;

@@ -63,8 +63,9 @@ describe('Lambda handler', () => {
       { name: 'region', value: 'eu-west-1' },
     ]);
     const puts = s3?.commandCalls((S3 as S3Module).PutObjectCommand).map((c) => c.args[0].input as { Bucket: string; Key: string; IfNoneMatch?: string; IfMatch?: string });
-    // The lease object is claimed (If-None-Match on a fresh bucket), each request is journaled beside it, the state is
-    // committed once (If-None-Match: the first state), then the lease released (If-Match on the claim's ETag).
+    // The lease object is claimed (If-None-Match on a fresh bucket), each page's requests are journaled beside it (one
+    // object a record), the state is committed once (If-None-Match: the first state), then the lease released (If-Match
+    // on the claim's ETag).
     const statePuts = puts?.filter((p) => p.Key === 'inferwatch/bridge-state.json');
     expect(statePuts?.map((p) => [p.Bucket, p.IfNoneMatch ?? p.IfMatch])).toEqual([['inferwatch-state', '*']]);
     const leasePuts = puts?.filter((p) => p.Key === 'inferwatch/bridge-state.json.lease');

@@ -61,8 +61,9 @@ export class MemoryStateStore implements StateStore {
     return this.journal.get(`${id}/${seq}`);
   }
 
-  async clearJournal(id: string): Promise<void> {
-    for (const key of [...this.journal.keys()]) if (key.startsWith(`${id}/`)) this.journal.delete(key);
+  /** As strict as the S3 store, which deletes the keys of records 0 to `records - 1` and nothing else. */
+  async clearJournal(id: string, records: number): Promise<void> {
+    for (let seq = 0; seq < records; seq++) this.journal.delete(`${id}/${seq}`);
   }
 
   async moveAside(suffix: string): Promise<string | undefined> {

@@ -64,13 +64,28 @@ beforeEach(() => {
   });
 });
 
+/** The requests in each journal record the store is given, in order. */
+function requestsPerRecord(store: MemoryStateStore): number[] {
+  const sizes: number[] = [];
+  const append = store.appendJournal.bind(store);
+  store.appendJournal = async (id, seq, record) => {
+    sizes.push(decodeJournalRecord(record, `${id}/${seq}`).length);
+    return append(id, seq, record);
+  };
+  return sizes;
+}
+
 describe('runCycle', () => {
-  test('claim (the lease object alone), then each request journaled before it is sent, then commit and release; the journal is removed', async () => {
+  test('claim (the lease object alone), then each group of requests journaled as one record before the first is sent, then commit and release; the journal is removed', async () => {
     const { deps, store, events, sent } = setup();
+    const records = requestsPerRecord(store);
     const report = await runCycle(config, catalog, deps);
     expect(report.batches).toBeGreaterThan(1);
+    // One record per page's requests (here the first cycle's one read, one period a request, and the tail), not one a request.
+    expect(records.reduce((a, b) => a + b, 0)).toBe(report.batches);
+    expect(records.length).toBeLessThan(report.batches);
     // Then the remote-write metadata (types and HELP): one more request, not journaled, before the commit.
-    expect(events).toEqual(['claim', ...Array(report.batches).fill(['journal', 'send']).flat(), 'send', 'commit', 'release']);
+    expect(events).toEqual(['claim', ...records.flatMap((n) => ['journal', ...Array<string>(n).fill('send')]), 'send', 'commit', 'release']);
     // The state is written once a cycle, by the commit: the claim writes only the lease.
     expect(store.saves).toHaveLength(1);
     const claimed = store.leases[0];
@@ -254,7 +269,7 @@ describe('runCycle', () => {
     const journaled: string[] = [];
     const append = store.appendJournal.bind(store);
     store.appendJournal = async (id, seq, record) => {
-      journaled.push(...decodeJournalRecord(record, `${id}/${seq}`).series.keys());
+      for (const request of decodeJournalRecord(record, `${id}/${seq}`)) journaled.push(...request.series.keys());
       return append(id, seq, record);
     };
     await runCycle(config, catalog, deps);
@@ -336,7 +351,10 @@ describe('runCycle', () => {
     await expect(runCycle(config, catalog, dying)).rejects.toThrow();
     const journalId = store.lease?.id as string;
     const journal = store.journalRecords(journalId);
-    expect(journal).toHaveLength(3); // two sent, the third journaled before its send failed
+    // One record: the read's requests (one period each), journaled before the first was sent; two sent, the third's send failed.
+    expect(journal).toHaveLength(1);
+    const bodies = decodeJournalRecord(journal[0] as Uint8Array, 'r').map((request) => Buffer.from(request.body).toString('base64'));
+    expect(bodies.length).toBeGreaterThan(3);
     const firstTwo = sent.slice();
     events.length = 0;
     sent.length = 0;
@@ -345,16 +363,17 @@ describe('runCycle', () => {
       ...deps,
       send: async (b) => (events.push('send'), sent.push(b), { status: 'rejected', reason: 'out_of_order', message: 'out of order sample', attempts: 1 }),
     });
-    expect(report.replayedBatches).toBe(3);
-    expect(events.slice(0, 6)).toEqual(['send', 'send', 'send', 'commit', 'release', 'claim']);
-    expect(sent.slice(0, 2).map((b) => Buffer.from(b).toString('base64'))).toEqual(firstTwo.map((b) => Buffer.from(b).toString('base64')));
-    expect(Buffer.from(sent[2] as Uint8Array)).toEqual(Buffer.from(decodeJournalRecord(journal[2] as Uint8Array, 'r').body));
+    // Every request of the record, the two already stored included, alone and in order, before anything new.
+    expect(report.replayedBatches).toBe(bodies.length);
+    expect(events.slice(0, bodies.length + 3)).toEqual([...Array<string>(bodies.length).fill('send'), 'commit', 'release', 'claim']);
+    expect(sent.slice(0, bodies.length).map((b) => Buffer.from(b).toString('base64'))).toEqual(bodies);
+    expect(bodies.slice(0, 2)).toEqual(firstTwo.map((b) => Buffer.from(b).toString('base64')));
     // The killed cycle never committed a high-water mark: this one starts from the initial lookback again, and
     // its series write only what is newer than what the journal says they wrote.
     expect(report.window?.start).toBe(T - 12 * MIN);
     expect(store.current?.highWaterMark).toBe(T + 3 * MIN);
     expect(store.journal.size).toBe(0);
-    const invocations = [...firstTwo, ...sent.slice(3)]
+    const invocations = [...firstTwo, ...sent.slice(2)]
       .flatMap((b) => decodeWriteRequest(b))
       .filter((s) => s.labels[0]?.value === 'aws_sagemaker_invocations_total')
       .flatMap((s) => s.samples.map((x) => x.timestamp));

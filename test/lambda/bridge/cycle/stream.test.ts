@@ -6,6 +6,7 @@ import { UncommittedCycleError } from '../../../../lambda/bridge/cycle/uncommitt
 import { RemoteWriteError } from '../../../../lambda/bridge/remote-write/client';
 import { decodeWriteRequest } from '../../../../lambda/bridge/remote-write/encode';
 import type { MetricSource } from '../../../../lambda/bridge/sources';
+import { decodeJournalRecord } from '../../../../lambda/bridge/state/journal';
 import { STALE_NAN } from '../../../../lambda/bridge/state/series-state';
 import { FakeSource, sourceSeries } from './fake-source';
 import { fakeDeps, MIN, startWith, T } from './harness';
@@ -55,6 +56,21 @@ describe('stream stage, with a source that is not CloudWatch', () => {
     // Requests of at most 10 samples: the first page's 11 (a 0 baseline and 10 deltas) fill one, journaled and sent
     // before the second page is fetched; the rest goes when the read ends.
     expect(events.join(' ')).toBe('page journal send page journal send');
+  });
+
+  test('a page that closes three requests is one journal record, written before the first of them is sent', async () => {
+    const events: string[] = [];
+    const { deps, store } = fakeDeps(async () => (events.push('send'), { status: 'ok', attempts: 1 }));
+    const other = { ...gauge, name: 'batch_size' };
+    const source = new FakeSource([deltas, gauge, other], { pageSize: 10 });
+    store.beforeAppend = (_id, seq) => void events.push(`journal ${seq}`);
+    await streamOnce([source], deps);
+    // Requests of at most 10 samples: the first page's 31 (a 0 baseline and 10 deltas, 10 and 10 gauge values)
+    // close three, one record; the second page's 15 more close one; the read's end sends the last 6.
+    expect(events.join(' ')).toBe('journal 0 send send send journal 1 send journal 2 send');
+    const records = store.journalRecords(store.lease?.id as string).map((record) => decodeJournalRecord(record, 'r'));
+    expect(records.map((requests) => requests.length)).toEqual([3, 1, 1]);
+    expect(records[0]?.map((request) => decodeWriteRequest(request.body).reduce((n, s) => n + s.samples.length, 0))).toEqual([10, 10, 10]);
   });
 
   test('an ended series gets a staleness marker after its last sample; an incomplete stream keeps its frontier where the data stopped', async () => {

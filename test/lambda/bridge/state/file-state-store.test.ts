@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StateError } from '../../../../contract/errors';
 import { FileStateStore } from '../../../../lambda/bridge/state/file-state-store';
 import { currentHolder } from '../../../../lambda/bridge/state/journal';
 import { ConcurrentUpdateError } from '../../../../lambda/bridge/state/store';
@@ -74,15 +75,48 @@ describe('FileStateStore', () => {
     expect(readdirSync(location).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
-  test('journal records are files of their own, read back in order and cleared', async () => {
+  test('a journal is one log: records read back by seq, a record written again read as its last version, cleared', async () => {
     const location = dir();
     const store = new FileStateStore(location);
     await store.appendJournal('j1', 0, bytes('r0'));
     await store.appendJournal('j1', 1, bytes('r1'));
-    expect(Buffer.from((await store.readJournal('j1', 1)) as Uint8Array).toString()).toBe('r1');
-    expect(await store.readJournal('j1', 2)).toBeUndefined();
+    await store.appendJournal('j1', 1, bytes('r1, again'));
+    // Another instance (the next process) reads what this one appended.
+    const next = new FileStateStore(location);
+    expect(Buffer.from((await next.readJournal('j1', 0)) as Uint8Array).toString()).toBe('r0');
+    expect(Buffer.from((await next.readJournal('j1', 1)) as Uint8Array).toString()).toBe('r1, again');
+    expect(await next.readJournal('j1', 2)).toBeUndefined();
+    expect(readdirSync(join(location, 'journal', 'j1'))).toEqual(['journal.log']);
     await store.clearJournal('j1');
     expect(existsSync(join(location, 'journal', 'j1'))).toBe(false);
+  });
+
+  test('an append a kill cut short is left out; a record whose bytes changed is a StateError naming the file', async () => {
+    const location = dir();
+    const store = new FileStateStore(location);
+    await store.appendJournal('j1', 0, bytes('r0'));
+    await store.appendJournal('j1', 1, bytes('r1'));
+    const log = join(location, 'journal', 'j1', 'journal.log');
+    const whole = readFileSync(log);
+    writeFileSync(log, whole.subarray(0, whole.length - 1));
+    expect(Buffer.from((await new FileStateStore(location).readJournal('j1', 0)) as Uint8Array).toString()).toBe('r0');
+    expect(await new FileStateStore(location).readJournal('j1', 1)).toBeUndefined();
+    const flipped = Buffer.from(whole);
+    flipped[flipped.length - 1] = 0x21;
+    writeFileSync(log, flipped);
+    await expect(new FileStateStore(location).readJournal('j1', 0)).rejects.toThrow(new StateError(`journal ${log} is corrupt: record 1 at byte 14 fails its CRC-32; the killed cycle that wrote it cannot be replayed`));
+  });
+
+  test('a journal the version before the log left (one file a record) is read after an upgrade', async () => {
+    const location = dir();
+    mkdirSync(join(location, 'journal', 'old'), { recursive: true });
+    writeFileSync(join(location, 'journal', 'old', '0.rec'), 'r0');
+    writeFileSync(join(location, 'journal', 'old', '1.rec'), 'r1');
+    const store = new FileStateStore(location);
+    expect(Buffer.from((await store.readJournal('old', 1)) as Uint8Array).toString()).toBe('r1');
+    expect(await store.readJournal('old', 2)).toBeUndefined();
+    await store.clearJournal('old');
+    expect(existsSync(join(location, 'journal', 'old'))).toBe(false);
   });
 
   test('moveAside keeps the old state beside the new one', async () => {
