@@ -1,6 +1,6 @@
 import type { BridgeConfig } from '../../../contract/bridge-config';
 import type { MetricMapping } from '../catalog/catalog';
-import type { BridgeState } from '../state/state';
+import type { BridgeState, StoredClass } from '../state/state';
 import type { CursorSettings } from '../translate';
 
 /** What a metric is for, which decides how often it is read (config `readIntervals`). */
@@ -24,7 +24,7 @@ export function metricClass(namespace: string, mapping: MetricMapping): MetricCl
   return 'other';
 }
 
-/** CloudWatch keeps high-resolution data 3 hours: a held base older than that is let go (as the cycle's is). */
+/** A class's hold is let go after 3 hours of holding, as the cycle's is (a bound on the reads it costs). */
 const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
 
 /** Where one class's reads start this cycle, what its series' windows will refer to, and its held series' base. */
@@ -83,15 +83,21 @@ export class ReadSchedule {
    * refer to; a class whose own held base is among them keeps it (a class not due keeps what it had: its series were
    * not read).
    */
-  committed(held: ReadonlySet<number> = new Set()): Record<string, { base: number; end: number; held?: number }> | undefined {
-    const out: Record<string, { base: number; end: number; held?: number }> = {};
+  committed(held: ReadonlySet<number> = new Set()): Record<string, StoredClass> | undefined {
+    const out: Record<string, StoredClass> = {};
     for (const c of METRIC_CLASSES) {
       if (this.config.readIntervals[c] === 0) continue;
       const read = this.of(c);
       const stored = this.previous.classes?.[c];
       const ref = heldRef(read.settings);
-      if (read.due) out[c] = held.has(ref) ? { base: read.settings.nextBase, end: this.cycle.end, held: ref } : { base: read.settings.nextBase, end: this.cycle.end };
-      else if (stored) out[c] = stored;
+      if (!read.due) {
+        if (stored) out[c] = stored;
+        continue;
+      }
+      const next = { base: read.settings.nextBase, end: this.cycle.end };
+      // A hold that goes on (its base read again) keeps when it began; a new one begins with this cycle.
+      const since = read.settings.heldBase === ref && stored?.held === ref ? (stored.heldSince ?? ref) : this.cycle.startedAt;
+      out[c] = held.has(ref) ? { ...next, held: ref, heldSince: since } : next;
     }
     return Object.keys(out).length > 0 ? out : undefined;
   }
@@ -103,8 +109,8 @@ export class ReadSchedule {
     // Read every cycle and never apart: exactly the cycle's windows (a held base included).
     if (interval === 0 && stored === undefined) return { due: true, settings: { readStart: cycle.readStart, fetchStart: cycle.fetchStart, nextBase: cycle.nextBase, heldBase: cycle.heldBase } };
     const readStart = stored?.base ?? cycle.readStart;
-    // A class read apart holds its series at its own base (its windows never refer to the cycle's); let go past 3 hours.
-    const storedHeld = stored?.held !== undefined && stored.held >= cycle.startedAt - HELD_BASE_MAX_AGE_MS ? stored.held : undefined;
+    // A class read apart holds its series at its own base (its windows never refer to the cycle's); let go after 3 hours of holding.
+    const storedHeld = stored?.held !== undefined && (stored.heldSince ?? stored.held) >= cycle.startedAt - HELD_BASE_MAX_AGE_MS ? stored.held : undefined;
     const heldBase = stored ? storedHeld : cycle.heldBase;
     const fetchStart = Math.min(readStart, cycle.fetchStart, heldBase ?? Infinity);
     const span = cycle.end - (previous.highWaterMark ?? cycle.end);

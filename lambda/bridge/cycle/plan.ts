@@ -3,7 +3,7 @@ import { iso } from './iso';
 import { UncommittedCycleError } from './uncommitted-cycle-error';
 import type { CycleContext, CyclePlan } from './context';
 
-/** CloudWatch keeps high-resolution data 3 hours: a read that starts earlier gets it at 60 s. */
+/** How long answers cut short may hold series before their held base is let go (a bound on the reads it costs). */
 const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
 
 /**
@@ -66,14 +66,15 @@ export function skipToOf(readStart: number, windowStart: number, nextBase: numbe
 }
 
 /**
- * The held series' base, while answers cut short keep some series held. Past CloudWatch's 3 hours of
- * high-resolution data it is let go, so that reads stay bounded and keep their periods: those series have no baseline
- * for a cycle, and a revision CloudWatch made in it is not counted.
+ * The held series' base, while answers cut short keep some series held. A hold that has lasted 3 hours of cycles is
+ * let go, so that reads stay bounded: those series have no baseline for a cycle, and a revision CloudWatch made in it
+ * is not counted. The age is the hold's, not its base's: after a long outage the comeback reads from a base hours
+ * old, and an answer cut then must still be read again from there (late data in it is counted).
  */
 function heldBaseOf({ logger, previous, startedAt }: CycleContext): number | undefined {
   const heldBase = previous.heldBase;
-  if (heldBase === undefined || heldBase >= startedAt - HELD_BASE_MAX_AGE_MS) return heldBase;
-  logger.warn('answers cut short (PartialData, no NextToken) held some series for 3 hours: their revisions of the last cycle are not counted', { heldBase: iso(heldBase) });
+  if (heldBase === undefined || (previous.heldSince ?? heldBase) >= startedAt - HELD_BASE_MAX_AGE_MS) return heldBase;
+  logger.warn('answers cut short (PartialData, no NextToken) held some series for 3 hours: their revisions of the last cycle are not counted', { heldBase: iso(heldBase), heldSince: iso(previous.heldSince ?? heldBase) });
   return undefined;
 }
 

@@ -17,6 +17,15 @@ export interface JournalHeader {
   readonly holder: string;
 }
 
+/** A metric class read apart: its revision base, the end of its last read, its held base and when that hold began, epoch ms. */
+export interface StoredClass {
+  base: number;
+  end: number;
+  held?: number;
+  /** Absent in states written before 0.3 (the held base stands in). */
+  heldSince?: number;
+}
+
 export interface BridgeState {
   /** Epoch ms: every period before it has been forwarded. */
   highWaterMark?: number;
@@ -26,6 +35,11 @@ export interface BridgeState {
   rereadFrom?: number;
   /** Epoch ms: the base the windows of `held` series refer to (the read start of the cycle that held them); the next cycle reads from there. */
   heldBase?: number;
+  /**
+   * Epoch ms: when the cycle that first held series at `heldBase` started (absent in states written before 0.3: the
+   * held base itself stands in). A hold is let go after 3 hours of cycles, however old its base (a long outage).
+   */
+  heldSince?: number;
   /** Updated in place by a cycle; `get` returns a copy, so every change goes through `set`. */
   series: SeriesTable;
   /** Cumulative values of the bridge's own counters, keyed by series identity. */
@@ -42,7 +56,7 @@ export interface BridgeState {
    * Metric classes read less often than every cycle (config `readIntervals`): the revision base their series'
    * windows refer to, the end of their last read, and the base their held series' windows refer to, epoch ms.
    */
-  classes?: Record<string, { base: number; end: number; held?: number }>;
+  classes?: Record<string, StoredClass>;
   /**
    * The journal lease of inferwatch 0.2 and before, kept in the state itself: still honoured when read (a journal left
    * by a cycle killed before an upgrade is replayed); the lease is now an object of its own (lease.ts).
@@ -64,11 +78,12 @@ interface StateHeader {
   revisionBase?: number;
   rereadFrom?: number;
   heldBase?: number;
+  heldSince?: number;
   selfCounters: Record<string, number>;
   lastWriteMs?: number;
   sagemaker?: SageMakerCache;
   idle?: Record<string, number>;
-  classes?: Record<string, { base: number; end: number; held?: number }>;
+  classes?: Record<string, StoredClass>;
   journal?: JournalHeader;
   lastJournal?: string;
 }
@@ -83,6 +98,7 @@ export function encodeState(state: BridgeState): Buffer {
     revisionBase: state.revisionBase,
     rereadFrom: state.rereadFrom,
     heldBase: state.heldBase,
+    heldSince: state.heldSince,
     selfCounters: state.selfCounters,
     lastWriteMs: state.lastWriteMs,
     sagemaker: state.sagemaker,

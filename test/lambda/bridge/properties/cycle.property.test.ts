@@ -361,6 +361,19 @@ describe('runCycle property: random fleets, pagination, PartialData, send faults
     expect(coarseQueries).toBeGreaterThan(0);
   });
 
+  // Found by the property above (seed 16): a 167-minute outage, then the comeback's answers cut short with nothing in
+  // them (PartialData, no NextToken) for two cycles. The series were held at the revision base from before the outage
+  // (-12 min), which the third cycle let go as older than 3 hours, so the periods -5 and -4, published late, were never
+  // counted: 44,461 where CloudWatch's sum is 44,933. A hold is now let go after 3 hours of holding, not of its base.
+  test('a long outage, then the comeback answers cut short and empty: the counter ends at CloudWatch sum', async () => {
+    await expectExact({ seed: 16, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'AllTraffic' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1], outage: { minutes: 167, after: 0 }, outcomes: [], pages: [], partial: [], cutAfter: [undefined, undefined, 0, 0, 0], idleBlockMinutes: 2, idleTenths: 0, readIntervals: { counters: 0, latency: 0 } });
+  });
+
+  // The same with the counters read apart (every 3 minutes): the class's own hold is let go after 3 hours of holding too.
+  test('a long outage, then the comeback answers cut short and empty, counters read apart: the counter ends at CloudWatch sum', async () => {
+    await expectExact({ seed: 16, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'AllTraffic' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1, 1, 1], outage: { minutes: 167, after: 0 }, outcomes: [], pages: [], partial: [], cutAfter: [undefined, undefined, 0, 0, 0, 0], idleBlockMinutes: 2, idleTenths: 0, readIntervals: { counters: 180, latency: 0 } });
+  });
+
   // Found by the property above (seed -713680025): one counter, 1-minute cycles then a 7-minute gap, and every other
   // GetMetricData answer leaves out its newest datapoint (PartialData, no NextToken). At 12 minutes the answer over
   // [-1, 10) stops at minute 5, before the frontier (8): the re-read was no baseline, so the next cycle could not
