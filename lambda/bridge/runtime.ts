@@ -8,7 +8,6 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { WorkspaceCache, type ResolvedWorkspace } from './amp/workspace';
 import { instrumentAwsClient } from './aws-calls';
-import { tuneGarbageCollector } from './gc-tuning';
 import { Catalog } from './catalog/catalog';
 import { DiscoveryCache } from './cloudwatch/discovery';
 import { GetMetricDataFastProtocol } from './cloudwatch/get-metric-data-protocol';
@@ -154,8 +153,6 @@ export function queryUrlFor(remoteWriteUrl: string | undefined): string | undefi
  * AWS configuration (AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_SAGEMAKER, ...): nothing custom.
  */
 export function createCycleDeps(config: BridgeConfig, options: RuntimeOptions, withRemoteWrite: boolean): { deps: CycleDeps; catalog: Catalog } {
-  // The CLI's bridge command and the Lambda handler both build their cycle here, before its first allocation.
-  tuneGarbageCollector();
   if (withRemoteWrite && !config.remoteWrite.url) {
     throw new ConfigError(
       config.remoteWrite.workspaceId === undefined
