@@ -120,25 +120,15 @@ export class FileStateStore implements StateStore {
     if (this.journalRead?.id !== id) this.journalRead = { id, records: await this.readJournalLog(id) };
     if (this.journalRead.records.size > 0) return this.journalRead.records.get(seq);
     // A journal of the version before the log: one file a record, `<seq>.rec`.
-    try {
-      return await readFile(join(this.location, 'journal', id, `${seq}.rec`));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    return readIfExists(join(this.location, 'journal', id, `${seq}.rec`));
   }
 
   /** The log's records by seq (a later entry for a seq replaces the earlier one); empty when there is no log. */
   private async readJournalLog(id: string): Promise<Map<number, Buffer>> {
     const file = join(this.location, 'journal', id, JOURNAL_LOG);
     const records = new Map<number, Buffer>();
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return records;
-      throw error;
-    }
+    const bytes = await readIfExists(file);
+    if (!bytes) return records;
     let at = 0;
     // An entry that does not fit is the last append, cut short by a kill: left out.
     while (at + ENTRY_HEAD <= bytes.length && at + ENTRY_HEAD + bytes.readUInt32LE(at + 4) <= bytes.length) {
@@ -173,25 +163,16 @@ export class FileStateStore implements StateStore {
   }
 
   private async readVersioned(file: string): Promise<{ generation: number; bytes: Buffer } | undefined> {
-    let raw: Buffer;
-    try {
-      raw = await readFile(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const raw = await readIfExists(file);
+    if (!raw) return undefined;
     if (raw.length < GENERATION_BYTES) return { generation: 0, bytes: raw };
     return { generation: raw.readDoubleLE(0), bytes: raw.subarray(GENERATION_BYTES) };
   }
 
   /** The JSON file of inferwatch 0.1, read once so that an upgrade keeps its counters (decodeState migrates it). */
   private async readLegacy(): Promise<{ generation: number; bytes: Buffer } | undefined> {
-    try {
-      return { generation: 0, bytes: await readFile(join(this.location, LEGACY_FILE)) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const bytes = await readIfExists(join(this.location, LEGACY_FILE));
+    return bytes ? { generation: 0, bytes } : undefined;
   }
 
   /** Temporary files of a save that was killed before its rename; only the lock holder gets here. */
@@ -228,5 +209,15 @@ async function writeParts(file: string, parts: Uint8Array[]): Promise<void> {
     if (bytesWritten !== expected) throw new RecoverableError(`wrote ${bytesWritten} of ${expected} bytes to ${file}: is the disk full? Nothing was committed; the next cycle writes it again`);
   } finally {
     await handle.close();
+  }
+}
+
+/** A file's bytes, or undefined when there is no such file. */
+async function readIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
