@@ -134,16 +134,17 @@ async function commit(cycle: CycleContext, plan: CyclePlan, claim: Claim, stream
  * forwarded is at or after the new base, otherwise unknown until they are read again.
  */
 export function carryUnreadSeries(table: SeriesTable, settings: CursorSettings, forgetBefore: number): void {
-  for (const [key, state] of table) {
-    if (table.isPlanned(key)) continue;
-    if (state.frontier < forgetBefore) {
-      table.delete(key);
-      continue;
-    }
+  table.sweepUnplanned((state) => {
+    if (state.frontier < forgetBefore) return false;
     const nothingSinceBase = state.frontier < settings.nextBase;
-    table.set(key, { ...state, window: nothingSinceBase ? 0 : state.window, count: nothingSinceBase ? 0 : state.count, baseline: nothingSinceBase, held: undefined });
-  }
-  table.clearPlanned();
+    if (nothingSinceBase) {
+      state.window = 0;
+      state.count = 0;
+    }
+    state.baseline = nothingSinceBase;
+    state.held = false;
+    return true;
+  });
 }
 
 function byName(a: TimeSeries, b: TimeSeries): number {

@@ -94,7 +94,7 @@ class GetMetricDataPlan implements SourcePlan {
     this.end = span.end;
     this.skipTo = settings.skipTo;
     const { metrics, plan, limiter } = this;
-    this.split = await splitReads({ metrics, plan, previous: this.input.previous, ended: (metric) => isEnded(this.ended, metric.dimensions), limiter }, span, settings, this.context);
+    this.split = await splitReads({ metrics, plan, previous: this.input.previous, ended: (dimensions) => isEnded(this.ended, dimensions), limiter }, span, settings, this.context);
   }
 
   *reads(): Iterable<SourceRead> {

@@ -1,3 +1,4 @@
+import type { Dimension } from '@aws-sdk/client-cloudwatch';
 import type { Catalog } from '../catalog/catalog';
 import type { DiscoveredMetric } from '../cloudwatch/discovery';
 import { fetchChunk, type FetchQuery } from '../cloudwatch/fetch';
@@ -40,7 +41,8 @@ export interface SplitInput {
   readonly metrics: readonly DiscoveredMetric[];
   readonly plan: QueryPlan;
   readonly previous: BridgeState;
-  readonly ended: (metric: DiscoveredMetric) => boolean;
+  /** Whether a metric's endpoint or variant has ended (SageMaker metadata), from its dimensions. */
+  readonly ended: (dimensions: readonly Dimension[]) => boolean;
   readonly limiter: RateLimiter;
 }
 
@@ -83,9 +85,9 @@ export async function splitReads(input: SplitInput, span: ReadSpan, cycle: Curso
     if (due) add(settings, settings.fetchStart, own?.busy ?? []);
     else {
       // A series whose resource ended gets its stale marker from a read: read it now, its class's base kept.
-      const ended = (own?.busy ?? []).filter(input.ended);
+      const ended = (own?.busy ?? []).filter((metric) => input.ended(metric.dimensions));
       add(settings, settings.fetchStart, ended);
-      const waiting = input.plan.subset((own?.busy ?? []).filter((metric) => !input.ended(metric)));
+      const waiting = input.plan.subset((own?.busy ?? []).filter((metric) => !input.ended(metric.dimensions)));
       waitUnread(waiting);
       collisions.push(...waiting.collisions);
     }

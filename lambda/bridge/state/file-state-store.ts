@@ -46,7 +46,7 @@ export class FileStateStore implements StateStore {
   }
 
   async save(bytes: Uint8Array, expectedVersion: string | undefined): Promise<string> {
-    const generation = await this.writeVersioned(this.file, () => this.read(), bytes, expectedVersion);
+    const generation = await this.writeVersioned(this.file, async () => (await generationOf(this.file)) ?? (await this.readLegacy()), bytes, expectedVersion);
     if (generation === '1') await rm(join(this.location, LEGACY_FILE), { force: true });
     return generation;
   }
@@ -58,7 +58,7 @@ export class FileStateStore implements StateStore {
 
   async saveLease(journal: JournalHeader | undefined, expectedVersion: string | undefined): Promise<string> {
     const file = join(this.location, LEASE_FILE);
-    return this.writeVersioned(file, () => this.readVersioned(file), encodeLease(journal), expectedVersion);
+    return this.writeVersioned(file, () => generationOf(file), encodeLease(journal), expectedVersion);
   }
 
   /** Under the lock: writes `bytes` with the next generation if the current one is still `expectedVersion`. */
@@ -207,6 +207,27 @@ async function writeParts(file: string, parts: Uint8Array[]): Promise<void> {
     const expected = parts.reduce((n, part) => n + part.byteLength, 0);
     const { bytesWritten } = await handle.writev(parts);
     if (bytesWritten !== expected) throw new RecoverableError(`wrote ${bytesWritten} of ${expected} bytes to ${file}: is the disk full? Nothing was committed; the next cycle writes it again`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A versioned file's generation (its first 8 bytes; 0 when it is shorter), or undefined when there is no such file:
+ * a save checks it without reading the state itself (13.5 MiB at 10,000 variants, held beside the new state's bytes).
+ */
+async function generationOf(file: string): Promise<{ generation: number } | undefined> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const head = Buffer.alloc(GENERATION_BYTES);
+    const { bytesRead } = await handle.read(head, 0, GENERATION_BYTES, 0);
+    return { generation: bytesRead < GENERATION_BYTES ? 0 : head.readDoubleLE(0) };
   } finally {
     await handle.close();
   }

@@ -12,6 +12,9 @@ const LIVE = 32;
 /** The series' answer stopped before its frontier: its window refers to the held base. */
 const HELD = 64;
 const INITIAL_CAPACITY = 64;
+
+/** A state whose every field may be changed: the scratch `forEachRow` and `sweepUnplanned` hand out. */
+export type MutableSeriesState = { -readonly [K in keyof SeriesState]: SeriesState[K] };
 /** The index is grown before more than this share of its slots is taken: linear probing stays short. */
 const MAX_LOAD = 0.5;
 
@@ -123,14 +126,7 @@ export class SeriesTable implements ReadonlyMap<SeriesKey, SeriesState> {
     } else if ((this.flags[row] as number) & VACANT) {
       this.vacant -= 1;
     }
-    this.frontier[row] = state.frontier;
-    this.total[row] = state.total;
-    this.pending[row] = state.pending;
-    this.window[row] = state.window;
-    this.moment[row] = state.moment;
-    // The state format keeps a count as uint32 too: saturate rather than wrap.
-    this.count[row] = Math.min(state.count, 0xffffffff);
-    this.flags[row] = LIVE | ((this.flags[row] as number) & PLANNED) | (state.counter ? COUNTER : 0) | (state.baseline ? BASELINE : 0) | (state.ended ? ENDED : 0) | (state.held ? HELD : 0);
+    this.writeRow(row, state);
     return this;
   }
 
@@ -177,10 +173,29 @@ export class SeriesTable implements ReadonlyMap<SeriesKey, SeriesState> {
 
   /** Clears every planned mark and drops the rows held only for one, ready for the next cycle's plan. */
   clearPlanned(): void {
+    this.sweepUnplanned(() => true);
+  }
+
+  /**
+   * The end of a cycle's plan in one pass over the columns: each series with state that was not planned is handed to
+   * `update` as one state object reused from call to call, changed in place and written back, or deleted when
+   * `update` returns false; then every planned mark is cleared and the rows held only for one are dropped. Walking
+   * the entries instead made a key string and two state objects for each of a fleet's 700,000 series.
+   */
+  sweepUnplanned(update: (state: MutableSeriesState) => boolean): void {
+    const state = newSeriesState(false) as MutableSeriesState;
     for (let row = 0; row < this.rows; row++) {
       const flags = this.flags[row] as number;
-      if (flags & VACANT) this.remove(row);
-      else this.flags[row] = flags & ~PLANNED;
+      if ((flags & LIVE) === 0) continue;
+      if (flags & VACANT) {
+        this.remove(row);
+      } else if (flags & PLANNED) {
+        this.flags[row] = flags & ~PLANNED;
+      } else if (update(this.readRow(row, state))) {
+        this.writeRow(row, state);
+      } else {
+        this.remove(row);
+      }
     }
   }
 
@@ -208,21 +223,10 @@ export class SeriesTable implements ReadonlyMap<SeriesKey, SeriesState> {
    * from call to call (read it during the call only): the state encoder walks 400,000 series without an object each.
    */
   forEachRow(visit: (keyLo: number, keyHi: number, state: Readonly<SeriesState>) => void): void {
-    const state = newSeriesState(false) as { -readonly [K in keyof SeriesState]: SeriesState[K] };
+    const state = newSeriesState(false) as MutableSeriesState;
     for (let row = 0; row < this.rows; row++) {
-      const flags = this.flags[row] as number;
-      if ((flags & (LIVE | VACANT)) !== LIVE) continue;
-      state.frontier = this.frontier[row] as number;
-      state.counter = (flags & COUNTER) !== 0;
-      state.total = this.total[row] as number;
-      state.pending = this.pending[row] as number;
-      state.window = this.window[row] as number;
-      state.count = this.count[row] as number;
-      state.moment = this.moment[row] as number;
-      state.baseline = (flags & BASELINE) !== 0;
-      state.ended = (flags & ENDED) !== 0;
-      state.held = (flags & HELD) !== 0;
-      visit(this.keyLo[row] as number, this.keyHi[row] as number, state);
+      if (((this.flags[row] as number) & (LIVE | VACANT)) !== LIVE) continue;
+      visit(this.keyLo[row] as number, this.keyHi[row] as number, this.readRow(row, state));
     }
   }
 
@@ -303,6 +307,34 @@ export class SeriesTable implements ReadonlyMap<SeriesKey, SeriesState> {
       slots[slot] = row + 1;
     }
     this.slots = slots;
+  }
+
+  /** The row's state into `state` (every field, `ended` and `held` as booleans); returns it. */
+  private readRow(row: number, state: MutableSeriesState): MutableSeriesState {
+    const flags = this.flags[row] as number;
+    state.frontier = this.frontier[row] as number;
+    state.counter = (flags & COUNTER) !== 0;
+    state.total = this.total[row] as number;
+    state.pending = this.pending[row] as number;
+    state.window = this.window[row] as number;
+    state.count = this.count[row] as number;
+    state.moment = this.moment[row] as number;
+    state.baseline = (flags & BASELINE) !== 0;
+    state.ended = (flags & ENDED) !== 0;
+    state.held = (flags & HELD) !== 0;
+    return state;
+  }
+
+  /** Writes a state into its row, keeping the row's planned mark. */
+  private writeRow(row: number, state: SeriesState): void {
+    this.frontier[row] = state.frontier;
+    this.total[row] = state.total;
+    this.pending[row] = state.pending;
+    this.window[row] = state.window;
+    this.moment[row] = state.moment;
+    // The state format keeps a count as uint32 too: saturate rather than wrap.
+    this.count[row] = Math.min(state.count, 0xffffffff);
+    this.flags[row] = LIVE | ((this.flags[row] as number) & PLANNED) | (state.counter ? COUNTER : 0) | (state.baseline ? BASELINE : 0) | (state.ended ? ENDED : 0) | (state.held ? HELD : 0);
   }
 
   private keyAt(row: number): SeriesKey {

@@ -255,4 +255,27 @@ describe('discoverMetrics', () => {
     await discoverMetrics(client, ['AWS/SageMaker'], cache, T + 600_000, 600_000, calls);
     expect(cw.commandCalls(ListMetricsCommand)).toHaveLength(5);
   });
+
+  test('metrics with equal dimension lists share one list; a list that differs in a name, a value or the order has its own', async () => {
+    const dims = (...pairs: [string | undefined, string | undefined][]) => pairs.map(([Name, Value]) => ({ Name, Value }));
+    cw.on(ListMetricsCommand).resolves({
+      Metrics: [
+        { MetricName: 'Invocations', Dimensions: dims(['EndpointName', 'a'], ['VariantName', 'v']) },
+        { MetricName: 'ModelLatency', Dimensions: dims(['EndpointName', 'a'], ['VariantName', 'v']) },
+        { MetricName: 'Invocations', Dimensions: dims(['VariantName', 'v'], ['EndpointName', 'a']) },
+        { MetricName: 'Invocations', Dimensions: dims(['EndpointName', 'a'], ['VariantName', 'w']) },
+        { MetricName: 'Invocations', Dimensions: dims(['EndpointName', undefined]) },
+        { MetricName: 'Invocations', Dimensions: dims(['EndpointName', '\u0002']) },
+        { MetricName: 'Invocations' },
+      ],
+    });
+    const [a, b, swapped, other, noValue, oddValue, none] = await discoverMetrics(client, ['AWS/SageMaker'], new DiscoveryCache(), T, 600_000, new ApiCallCounter());
+    expect(a?.dimensions).toBe(b?.dimensions);
+    expect(a?.dimensions).toEqual(dims(['EndpointName', 'a'], ['VariantName', 'v']));
+    // A dimension in two lists is one object.
+    expect(other?.dimensions[0]).toBe(a?.dimensions[0]);
+    expect(swapped?.dimensions[1]).toBe(a?.dimensions[0]);
+    expect(new Set([a, swapped, other, noValue, oddValue, none].map((m) => m?.dimensions)).size).toBe(6);
+    expect([swapped, other, noValue, oddValue, none].map((m) => m?.dimensions)).toEqual([dims(['VariantName', 'v'], ['EndpointName', 'a']), dims(['EndpointName', 'a'], ['VariantName', 'w']), dims(['EndpointName', undefined]), dims(['EndpointName', '\u0002']), []]);
+  });
 });

@@ -98,11 +98,32 @@ describe('traffic split', () => {
       { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: dims('gone', 'v') },
       { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: [...dims('a', 'v'), { Name: 'InstanceId', Value: 'i-1' }] },
     ];
-    const split = new TrafficSplit(metrics, (m) => m.dimensions.some((d) => d.Value === 'gone'));
+    const split = new TrafficSplit(metrics, (dimensions) => dimensions.some((d) => d.Value === 'gone'));
     expect([...split.groups.keys()]).toEqual([variantKey('a', 'v')]);
     expect(split.groups.get(variantKey('a', 'v'))?.metrics.map((m) => m.metricName)).toEqual(['Invocations', 'ModelLatency']);
     expect(split.always.map((m) => `${m.namespace} ${m.metricName} ${m.dimensions.length}`).sort()).toEqual(
       ['/aws/sagemaker/Endpoints CPUUtilization 2', 'AWS/SageMaker Invocations 2', 'AWS/SageMaker Invocations 3', 'AWS/SageMaker ModelLatency 2'].sort(),
     );
+    expect(metrics.map((m) => split.keyOf(m))).toEqual([variantKey('a', 'v'), variantKey('a', 'v'), undefined, undefined, undefined, undefined]);
+  });
+
+  test('metrics sharing one dimension list (as discovery gives them) are grouped as they would be apart', () => {
+    const shared = dims('a', 'v');
+    const gone = dims('gone', 'v');
+    const lonely = dims('b', 'v');
+    const metrics = [
+      { namespace: '/aws/sagemaker/Endpoints', metricName: 'CPUUtilization', dimensions: shared },
+      { namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: shared },
+      { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: shared },
+      { namespace: 'AWS/SageMaker', metricName: 'ModelSetupTime', dimensions: shared },
+      { namespace: 'AWS/SageMaker', metricName: 'Invocations', dimensions: gone },
+      { namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: gone },
+      { namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: lonely },
+    ];
+    const split = new TrafficSplit(metrics, (dimensions) => dimensions === gone);
+    expect([...split.groups.keys()]).toEqual([variantKey('a', 'v')]);
+    expect(split.groups.get(variantKey('a', 'v'))?.metrics.map((m) => m.metricName)).toEqual(['ModelLatency', 'Invocations']);
+    expect(split.always.map((m) => `${m.metricName} ${m.dimensions[0]?.Value}`)).toEqual(['CPUUtilization a', 'ModelSetupTime a', 'Invocations gone', 'ModelLatency gone', 'ModelLatency b']);
+    expect(metrics.map((m) => split.keyOf(m))).toEqual([undefined, variantKey('a', 'v'), variantKey('a', 'v'), undefined, undefined, undefined, undefined]);
   });
 });

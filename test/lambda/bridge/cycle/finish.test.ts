@@ -1,9 +1,12 @@
-import { finish } from '../../../../lambda/bridge/cycle/finish';
+import { carryUnreadSeries, finish } from '../../../../lambda/bridge/cycle/finish';
 import { plan } from '../../../../lambda/bridge/cycle/plan';
 import { claim } from '../../../../lambda/bridge/cycle/start';
 import { stream } from '../../../../lambda/bridge/cycle/stream';
 import { decodeWriteRequest } from '../../../../lambda/bridge/remote-write/encode';
+import { newSeriesState } from '../../../../lambda/bridge/state/series-state';
+import { SeriesTable } from '../../../../lambda/bridge/state/series-table';
 import { encodeState, emptyState } from '../../../../lambda/bridge/state/state';
+import type { CursorSettings } from '../../../../lambda/bridge/translate';
 import { FakeSource, gaugeAt } from './fake-source';
 import { fakeDeps, MIN, startWith, T } from './harness';
 
@@ -57,5 +60,28 @@ describe('finish stage', () => {
     await day.store.save(encodeState({ ...stored, highWaterMark: T + 24 * 60 * MIN }), undefined);
     await finishOnce(new FakeSource([]), { ...day.deps, now: () => T + 24 * 60 * MIN + 3 * MIN });
     expect(day.store.current?.series.size).toBe(0);
+  });
+
+  test('an unread series keeps its state, its window reset to a baseline unless it was written since the next base; a planned one is left as read', () => {
+    const nextBase = T - 10 * MIN;
+    const state = (frontier: number, extra: object = {}) => ({ ...newSeriesState(true), frontier, total: 50, window: 7, count: 3, moment: 2, baseline: false, ...extra });
+    const table = SeriesTable.from([
+      ['planned.', state(T - 30 * MIN, { held: true })],
+      ['quiet...', state(T - 30 * MIN, { held: true })],
+      ['recent..', state(T - 5 * MIN, { ended: true })],
+      ['old.....', state(T - 25 * 60 * MIN)],
+    ]);
+    table.markPlanned('planned.');
+    table.markPlanned('vacant..');
+    carryUnreadSeries(table, { nextBase } as CursorSettings, T - 24 * 60 * MIN);
+    expect(new Map(table)).toEqual(
+      new Map([
+        ['planned.', state(T - 30 * MIN, { held: true })],
+        ['quiet...', state(T - 30 * MIN, { window: 0, count: 0, baseline: true })],
+        ['recent..', state(T - 5 * MIN, { ended: true })],
+      ]),
+    );
+    expect(['planned.', 'vacant..'].map((key) => table.isPlanned(key))).toEqual([false, false]);
+    expect(table.markPlanned('vacant..')).toBe(true);
   });
 });

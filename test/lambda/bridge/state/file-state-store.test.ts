@@ -24,6 +24,23 @@ describe('FileStateStore', () => {
     await expect(store.save(bytes('x'), undefined)).rejects.toBeInstanceOf(ConcurrentUpdateError);
   });
 
+  test('a save compares with the generation load reported: 0 for the JSON file of 0.1 or a file shorter than its generation', async () => {
+    const legacy = dir();
+    mkdirSync(legacy, { recursive: true });
+    writeFileSync(join(legacy, 'bridge-state.json'), '{"series":{}}');
+    const store = new FileStateStore(legacy);
+    const loaded = await store.load();
+    expect(loaded.version).toBe('0');
+    await expect(store.save(bytes('x'), undefined)).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    expect(await store.save(bytes('new'), loaded.version)).toBe('1');
+    expect(existsSync(join(legacy, 'bridge-state.json'))).toBe(false);
+    const short = dir();
+    mkdirSync(short, { recursive: true });
+    writeFileSync(join(short, 'bridge-state.bin'), 'abc');
+    expect((await new FileStateStore(short).load()).version).toBe('0');
+    expect(await new FileStateStore(short).save(bytes('y'), '0')).toBe('1');
+  });
+
   test('the lease is a file of its own with its own generation: claims compare-and-swap, the state file is not written', async () => {
     const store = new FileStateStore(dir());
     const state = await store.save(bytes('state'), undefined);

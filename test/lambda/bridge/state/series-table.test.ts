@@ -82,7 +82,7 @@ describe('SeriesTable', () => {
     expect(table.size).toBe(0);
   });
 
-  test('behaves as a Map under any sequence of set, delete, mark and clear (keys crowded into few slots)', () => {
+  test('behaves as a Map under any sequence of set, delete, mark, clear and sweep (keys crowded into few slots)', () => {
     // 40 keys, some one byte apart, in a table that starts at 16 slots: probe runs wrap, deletions shift them back.
     const keyOf = (i: number) => (i % 2 === 0 ? `\0\0\0\0\0\0\0${String.fromCharCode(i)}` : `${String.fromCharCode(i)}\xff\xff\xff\xff\xff\xff\xff`);
     const op = fc.oneof(
@@ -90,6 +90,7 @@ describe('SeriesTable', () => {
       fc.record({ kind: fc.constant('delete' as const), key: fc.nat(39) }),
       fc.record({ kind: fc.constant('mark' as const), key: fc.nat(39) }),
       fc.record({ kind: fc.constant('clearPlanned' as const) }),
+      fc.record({ kind: fc.constant('sweep' as const), drop: fc.nat(4) }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
@@ -106,6 +107,19 @@ describe('SeriesTable', () => {
           } else if (o.kind === 'mark') {
             expect(table.markPlanned(keyOf(o.key))).toBe(!planned.has(keyOf(o.key)));
             planned.add(keyOf(o.key));
+          } else if (o.kind === 'sweep') {
+            // Unplanned series: those whose total is a multiple of the draw are deleted, the rest move their window.
+            const keep = (state: SeriesState) => state.total % (o.drop + 2) !== 0;
+            table.sweepUnplanned((state) => {
+              state.window = state.total + 1;
+              return keep(state);
+            });
+            for (const [key, state] of [...model]) {
+              if (planned.has(key)) continue;
+              if (keep(state)) model.set(key, { ...state, window: state.total + 1 });
+              else model.delete(key);
+            }
+            planned = new Set();
           } else {
             table.clearPlanned();
             planned = new Set();
