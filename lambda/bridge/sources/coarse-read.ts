@@ -1,6 +1,7 @@
 import type { SeriesTable } from '../state/series-table';
-import type { PlannedQuery } from '../cloudwatch/plan';
-import type { SourceSeries } from './source';
+import type { ChunkOutcome, ReadSpan as FetchSpan } from '../cloudwatch/fetch';
+import { MAX_QUERIES_PER_CALL, type PlannedQuery } from '../cloudwatch/plan';
+import type { PagePoints, ReadSpan, SourceSeries } from './source';
 
 /** How far back CloudWatch answers a Period that is a multiple of 60 s (MetricStat Period; StartTime rounding). */
 const MINUTE_PERIODS_MS = 15 * 86_400_000;
@@ -43,4 +44,193 @@ export function counterPositions(chunk: readonly PlannedQuery[]): number[] | und
     else if (counters > 0) return undefined;
   }
   return out;
+}
+
+/** GetMetricData answers at most this many datapoints a call (then NextToken: another call for the same queries). */
+const MAX_DATAPOINTS_PER_CALL = 100_800;
+/** A coarse query's period is its whole span: it answers at most one datapoint. */
+const DATAPOINTS_PER_COARSE_QUERY = 1;
+/** Coarse queries a shared call holds: within both GetMetricData limits. */
+const COARSE_QUERIES_PER_CALL = Math.min(MAX_QUERIES_PER_CALL, Math.floor(MAX_DATAPOINTS_PER_CALL / DATAPOINTS_PER_COARSE_QUERY));
+/**
+ * Reads whose queries one shared call holds at most. A read is handed out only once every call it is in is complete
+ * (no read ever waits on one not handed out yet), so the reads held back, and their queries, stay a few chunks.
+ */
+export const MAX_READS_PER_COARSE_CALL = 8;
+
+/** The span one coarse call reads: its StartTime and EndTime. */
+export interface CoarseWindow {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A read's coarse queries: its counter queries, where they are in its chunk, and how their answer is noted. */
+export interface CoarseQueries {
+  readonly window: CoarseWindow;
+  readonly positions: readonly number[];
+  readonly queries: readonly PlannedQuery[];
+  /** Notes one query's datapoints as the call answers (the idle variants' watch), whether or not the read takes them. */
+  readonly note: (query: PlannedQuery, points: PagePoints) => void;
+}
+
+/** One read's coarse answer: its datapoints at its own positions, and whether all of its queries came back whole. */
+export interface CoarseAnswer {
+  readonly page: PagePoints[];
+  readonly complete: boolean;
+}
+
+/** Reads one call's queries over `span` (the plan's `fetchChunk`, its client, limiter and counters). */
+export type CoarseFetch = (queries: readonly PlannedQuery[], span: FetchSpan, onPage: (page: readonly PagePoints[]) => void) => Promise<ChunkOutcome>;
+
+interface Entry {
+  readonly share: CoarseShare;
+  readonly position: number;
+  readonly query: PlannedQuery;
+}
+
+/** One coarse GetMetricData call shared by the reads whose queries it holds: run once, by the first that needs it. */
+class CoarseCall {
+  readonly entries: Entry[] = [];
+  readonly members = new Set<CoarseShare>();
+  closed = false;
+  private answer?: Promise<{ points: PagePoints[][]; incomplete: ReadonlySet<number> }>;
+
+  constructor(
+    readonly window: CoarseWindow,
+    private readonly fetch: CoarseFetch,
+  ) {}
+
+  /** Each entry's datapoints (per page, usually one) and the entries left PartialData. */
+  run(): Promise<{ points: PagePoints[][]; incomplete: ReadonlySet<number> }> {
+    this.answer ??= this.read();
+    return this.answer;
+  }
+
+  private async read() {
+    const points: PagePoints[][] = this.entries.map(() => []);
+    const { start, end } = this.window;
+    const outcome = await this.fetch(
+      this.entries.map((entry) => entry.query),
+      { start, end, periodSeconds: (end - start) / 1000 },
+      (page) => {
+        for (const p of page) {
+          const entry = this.entries[p.index] as Entry;
+          entry.share.coarse.note(entry.query, p);
+          (points[p.index] as PagePoints[]).push(p);
+        }
+      },
+    );
+    return { points, incomplete: outcome.incomplete };
+  }
+}
+
+/** A read's part in the shared coarse calls of its window: one call, or two where its queries straddle a call's end. */
+export class CoarseShare {
+  readonly calls: Array<{ call: CoarseCall; entries: number[] }> = [];
+
+  constructor(readonly coarse: CoarseQueries) {}
+
+  get ready(): boolean {
+    return this.calls.every(({ call }) => call.closed);
+  }
+
+  /** Its datapoints from every call it is in (starting those not started yet), at its own positions, in position order. */
+  async answer(): Promise<CoarseAnswer> {
+    const answers = await Promise.all(this.calls.map(({ call }) => call.run()));
+    const page: PagePoints[] = [];
+    let complete = true;
+    this.calls.forEach(({ call, entries }, i) => {
+      const { points, incomplete } = answers[i] as Awaited<ReturnType<CoarseCall['run']>>;
+      for (const entry of entries) {
+        if (incomplete.has(entry)) complete = false;
+        const { position } = call.entries[entry] as Entry;
+        for (const p of points[entry] ?? []) page.push({ ...p, index: position });
+      }
+    });
+    return { page, complete };
+  }
+}
+
+/**
+ * Packs the coarse queries of a plan's reads into shared calls, one open call a window, each filled to
+ * `COARSE_QUERIES_PER_CALL` in the order the reads come: a window's calls are then ceil(its queries / 500), the
+ * fewest, but where a call holds `MAX_READS_PER_COARSE_CALL` reads before it is full. A metric's statistics may
+ * straddle two calls (each billed), the price of the fewest calls.
+ */
+class CoarsePacker<R> {
+  private readonly open = new Map<string, CoarseCall>();
+  private held: Array<{ read: R; share: CoarseShare }> = [];
+
+  constructor(private readonly fetch: CoarseFetch) {}
+
+  /** Adds a read's queries to its window's open call (and the next ones); the read is held until they are complete. */
+  join(read: R, coarse: CoarseQueries): CoarseShare {
+    const share = new CoarseShare(coarse);
+    const key = `${coarse.window.start}|${coarse.window.end}`;
+    coarse.queries.forEach((query, i) => {
+      let call = this.open.get(key);
+      if (call && !call.members.has(share) && call.members.size >= MAX_READS_PER_COARSE_CALL) call = this.close(key);
+      if (!call) {
+        call = new CoarseCall(coarse.window, this.fetch);
+        this.open.set(key, call);
+      }
+      if (!call.members.has(share)) {
+        call.members.add(share);
+        share.calls.push({ call, entries: [] });
+      }
+      (share.calls.at(-1) as CoarseShare['calls'][number]).entries.push(call.entries.length);
+      call.entries.push({ share, position: coarse.positions[i] as number, query });
+      if (call.entries.length >= COARSE_QUERIES_PER_CALL) this.close(key);
+    });
+    this.held.push({ read, share });
+    return share;
+  }
+
+  /** The reads held whose calls are all complete, in the order they came; they are no longer held. */
+  *ready(): Generator<R> {
+    const out = this.held.filter(({ share }) => share.ready);
+    if (out.length === 0) return;
+    this.held = this.held.filter(({ share }) => !share.ready);
+    for (const { read } of out) yield read;
+  }
+
+  /** No read comes after: every open call is complete as it stands. */
+  finish(): void {
+    for (const key of [...this.open.keys()]) this.close(key);
+  }
+
+  /** Closes the window's open call: no query joins it any more, so its members may be handed out. */
+  private close(key: string): undefined {
+    const call = this.open.get(key);
+    if (call) call.closed = true;
+    this.open.delete(key);
+    return undefined;
+  }
+}
+
+/** A read that may take its coarse span from calls shared with others. */
+export interface CoarseReader {
+  /** Its coarse span's queries when the cycle reads `span`, or undefined: it reads every period. */
+  coarseQueries(span: ReadSpan): CoarseQueries | undefined;
+  share?: CoarseShare;
+}
+
+/**
+ * `reads` with their coarse spans' queries packed into shared calls (see `CoarsePacker`). A read is handed out once
+ * every call it shares is complete, so no read ever waits on one not handed out yet, whatever the concurrency; a
+ * read with no coarse queries is handed out at once.
+ */
+export function* packCoarse<R extends CoarseReader>(reads: Iterable<R>, span: ReadSpan, fetch: CoarseFetch): Generator<R> {
+  const packer = new CoarsePacker<R>(fetch);
+  for (const read of reads) {
+    const coarse = read.coarseQueries(span);
+    if (!coarse || coarse.queries.length === 0) {
+      yield read;
+      continue;
+    }
+    read.share = packer.join(read, coarse);
+    yield* packer.ready();
+  }
+  packer.finish();
+  yield* packer.ready();
 }
