@@ -82,72 +82,87 @@ export interface CoarseAnswer {
 /** Reads one call's queries over `span` (the plan's `fetchChunk`, its client, limiter and counters). */
 export type CoarseFetch = (queries: readonly PlannedQuery[], span: FetchSpan, onPage: (page: readonly PagePoints[]) => void) => Promise<ChunkOutcome>;
 
-interface Entry {
-  readonly share: CoarseShare;
-  readonly position: number;
-  readonly query: PlannedQuery;
+/** A read's part of one call's answer: its datapoints (at its own positions), and whether they all came whole. */
+interface Slot {
+  readonly call: CoarseCall;
+  readonly points: PagePoints[];
+  complete: boolean;
 }
 
-/** One coarse GetMetricData call shared by the reads whose queries it holds: run once, by the first that needs it. */
+interface Entry {
+  readonly slot: Slot;
+  readonly position: number;
+  readonly query: PlannedQuery;
+  readonly note: CoarseQueries['note'];
+}
+
+/**
+ * One coarse GetMetricData call shared by the reads whose queries it holds: run once, by the first that needs it. Its
+ * answer goes to each member's slot as it comes; then the call lets go of its entries, so that no chain of calls
+ * sharing reads keeps a whole window's reads alive.
+ */
 class CoarseCall {
-  readonly entries: Entry[] = [];
-  readonly members = new Set<CoarseShare>();
+  private entries: Entry[] = [];
+  /** The last read that joined (a read's queries join one after another), and how many did. */
+  last?: CoarseShare;
+  members = 0;
   closed = false;
-  private answer?: Promise<{ points: PagePoints[][]; incomplete: ReadonlySet<number> }>;
+  private answer?: Promise<void>;
 
   constructor(
     readonly window: CoarseWindow,
     private readonly fetch: CoarseFetch,
   ) {}
 
-  /** Each entry's datapoints (per page, usually one) and the entries left PartialData. */
-  run(): Promise<{ points: PagePoints[][]; incomplete: ReadonlySet<number> }> {
+  get size(): number {
+    return this.entries.length;
+  }
+
+  add(entry: Entry): void {
+    this.entries.push(entry);
+  }
+
+  run(): Promise<void> {
     this.answer ??= this.read();
     return this.answer;
   }
 
-  private async read() {
-    const points: PagePoints[][] = this.entries.map(() => []);
+  private async read(): Promise<void> {
+    const entries = this.entries;
     const { start, end } = this.window;
-    const outcome = await this.fetch(
-      this.entries.map((entry) => entry.query),
-      { start, end, periodSeconds: (end - start) / 1000 },
-      (page) => {
-        for (const p of page) {
-          const entry = this.entries[p.index] as Entry;
-          entry.share.coarse.note(entry.query, p);
-          (points[p.index] as PagePoints[]).push(p);
-        }
-      },
-    );
-    return { points, incomplete: outcome.incomplete };
+    try {
+      const outcome = await this.fetch(
+        entries.map((entry) => entry.query),
+        { start, end, periodSeconds: (end - start) / 1000 },
+        (page) => {
+          for (const p of page) {
+            const entry = entries[p.index] as Entry;
+            entry.note(entry.query, p);
+            entry.slot.points.push({ ...p, index: entry.position });
+          }
+        },
+      );
+      for (const index of outcome.incomplete) (entries[index] as Entry).slot.complete = false;
+    } finally {
+      this.entries = [];
+    }
   }
 }
 
 /** A read's part in the shared coarse calls of its window: one call, or two where its queries straddle a call's end. */
 export class CoarseShare {
-  readonly calls: Array<{ call: CoarseCall; entries: number[] }> = [];
+  readonly slots: Slot[] = [];
 
-  constructor(readonly coarse: CoarseQueries) {}
+  constructor(readonly window: CoarseWindow) {}
 
   get ready(): boolean {
-    return this.calls.every(({ call }) => call.closed);
+    return this.slots.every(({ call }) => call.closed);
   }
 
-  /** Its datapoints from every call it is in (starting those not started yet), at its own positions, in position order. */
+  /** Its datapoints from every call it is in (starting those not started yet), at its own positions, call by call. */
   async answer(): Promise<CoarseAnswer> {
-    const answers = await Promise.all(this.calls.map(({ call }) => call.run()));
-    const page: PagePoints[] = [];
-    let complete = true;
-    this.calls.forEach(({ call, entries }, i) => {
-      const { points, incomplete } = answers[i] as Awaited<ReturnType<CoarseCall['run']>>;
-      for (const entry of entries) {
-        if (incomplete.has(entry)) complete = false;
-        const { position } = call.entries[entry] as Entry;
-        for (const p of points[entry] ?? []) page.push({ ...p, index: position });
-      }
-    });
-    return { page, complete };
+    await Promise.all(this.slots.map(({ call }) => call.run()));
+    return { page: this.slots.flatMap((slot) => slot.points), complete: this.slots.every((slot) => slot.complete) };
   }
 }
 
@@ -165,22 +180,22 @@ class CoarsePacker<R> {
 
   /** Adds a read's queries to its window's open call (and the next ones); the read is held until they are complete. */
   join(read: R, coarse: CoarseQueries): CoarseShare {
-    const share = new CoarseShare(coarse);
+    const share = new CoarseShare(coarse.window);
     const key = `${coarse.window.start}|${coarse.window.end}`;
     coarse.queries.forEach((query, i) => {
       let call = this.open.get(key);
-      if (call && !call.members.has(share) && call.members.size >= MAX_READS_PER_COARSE_CALL) call = this.close(key);
+      if (call && call.last !== share && call.members >= MAX_READS_PER_COARSE_CALL) call = this.close(key);
       if (!call) {
         call = new CoarseCall(coarse.window, this.fetch);
         this.open.set(key, call);
       }
-      if (!call.members.has(share)) {
-        call.members.add(share);
-        share.calls.push({ call, entries: [] });
+      if (call.last !== share) {
+        call.last = share;
+        call.members += 1;
+        share.slots.push({ call, points: [], complete: true });
       }
-      (share.calls.at(-1) as CoarseShare['calls'][number]).entries.push(call.entries.length);
-      call.entries.push({ share, position: coarse.positions[i] as number, query });
-      if (call.entries.length >= COARSE_QUERIES_PER_CALL) this.close(key);
+      call.add({ slot: share.slots.at(-1) as Slot, position: coarse.positions[i] as number, query, note: coarse.note });
+      if (call.size >= COARSE_QUERIES_PER_CALL) this.close(key);
     });
     this.held.push({ read, share });
     return share;
@@ -202,7 +217,10 @@ class CoarsePacker<R> {
   /** Closes the window's open call: no query joins it any more, so its members may be handed out. */
   private close(key: string): undefined {
     const call = this.open.get(key);
-    if (call) call.closed = true;
+    if (call) {
+      call.closed = true;
+      call.last = undefined;
+    }
     this.open.delete(key);
     return undefined;
   }

@@ -245,7 +245,7 @@ export class GetMetricDataRead implements SourceRead {
     if (!coarse) return undefined;
     const { start, end } = coarse.window;
     if (coarse.queries.length === 0) return { to: end, page: [] };
-    const shared = this.share?.coarse.window;
+    const shared = this.share?.window;
     const answer = shared?.start === start && shared.end === end ? await (this.share as CoarseShare).answer() : await this.readAlone(coarse);
     if (answer.complete) return { to: end, page: answer.page };
     this.context.deps.logger.info('a coarse read of periods too old to write was cut short (PartialData): this read reads them per period', { from: new Date(start).toISOString(), to: new Date(end).toISOString() });
