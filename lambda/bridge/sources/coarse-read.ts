@@ -103,8 +103,7 @@ interface Entry {
  */
 class CoarseCall {
   private entries: Entry[] = [];
-  /** The last read that joined (a read's queries join one after another), and how many did. */
-  last?: CoarseShare;
+  /** Reads whose queries joined. */
   members = 0;
   closed = false;
   private answer?: Promise<void>;
@@ -114,8 +113,8 @@ class CoarseCall {
     private readonly fetch: CoarseFetch,
   ) {}
 
-  get size(): number {
-    return this.entries.length;
+  get room(): number {
+    return COARSE_QUERIES_PER_CALL - this.entries.length;
   }
 
   add(entry: Entry): void {
@@ -159,44 +158,44 @@ export class CoarseShare {
     return this.slots.every(({ call }) => call.closed);
   }
 
-  /** Its datapoints from every call it is in (starting those not started yet), at its own positions, call by call. */
+  /** Its datapoints from every call it is in (starting those not started yet), at its own positions, in their order. */
   async answer(): Promise<CoarseAnswer> {
     await Promise.all(this.slots.map(({ call }) => call.run()));
-    return { page: this.slots.flatMap((slot) => slot.points), complete: this.slots.every((slot) => slot.complete) };
+    const page = this.slots.flatMap((slot) => slot.points).sort((a, b) => a.index - b.index);
+    return { page, complete: this.slots.every((slot) => slot.complete) };
+  }
+
+  /** Its slot in `call`, made when its first query joins. */
+  slotIn(call: CoarseCall): Slot {
+    let slot = this.slots.find((s) => s.call === call);
+    if (!slot) {
+      slot = { call, points: [], complete: true };
+      this.slots.push(slot);
+      call.members += 1;
+    }
+    return slot;
   }
 }
 
 /**
- * Packs the coarse queries of a plan's reads into shared calls, one open call a window, each filled to
- * `COARSE_QUERIES_PER_CALL` in the order the reads come: a window's calls are then ceil(its queries / 500), the
- * fewest, but where a call holds `MAX_READS_PER_COARSE_CALL` reads before it is full. A metric's statistics may
- * straddle two calls (each billed), the price of the fewest calls.
+ * Packs the coarse queries of a plan's reads into shared calls, filled to `COARSE_QUERIES_PER_CALL` in the order the
+ * reads come, a metric's statistics always in one call (CloudWatch bills up to five statistics of a metric in one
+ * request as one metric; the stand-in draws a timing's raw values once a call). A window keeps two calls open: a
+ * metric that does not fit the first goes to the second, and the first still takes the narrower metrics that come,
+ * so a window's calls are ceil(its queries / 500), the fewest, wherever narrow metrics fill what wide ones leave.
+ * A call holds at most `MAX_READS_PER_COARSE_CALL` reads.
  */
 class CoarsePacker<R> {
-  private readonly open = new Map<string, CoarseCall>();
+  private readonly open = new Map<string, CoarseCall[]>();
   private held: Array<{ read: R; share: CoarseShare }> = [];
 
   constructor(private readonly fetch: CoarseFetch) {}
 
-  /** Adds a read's queries to its window's open call (and the next ones); the read is held until they are complete. */
+  /** Adds a read's queries, metric by metric, to its window's open calls; the read is held until they are complete. */
   join(read: R, coarse: CoarseQueries): CoarseShare {
     const share = new CoarseShare(coarse.window);
     const key = `${coarse.window.start}|${coarse.window.end}`;
-    coarse.queries.forEach((query, i) => {
-      let call = this.open.get(key);
-      if (call && call.last !== share && call.members >= MAX_READS_PER_COARSE_CALL) call = this.close(key);
-      if (!call) {
-        call = new CoarseCall(coarse.window, this.fetch);
-        this.open.set(key, call);
-      }
-      if (call.last !== share) {
-        call.last = share;
-        call.members += 1;
-        share.slots.push({ call, points: [], complete: true });
-      }
-      call.add({ slot: share.slots.at(-1) as Slot, position: coarse.positions[i] as number, query, note: coarse.note });
-      if (call.size >= COARSE_QUERIES_PER_CALL) this.close(key);
-    });
+    for (const group of byMetric(coarse.queries)) this.place(key, share, coarse, group);
     this.held.push({ read, share });
     return share;
   }
@@ -211,19 +210,41 @@ class CoarsePacker<R> {
 
   /** No read comes after: every open call is complete as it stands. */
   finish(): void {
-    for (const key of [...this.open.keys()]) this.close(key);
+    for (const calls of this.open.values()) for (const call of calls) call.closed = true;
+    this.open.clear();
   }
 
-  /** Closes the window's open call: no query joins it any more, so its members may be handed out. */
-  private close(key: string): undefined {
-    const call = this.open.get(key);
-    if (call) {
-      call.closed = true;
-      call.last = undefined;
+  /** One metric's queries (indexes into `coarse.queries`) into the first open call with room, else a new one. */
+  private place(key: string, share: CoarseShare, coarse: CoarseQueries, group: readonly number[]): void {
+    const calls = this.open.get(key) ?? [];
+    this.open.set(key, calls);
+    const fits = (call: CoarseCall) => call.room >= group.length && (call.members < MAX_READS_PER_COARSE_CALL || share.slots.some((slot) => slot.call === call));
+    let call = calls.find(fits);
+    if (!call) {
+      // Two open calls a window: the older one is complete as it stands (no query joins it any more).
+      if (calls.length === 2) (calls.shift() as CoarseCall).closed = true;
+      call = new CoarseCall(coarse.window, this.fetch);
+      calls.push(call);
     }
-    this.open.delete(key);
-    return undefined;
+    const slot = share.slotIn(call);
+    for (const i of group) call.add({ slot, position: coarse.positions[i] as number, query: coarse.queries[i] as PlannedQuery, note: coarse.note });
+    if (call.room === 0) {
+      call.closed = true;
+      calls.splice(calls.indexOf(call), 1);
+    }
   }
+}
+
+/** The queries of each metric (by index, in the order they come), at most a call's worth together. */
+function byMetric(queries: readonly PlannedQuery[]): number[][] {
+  const groups = new Map<PlannedQuery['metric'], number[]>();
+  queries.forEach((query, i) => {
+    const group = groups.get(query.metric) ?? [];
+    group.push(i);
+    groups.set(query.metric, group);
+  });
+  // A metric wider than a call (more statistics than 500, split across chunks by the plan) goes in pieces.
+  return [...groups.values()].flatMap((group) => Array.from({ length: Math.ceil(group.length / COARSE_QUERIES_PER_CALL) }, (_, k) => group.slice(k * COARSE_QUERIES_PER_CALL, (k + 1) * COARSE_QUERIES_PER_CALL)));
 }
 
 /** A read that may take its coarse span from calls shared with others. */

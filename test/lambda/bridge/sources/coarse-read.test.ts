@@ -159,6 +159,39 @@ describe('coarse spans packed across reads', () => {
     for (const read of six) expectOwnCoarsePage(read, again.pages.get(read)?.[0]);
   });
 
+  test('a metric\'s statistics stay in one call: 3 reads of 30 latency histograms (390 counters each), 3 calls, none splits a metric', async () => {
+    answer();
+    const ctx = context();
+    const metrics = Array.from({ length: 90 }, (_, i) => ({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensions: variant(i) }));
+    const byMetric = new Map<DiscoveredMetric, PlannedQuery[]>();
+    for (const query of [...new QueryPlan(metrics, catalog, {}, 1024).chunks()].flat()) byMetric.set(query.metric, [...(byMetric.get(query.metric) ?? []), query]);
+    const widths = [...byMetric.values()].map((qs) => qs.length);
+    expect(new Set(widths)).toEqual(new Set([13]));
+    const settings = { readStart: start, fetchStart: start, nextBase: T - 12 * MIN, heldBase: undefined };
+    const limiter = new RateLimiter(1e9);
+    const all = [0, 1, 2].map((r) => {
+      const chunk = [...byMetric.values()].slice(r * 30, (r + 1) * 30).flat();
+      return new GetMetricDataRead(chunk, ctx, limiter, {}, { settings, from: start, skip: { to: skipTo, table: new SeriesTable() } });
+    });
+    const counters = all.map((read) => read.coarseQueries(span)?.queries.length);
+    expect(counters).toEqual([390, 390, 390]);
+    await run(all, 2);
+    const sizes = coarseCalls().map((input) => input.MetricDataQueries?.length);
+    expect(sizes).toHaveLength(Math.ceil(1170 / 500));
+    expect(sizes.reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBe(1170);
+    // Every call holds whole metrics: each variant's statistics in one call only.
+    const callsOf = new Map<string, Set<number>>();
+    coarseCalls().forEach((input, call) => {
+      for (const q of input.MetricDataQueries ?? []) {
+        const endpoint = q.MetricStat?.Metric?.Dimensions?.find((d) => d.Name === 'EndpointName')?.Value as string;
+        callsOf.set(endpoint, (callsOf.get(endpoint) ?? new Set()).add(call));
+      }
+    });
+    expect(callsOf.size).toBe(90);
+    expect([...callsOf.values()].every((set) => set.size === 1)).toBe(true);
+    for (const read of all) expect(read.coarseTo).toBe(skipTo);
+  });
+
   test('at most MAX_READS_PER_COARSE_CALL reads share a call, so the reads held back stay a few chunks', async () => {
     answer();
     const all = reads(Array(MAX_READS_PER_COARSE_CALL + 2).fill(10));
