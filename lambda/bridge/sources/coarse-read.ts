@@ -178,20 +178,20 @@ export class CoarseShare {
 }
 
 /**
- * Packs the coarse queries of a plan's reads into shared calls, filled to `COARSE_QUERIES_PER_CALL` in the order the
- * reads come, a metric's statistics always in one call (CloudWatch bills up to five statistics of a metric in one
- * request as one metric; the stand-in draws a timing's raw values once a call). A window keeps two calls open: a
- * metric that does not fit the first goes to the second, and the first still takes the narrower metrics that come,
- * so a window's calls are ceil(its queries / 500), the fewest, wherever narrow metrics fill what wide ones leave.
- * A call holds at most `MAX_READS_PER_COARSE_CALL` reads.
+ * Packs the coarse queries of a plan's reads into shared calls, one open call a window, filled to
+ * `COARSE_QUERIES_PER_CALL` in the order the reads come: a window's calls are ceil(its queries / 500), the fewest (but
+ * where a call holds `MAX_READS_PER_COARSE_CALL` reads first). A read's queries go metric by metric, so that only the
+ * metric a call's end falls in is split across two (CloudWatch bills up to five statistics of a metric in one request
+ * as one metric; the stand-in draws a timing's raw values once a call): a query-by-query fill in the chunk's order,
+ * statistic before dimensions, split every metric of a read that straddled two calls.
  */
 class CoarsePacker<R> {
-  private readonly open = new Map<string, CoarseCall[]>();
+  private readonly open = new Map<string, CoarseCall>();
   private held: Array<{ read: R; share: CoarseShare }> = [];
 
   constructor(private readonly fetch: CoarseFetch) {}
 
-  /** Adds a read's queries, metric by metric, to its window's open calls; the read is held until they are complete. */
+  /** Adds a read's queries, metric by metric, to its window's open call (and the next); the read is held until they are complete. */
   join(read: R, coarse: CoarseQueries): CoarseShare {
     const share = new CoarseShare(coarse.window);
     const key = `${coarse.window.start}|${coarse.window.end}`;
@@ -210,32 +210,37 @@ class CoarsePacker<R> {
 
   /** No read comes after: every open call is complete as it stands. */
   finish(): void {
-    for (const calls of this.open.values()) for (const call of calls) call.closed = true;
+    for (const call of this.open.values()) call.closed = true;
     this.open.clear();
   }
 
-  /** One metric's queries (indexes into `coarse.queries`) into the first open call with room, else a new one. */
+  /** One metric's queries (indexes into `coarse.queries`) into the window's open call, the rest into the next. */
   private place(key: string, share: CoarseShare, coarse: CoarseQueries, group: readonly number[]): void {
-    const calls = this.open.get(key) ?? [];
-    this.open.set(key, calls);
-    const fits = (call: CoarseCall) => call.room >= group.length && (call.members < MAX_READS_PER_COARSE_CALL || share.slots.some((slot) => slot.call === call));
-    let call = calls.find(fits);
-    if (!call) {
-      // Two open calls a window: the older one is complete as it stands (no query joins it any more).
-      if (calls.length === 2) (calls.shift() as CoarseCall).closed = true;
-      call = new CoarseCall(coarse.window, this.fetch);
-      calls.push(call);
+    let rest = group;
+    while (rest.length > 0) {
+      let call = this.open.get(key);
+      if (call && call.members >= MAX_READS_PER_COARSE_CALL && !share.slots.some((slot) => slot.call === call)) call = this.close(key, call);
+      if (!call) {
+        call = new CoarseCall(coarse.window, this.fetch);
+        this.open.set(key, call);
+      }
+      const slot = share.slotIn(call);
+      const taken = rest.slice(0, call.room);
+      for (const i of taken) call.add({ slot, position: coarse.positions[i] as number, query: coarse.queries[i] as PlannedQuery, note: coarse.note });
+      rest = rest.slice(taken.length);
+      if (call.room === 0) this.close(key, call);
     }
-    const slot = share.slotIn(call);
-    for (const i of group) call.add({ slot, position: coarse.positions[i] as number, query: coarse.queries[i] as PlannedQuery, note: coarse.note });
-    if (call.room === 0) {
-      call.closed = true;
-      calls.splice(calls.indexOf(call), 1);
-    }
+  }
+
+  /** No query joins the call any more: its members may be handed out. */
+  private close(key: string, call: CoarseCall): undefined {
+    call.closed = true;
+    this.open.delete(key);
+    return undefined;
   }
 }
 
-/** The queries of each metric (by index, in the order they come), at most a call's worth together. */
+/** The queries of each metric (by index), widest metrics first: a call's end then more often falls between narrow ones. */
 function byMetric(queries: readonly PlannedQuery[]): number[][] {
   const groups = new Map<PlannedQuery['metric'], number[]>();
   queries.forEach((query, i) => {
@@ -243,8 +248,7 @@ function byMetric(queries: readonly PlannedQuery[]): number[][] {
     group.push(i);
     groups.set(query.metric, group);
   });
-  // A metric wider than a call (more statistics than 500, split across chunks by the plan) goes in pieces.
-  return [...groups.values()].flatMap((group) => Array.from({ length: Math.ceil(group.length / COARSE_QUERIES_PER_CALL) }, (_, k) => group.slice(k * COARSE_QUERIES_PER_CALL, (k + 1) * COARSE_QUERIES_PER_CALL)));
+  return [...groups.values()].sort((a, b) => b.length - a.length);
 }
 
 /** A read that may take its coarse span from calls shared with others. */
