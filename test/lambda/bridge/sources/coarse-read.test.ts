@@ -94,11 +94,15 @@ function answer(partial: ReadonlySet<string> = new Set()) {
 const calls = () => cw.commandCalls(GetMetricDataCommand).map((call) => call.args[0].input);
 const coarseCalls = () => calls().filter((input) => input.EndTime?.getTime() === skipTo);
 
-/** Runs the packed reads `concurrency` at once; each read's pages, in order. */
+/**
+ * Runs the packed reads `concurrency` at once, taken from the generator as lanes free up, as the cycle's stream stage
+ * does (a read starts before the next ones are handed out); each read's pages, in order.
+ */
 async function run(all: GetMetricDataRead[], concurrency = 1) {
-  const packed = [...packCoarse(all, span, fetchOf(context()))];
+  const packed: GetMetricDataRead[] = [];
   const pages = new Map<GetMetricDataRead, PagePoints[][]>();
-  await forEachConcurrently(packed, concurrency, async (read) => {
+  await forEachConcurrently(packCoarse(all, span, fetchOf(context())), concurrency, async (read) => {
+    packed.push(read);
     const own: PagePoints[][] = [];
     pages.set(read, own);
     await read.read(span, async (page) => void own.push([...page]));
