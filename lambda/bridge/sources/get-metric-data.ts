@@ -8,7 +8,7 @@ import { isEnded, type EndedResources } from '../sagemaker/ended';
 import { metricInShard } from '../shard';
 import type { BridgeState } from '../state/state';
 import type { SourceContext } from './context';
-import { coarseSpan, counterPositions, type SkipOptions } from './coarse-read';
+import { coarseSpan, counterPositions, packCoarse, type CoarseAnswer, type CoarseFetch, type CoarseQueries, type CoarseShare, type SkipOptions } from './coarse-read';
 import { splitReads, type SplitReads } from './read-split';
 import type { CursorSettings } from '../translate';
 import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from './source';
@@ -58,6 +58,8 @@ class GetMetricDataPlan implements SourcePlan {
   /** After `prepare`: the classes due, the idle variants; until then every metric is read in full at the cycle's settings. */
   private split?: SplitReads;
   private end = Infinity;
+  /** Epoch ms: where the cycle's reads start (the span `prepare` was given). */
+  private fetchStart?: number;
   /** Epoch ms: `CursorSettings.skipTo`, once `prepare` knows it. */
   private skipTo?: number;
   /** The series of queries cut short (PartialData, no NextToken), by the base they would be held at. */
@@ -92,6 +94,7 @@ class GetMetricDataPlan implements SourcePlan {
 
   async prepare(span: ReadSpan, settings: CursorSettings): Promise<void> {
     this.end = span.end;
+    this.fetchStart = span.start;
     this.skipTo = settings.skipTo;
     const { metrics, plan, limiter } = this;
     this.split = await splitReads({ metrics, plan, previous: this.input.previous, ended: (dimensions) => isEnded(this.ended, dimensions), limiter }, span, settings, this.context);
@@ -103,6 +106,17 @@ class GetMetricDataPlan implements SourcePlan {
       for (const chunk of this.plan.chunks()) yield new GetMetricDataRead(chunk, this.context, this.limiter, this.ended);
       return;
     }
+    // A dry run's exposition needs the reads in family order, one at a time: each read makes its own coarse call.
+    if (this.input.dryRun || this.fetchStart === undefined) {
+      yield* this.splitReads(split);
+      return;
+    }
+    const { deps, calls } = this.context;
+    const fetch: CoarseFetch = (queries, span, onPage) => fetchChunk(deps.cloudwatch, queries, span, this.limiter, calls, deps.logger, onPage);
+    yield* packCoarse(this.splitReads(split), { start: this.fetchStart, end: this.end }, fetch);
+  }
+
+  private *splitReads(split: SplitReads): Generator<GetMetricDataRead> {
     for (const { plan, settings, from } of split.plans) {
       const ref = heldRef(settings);
       const onCut = (keys: readonly string[]) => {
@@ -163,6 +177,8 @@ export class GetMetricDataRead implements SourceRead {
   private readonly onCut?: (keys: readonly string[]) => void;
   private readonly skip?: SkipOptions;
   coarseTo?: number;
+  /** Its coarse span's queries' part in calls shared with other reads of its plan, when packed. */
+  share?: CoarseShare;
 
   constructor(
     private readonly chunk: readonly PlannedQuery[],
@@ -211,24 +227,38 @@ export class GetMetricDataRead implements SourceRead {
     return outcome;
   }
 
+  /** Its coarse span and the counter queries read over it, or undefined: this read reads every period (see `coarseSpan`). */
+  coarseQueries(span: ReadSpan): CoarseQueries | undefined {
+    const window = coarseSpan(Math.min(span.start, this.from), this.settings?.readStart, this.skip, this.series, this.context.startedAt);
+    const positions = window && counterPositions(this.chunk);
+    if (!window || !positions) return undefined;
+    return { window, positions, queries: positions.map((position) => this.chunk[position] as PlannedQuery), note: (query, points) => this.note(query, points) };
+  }
+
   /**
    * The counters' too-old span at one coarse period (one datapoint a query, held until the answer is known whole), or
    * undefined: this read reads every period (see `coarseSpan`), or the coarse answer was cut short (PartialData).
+   * Taken from the calls it shares with other reads when packed for this window, else from its own call.
    */
   private async readCoarse(span: ReadSpan): Promise<{ to: number; page: PagePoints[] } | undefined> {
-    const coarse = coarseSpan(Math.min(span.start, this.from), this.settings?.readStart, this.skip, this.series, this.context.startedAt);
-    const positions = coarse && counterPositions(this.chunk);
-    if (!coarse || !positions) return undefined;
+    const coarse = this.coarseQueries(span);
+    if (!coarse) return undefined;
+    const { start, end } = coarse.window;
+    if (coarse.queries.length === 0) return { to: end, page: [] };
+    const shared = this.share?.window;
+    const answer = shared?.start === start && shared.end === end ? await (this.share as CoarseShare).answer() : await this.readAlone(coarse);
+    if (answer.complete) return { to: end, page: answer.page };
+    this.context.deps.logger.info('a coarse read of periods too old to write was cut short (PartialData): this read reads them per period', { from: new Date(start).toISOString(), to: new Date(end).toISOString() });
+    return undefined;
+  }
+
+  private async readAlone({ window, positions, queries }: CoarseQueries): Promise<CoarseAnswer> {
     const page: PagePoints[] = [];
-    if (positions.length === 0) return { to: coarse.end, page };
-    const queries = positions.map((position) => this.chunk[position] as PlannedQuery);
-    const fetchSpan = { start: coarse.start, end: coarse.end, periodSeconds: (coarse.end - coarse.start) / 1000 };
+    const fetchSpan = { start: window.start, end: window.end, periodSeconds: (window.end - window.start) / 1000 };
     const outcome = await this.fetchQueries(queries, fetchSpan, async (points) => {
       for (const p of points) page.push({ ...p, index: positions[p.index] as number });
     });
-    if (outcome.incomplete.size === 0) return { to: coarse.end, page };
-    this.context.deps.logger.info('a coarse read of periods too old to write was cut short (PartialData): this read reads them per period', { from: new Date(coarse.start).toISOString(), to: new Date(coarse.end).toISOString() });
-    return undefined;
+    return { page, complete: outcome.incomplete.size === 0 };
   }
 
   private async fetch(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>, from?: number): Promise<ReadOutcome> {
@@ -248,15 +278,18 @@ export class GetMetricDataRead implements SourceRead {
   /** One GetMetricData read of `queries` (this chunk's, or some of them), noting which idle-watched variants had traffic. */
   private async fetchQueries(queries: readonly PlannedQuery[], fetchSpan: FetchSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
     const { deps, calls } = this.context;
-    const watch = this.watch;
-    if (!watch) return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, onPage);
-    const keys = queries.map((query) => watch.split.keyOf(query.metric));
+    if (!this.watch) return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, onPage);
     return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, (page) => {
-      for (const points of page) {
-        const key = keys[points.index];
-        if (key !== undefined && points.timestamps.length > 0 && queries[points.index]?.metric.metricName === SENTINEL.metricName) watch.seen.add(key);
-      }
+      for (const points of page) this.note(queries[points.index] as PlannedQuery, points);
       return onPage(page);
     });
+  }
+
+  /** An idle-watched variant whose sentinel had a datapoint had traffic. */
+  private note(query: PlannedQuery, points: PagePoints): void {
+    const watch = this.watch;
+    if (!watch || points.timestamps.length === 0 || query.metric.metricName !== SENTINEL.metricName) return;
+    const key = watch.split.keyOf(query.metric);
+    if (key !== undefined) watch.seen.add(key);
   }
 }
