@@ -24,7 +24,7 @@ export function metricClass(namespace: string, mapping: MetricMapping): MetricCl
   return 'other';
 }
 
-/** A class's hold is let go after 3 hours of holding, as the cycle's is (a bound on the reads it costs). */
+/** A class's hold is let go once the cycles holding it have written 3 hours of windows, as the cycle's is (a bound on the reads it costs). */
 const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
 
 /** Where one class's reads start this cycle, what its series' windows will refer to, and its held series' base. */
@@ -95,8 +95,8 @@ export class ReadSchedule {
         continue;
       }
       const next = { base: read.settings.nextBase, end: this.cycle.end };
-      // A hold that goes on (its base read again) keeps when it began; a new one begins with this cycle.
-      const since = read.settings.heldBase === ref && stored?.held === ref ? (stored.heldSince ?? ref) : this.cycle.startedAt;
+      // A hold that goes on (its base read again) keeps where it began; a new one begins at this cycle's window end.
+      const since = read.settings.heldBase === ref && stored?.held === ref ? (stored.heldSince ?? ref) : this.cycle.end;
       out[c] = held.has(ref) ? { ...next, held: ref, heldSince: since } : next;
     }
     return Object.keys(out).length > 0 ? out : undefined;
@@ -109,8 +109,10 @@ export class ReadSchedule {
     // Read every cycle and never apart: exactly the cycle's windows (a held base included).
     if (interval === 0 && stored === undefined) return { due: true, settings: { readStart: cycle.readStart, fetchStart: cycle.fetchStart, nextBase: cycle.nextBase, heldBase: cycle.heldBase } };
     const readStart = stored?.base ?? cycle.readStart;
-    // A class read apart holds its series at its own base (its windows never refer to the cycle's); let go after 3 hours of holding.
-    const storedHeld = stored?.held !== undefined && (stored.heldSince ?? stored.held) >= cycle.startedAt - HELD_BASE_MAX_AGE_MS ? stored.held : undefined;
+    // A class read apart holds its series at its own base (its windows never refer to the cycle's); let go once the
+    // cycles have written 3 hours of windows since the hold began (an outage, when no cycle runs, does not count).
+    const written = previous.highWaterMark ?? cycle.startedAt;
+    const storedHeld = stored?.held !== undefined && (stored.heldSince ?? stored.held) >= written - HELD_BASE_MAX_AGE_MS ? stored.held : undefined;
     const heldBase = stored ? storedHeld : cycle.heldBase;
     const fetchStart = Math.min(readStart, cycle.fetchStart, heldBase ?? Infinity);
     const span = cycle.end - (previous.highWaterMark ?? cycle.end);

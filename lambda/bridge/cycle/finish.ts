@@ -105,8 +105,8 @@ async function commit(cycle: CycleContext, plan: CyclePlan, claim: Claim, stream
     // Only when the next cycle's own read would start after the unread periods.
     rereadFrom: streamed.missingFrom < plan.settings.nextBase ? streamed.missingFrom : undefined,
     heldBase: streamed.held ? (plan.settings.heldBase ?? plan.readStart) : undefined,
-    // A hold that goes on keeps when it began; a new one begins with this cycle.
-    heldSince: streamed.held ? (plan.settings.heldBase !== undefined ? (previous.heldSince ?? plan.settings.heldBase) : cycle.startedAt) : undefined,
+    // A hold that goes on keeps where it began; a new one begins at this cycle's window end (its high-water mark).
+    heldSince: streamed.held ? (plan.settings.heldBase !== undefined ? (previous.heldSince ?? plan.settings.heldBase) : plan.window.end) : undefined,
     series: previous.series,
     lastWriteMs: writer.sendMs,
     sagemaker: previous.sagemaker,

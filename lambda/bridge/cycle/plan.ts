@@ -66,15 +66,17 @@ export function skipToOf(readStart: number, windowStart: number, nextBase: numbe
 }
 
 /**
- * The held series' base, while answers cut short keep some series held. A hold that has lasted 3 hours of cycles is
- * let go, so that reads stay bounded: those series have no baseline for a cycle, and a revision CloudWatch made in it
- * is not counted. The age is the hold's, not its base's: after a long outage the comeback reads from a base hours
- * old, and an answer cut then must still be read again from there (late data in it is counted).
+ * The held series' base, while answers cut short keep some series held. A hold is let go once the cycles holding it
+ * have written 3 hours of windows, so that reads stay bounded: those series have no baseline for a cycle, and a
+ * revision CloudWatch made in it is not counted. The age is the hold's, not its base's: after a long outage the
+ * comeback reads from a base hours old, and an answer cut then must still be read again from there (late data in it
+ * is counted). Nor is it wall time: an outage that falls within a hold, when no cycle runs, adds no read to it.
  */
 function heldBaseOf({ logger, previous, startedAt }: CycleContext): number | undefined {
   const heldBase = previous.heldBase;
-  if (heldBase === undefined || (previous.heldSince ?? heldBase) >= startedAt - HELD_BASE_MAX_AGE_MS) return heldBase;
-  logger.warn('answers cut short (PartialData, no NextToken) held some series for 3 hours: their revisions of the last cycle are not counted', { heldBase: iso(heldBase), heldSince: iso(previous.heldSince ?? heldBase) });
+  const written = previous.highWaterMark ?? startedAt;
+  if (heldBase === undefined || (previous.heldSince ?? heldBase) >= written - HELD_BASE_MAX_AGE_MS) return heldBase;
+  logger.warn('answers cut short (PartialData, no NextToken) held some series while 3 hours of windows were written: their revisions of the last cycle are not counted', { heldBase: iso(heldBase), heldSince: iso(previous.heldSince ?? heldBase) });
   return undefined;
 }
 

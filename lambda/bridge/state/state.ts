@@ -22,7 +22,11 @@ export interface StoredClass {
   base: number;
   end: number;
   held?: number;
-  /** Absent in states written before 0.3 (the held base stands in). */
+  /**
+   * The cycle's high-water mark when the hold began: it is let go once the cycles have written 3 hours past it. States
+   * of 0.3 before this kept the holding cycle's start (minutes later: near enough); those before 0.3 have none (the
+   * held base stands in).
+   */
   heldSince?: number;
 }
 
@@ -36,8 +40,9 @@ export interface BridgeState {
   /** Epoch ms: the base the windows of `held` series refer to (the read start of the cycle that held them); the next cycle reads from there. */
   heldBase?: number;
   /**
-   * Epoch ms: when the cycle that first held series at `heldBase` started (absent in states written before 0.3: the
-   * held base itself stands in). A hold is let go after 3 hours of cycles, however old its base (a long outage).
+   * Epoch ms: the high-water mark the cycle that first held series at `heldBase` committed (states of 0.3 before this
+   * kept that cycle's start, minutes later; those before 0.3 have none: the held base stands in). A hold is let go
+   * once the cycles have written 3 hours of windows past it, however old its base and however long an outage.
    */
   heldSince?: number;
   /** Updated in place by a cycle; `get` returns a copy, so every change goes through `set`. */

@@ -24,6 +24,7 @@ describe('metric classes', () => {
 });
 
 describe('read schedule', () => {
+  const HOUR = 60 * MIN;
   const cycle = (end: number, base: number) => ({ readStart: base, fetchStart: base, nextBase: Math.max(base, end - 10 * MIN), end, startedAt: end + 2 * MIN });
 
   test('without a stored base every class is due and reads as the cycle does', () => {
@@ -51,29 +52,30 @@ describe('read schedule', () => {
     expect(schedule.of('latency').due).toBe(true);
   });
 
-  test('a class read apart holds its series at its own base, which stays while they are held, and lets go after 3 hours of holding', () => {
+  test('a class read apart holds its series at its own base, which stays while they are held, and lets go once 3 hours of windows are written past the hold', () => {
     const classes = { latency: { base: 95 * MIN, end: 105 * MIN } };
     // The cycle holds series at its read start (100); the latency class's were cut at its own base (95).
     const cut = new ReadSchedule(config, { highWaterMark: 110 * MIN, classes }, { ...cycle(115 * MIN, 100 * MIN), heldBase: 100 * MIN });
     expect(cut.of('latency')).toEqual({ due: true, settings: { readStart: 95 * MIN, fetchStart: 95 * MIN, nextBase: 105 * MIN, heldBase: undefined } });
     const held = cut.committed(new Set([95 * MIN]));
-    // The hold begins with this cycle (started at 117).
-    expect(held?.latency).toEqual({ base: 105 * MIN, end: 115 * MIN, held: 95 * MIN, heldSince: 117 * MIN });
+    // The hold begins at this cycle's window end (115).
+    expect(held?.latency).toEqual({ base: 105 * MIN, end: 115 * MIN, held: 95 * MIN, heldSince: 115 * MIN });
     // Not due: its held series wait with it.
     expect(new ReadSchedule(config, { highWaterMark: 115 * MIN, classes: held }, cycle(120 * MIN, 105 * MIN)).committed()).toEqual(held);
     const next = new ReadSchedule(config, { highWaterMark: 120 * MIN, classes: held }, cycle(125 * MIN, 110 * MIN));
     expect(next.of('latency')).toEqual({ due: true, settings: { readStart: 105 * MIN, fetchStart: 95 * MIN, nextBase: 105 * MIN, heldBase: 95 * MIN } });
     expect(next.committed()?.latency).toEqual({ base: 105 * MIN, end: 125 * MIN });
-    // Held again: the hold goes on from when it began.
-    expect(next.committed(new Set([95 * MIN]))?.latency).toEqual({ base: 105 * MIN, end: 125 * MIN, held: 95 * MIN, heldSince: 117 * MIN });
-    // Let go after 3 hours of holding, not when its base is 3 hours old (after an outage the base is older).
-    const stillHeld = new ReadSchedule(config, { highWaterMark: 120 * MIN, classes: held }, { ...cycle(125 * MIN, 110 * MIN), startedAt: 117 * MIN + 3 * 3600 * 1000 - MIN });
-    expect(stillHeld.of('latency').settings.heldBase).toBe(95 * MIN);
-    const late = new ReadSchedule(config, { highWaterMark: 120 * MIN, classes: held }, { ...cycle(125 * MIN, 110 * MIN), startedAt: 117 * MIN + 3 * 3600 * 1000 + MIN });
-    expect(late.of('latency').settings.heldBase).toBeUndefined();
-    // A state written before heldSince: the held base stands in for when the hold began.
+    // Held again: the hold goes on from where it began.
+    expect(next.committed(new Set([95 * MIN]))?.latency).toEqual({ base: 105 * MIN, end: 125 * MIN, held: 95 * MIN, heldSince: 115 * MIN });
+    // Let go once the cycles have written 3 hours past where the hold began, not when its base is 3 hours old.
+    const after = (written: number, startedAt = written + 2 * MIN) => new ReadSchedule(config, { highWaterMark: written, classes: held }, { ...cycle(written + 5 * MIN, 110 * MIN), startedAt }).of('latency').settings.heldBase;
+    expect(after(115 * MIN + 3 * HOUR - MIN)).toBe(95 * MIN);
+    expect(after(115 * MIN + 3 * HOUR + MIN)).toBeUndefined();
+    // Nor by the clock: an outage of 5 hours within the hold, when no cycle ran, wrote nothing.
+    expect(after(120 * MIN, 120 * MIN + 5 * HOUR)).toBe(95 * MIN);
+    // A state written before heldSince: the held base stands in for where the hold began.
     const legacy = { latency: { base: 105 * MIN, end: 115 * MIN, held: 95 * MIN } };
-    expect(new ReadSchedule(config, { highWaterMark: 120 * MIN, classes: legacy }, { ...cycle(125 * MIN, 110 * MIN), startedAt: 95 * MIN + 3 * 3600 * 1000 + MIN }).of('latency').settings.heldBase).toBeUndefined();
+    expect(new ReadSchedule(config, { highWaterMark: 95 * MIN + 3 * HOUR + MIN, classes: legacy }, cycle(95 * MIN + 3 * HOUR + 6 * MIN, 110 * MIN)).of('latency').settings.heldBase).toBeUndefined();
   });
 
   test('a read interval that would reach periods the receiver refuses is a config error naming the key', () => {

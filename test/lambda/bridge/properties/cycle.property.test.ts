@@ -374,6 +374,18 @@ describe('runCycle property: random fleets, pagination, PartialData, send faults
     await expectExact({ seed: 16, fleet: [{ metricName: 'Invocations', endpoint: 'ep-a', variant: 'AllTraffic' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1, 1, 1], outage: { minutes: 167, after: 0 }, outcomes: [], pages: [], partial: [], cutAfter: [undefined, undefined, 0, 0, 0, 0], idleBlockMinutes: 2, idleTenths: 0, readIntervals: { counters: 180, latency: 0 } });
   });
 
+  test('PROBE 179', async () => {
+    await expectExact({ seed: 0, fleet: [{ metricName: 'Invocation5XXErrors', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1, 1], outage: { minutes: 179, after: 1 }, outcomes: [], pages: [], partial: [], cutAfter: [undefined, undefined, 0, 0, 0], idleBlockMinutes: 2, idleTenths: 0, readIntervals: { counters: 0, latency: 0 } });
+  });
+
+  // Found by the property above (seed -1424963818): the answers were cut short (PartialData, no NextToken) one minute
+  // before a 179-minute outage and twice after it, so the series were held at -12 across the outage. The hold was let
+  // go by the clock (3 hours after it began), and the periods -8 and -7, published late, were never counted: 45,101
+  // where CloudWatch's sum is 45,672. A hold now ages by the windows its cycles wrote; an outage writes none.
+  test('a hold that spans a long outage, the answers cut short on both sides: the counter ends at CloudWatch sum', async () => {
+    await expectExact({ seed: 0, fleet: [{ metricName: 'Invocation5XXErrors', endpoint: 'ep-a', variant: 'v1' }], maxSamplesPerRequest: 1, maxSamplesPerCycle: undefined, gaps: [1, 1, 1], outage: { minutes: 179, after: 1 }, outcomes: [], pages: [], partial: [], cutAfter: [undefined, undefined, 0, 0, 0], idleBlockMinutes: 2, idleTenths: 0, readIntervals: { counters: 0, latency: 0 } });
+  });
+
   // Found by the property above (seed -713680025): one counter, 1-minute cycles then a 7-minute gap, and every other
   // GetMetricData answer leaves out its newest datapoint (PartialData, no NextToken). At 12 minutes the answer over
   // [-1, 10) stops at minute 5, before the frontier (8): the re-read was no baseline, so the next cycle could not
