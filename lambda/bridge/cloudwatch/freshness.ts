@@ -1,6 +1,6 @@
 import type { BridgeConfig } from '../../../contract/bridge-config';
 import type { MetricMapping } from '../catalog/catalog';
-import type { BridgeState, StoredClass } from '../state/state';
+import { holdStands, type BridgeState, type StoredClass } from '../state/state';
 import type { CursorSettings } from '../translate';
 
 /** What a metric is for, which decides how often it is read (config `readIntervals`). */
@@ -23,9 +23,6 @@ export function metricClass(namespace: string, mapping: MetricMapping): MetricCl
   if (mapping.series.every((s) => s.kind === 'counter')) return 'counters';
   return 'other';
 }
-
-/** A class's hold is let go once the cycles holding it have written 3 hours of windows, as the cycle's is (a bound on the reads it costs). */
-const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
 
 /** Where one class's reads start this cycle, what its series' windows will refer to, and its held series' base. */
 export type ClassSettings = Pick<CursorSettings, 'readStart' | 'fetchStart' | 'nextBase' | 'heldBase'>;
@@ -112,7 +109,7 @@ export class ReadSchedule {
     // A class read apart holds its series at its own base (its windows never refer to the cycle's); let go once the
     // cycles have written 3 hours of windows since the hold began (an outage, when no cycle runs, does not count).
     const written = previous.highWaterMark ?? cycle.startedAt;
-    const storedHeld = stored?.held !== undefined && (stored.heldSince ?? stored.held) >= written - HELD_BASE_MAX_AGE_MS ? stored.held : undefined;
+    const storedHeld = stored?.held !== undefined && holdStands(stored.heldSince ?? stored.held, written) ? stored.held : undefined;
     const heldBase = stored ? storedHeld : cycle.heldBase;
     const fetchStart = Math.min(readStart, cycle.fetchStart, heldBase ?? Infinity);
     const span = cycle.end - (previous.highWaterMark ?? cycle.end);

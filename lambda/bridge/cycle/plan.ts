@@ -1,10 +1,8 @@
+import { holdStands } from '../state/state';
 import { planWindow, type CycleWindow } from '../windows';
 import { iso } from './iso';
 import { UncommittedCycleError } from './uncommitted-cycle-error';
 import type { CycleContext, CyclePlan } from './context';
-
-/** How long answers cut short may hold series before their held base is let go (a bound on the reads it costs). */
-const HELD_BASE_MAX_AGE_MS = 3 * 3600 * 1000;
 
 /**
  * Plan: the window (every settled period not yet forwarded), what every source discovers and how it reads the
@@ -75,7 +73,7 @@ export function skipToOf(readStart: number, windowStart: number, nextBase: numbe
 function heldBaseOf({ logger, previous, startedAt }: CycleContext): number | undefined {
   const heldBase = previous.heldBase;
   const written = previous.highWaterMark ?? startedAt;
-  if (heldBase === undefined || (previous.heldSince ?? heldBase) >= written - HELD_BASE_MAX_AGE_MS) return heldBase;
+  if (heldBase === undefined || holdStands(previous.heldSince ?? heldBase, written)) return heldBase;
   logger.warn('answers cut short (PartialData, no NextToken) held some series while 3 hours of windows were written: their revisions of the last cycle are not counted', { heldBase: iso(heldBase), heldSince: iso(previous.heldSince ?? heldBase) });
   return undefined;
 }

@@ -58,15 +58,9 @@ const COARSE_QUERIES_PER_CALL = Math.min(MAX_QUERIES_PER_CALL, Math.floor(MAX_DA
  */
 export const MAX_READS_PER_COARSE_CALL = 8;
 
-/** The span one coarse call reads: its StartTime and EndTime. */
-export interface CoarseWindow {
-  readonly start: number;
-  readonly end: number;
-}
-
 /** A read's coarse queries: its counter queries, where they are in its chunk, and how their answer is noted. */
 export interface CoarseQueries {
-  readonly window: CoarseWindow;
+  readonly window: ReadSpan;
   readonly positions: readonly number[];
   readonly queries: readonly PlannedQuery[];
   /** Notes one query's datapoints as the call answers (the idle variants' watch), whether or not the read takes them. */
@@ -109,7 +103,7 @@ class CoarseCall {
   private answer?: Promise<void>;
 
   constructor(
-    readonly window: CoarseWindow,
+    readonly window: ReadSpan,
     private readonly fetch: CoarseFetch,
   ) {}
 
@@ -152,7 +146,7 @@ class CoarseCall {
 export class CoarseShare {
   readonly slots: Slot[] = [];
 
-  constructor(readonly window: CoarseWindow) {}
+  constructor(readonly window: ReadSpan) {}
 
   get ready(): boolean {
     return this.slots.every(({ call }) => call.closed);

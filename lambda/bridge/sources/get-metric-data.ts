@@ -238,15 +238,17 @@ export class GetMetricDataRead implements SourceRead {
   /**
    * The counters' too-old span at one coarse period (one datapoint a query, held until the answer is known whole), or
    * undefined: this read reads every period (see `coarseSpan`), or the coarse answer was cut short (PartialData).
-   * Taken from the calls it shares with other reads when packed for this window, else from its own call.
+   * Taken from the calls it shares with other reads when packed (`packCoarse` has worked out its span already), else
+   * from its own call.
    */
   private async readCoarse(span: ReadSpan): Promise<{ to: number; page: PagePoints[] } | undefined> {
-    const coarse = this.coarseQueries(span);
-    if (!coarse) return undefined;
-    const { start, end } = coarse.window;
-    if (coarse.queries.length === 0) return { to: end, page: [] };
-    const shared = this.share?.window;
-    const answer = shared?.start === start && shared.end === end ? await (this.share as CoarseShare).answer() : await this.readAlone(coarse);
+    const share = this.share;
+    const coarse = share ? undefined : this.coarseQueries(span);
+    const window = share?.window ?? coarse?.window;
+    if (!window) return undefined;
+    const { start, end } = window;
+    if (coarse?.queries.length === 0) return { to: end, page: [] };
+    const answer = share ? await share.answer() : await this.readAlone(coarse as CoarseQueries);
     if (answer.complete) return { to: end, page: answer.page };
     this.context.deps.logger.info('a coarse read of periods too old to write was cut short (PartialData): this read reads them per period', { from: new Date(start).toISOString(), to: new Date(end).toISOString() });
     return undefined;

@@ -71,6 +71,17 @@ export interface BridgeState {
   lastJournal?: string;
 }
 
+/** How much the cycles may write past where a hold began before it is let go: a bound on the reads a hold costs. */
+const HOLD_MAX_WRITTEN_MS = 3 * 3600 * 1000;
+
+/**
+ * Whether a hold that began at `heldSince` (the high-water mark then) still stands once the cycles have written up to
+ * `written`: for the cycle's hold (`heldSince`) and a class's (`StoredClass.heldSince`) alike.
+ */
+export function holdStands(heldSince: number, written: number): boolean {
+  return heldSince >= written - HOLD_MAX_WRITTEN_MS;
+}
+
 export function emptyState(): BridgeState {
   return { series: new SeriesTable(), selfCounters: {} };
 }
