@@ -5,6 +5,9 @@ import { ConfigError } from './errors';
 import { DEFAULT_LATENCY_MODE, LATENCY_MODES } from './latency';
 import { tagLabelName } from './naming';
 
+/** GetMetricData calls a shard starts a second unless `getMetricDataTps` says: half CloudWatch's default quota of 50 a Region. */
+export const DEFAULT_GET_METRIC_DATA_TPS = 25;
+
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Durations are whole seconds, or Prometheus-style strings such as `90s`, `2m`, `1h`. */
@@ -240,7 +243,7 @@ export const BridgeConfigSchema = z
     /** GetMetricData calls (and remote-write requests) in flight at once. @default 4 */
     concurrency: z.number().int().min(1).max(64).default(4),
     /** GetMetricData calls started per second, below the default quota of 50 a region. @default 25 */
-    getMetricDataTps: z.number().positive().max(1000).default(25),
+    getMetricDataTps: z.number().positive().max(1000).default(DEFAULT_GET_METRIC_DATA_TPS),
     /** SageMaker calls started per second. @default 20 */
     sagemakerTps: z.number().positive().max(1000).default(20),
     /** SageMaker Describe calls one cycle may make (new and changed endpoints first; the rest follow). @default 1000 */

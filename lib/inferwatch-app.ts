@@ -184,7 +184,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
       if (stack.neuronCollector) Validations.of(stack.neuronCollector.instancePolicy).acknowledge({ id, reason });
     }
     const bridge = workload.bridge;
-    const configuredBudget = (bridge.config as { maxSamplesPerCycle?: unknown }).maxSamplesPerCycle;
+    const { maxSamplesPerCycle: configuredBudget, getMetricDataTps: configuredTps } = bridge.config as { maxSamplesPerCycle?: unknown; getMetricDataTps?: unknown };
     const sizing = shardSizingProblems(
       {
         fleet: declaredFleet(workload),
@@ -193,6 +193,7 @@ export function buildInferwatch(app: App, config: InferwatchConfig, defaults: En
         timeoutSeconds: bridge.timeoutSeconds,
         scheduleMinutes: bridge.scheduleMinutes,
         ...(typeof configuredBudget === 'number' ? { maxSamplesPerCycle: configuredBudget } : {}),
+        ...(typeof configuredTps === 'number' ? { getMetricDataTps: configuredTps } : {}),
       },
       `workloads[${index}]`,
     );

@@ -1,4 +1,5 @@
-import { cycleEstimate, MEASURED_CPU_SECONDS, TIMEOUT_SHARE, variantsPerShardByCpu } from '../../contract/bridge-capacity';
+import { cycleEstimate, MEASURED_CPU_SECONDS, MEASURED_GET_METRIC_DATA_CALLS, TIMEOUT_SHARE, variantsPerShardByCpu, type CycleOptions } from '../../contract/bridge-capacity';
+import { DEFAULT_GET_METRIC_DATA_TPS } from '../../contract/bridge-config';
 import { expectedSeries, SELF_SERIES_PER_BRIDGE, SERIES_PER_VARIANT_BY_LATENCY, type FleetSize } from './series-limits';
 
 /**
@@ -19,7 +20,12 @@ export interface ShardSizing {
   readonly scheduleMinutes?: number;
   /** `bridge.config.maxSamplesPerCycle` when set. @default the bridge's budget for the memory */
   readonly maxSamplesPerCycle?: number;
+  /** `bridge.config.getMetricDataTps` when set. @default 25 */
+  readonly getMetricDataTps?: number;
 }
+
+/** CloudWatch's default GetMetricData quota, per account and Region (CloudWatch service quotas; adjustable). */
+export const GET_METRIC_DATA_QUOTA_TPS = 50;
 
 /** What synth says about a shard's size: errors fail the synth, warnings are shown. */
 export interface ShardSizingProblems {
@@ -60,16 +66,29 @@ export function shardSizingProblems(sizing: ShardSizing, workloadKey: string): S
   if (memory) warnings.push(memory);
   const timeout = sizing.timeoutSeconds ?? 240;
   const schedule = sizing.scheduleMinutes ?? 5;
-  const budget = sizing.maxSamplesPerCycle !== undefined ? { maxSamplesPerCycle: sizing.maxSamplesPerCycle } : {};
+  const budget: CycleOptions = {
+    ...(sizing.maxSamplesPerCycle !== undefined ? { maxSamplesPerCycle: sizing.maxSamplesPerCycle } : {}),
+    ...(sizing.getMetricDataTps !== undefined ? { getMetricDataTps: sizing.getMetricDataTps } : {}),
+  };
+  const tps = sizing.getMetricDataTps ?? DEFAULT_GET_METRIC_DATA_TPS;
+  if (sizing.shards * tps > GET_METRIC_DATA_QUOTA_TPS) {
+    warnings.push(
+      `${workloadKey}: ${sizing.shards} shards at ${tps} GetMetricData calls a second each start up to ${sizing.shards * tps} a second together, over CloudWatch's default quota of ${GET_METRIC_DATA_QUOTA_TPS} for the account and Region, so their cycles wait on Throttling retries: set "${workloadKey}.bridge.config.getMetricDataTps" to ${Math.floor((GET_METRIC_DATA_QUOTA_TPS / sizing.shards) * 100) / 100} or less, or raise the quota in Service Quotas and getMetricDataTps with it`,
+    );
+  }
   const variants = Math.ceil((expectedSeries(sizing.fleet) - SELF_SERIES_PER_BRIDGE) / SERIES_PER_VARIANT_BY_LATENCY.histogram / sizing.shards);
   const e = cycleEstimate({ variants, memoryMiB: sizing.memoryMiB, ...budget });
   const half = timeout * TIMEOUT_SHARE;
   const cpu = MEASURED_CPU_SECONDS;
-  const fix = () => {
+  const fix = (callsToFit?: number) => {
+    // A faster rate helps only as far as the shards together stay within the Region's quota.
+    const tpsNeeded = callsToFit === undefined ? undefined : Math.ceil(callsToFit / half);
+    const faster = tpsNeeded !== undefined && tpsNeeded * sizing.shards <= GET_METRIC_DATA_QUOTA_TPS ? `"${workloadKey}.bridge.config.getMetricDataTps" to ${tpsNeeded} or more` : undefined;
     const capacity = variantsPerShardByCpu({ memoryMiB: sizing.memoryMiB, timeoutSeconds: timeout, scheduleMinutes: schedule, ...budget });
     const memoryNeeded = memoryThatFits(variants, timeout, schedule, budget);
     const shards = capacity > 0 ? Math.ceil((variants * sizing.shards) / capacity) : undefined;
     const parts = [
+      faster,
       memoryNeeded !== undefined ? `"${workloadKey}.bridge.memoryMiB" to ${memoryNeeded} or more` : undefined,
       shards !== undefined ? `"${workloadKey}.bridge.shards" to ${shards} or more` : undefined,
       `"${workloadKey}.bridge.timeoutSeconds" higher (below the schedule's ${schedule * 60} s)`,
@@ -78,12 +97,17 @@ export function shardSizingProblems(sizing: ShardSizing, workloadKey: string): S
   };
   const at = `at ${sizing.memoryMiB} MB's CPU share (${e.share.toFixed(2)} vCPU; 1,769 MB is one)`;
   const shard = `${variants.toLocaleString('en-US')} histogram variants a shard (${sizing.fleet.variants.toLocaleString('en-US')} declared over ${sizing.shards})`;
-  for (const [name, wall, cpuSeconds, basis] of [
-    ['a steady cycle', e.steadyWallSeconds, e.steadyCpuSeconds, `${(cpu.steadyPerVariant * 1000).toFixed(1)} ms a variant`],
-    ['a catch-up cycle', e.catchUpWallSeconds, e.catchUpCpuSeconds, `${(cpu.catchUpPerVariant * 1000).toFixed(1)} ms a variant and ${(cpu.perSampleWritten * 1e6).toFixed(1)} µs for each of up to ${e.sampleBudget.toLocaleString('en-US')} samples`],
+  const calls = MEASURED_GET_METRIC_DATA_CALLS;
+  for (const [name, wall, cpuSeconds, basis, callCount, callsPerVariant] of [
+    ['a steady cycle', e.steadyWallSeconds, e.steadyCpuSeconds, `${(cpu.steadyPerVariant * 1000).toFixed(1)} ms a variant`, e.steadyCalls, calls.steadyPerVariant],
+    ['a catch-up cycle', e.catchUpWallSeconds, e.catchUpCpuSeconds, `${(cpu.catchUpPerVariant * 1000).toFixed(1)} ms a variant and ${(cpu.perSampleWritten * 1e6).toFixed(1)} µs for each of up to ${e.sampleBudget.toLocaleString('en-US')} samples`, e.catchUpCalls, calls.catchUpPerVariant],
   ] as const) {
     if (wall <= half) continue;
-    const message = `${workloadKey}: ${name} of ${shard} needs about ${cpuSeconds.toFixed(0)} CPU-seconds (measured: ${basis}), ${wall.toFixed(0)} s ${at}, over ${wall > timeout ? 'the whole' : 'half the'} ${timeout} s timeout: ${fix()}`;
+    const over = `over ${wall > timeout ? 'the whole' : 'half the'} ${timeout} s timeout`;
+    const boundByCalls = callCount / tps > cpuSeconds / e.share;
+    const message = boundByCalls
+      ? `${workloadKey}: ${name} of ${shard} makes about ${callCount.toLocaleString('en-US')} GetMetricData calls (measured: ${callsPerVariant} a variant), ${wall.toFixed(0)} s at ${tps} calls a second ("getMetricDataTps"), ${over}: ${fix(callCount)}`
+      : `${workloadKey}: ${name} of ${shard} needs about ${cpuSeconds.toFixed(0)} CPU-seconds (measured: ${basis}), ${wall.toFixed(0)} s ${at}, ${over}: ${fix()}`;
     (wall > timeout ? errors : warnings).push(message);
   }
   if (e.catchUpPeriods < 2 * schedule) {
@@ -95,7 +119,7 @@ export function shardSizingProblems(sizing: ShardSizing, workloadKey: string): S
 }
 
 /** The least memory (a multiple of 64 MB) at which the shard fits; undefined when even 10,240 MB does not. */
-function memoryThatFits(variants: number, timeoutSeconds: number, scheduleMinutes: number, budget: { maxSamplesPerCycle?: number }): number | undefined {
+function memoryThatFits(variants: number, timeoutSeconds: number, scheduleMinutes: number, budget: CycleOptions): number | undefined {
   for (let memoryMiB = 128; memoryMiB <= MAX_MEMORY_MIB; memoryMiB += 64) {
     if (variantsPerShardByCpu({ memoryMiB, timeoutSeconds, scheduleMinutes, ...budget }) >= variants) return memoryMiB;
   }

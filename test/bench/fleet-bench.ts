@@ -6,8 +6,8 @@
  * bytes written to the state directory, remote-write bytes. Then the peers (encoder, GetMetricData serde, CloudWatch bill, cold init) and
  * the in-process figures of test/bench/bench.ts. Targets are issue 8's; each figure is marked PASS or MISS.
  *
- *   npm run bench                                   # sizes 100,1000,10000; outages 1h,6h at 5,000 variants
- *   npm run bench -- --sizes 100,1000 --outage-size 0   # quick
+ *   npm run bench                                   # sizes 100,1000,10000; outages 1h,6h at 5,000 variants, 6h at 10,000
+ *   npm run bench -- --sizes 100,1000 --outage-size 0 --sizing-outage-size 0   # quick
  *   npm run bench -- --out test/bench/RESULTS.md
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,7 +26,8 @@ import { CountingProxy } from './counting-proxy';
 import { cloudWatchBill, coldInit, compareEncoders, compareGetMetricDataSerde, lastLine, renderSerdeRows, type SerdeRow } from './peers';
 import type { UsageReport } from './preload';
 import { createCpuCap, lambdaCpuShare, wallAtShare, type CpuCap } from './cpu-share';
-import { DEFAULT_BRIDGE_MEMORY_MIB } from '../../contract/bridge-capacity';
+import { cycleEstimate, DEFAULT_BRIDGE_MEMORY_MIB, variantsPerShardByCpu } from '../../contract/bridge-capacity';
+import { DEFAULT_GET_METRIC_DATA_TPS } from '../../contract/bridge-config';
 import { setRawCacheSize } from '../support/stand-ins/fleet';
 import { lambdaBill } from '../../cli/cost-lambda';
 
@@ -50,6 +51,8 @@ interface Options {
   sizes: number[];
   outageSize: number;
   outages: number[];
+  /** A 6 h outage at this many variants, near what the sizing check lets one shard carry at the memory (0: none). */
+  sizingOutageSize: number;
   latency: number;
   out?: string;
   inProcess: boolean;
@@ -349,12 +352,15 @@ async function runSize(variants: number, latencyMs: number): Promise<SizeResult>
 }
 
 interface OutageResult {
+  readonly variants: number;
   readonly outageMinutes: number;
   readonly cycles: CycleResult[];
   /** The scheduled cycle after catching up (before the next outage), shown with the cycles but not part of the catch-up. */
   after?: CycleResult;
   readonly caughtUp: boolean;
   readonly note: string;
+  /** The timings' minutes the stand-in computed before the first catch-up cycle, and how long that took (not in any cycle). */
+  readonly precomputed: { readonly metricMinutes: number; readonly ms: number };
   /** What Prometheus holds of the periods the receiver still took when the catch-up began (PromQL), once caught up. */
   landed?: WindowCheck;
 }
@@ -410,7 +416,12 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
     const size: SizeResult = { variants, metrics: run.standIn.metricCount, first, steady, atShare, series: await run.seriesActive(now) };
     const outages: OutageResult[] = [];
     for (const minutes of outagesMinutes) {
+      const outageStart = now;
       now += minutes * MINUTE;
+      // The stand-in draws the outage's raw latencies now, not while the catch-up waits on it (issue 23, item 5).
+      const precomputeStarted = performance.now();
+      const metricMinutes = run.standIn.cloudwatch.precomputeMinutes(outageStart - 30 * MINUTE, now);
+      const precomputed = { metricMinutes, ms: performance.now() - precomputeStarted };
       const cycles: CycleResult[] = [];
       let caughtUp = false;
       let failedInARow = 0;
@@ -435,7 +446,8 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
         now += CYCLE_MINUTES * MINUTE;
       }
       if (!caughtUp && !note) note = `not caught up after ${cycles.length} cycles`;
-      const outage: OutageResult = { outageMinutes: minutes, cycles, caughtUp, note };
+      run.standIn.cloudwatch.clearPrecomputed();
+      const outage: OutageResult = { variants, outageMinutes: minutes, cycles, caughtUp, note, precomputed };
       const last = cycles[cycles.length - 1];
       const first = cycles[0];
       if (caughtUp && first && last) outage.landed = await run.landedCheck(first.now + first.wallMs, last.readEnd);
@@ -545,6 +557,23 @@ function steadyTargets(k10: SizeResult | undefined): string[] {
   ];
 }
 
+/**
+ * Issue 23, item 2: the sizing check's promise at a fleet near the most it lets one shard carry: every cycle of a 6 h
+ * outage's catch-up within half the timeout at the CPU share, beside what the check's model estimates for it.
+ */
+function sizingTargets(outage: OutageResult | undefined): string[] {
+  const half = (lambda.timeoutSeconds * 1000) / 2;
+  const sizing = { memoryMiB: lambda.memoryMiB, timeoutSeconds: lambda.timeoutSeconds, scheduleMinutes: CYCLE_MINUTES };
+  const allowed = variantsPerShardByCpu(sizing);
+  if (!outage) return [`| 6 h outage near the sizing check's limit (${fmt.int(allowed)} variants a shard at ${lambda.memoryMiB} MB): every catch-up cycle at the CPU share ≤ half the timeout | not run | n/a |`];
+  const estimate = cycleEstimate({ variants: outage.variants, memoryMiB: lambda.memoryMiB });
+  const failed = outage.cycles.filter((c) => c.failed).length;
+  const measured = `longest ${fmt.s(longestAtShare(outage))} s of ${outage.cycles.length} cycle(s)${failed ? `, ${failed} failed` : ''}${outage.caughtUp ? '' : `, ${outage.note}`}; the check estimates ${estimate.catchUpWallSeconds.toFixed(0)} s (CPU ${estimate.catchUpCpuSeconds.toFixed(0)} s at the share, ${fmt.int(estimate.catchUpCalls)} calls at ${DEFAULT_GET_METRIC_DATA_TPS} a second)`;
+  return [
+    `| 6 h outage at ${fmt.int(outage.variants)} variants (the sizing check allows ${fmt.int(allowed)} a shard at ${lambda.memoryMiB} MB): every catch-up cycle at the CPU share ≤ half the timeout, and the estimate at least the measured | ${measured} | ${mark(outage.caughtUp && failed === 0 && longestAtShare(outage) <= half && estimate.catchUpWallSeconds * 1000 >= longestAtShare(outage))} |`,
+  ];
+}
+
 /** Issue 23's targets at the Lambda's CPU share: each steady cycle, and every catch-up cycle, within half the timeout. */
 function shareTargets(sizes: readonly SizeResult[], six: OutageResult | undefined): string[] {
   const half = (lambda.timeoutSeconds * 1000) / 2;
@@ -569,8 +598,8 @@ function catchUpSection(outages: readonly OutageResult[]): string[] {
   if (outages.length === 0) return [];
   const lines: string[] = [];
   lines.push('## Catch-up after an outage', '');
-  lines.push(`| outage | cycles | failed | caught up | max peak RSS MiB | longest cycle s (at the CPU share) | total wall s | samples landed (requests refused; retries found already stored) | the receiver's window in Prometheus | note |`);
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(`| outage | cycles | failed | caught up | max peak RSS MiB | longest cycle s (at the CPU share) | total wall s | samples landed (requests refused; retries found already stored) | the receiver's window in Prometheus | stand-in's timings precomputed | note |`);
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const o of outages) {
     const failed = o.cycles.filter((c) => c.failed).length;
     const rss = Math.max(...o.cycles.map((c) => c.rssMiB));
@@ -579,7 +608,7 @@ function catchUpSection(outages: readonly OutageResult[]): string[] {
     const refused = o.cycles.reduce((n, c) => n + c.requestsRefused, 0);
     const stored = o.cycles.reduce((n, c) => n + c.retriesRefused, 0);
     lines.push(
-      `| ${o.outageMinutes / 60} h | ${o.cycles.length} | ${failed} | ${o.caughtUp ? 'yes' : 'no'} | ${fmt.mib(rss)} | ${fmt.s(longestAtShare(o))} | ${fmt.s(wall)} | ${fmt.int(landed)} (${fmt.int(refused)}; ${fmt.int(stored)}) | ${o.landed ? describeWindow(o.landed) : 'not checked (not caught up)'} | ${o.note} |`,
+      `| ${o.outageMinutes / 60} h at ${fmt.int(o.variants)} variants | ${o.cycles.length} | ${failed} | ${o.caughtUp ? 'yes' : 'no'} | ${fmt.mib(rss)} | ${fmt.s(longestAtShare(o))} | ${fmt.s(wall)} | ${fmt.int(landed)} (${fmt.int(refused)}; ${fmt.int(stored)}) | ${o.landed ? describeWindow(o.landed) : 'not checked (not caught up)'} | ${fmt.int(o.precomputed.metricMinutes)} metric-minutes in ${fmt.s(o.precomputed.ms)} s | ${o.note} |`,
     );
   }
   lines.push(
@@ -644,8 +673,8 @@ function render(report: Report): string {
     '',
   );
   push(
-    `Reproduce: \`npm run bench\` (builds first; sizes ${options.sizes.join(', ')}${options.outageSize > 0 ? `, outages of ${options.outages.map((m) => `${m / 60} h`).join(' and ')} at ${options.outageSize} variants` : ''}). ` +
-      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--latency`, `--memory` (the Lambda size: heap, sample budget, CPU share), `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES, BENCH_MEMORY_MIB); BENCH_HEAP_MIB overrides the heap.',
+    `Reproduce: \`npm run bench\` (builds first; sizes ${options.sizes.join(', ')}${options.outageSize > 0 ? `, outages of ${options.outages.map((m) => `${m / 60} h`).join(' and ')} at ${options.outageSize} variants` : ''}${options.sizingOutageSize > 0 ? `, a 6 h outage at ${options.sizingOutageSize} variants` : ''}). ` +
+      'Quick: `npm run bench -- --sizes 100,1000 --outage-size 0 --sizing-outage-size 0 --no-in-process`. Options: `--sizes`, `--outage-size`, `--outages` (minutes), `--sizing-outage-size`, `--latency`, `--memory` (the Lambda size: heap, sample budget, CPU share), `--out <file>` (or BENCH_SIZES, BENCH_OUTAGE_SIZE, BENCH_OUTAGES, BENCH_SIZING_OUTAGE_SIZE, BENCH_MEMORY_MIB); BENCH_HEAP_MIB overrides the heap.',
     '',
   );
   push(`Idle process (node + CLI loaded, \`bridge --help\`): peak RSS ${fmt.mib(idle.rssMiB)} MiB, CPU ${fmt.s(idle.cpuMs)} s.`, '');
@@ -702,7 +731,7 @@ function render(report: Report): string {
   push('## Targets (issue 8)', '');
   push('| target | measured | |');
   push('| --- | --- | --- |');
-  const six = outages.find((o) => o.outageMinutes === 360);
+  const six = outages.find((o) => o.outageMinutes === 360 && o.variants === options.outageSize);
   const bySize = (n: number) => sizes.find((s) => s.variants === n);
   const k10 = bySize(10_000);
   const k1 = bySize(1_000);
@@ -731,6 +760,7 @@ function render(report: Report): string {
     `| nothing refused by the receiver (first attempts; a refused retry of a stored request loses nothing) | ${fmt.int(refusedFirst)} requests refused; ${fmt.int(refusedRetries)} retries found already stored | ${mark(refusedFirst === 0)} |`,
   );
   push(...shareTargets(sizes, six));
+  push(...sizingTargets(outages.find((o) => o.outageMinutes === 360 && o.variants === options.sizingOutageSize)));
   const largest = [...sizes].filter((s) => !s.steady.failed && s.series).sort((a, b) => b.variants - a.variants)[0];
   push(`| state ≤ 100 B/series | ${largest ? `${fmt.int(perSeries(largest))} B/series at ${fmt.int(largest.variants)} variants (${fmt.int(largest.series ?? NaN)} series)` : 'no steady cycle'} | ${mark(largest ? perSeries(largest) <= 100 : undefined)} |`);
   const steadies = sizes.map((s) => s.steady).filter((c) => !c.failed);
@@ -788,17 +818,19 @@ async function main(): Promise<void> {
     .option('--sizes <list>', 'fleet sizes in endpoint variants, comma-separated', process.env.BENCH_SIZES ?? '100,1000,10000')
     .option('--outage-size <n>', 'fleet size for the outage catch-up runs (0: none)', process.env.BENCH_OUTAGE_SIZE ?? '5000')
     .option('--outages <list>', 'outages in minutes, comma-separated', process.env.BENCH_OUTAGES ?? '60,360')
+    .option('--sizing-outage-size <n>', "a 6 h outage at this fleet size, near the sizing check's limit for one shard (0: none)", process.env.BENCH_SIZING_OUTAGE_SIZE ?? '10000')
     .option('--latency <ms>', 'injected CloudWatch and SageMaker latency', '50')
     .option('--memory <MB>', 'the Lambda memory size the cycles stand for: heap, sample budget and CPU share', process.env.BENCH_MEMORY_MIB ?? String(DEFAULT_BRIDGE_MEMORY_MIB))
     .option('--out <file>', 'also write the report to this file')
     .option('--no-in-process', 'skip the in-process figures of test/bench/bench.ts')
     .parse(process.argv);
-  const raw = program.opts<{ sizes: string; outageSize: string; outages: string; latency: string; memory: string; out?: string; inProcess: boolean }>();
+  const raw = program.opts<{ sizes: string; outageSize: string; outages: string; sizingOutageSize: string; latency: string; memory: string; out?: string; inProcess: boolean }>();
   const list = (text: string) => text.split(',').map((v) => Number(v.trim())).filter((v) => Number.isInteger(v) && v > 0);
   const options: Options = {
     sizes: list(raw.sizes),
     outageSize: Number(raw.outageSize),
     outages: list(raw.outages),
+    sizingOutageSize: Number(raw.sizingOutageSize),
     latency: Number(raw.latency),
     inProcess: raw.inProcess,
     memoryMiB: Number(raw.memory),
@@ -810,7 +842,7 @@ async function main(): Promise<void> {
   lambda.cap = createCpuCap(lambdaCpuShare(options.memoryMiB));
   log(`Lambda stand-in: ${lambda.memoryMiB} MB, heap ${lambda.heapMiB} MiB, CPU share ${lambdaCpuShare(lambda.memoryMiB).toFixed(3)} (${lambda.cap.mode}${lambda.cap.reason ? `: ${lambda.cap.reason}` : ''})`);
   // A catch-up reads up to 75 periods of every timing series (maxCycleSpan, the revision window, settle): keep them all drawn once.
-  setRawCacheSize(Math.max(400_000, Math.max(options.outageSize, ...options.sizes) * 4 * 80));
+  setRawCacheSize(Math.max(400_000, Math.max(options.outageSize, options.sizingOutageSize, ...options.sizes) * 4 * 80));
   if (!existsSync(CLI) || !existsSync(PRELOAD)) throw new Error(`${relative(REPO_ROOT, CLI)} or the preload is missing: run \`npm run build\` first (\`npm run bench\` does)`);
   ensurePrometheus(log);
   const started = performance.now();
@@ -826,6 +858,7 @@ async function main(): Promise<void> {
       sizes.push(result.size);
       outages = result.outages;
     }
+    if (options.sizingOutageSize > 0) outages.push(...(await runOutages(options.sizingOutageSize, [360], options.latency)).outages);
     // Cold init first of the peers: the serde peer's large answers leave V8's background collector threads busy in
     // this process for a while, and its child processes' start-ups measured 180-770 ms behind them (165 ms alone).
     log('cold init');

@@ -109,6 +109,28 @@ describe('fleet stand-in', () => {
     await expect(getMetricData(invocations(1), 5)).resolves.toBeDefined();
   });
 
+  test('timings precomputed ahead of a catch-up answer exactly what drawing them at read time answers, fine and coarse', async () => {
+    const stats = ['Sum', 'SampleCount', 'p90', 'TC(:25000)', 'TC(:50000)'];
+    const queries = (period: number): MetricDataQuery[] =>
+      variants.slice(0, 6).flatMap((dims, v) =>
+        ['ModelLatency', 'OverheadLatency'].flatMap((metricName, m) =>
+          stats.map((stat, s) => ({ Id: `q${v}_${m}_${s}`, MetricStat: { Metric: { Namespace: 'AWS/SageMaker', MetricName: metricName, Dimensions: dims }, Period: period, Stat: stat } })),
+        ),
+      );
+    const answers = async () => Promise.all([60, 900, 3600].map(async (period) => (await getMetricData(queries(period), 120)).MetricDataResults));
+    const drawn = await answers();
+    expect(drawn.flat().every((r) => (r?.Values ?? []).length > 0)).toBe(true);
+    // Half the span held: the reads cross from held minutes to minutes drawn at read time.
+    const held = standIn.cloudwatch.precomputeMinutes(T, T + 60 * 60_000);
+    expect(held).toBe(100 * 2 * 60);
+    try {
+      expect(await answers()).toEqual(drawn);
+      expect(standIn.cloudwatch.precomputed.hits).toBeGreaterThan(0);
+    } finally {
+      standIn.cloudwatch.clearPrecomputed();
+    }
+  });
+
   test('ListEndpoints: MaxResults 1 to 100 (default 10), NextToken, newest first, and the documented filters', async () => {
     await expect(sagemaker.send(new ListEndpointsCommand({ MaxResults: 101 }))).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(sagemaker.send(new ListEndpointsCommand({ MaxResults: 0 }))).rejects.toMatchObject({ name: 'ValidationException' });

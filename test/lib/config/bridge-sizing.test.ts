@@ -62,15 +62,38 @@ describe('bridge shard sizing against the measured capacity', () => {
         monitoring: { account: '111111111111', region: 'eu-west-1', workspaceId: 'ws-0a1b2c3d-4e5f-6789-abcd-ef0123456789', grafana: { enabled: false } },
         workloads: [
           { account: '111111111111', region: 'eu-west-1', fleet: { variants: 30_000, neuronHosts: 0 } },
-          { account: '111111111111', region: 'us-east-1', fleet: { variants: 30_000, neuronHosts: 0 }, bridge: { shards } },
+          { account: '111111111111', region: 'us-east-1', fleet: { variants: 30_000, neuronHosts: 0 }, bridge: { shards, config: { getMetricDataTps: Math.floor(50 / shards) } } },
+          { account: '111111111111', region: 'us-west-2', fleet: { variants: 30_000, neuronHosts: 0 }, bridge: { shards } },
         ],
       }),
     );
-    const [big, sharded] = workloads.map((stack) => Annotations.fromStack(stack as NonNullable<typeof stack>));
+    const [big, sharded, overQuota] = workloads.map((stack) => Annotations.fromStack(stack as NonNullable<typeof stack>));
     big?.hasWarning('*', Match.stringLikeRegexp('workloads\\[0\\]: 30,000 declared variants .* set "workloads\\[0\\]\\.bridge\\.shards" to 2 or more'));
     const cpu = Match.stringLikeRegexp('workloads\\[0\\]: a (steady|catch-up) cycle of 30,000 histogram variants .* CPU-seconds');
     expect([...(big?.findWarning('*', cpu) ?? []), ...(big?.findError('*', cpu) ?? [])].length).toBeGreaterThan(0);
     expect(sharded?.findWarning('*', Match.anyValue())).toEqual([]);
     expect(sharded?.findError('*', Match.anyValue())).toEqual([]);
+    // The same shards at the default 25 calls a second each: together past CloudWatch's quota of 50 for the Region.
+    expect(overQuota?.findWarning('*', Match.anyValue()).map((w) => w.entry.data)).toEqual([
+      expect.stringMatching(new RegExp(`^workloads\\[2\\]: ${shards} shards at 25 GetMetricData calls a second each start up to ${shards * 25} a second together, over CloudWatch's default quota of 50 .* set "workloads\\[2\\]\\.bridge\\.config\\.getMetricDataTps" to 16\\.66 or less`)),
+    ]);
+  });
+
+  test("by GetMetricData's rate: a catch-up's calls at getMetricDataTps count like its CPU, and past half the timeout the warning says so", () => {
+    const sizing = { timeoutSeconds: 240, scheduleMinutes: 5 };
+    // At one vCPU the CPU fits 21,770 variants' catch-up, and its 3,000 calls take 120 s at 25 a second: the rate binds.
+    const capacity = variantsPerShardByCpu({ memoryMiB: 1769, ...sizing });
+    const atLimit = cycleEstimate({ variants: capacity, memoryMiB: 1769 });
+    expect(atLimit.catchUpCallSeconds).toBeGreaterThan(atLimit.catchUpCpuSeconds / atLimit.share);
+    expect(atLimit.catchUpWallSeconds).toBeLessThanOrEqual(120);
+    expect(cycleEstimate({ variants: capacity + 1, memoryMiB: 1769 }).catchUpWallSeconds).toBeGreaterThan(120);
+    // A faster rate lifts the limit; a slower one lowers it.
+    expect(variantsPerShardByCpu({ memoryMiB: 1769, getMetricDataTps: 40, ...sizing })).toBeGreaterThan(capacity);
+    expect(variantsPerShardByCpu({ memoryMiB: 1769, getMetricDataTps: 10, ...sizing })).toBeLessThan(capacity);
+    const { warnings } = shardSizingProblems({ fleet: { variants: 4000, neuronHosts: 0 }, shards: 1, memoryMiB: 1769, getMetricDataTps: 4, ...sizing }, 'workloads[5]');
+    expect(warnings).toEqual([
+      expect.stringMatching(/^workloads\[5\]: a catch-up cycle of 4,000 histogram variants a shard \(4,000 declared over 1\) makes about 552 GetMetricData calls \(measured: 0\.1378 a variant\), 138 s at 4 calls a second \("getMetricDataTps"\), over half the 240 s timeout: set "workloads\[5\]\.bridge\.config\.getMetricDataTps" to 5 or more, or "workloads\[5\]\.bridge\.shards" to 2 or more, or /),
+    ]);
+    expect(shardSizingProblems({ fleet: { variants: 4000, neuronHosts: 0 }, shards: 1, memoryMiB: 1769, getMetricDataTps: 5, ...sizing }, 'w')).toEqual({ errors: [], warnings: [] });
   });
 });

@@ -1,6 +1,7 @@
 import { validation } from './aws-json';
 import { aggregate, buildMetrics, isAdditive, withoutRawCache, HIGH_RESOLUTION_RETENTION_S, identity, type Dimension, type FleetOptions, type MetricDef } from './fleet';
 import { isStatistic } from './latency-distribution';
+import { PrecomputedMinutes } from './precomputed-minutes';
 
 /**
  * CloudWatch (AWS JSON 1.0, `GraniteServiceVersion20100801.`): ListMetrics and GetMetricData over the fleet's
@@ -40,6 +41,9 @@ export class CloudWatchStandIn {
   private readonly unlisted = new Set<string>();
   private readonly deletedEndpoints = new Map<string, number>();
   private readonly deletedComponents = new Map<string, number>();
+  /** Every statistic asked of a timing (a metric with raw values), kept across cycles: what `precomputeMinutes` computes. */
+  private readonly timingStatistics = new Set<string>();
+  readonly precomputed = new PrecomputedMinutes();
 
   constructor(
     fleet: FleetOptions,
@@ -95,6 +99,28 @@ export class CloudWatchStandIn {
     return [...this.extraStatistics.values()].reduce((n, stats) => n + Math.ceil(stats.size / 5), 0);
   }
 
+  /**
+   * Computes every timing's statistics asked so far, each minute from `fromMs` to `toMs`, ahead of the reads (a
+   * benchmark does this before a catch-up, so the stand-in's own work is not timed as the bridge's). Answers stay the
+   * same: only where they come from changes. Returns the metric-minutes held.
+   */
+  precomputeMinutes(fromMs: number, toMs: number): number {
+    const timings = [...this.byIdentity].filter(([, metric]) => metric.raw !== undefined && (metric.resolution ?? 60) === 60);
+    this.precomputed.fill(timings, [...this.timingStatistics], fromMs / 1000, toMs / 1000);
+    return this.precomputed.size;
+  }
+
+  /** Lets go of what `precomputeMinutes` held. */
+  clearPrecomputed(): void {
+    this.precomputed.clear();
+  }
+
+  /** A stored datapoint of one minute (or one high-resolution slot) as `MetricDef.value` gives it, held or computed now. */
+  private storedValue(id: string, metric: MetricDef, stat: string, at: number): number | undefined {
+    const held = this.precomputed.valueOf(id, stat, at);
+    return held === null ? metric.value(stat, at) : held;
+  }
+
   /** Epoch seconds from which a metric with these dimensions has no data (its endpoint or component deleted), else Infinity. */
   private dataEndsAt(dimensions: readonly Dimension[] | undefined): number {
     const endpoint = dimensions?.find((d) => d.Name === 'EndpointName')?.Value;
@@ -140,7 +166,7 @@ export class CloudWatchStandIn {
   private pointAt(id: string, metric: MetricDef, stat: string, t: number, period: number): number | undefined {
     const stored = (s: string, at: number) => {
       const override = this.overrides.get(`${id}|${s}`);
-      return override?.has(at) ? override.get(at) : metric.value(s, at);
+      return override?.has(at) ? override.get(at) : this.storedValue(id, metric, s, at);
     };
     const resolution = metric.resolution ?? 60;
     if (period < resolution) return t % resolution === 0 ? stored(stat, t) : undefined;
@@ -203,13 +229,14 @@ export class CloudWatchStandIn {
       // CloudWatch refuses the whole call for a string that is no statistic (a known statistic the metric lacks only has no datapoints).
       if (!isStatistic(String(q.MetricStat?.Stat))) throw validation(`The value ${String(q.MetricStat?.Stat)} for parameter MetricDataQueries.member.${i + 1}.MetricStat.Stat is not a valid statistic.`);
     });
-    const together = new AdditiveTogether(queries, (id, stat) => this.overrides.has(`${id}|${stat}`));
+    const together = new AdditiveTogether(queries, (id, stat) => this.overrides.has(`${id}|${stat}`), (id, metric, stat, at) => this.storedValue(id, metric, stat, at));
     const all = queries.map((q) => {
       const period = q.MetricStat.Period;
       const stat = q.MetricStat.Stat;
       const id = identity(q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions ?? []);
       const metric = this.byIdentity.get(id);
       if (body.NextToken === undefined) {
+        if (metric?.raw) this.timingStatistics.add(stat);
         this.distinctQueries.add(`${id}|${stat}|${period}`);
         if (/^(p\d|TC\()/.test(stat)) this.extraStatistics.set(id, (this.extraStatistics.get(id) ?? new Set()).add(stat));
       }
@@ -295,6 +322,7 @@ class AdditiveTogether {
   constructor(
     queries: ReadonlyArray<{ MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions?: Dimension[] }; Period: number; Stat: string } }>,
     private readonly revised: (id: string, stat: string) => boolean,
+    private readonly stored: (id: string, metric: MetricDef, stat: string, at: number) => number | undefined,
   ) {
     for (const { MetricStat: q } of queries) {
       if (!isAdditive(q.Stat)) continue;
@@ -317,7 +345,7 @@ class AdditiveTogether {
       withoutRawCache(() => {
         for (let at = t; at < t + period; at += resolution) {
           for (const s of stats) {
-            const v = metric.value(s, at);
+            const v = this.stored(id, metric, s, at);
             if (v !== undefined) computed.set(s, (computed.get(s) ?? 0) + v);
           }
         }
