@@ -568,7 +568,7 @@ function sizingTargets(outage: OutageResult | undefined): string[] {
   if (!outage) return [`| 6 h outage near the sizing check's limit (${fmt.int(allowed)} variants a shard at ${lambda.memoryMiB} MB): every catch-up cycle at the CPU share ≤ half the timeout | not run | n/a |`];
   const estimate = cycleEstimate({ variants: outage.variants, memoryMiB: lambda.memoryMiB });
   const failed = outage.cycles.filter((c) => c.failed).length;
-  const measured = `longest ${fmt.s(longestAtShare(outage))} s of ${outage.cycles.length} cycle(s)${failed ? `, ${failed} failed` : ''}${outage.caughtUp ? '' : `, ${outage.note}`}; the check estimates ${estimate.catchUpWallSeconds.toFixed(0)} s (CPU ${estimate.catchUpCpuSeconds.toFixed(0)} s at the share, ${fmt.int(estimate.catchUpCalls)} calls at ${DEFAULT_GET_METRIC_DATA_TPS} a second)`;
+  const measured = `longest ${fmt.s(longestAtShare(outage))} s of ${outage.cycles.length} cycle(s)${failed ? `, ${failed} failed` : ''}${outage.caughtUp ? '' : `, ${outage.note}`}; the check estimates ${estimate.catchUpWallSeconds.toFixed(0)} s (${estimate.catchUpCpuSeconds.toFixed(0)} CPU-s at the share: ${(estimate.catchUpCpuSeconds / estimate.share).toFixed(0)} s; ${fmt.int(estimate.catchUpCalls)} calls at ${DEFAULT_GET_METRIC_DATA_TPS} a second: ${estimate.catchUpCallSeconds.toFixed(0)} s)`;
   return [
     `| 6 h outage at ${fmt.int(outage.variants)} variants (the sizing check allows ${fmt.int(allowed)} a shard at ${lambda.memoryMiB} MB): every catch-up cycle at the CPU share ≤ half the timeout, and the estimate at least the measured | ${measured} | ${mark(outage.caughtUp && failed === 0 && longestAtShare(outage) <= half && estimate.catchUpWallSeconds * 1000 >= longestAtShare(outage))} |`,
   ];
