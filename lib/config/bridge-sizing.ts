@@ -10,7 +10,8 @@ import { expectedSeries, SELF_SERIES_PER_BRIDGE, SERIES_PER_VARIANT_BY_LATENCY, 
  */
 export const MEASURED_SERIES_PER_SHARD_AT_512_MIB = expectedSeries({ variants: 10_000, neuronHosts: 0, latency: 'histogram' });
 
-export interface ShardSizing {
+/** A workload's shard as synth sees it; `CycleOptions` carries the bridge config keys the estimate reads. */
+export interface ShardSizing extends CycleOptions {
   readonly fleet: FleetSize;
   readonly shards: number;
   readonly memoryMiB: number;
@@ -18,10 +19,6 @@ export interface ShardSizing {
   readonly timeoutSeconds?: number;
   /** Minutes between cycles. @default 5 */
   readonly scheduleMinutes?: number;
-  /** `bridge.config.maxSamplesPerCycle` when set. @default the bridge's budget for the memory */
-  readonly maxSamplesPerCycle?: number;
-  /** `bridge.config.getMetricDataTps` when set. @default 25 */
-  readonly getMetricDataTps?: number;
 }
 
 /** CloudWatch's default GetMetricData quota, per account and Region (CloudWatch service quotas; adjustable). */
