@@ -13,7 +13,7 @@ import { DEFAULT_GET_METRIC_DATA_TPS, defaultSampleBudget } from './bridge-confi
 /** Lambda's documented ratio: one vCPU at 1,769 MB, linear in memory. */
 export const LAMBDA_MB_PER_VCPU = 1769;
 
-/** The bridge function's memory when `workloads[].bridge.memoryMiB` is not set: see `variantsPerShard` for why. */
+/** The bridge function's memory when `workloads[].bridge.memoryMiB` is not set: see `variantsPerShardByCpu` and docs/measured.md (Lambda sizing) for why. */
 export const DEFAULT_BRIDGE_MEMORY_MIB = 1024;
 
 /** The share of the function's timeout a cycle may use: the rest is headroom for a slow AWS or receiver. */
@@ -24,7 +24,7 @@ export const TIMEOUT_SHARE = 0.5;
  * - `fixedSeconds`: node starting and loading the bridge (the idle process: 0.5 s);
  * - `steadyPerVariant`: a steady cycle (5 new periods, the 10-minute revision window read again) per real-time
  *   variant: 3.8 ms at 1,000 variants (4.3 CPU-s), 3.4-3.6 ms at 5,000 (17.5 and 18.5 CPU-s), before the CPU cuts of
- *   issue 23; since then 1.8 ms at 5,000 and 10,000 (9.6 and 17.6 CPU-s);
+ *   issue 23; since then 1.7-1.8 ms at 5,000 and 10,000 (8.9 and 16.5 CPU-s, test/bench/RESULTS.md);
  * - `catchUpPerVariant`: a catch-up cycle after a 6 h outage per variant, beside what it writes: it reads the hours
  *   too old for the receiver, whose counters carry their sums: 3.9 ms at 5,000 variants (19.6-20.1 CPU-s a cycle);
  * - `perSampleWritten`: each sample a catch-up cycle writes within its sample budget: 2.6 µs (1,000 variants, a 1 h

@@ -4,7 +4,8 @@ import { expectedSeries, SELF_SERIES_PER_BRIDGE, SERIES_PER_VARIANT_BY_LATENCY, 
 
 /**
  * Series one bridge shard was measured to carry at 512 MB (153 MiB heap): 10,000 variants with histogram latency
- * (`npm run bench`: steady cycle 298 MiB RSS; README "Measured"), counted by the series-limit formula, which counts
+ * (`npm run bench -- --memory 512 --sizes 10000`, 2026-12-05: first cycle 215 MiB RSS, steady 210-214 MiB; 298 MiB
+ * before issue 23's memory cuts), counted by the series-limit formula, which counts
  * more series a variant than the bench fleet has. Memory per series is about constant, so a shard's measured
  * capacity scales with the function's memory.
  */

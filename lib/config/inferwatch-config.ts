@@ -20,7 +20,7 @@ const BridgeSettings = z
     scheduleMinutes: z.number().int().min(1).max(MAX_SCHEDULE_MINUTES, `must be at most ${MAX_SCHEDULE_MINUTES}: the lag alarm watches a period of twice the schedule, and CloudWatch alarms evaluate at most one day`).default(5),
     /** Split the fleet across this many schedules by a stable hash of the endpoint name. @default 1 */
     shards: z.number().int().min(1).max(100).default(1),
-    /** Lambda memory, MiB. @default 512 */
+    /** Lambda memory, MiB, and so its CPU share (1,769 MB is one vCPU). @default 1024 */
     memoryMiB: z.number().int().min(128).max(10240).default(DEFAULT_BRIDGE_MEMORY_MIB),
     /** Lambda timeout, seconds; below the schedule interval. @default 240 */
     timeoutSeconds: z.number().int().min(30).max(900).default(240),

@@ -1,4 +1,4 @@
-import { encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
+import { encodeMetadataRequest, encodeWriteRequest } from '../../lambda/bridge/remote-write/encode';
 import type { TimeSeries } from '../../lambda/bridge/series';
 import { LocalPrometheus } from '../support/harness/prometheus';
 import { CountingProxy } from './counting-proxy';
@@ -66,5 +66,15 @@ describe('CountingProxy in front of a real Prometheus', () => {
     expect(await send(request)).toBe(400);
     expect(proxy.retries).toBe(1);
     expect(proxy.refused.size).toBe(0);
+  });
+
+  test("the metadata each cycle sends again (the same bytes, no samples) is no retry", async () => {
+    proxy.reset();
+    const metadata = encodeMetadataRequest([{ family: 'metadata_total', type: 'counter', help: 'A counter.' }]);
+    expect(await send(metadata)).toBe(204);
+    expect(await send(metadata)).toBe(204);
+    expect(proxy.requests).toBe(2);
+    expect(proxy.retries).toBe(0);
+    expect(proxy.refused.size + proxy.refusedRetries.size).toBe(0);
   });
 });

@@ -407,13 +407,15 @@ async function runOutages(variants: number, outagesMinutes: readonly number[], l
   const run = await new FleetRun(`${variants.toLocaleString('en')} variants, outages`, variants, latencyMs).start();
   try {
     const total = outagesMinutes.reduce((a, b) => a + b + 60, 60);
-    let now = alignDown(Date.now(), MINUTE) - total * MINUTE;
+    const t0 = alignDown(Date.now(), MINUTE) - total * MINUTE;
+    let now = t0;
     const first = await run.cycle(now, 'first');
     now += CYCLE_MINUTES * MINUTE;
     const steady = await run.cycle(now, 'steady');
     now += CYCLE_MINUTES * MINUTE;
     const atShare = await run.cycle(now, 'steady, at the CPU share', true);
-    const size: SizeResult = { variants, metrics: run.standIn.metricCount, first, steady, atShare, series: await run.seriesActive(now) };
+    // As runSize counts them: the series the first cycle wrote, every class due.
+    const size: SizeResult = { variants, metrics: run.standIn.metricCount, first, steady, atShare, series: await run.seriesActive(t0 + CYCLE_MINUTES * MINUTE) };
     const outages: OutageResult[] = [];
     for (const minutes of outagesMinutes) {
       const outageStart = now;

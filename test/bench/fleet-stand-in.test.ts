@@ -111,21 +111,27 @@ describe('fleet stand-in', () => {
 
   test('timings precomputed ahead of a catch-up answer exactly what drawing them at read time answers, fine and coarse', async () => {
     const stats = ['Sum', 'SampleCount', 'p90', 'TC(:25000)', 'TC(:50000)'];
-    const queries = (period: number): MetricDataQuery[] =>
+    const queries = (period: number, asked: readonly string[] = stats): MetricDataQuery[] =>
       variants.slice(0, 6).flatMap((dims, v) =>
         ['ModelLatency', 'OverheadLatency'].flatMap((metricName, m) =>
-          stats.map((stat, s) => ({ Id: `q${v}_${m}_${s}`, MetricStat: { Metric: { Namespace: 'AWS/SageMaker', MetricName: metricName, Dimensions: dims }, Period: period, Stat: stat } })),
+          asked.map((stat, s) => ({ Id: `q${v}_${m}_${s}`, MetricStat: { Metric: { Namespace: 'AWS/SageMaker', MetricName: metricName, Dimensions: dims }, Period: period, Stat: stat } })),
         ),
       );
-    const answers = async () => Promise.all([60, 900, 3600].map(async (period) => (await getMetricData(queries(period), 120)).MetricDataResults));
-    const drawn = await answers();
+    const periods = [60, 900, 3600];
+    const answer = async (period: number) => (await getMetricData(queries(period), 120)).MetricDataResults;
+    const drawn = await Promise.all(periods.map(answer));
     expect(drawn.flat().every((r) => (r?.Values ?? []).length > 0)).toBe(true);
     // Half the span held: the reads cross from held minutes to minutes drawn at read time.
     const held = standIn.cloudwatch.precomputeMinutes(T, T + 60 * 60_000);
     expect(held).toBe(100 * 2 * 60);
     try {
-      expect(await answers()).toEqual(drawn);
-      expect(standIn.cloudwatch.precomputed.hits).toBeGreaterThan(0);
+      expect(await Promise.all(periods.map(answer))).toEqual(drawn);
+      // The coarse sums (Sum, SampleCount, TC) on their own come from the held minutes too.
+      const additive = stats.filter((stat) => stat !== 'p90');
+      const hitsBefore = standIn.cloudwatch.precomputed.hits;
+      const sums = (await getMetricData(queries(3600, additive), 120)).MetricDataResults;
+      expect(standIn.cloudwatch.precomputed.hits).toBeGreaterThan(hitsBefore);
+      expect(sums?.map((r) => r.Values)).toEqual(drawn[2]?.filter((r) => !r.Id?.endsWith('_2')).map((r) => r.Values));
     } finally {
       standIn.cloudwatch.clearPrecomputed();
     }
