@@ -245,6 +245,14 @@ function byMetric(queries: readonly PlannedQuery[]): number[][] {
   return [...groups.values()].sort((a, b) => b.length - a.length);
 }
 
+/** One read's coarse queries in a call of its own: a read not packed with others (a dry run's). */
+export function shareAlone(coarse: CoarseQueries, fetch: CoarseFetch): CoarseShare {
+  const packer = new CoarsePacker<CoarseQueries>(fetch);
+  const share = packer.join(coarse, coarse);
+  packer.finish();
+  return share;
+}
+
 /** A read that may take its coarse span from calls shared with others. */
 export interface CoarseReader {
   /** Its coarse span's queries when the cycle reads `span`, or undefined: it reads every period. */

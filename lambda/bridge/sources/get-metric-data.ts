@@ -1,5 +1,5 @@
 import { discoverMetrics, type DiscoveredMetric } from '../cloudwatch/discovery';
-import { fetchChunk, type ReadSpan as FetchSpan } from '../cloudwatch/fetch';
+import { fetchChunk, type ChunkOutcome, type ReadSpan as FetchSpan } from '../cloudwatch/fetch';
 import { heldRef, type ClassSettings } from '../cloudwatch/freshness';
 import { nextIdle, SENTINEL, type TrafficWatch } from '../cloudwatch/idle';
 import { QueryPlan, type PlannedQuery } from '../cloudwatch/plan';
@@ -8,7 +8,7 @@ import { isEnded, type EndedResources } from '../sagemaker/ended';
 import { metricInShard } from '../shard';
 import type { BridgeState } from '../state/state';
 import type { SourceContext } from './context';
-import { coarseSpan, counterPositions, packCoarse, type CoarseAnswer, type CoarseFetch, type CoarseQueries, type CoarseShare, type SkipOptions } from './coarse-read';
+import { coarseSpan, counterPositions, packCoarse, shareAlone, type CoarseFetch, type CoarseQueries, type CoarseShare, type SkipOptions } from './coarse-read';
 import { splitReads, type SplitReads } from './read-split';
 import type { CursorSettings } from '../translate';
 import type { MetricSource, PagePoints, PlanInput, ReadOutcome, ReadSpan, SeriesFamily, SourcePlan, SourceRead, SourceSeries } from './source';
@@ -242,25 +242,14 @@ export class GetMetricDataRead implements SourceRead {
    * from its own call.
    */
   private async readCoarse(span: ReadSpan): Promise<{ to: number; page: PagePoints[] } | undefined> {
-    const share = this.share;
-    const coarse = share ? undefined : this.coarseQueries(span);
-    const window = share?.window ?? coarse?.window;
-    if (!window) return undefined;
-    const { start, end } = window;
-    if (coarse?.queries.length === 0) return { to: end, page: [] };
-    const answer = share ? await share.answer() : await this.readAlone(coarse as CoarseQueries);
+    const coarse = this.share ? undefined : this.coarseQueries(span);
+    const share = this.share ?? (coarse && shareAlone(coarse, (queries, fetchSpan, onPage) => this.fetchChunk(queries, fetchSpan, onPage)));
+    if (!share) return undefined;
+    const { start, end } = share.window;
+    const answer = await share.answer();
     if (answer.complete) return { to: end, page: answer.page };
     this.context.deps.logger.info('a coarse read of periods too old to write was cut short (PartialData): this read reads them per period', { from: new Date(start).toISOString(), to: new Date(end).toISOString() });
     return undefined;
-  }
-
-  private async readAlone({ window, positions, queries }: CoarseQueries): Promise<CoarseAnswer> {
-    const page: PagePoints[] = [];
-    const fetchSpan = { start: window.start, end: window.end, periodSeconds: (window.end - window.start) / 1000 };
-    const outcome = await this.fetchQueries(queries, fetchSpan, async (points) => {
-      for (const p of points) page.push({ ...p, index: positions[p.index] as number });
-    });
-    return { page, complete: outcome.incomplete.size === 0 };
   }
 
   private async fetch(span: ReadSpan, onPage: (page: readonly PagePoints[]) => Promise<void>, from?: number): Promise<ReadOutcome> {
@@ -279,12 +268,17 @@ export class GetMetricDataRead implements SourceRead {
 
   /** One GetMetricData read of `queries` (this chunk's, or some of them), noting which idle-watched variants had traffic. */
   private async fetchQueries(queries: readonly PlannedQuery[], fetchSpan: FetchSpan, onPage: (page: readonly PagePoints[]) => Promise<void>): Promise<ReadOutcome> {
-    const { deps, calls } = this.context;
-    if (!this.watch) return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, onPage);
-    return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, (page) => {
+    if (!this.watch) return this.fetchChunk(queries, fetchSpan, onPage);
+    return this.fetchChunk(queries, fetchSpan, (page) => {
       for (const points of page) this.note(queries[points.index] as PlannedQuery, points);
       return onPage(page);
     });
+  }
+
+  /** One GetMetricData read of `queries` through this plan's client, limiter and counters. */
+  private fetchChunk(queries: readonly PlannedQuery[], fetchSpan: FetchSpan, onPage: (page: readonly PagePoints[]) => Promise<void> | void): Promise<ChunkOutcome> {
+    const { deps, calls } = this.context;
+    return fetchChunk(deps.cloudwatch, queries, fetchSpan, this.limiter, calls, deps.logger, onPage);
   }
 
   /** An idle-watched variant whose sentinel had a datapoint had traffic. */

@@ -12,11 +12,11 @@ const LIVE = 32;
 /** The series' answer stopped before its frontier: its window refers to the held base. */
 const HELD = 64;
 const INITIAL_CAPACITY = 64;
+/** The index is grown before more than this share of its slots is taken: linear probing stays short. */
+const MAX_LOAD = 0.5;
 
 /** A state whose every field may be changed: the scratch `forEachRow` and `sweepUnplanned` hand out. */
 export type MutableSeriesState = { -readonly [K in keyof SeriesState]: SeriesState[K] };
-/** The index is grown before more than this share of its slots is taken: linear probing stays short. */
-const MAX_LOAD = 0.5;
 
 /** The key's 8 latin1 bytes as two uint32 (little-endian); false when it is no 8-byte key. */
 function parseKey(key: SeriesKey, into: Uint32Array): boolean {
