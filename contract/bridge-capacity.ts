@@ -24,12 +24,12 @@ export const TIMEOUT_SHARE = 0.5;
  * - `fixedSeconds`: node starting and loading the bridge (the idle process: 0.5 s);
  * - `steadyPerVariant`: a steady cycle (5 new periods, the 10-minute revision window read again) per real-time
  *   variant: 3.8 ms at 1,000 variants (4.3 CPU-s), 3.4-3.6 ms at 5,000 (17.5 and 18.5 CPU-s), before the CPU cuts of
- *   issue 23; since then 1.7-1.8 ms at 5,000 and 10,000 (8.7 and 16.0 CPU-s, test/bench/RESULTS.md);
+ *   issue 23; since then 1.6-2.0 ms at 5,000 and 10,000 (8.7-10.1 and 16.0-17.6 CPU-s, test/bench/RESULTS.md);
  * - `catchUpPerVariant`: a catch-up cycle after a 6 h outage per variant, beside what it writes: it reads the hours
  *   too old for the receiver, whose counters carry their sums: 3.9 ms at 5,000 variants (19.6-20.1 CPU-s a cycle);
  * - `perSampleWritten`: each sample a catch-up cycle writes within its sample budget: 2.6 µs (1,000 variants, a 1 h
  *   outage caught up in one cycle of 1.79 M samples: 8.4 CPU-s against 4.3 for the steady cycle's 0.19 M).
- * The bridge now spends about half of this (a 6 h catch-up at 10,000 variants: 28.4 CPU-s where the model says 66.5);
+ * The bridge now spends about half of this (a 6 h catch-up at 10,000 variants: 28.8 CPU-s where the model says 66.5);
  * the coefficients stay at the higher figures, so the sizing check errs towards smaller shards, and the bench checks
  * the estimate against a measured 6 h catch-up near the check's limit (test/bench/fleet-bench.ts, `sizingTargets`).
  */
